@@ -1,0 +1,1 @@
+"""The read side: projections and read models (importable as peerlog.projections)."""

@@ -1,0 +1,962 @@
+"""The PeerLog application: commands in, events out.
+
+Every command is handled the same way: load the aggregates it needs (from an
+in-process cache, a snapshot, or their events), let the domain decide which events
+it causes, and append those events together with the command in one transaction.
+The append checks that no aggregate the command read has moved on; if another
+writer got there first, the command is decided again on fresh state (a bounded
+number of times). A command whose id was recorded before returns its first result.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, Final, TypeVar, cast
+
+import msgspec
+from eventsourcing.application import Application
+from eventsourcing.persistence import AggregateRecorder, PersistenceError, StoredEvent
+from pydantic import BaseModel, ValidationError
+
+from peerlog.commands import (
+    AddGoal,
+    AssessGoal,
+    AssignCoordinator,
+    AssignSupervisor,
+    CloseSession,
+    Command,
+    CommandBase,
+    CorrectEntry,
+    DissolvePair,
+    EnrollStudent,
+    FeedbackChangesInput,
+    FormPair,
+    GiveFeedback,
+    GoalInput,
+    OpenCourse,
+    OpenSession,
+    RecordReflection,
+    RecordStep,
+    ReflectionChangesInput,
+    RetireGoal,
+    RetractEntry,
+    ReviseGoal,
+    StepChangesInput,
+    SwitchRoles,
+    command_digest,
+    parse_command,
+    violations_from,
+)
+from peerlog.domain import course as course_rules
+from peerlog.domain import pair as pair_rules
+from peerlog.domain.course import Course
+from peerlog.domain.errors import CommandRejected, RuleViolation, Violation
+from peerlog.domain.events import (
+    DomainEvent,
+    EntryChanges,
+    FeedbackChanges,
+    GoalSpec,
+    ReflectionChanges,
+    StepChanges,
+)
+from peerlog.domain.pair import Pair
+from peerlog.domain.stamp import Stamp
+from peerlog.domain.vocabulary import (
+    COURSE_STREAM_PREFIX,
+    AssessmentKind,
+    FeedbackSource,
+    ReflectionMode,
+    Role,
+    Shift,
+    StepKind,
+    course_stream,
+    pair_stream,
+)
+from peerlog.persistence import chain
+from peerlog.persistence.base import EventRecorder
+from peerlog.persistence.config import DATABASE_URL, SCHEMA, store_env
+from peerlog.persistence.mapper import EventMapper
+from peerlog.persistence.records import (
+    CommandIdConflict,
+    CommandRecord,
+    RecordedEvent,
+    StoredCommand,
+    StreamConflict,
+)
+
+logger = logging.getLogger(__name__)
+
+MAX_ATTEMPTS: Final = 12
+FUTURE_TOLERANCE: Final = timedelta(minutes=5)
+SNAPSHOT_INTERVAL: Final = 200
+STATE_CACHE_SIZE: Final = 10_000
+SNAPSHOT_SCHEMA: Final = 1
+"""Raise when the shape of Course or Pair changes; older snapshots are then ignored."""
+
+State = Course | Pair
+_S = TypeVar("_S", Course, Pair)
+
+
+@dataclass(frozen=True)
+class EventRef:
+    """Where one event of a command's result was recorded."""
+
+    stream: str
+    version: int
+    position: int
+    topic: str
+
+    def __str__(self) -> str:
+        return f"{self.stream}@{self.version}"
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    """What an accepted command recorded. ``repeated`` is true when the command id had
+    been recorded before with the same payload: nothing new was written."""
+
+    command_id: str
+    command: str
+    recorded_at: datetime
+    events: tuple[EventRef, ...]
+    repeated: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "command_id": self.command_id,
+            "command": self.command,
+            "status": "repeated" if self.repeated else "accepted",
+            "recorded_at": self.recorded_at.isoformat(),
+            "events": [
+                {"event": str(e), "position": e.position, "type": e.topic} for e in self.events
+            ],
+        }
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The events a command causes, and the versions of the aggregates it read."""
+
+    events: list[DomainEvent]
+    expected: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    """The outcome of checking the stored record's hash chains and command log."""
+
+    streams: int
+    events: int
+    problems: tuple[chain.Problem, ...]
+    heads: dict[str, str]
+
+    @property
+    def verified(self) -> bool:
+        return not self.problems
+
+    @property
+    def first_problem(self) -> chain.Problem | None:
+        if not self.problems:
+            return None
+        return min(
+            self.problems,
+            key=lambda p: p.position if p.position is not None else 1 << 62,
+        )
+
+    @property
+    def digest(self) -> str:
+        return chain.heads_digest(self.heads)
+
+
+class _StateCache:
+    """The latest known state of recently used aggregates, least recently used first out."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._states: OrderedDict[str, State] = OrderedDict()
+
+    def get(self, stream: str) -> State | None:
+        state = self._states.get(stream)
+        if state is not None:
+            self._states.move_to_end(stream)
+        return state
+
+    def put(self, stream: str, state: State) -> None:
+        self._states[stream] = state
+        self._states.move_to_end(stream)
+        while len(self._states) > self.size:
+            self._states.popitem(last=False)
+
+    def evict(self, streams: Iterable[str]) -> None:
+        for stream in streams:
+            self._states.pop(stream, None)
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class PeerLog(Application[str]):
+    """The learning record: courses and pairs as event-sourced aggregates."""
+
+    name = "PeerLog"
+
+    def __init__(
+        self,
+        env: Mapping[str, str] | None = None,
+        *,
+        clock: Callable[[], datetime] = _utcnow,
+    ) -> None:
+        settings = dict(os.environ)
+        settings.update(env or {})
+        store = store_env(settings.get(DATABASE_URL), schema=settings.get(SCHEMA))
+        super().__init__(env={**(env or {}), **store})
+        self.clock = clock
+        recorder = self.recorder
+        if not isinstance(recorder, EventRecorder):
+            msg = f"{type(recorder).__name__} does not keep commands and hash chains"
+            raise TypeError(msg)
+        self.store: EventRecorder = recorder
+        self.snapshot_recorder: AggregateRecorder = self.factory.aggregate_recorder("snapshots")
+        self._lock = threading.RLock()
+        self._cache = _StateCache(STATE_CACHE_SIZE)
+        self._state_encoder = msgspec.json.Encoder()
+        self._state_decoders: dict[type[State], msgspec.json.Decoder[Any]] = {
+            Course: msgspec.json.Decoder(Course),
+            Pair: msgspec.json.Decoder(Pair),
+        }
+
+    def construct_mapper(self) -> EventMapper:
+        return EventMapper()
+
+    @property
+    def event_mapper(self) -> EventMapper:
+        return cast("EventMapper", self.mapper)
+
+    # --- commands --------------------------------------------------------------------
+
+    def execute(self, command: Command | Mapping[str, Any] | str | bytes) -> CommandResult:
+        """Validate and record one command; raise :class:`CommandRejected` if it breaks a rule."""
+        cmd: Command = command if isinstance(command, CommandBase) else parse_command(command)
+        digest = command_digest(cmd)
+        now = self.clock()
+        occurred_at = cmd.occurred_at or now
+        if occurred_at > now + FUTURE_TOLERANCE:
+            return self._reject_unless_repeated(
+                cmd,
+                digest,
+                Violation(
+                    "occurred_at",
+                    "not_in_future",
+                    f"{occurred_at.isoformat()} is more than 5 minutes ahead of the record's "
+                    f"clock ({now.isoformat(timespec='seconds')})",
+                ),
+            )
+        stamp = Stamp(cmd.command_id, cmd.actor, occurred_at)
+        with self._lock:
+            for attempt in range(MAX_ATTEMPTS):
+                try:
+                    decision = self._decide(cmd, stamp)
+                except RuleViolation as violation:
+                    if attempt == 0:
+                        # The cached state may be behind another process's writes: decide
+                        # once more on fresh state before telling the user no.
+                        self._cache.evict(self._streams_of(cmd))
+                        continue
+                    return self._reject_unless_repeated(cmd, digest, violation.violation)
+                except CommandRejected as rejected:
+                    return self._reject_unless_repeated(cmd, digest, *rejected.violations)
+                stored = [self.mapper.to_stored_event(e) for e in decision.events]
+                try:
+                    appended = self.store.append(
+                        stored,
+                        command=CommandRecord(cmd.command_id, cmd.command, digest),
+                        expected=decision.expected,
+                    )
+                except CommandIdConflict:
+                    return self._repeat(cmd, digest)
+                except StreamConflict:
+                    self._cache.evict(decision.expected)
+                    time.sleep(random.uniform(0, 0.002 * (attempt + 1)))  # noqa: S311 - jitter
+                    continue
+                except BaseException:
+                    self._cache.evict(decision.expected)
+                    raise
+                self._apply(decision.events)
+                return CommandResult(
+                    command_id=cmd.command_id,
+                    command=cmd.command,
+                    recorded_at=appended[0].recorded_at,
+                    events=tuple(
+                        EventRef(str(s.originator_id), s.originator_version, a.position, s.topic)
+                        for s, a in zip(stored, appended, strict=True)
+                    ),
+                )
+        raise CommandRejected(
+            cmd.command,
+            [
+                Violation(
+                    "",
+                    "contention",
+                    f"other writers kept changing the same record; gave up after {MAX_ATTEMPTS} "
+                    "attempts, nothing was written - send the command again",
+                )
+            ],
+        )
+
+    def _reject_unless_repeated(
+        self, cmd: Command, digest: bytes, *violations: Violation
+    ) -> CommandResult:
+        """A command that breaks a rule may still be a re-send of one already recorded."""
+        if self.store.find_command(cmd.command_id) is not None:
+            return self._repeat(cmd, digest)
+        raise CommandRejected(cmd.command, list(violations))
+
+    def _repeat(self, cmd: Command, digest: bytes) -> CommandResult:
+        previous = self.store.find_command(cmd.command_id)
+        if previous is None:  # pragma: no cover - the id was just seen
+            msg = f"command {cmd.command_id} vanished"
+            raise PersistenceError(msg)
+        if previous.digest != digest:
+            raise CommandRejected(
+                cmd.command,
+                [
+                    Violation(
+                        "command_id",
+                        "command_id_reused",
+                        f"'{cmd.command_id}' was already used for a different "
+                        f"{previous.command} command; give each command its own id",
+                    )
+                ],
+            )
+        return self.result_of(previous)
+
+    def result_of(self, previous: StoredCommand) -> CommandResult:
+        """The result a recorded command had."""
+        records = self.store.select_records(
+            start=previous.first_position, stop=previous.last_position
+        )
+        return CommandResult(
+            command_id=previous.command_id,
+            command=previous.command,
+            recorded_at=previous.recorded_at,
+            events=tuple(
+                EventRef(str(r.originator_id), r.originator_version, r.id, r.topic) for r in records
+            ),
+            repeated=True,
+        )
+
+    @staticmethod
+    def _streams_of(cmd: Command) -> list[str]:
+        streams = []
+        course_id = getattr(cmd, "course_id", None)
+        if course_id is not None:
+            streams.append(course_stream(course_id))
+        pair_id = getattr(cmd, "pair_id", None)
+        if pair_id is not None:
+            streams.append(pair_stream(pair_id))
+        return streams
+
+    def _decide(self, cmd: Command, stamp: Stamp) -> Decision:
+        if isinstance(cmd, OpenCourse):
+            stream = course_stream(cmd.course_id)
+            events = course_rules.open_course(
+                self._load(stream, Course),
+                stamp,
+                course_id=cmd.course_id,
+                title=cmd.title,
+                starts_on=cmd.starts_on,
+                ends_on=cmd.ends_on,
+                scale=cmd.scale,
+                pass_level=cmd.pass_level,
+                goals=[_goal_spec(g) for g in cmd.goals],
+            )
+            return Decision(events, {stream: 0})
+        if isinstance(cmd, FormPair):
+            course = self._course(cmd.course_id)
+            stream = pair_stream(cmd.pair_id)
+            existing = self._load(stream, Pair)
+            events = pair_rules.form_pair(
+                course,
+                existing,
+                stamp,
+                pair_id=cmd.pair_id,
+                students=cmd.students,
+                supervisors=cmd.supervisors,
+                unit=cmd.unit,
+            )
+            return Decision(events, {course.id: course.version, stream: 0})
+        if isinstance(cmd, AddGoal | ReviseGoal | RetireGoal | EnrollStudent):
+            course = self._course(cmd.course_id)
+            return Decision(self._decide_course(course, cmd, stamp), {course.id: course.version})
+        if isinstance(cmd, AssignSupervisor | AssignCoordinator):
+            course = self._course(cmd.course_id)
+            return Decision(self._decide_course(course, cmd, stamp), {course.id: course.version})
+        pair = pair_rules.require_pair(self._load(pair_stream(cmd.pair_id), Pair), cmd.pair_id)
+        course = self._course(pair.course_id)
+        expected = {pair.id: pair.version, course.id: course.version}
+        return Decision(self._decide_pair(pair, course, cmd, stamp), expected)
+
+    @staticmethod
+    def _decide_course(
+        course: Course,
+        cmd: AddGoal
+        | ReviseGoal
+        | RetireGoal
+        | EnrollStudent
+        | AssignSupervisor
+        | AssignCoordinator,
+        stamp: Stamp,
+    ) -> list[DomainEvent]:
+        if isinstance(cmd, AddGoal):
+            return course_rules.add_goal(
+                course,
+                stamp,
+                goal_id=cmd.goal_id,
+                title=cmd.title,
+                area=cmd.area,
+                description=cmd.description,
+            )
+        if isinstance(cmd, ReviseGoal):
+            return course_rules.revise_goal(
+                course,
+                stamp,
+                goal_id=cmd.goal_id,
+                title=cmd.title,
+                area=cmd.area,
+                description=cmd.description,
+            )
+        if isinstance(cmd, RetireGoal):
+            return course_rules.retire_goal(course, stamp, goal_id=cmd.goal_id, reason=cmd.reason)
+        if isinstance(cmd, EnrollStudent):
+            return course_rules.enroll_student(
+                course, stamp, student_id=cmd.student_id, display_name=cmd.display_name
+            )
+        if isinstance(cmd, AssignSupervisor):
+            return course_rules.assign_supervisor(
+                course, stamp, supervisor_id=cmd.supervisor_id, display_name=cmd.display_name
+            )
+        return course_rules.assign_coordinator(
+            course, stamp, coordinator_id=cmd.coordinator_id, display_name=cmd.display_name
+        )
+
+    @staticmethod
+    def _decide_pair(  # noqa: C901, PLR0911
+        pair: Pair, course: Course, cmd: Command, stamp: Stamp
+    ) -> list[DomainEvent]:
+        if isinstance(cmd, OpenSession):
+            return pair_rules.open_session(
+                pair,
+                course,
+                stamp,
+                session_id=cmd.session_id,
+                roles=cmd.roles,
+                shift=cmd.shift,
+                plan=cmd.plan,
+            )
+        if isinstance(cmd, SwitchRoles):
+            return pair_rules.switch_roles(
+                pair, course, stamp, session_id=cmd.session_id, roles=cmd.roles, reason=cmd.reason
+            )
+        if isinstance(cmd, RecordStep):
+            return pair_rules.record_step(
+                pair,
+                course,
+                stamp,
+                session_id=cmd.session_id,
+                step_id=cmd.step_id,
+                kind=cmd.kind,
+                performers=cmd.performers,
+                observers=cmd.observers,
+                goals=cmd.goals,
+                note=cmd.note,
+            )
+        if isinstance(cmd, GiveFeedback):
+            return pair_rules.give_feedback(
+                pair,
+                course,
+                stamp,
+                feedback_id=cmd.feedback_id,
+                giver=cmd.giver,
+                receiver=cmd.receiver,
+                source=cmd.source,
+                goals=cmd.goals,
+                strengths=cmd.strengths,
+                improvements=cmd.improvements,
+                session_id=cmd.session_id,
+            )
+        if isinstance(cmd, RecordReflection):
+            return pair_rules.record_reflection(
+                pair,
+                course,
+                stamp,
+                reflection_id=cmd.reflection_id,
+                authors=cmd.authors,
+                mode=cmd.mode,
+                stages={str(stage): text for stage, text in cmd.stages.items()},
+                goals=cmd.goals,
+                session_id=cmd.session_id,
+            )
+        if isinstance(cmd, AssessGoal):
+            return pair_rules.assess_goal(
+                pair,
+                course,
+                stamp,
+                student_id=cmd.student_id,
+                goal_id=cmd.goal_id,
+                level=cmd.level,
+                kind=cmd.kind,
+                comment=cmd.comment,
+            )
+        if isinstance(cmd, CloseSession):
+            return pair_rules.close_session(
+                pair, course, stamp, session_id=cmd.session_id, summary=cmd.summary
+            )
+        if isinstance(cmd, CorrectEntry):
+            entry = pair_rules.require_entry(pair, cmd.entry_id)
+            changes = parse_changes(entry.kind_name, cmd.command, cmd.changes)
+            return pair_rules.correct_entry(
+                pair, course, stamp, entry_id=cmd.entry_id, changes=changes, reason=cmd.reason
+            )
+        if isinstance(cmd, RetractEntry):
+            return pair_rules.retract_entry(
+                pair, course, stamp, entry_id=cmd.entry_id, reason=cmd.reason
+            )
+        if isinstance(cmd, DissolvePair):
+            return pair_rules.dissolve_pair(pair, course, stamp, reason=cmd.reason)
+        msg = f"{type(cmd).__name__} is not a pair command"
+        raise TypeError(msg)
+
+    # --- state -----------------------------------------------------------------------
+
+    def _course(self, course_id: str) -> Course:
+        return course_rules.require_course(self._load(course_stream(course_id), Course), course_id)
+
+    def _load(self, stream: str, kind: type[_S]) -> _S | None:
+        cached = self._cache.get(stream)
+        if cached is not None:
+            if not isinstance(cached, kind):  # pragma: no cover - streams are typed by prefix
+                msg = f"{stream} holds a {type(cached).__name__}"
+                raise TypeError(msg)
+            return cached
+        state = self._read_snapshot(stream, kind)
+        evolve = _evolver(stream)
+        after = state.version if state is not None else None
+        for stored in self.store.select_events(stream, gt=after):
+            state = cast("_S", evolve(state, self.event_mapper.decode(stored.topic, stored.state)))
+        if state is not None:
+            self._cache.put(stream, state)
+        return state
+
+    def state_at(self, stream: str, version: int) -> State | None:
+        """The state of an aggregate as it was at ``version`` (for tests and replay)."""
+        evolve = _evolver(stream)
+        state: State | None = None
+        for stored in self.store.select_events(stream, lte=version):
+            state = evolve(state, self.event_mapper.decode(stored.topic, stored.state))
+        return state
+
+    def _read_snapshot(self, stream: str, kind: type[_S]) -> _S | None:
+        snapshots = self.snapshot_recorder.select_events(stream, desc=True, limit=1)
+        if not snapshots or snapshots[0].topic != _snapshot_topic(kind):
+            return None
+        try:
+            return cast("_S", self._state_decoders[kind].decode(snapshots[0].state))
+        except msgspec.DecodeError:
+            logger.warning("ignoring an unreadable snapshot of %s", stream)
+            return None
+
+    def _apply(self, events: list[DomainEvent]) -> None:
+        """Bring cached states up to date with events just recorded, and snapshot
+        streams that have grown past the next interval."""
+        for event in events:
+            stream = event.originator_id
+            state = self._cache.get(stream)
+            known = state.version if state is not None else 0
+            if known != event.originator_version - 1:
+                # Not cached (or cached behind): it is loaded from the store when next used.
+                self._cache.evict([stream])
+                continue
+            state = _evolver(stream)(state, event)
+            self._cache.put(stream, state)
+            if state.version % SNAPSHOT_INTERVAL == 0:
+                self._write_snapshot(state)
+
+    def _write_snapshot(self, state: State) -> None:
+        try:
+            self.snapshot_recorder.insert_events(
+                [
+                    StoredEvent(
+                        originator_id=state.id,
+                        originator_version=state.version,
+                        topic=_snapshot_topic(type(state)),
+                        state=self._state_encoder.encode(state),
+                    )
+                ]
+            )
+        except PersistenceError:
+            # A missing snapshot only makes the next load slower; the command is recorded.
+            logger.warning("could not store a snapshot of %s", state.id, exc_info=True)
+
+    def take_snapshot(self, stream: str) -> None:  # type: ignore[override]
+        """Store a snapshot of an aggregate's current state."""
+        state: State | None = (
+            self._load(stream, Course)
+            if stream.startswith(COURSE_STREAM_PREFIX)
+            else self._load(stream, Pair)
+        )
+        if state is not None:
+            self._write_snapshot(state)
+
+    def forget_cached_state(self) -> None:
+        """Drop every cached aggregate state (they are reloaded from the store on use)."""
+        self._cache = _StateCache(STATE_CACHE_SIZE)
+
+    # --- integrity -------------------------------------------------------------------
+
+    def verify(self, pair_id: str | None = None) -> VerifyReport:
+        """Check the hash chains (of one pair, or of every stream and the command log)."""
+        streams = [pair_stream(pair_id)] if pair_id is not None else self.store.select_streams()
+        problems: list[chain.Problem] = []
+        heads: dict[str, str] = {}
+        total = 0
+        for stream in streams:
+            records = self.store.select_records(stream)
+            count, head, problem = chain.check_stream(records)
+            total += count
+            heads[stream] = head.hex()
+            if problem is not None:
+                problems.append(problem)
+        if pair_id is None:
+            problems.extend(
+                chain.check_positions(self.store.select_commands(), self.store.select_positions())
+            )
+        return VerifyReport(len(streams), total, tuple(problems), heads)
+
+    def records(self, stream: str) -> list[RecordedEvent]:
+        """A stream's stored events with positions, times and chain links."""
+        return self.store.select_records(stream)
+
+    # --- typed commands --------------------------------------------------------------
+    # One method per command, with the contract's fields as keyword arguments.
+
+    def _call(self, model: type[CommandBase], arguments: Mapping[str, Any]) -> CommandResult:
+        return self.execute(cast("Command", _build(model, arguments)))
+
+    def open_course(
+        self,
+        *,
+        command_id: str,
+        actor: str,
+        course_id: str,
+        title: str,
+        starts_on: date,
+        ends_on: date,
+        scale: list[str],
+        pass_level: str,
+        goals: list[dict[str, str]] | list[GoalInput],
+        occurred_at: datetime | None = None,
+    ) -> CommandResult:
+        return self._call(OpenCourse, locals())
+
+    def add_goal(
+        self,
+        *,
+        command_id: str,
+        actor: str,
+        course_id: str,
+        goal_id: str,
+        title: str,
+        area: str | None = None,
+        description: str | None = None,
+        occurred_at: datetime | None = None,
+    ) -> CommandResult:
+        return self._call(AddGoal, locals())
+
+    def revise_goal(
+        self,
+        *,
+        command_id: str,
+        actor: str,
+        course_id: str,
+        goal_id: str,
+        title: str | None = None,
+        area: str | None = None,
+        description: str | None = None,
+        occurred_at: datetime | None = None,
+    ) -> CommandResult:
+        return self._call(ReviseGoal, locals())
+
+    def retire_goal(
+        self,
+        *,
+        command_id: str,
+        actor: str,
+        course_id: str,
+        goal_id: str,
+        reason: str,
+        occurred_at: datetime | None = None,
+    ) -> CommandResult:
+        return self._call(RetireGoal, locals())
+
+    def enroll_student(
+        self,
+        *,
+        command_id: str,
+        actor: str,
+        course_id: str,
+        student_id: str,
+        display_name: str | None = None,
+        occurred_at: datetime | None = None,
+    ) -> CommandResult:
+        return self._call(EnrollStudent, locals())
+
+    def assign_supervisor(
+        self,
+        *,
+        command_id: str,
+        actor: str,
+        course_id: str,
+        supervisor_id: str,
+        display_name: str | None = None,
+        occurred_at: datetime | None = None,
+    ) -> CommandResult:
+        return self._call(AssignSupervisor, locals())
+
+    def assign_coordinator(
+        self,
+        *,
+        command_id: str,
+        actor: str,
+        course_id: str,
+        coordinator_id: str,
+        display_name: str | None = None,
+        occurred_at: datetime | None = None,
+    ) -> CommandResult:
+        return self._call(AssignCoordinator, locals())
+
+    def form_pair(
+        self,
+        *,
+        command_id: str,
+        actor: str,
+        course_id: str,
+        pair_id: str,
+        students: list[str],
+        supervisors: list[str],
+        unit: str | None = None,
+        occurred_at: datetime | None = None,
+    ) -> CommandResult:
+        return self._call(FormPair, locals())
+
+    def open_session(
+        self,
+        *,
+        command_id: str,
+        actor: str,
+        pair_id: str,
+        session_id: str,
+        roles: dict[str, Role],
+        shift: Shift | None = None,
+        plan: str | None = None,
+        occurred_at: datetime | None = None,
+    ) -> CommandResult:
+        return self._call(OpenSession, locals())
+
+    def switch_roles(
+        self,
+        *,
+        command_id: str,
+        actor: str,
+        pair_id: str,
+        session_id: str,
+        roles: dict[str, Role],
+        reason: str | None = None,
+        occurred_at: datetime | None = None,
+    ) -> CommandResult:
+        return self._call(SwitchRoles, locals())
+
+    def record_step(
+        self,
+        *,
+        command_id: str,
+        actor: str,
+        pair_id: str,
+        session_id: str,
+        step_id: str,
+        kind: StepKind,
+        performers: list[str],
+        observers: list[str],
+        goals: list[str],
+        note: str | None = None,
+        occurred_at: datetime | None = None,
+    ) -> CommandResult:
+        return self._call(RecordStep, locals())
+
+    def give_feedback(
+        self,
+        *,
+        command_id: str,
+        actor: str,
+        pair_id: str,
+        feedback_id: str,
+        giver: str,
+        receiver: str,
+        source: FeedbackSource,
+        goals: list[str],
+        strengths: str,
+        improvements: str,
+        session_id: str | None = None,
+        occurred_at: datetime | None = None,
+    ) -> CommandResult:
+        return self._call(GiveFeedback, locals())
+
+    def record_reflection(
+        self,
+        *,
+        command_id: str,
+        actor: str,
+        pair_id: str,
+        reflection_id: str,
+        authors: list[str],
+        mode: ReflectionMode,
+        stages: dict[str, str],
+        goals: list[str],
+        session_id: str | None = None,
+        occurred_at: datetime | None = None,
+    ) -> CommandResult:
+        return self._call(RecordReflection, locals())
+
+    def assess_goal(
+        self,
+        *,
+        command_id: str,
+        actor: str,
+        pair_id: str,
+        student_id: str,
+        goal_id: str,
+        level: str,
+        kind: AssessmentKind,
+        comment: str | None = None,
+        occurred_at: datetime | None = None,
+    ) -> CommandResult:
+        return self._call(AssessGoal, locals())
+
+    def close_session(
+        self,
+        *,
+        command_id: str,
+        actor: str,
+        pair_id: str,
+        session_id: str,
+        summary: str | None = None,
+        occurred_at: datetime | None = None,
+    ) -> CommandResult:
+        return self._call(CloseSession, locals())
+
+    def correct_entry(
+        self,
+        *,
+        command_id: str,
+        actor: str,
+        pair_id: str,
+        entry_id: str,
+        changes: dict[str, Any],
+        reason: str,
+        occurred_at: datetime | None = None,
+    ) -> CommandResult:
+        return self._call(CorrectEntry, locals())
+
+    def retract_entry(
+        self,
+        *,
+        command_id: str,
+        actor: str,
+        pair_id: str,
+        entry_id: str,
+        reason: str,
+        occurred_at: datetime | None = None,
+    ) -> CommandResult:
+        return self._call(RetractEntry, locals())
+
+    def dissolve_pair(
+        self,
+        *,
+        command_id: str,
+        actor: str,
+        pair_id: str,
+        reason: str,
+        occurred_at: datetime | None = None,
+    ) -> CommandResult:
+        return self._call(DissolvePair, locals())
+
+
+def _build(model: type[CommandBase], arguments: Mapping[str, Any]) -> CommandBase:
+    """Validate a command built from a method's arguments, as if it had come from outside.
+
+    Arguments left at ``None`` are left out, so that they count as not given."""
+    given = {k: v for k, v in arguments.items() if k != "self" and v is not None}
+    name = str(model.model_fields["command"].default)
+    try:
+        return model.model_validate(given)
+    except ValidationError as exc:
+        raise CommandRejected(name, violations_from(exc, strip_tag=False)) from None
+
+
+def _goal_spec(goal: GoalInput) -> GoalSpec:
+    return GoalSpec(
+        goal_id=goal.goal_id, title=goal.title, area=goal.area, description=goal.description
+    )
+
+
+_CHANGES_INPUT: Final[dict[str, type[BaseModel]]] = {
+    "step": StepChangesInput,
+    "feedback": FeedbackChangesInput,
+    "reflection": ReflectionChangesInput,
+}
+_CHANGES: Final[dict[str, type[EntryChanges]]] = {
+    "step": StepChanges,
+    "feedback": FeedbackChanges,
+    "reflection": ReflectionChanges,
+}
+
+
+def parse_changes(kind: str, command: str, raw: Mapping[str, Any]) -> EntryChanges:
+    """Check a correction's ``changes`` against the fields of the entry's kind."""
+    try:
+        checked = _CHANGES_INPUT[kind].model_validate(dict(raw))
+    except ValidationError as exc:
+        violations = [
+            Violation(f"changes.{v.field}", v.rule, v.message)
+            if v.rule != "extra_forbidden"
+            else Violation(
+                f"changes.{v.field}",
+                "not_changeable",
+                f"is not a field a correction can change in a {kind}",
+            )
+            for v in violations_from(exc, strip_tag=False)
+        ]
+        raise CommandRejected(command, violations) from None
+    values = checked.model_dump(exclude_none=True)
+    for key in ("performers", "observers", "goals", "authors"):
+        if key in values:
+            values[key] = tuple(values[key])
+    return msgspec.convert(values, _CHANGES[kind])
+
+
+def _evolver(stream: str) -> Callable[[Any, DomainEvent], State]:
+    if stream.startswith(COURSE_STREAM_PREFIX):
+        return course_rules.evolve
+    return pair_rules.evolve
+
+
+def _snapshot_topic(kind: type[State]) -> str:
+    return f"{kind.__name__}#{SNAPSHOT_SCHEMA}"

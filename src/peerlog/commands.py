@@ -1,0 +1,436 @@
+"""Commands from outside: the contract's vocabulary as pydantic models.
+
+Every command that comes from a file, the shell or the network is parsed here into
+one of these models, a discriminated union on ``command``. What can be checked on a
+command alone (types, id format, the fixed vocabularies, free text without patient
+identifiers) is checked here; rules that need the record (is the student enrolled, is
+the session open) are checked by the domain.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from datetime import UTC, date, datetime
+from typing import Annotated, Any, Final, Literal, TypeAlias
+
+import msgspec
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    TypeAdapter,
+    ValidationError,
+)
+from pydantic_core import PydanticCustomError
+
+from peerlog.domain.errors import CommandRejected, Violation
+from peerlog.domain.identity_numbers import (
+    IDENTITY_NUMBER_RULE,
+    find_identity_numbers,
+    identity_number_message,
+)
+from peerlog.domain.vocabulary import (
+    ID_PATTERN,
+    ID_RULE_TEXT,
+    AssessmentKind,
+    FeedbackSource,
+    GibbsStage,
+    ReflectionMode,
+    Role,
+    Shift,
+    StepKind,
+)
+
+MAX_LABEL_LENGTH: Final = 200
+MAX_TEXT_LENGTH: Final = 20_000
+
+
+def check_free_text(value: str) -> str:
+    """Reject free text that would identify a patient."""
+    findings = find_identity_numbers(value)
+    if findings:
+        raise PydanticCustomError(IDENTITY_NUMBER_RULE, identity_number_message(findings[0]))
+    return value
+
+
+def _check_not_blank(value: str) -> str:
+    if not value.strip():
+        raise PydanticCustomError("blank", "must not be empty")
+    return value
+
+
+def _check_unique(values: list[str]) -> list[str]:
+    seen: set[str] = set()
+    for value in values:
+        if value in seen:
+            raise PydanticCustomError("duplicate", f"'{value}' is named twice")
+        seen.add(value)
+    return values
+
+
+def _to_utc(value: datetime) -> datetime:
+    return value.astimezone(UTC)
+
+
+# The id pattern is checked by pydantic-core itself (fast); its error is reworded below.
+Id: TypeAlias = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
+IdList: TypeAlias = Annotated[list[Id], AfterValidator(_check_unique)]
+Label: TypeAlias = Annotated[
+    str,
+    Field(max_length=MAX_LABEL_LENGTH),
+    AfterValidator(_check_not_blank),
+    AfterValidator(check_free_text),
+]
+Text: TypeAlias = Annotated[str, Field(max_length=MAX_TEXT_LENGTH), AfterValidator(check_free_text)]
+Reason: TypeAlias = Annotated[Text, AfterValidator(_check_not_blank)]
+Timestamp: TypeAlias = Annotated[AwareDatetime, AfterValidator(_to_utc)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CommandBase(_Model):
+    command_id: Id
+    actor: Id
+    occurred_at: Timestamp | None = None
+
+
+class GoalInput(_Model):
+    goal_id: Id
+    title: Label
+    area: Label | None = None
+    description: Text | None = None
+
+
+# --- Course commands -----------------------------------------------------------------
+
+
+class OpenCourse(CommandBase):
+    command: Literal["open_course"] = "open_course"
+    course_id: Id
+    title: Label
+    starts_on: date
+    ends_on: date
+    scale: Annotated[list[Label], Field(min_length=1), AfterValidator(_check_unique)]
+    pass_level: Label
+    goals: list[GoalInput]
+
+
+class AddGoal(CommandBase):
+    command: Literal["add_goal"] = "add_goal"
+    course_id: Id
+    goal_id: Id
+    title: Label
+    area: Label | None = None
+    description: Text | None = None
+
+
+class ReviseGoal(CommandBase):
+    command: Literal["revise_goal"] = "revise_goal"
+    course_id: Id
+    goal_id: Id
+    title: Label | None = None
+    area: Label | None = None
+    description: Text | None = None
+
+
+class RetireGoal(CommandBase):
+    command: Literal["retire_goal"] = "retire_goal"
+    course_id: Id
+    goal_id: Id
+    reason: Reason
+
+
+class EnrollStudent(CommandBase):
+    command: Literal["enroll_student"] = "enroll_student"
+    course_id: Id
+    student_id: Id
+    display_name: Label | None = None
+
+
+class AssignSupervisor(CommandBase):
+    command: Literal["assign_supervisor"] = "assign_supervisor"
+    course_id: Id
+    supervisor_id: Id
+    display_name: Label | None = None
+
+
+class AssignCoordinator(CommandBase):
+    command: Literal["assign_coordinator"] = "assign_coordinator"
+    course_id: Id
+    coordinator_id: Id
+    display_name: Label | None = None
+
+
+class FormPair(CommandBase):
+    command: Literal["form_pair"] = "form_pair"
+    course_id: Id
+    pair_id: Id
+    students: Annotated[IdList, Field(min_length=2)]
+    supervisors: Annotated[IdList, Field(min_length=1)]
+    unit: Label | None = None
+
+
+# --- Pair commands -------------------------------------------------------------------
+
+
+class OpenSession(CommandBase):
+    command: Literal["open_session"] = "open_session"
+    pair_id: Id
+    session_id: Id
+    roles: Annotated[dict[Id, Role], Field(min_length=1)]
+    shift: Shift | None = None
+    plan: Text | None = None
+
+
+class SwitchRoles(CommandBase):
+    command: Literal["switch_roles"] = "switch_roles"
+    pair_id: Id
+    session_id: Id
+    roles: Annotated[dict[Id, Role], Field(min_length=1)]
+    reason: Text | None = None
+
+
+class RecordStep(CommandBase):
+    command: Literal["record_step"] = "record_step"
+    pair_id: Id
+    session_id: Id
+    step_id: Id
+    kind: StepKind
+    performers: IdList
+    observers: IdList
+    goals: IdList
+    note: Text | None = None
+
+
+class GiveFeedback(CommandBase):
+    command: Literal["give_feedback"] = "give_feedback"
+    pair_id: Id
+    feedback_id: Id
+    giver: Id
+    receiver: Id
+    source: FeedbackSource
+    goals: IdList
+    strengths: Text
+    improvements: Text
+    session_id: Id | None = None
+
+
+class RecordReflection(CommandBase):
+    command: Literal["record_reflection"] = "record_reflection"
+    pair_id: Id
+    reflection_id: Id
+    authors: Annotated[IdList, Field(min_length=1)]
+    mode: ReflectionMode
+    stages: dict[GibbsStage, Text]
+    goals: IdList
+    session_id: Id | None = None
+
+
+class AssessGoal(CommandBase):
+    command: Literal["assess_goal"] = "assess_goal"
+    pair_id: Id
+    student_id: Id
+    goal_id: Id
+    level: Label
+    kind: AssessmentKind
+    comment: Text | None = None
+
+
+class CloseSession(CommandBase):
+    command: Literal["close_session"] = "close_session"
+    pair_id: Id
+    session_id: Id
+    summary: Text | None = None
+
+
+class CorrectEntry(CommandBase):
+    command: Literal["correct_entry"] = "correct_entry"
+    pair_id: Id
+    entry_id: Id
+    changes: Annotated[dict[str, Any], Field(min_length=1)]
+    reason: Reason
+
+
+class RetractEntry(CommandBase):
+    command: Literal["retract_entry"] = "retract_entry"
+    pair_id: Id
+    entry_id: Id
+    reason: Reason
+
+
+class DissolvePair(CommandBase):
+    command: Literal["dissolve_pair"] = "dissolve_pair"
+    pair_id: Id
+    reason: Reason
+
+
+# --- The changes a correction may make, checked once the entry's kind is known --------
+
+
+class StepChangesInput(_Model):
+    kind: StepKind | None = None
+    performers: IdList | None = None
+    observers: IdList | None = None
+    goals: IdList | None = None
+    note: Text | None = None
+
+
+class FeedbackChangesInput(_Model):
+    giver: Id | None = None
+    receiver: Id | None = None
+    source: FeedbackSource | None = None
+    goals: IdList | None = None
+    strengths: Text | None = None
+    improvements: Text | None = None
+
+
+class ReflectionChangesInput(_Model):
+    authors: Annotated[IdList, Field(min_length=1)] | None = None
+    mode: ReflectionMode | None = None
+    stages: dict[GibbsStage, Text] | None = None
+    goals: IdList | None = None
+
+
+CourseCommand = (
+    OpenCourse
+    | AddGoal
+    | ReviseGoal
+    | RetireGoal
+    | EnrollStudent
+    | AssignSupervisor
+    | AssignCoordinator
+    | FormPair
+)
+PairCommand = (
+    OpenSession
+    | SwitchRoles
+    | RecordStep
+    | GiveFeedback
+    | RecordReflection
+    | AssessGoal
+    | CloseSession
+    | CorrectEntry
+    | RetractEntry
+    | DissolvePair
+)
+Command = CourseCommand | PairCommand
+
+COMMAND_TYPES: Final[tuple[type[CommandBase], ...]] = (
+    OpenCourse,
+    AddGoal,
+    ReviseGoal,
+    RetireGoal,
+    EnrollStudent,
+    AssignSupervisor,
+    AssignCoordinator,
+    FormPair,
+    OpenSession,
+    SwitchRoles,
+    RecordStep,
+    GiveFeedback,
+    RecordReflection,
+    AssessGoal,
+    CloseSession,
+    CorrectEntry,
+    RetractEntry,
+    DissolvePair,
+)
+COMMAND_NAMES: Final[tuple[str, ...]] = tuple(
+    str(t.model_fields["command"].default) for t in COMMAND_TYPES
+)
+
+_ADAPTER: Final[TypeAdapter[Command]] = TypeAdapter(
+    Annotated[Command, Field(discriminator="command")]
+)
+
+
+def _command_name(data: object) -> str:
+    if isinstance(data, Mapping):
+        name = data.get("command")
+        if isinstance(name, str) and name in COMMAND_NAMES:
+            return name
+    return ""
+
+
+def violations_from(error: ValidationError, *, strip_tag: bool = True) -> list[Violation]:
+    """Turn pydantic's errors into violations that name the field and the rule."""
+    violations = []
+    for detail in error.errors(include_url=False):
+        loc = list(detail["loc"])
+        if strip_tag and loc and loc[0] in COMMAND_NAMES:
+            loc = loc[1:]
+        field = ".".join(str(part) for part in loc)
+        rule = detail["type"]
+        message = detail["msg"]
+        if rule == "union_tag_invalid":
+            field = "command"
+            tag = detail.get("ctx", {}).get("tag", "")
+            message = f"unknown command '{tag}'; the commands are: {', '.join(COMMAND_NAMES)}"
+            rule = "unknown_command"
+        elif rule == "union_tag_not_found":
+            field = "command"
+            message = "every command needs a 'command' field naming what to do"
+            rule = "missing_command"
+        elif rule == "extra_forbidden":
+            message = "is not a field of this command"
+        elif rule == "missing":
+            message = "is required"
+        elif rule == "json_invalid":
+            field = ""
+            message = f"not valid JSON: {detail.get('ctx', {}).get('error', message)}"
+        elif (
+            rule == "string_pattern_mismatch" and detail.get("ctx", {}).get("pattern") == ID_PATTERN
+        ):
+            rule = "invalid_id"
+            message = f"an id must be {ID_RULE_TEXT}"
+        elif rule == "timezone_aware":
+            message = "needs a UTC offset, for example 2026-03-02T07:30:00+01:00"
+        violations.append(Violation(field, rule, message))
+    return violations
+
+
+def parse_command(data: str | bytes | Mapping[str, Any]) -> Command:
+    """Validate one command from JSON text or a mapping; raise CommandRejected if it is bad."""
+    if isinstance(data, str | bytes):
+        try:
+            return _ADAPTER.validate_json(data)
+        except ValidationError as exc:
+            try:
+                raw: object = msgspec.json.decode(data)
+            except msgspec.DecodeError:
+                raw = None
+            if raw is not None and not isinstance(raw, dict):
+                violations = [Violation("", "not_an_object", "a command is a JSON object")]
+            else:
+                violations = violations_from(exc)
+            raise CommandRejected(_command_name(raw), violations) from None
+    try:
+        return _ADAPTER.validate_python(data)
+    except ValidationError as exc:
+        raise CommandRejected(_command_name(data), violations_from(exc)) from None
+
+
+def _plain(value: object) -> object:
+    if isinstance(value, BaseModel):
+        return {name: getattr(value, name) for name in value.model_fields_set}
+    msg = f"cannot digest a {type(value).__name__}"
+    raise TypeError(msg)
+
+
+_DIGEST_ENCODER: Final = msgspec.json.Encoder(enc_hook=_plain, order="sorted")
+
+
+def command_digest(command: CommandBase) -> bytes:
+    """A digest of the command's payload as given, to recognise a re-sent command.
+
+    Only the fields that were given count (a default filled in later does not), and
+    times are compared in UTC, so the same command sent twice has the same digest."""
+    payload = {name: getattr(command, name) for name in command.model_fields_set}
+    payload["command"] = getattr(command, "command", "")
+    return hashlib.sha256(_DIGEST_ENCODER.encode(payload)).digest()

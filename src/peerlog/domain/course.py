@@ -1,0 +1,421 @@
+"""The Course aggregate: goals, scale, and who takes part (coordinators, supervisors,
+enrolled students, and which students are paired).
+
+``evolve`` applies one event to the state; the ``decide_*`` functions check a command
+against the state and return the events it causes, or raise :class:`RuleViolation`.
+Neither reads a clock or a database.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import msgspec
+
+from peerlog.domain.errors import RuleViolation
+from peerlog.domain.events import (
+    CoordinatorAssigned,
+    CourseOpened,
+    DomainEvent,
+    GoalAdded,
+    GoalRetired,
+    GoalRevised,
+    GoalSpec,
+    StudentEnrolled,
+    StudentsPaired,
+    StudentsUnpaired,
+    SupervisorAssigned,
+)
+from peerlog.domain.stamp import Stamp
+from peerlog.domain.vocabulary import course_stream
+
+
+class Goal(msgspec.Struct, kw_only=True):
+    goal_id: str
+    title: str
+    area: str | None = None
+    description: str | None = None
+    added_at: datetime
+    retired_at: datetime | None = None
+
+    def retired_by(self, moment: datetime) -> bool:
+        """Whether the goal had been retired by ``moment`` (on the occurred-at clock)."""
+        return self.retired_at is not None and self.retired_at <= moment
+
+
+class Course(msgspec.Struct, kw_only=True):
+    id: str
+    version: int
+    course_id: str
+    title: str
+    starts_on: date
+    ends_on: date
+    scale: list[str]
+    pass_level: str
+    goals: dict[str, Goal]
+    coordinators: list[str]
+    supervisors: list[str] = msgspec.field(default_factory=list)
+    students: list[str] = msgspec.field(default_factory=list)
+    paired: dict[str, str] = msgspec.field(default_factory=dict)
+    """Each paired student's active pair."""
+
+    def role_of(self, person: str) -> str | None:
+        """The person's role in the course, as words for messages; None if unknown."""
+        roles = []
+        if person in self.coordinators:
+            roles.append("a coordinator")
+        if person in self.supervisors:
+            roles.append("a supervisor")
+        if person in self.students:
+            roles.append("a student")
+        return " and ".join(roles) if roles else None
+
+    def who(self, person: str) -> str:
+        """``'x' is a student of course c1``, for messages."""
+        return f"'{person}' is {self.role_of(person) or 'not known'} of course {self.course_id}"
+
+    def is_known(self, person: str) -> bool:
+        return person in self.students or person in self.supervisors or person in self.coordinators
+
+    def require_known(self, actor: str) -> None:
+        if not self.is_known(actor):
+            raise RuleViolation(
+                "actor",
+                "unknown_actor",
+                f"'{actor}' is not known in course {self.course_id}: only its coordinators, "
+                "supervisors and enrolled students record in it",
+            )
+
+    def require_coordinator(self, actor: str, doing: str) -> None:
+        self.require_known(actor)
+        if actor not in self.coordinators:
+            raise RuleViolation(
+                "actor",
+                "not_allowed",
+                f"{self.who(actor)}; only a coordinator of the course may {doing}",
+            )
+
+    def require_goals(self, goals: tuple[str, ...], moment: datetime, field: str) -> None:
+        """Goals named in a command exist in the course and are not retired at ``moment``."""
+        for goal_id in goals:
+            goal = self.goals.get(goal_id)
+            if goal is None:
+                raise RuleViolation(
+                    field,
+                    "unknown_goal",
+                    f"'{goal_id}' is not a goal of course {self.course_id}",
+                )
+            if goal.retired_by(moment):
+                assert goal.retired_at is not None
+                raise RuleViolation(
+                    field,
+                    "goal_retired",
+                    f"goal '{goal_id}' was retired at {goal.retired_at.isoformat()}; "
+                    "evidence after retirement is not accepted",
+                )
+
+    def level_rank(self, level: str) -> int:
+        return self.scale.index(level)
+
+
+# --- evolve --------------------------------------------------------------------------
+
+
+def evolve(course: Course | None, event: DomainEvent) -> Course:  # noqa: C901, PLR0912
+    """Apply one course event to the state (changing it in place where there is one)."""
+    if isinstance(event, CourseOpened):
+        return Course(
+            id=event.originator_id,
+            version=event.originator_version,
+            course_id=event.course_id,
+            title=event.title,
+            starts_on=event.starts_on,
+            ends_on=event.ends_on,
+            scale=list(event.scale),
+            pass_level=event.pass_level,
+            goals={
+                g.goal_id: Goal(
+                    goal_id=g.goal_id,
+                    title=g.title,
+                    area=g.area,
+                    description=g.description,
+                    added_at=event.occurred_at,
+                )
+                for g in event.goals
+            },
+            coordinators=[event.actor],
+        )
+    if course is None:
+        msg = f"{type(event).__name__} before CourseOpened in {event.originator_id}"
+        raise ValueError(msg)
+    if isinstance(event, GoalAdded):
+        course.goals[event.goal_id] = Goal(
+            goal_id=event.goal_id,
+            title=event.title,
+            area=event.area,
+            description=event.description,
+            added_at=event.occurred_at,
+        )
+    elif isinstance(event, GoalRevised):
+        goal = course.goals[event.goal_id]
+        if event.title is not None:
+            goal.title = event.title
+        if event.area is not None:
+            goal.area = event.area
+        if event.description is not None:
+            goal.description = event.description
+    elif isinstance(event, GoalRetired):
+        course.goals[event.goal_id].retired_at = event.occurred_at
+    elif isinstance(event, StudentEnrolled):
+        course.students.append(event.student_id)
+    elif isinstance(event, SupervisorAssigned):
+        course.supervisors.append(event.supervisor_id)
+    elif isinstance(event, CoordinatorAssigned):
+        course.coordinators.append(event.coordinator_id)
+    elif isinstance(event, StudentsPaired):
+        for student in event.students:
+            course.paired[student] = event.pair_id
+    elif isinstance(event, StudentsUnpaired):
+        for student in event.students:
+            if course.paired.get(student) == event.pair_id:
+                del course.paired[student]
+    course.version = event.originator_version
+    return course
+
+
+# --- decide --------------------------------------------------------------------------
+
+
+def require_course(course: Course | None, course_id: str) -> Course:
+    if course is None:
+        raise RuleViolation(
+            "course_id",
+            "unknown_course",
+            f"course '{course_id}' does not exist; open it first with open_course",
+        )
+    return course
+
+
+def _require_goal(course: Course, goal_id: str) -> Goal:
+    goal = course.goals.get(goal_id)
+    if goal is None:
+        raise RuleViolation(
+            "goal_id", "unknown_goal", f"'{goal_id}' is not a goal of course {course.course_id}"
+        )
+    return goal
+
+
+def _require_new_goal_id(course: Course, goal_id: str, field: str) -> None:
+    if goal_id in course.goals:
+        raise RuleViolation(
+            field,
+            "duplicate_goal",
+            f"course {course.course_id} already has a goal '{goal_id}'; choose another goal_id",
+        )
+
+
+def open_course(
+    existing: Course | None,
+    stamp: Stamp,
+    *,
+    course_id: str,
+    title: str,
+    starts_on: date,
+    ends_on: date,
+    scale: list[str],
+    pass_level: str,
+    goals: list[GoalSpec],
+) -> list[DomainEvent]:
+    if existing is not None:
+        raise RuleViolation(
+            "course_id", "duplicate_course", f"course '{course_id}' is already open"
+        )
+    if ends_on < starts_on:
+        raise RuleViolation(
+            "ends_on",
+            "dates_in_order",
+            f"the course ends ({ends_on}) before it starts ({starts_on})",
+        )
+    if pass_level not in scale:
+        raise RuleViolation(
+            "pass_level",
+            "level_in_scale",
+            f"'{pass_level}' is not on the scale ({', '.join(scale)})",
+        )
+    seen: set[str] = set()
+    for index, goal in enumerate(goals):
+        if goal.goal_id in seen:
+            raise RuleViolation(
+                f"goals.{index}.goal_id",
+                "duplicate_goal",
+                f"goal '{goal.goal_id}' is listed twice",
+            )
+        seen.add(goal.goal_id)
+    return [
+        CourseOpened(
+            **stamp.at(course_stream(course_id), 1),
+            course_id=course_id,
+            title=title,
+            starts_on=starts_on,
+            ends_on=ends_on,
+            scale=tuple(scale),
+            pass_level=pass_level,
+            goals=tuple(goals),
+        )
+    ]
+
+
+def add_goal(
+    course: Course,
+    stamp: Stamp,
+    *,
+    goal_id: str,
+    title: str,
+    area: str | None,
+    description: str | None,
+) -> list[DomainEvent]:
+    course.require_coordinator(stamp.actor, "add goals")
+    _require_new_goal_id(course, goal_id, "goal_id")
+    return [
+        GoalAdded(
+            **stamp.next(course),
+            course_id=course.course_id,
+            goal_id=goal_id,
+            title=title,
+            area=area,
+            description=description,
+        )
+    ]
+
+
+def revise_goal(
+    course: Course,
+    stamp: Stamp,
+    *,
+    goal_id: str,
+    title: str | None,
+    area: str | None,
+    description: str | None,
+) -> list[DomainEvent]:
+    course.require_coordinator(stamp.actor, "revise goals")
+    goal = _require_goal(course, goal_id)
+    if goal.retired_at is not None:
+        raise RuleViolation(
+            "goal_id", "goal_retired", f"goal '{goal_id}' is retired and can no longer be revised"
+        )
+    if title is None and area is None and description is None:
+        raise RuleViolation(
+            "title", "nothing_to_revise", "give at least one of title, area or description"
+        )
+    return [
+        GoalRevised(
+            **stamp.next(course),
+            course_id=course.course_id,
+            goal_id=goal_id,
+            title=title,
+            area=area,
+            description=description,
+        )
+    ]
+
+
+def retire_goal(course: Course, stamp: Stamp, *, goal_id: str, reason: str) -> list[DomainEvent]:
+    course.require_coordinator(stamp.actor, "retire goals")
+    goal = _require_goal(course, goal_id)
+    if goal.retired_at is not None:
+        raise RuleViolation(
+            "goal_id",
+            "goal_retired",
+            f"goal '{goal_id}' was already retired at {goal.retired_at.isoformat()}",
+        )
+    if stamp.occurred_at < goal.added_at:
+        raise RuleViolation(
+            "occurred_at",
+            "not_before_added",
+            f"goal '{goal_id}' was added at {goal.added_at.isoformat()}; "
+            "it cannot be retired before that",
+        )
+    return [
+        GoalRetired(
+            **stamp.next(course), course_id=course.course_id, goal_id=goal_id, reason=reason
+        )
+    ]
+
+
+def enroll_student(
+    course: Course, stamp: Stamp, *, student_id: str, display_name: str | None
+) -> list[DomainEvent]:
+    course.require_coordinator(stamp.actor, "enroll students")
+    if student_id in course.students:
+        raise RuleViolation(
+            "student_id",
+            "already_enrolled",
+            f"'{student_id}' is already enrolled in course {course.course_id}",
+        )
+    if student_id in course.supervisors or student_id in course.coordinators:
+        raise RuleViolation(
+            "student_id",
+            "one_role",
+            f"'{student_id}' is {course.role_of(student_id)} of course {course.course_id}; "
+            "a student cannot also supervise or coordinate the same course",
+        )
+    return [
+        StudentEnrolled(
+            **stamp.next(course),
+            course_id=course.course_id,
+            student_id=student_id,
+            display_name=display_name,
+        )
+    ]
+
+
+def _require_not_student(course: Course, person: str, field: str) -> None:
+    if person in course.students:
+        raise RuleViolation(
+            field,
+            "one_role",
+            f"'{person}' is enrolled as a student in course {course.course_id}; "
+            "a student cannot also supervise or coordinate the same course",
+        )
+
+
+def assign_supervisor(
+    course: Course, stamp: Stamp, *, supervisor_id: str, display_name: str | None
+) -> list[DomainEvent]:
+    course.require_coordinator(stamp.actor, "assign supervisors")
+    if supervisor_id in course.supervisors:
+        raise RuleViolation(
+            "supervisor_id",
+            "already_assigned",
+            f"'{supervisor_id}' is already a supervisor in course {course.course_id}",
+        )
+    _require_not_student(course, supervisor_id, "supervisor_id")
+    return [
+        SupervisorAssigned(
+            **stamp.next(course),
+            course_id=course.course_id,
+            supervisor_id=supervisor_id,
+            display_name=display_name,
+        )
+    ]
+
+
+def assign_coordinator(
+    course: Course, stamp: Stamp, *, coordinator_id: str, display_name: str | None
+) -> list[DomainEvent]:
+    course.require_coordinator(stamp.actor, "assign coordinators")
+    if coordinator_id in course.coordinators:
+        raise RuleViolation(
+            "coordinator_id",
+            "already_assigned",
+            f"'{coordinator_id}' is already a coordinator of course {course.course_id}",
+        )
+    _require_not_student(course, coordinator_id, "coordinator_id")
+    return [
+        CoordinatorAssigned(
+            **stamp.next(course),
+            course_id=course.course_id,
+            coordinator_id=coordinator_id,
+            display_name=display_name,
+        )
+    ]

@@ -1,0 +1,353 @@
+"""Every event the record keeps, named in the past tense.
+
+Events are frozen msgspec structs. Each carries the stream it belongs to
+(``originator_id``, e.g. ``pair/p1``), its version in that stream, and the
+``command_id``, ``actor`` and ``occurred_at`` of the command that caused it.
+``recorded_at`` is not part of an event: it is the store's own timestamp, kept
+beside the stored event.
+
+Schema evolution follows msgspec's rule: add fields with defaults, never change a
+field's type. A change that cannot be made that way raises the class's ``version``
+and adds an upcaster (see :mod:`peerlog.persistence.mapper`).
+
+``personal_text`` names, for each class, the free-text fields that are personal
+data and whose texts they are: the people the text is by or about, named by other
+fields of the same event, so that every event says by itself whose data it holds.
+The mapper uses it to encrypt those texts under those people's keys.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime
+from typing import Any, ClassVar
+
+import msgspec
+
+from peerlog.domain.vocabulary import (
+    AssessmentKind,
+    FeedbackSource,
+    ReflectionMode,
+    Role,
+    Shift,
+    StepKind,
+)
+
+# An upcaster turns the stored state of version n into the state of version n + 1.
+Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+class PersonalText(msgspec.Struct, frozen=True):
+    """A free-text field holding personal data, and whose data it is.
+
+    ``path`` names the field; ``"stages.*"`` means every value of the ``stages``
+    mapping. ``subjects`` names the fields of the event that hold the people the
+    text is by or about (a field holding a mapping contributes its keys).
+    """
+
+    path: str
+    subjects: tuple[str, ...]
+
+
+class DomainEvent(msgspec.Struct, frozen=True, kw_only=True):
+    """What every event carries."""
+
+    originator_id: str
+    originator_version: int
+    command_id: str
+    actor: str
+    occurred_at: datetime
+
+    version: ClassVar[int] = 1
+    upcasters: ClassVar[dict[int, Upcaster]] = {}
+    personal_text: ClassVar[tuple[PersonalText, ...]] = ()
+
+
+class GoalSpec(msgspec.Struct, frozen=True, kw_only=True):
+    """A learning goal as given when a course is opened."""
+
+    goal_id: str
+    title: str
+    area: str | None = None
+    description: str | None = None
+
+
+# --- Course stream -------------------------------------------------------------------
+
+
+class CourseOpened(DomainEvent, frozen=True, kw_only=True):
+    course_id: str
+    title: str
+    starts_on: date
+    ends_on: date
+    scale: tuple[str, ...]
+    pass_level: str
+    goals: tuple[GoalSpec, ...]
+
+
+class GoalAdded(DomainEvent, frozen=True, kw_only=True):
+    course_id: str
+    goal_id: str
+    title: str
+    area: str | None = None
+    description: str | None = None
+
+
+class GoalRevised(DomainEvent, frozen=True, kw_only=True):
+    """Only the fields given were revised; ``None`` means unchanged."""
+
+    course_id: str
+    goal_id: str
+    title: str | None = None
+    area: str | None = None
+    description: str | None = None
+
+
+class GoalRetired(DomainEvent, frozen=True, kw_only=True):
+    course_id: str
+    goal_id: str
+    reason: str
+
+
+class StudentEnrolled(DomainEvent, frozen=True, kw_only=True):
+    course_id: str
+    student_id: str
+    display_name: str | None = None
+
+    personal_text: ClassVar = (PersonalText("display_name", ("student_id",)),)
+
+
+class SupervisorAssigned(DomainEvent, frozen=True, kw_only=True):
+    course_id: str
+    supervisor_id: str
+    display_name: str | None = None
+
+    personal_text: ClassVar = (PersonalText("display_name", ("supervisor_id",)),)
+
+
+class CoordinatorAssigned(DomainEvent, frozen=True, kw_only=True):
+    course_id: str
+    coordinator_id: str
+    display_name: str | None = None
+
+    personal_text: ClassVar = (PersonalText("display_name", ("coordinator_id",)),)
+
+
+class StudentsPaired(DomainEvent, frozen=True, kw_only=True):
+    """The course's roster records that these students now work in this pair."""
+
+    course_id: str
+    pair_id: str
+    students: tuple[str, ...]
+
+
+class StudentsUnpaired(DomainEvent, frozen=True, kw_only=True):
+    """The course's roster records that the pair was dissolved."""
+
+    course_id: str
+    pair_id: str
+    students: tuple[str, ...]
+
+
+# --- Pair stream ---------------------------------------------------------------------
+
+
+class PairFormed(DomainEvent, frozen=True, kw_only=True):
+    pair_id: str
+    course_id: str
+    students: tuple[str, ...]
+    supervisors: tuple[str, ...]
+    unit: str | None = None
+
+
+class SessionOpened(DomainEvent, frozen=True, kw_only=True):
+    pair_id: str
+    session_id: str
+    roles: dict[str, Role]
+    shift: Shift | None = None
+    plan: str | None = None
+
+    personal_text: ClassVar = (PersonalText("plan", ("roles",)),)
+
+
+class RolesSwitched(DomainEvent, frozen=True, kw_only=True):
+    pair_id: str
+    session_id: str
+    roles: dict[str, Role]
+    reason: str | None = None
+
+    personal_text: ClassVar = (PersonalText("reason", ("roles",)),)
+
+
+class StepRecorded(DomainEvent, frozen=True, kw_only=True):
+    pair_id: str
+    session_id: str
+    step_id: str
+    kind: StepKind
+    performers: tuple[str, ...]
+    observers: tuple[str, ...]
+    goals: tuple[str, ...]
+    note: str | None = None
+
+    personal_text: ClassVar = (PersonalText("note", ("performers", "observers")),)
+
+
+class FeedbackGiven(DomainEvent, frozen=True, kw_only=True):
+    pair_id: str
+    feedback_id: str
+    giver: str
+    receiver: str
+    source: FeedbackSource
+    goals: tuple[str, ...]
+    strengths: str
+    improvements: str
+    session_id: str | None = None
+
+    personal_text: ClassVar = (
+        PersonalText("strengths", ("giver", "receiver")),
+        PersonalText("improvements", ("giver", "receiver")),
+    )
+
+
+class ReflectionRecorded(DomainEvent, frozen=True, kw_only=True):
+    pair_id: str
+    reflection_id: str
+    authors: tuple[str, ...]
+    mode: ReflectionMode
+    stages: dict[str, str]
+    goals: tuple[str, ...]
+    session_id: str | None = None
+
+    personal_text: ClassVar = (PersonalText("stages.*", ("authors",)),)
+
+
+class GoalAssessed(DomainEvent, frozen=True, kw_only=True):
+    pair_id: str
+    student_id: str
+    goal_id: str
+    level: str
+    kind: AssessmentKind
+    comment: str | None = None
+
+    personal_text: ClassVar = (PersonalText("comment", ("student_id",)),)
+
+
+class SessionClosed(DomainEvent, frozen=True, kw_only=True):
+    pair_id: str
+    session_id: str
+    students: tuple[str, ...]
+    summary: str | None = None
+
+    personal_text: ClassVar = (PersonalText("summary", ("students",)),)
+
+
+class StepChanges(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, tag="step"):
+    """Fields of a step replaced by a correction; ``None`` means unchanged."""
+
+    kind: StepKind | None = None
+    performers: tuple[str, ...] | None = None
+    observers: tuple[str, ...] | None = None
+    goals: tuple[str, ...] | None = None
+    note: str | None = None
+
+
+class FeedbackChanges(
+    msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, tag="feedback"
+):
+    """Fields of a feedback replaced by a correction; ``None`` means unchanged."""
+
+    giver: str | None = None
+    receiver: str | None = None
+    source: FeedbackSource | None = None
+    goals: tuple[str, ...] | None = None
+    strengths: str | None = None
+    improvements: str | None = None
+
+
+class ReflectionChanges(
+    msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, tag="reflection"
+):
+    """Fields of a reflection replaced by a correction; ``None`` means unchanged."""
+
+    authors: tuple[str, ...] | None = None
+    mode: ReflectionMode | None = None
+    stages: dict[str, str] | None = None
+    goals: tuple[str, ...] | None = None
+
+
+EntryChanges = StepChanges | FeedbackChanges | ReflectionChanges
+
+
+class EntryCorrected(DomainEvent, frozen=True, kw_only=True):
+    """A step, feedback or reflection corrected: ``changes`` replaces its fields.
+
+    ``subjects`` are the people the entry is by or about (before and after the
+    correction); the texts of the correction are theirs.
+    """
+
+    pair_id: str
+    entry_id: str
+    changes: EntryChanges
+    reason: str
+    subjects: tuple[str, ...] = ()
+
+    personal_text: ClassVar = (
+        PersonalText("changes.note", ("subjects",)),
+        PersonalText("changes.strengths", ("subjects",)),
+        PersonalText("changes.improvements", ("subjects",)),
+        PersonalText("changes.stages.*", ("subjects",)),
+        PersonalText("reason", ("subjects",)),
+    )
+
+
+class EntryRetracted(DomainEvent, frozen=True, kw_only=True):
+    pair_id: str
+    entry_id: str
+    reason: str
+    subjects: tuple[str, ...] = ()
+
+    personal_text: ClassVar = (PersonalText("reason", ("subjects",)),)
+
+
+class PairDissolved(DomainEvent, frozen=True, kw_only=True):
+    pair_id: str
+    course_id: str
+    students: tuple[str, ...]
+    reason: str
+
+    personal_text: ClassVar = (PersonalText("reason", ("students",)),)
+
+
+class Snapshot(msgspec.Struct, frozen=True, kw_only=True):
+    """The state of an aggregate at a version, to load long streams fast."""
+
+    originator_id: str
+    originator_version: int
+    state: bytes
+
+
+COURSE_EVENTS: tuple[type[DomainEvent], ...] = (
+    CourseOpened,
+    GoalAdded,
+    GoalRevised,
+    GoalRetired,
+    StudentEnrolled,
+    SupervisorAssigned,
+    CoordinatorAssigned,
+    StudentsPaired,
+    StudentsUnpaired,
+)
+PAIR_EVENTS: tuple[type[DomainEvent], ...] = (
+    PairFormed,
+    SessionOpened,
+    RolesSwitched,
+    StepRecorded,
+    FeedbackGiven,
+    ReflectionRecorded,
+    GoalAssessed,
+    SessionClosed,
+    EntryCorrected,
+    EntryRetracted,
+    PairDissolved,
+)
+ALL_EVENTS: tuple[type[DomainEvent], ...] = COURSE_EVENTS + PAIR_EVENTS

@@ -1,0 +1,840 @@
+"""The Pair aggregate: members, supervisors, sessions, roles, and the entries of the
+record (steps, feedback, reflections), with assessments, corrections and retractions.
+
+``evolve`` applies one event to the state; the ``decide`` functions check a command
+against the pair (and its course) and return the events it causes, or raise
+:class:`RuleViolation`. Neither reads a clock or a database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import ClassVar, TypeVar
+
+import msgspec
+
+from peerlog.domain.course import Course
+from peerlog.domain.errors import RuleViolation
+from peerlog.domain.events import (
+    DomainEvent,
+    EntryChanges,
+    EntryCorrected,
+    EntryRetracted,
+    FeedbackChanges,
+    FeedbackGiven,
+    GoalAssessed,
+    PairDissolved,
+    PairFormed,
+    ReflectionChanges,
+    ReflectionRecorded,
+    RolesSwitched,
+    SessionClosed,
+    SessionOpened,
+    StepChanges,
+    StepRecorded,
+    StudentsPaired,
+    StudentsUnpaired,
+)
+from peerlog.domain.stamp import Stamp
+from peerlog.domain.vocabulary import (
+    AssessmentKind,
+    FeedbackSource,
+    ReflectionMode,
+    Role,
+    Shift,
+    StepKind,
+    pair_stream,
+)
+
+_T = TypeVar("_T")
+
+# --- state ---------------------------------------------------------------------------
+
+
+class Session(msgspec.Struct, kw_only=True):
+    session_id: str
+    is_open: bool
+    roles: dict[str, str]
+    opened_at: datetime
+    closed_at: datetime | None = None
+
+
+class EntryBase(msgspec.Struct, kw_only=True):
+    """What every entry of the record keeps for checking later commands about it."""
+
+    entry_id: str
+    actor: str
+    occurred_at: datetime
+    session_id: str | None = None
+    retracted: bool = False
+    goals: tuple[str, ...] = ()
+
+    kind_name: ClassVar[str] = ""
+
+    def people(self) -> tuple[str, ...]:
+        """Everyone the entry is by or about."""
+        raise NotImplementedError
+
+
+class StepEntry(EntryBase, kw_only=True, tag="step"):
+    step_kind: StepKind
+    performers: tuple[str, ...]
+    observers: tuple[str, ...]
+
+    kind_name: ClassVar[str] = "step"
+
+    def people(self) -> tuple[str, ...]:
+        return self.performers + self.observers
+
+
+class FeedbackEntry(EntryBase, kw_only=True, tag="feedback"):
+    giver: str
+    receiver: str
+    source: FeedbackSource
+
+    kind_name: ClassVar[str] = "feedback"
+
+    def people(self) -> tuple[str, ...]:
+        return (self.giver, self.receiver)
+
+
+class ReflectionEntry(EntryBase, kw_only=True, tag="reflection"):
+    authors: tuple[str, ...]
+    mode: ReflectionMode
+    stages: tuple[str, ...]
+    """The Gibbs stages the reflection covers (their texts are not needed here)."""
+
+    kind_name: ClassVar[str] = "reflection"
+
+    def people(self) -> tuple[str, ...]:
+        return self.authors
+
+
+Entry = StepEntry | FeedbackEntry | ReflectionEntry
+
+
+class Pair(msgspec.Struct, kw_only=True):
+    id: str
+    version: int
+    pair_id: str
+    course_id: str
+    students: list[str]
+    supervisors: list[str]
+    unit: str | None = None
+    dissolved: bool = False
+    sessions: dict[str, Session] = msgspec.field(default_factory=dict)
+    open_session: str | None = None
+    entries: dict[str, Entry] = msgspec.field(default_factory=dict)
+
+
+def apply_changes(entry: Entry, changes: EntryChanges) -> Entry:
+    """The entry as a correction leaves it: the fields named in ``changes`` replaced."""
+    if isinstance(entry, StepEntry) and isinstance(changes, StepChanges):
+        return msgspec.structs.replace(
+            entry,
+            step_kind=changes.kind if changes.kind is not None else entry.step_kind,
+            performers=_or(changes.performers, entry.performers),
+            observers=_or(changes.observers, entry.observers),
+            goals=_or(changes.goals, entry.goals),
+        )
+    if isinstance(entry, FeedbackEntry) and isinstance(changes, FeedbackChanges):
+        return msgspec.structs.replace(
+            entry,
+            giver=_or(changes.giver, entry.giver),
+            receiver=_or(changes.receiver, entry.receiver),
+            source=changes.source if changes.source is not None else entry.source,
+            goals=_or(changes.goals, entry.goals),
+        )
+    if isinstance(entry, ReflectionEntry) and isinstance(changes, ReflectionChanges):
+        return msgspec.structs.replace(
+            entry,
+            authors=_or(changes.authors, entry.authors),
+            mode=changes.mode if changes.mode is not None else entry.mode,
+            stages=tuple(changes.stages) if changes.stages is not None else entry.stages,
+            goals=_or(changes.goals, entry.goals),
+        )
+    msg = f"{type(changes).__name__} cannot change a {entry.kind_name}"
+    raise TypeError(msg)
+
+
+def _or(new: _T | None, old: _T) -> _T:
+    return old if new is None else new
+
+
+def evolve(pair: Pair | None, event: DomainEvent) -> Pair:  # noqa: C901
+    """Apply one pair event to the state (changing it in place where there is one)."""
+    if isinstance(event, PairFormed):
+        return Pair(
+            id=event.originator_id,
+            version=event.originator_version,
+            pair_id=event.pair_id,
+            course_id=event.course_id,
+            students=list(event.students),
+            supervisors=list(event.supervisors),
+            unit=event.unit,
+        )
+    if pair is None:
+        msg = f"{type(event).__name__} before PairFormed in {event.originator_id}"
+        raise ValueError(msg)
+    if isinstance(event, SessionOpened):
+        pair.sessions[event.session_id] = Session(
+            session_id=event.session_id,
+            is_open=True,
+            roles=dict(event.roles),
+            opened_at=event.occurred_at,
+        )
+        pair.open_session = event.session_id
+    elif isinstance(event, RolesSwitched):
+        pair.sessions[event.session_id].roles = dict(event.roles)
+    elif isinstance(event, SessionClosed):
+        session = pair.sessions[event.session_id]
+        session.is_open = False
+        session.closed_at = event.occurred_at
+        if pair.open_session == event.session_id:
+            pair.open_session = None
+    elif isinstance(event, StepRecorded):
+        pair.entries[event.step_id] = StepEntry(
+            entry_id=event.step_id,
+            actor=event.actor,
+            occurred_at=event.occurred_at,
+            session_id=event.session_id,
+            goals=event.goals,
+            step_kind=event.kind,
+            performers=event.performers,
+            observers=event.observers,
+        )
+    elif isinstance(event, FeedbackGiven):
+        pair.entries[event.feedback_id] = FeedbackEntry(
+            entry_id=event.feedback_id,
+            actor=event.actor,
+            occurred_at=event.occurred_at,
+            session_id=event.session_id,
+            goals=event.goals,
+            giver=event.giver,
+            receiver=event.receiver,
+            source=event.source,
+        )
+    elif isinstance(event, ReflectionRecorded):
+        pair.entries[event.reflection_id] = ReflectionEntry(
+            entry_id=event.reflection_id,
+            actor=event.actor,
+            occurred_at=event.occurred_at,
+            session_id=event.session_id,
+            goals=event.goals,
+            authors=event.authors,
+            mode=event.mode,
+            stages=tuple(event.stages),
+        )
+    elif isinstance(event, EntryCorrected):
+        pair.entries[event.entry_id] = apply_changes(pair.entries[event.entry_id], event.changes)
+    elif isinstance(event, EntryRetracted):
+        pair.entries[event.entry_id].retracted = True
+    elif isinstance(event, PairDissolved):
+        pair.dissolved = True
+    pair.version = event.originator_version
+    return pair
+
+
+# --- rules shared by the commands ----------------------------------------------------
+
+
+def require_pair(pair: Pair | None, pair_id: str) -> Pair:
+    if pair is None:
+        raise RuleViolation(
+            "pair_id",
+            "unknown_pair",
+            f"pair '{pair_id}' does not exist; form it first with form_pair",
+        )
+    return pair
+
+
+def _require_active(pair: Pair) -> None:
+    if pair.dissolved:
+        raise RuleViolation(
+            "pair_id",
+            "pair_dissolved",
+            f"pair {pair.pair_id} was dissolved; only corrections and retractions "
+            "can still be recorded in it",
+        )
+
+
+def _require_member_or_supervisor(pair: Pair, course: Course, actor: str, doing: str) -> None:
+    course.require_known(actor)
+    if actor not in pair.students and actor not in pair.supervisors:
+        raise RuleViolation(
+            "actor",
+            "not_allowed",
+            f"{course.who(actor)} but neither a member nor a "
+            f"supervisor of pair {pair.pair_id}; only they may {doing}",
+        )
+
+
+def _require_pair_supervisor(pair: Pair, course: Course, actor: str, doing: str) -> None:
+    course.require_known(actor)
+    if actor not in pair.supervisors:
+        raise RuleViolation(
+            "actor",
+            "not_allowed",
+            f"{course.who(actor)} but not a supervisor of "
+            f"pair {pair.pair_id}; only the pair's supervisors may {doing}",
+        )
+
+
+def _require_members(pair: Pair, people: Iterable[str], field: str) -> None:
+    for person in people:
+        if person not in pair.students:
+            raise RuleViolation(
+                field,
+                "not_member",
+                f"'{person}' is not a member of pair {pair.pair_id} "
+                f"(its members: {', '.join(pair.students)})",
+            )
+
+
+def _require_roles(pair: Pair, roles: dict[str, Role]) -> None:
+    for person in roles:
+        _require_members(pair, [person], f"roles.{person}")
+
+
+def _require_session(pair: Pair, session_id: str, *, is_open: bool) -> Session:
+    session = pair.sessions.get(session_id)
+    if session is None:
+        raise RuleViolation(
+            "session_id",
+            "unknown_session",
+            f"pair {pair.pair_id} has no session '{session_id}'; open it with open_session",
+        )
+    if is_open and not session.is_open:
+        raise RuleViolation(
+            "session_id",
+            "session_closed",
+            f"session '{session_id}' of pair {pair.pair_id} is closed",
+        )
+    return session
+
+
+def _require_new_entry_id(pair: Pair, entry_id: str, field: str) -> None:
+    existing = pair.entries.get(entry_id)
+    if existing is not None:
+        raise RuleViolation(
+            field,
+            "duplicate_entry",
+            f"pair {pair.pair_id} already has an entry '{entry_id}' (a {existing.kind_name}); "
+            "step, feedback and reflection ids are unique within a pair",
+        )
+
+
+def require_entry(pair: Pair, entry_id: str) -> Entry:
+    entry = pair.entries.get(entry_id)
+    if entry is None:
+        raise RuleViolation(
+            "entry_id",
+            "unknown_entry",
+            f"pair {pair.pair_id} has no step, feedback or reflection '{entry_id}'",
+        )
+    return entry
+
+
+def _check_step(pair: Pair, performers: tuple[str, ...], observers: tuple[str, ...]) -> None:
+    _require_members(pair, performers, "performers")
+    _require_members(pair, observers, "observers")
+    both = set(performers) & set(observers)
+    if both:
+        raise RuleViolation(
+            "observers",
+            "performer_and_observer",
+            f"'{min(both)}' cannot both perform and observe the same step",
+        )
+    if not performers and not observers:
+        raise RuleViolation(
+            "performers", "no_participants", "a step needs at least one performer or observer"
+        )
+
+
+def _check_feedback(
+    pair: Pair, course: Course, giver: str, receiver: str, source: FeedbackSource
+) -> None:
+    if source == "peer":
+        _require_members(pair, [giver], "giver")
+        _require_members(pair, [receiver], "receiver")
+        if giver == receiver:
+            raise RuleViolation(
+                "receiver",
+                "peer_is_other_member",
+                "peer feedback goes from one member to another; giver and receiver are the same",
+            )
+    else:
+        if giver not in pair.supervisors:
+            raise RuleViolation(
+                "giver",
+                "supervisor_of_pair",
+                f"supervisor feedback is given by a supervisor of pair {pair.pair_id} "
+                f"(its supervisors: {', '.join(pair.supervisors)}); '{giver}' is "
+                f"{course.role_of(giver) or 'not known in the course'}",
+            )
+        _require_members(pair, [receiver], "receiver")
+
+
+def _check_reflection(
+    pair: Pair, authors: tuple[str, ...], mode: ReflectionMode, stages: dict[str, str] | None
+) -> None:
+    _require_members(pair, authors, "authors")
+    if mode == "individual" and len(authors) != 1:
+        raise RuleViolation(
+            "authors", "individual_has_one_author", "an individual reflection has one author"
+        )
+    if mode == "pair" and len(authors) < 2:
+        raise RuleViolation(
+            "authors",
+            "pair_has_two_authors",
+            "a pair reflection is written by at least two members",
+        )
+    if stages is not None:
+        if not stages:
+            raise RuleViolation(
+                "stages",
+                "no_stages",
+                "a reflection covers at least one of the Gibbs stages (description, feelings, "
+                "evaluation, analysis, conclusion, action_plan)",
+            )
+        for stage, text in stages.items():
+            if not text.strip():
+                raise RuleViolation(
+                    f"stages.{stage}",
+                    "blank",
+                    "must not be empty; leave the stage out if it was not reflected on",
+                )
+
+
+# --- decide: forming and dissolving (writes to the course and the pair) --------------
+
+
+def form_pair(
+    course: Course,
+    existing: Pair | None,
+    stamp: Stamp,
+    *,
+    pair_id: str,
+    students: list[str],
+    supervisors: list[str],
+    unit: str | None,
+) -> list[DomainEvent]:
+    course.require_coordinator(stamp.actor, "form pairs")
+    if existing is not None:
+        raise RuleViolation(
+            "pair_id",
+            "duplicate_pair",
+            f"pair '{pair_id}' already exists (in course {existing.course_id})",
+        )
+    for student in students:
+        if student not in course.students:
+            raise RuleViolation(
+                "students",
+                "not_enrolled",
+                f"'{student}' is not enrolled in course {course.course_id}; "
+                "enroll them with enroll_student first",
+            )
+        active = course.paired.get(student)
+        if active is not None:
+            raise RuleViolation(
+                "students",
+                "already_paired",
+                f"'{student}' already works in active pair {active} of course "
+                f"{course.course_id}; a student is in at most one active pair per course",
+            )
+    for supervisor in supervisors:
+        if supervisor not in course.supervisors:
+            raise RuleViolation(
+                "supervisors",
+                "not_supervisor",
+                f"'{supervisor}' is not a supervisor in course {course.course_id}; "
+                "assign them with assign_supervisor first",
+            )
+    return [
+        StudentsPaired(
+            **stamp.next(course),
+            course_id=course.course_id,
+            pair_id=pair_id,
+            students=tuple(students),
+        ),
+        PairFormed(
+            **stamp.at(pair_stream(pair_id), 1),
+            pair_id=pair_id,
+            course_id=course.course_id,
+            students=tuple(students),
+            supervisors=tuple(supervisors),
+            unit=unit,
+        ),
+    ]
+
+
+def dissolve_pair(pair: Pair, course: Course, stamp: Stamp, *, reason: str) -> list[DomainEvent]:
+    _require_active(pair)
+    course.require_known(stamp.actor)
+    if stamp.actor not in pair.supervisors and stamp.actor not in course.coordinators:
+        raise RuleViolation(
+            "actor",
+            "not_allowed",
+            f"{course.who(stamp.actor)}; only a supervisor of "
+            f"pair {pair.pair_id} or a coordinator of the course may dissolve it",
+        )
+    if pair.open_session is not None:
+        raise RuleViolation(
+            "pair_id",
+            "session_open",
+            f"session '{pair.open_session}' of pair {pair.pair_id} is still open; "
+            "close it before dissolving the pair",
+        )
+    return [
+        PairDissolved(
+            **stamp.next(pair),
+            pair_id=pair.pair_id,
+            course_id=course.course_id,
+            students=tuple(pair.students),
+            reason=reason,
+        ),
+        StudentsUnpaired(
+            **stamp.next(course),
+            course_id=course.course_id,
+            pair_id=pair.pair_id,
+            students=tuple(pair.students),
+        ),
+    ]
+
+
+# --- decide: sessions ----------------------------------------------------------------
+
+
+def open_session(
+    pair: Pair,
+    course: Course,
+    stamp: Stamp,
+    *,
+    session_id: str,
+    roles: dict[str, Role],
+    shift: Shift | None,
+    plan: str | None,
+) -> list[DomainEvent]:
+    _require_active(pair)
+    _require_member_or_supervisor(pair, course, stamp.actor, "open its sessions")
+    if session_id in pair.sessions:
+        raise RuleViolation(
+            "session_id",
+            "duplicate_session",
+            f"pair {pair.pair_id} already has a session '{session_id}'",
+        )
+    if pair.open_session is not None:
+        raise RuleViolation(
+            "session_id",
+            "session_open",
+            f"session '{pair.open_session}' of pair {pair.pair_id} is still open; "
+            "close it (check out) before opening another",
+        )
+    _require_roles(pair, roles)
+    return [
+        SessionOpened(
+            **stamp.next(pair),
+            pair_id=pair.pair_id,
+            session_id=session_id,
+            roles=dict(roles),
+            shift=shift,
+            plan=plan,
+        )
+    ]
+
+
+def switch_roles(
+    pair: Pair,
+    course: Course,
+    stamp: Stamp,
+    *,
+    session_id: str,
+    roles: dict[str, Role],
+    reason: str | None,
+) -> list[DomainEvent]:
+    _require_active(pair)
+    _require_member_or_supervisor(pair, course, stamp.actor, "switch roles")
+    _require_session(pair, session_id, is_open=True)
+    _require_roles(pair, roles)
+    return [
+        RolesSwitched(
+            **stamp.next(pair),
+            pair_id=pair.pair_id,
+            session_id=session_id,
+            roles=dict(roles),
+            reason=reason,
+        )
+    ]
+
+
+def close_session(
+    pair: Pair, course: Course, stamp: Stamp, *, session_id: str, summary: str | None
+) -> list[DomainEvent]:
+    _require_active(pair)
+    _require_member_or_supervisor(pair, course, stamp.actor, "close its sessions")
+    session = _require_session(pair, session_id, is_open=True)
+    if stamp.occurred_at < session.opened_at:
+        raise RuleViolation(
+            "occurred_at",
+            "not_before_opened",
+            f"session '{session_id}' was opened at {session.opened_at.isoformat()}; "
+            "it cannot close before that",
+        )
+    return [
+        SessionClosed(
+            **stamp.next(pair),
+            pair_id=pair.pair_id,
+            session_id=session_id,
+            students=tuple(pair.students),
+            summary=summary,
+        )
+    ]
+
+
+# --- decide: entries -----------------------------------------------------------------
+
+
+def record_step(
+    pair: Pair,
+    course: Course,
+    stamp: Stamp,
+    *,
+    session_id: str,
+    step_id: str,
+    kind: StepKind,
+    performers: list[str],
+    observers: list[str],
+    goals: list[str],
+    note: str | None,
+) -> list[DomainEvent]:
+    _require_active(pair)
+    _require_member_or_supervisor(pair, course, stamp.actor, "record its steps")
+    _require_session(pair, session_id, is_open=True)
+    _require_new_entry_id(pair, step_id, "step_id")
+    _check_step(pair, tuple(performers), tuple(observers))
+    course.require_goals(tuple(goals), stamp.occurred_at, "goals")
+    return [
+        StepRecorded(
+            **stamp.next(pair),
+            pair_id=pair.pair_id,
+            session_id=session_id,
+            step_id=step_id,
+            kind=kind,
+            performers=tuple(performers),
+            observers=tuple(observers),
+            goals=tuple(goals),
+            note=note,
+        )
+    ]
+
+
+def give_feedback(
+    pair: Pair,
+    course: Course,
+    stamp: Stamp,
+    *,
+    feedback_id: str,
+    giver: str,
+    receiver: str,
+    source: FeedbackSource,
+    goals: list[str],
+    strengths: str,
+    improvements: str,
+    session_id: str | None,
+) -> list[DomainEvent]:
+    _require_active(pair)
+    course.require_known(stamp.actor)
+    if stamp.actor != giver:
+        raise RuleViolation(
+            "actor",
+            "not_allowed",
+            f"feedback is recorded by its giver ('{giver}'), not by '{stamp.actor}'",
+        )
+    _check_feedback(pair, course, giver, receiver, source)
+    if session_id is not None:
+        _require_session(pair, session_id, is_open=False)
+    _require_new_entry_id(pair, feedback_id, "feedback_id")
+    if not strengths.strip() and not improvements.strip():
+        raise RuleViolation(
+            "strengths",
+            "empty_feedback",
+            "feedback says what went well (strengths) or what to improve (improvements)",
+        )
+    course.require_goals(tuple(goals), stamp.occurred_at, "goals")
+    return [
+        FeedbackGiven(
+            **stamp.next(pair),
+            pair_id=pair.pair_id,
+            session_id=session_id,
+            feedback_id=feedback_id,
+            giver=giver,
+            receiver=receiver,
+            source=source,
+            goals=tuple(goals),
+            strengths=strengths,
+            improvements=improvements,
+        )
+    ]
+
+
+def record_reflection(
+    pair: Pair,
+    course: Course,
+    stamp: Stamp,
+    *,
+    reflection_id: str,
+    authors: list[str],
+    mode: ReflectionMode,
+    stages: dict[str, str],
+    goals: list[str],
+    session_id: str | None,
+) -> list[DomainEvent]:
+    _require_active(pair)
+    course.require_known(stamp.actor)
+    if stamp.actor not in authors and stamp.actor not in pair.supervisors:
+        raise RuleViolation(
+            "actor",
+            "not_allowed",
+            f"{course.who(stamp.actor)}; a reflection is recorded "
+            f"by one of its authors or a supervisor of pair {pair.pair_id}",
+        )
+    _check_reflection(pair, tuple(authors), mode, stages)
+    if session_id is not None:
+        _require_session(pair, session_id, is_open=False)
+    _require_new_entry_id(pair, reflection_id, "reflection_id")
+    course.require_goals(tuple(goals), stamp.occurred_at, "goals")
+    return [
+        ReflectionRecorded(
+            **stamp.next(pair),
+            pair_id=pair.pair_id,
+            session_id=session_id,
+            reflection_id=reflection_id,
+            authors=tuple(authors),
+            mode=mode,
+            stages=dict(stages),
+            goals=tuple(goals),
+        )
+    ]
+
+
+def assess_goal(
+    pair: Pair,
+    course: Course,
+    stamp: Stamp,
+    *,
+    student_id: str,
+    goal_id: str,
+    level: str,
+    kind: AssessmentKind,
+    comment: str | None,
+) -> list[DomainEvent]:
+    _require_active(pair)
+    _require_pair_supervisor(pair, course, stamp.actor, "assess its students")
+    _require_members(pair, [student_id], "student_id")
+    course.require_goals((goal_id,), stamp.occurred_at, "goal_id")
+    if level not in course.scale:
+        raise RuleViolation(
+            "level",
+            "level_in_scale",
+            f"'{level}' is not on the scale of course {course.course_id} "
+            f"({', '.join(course.scale)})",
+        )
+    return [
+        GoalAssessed(
+            **stamp.next(pair),
+            pair_id=pair.pair_id,
+            student_id=student_id,
+            goal_id=goal_id,
+            level=level,
+            kind=kind,
+            comment=comment,
+        )
+    ]
+
+
+def _require_may_change_entry(pair: Pair, course: Course, actor: str, entry: Entry) -> None:
+    course.require_known(actor)
+    if actor != entry.actor and actor not in pair.supervisors and actor not in course.coordinators:
+        raise RuleViolation(
+            "actor",
+            "not_allowed",
+            f"{course.who(actor)}; entry '{entry.entry_id}' "
+            f"can be changed by the one who recorded it ('{entry.actor}'), a supervisor of "
+            "the pair or a coordinator of the course",
+        )
+
+
+def _require_changeable(entry: Entry, stamp: Stamp) -> None:
+    if entry.retracted:
+        raise RuleViolation(
+            "entry_id",
+            "entry_retracted",
+            f"entry '{entry.entry_id}' was retracted; it can no longer be changed",
+        )
+    if stamp.occurred_at < entry.occurred_at:
+        raise RuleViolation(
+            "occurred_at",
+            "not_before_entry",
+            f"entry '{entry.entry_id}' occurred at {entry.occurred_at.isoformat()}; a "
+            "correction or retraction cannot occur before the entry it changes",
+        )
+
+
+def correct_entry(
+    pair: Pair,
+    course: Course,
+    stamp: Stamp,
+    *,
+    entry_id: str,
+    changes: EntryChanges,
+    reason: str,
+) -> list[DomainEvent]:
+    entry = require_entry(pair, entry_id)
+    _require_may_change_entry(pair, course, stamp.actor, entry)
+    _require_changeable(entry, stamp)
+    corrected = apply_changes(entry, changes)
+    try:
+        if isinstance(corrected, StepEntry):
+            _check_step(pair, corrected.performers, corrected.observers)
+        elif isinstance(corrected, FeedbackEntry):
+            _check_feedback(pair, course, corrected.giver, corrected.receiver, corrected.source)
+        else:
+            stages = changes.stages if isinstance(changes, ReflectionChanges) else None
+            _check_reflection(pair, corrected.authors, corrected.mode, stages)
+        if changes.goals is not None:
+            course.require_goals(changes.goals, stamp.occurred_at, "goals")
+    except RuleViolation as violation:
+        # The corrected entry must pass the original command's rules;
+        # the error names the change that broke one.
+        raise RuleViolation(
+            f"changes.{violation.field}", violation.rule, violation.message
+        ) from None
+    subjects = tuple(dict.fromkeys(entry.people() + corrected.people()))
+    return [
+        EntryCorrected(
+            **stamp.next(pair),
+            pair_id=pair.pair_id,
+            entry_id=entry_id,
+            changes=changes,
+            reason=reason,
+            subjects=subjects,
+        )
+    ]
+
+
+def retract_entry(
+    pair: Pair, course: Course, stamp: Stamp, *, entry_id: str, reason: str
+) -> list[DomainEvent]:
+    entry = require_entry(pair, entry_id)
+    _require_may_change_entry(pair, course, stamp.actor, entry)
+    _require_changeable(entry, stamp)
+    return [
+        EntryRetracted(
+            **stamp.next(pair),
+            pair_id=pair.pair_id,
+            entry_id=entry_id,
+            reason=reason,
+            subjects=entry.people(),
+        )
+    ]

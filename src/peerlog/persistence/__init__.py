@@ -1,0 +1,1 @@
+"""Persistence: the msgspec mapper, the SQLite and PostgreSQL recorders, configuration."""

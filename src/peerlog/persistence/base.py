@@ -1,0 +1,74 @@
+"""What peerlog needs of a store, beyond the library's application recorder."""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from eventsourcing.persistence import ApplicationRecorder, StoredEvent
+
+from peerlog.persistence.records import Appended, CommandRecord, RecordedEvent, StoredCommand
+
+
+class EventRecorder(ApplicationRecorder):
+    """An application recorder that also keeps commands, times and hash chains.
+
+    ``append`` writes a command's events atomically with the command itself, after
+    checking that no stream the command read (``expected``: stream -> version) has
+    moved on. Writers are serialised so that positions are committed in order: a
+    reader that has seen position n will never later find an event below n.
+    """
+
+    @abstractmethod
+    def append(
+        self,
+        stored_events: Sequence[StoredEvent],
+        *,
+        command: CommandRecord | None = None,
+        expected: Mapping[str, int] | None = None,
+    ) -> list[Appended]:
+        """Store the events of one command in one transaction."""
+
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        if not stored_events:
+            return None
+        appended = self.append(
+            stored_events, command=kwargs.get("command"), expected=kwargs.get("expected")
+        )
+        return [a.position for a in appended]
+
+    @abstractmethod
+    def find_command(self, command_id: str) -> StoredCommand | None:
+        """The accepted command with this id, if there is one."""
+
+    @abstractmethod
+    def select_commands(self) -> list[StoredCommand]:
+        """Every accepted command, in the order they were recorded."""
+
+    @abstractmethod
+    def select_records(
+        self,
+        originator_id: str | None = None,
+        *,
+        start: int | None = None,
+        stop: int | None = None,
+        limit: int | None = None,
+    ) -> list[RecordedEvent]:
+        """Stored events with their positions, times and chain links: one stream's in
+        version order, or the whole record's in position order (``start`` and
+        ``stop`` are inclusive positions)."""
+
+    @abstractmethod
+    def select_positions(self) -> list[int]:
+        """Every stored event's position, in order."""
+
+    @abstractmethod
+    def select_streams(self) -> list[str]:
+        """The ids of every stream in the record."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release connections."""

@@ -1,0 +1,198 @@
+"""The hash chain that makes each stream's stored events tamper-evident.
+
+Each stored event's link is
+
+    sha256(previous link
+           || u32 length || originator_id (UTF-8)
+           || i64 version || i64 position || i64 recorded_at (µs since the epoch)
+           || u32 length || topic (UTF-8)
+           || stored state bytes)
+
+with 32 zero bytes before a stream's first event. The state is hashed as stored, so
+texts can be encrypted and their keys destroyed without breaking the chain. The
+PostgreSQL recorder computes the same link in SQL inside the append function; this
+module is the reference used by ``verify`` on both stores.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import struct
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Final
+
+from peerlog.persistence.records import RecordedEvent, StoredCommand, to_micros
+
+GENESIS: Final = bytes(32)
+_LENGTH: Final = struct.Struct(">I")
+_NUMBERS: Final = struct.Struct(">qqq")
+
+
+def link(  # noqa: PLR0917 - the formula's inputs, in the order they are hashed
+    previous: bytes,
+    originator_id: str,
+    version: int,
+    position: int,
+    recorded_at_micros: int,
+    topic: str,
+    state: bytes,
+) -> bytes:
+    """The chain link of one stored event."""
+    oid = originator_id.encode()
+    top = topic.encode()
+    digest = hashlib.sha256(previous)
+    digest.update(_LENGTH.pack(len(oid)))
+    digest.update(oid)
+    digest.update(_NUMBERS.pack(version, position, recorded_at_micros))
+    digest.update(_LENGTH.pack(len(top)))
+    digest.update(top)
+    digest.update(state)
+    return digest.digest()
+
+
+def link_of(event: RecordedEvent, previous: bytes) -> bytes:
+    return link(
+        previous,
+        str(event.originator_id),
+        event.originator_version,
+        event.id,
+        to_micros(event.recorded_at),
+        event.topic,
+        event.state,
+    )
+
+
+@dataclass(frozen=True)
+class Problem:
+    """The first thing wrong with a stream (or with the command log)."""
+
+    stream: str
+    version: int | None
+    position: int | None
+    reason: str
+
+    def describe(self) -> str:
+        where = self.stream
+        if self.version is not None:
+            where += f"@{self.version}"
+        if self.position is not None:
+            where += f" (position {self.position})"
+        return f"{where}: {self.reason}"
+
+
+def check_stream(events: Iterable[RecordedEvent]) -> tuple[int, bytes, Problem | None]:
+    """Check one stream's events (in version order): how many, the head link, and the
+    first problem found, if any."""
+    previous = GENESIS
+    expected_version = 1
+    last_position = 0
+    count = 0
+    stream = ""
+    for event in events:
+        stream = str(event.originator_id)
+        count += 1
+        if event.originator_version != expected_version:
+            missing = (
+                "is missing (deleted)"
+                if event.originator_version > expected_version
+                else ("appears twice")
+            )
+            return (
+                count,
+                previous,
+                Problem(
+                    stream,
+                    expected_version,
+                    None,
+                    f"version {expected_version} {missing}; the chain is broken from here",
+                ),
+            )
+        if event.id <= last_position:
+            return (
+                count,
+                previous,
+                Problem(
+                    stream,
+                    event.originator_version,
+                    event.id,
+                    "its position is not after the previous event's: events were reordered",
+                ),
+            )
+        computed = link_of(event, previous)
+        if computed != event.chain:
+            return (
+                count,
+                previous,
+                Problem(
+                    stream,
+                    event.originator_version,
+                    event.id,
+                    "does not match its hash link: its stored bytes, version, position or "
+                    "time were changed, or an earlier event was replaced, reordered or removed",
+                ),
+            )
+        previous = event.chain
+        expected_version += 1
+        last_position = event.id
+    return count, previous, None
+
+
+def check_positions(
+    commands: Iterable[StoredCommand], positions: Iterable[int]
+) -> Iterator[Problem]:
+    """Check the record as a whole: positions run 1, 2, 3, ... without gaps (appends
+    are serialised and take the next position, so a gap is a deleted event), and every
+    stored event belongs to the command whose first event stands before it.
+
+    ``positions`` must be in ascending order."""
+    starts = {c.first_position: c for c in commands}
+    expected = 1
+    remaining = 0
+    for position in positions:
+        if position != expected:
+            yield Problem(
+                "record",
+                None,
+                expected,
+                f"positions {expected} to {position - 1} are missing: events were deleted"
+                if position > expected + 1
+                else f"position {expected} is missing: an event was deleted",
+            )
+        command = starts.get(position)
+        if command is not None:
+            if remaining:
+                yield Problem(
+                    "record",
+                    None,
+                    position,
+                    f"the command before this one is missing {remaining} of its events",
+                )
+            remaining = command.event_count - 1
+        elif remaining:
+            remaining -= 1
+        else:
+            yield Problem(
+                "record",
+                None,
+                position,
+                "this event was not recorded by any command: it was inserted",
+            )
+        expected = position + 1
+    if remaining:
+        yield Problem(
+            "record",
+            None,
+            expected,
+            f"the last command is missing {remaining} of its events: they were deleted",
+        )
+
+
+def heads_digest(heads: dict[str, str]) -> str:
+    """One digest for a set of stream heads: it identifies exactly the events behind them."""
+    digest = hashlib.sha256()
+    for stream in sorted(heads):
+        digest.update(stream.encode())
+        digest.update(b"\x00")
+        digest.update(bytes.fromhex(heads[stream]))
+    return digest.hexdigest()

@@ -1,0 +1,742 @@
+"""PostgreSQL persistence through psycopg 3: the production store.
+
+A command's events are appended by one call of a database function, so that each
+command costs one round trip and one durable commit. The function takes a
+transaction-level advisory lock (serialising appends, so positions are committed in
+order), checks that the streams the command read have not moved on, computes each
+event's hash-chain link (the same formula as :mod:`peerlog.persistence.chain`),
+stores the events and the command, and notifies listeners.
+
+All SQL is composed with :mod:`psycopg.sql`; the schema name is an identifier, never
+formatted in as text, and every value is a parameter.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any, Final
+
+import psycopg
+import psycopg.errors
+import psycopg_pool
+from eventsourcing.persistence import (
+    AggregateRecorder,
+    ApplicationRecorder,
+    DatabaseError,
+    InfrastructureFactory,
+    IntegrityError,
+    InterfaceError,
+    ListenNotifySubscription,
+    Notification,
+    OperationalError,
+    PersistenceError,
+    ProcessRecorder,
+    StoredEvent,
+    Subscription,
+    Tracking,
+    TrackingRecorder,
+)
+from psycopg import sql
+
+from peerlog.persistence.base import EventRecorder
+from peerlog.persistence.records import (
+    Appended,
+    CommandIdConflict,
+    CommandRecord,
+    RecordedEvent,
+    StoredCommand,
+    StreamConflict,
+)
+
+STREAM_CONFLICT: Final = "PLS01"
+DEFAULT_SCHEMA: Final = "peerlog"
+
+
+def lock_key(schema: str, purpose: str) -> int:
+    """A stable advisory-lock key for one purpose in one schema."""
+    digest = hashlib.sha256(f"peerlog:{schema}:{purpose}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+_TRANSLATIONS: Final[tuple[tuple[type[psycopg.Error], type[PersistenceError]], ...]] = (
+    (psycopg.errors.UniqueViolation, StreamConflict),
+    (psycopg.IntegrityError, IntegrityError),
+    (psycopg.OperationalError, OperationalError),
+    (psycopg.InterfaceError, InterfaceError),
+    (psycopg.DatabaseError, DatabaseError),
+)
+
+
+def _translate(exc: psycopg.Error) -> PersistenceError:
+    """The library's exception for a psycopg error (the message is the server's)."""
+    if exc.sqlstate == STREAM_CONFLICT:
+        return StreamConflict(exc.diag.message_primary or str(exc))
+    for psycopg_type, ours in _TRANSLATIONS:
+        if isinstance(exc, psycopg_type):
+            return ours(str(exc))
+    return PersistenceError(str(exc))
+
+
+class PostgresDatastore:
+    """A pool of autocommit connections to one database, working in one schema."""
+
+    def __init__(
+        self,
+        conninfo: str,
+        *,
+        schema: str = DEFAULT_SCHEMA,
+        pool_size: int = 4,
+        max_pool_size: int = 16,
+        connect_timeout: float = 10.0,
+        description: str = "",
+    ) -> None:
+        self.schema = schema
+        self.description = description or "PostgreSQL"
+        self.connect_timeout = connect_timeout
+        self.pool: psycopg_pool.ConnectionPool[psycopg.Connection[tuple[Any, ...]]] = (
+            psycopg_pool.ConnectionPool(
+                conninfo,
+                min_size=pool_size,
+                max_size=max(pool_size, max_pool_size),
+                kwargs={"autocommit": True},
+                open=False,
+                timeout=connect_timeout,
+                name=f"peerlog-{schema}",
+            )
+        )
+        self._open_lock = threading.Lock()
+        self._opened = False
+
+    def _open(self) -> None:
+        with self._open_lock:
+            if self._opened:
+                return
+            try:
+                self.pool.open(wait=True, timeout=self.connect_timeout)
+            except psycopg_pool.PoolTimeout:
+                self.pool.close()
+                msg = f"cannot connect to {self.description}; is the server running?"
+                raise InterfaceError(msg) from None
+            self._opened = True
+
+    @contextmanager
+    def connection(self) -> Iterator[psycopg.Connection[tuple[Any, ...]]]:
+        self._open()
+        try:
+            with self.pool.connection() as conn:
+                yield conn
+        except psycopg.Error as exc:
+            raise _translate(exc) from exc
+        except psycopg_pool.PoolTimeout as exc:
+            msg = f"no connection to {self.description} became free in time"
+            raise OperationalError(msg) from exc
+
+    @contextmanager
+    def transaction(self) -> Iterator[psycopg.Connection[tuple[Any, ...]]]:
+        with self.connection() as conn, conn.transaction():
+            yield conn
+
+    def identifier(self, name: str) -> sql.Composed:
+        """A table (or other object) in this datastore's schema."""
+        return sql.SQL("{}.{}").format(sql.Identifier(self.schema), sql.Identifier(name))
+
+    def close(self) -> None:
+        self.pool.close()
+
+
+# The link formula is the one in peerlog.persistence.chain. Every statement of a
+# PL/pgSQL function takes a fresh snapshot, so what is read after the lock is taken
+# includes everything committed before it.
+_LINK: Final = """
+    sha256(
+        coalesce(v_previous, decode(repeat('00', 32), 'hex'))
+        || int4send(length(v_oid)) || v_oid
+        || int8send(v_version) || int8send(v_position) || int8send(v_micros)
+        || int4send(length(v_topic)) || v_topic
+        || v_state)
+"""
+
+_CREATE_APPEND_ONE: Final = """
+CREATE OR REPLACE FUNCTION {function}(
+    p_stream text, p_version bigint, p_topic text, p_state bytea,
+    p_command_id text, p_command text, p_digest bytea,
+    p_check_stream text, p_check_version bigint,
+    OUT o_position bigint, OUT o_recorded_at timestamptz, OUT o_chain bytea)
+LANGUAGE plpgsql AS $fn$
+DECLARE
+    v_previous bytea;
+    v_micros bigint;
+    v_position bigint;
+    v_version bigint := p_version;
+    v_state bytea := p_state;
+    v_oid bytea := convert_to(p_stream, 'UTF8');
+    v_topic bytea := convert_to(p_topic, 'UTF8');
+BEGIN
+    PERFORM pg_advisory_xact_lock({lock});
+    IF p_check_stream IS NOT NULL AND coalesce(
+        (SELECT max(originator_version) FROM {events} WHERE originator_id = p_check_stream), 0
+    ) <> p_check_version THEN
+        RAISE EXCEPTION 'stream % has moved on from version %', p_check_stream, p_check_version
+            USING ERRCODE = {stream_conflict};
+    END IF;
+    SELECT coalesce(max(position), 0) + 1, clock_timestamp() INTO v_position, o_recorded_at
+        FROM {events};
+    SELECT chain INTO v_previous FROM {events}
+        WHERE originator_id = p_stream AND originator_version = p_version - 1;
+    v_micros := (extract(epoch FROM o_recorded_at) * 1000000)::bigint;
+    o_chain := {link};
+    INSERT INTO {events} VALUES (
+        v_position, p_stream, p_version, p_topic, p_state, o_recorded_at, o_chain,
+        p_command_id, p_command, p_digest, CASE WHEN p_command_id IS NULL THEN NULL ELSE 1 END);
+    o_position := v_position;
+    PERFORM pg_notify({channel}, v_position::text);
+END
+$fn$
+"""
+
+_CREATE_APPEND_MANY: Final = """
+CREATE OR REPLACE FUNCTION {function}(
+    p_streams text[], p_versions bigint[], p_topics text[], p_states bytea[],
+    p_command_id text, p_command text, p_digest bytea,
+    p_check_streams text[], p_check_versions bigint[])
+RETURNS TABLE (o_position bigint, o_recorded_at timestamptz, o_chain bytea)
+LANGUAGE plpgsql AS $fn$
+DECLARE
+    i integer;
+    v_count integer := coalesce(array_length(p_streams, 1), 0);
+    v_previous bytea;
+    v_now timestamptz;
+    v_micros bigint;
+    v_position bigint;
+    v_version bigint;
+    v_state bytea;
+    v_oid bytea;
+    v_topic bytea;
+BEGIN
+    PERFORM pg_advisory_xact_lock({lock});
+    FOR i IN 1 .. coalesce(array_length(p_check_streams, 1), 0) LOOP
+        IF coalesce(
+            (SELECT max(originator_version) FROM {events}
+                WHERE originator_id = p_check_streams[i]), 0
+        ) <> p_check_versions[i] THEN
+            RAISE EXCEPTION 'stream % has moved on from version %',
+                p_check_streams[i], p_check_versions[i]
+                USING ERRCODE = {stream_conflict};
+        END IF;
+    END LOOP;
+    SELECT coalesce(max(position), 0), clock_timestamp() INTO v_position, v_now FROM {events};
+    v_micros := (extract(epoch FROM v_now) * 1000000)::bigint;
+    FOR i IN 1 .. v_count LOOP
+        v_position := v_position + 1;
+        v_version := p_versions[i];
+        v_state := p_states[i];
+        v_oid := convert_to(p_streams[i], 'UTF8');
+        v_topic := convert_to(p_topics[i], 'UTF8');
+        v_previous := NULL;
+        SELECT chain INTO v_previous FROM {events}
+            WHERE originator_id = p_streams[i] AND originator_version = v_version - 1;
+        o_chain := {link};
+        INSERT INTO {events} VALUES (
+            v_position, p_streams[i], v_version, p_topics[i], v_state, v_now, o_chain,
+            CASE WHEN i = 1 THEN p_command_id END,
+            CASE WHEN i = 1 THEN p_command END,
+            CASE WHEN i = 1 THEN p_digest END,
+            CASE WHEN i = 1 AND p_command_id IS NOT NULL THEN v_count END);
+        o_position := v_position;
+        o_recorded_at := v_now;
+        RETURN NEXT;
+    END LOOP;
+    PERFORM pg_notify({channel}, v_position::text);
+END
+$fn$
+"""
+
+_RECORD_COLUMNS: Final = sql.SQL(
+    "position, originator_id, originator_version, topic, state, recorded_at, chain"
+)
+
+
+def _record(row: tuple[Any, ...]) -> RecordedEvent:
+    return RecordedEvent(
+        id=row[0],
+        originator_id=row[1],
+        originator_version=row[2],
+        topic=row[3],
+        state=bytes(row[4]),
+        recorded_at=row[5],
+        chain=bytes(row[6]),
+    )
+
+
+_COMMAND_COLUMNS: Final = sql.SQL(
+    "command_id, command, command_digest, recorded_at, position, command_events"
+)
+
+
+def _command(row: tuple[Any, ...]) -> StoredCommand:
+    return StoredCommand(
+        command_id=row[0],
+        command=row[1],
+        digest=bytes(row[2]),
+        recorded_at=row[3],
+        first_position=row[4],
+        event_count=row[5],
+    )
+
+
+class PostgresEventRecorder(EventRecorder):
+    """Events, commands and hash chains in one PostgreSQL schema."""
+
+    def __init__(self, datastore: PostgresDatastore) -> None:
+        self.datastore = datastore
+        ds = datastore
+        self.events = ds.identifier("events")
+        self.append_one = ds.identifier("append_event")
+        self.append_many = ds.identifier("append_events")
+        self.channel = f"peerlog_{ds.schema}"[:63]
+        self._append_one = sql.SQL(
+            "SELECT o_position, o_recorded_at, o_chain FROM {}(%s, %s, %s, %s, %s, %s, %s, %s, %s)"
+        ).format(self.append_one)
+        self._append_many = sql.SQL(
+            "SELECT o_position, o_recorded_at, o_chain FROM {}("
+            "%s::text[], %s::bigint[], %s::text[], %s::bytea[], %s, %s, %s, "
+            "%s::text[], %s::bigint[])"
+        ).format(self.append_many)
+
+    def create_table(self) -> None:
+        ds = self.datastore
+        names = {
+            "lock": sql.Literal(lock_key(ds.schema, "append")),
+            "events": self.events,
+            "stream_conflict": sql.Literal(STREAM_CONFLICT),
+            "channel": sql.Literal(self.channel),
+            "link": sql.SQL(_LINK),
+        }
+        statements = [
+            sql.SQL("SELECT pg_advisory_xact_lock({})").format(
+                sql.Literal(lock_key(ds.schema, "ddl"))
+            ),
+            sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(ds.schema)),
+            sql.SQL(
+                "CREATE TABLE IF NOT EXISTS {} ("
+                "position bigint PRIMARY KEY, "
+                "originator_id text NOT NULL, "
+                "originator_version bigint NOT NULL, "
+                "topic text NOT NULL, "
+                "state bytea NOT NULL, "
+                "recorded_at timestamptz NOT NULL, "
+                "chain bytea NOT NULL, "
+                "command_id text, "
+                "command text, "
+                "command_digest bytea, "
+                "command_events integer, "
+                "CONSTRAINT events_command UNIQUE (command_id), "
+                "CONSTRAINT events_stream_version UNIQUE (originator_id, originator_version))"
+            ).format(self.events),
+            sql.SQL(_CREATE_APPEND_ONE).format(function=self.append_one, **names),
+            sql.SQL(_CREATE_APPEND_MANY).format(function=self.append_many, **names),
+        ]
+        with ds.transaction() as conn:
+            for statement in statements:
+                conn.execute(statement)
+
+    def append(
+        self,
+        stored_events: Sequence[StoredEvent],
+        *,
+        command: CommandRecord | None = None,
+        expected: Mapping[str, int] | None = None,
+    ) -> list[Appended]:
+        if not stored_events:
+            return []
+        # The streams being written are guarded by their unique (stream, version) key;
+        # only the streams the command read without writing need checking.
+        written = {str(s.originator_id) for s in stored_events}
+        checks = {k: v for k, v in (expected or {}).items() if k not in written}
+        cmd = (command.command_id, command.command, command.digest) if command else (None,) * 3
+        if len(stored_events) == 1 and len(checks) <= 1:
+            stored = stored_events[0]
+            check = next(iter(checks.items()), (None, None))
+            statement = self._append_one
+            params: tuple[Any, ...] = (
+                str(stored.originator_id),
+                stored.originator_version,
+                stored.topic,
+                stored.state,
+                *cmd,
+                *check,
+            )
+        else:
+            statement = self._append_many
+            params = (
+                [str(s.originator_id) for s in stored_events],
+                [s.originator_version for s in stored_events],
+                [s.topic for s in stored_events],
+                [s.state for s in stored_events],
+                *cmd,
+                list(checks),
+                list(checks.values()),
+            )
+        with self.datastore.connection() as conn:
+            try:
+                rows = conn.execute(statement, params, prepare=True).fetchall()
+            except psycopg.errors.UniqueViolation as exc:
+                if exc.diag.constraint_name == "events_command":
+                    msg = f"command {cmd[0]} was recorded before"
+                    raise CommandIdConflict(msg) from exc
+                raise StreamConflict(str(exc)) from exc
+        return [Appended(row[0], row[1], bytes(row[2])) for row in rows]
+
+    def _select(
+        self, statement: sql.Composed | sql.SQL, params: Sequence[Any]
+    ) -> list[tuple[Any, ...]]:
+        with self.datastore.connection() as conn:
+            return conn.execute(statement, params, prepare=True).fetchall()
+
+    def select_events(
+        self,
+        originator_id: Any,
+        *,
+        gt: int | None = None,
+        lte: int | None = None,
+        desc: bool = False,
+        limit: int | None = None,
+    ) -> Sequence[StoredEvent]:
+        return [
+            StoredEvent(*row)
+            for row in self._select(
+                *_stream_query(
+                    sql.SQL("originator_id, originator_version, topic, state"),
+                    self.events,
+                    str(originator_id),
+                    gt=gt,
+                    lte=lte,
+                    desc=desc,
+                    limit=limit,
+                )
+            )
+        ]
+
+    def select_notifications(
+        self,
+        start: int | None,
+        limit: int,
+        stop: int | None = None,
+        topics: Sequence[str] = (),
+        *,
+        inclusive_of_start: bool = True,
+    ) -> Sequence[Notification]:
+        clauses: list[sql.Composable] = []
+        params: list[Any] = []
+        if start is not None:
+            clauses.append(sql.SQL("position >= %s" if inclusive_of_start else "position > %s"))
+            params.append(start)
+        if stop is not None:
+            clauses.append(sql.SQL("position <= %s"))
+            params.append(stop)
+        if topics:
+            clauses.append(sql.SQL("topic = ANY(%s)"))
+            params.append(list(topics))
+        statement = sql.SQL("SELECT {} FROM {}").format(_RECORD_COLUMNS, self.events)
+        if clauses:
+            statement += sql.SQL(" WHERE ") + sql.SQL(" AND ").join(clauses)
+        statement += sql.SQL(" ORDER BY position LIMIT %s")
+        params.append(limit)
+        return [_record(row) for row in self._select(statement, params)]
+
+    def max_notification_id(self) -> int | None:
+        rows = self._select(sql.SQL("SELECT max(position) FROM {}").format(self.events), ())
+        value = rows[0][0]
+        return int(value) if value is not None else None
+
+    def subscribe(
+        self, gt: int | None = None, topics: Sequence[str] = ()
+    ) -> Subscription[ApplicationRecorder]:
+        return ListenSubscription(self, gt=gt, topics=topics)
+
+    def find_command(self, command_id: str) -> StoredCommand | None:
+        rows = self._select(
+            sql.SQL("SELECT {} FROM {} WHERE command_id = %s").format(
+                _COMMAND_COLUMNS, self.events
+            ),
+            (command_id,),
+        )
+        return _command(rows[0]) if rows else None
+
+    def select_commands(self) -> list[StoredCommand]:
+        rows = self._select(
+            sql.SQL("SELECT {} FROM {} WHERE command_id IS NOT NULL ORDER BY position").format(
+                _COMMAND_COLUMNS, self.events
+            ),
+            (),
+        )
+        return [_command(row) for row in rows]
+
+    def select_records(
+        self,
+        originator_id: str | None = None,
+        *,
+        start: int | None = None,
+        stop: int | None = None,
+        limit: int | None = None,
+    ) -> list[RecordedEvent]:
+        clauses: list[sql.Composable] = []
+        params: list[Any] = []
+        if originator_id is not None:
+            clauses.append(sql.SQL("originator_id = %s"))
+            params.append(originator_id)
+        if start is not None:
+            clauses.append(sql.SQL("position >= %s"))
+            params.append(start)
+        if stop is not None:
+            clauses.append(sql.SQL("position <= %s"))
+            params.append(stop)
+        statement = sql.SQL("SELECT {} FROM {}").format(_RECORD_COLUMNS, self.events)
+        if clauses:
+            statement += sql.SQL(" WHERE ") + sql.SQL(" AND ").join(clauses)
+        statement += sql.SQL(
+            " ORDER BY originator_version" if originator_id is not None else " ORDER BY position"
+        )
+        if limit is not None:
+            statement += sql.SQL(" LIMIT %s")
+            params.append(limit)
+        return [_record(row) for row in self._select(statement, params)]
+
+    def select_positions(self) -> list[int]:
+        rows = self._select(
+            sql.SQL("SELECT position FROM {} ORDER BY position").format(self.events), ()
+        )
+        return [row[0] for row in rows]
+
+    def select_streams(self) -> list[str]:
+        rows = self._select(
+            sql.SQL("SELECT DISTINCT originator_id FROM {} ORDER BY 1").format(self.events), ()
+        )
+        return [row[0] for row in rows]
+
+    def close(self) -> None:
+        self.datastore.close()
+
+
+def _stream_query(
+    columns: sql.Composable,
+    table: sql.Composable,
+    originator_id: str,
+    *,
+    gt: int | None,
+    lte: int | None,
+    desc: bool,
+    limit: int | None,
+) -> tuple[sql.Composed, list[Any]]:
+    statement = sql.SQL("SELECT {} FROM {} WHERE originator_id = %s").format(columns, table)
+    params: list[Any] = [originator_id]
+    if gt is not None:
+        statement += sql.SQL(" AND originator_version > %s")
+        params.append(gt)
+    if lte is not None:
+        statement += sql.SQL(" AND originator_version <= %s")
+        params.append(lte)
+    statement += sql.SQL(
+        " ORDER BY originator_version DESC" if desc else " ORDER BY originator_version"
+    )
+    if limit is not None:
+        statement += sql.SQL(" LIMIT %s")
+        params.append(limit)
+    return statement, params
+
+
+class ListenSubscription(ListenNotifySubscription[PostgresEventRecorder]):
+    """Wakes when the append function notifies the schema's channel."""
+
+    def __init__(
+        self, recorder: PostgresEventRecorder, gt: int | None = None, topics: Sequence[str] = ()
+    ) -> None:
+        super().__init__(recorder=recorder, gt=gt, topics=topics)
+        self._listen_thread = threading.Thread(target=self._listen, daemon=True)
+        self._listen_thread.start()
+
+    def _listen(self) -> None:
+        try:
+            with self._recorder.datastore.connection() as conn:
+                conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(self._recorder.channel)))
+                while not self._has_been_stopped and not self._thread_error:
+                    for _ in conn.notifies(timeout=0.1, stop_after=1):
+                        self._has_been_notified.set()
+        except Exception as exc:  # noqa: BLE001 - handed to the subscriber's thread, which raises it
+            if self._thread_error is None:
+                self._thread_error = exc
+            self.stop()
+
+    def __exit__(self, *args: object, **kwargs: Any) -> None:
+        try:
+            super().__exit__(*args, **kwargs)
+        finally:
+            self._listen_thread.join()
+
+
+class PostgresSnapshotRecorder(AggregateRecorder):
+    """Snapshots of aggregate states, to load long streams without replaying them all."""
+
+    def __init__(self, datastore: PostgresDatastore) -> None:
+        self.datastore = datastore
+        self.table = datastore.identifier("snapshots")
+
+    def create_table(self) -> None:
+        with self.datastore.transaction() as conn:
+            conn.execute(
+                sql.SQL("SELECT pg_advisory_xact_lock({})").format(
+                    sql.Literal(lock_key(self.datastore.schema, "ddl"))
+                )
+            )
+            conn.execute(
+                sql.SQL(
+                    "CREATE TABLE IF NOT EXISTS {} ("
+                    "originator_id text NOT NULL, originator_version bigint NOT NULL, "
+                    "topic text NOT NULL, state bytea NOT NULL, "
+                    "PRIMARY KEY (originator_id, originator_version))"
+                ).format(self.table)
+            )
+
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        del kwargs
+        with self.datastore.transaction() as conn, conn.cursor() as cursor:
+            cursor.executemany(
+                sql.SQL(
+                    "INSERT INTO {} VALUES (%s, %s, %s, %s) "
+                    "ON CONFLICT (originator_id, originator_version) DO UPDATE "
+                    "SET topic = excluded.topic, state = excluded.state"
+                ).format(self.table),
+                [
+                    (str(s.originator_id), s.originator_version, s.topic, s.state)
+                    for s in stored_events
+                ],
+            )
+        return None
+
+    def select_events(
+        self,
+        originator_id: Any,
+        *,
+        gt: int | None = None,
+        lte: int | None = None,
+        desc: bool = False,
+        limit: int | None = None,
+    ) -> Sequence[StoredEvent]:
+        statement, params = _stream_query(
+            sql.SQL("originator_id, originator_version, topic, state"),
+            self.table,
+            str(originator_id),
+            gt=gt,
+            lte=lte,
+            desc=desc,
+            limit=limit,
+        )
+        with self.datastore.connection() as conn:
+            rows = conn.execute(statement, params, prepare=True).fetchall()
+        return [StoredEvent(row[0], row[1], row[2], bytes(row[3])) for row in rows]
+
+
+class PostgresTrackingRecorder(TrackingRecorder):
+    """The position each projection has processed up to."""
+
+    def __init__(self, datastore: PostgresDatastore, table: str = "tracking") -> None:
+        self.datastore = datastore
+        self.table = datastore.identifier(table)
+
+    def create_table(self) -> None:
+        with self.datastore.transaction() as conn:
+            conn.execute(
+                sql.SQL("SELECT pg_advisory_xact_lock({})").format(
+                    sql.Literal(lock_key(self.datastore.schema, "ddl"))
+                )
+            )
+            conn.execute(
+                sql.SQL(
+                    "CREATE TABLE IF NOT EXISTS {} ("
+                    "application_name text PRIMARY KEY, notification_id bigint NOT NULL)"
+                ).format(self.table)
+            )
+
+    def insert_tracking(self, tracking: Tracking) -> None:
+        with self.datastore.transaction() as conn:
+            self.write_tracking(conn, tracking)
+
+    def write_tracking(self, conn: psycopg.Connection[Any], tracking: Tracking) -> None:
+        """Record a position inside the caller's transaction; positions only move forward."""
+        row = conn.execute(
+            sql.SQL(
+                "INSERT INTO {0} VALUES (%s, %s) ON CONFLICT (application_name) "
+                "DO UPDATE SET notification_id = excluded.notification_id "
+                "WHERE {0}.notification_id < excluded.notification_id RETURNING notification_id"
+            ).format(self.table),
+            (tracking.application_name, tracking.notification_id),
+        ).fetchone()
+        if row is None:
+            msg = (
+                f"{tracking.application_name} has already processed "
+                f"position {tracking.notification_id}"
+            )
+            raise IntegrityError(msg)
+
+    def max_tracking_id(self, application_name: str) -> int | None:
+        with self.datastore.connection() as conn:
+            row = conn.execute(
+                sql.SQL("SELECT notification_id FROM {} WHERE application_name = %s").format(
+                    self.table
+                ),
+                (application_name,),
+            ).fetchone()
+        return int(row[0]) if row else None
+
+
+class PostgresFactory(InfrastructureFactory[PostgresTrackingRecorder]):
+    """Builds the PostgreSQL recorders from the application's environment."""
+
+    POSTGRES_CONNINFO = "POSTGRES_CONNINFO"
+    POSTGRES_SCHEMA = "POSTGRES_SCHEMA"
+    POSTGRES_DESCRIPTION = "POSTGRES_DESCRIPTION"
+    POSTGRES_POOL_SIZE = "POSTGRES_POOL_SIZE"
+
+    def __init__(self, env: Any) -> None:
+        super().__init__(env)
+        conninfo = self.env.get(self.POSTGRES_CONNINFO)
+        if not conninfo:
+            msg = "no PostgreSQL database was configured"
+            raise OSError(msg)
+        self.datastore = PostgresDatastore(
+            conninfo,
+            schema=self.env.get(self.POSTGRES_SCHEMA) or DEFAULT_SCHEMA,
+            pool_size=int(self.env.get(self.POSTGRES_POOL_SIZE) or 2),
+            description=self.env.get(self.POSTGRES_DESCRIPTION) or "PostgreSQL",
+        )
+
+    def aggregate_recorder(self, purpose: str = "events") -> AggregateRecorder:
+        if purpose != "snapshots":
+            return self.application_recorder()
+        recorder = PostgresSnapshotRecorder(self.datastore)
+        recorder.create_table()
+        return recorder
+
+    def application_recorder(self) -> PostgresEventRecorder:
+        recorder = PostgresEventRecorder(self.datastore)
+        recorder.create_table()
+        return recorder
+
+    def tracking_recorder(
+        self, tracking_recorder_class: type[PostgresTrackingRecorder] | None = None
+    ) -> PostgresTrackingRecorder:
+        recorder = (tracking_recorder_class or PostgresTrackingRecorder)(self.datastore)
+        recorder.create_table()
+        return recorder
+
+    def process_recorder(self) -> ProcessRecorder:
+        msg = "peerlog keeps projections in its own read models, not in process recorders"
+        raise NotImplementedError(msg)
+
+    def close(self) -> None:
+        self.datastore.close()

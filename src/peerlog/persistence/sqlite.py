@@ -1,0 +1,546 @@
+"""SQLite persistence: the embedded default, one file, zero set-up.
+
+The file runs in WAL mode with ``synchronous=FULL`` so that every accepted command is
+durable when ``append`` returns. Writers take the database's write lock at the start
+of their transaction (``BEGIN IMMEDIATE``), which serialises appends across threads
+and processes, so positions are committed in order.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any, Final
+
+from eventsourcing.persistence import (
+    AggregateRecorder,
+    ApplicationRecorder,
+    DatabaseError,
+    InfrastructureFactory,
+    IntegrityError,
+    InterfaceError,
+    ListenNotifySubscription,
+    Notification,
+    OperationalError,
+    PersistenceError,
+    ProcessRecorder,
+    StoredEvent,
+    Subscription,
+    Tracking,
+    TrackingRecorder,
+)
+
+from peerlog.persistence import chain
+from peerlog.persistence.base import EventRecorder
+from peerlog.persistence.records import (
+    Appended,
+    CommandIdConflict,
+    CommandRecord,
+    RecordedEvent,
+    StoredCommand,
+    StreamConflict,
+    to_micros,
+)
+
+BUSY_TIMEOUT_SECONDS: Final = 30.0
+POLL_INTERVAL_SECONDS: Final = 0.2
+
+
+def format_time(moment: datetime) -> str:
+    """Times are stored as ISO 8601 text in UTC, to the microsecond, so they sort as text."""
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def parse_time(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+class SQLiteDatastore:
+    """Connections to one SQLite file, one per thread."""
+
+    def __init__(self, path: str, *, timeout: float = BUSY_TIMEOUT_SECONDS) -> None:
+        self.path = path
+        self.timeout = timeout
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def connection(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            if self._closed:
+                raise InterfaceError("the SQLite store was closed")
+            try:
+                conn = sqlite3.connect(
+                    self.path,
+                    timeout=self.timeout,
+                    isolation_level=None,
+                    check_same_thread=False,
+                )
+            except sqlite3.Error as exc:
+                msg = f"cannot open the SQLite file {self.path}: {exc}"
+                raise InterfaceError(msg) from exc
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=FULL")
+            conn.execute(f"PRAGMA busy_timeout={int(self.timeout * 1000)}")
+            self._local.conn = conn
+            with self._lock:
+                self._connections.append(conn)
+        return conn
+
+    @contextmanager
+    def transaction(self, *, write: bool) -> Iterator[sqlite3.Connection]:
+        """A transaction; a writing one holds the write lock from its first statement."""
+        conn = self.connection()
+        try:
+            conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+        except sqlite3.Error as exc:
+            raise _translate(exc) from exc
+        try:
+            yield conn
+        except sqlite3.Error as exc:
+            conn.rollback()
+            raise _translate(exc) from exc
+        except BaseException:
+            conn.rollback()
+            raise
+        try:
+            conn.commit()
+        except sqlite3.Error as exc:
+            conn.rollback()
+            raise _translate(exc) from exc
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            for conn in self._connections:
+                conn.close()
+            self._connections.clear()
+        self._local = threading.local()
+
+
+def _translate(exc: sqlite3.Error) -> PersistenceError:
+    if isinstance(exc, sqlite3.IntegrityError):
+        return IntegrityError(str(exc))
+    if isinstance(exc, sqlite3.OperationalError):
+        return OperationalError(str(exc))
+    if isinstance(exc, sqlite3.DatabaseError):
+        return DatabaseError(str(exc))
+    return PersistenceError(str(exc))
+
+
+_SCHEMA: Final = (
+    """CREATE TABLE IF NOT EXISTS events (
+        position INTEGER PRIMARY KEY,
+        originator_id TEXT NOT NULL,
+        originator_version INTEGER NOT NULL,
+        topic TEXT NOT NULL,
+        state BLOB NOT NULL,
+        recorded_at TEXT NOT NULL,
+        chain BLOB NOT NULL,
+        command_id TEXT UNIQUE,
+        command TEXT,
+        command_digest BLOB,
+        command_events INTEGER,
+        UNIQUE (originator_id, originator_version)
+    )""",
+)
+
+_RECORD_COLUMNS: Final = (
+    "position, originator_id, originator_version, topic, state, recorded_at, chain"
+)
+_COMMAND_COLUMNS: Final = (
+    "command_id, command, command_digest, recorded_at, position, command_events"
+)
+
+
+def _where(conditions: list[tuple[str, Any]]) -> tuple[str, list[Any]]:
+    """A WHERE clause from constant conditions, with their values as parameters."""
+    if not conditions:
+        return "", []
+    return " WHERE " + " AND ".join(c for c, _ in conditions), [v for _, v in conditions]
+
+
+def _stream_query(
+    table: str,
+    originator_id: Any,
+    gt: int | None,
+    lte: int | None,
+    *,
+    desc: bool,
+    limit: int | None,
+) -> tuple[str, list[Any]]:
+    conditions: list[tuple[str, Any]] = [("originator_id = ?", str(originator_id))]
+    if gt is not None:
+        conditions.append(("originator_version > ?", gt))
+    if lte is not None:
+        conditions.append(("originator_version <= ?", lte))
+    where, params = _where(conditions)
+    order = "originator_version DESC" if desc else "originator_version"
+    # The table is one of this module's own names; every value is a parameter.
+    columns = "originator_id, originator_version, topic, state"
+    statement = f"SELECT {columns} FROM {table}{where} ORDER BY {order}"  # noqa: S608
+    if limit is not None:
+        statement += " LIMIT ?"
+        params.append(limit)
+    return statement, params
+
+
+def _record(row: tuple[Any, ...]) -> RecordedEvent:
+    return RecordedEvent(
+        id=row[0],
+        originator_id=row[1],
+        originator_version=row[2],
+        topic=row[3],
+        state=row[4],
+        recorded_at=parse_time(row[5]),
+        chain=row[6],
+    )
+
+
+def _command(row: tuple[Any, ...]) -> StoredCommand:
+    return StoredCommand(
+        command_id=row[0],
+        command=row[1],
+        digest=row[2],
+        recorded_at=parse_time(row[3]),
+        first_position=row[4],
+        event_count=row[5],
+    )
+
+
+class SQLiteEventRecorder(EventRecorder):
+    """Events, commands and hash chains in one SQLite file."""
+
+    def __init__(self, datastore: SQLiteDatastore) -> None:
+        self.datastore = datastore
+
+    def create_table(self) -> None:
+        with self.datastore.transaction(write=True) as conn:
+            for statement in _SCHEMA:
+                conn.execute(statement)
+
+    def append(
+        self,
+        stored_events: Sequence[StoredEvent],
+        *,
+        command: CommandRecord | None = None,
+        expected: Mapping[str, int] | None = None,
+    ) -> list[Appended]:
+        if not stored_events:
+            return []
+        with self.datastore.transaction(write=True) as conn:
+            for stream, version in (expected or {}).items():
+                (current,) = conn.execute(
+                    "SELECT coalesce(max(originator_version), 0) FROM events "
+                    "WHERE originator_id = ?",
+                    (stream,),
+                ).fetchone()
+                if current != version:
+                    msg = f"stream {stream} is at version {current}, not {version}"
+                    raise StreamConflict(msg)
+            (position,) = conn.execute("SELECT coalesce(max(position), 0) FROM events").fetchone()
+            now = datetime.now(UTC)
+            micros = to_micros(now)
+            recorded_at = format_time(now)
+            appended: list[Appended] = []
+            for index, stored in enumerate(stored_events):
+                position += 1
+                originator_id = str(stored.originator_id)
+                row = conn.execute(
+                    "SELECT chain FROM events WHERE originator_id = ? AND originator_version = ?",
+                    (originator_id, stored.originator_version - 1),
+                ).fetchone()
+                link = chain.link(
+                    row[0] if row else chain.GENESIS,
+                    originator_id,
+                    stored.originator_version,
+                    position,
+                    micros,
+                    stored.topic,
+                    stored.state,
+                )
+                first = index == 0 and command is not None
+                try:
+                    conn.execute(
+                        "INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        (
+                            position,
+                            originator_id,
+                            stored.originator_version,
+                            stored.topic,
+                            stored.state,
+                            recorded_at,
+                            link,
+                            command.command_id if first and command else None,
+                            command.command if first and command else None,
+                            command.digest if first and command else None,
+                            len(stored_events) if first else None,
+                        ),
+                    )
+                except sqlite3.IntegrityError as exc:
+                    if command is not None and "command_id" in str(exc):
+                        msg = f"command {command.command_id} was recorded before"
+                        raise CommandIdConflict(msg) from exc
+                    msg = f"{originator_id} already has version {stored.originator_version}"
+                    raise StreamConflict(msg) from exc
+                appended.append(Appended(position, now, link))
+        return appended
+
+    def select_events(
+        self,
+        originator_id: Any,
+        *,
+        gt: int | None = None,
+        lte: int | None = None,
+        desc: bool = False,
+        limit: int | None = None,
+    ) -> Sequence[StoredEvent]:
+        statement, params = _stream_query("events", originator_id, gt, lte, desc=desc, limit=limit)
+        with self.datastore.transaction(write=False) as conn:
+            rows = conn.execute(statement, params).fetchall()
+        return [StoredEvent(*row) for row in rows]
+
+    def select_notifications(
+        self,
+        start: int | None,
+        limit: int,
+        stop: int | None = None,
+        topics: Sequence[str] = (),
+        *,
+        inclusive_of_start: bool = True,
+    ) -> Sequence[Notification]:
+        conditions: list[tuple[str, Any]] = []
+        if start is not None:
+            conditions.append(("position >= ?" if inclusive_of_start else "position > ?", start))
+        if stop is not None:
+            conditions.append(("position <= ?", stop))
+        if topics:
+            conditions.append(
+                ("topic IN (SELECT value FROM json_each(?))", json.dumps(list(topics)))
+            )
+        where, params = _where(conditions)
+        params.append(limit)
+        statement = f"SELECT {_RECORD_COLUMNS} FROM events{where} ORDER BY position LIMIT ?"  # noqa: S608
+        with self.datastore.transaction(write=False) as conn:
+            rows = conn.execute(statement, params).fetchall()
+        return [_record(row) for row in rows]
+
+    def max_notification_id(self) -> int | None:
+        with self.datastore.transaction(write=False) as conn:
+            (value,) = conn.execute("SELECT max(position) FROM events").fetchone()
+        return int(value) if value is not None else None
+
+    def subscribe(
+        self, gt: int | None = None, topics: Sequence[str] = ()
+    ) -> Subscription[ApplicationRecorder]:
+        return PollingSubscription(self, gt=gt, topics=topics)
+
+    def find_command(self, command_id: str) -> StoredCommand | None:
+        with self.datastore.transaction(write=False) as conn:
+            row = conn.execute(
+                f"SELECT {_COMMAND_COLUMNS} FROM events WHERE command_id = ?",  # noqa: S608
+                (command_id,),
+            ).fetchone()
+        return _command(row) if row else None
+
+    def select_commands(self) -> list[StoredCommand]:
+        with self.datastore.transaction(write=False) as conn:
+            rows = conn.execute(
+                f"SELECT {_COMMAND_COLUMNS} FROM events "  # noqa: S608
+                "WHERE command_id IS NOT NULL ORDER BY position"
+            ).fetchall()
+        return [_command(row) for row in rows]
+
+    def select_records(
+        self,
+        originator_id: str | None = None,
+        *,
+        start: int | None = None,
+        stop: int | None = None,
+        limit: int | None = None,
+    ) -> list[RecordedEvent]:
+        conditions: list[tuple[str, Any]] = []
+        if originator_id is not None:
+            conditions.append(("originator_id = ?", originator_id))
+        if start is not None:
+            conditions.append(("position >= ?", start))
+        if stop is not None:
+            conditions.append(("position <= ?", stop))
+        where, params = _where(conditions)
+        order = "originator_version" if originator_id is not None else "position"
+        statement = f"SELECT {_RECORD_COLUMNS} FROM events{where} ORDER BY {order}"  # noqa: S608
+        if limit is not None:
+            statement += " LIMIT ?"
+            params.append(limit)
+        with self.datastore.transaction(write=False) as conn:
+            rows = conn.execute(statement, params).fetchall()
+        return [_record(row) for row in rows]
+
+    def select_positions(self) -> list[int]:
+        with self.datastore.transaction(write=False) as conn:
+            rows = conn.execute("SELECT position FROM events ORDER BY position").fetchall()
+        return [row[0] for row in rows]
+
+    def select_streams(self) -> list[str]:
+        with self.datastore.transaction(write=False) as conn:
+            rows = conn.execute("SELECT DISTINCT originator_id FROM events ORDER BY 1").fetchall()
+        return [row[0] for row in rows]
+
+    def close(self) -> None:
+        self.datastore.close()
+
+
+class PollingSubscription(ListenNotifySubscription[ApplicationRecorder]):
+    """SQLite has no LISTEN/NOTIFY: look for new events a few times a second."""
+
+    def __init__(
+        self, recorder: ApplicationRecorder, gt: int | None = None, topics: Sequence[str] = ()
+    ) -> None:
+        super().__init__(recorder=recorder, gt=gt, topics=topics)
+        self._poll_thread = threading.Thread(target=self._poll, daemon=True)
+        self._poll_thread.start()
+
+    def _poll(self) -> None:
+        while not self._has_been_stopped:
+            self._has_been_notified.set()
+            threading.Event().wait(POLL_INTERVAL_SECONDS)
+
+    def __exit__(self, *args: object, **kwargs: Any) -> None:
+        try:
+            super().__exit__(*args, **kwargs)
+        finally:
+            self._poll_thread.join()
+
+
+class SQLiteSnapshotRecorder(AggregateRecorder):
+    """Snapshots of aggregate states, to load long streams without replaying them all."""
+
+    def __init__(self, datastore: SQLiteDatastore) -> None:
+        self.datastore = datastore
+
+    def create_table(self) -> None:
+        with self.datastore.transaction(write=True) as conn:
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS snapshots ("
+                "originator_id TEXT NOT NULL, originator_version INTEGER NOT NULL, "
+                "topic TEXT NOT NULL, state BLOB NOT NULL, "
+                "PRIMARY KEY (originator_id, originator_version)) WITHOUT ROWID"
+            )
+
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        del kwargs
+        with self.datastore.transaction(write=True) as conn:
+            conn.executemany(
+                "INSERT OR REPLACE INTO snapshots VALUES (?, ?, ?, ?)",
+                [
+                    (str(s.originator_id), s.originator_version, s.topic, s.state)
+                    for s in stored_events
+                ],
+            )
+        return None
+
+    def select_events(
+        self,
+        originator_id: Any,
+        *,
+        gt: int | None = None,
+        lte: int | None = None,
+        desc: bool = False,
+        limit: int | None = None,
+    ) -> Sequence[StoredEvent]:
+        statement, params = _stream_query(
+            "snapshots", originator_id, gt, lte, desc=desc, limit=limit
+        )
+        with self.datastore.transaction(write=False) as conn:
+            rows = conn.execute(statement, params).fetchall()
+        return [StoredEvent(*row) for row in rows]
+
+
+class SQLiteTrackingRecorder(TrackingRecorder):
+    """The position each projection has processed up to."""
+
+    def __init__(self, datastore: SQLiteDatastore, table: str = "tracking") -> None:
+        self.datastore = datastore
+        self.table = table
+
+    def create_table(self) -> None:
+        with self.datastore.transaction(write=True) as conn:
+            conn.execute(
+                f"CREATE TABLE IF NOT EXISTS {self.table} ("
+                "application_name TEXT PRIMARY KEY, notification_id INTEGER NOT NULL)"
+            )
+
+    def insert_tracking(self, tracking: Tracking) -> None:
+        with self.datastore.transaction(write=True) as conn:
+            self.write_tracking(conn, tracking)
+
+    def write_tracking(self, conn: sqlite3.Connection, tracking: Tracking) -> None:
+        """Record a position inside the caller's transaction; positions only move forward."""
+        row = conn.execute(
+            f"INSERT INTO {self.table} VALUES (?, ?) ON CONFLICT (application_name) "  # noqa: S608 - table name is ours
+            "DO UPDATE SET notification_id = excluded.notification_id "
+            "WHERE notification_id < excluded.notification_id RETURNING notification_id",
+            (tracking.application_name, tracking.notification_id),
+        ).fetchone()
+        if row is None:
+            msg = (
+                f"{tracking.application_name} has already processed "
+                f"position {tracking.notification_id}"
+            )
+            raise IntegrityError(msg)
+
+    def max_tracking_id(self, application_name: str) -> int | None:
+        with self.datastore.transaction(write=False) as conn:
+            row = conn.execute(
+                f"SELECT notification_id FROM {self.table} WHERE application_name = ?",  # noqa: S608
+                (application_name,),
+            ).fetchone()
+        return int(row[0]) if row else None
+
+
+class SQLiteFactory(InfrastructureFactory[SQLiteTrackingRecorder]):
+    """Builds the SQLite recorders from the application's environment."""
+
+    SQLITE_PATH = "SQLITE_PATH"
+
+    def __init__(self, env: Any) -> None:
+        super().__init__(env)
+        path = self.env.get(self.SQLITE_PATH)
+        if not path:
+            msg = "no SQLite file was configured"
+            raise OSError(msg)
+        self.datastore = SQLiteDatastore(path)
+
+    def aggregate_recorder(self, purpose: str = "events") -> AggregateRecorder:
+        if purpose != "snapshots":
+            return self.application_recorder()
+        recorder = SQLiteSnapshotRecorder(self.datastore)
+        recorder.create_table()
+        return recorder
+
+    def application_recorder(self) -> SQLiteEventRecorder:
+        recorder = SQLiteEventRecorder(self.datastore)
+        recorder.create_table()
+        return recorder
+
+    def tracking_recorder(
+        self, tracking_recorder_class: type[SQLiteTrackingRecorder] | None = None
+    ) -> SQLiteTrackingRecorder:
+        recorder = (tracking_recorder_class or SQLiteTrackingRecorder)(self.datastore)
+        recorder.create_table()
+        return recorder
+
+    def process_recorder(self) -> ProcessRecorder:
+        msg = "peerlog keeps projections in its own read models, not in process recorders"
+        raise NotImplementedError(msg)
+
+    def close(self) -> None:
+        self.datastore.close()

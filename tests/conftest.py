@@ -1,0 +1,146 @@
+"""Shared fixtures: every storage test runs on SQLite and on PostgreSQL.
+
+PostgreSQL tests use the server named by ``PEERLOG_TEST_POSTGRES_URL``; each test gets
+a schema of its own (random name, dropped afterwards), so tests keep apart in one
+database. Without the variable those tests are skipped - unless
+``PEERLOG_REQUIRE_POSTGRES`` is set, as CI sets it: then a missing or unreachable
+server fails them instead.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from peerlog import PeerLog
+
+POSTGRES_URL = os.environ.get("PEERLOG_TEST_POSTGRES_URL", "")
+REQUIRE_POSTGRES = os.environ.get("PEERLOG_REQUIRE_POSTGRES", "") not in ("", "0")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None and callspec.params.get("store") == "postgres":
+            item.add_marker(pytest.mark.postgres)
+
+
+@dataclass
+class Store:
+    """Where a test's record lives."""
+
+    kind: str
+    env: dict[str, str]
+    schema: str = ""
+    path: Path | None = None
+
+    def open(self, **kwargs: object) -> PeerLog:
+        return PeerLog(self.env, **kwargs)  # type: ignore[arg-type]
+
+    def connect(self) -> psycopg.Connection[tuple[object, ...]]:
+        return psycopg.connect(POSTGRES_URL, autocommit=True)
+
+    def execute_raw(
+        self, statement: str, params: tuple[object, ...] = ()
+    ) -> list[tuple[object, ...]]:
+        """Run SQL on the store directly, behind peerlog's back (to tamper, or to look)."""
+        if self.kind == "sqlite":
+            import sqlite3
+
+            assert self.path is not None
+            lite = sqlite3.connect(self.path, isolation_level=None)
+            try:
+                return lite.execute(statement.replace("%s", "?"), params).fetchall()
+            finally:
+                lite.close()
+        with self.connect() as conn:
+            conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(self.schema)))
+            cursor = conn.execute(statement.encode(), params)
+            return cursor.fetchall() if cursor.description else []
+
+
+def postgres_available() -> str | None:
+    """None if the test server answers, else why not."""
+    if not POSTGRES_URL:
+        return "PEERLOG_TEST_POSTGRES_URL is not set"
+    try:
+        with psycopg.connect(POSTGRES_URL, connect_timeout=5) as conn:
+            conn.execute("SELECT 1")
+    except psycopg.Error as exc:
+        return f"cannot reach {POSTGRES_URL}: {exc}"
+    return None
+
+
+def _postgres_or_skip() -> None:
+    problem = postgres_available()
+    if problem is not None:
+        if REQUIRE_POSTGRES:
+            pytest.fail(f"PostgreSQL is required here but {problem}")
+        pytest.skip(problem)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    if request.param == "sqlite":
+        path = tmp_path / "record.sqlite3"
+        yield Store("sqlite", {"PEERLOG_DATABASE_URL": f"sqlite:///{path}"}, path=path)
+        return
+    _postgres_or_skip()
+    schema = f"test_{uuid.uuid4().hex[:12]}"
+    yield Store(
+        "postgres",
+        {"PEERLOG_DATABASE_URL": POSTGRES_URL, "PEERLOG_SCHEMA": schema},
+        schema=schema,
+    )
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
+
+
+@pytest.fixture
+def postgres_store(tmp_path: Path) -> Iterator[Store]:
+    """A PostgreSQL store only, for what only PostgreSQL can show (many writers at once)."""
+    _postgres_or_skip()
+    schema = f"test_{uuid.uuid4().hex[:12]}"
+    yield Store(
+        "postgres",
+        {"PEERLOG_DATABASE_URL": POSTGRES_URL, "PEERLOG_SCHEMA": schema},
+        schema=schema,
+    )
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
+
+
+@pytest.fixture
+def app(store: Store) -> Iterator[PeerLog]:
+    peerlog = store.open()
+    yield peerlog
+    peerlog.close()
+
+
+OpenApp = Callable[..., PeerLog]
+
+
+_skipped_postgres: list[str] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.skipped and "postgres" in report.keywords:
+        _skipped_postgres.append(report.nodeid)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    del exitstatus
+    if REQUIRE_POSTGRES and _skipped_postgres:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        print(
+            f"\n{len(_skipped_postgres)} PostgreSQL test(s) were skipped, but PostgreSQL is required:"
+        )
+        for nodeid in _skipped_postgres:
+            print(f"  {nodeid}")
