@@ -23,7 +23,12 @@ from typing import Any, Final, TypeVar, cast
 
 import msgspec
 from eventsourcing.application import Application
-from eventsourcing.persistence import AggregateRecorder, PersistenceError, StoredEvent
+from eventsourcing.persistence import (
+    AggregateRecorder,
+    IntegrityError,
+    PersistenceError,
+    StoredEvent,
+)
 from pydantic import BaseModel, ValidationError
 
 from peerlog.commands import (
@@ -94,9 +99,12 @@ from peerlog.persistence.records import (
 
 logger = logging.getLogger(__name__)
 
-MAX_ATTEMPTS: Final = 12
+MAX_ATTEMPTS: Final = 40
+"""How often a command is decided again when other writers keep winning the race."""
+MAX_BACKOFF_SECONDS: Final = 0.05
 FUTURE_TOLERANCE: Final = timedelta(minutes=5)
 SNAPSHOT_INTERVAL: Final = 200
+"""A stream's state is snapshotted every this many events (PEERLOG_SNAPSHOT_INTERVAL)."""
 STATE_CACHE_SIZE: Final = 10_000
 SNAPSHOT_SCHEMA: Final = 1
 """Raise when the shape of Course or Pair changes; older snapshots are then ignored."""
@@ -226,6 +234,7 @@ class PeerLog(Application[str]):
             raise TypeError(msg)
         self.store: EventRecorder = recorder
         self.snapshot_recorder: AggregateRecorder = self.factory.aggregate_recorder("snapshots")
+        self.snapshot_interval = int(settings.get("PEERLOG_SNAPSHOT_INTERVAL") or SNAPSHOT_INTERVAL)
         self._lock = threading.RLock()
         self._cache = _StateCache(STATE_CACHE_SIZE)
         self._state_encoder = msgspec.json.Encoder()
@@ -284,8 +293,11 @@ class PeerLog(Application[str]):
                 except CommandIdConflict:
                     return self._repeat(cmd, digest)
                 except StreamConflict:
-                    self._cache.evict(decision.expected)
-                    time.sleep(random.uniform(0, 0.002 * (attempt + 1)))  # noqa: S311 - jitter
+                    # Another writer got there first: catch up with what it wrote and decide
+                    # again, after a random pause that grows with each lost race.
+                    self._catch_up(decision.expected)
+                    pause = min(MAX_BACKOFF_SECONDS, 0.0005 * 2**attempt)
+                    time.sleep(random.uniform(0, pause))  # noqa: S311 - jitter, not secrecy
                     continue
                 except BaseException:
                     self._cache.evict(decision.expected)
@@ -556,6 +568,17 @@ class PeerLog(Application[str]):
             self._cache.put(stream, state)
         return state
 
+    def _catch_up(self, streams: Iterable[str]) -> None:
+        """Bring cached states up to date with events other writers have appended."""
+        for stream in streams:
+            state = self._cache.get(stream)
+            if state is None:
+                continue
+            evolve = _evolver(stream)
+            for stored in self.store.select_events(stream, gt=state.version):
+                state = evolve(state, self.event_mapper.decode(stored.topic, stored.state))
+            self._cache.put(stream, state)
+
     def state_at(self, stream: str, version: int) -> State | None:
         """The state of an aggregate as it was at ``version`` (for tests and replay)."""
         evolve = _evolver(stream)
@@ -587,7 +610,7 @@ class PeerLog(Application[str]):
                 continue
             state = _evolver(stream)(state, event)
             self._cache.put(stream, state)
-            if state.version % SNAPSHOT_INTERVAL == 0:
+            if state.version % self.snapshot_interval == 0:
                 self._write_snapshot(state)
 
     def _write_snapshot(self, state: State) -> None:
@@ -602,6 +625,8 @@ class PeerLog(Application[str]):
                     )
                 ]
             )
+        except IntegrityError:
+            pass  # another writer stored this snapshot first
         except PersistenceError:
             # A missing snapshot only makes the next load slower; the command is recorded.
             logger.warning("could not store a snapshot of %s", state.id, exc_info=True)

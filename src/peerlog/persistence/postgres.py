@@ -139,6 +139,20 @@ class PostgresDatastore:
         with self.connection() as conn, conn.transaction():
             yield conn
 
+    def create(self, statements: Sequence[sql.Composed | sql.SQL]) -> None:
+        """Run schema statements in the schema (created if missing), one process at a time."""
+        with self.transaction() as conn:
+            conn.execute(
+                sql.SQL("SELECT pg_advisory_xact_lock({})").format(
+                    sql.Literal(lock_key(self.schema, "ddl"))
+                )
+            )
+            conn.execute(
+                sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(self.schema))
+            )
+            for statement in statements:
+                conn.execute(statement)
+
     def identifier(self, name: str) -> sql.Composed:
         """A table (or other object) in this datastore's schema."""
         return sql.SQL("{}.{}").format(sql.Identifier(self.schema), sql.Identifier(name))
@@ -315,33 +329,28 @@ class PostgresEventRecorder(EventRecorder):
             "channel": sql.Literal(self.channel),
             "link": sql.SQL(_LINK),
         }
-        statements = [
-            sql.SQL("SELECT pg_advisory_xact_lock({})").format(
-                sql.Literal(lock_key(ds.schema, "ddl"))
-            ),
-            sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(ds.schema)),
-            sql.SQL(
-                "CREATE TABLE IF NOT EXISTS {} ("
-                "position bigint PRIMARY KEY, "
-                "originator_id text NOT NULL, "
-                "originator_version bigint NOT NULL, "
-                "topic text NOT NULL, "
-                "state bytea NOT NULL, "
-                "recorded_at timestamptz NOT NULL, "
-                "chain bytea NOT NULL, "
-                "command_id text, "
-                "command text, "
-                "command_digest bytea, "
-                "command_events integer, "
-                "CONSTRAINT events_command UNIQUE (command_id), "
-                "CONSTRAINT events_stream_version UNIQUE (originator_id, originator_version))"
-            ).format(self.events),
-            sql.SQL(_CREATE_APPEND_ONE).format(function=self.append_one, **names),
-            sql.SQL(_CREATE_APPEND_MANY).format(function=self.append_many, **names),
-        ]
-        with ds.transaction() as conn:
-            for statement in statements:
-                conn.execute(statement)
+        ds.create(
+            [
+                sql.SQL(
+                    "CREATE TABLE IF NOT EXISTS {} ("
+                    "position bigint PRIMARY KEY, "
+                    "originator_id text NOT NULL, "
+                    "originator_version bigint NOT NULL, "
+                    "topic text NOT NULL, "
+                    "state bytea NOT NULL, "
+                    "recorded_at timestamptz NOT NULL, "
+                    "chain bytea NOT NULL, "
+                    "command_id text, "
+                    "command text, "
+                    "command_digest bytea, "
+                    "command_events integer, "
+                    "CONSTRAINT events_command UNIQUE (command_id), "
+                    "CONSTRAINT events_stream_version UNIQUE (originator_id, originator_version))"
+                ).format(self.events),
+                sql.SQL(_CREATE_APPEND_ONE).format(function=self.append_one, **names),
+                sql.SQL(_CREATE_APPEND_MANY).format(function=self.append_many, **names),
+            ]
+        )
 
     def append(
         self,
@@ -585,32 +594,26 @@ class PostgresSnapshotRecorder(AggregateRecorder):
         self.table = datastore.identifier("snapshots")
 
     def create_table(self) -> None:
-        with self.datastore.transaction() as conn:
-            conn.execute(
-                sql.SQL("SELECT pg_advisory_xact_lock({})").format(
-                    sql.Literal(lock_key(self.datastore.schema, "ddl"))
-                )
-            )
-            conn.execute(
+        self.datastore.create(
+            [
                 sql.SQL(
                     "CREATE TABLE IF NOT EXISTS {} ("
                     "originator_id text NOT NULL, originator_version bigint NOT NULL, "
                     "topic text NOT NULL, state bytea NOT NULL, "
                     "PRIMARY KEY (originator_id, originator_version))"
                 ).format(self.table)
-            )
+            ]
+        )
 
     def insert_events(
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
         del kwargs
+        if not stored_events:
+            return None
         with self.datastore.transaction() as conn, conn.cursor() as cursor:
             cursor.executemany(
-                sql.SQL(
-                    "INSERT INTO {} VALUES (%s, %s, %s, %s) "
-                    "ON CONFLICT (originator_id, originator_version) DO UPDATE "
-                    "SET topic = excluded.topic, state = excluded.state"
-                ).format(self.table),
+                sql.SQL("INSERT INTO {} VALUES (%s, %s, %s, %s)").format(self.table),
                 [
                     (str(s.originator_id), s.originator_version, s.topic, s.state)
                     for s in stored_events
@@ -649,18 +652,14 @@ class PostgresTrackingRecorder(TrackingRecorder):
         self.table = datastore.identifier(table)
 
     def create_table(self) -> None:
-        with self.datastore.transaction() as conn:
-            conn.execute(
-                sql.SQL("SELECT pg_advisory_xact_lock({})").format(
-                    sql.Literal(lock_key(self.datastore.schema, "ddl"))
-                )
-            )
-            conn.execute(
+        self.datastore.create(
+            [
                 sql.SQL(
                     "CREATE TABLE IF NOT EXISTS {} ("
                     "application_name text PRIMARY KEY, notification_id bigint NOT NULL)"
                 ).format(self.table)
-            )
+            ]
+        )
 
     def insert_tracking(self, tracking: Tracking) -> None:
         with self.datastore.transaction() as conn:

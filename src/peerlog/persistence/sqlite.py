@@ -439,7 +439,7 @@ class SQLiteSnapshotRecorder(AggregateRecorder):
         del kwargs
         with self.datastore.transaction(write=True) as conn:
             conn.executemany(
-                "INSERT OR REPLACE INTO snapshots VALUES (?, ?, ?, ?)",
+                "INSERT INTO snapshots VALUES (?, ?, ?, ?)",
                 [
                     (str(s.originator_id), s.originator_version, s.topic, s.state)
                     for s in stored_events

@@ -1,0 +1,153 @@
+"""Writers racing on one pair: the loser reloads, decides again and retries; no accepted
+command is lost or recorded twice, and the hash chain still verifies."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+
+import pytest
+
+from peerlog import CommandRejected, PeerLog
+from peerlog.domain.pair import Pair
+from tests.conftest import Store
+from tests.support import Placement
+
+WRITERS = 8
+COMMANDS_PER_WRITER = 25
+
+
+def _race(store: Store, writers: int, per_writer: int, *, shared: PeerLog | None) -> list[str]:
+    """Each writer records steps into pair p1 at once; returns the accepted command ids."""
+    accepted: list[str] = []
+    errors: list[BaseException] = []
+    lock = threading.Lock()
+    barrier = threading.Barrier(writers)
+
+    def write(writer: int) -> None:
+        app = shared or store.open()
+        try:
+            # Every writer has read the pair (and cached it) before anyone writes.
+            app.execute(
+                {
+                    "command": "switch_roles",
+                    "command_id": f"warm-{writer}",
+                    "actor": "s1",
+                    "pair_id": "p1",
+                    "session_id": "d1",
+                    "roles": {"s1": "performer", "s2": "observer"},
+                }
+            )
+            barrier.wait()
+            for n in range(per_writer):
+                command_id = f"w{writer}-{n}"
+                app.execute(
+                    {
+                        "command": "record_step",
+                        "command_id": command_id,
+                        "actor": "s1" if n % 2 else "s2",
+                        "pair_id": "p1",
+                        "session_id": "d1",
+                        "step_id": f"step-{writer}-{n}",
+                        "kind": "performance",
+                        "performers": ["s1"],
+                        "observers": ["s2"],
+                        "goals": ["hygiene"],
+                    }
+                )
+                with lock:
+                    accepted.append(command_id)
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+        finally:
+            if shared is None:
+                app.close()
+
+    threads = [threading.Thread(target=write, args=(w,)) for w in range(writers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors, errors
+    return accepted
+
+
+def _assert_each_recorded_once(app: PeerLog, accepted: list[str]) -> None:
+    records = app.records("pair/p1")
+    assert [r.originator_version for r in records] == list(range(1, len(records) + 1))
+    steps = [
+        app.event_mapper.decode(r.topic, r.state) for r in records if r.topic == "StepRecorded"
+    ]
+    counted = Counter(e.command_id for e in steps)
+    assert sorted(counted) == sorted(accepted)
+    assert set(counted.values()) == {1}
+    report = app.verify()
+    assert report.verified, [p.describe() for p in report.problems]
+
+
+@pytest.mark.postgres
+def test_eight_writers_on_one_pair_on_postgresql(postgres_store: Store) -> None:
+    setup = Placement(postgres_store.open()).seed()
+    setup.app.close()
+
+    accepted = _race(postgres_store, WRITERS, COMMANDS_PER_WRITER, shared=None)
+
+    assert len(accepted) == WRITERS * COMMANDS_PER_WRITER
+    app = postgres_store.open()
+    try:
+        _assert_each_recorded_once(app, accepted)
+    finally:
+        app.close()
+
+
+def test_writers_on_one_pair_each_with_their_own_application(store: Store) -> None:
+    setup = Placement(store.open()).seed()
+    setup.app.close()
+
+    accepted = _race(store, 4, 10, shared=None)
+
+    assert len(accepted) == 40
+    app = store.open()
+    try:
+        _assert_each_recorded_once(app, accepted)
+    finally:
+        app.close()
+
+
+def test_threads_sharing_one_application(store: Store) -> None:
+    app = Placement(store.open()).seed().app
+    try:
+        accepted = _race(store, 4, 10, shared=app)
+        assert len(accepted) == 40
+        _assert_each_recorded_once(app, accepted)
+    finally:
+        app.close()
+
+
+def test_a_writer_with_a_stale_view_reloads_and_decides_again(store: Store) -> None:
+    first = Placement(store.open()).seed()
+    second = store.open()
+    try:
+        # Both have the pair cached at the same version.
+        second.execute(first.step("st1"))
+        first.app.execute(first.step("st2"))  # stale cache: conflict, reload, accepted
+
+        # A command that was valid on the stale view but not on the fresh one is rejected.
+        first.app.execute(first.cmd("close_session", "s1", pair_id="p1", session_id="d1"))
+        second.execute(
+            first.cmd("open_session", "s2", pair_id="p1", session_id="d2", roles={"s2": "observer"})
+        )
+        with pytest.raises(CommandRejected) as rejected:
+            first.app.execute(
+                first.cmd(
+                    "open_session", "s1", pair_id="p1", session_id="d2", roles={"s1": "performer"}
+                )
+            )
+        assert rejected.value.rule == "duplicate_session"
+
+        pair = first.app.state_at("pair/p1", 1000)
+        assert isinstance(pair, Pair)
+        assert set(pair.entries) == {"st1", "st2"}
+    finally:
+        first.app.close()
+        second.close()

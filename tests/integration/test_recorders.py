@@ -1,0 +1,122 @@
+"""peerlog's recorders pass the eventsourcing library's own recorder test cases, so they
+can stand in wherever the library expects a recorder."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from tempfile import TemporaryDirectory
+from typing import Any
+
+import psycopg
+import pytest
+from eventsourcing.tests.persistence import (
+    AggregateRecorderTestCase,
+    ApplicationRecorderTestCase,
+    NonInterleavingNotificationIDsBaseCase,
+    TrackingRecorderTestCase,
+)
+from psycopg import sql
+
+from peerlog.persistence.postgres import (
+    PostgresDatastore,
+    PostgresEventRecorder,
+    PostgresSnapshotRecorder,
+    PostgresTrackingRecorder,
+)
+from peerlog.persistence.sqlite import (
+    SQLiteDatastore,
+    SQLiteEventRecorder,
+    SQLiteSnapshotRecorder,
+    SQLiteTrackingRecorder,
+)
+from tests.conftest import POSTGRES_URL, _postgres_or_skip
+
+
+class SQLiteBase:
+    """A fresh SQLite file for each test."""
+
+    def setUp(self) -> None:
+        self._dir = TemporaryDirectory()
+        self.datastore = SQLiteDatastore(str(Path(self._dir.name) / "recorder.sqlite3"))
+
+    def tearDown(self) -> None:
+        self.datastore.close()
+        self._dir.cleanup()
+
+    def new_originator_id(self) -> str:
+        return f"stream/{uuid.uuid4()}"
+
+
+class PostgresBase:
+    """A fresh schema for each test."""
+
+    def setUp(self) -> None:
+        _postgres_or_skip()
+        self.schema = f"test_{uuid.uuid4().hex[:12]}"
+        self.datastore = PostgresDatastore(POSTGRES_URL, schema=self.schema, pool_size=2)
+
+    def tearDown(self) -> None:
+        self.datastore.close()
+        with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+            conn.execute(
+                sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(self.schema))
+            )
+
+    def new_originator_id(self) -> str:
+        return f"stream/{uuid.uuid4()}"
+
+
+def _created(recorder: Any) -> Any:
+    recorder.create_table()
+    return recorder
+
+
+class TestSQLiteApplicationRecorder(SQLiteBase, ApplicationRecorderTestCase[SQLiteEventRecorder]):
+    def create_recorder(self) -> SQLiteEventRecorder:
+        return _created(SQLiteEventRecorder(self.datastore))  # type: ignore[no-any-return]
+
+
+class TestSQLiteNonInterleaving(SQLiteBase, NonInterleavingNotificationIDsBaseCase):
+    insert_num = 200
+
+    def create_recorder(self) -> SQLiteEventRecorder:
+        return _created(SQLiteEventRecorder(self.datastore))  # type: ignore[no-any-return]
+
+
+class TestSQLiteSnapshotRecorder(SQLiteBase, AggregateRecorderTestCase):
+    def create_recorder(self) -> SQLiteSnapshotRecorder:
+        return _created(SQLiteSnapshotRecorder(self.datastore))  # type: ignore[no-any-return]
+
+
+class TestSQLiteTrackingRecorder(SQLiteBase, TrackingRecorderTestCase):
+    def create_recorder(self) -> SQLiteTrackingRecorder:
+        return _created(SQLiteTrackingRecorder(self.datastore))  # type: ignore[no-any-return]
+
+
+@pytest.mark.postgres
+class TestPostgresApplicationRecorder(
+    PostgresBase, ApplicationRecorderTestCase[PostgresEventRecorder]
+):
+    def create_recorder(self) -> PostgresEventRecorder:
+        return _created(PostgresEventRecorder(self.datastore))  # type: ignore[no-any-return]
+
+
+@pytest.mark.postgres
+class TestPostgresNonInterleaving(PostgresBase, NonInterleavingNotificationIDsBaseCase):
+    insert_num = 200
+
+    def create_recorder(self) -> PostgresEventRecorder:
+        return _created(PostgresEventRecorder(self.datastore))  # type: ignore[no-any-return]
+
+
+@pytest.mark.postgres
+class TestPostgresSnapshotRecorder(PostgresBase, AggregateRecorderTestCase):
+    def create_recorder(self) -> PostgresSnapshotRecorder:
+        return _created(PostgresSnapshotRecorder(self.datastore))  # type: ignore[no-any-return]
+
+
+@pytest.mark.postgres
+class TestPostgresTrackingRecorder(PostgresBase, TrackingRecorderTestCase):
+    def create_recorder(self) -> PostgresTrackingRecorder:
+        return _created(PostgresTrackingRecorder(self.datastore))  # type: ignore[no-any-return]
