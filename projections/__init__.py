@@ -1,1 +1,28 @@
-"""The read side: projections and read models (importable as peerlog.projections)."""
+"""The read side: projections and read models (importable as peerlog.projections).
+
+* :mod:`~peerlog.projections.progression` and :mod:`~peerlog.projections.participation`:
+  projections, each a pure function of events over a set of tables;
+* :mod:`~peerlog.projections.runner`: keeps their tables up to date in SQL;
+* :mod:`~peerlog.projections.asof`: the same projections folded in memory as of a time
+  (the audit and balance reports);
+* :mod:`~peerlog.projections.overview`: the supervisor overview, from the read models.
+"""
+
+from peerlog.projections.asof import AsOf, NotInRecord, audit, balance_report, fold, fold_all
+from peerlog.projections.overview import InMemory, Thresholds, overview
+from peerlog.projections.runner import PROJECTIONS, ProjectionStatus, Runner
+
+__all__ = [
+    "PROJECTIONS",
+    "AsOf",
+    "InMemory",
+    "NotInRecord",
+    "ProjectionStatus",
+    "Runner",
+    "Thresholds",
+    "audit",
+    "balance_report",
+    "fold",
+    "fold_all",
+    "overview",
+]

@@ -65,10 +65,21 @@ class Placement:
             goals=GOALS,
             occurred_at=T0.isoformat(),
         )
+        # The roster is set up as the placement starts, not when the test runs, so that
+        # as-of questions about the placement's weeks see it.
+        at = T0.isoformat()
         for student in ("s1", "s2", "s3", "s4", "s5", "s6"):
-            self.run("enroll_student", "coord", course_id=COURSE, student_id=student)
+            self.run(
+                "enroll_student", "coord", course_id=COURSE, student_id=student, occurred_at=at
+            )
         for supervisor in ("sup1", "sup2"):
-            self.run("assign_supervisor", "coord", course_id=COURSE, supervisor_id=supervisor)
+            self.run(
+                "assign_supervisor",
+                "coord",
+                course_id=COURSE,
+                supervisor_id=supervisor,
+                occurred_at=at,
+            )
         self.run(
             "form_pair",
             "coord",
@@ -77,6 +88,7 @@ class Placement:
             students=["s1", "s2"],
             supervisors=["sup1"],
             unit="Ward 12",
+            occurred_at=at,
         )
         self.run(
             "form_pair",
@@ -85,6 +97,7 @@ class Placement:
             pair_id="p2",
             students=["s3", "s4"],
             supervisors=["sup2"],
+            occurred_at=at,
         )
         self.run(
             "open_session",

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from abc import abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 from eventsourcing.persistence import ApplicationRecorder, StoredEvent
 
 from peerlog.persistence.records import Appended, CommandRecord, RecordedEvent, StoredCommand
+
+RawEvent = tuple[int, str, bytes, datetime]
+"""A stored event as projections read it: position, topic, state, recorded_at."""
 
 
 class EventRecorder(ApplicationRecorder):
@@ -60,6 +64,14 @@ class EventRecorder(ApplicationRecorder):
         """Stored events with their positions, times and chain links: one stream's in
         version order, or the whole record's in position order (``start`` and
         ``stop`` are inclusive positions)."""
+
+    @abstractmethod
+    def iter_raw(
+        self, after: int, *, stop: int | None = None, topics: Collection[str] | None = None
+    ) -> Iterator[RawEvent]:
+        """(position, topic, state, recorded_at) of the events after ``after`` (up to
+        ``stop``, inclusive), in position order, streamed in chunks; with ``topics``,
+        other events are skipped by the database."""
 
     @abstractmethod
     def select_positions(self) -> list[int]:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, Final
 
@@ -41,7 +41,7 @@ from eventsourcing.persistence import (
 )
 from psycopg import sql
 
-from peerlog.persistence.base import EventRecorder
+from peerlog.persistence.base import EventRecorder, RawEvent
 from peerlog.persistence.records import (
     Appended,
     CommandIdConflict,
@@ -513,6 +513,30 @@ class PostgresEventRecorder(EventRecorder):
             statement += sql.SQL(" LIMIT %s")
             params.append(limit)
         return [_record(row) for row in self._select(statement, params)]
+
+    def iter_raw(
+        self, after: int, *, stop: int | None = None, topics: Collection[str] | None = None
+    ) -> Iterator[RawEvent]:
+        statement = sql.SQL(
+            "SELECT position, topic, state, recorded_at FROM {} WHERE position > %s"
+        ).format(self.events)
+        params: list[Any] = [after]
+        if stop is not None:
+            statement += sql.SQL(" AND position <= %s")
+            params.append(stop)
+        if topics is not None:
+            statement += sql.SQL(" AND topic = ANY(%s)")
+            params.append(sorted(topics))
+        statement += sql.SQL(" ORDER BY position")
+        # A server-side cursor streams a long record without holding it all in memory.
+        with (
+            self.datastore.connection() as conn,
+            conn.transaction(),
+            conn.cursor(name="peerlog_raw_events") as cursor,
+        ):
+            cursor.itersize = 10_000
+            cursor.execute(statement, params)
+            yield from cursor
 
     def select_positions(self) -> list[int]:
         rows = self._select(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, Final
@@ -35,7 +35,7 @@ from eventsourcing.persistence import (
 )
 
 from peerlog.persistence import chain
-from peerlog.persistence.base import EventRecorder
+from peerlog.persistence.base import EventRecorder, RawEvent
 from peerlog.persistence.records import (
     Appended,
     CommandIdConflict,
@@ -381,6 +381,29 @@ class SQLiteEventRecorder(EventRecorder):
         with self.datastore.transaction(write=False) as conn:
             rows = conn.execute(statement, params).fetchall()
         return [_record(row) for row in rows]
+
+    def iter_raw(
+        self, after: int, *, stop: int | None = None, topics: Collection[str] | None = None
+    ) -> Iterator[RawEvent]:
+        chunk = 5000
+        conditions: list[tuple[str, Any]] = [("position <= ?", stop)] if stop is not None else []
+        if topics is not None:
+            conditions.append(
+                ("topic IN (SELECT value FROM json_each(?))", json.dumps(sorted(topics)))
+            )
+        while True:
+            where, params = _where([("position > ?", after), *conditions])
+            statement = (
+                f"SELECT position, topic, state, recorded_at FROM events{where} "  # noqa: S608
+                "ORDER BY position LIMIT ?"
+            )
+            with self.datastore.transaction(write=False) as conn:
+                rows = conn.execute(statement, [*params, chunk]).fetchall()
+            for row in rows:
+                yield row[0], row[1], row[2], parse_time(row[3])
+            if len(rows) < chunk:
+                return
+            after = rows[-1][0]
 
     def select_positions(self) -> list[int]:
         with self.datastore.transaction(write=False) as conn:

@@ -1,0 +1,196 @@
+"""As-of answers: the same projections, folded in memory over the events that had been
+recorded (or had occurred) by a time.
+
+``--as-of T`` keeps the events recorded by T (``recorded_at <= T``); ``--as-of-occurred T``
+keeps everything recorded so far about what happened by T (``occurred_at <= T``). A
+correction or retraction counts from when it was recorded, or from its own
+``occurred_at``, like any other event. Both may be given at once.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from peerlog.projections.base import Projection
+from peerlog.projections.participation import BALANCE, MEMBER_COUNTS, PARTICIPATION, Participation
+from peerlog.projections.progression import (
+    COURSES,
+    EVIDENCE_KEYS,
+    GOALS,
+    P_COUNTS,
+    P_LEVEL,
+    P_STATUS,
+    PROGRESSION,
+    Progression,
+)
+from peerlog.projections.tables import Rows
+
+from peerlog.application import PeerLog
+from peerlog.domain.events import StudentsPaired
+from peerlog.domain.vocabulary import course_stream, pair_stream
+from peerlog.persistence import chain
+from peerlog.persistence.records import RecordedEvent
+
+P = TypeVar("P", bound=Projection)
+
+
+class NotInRecord(LookupError):
+    """What a report asks about is not in the record (at that time)."""
+
+
+@dataclass(frozen=True)
+class AsOf:
+    recorded: datetime | None = None
+    occurred: datetime | None = None
+
+    def describe(self, now: datetime) -> dict[str, str]:
+        """The report's ``as_of`` (and ``as_of_occurred``) fields."""
+        out = {"as_of": (self.recorded or now).isoformat()}
+        if self.occurred is not None:
+            out["as_of_occurred"] = self.occurred.isoformat()
+        return out
+
+
+def merged(app: PeerLog, streams: Iterable[str]) -> Iterator[RecordedEvent]:
+    """The stored events of several streams, in the order they were recorded."""
+    return heapq.merge(*(app.records(s) for s in streams), key=lambda r: r.id)
+
+
+def fold(
+    app: PeerLog, projection: type[P], records: Iterable[RecordedEvent], as_of: AsOf
+) -> tuple[P, list[RecordedEvent]]:
+    """Fold the kept events into a fresh projection in memory; also return what was kept."""
+    state = projection(Rows(projection.tables, track=False))
+    decode = app.event_mapper.decode
+    topics = projection.topics()
+    kept = []
+    for record in records:
+        if as_of.recorded is not None and record.recorded_at > as_of.recorded:
+            continue
+        event = decode(record.topic, record.state)
+        if as_of.occurred is not None and event.occurred_at > as_of.occurred:
+            continue
+        kept.append(record)
+        if record.topic in topics:
+            state.apply(record.id, record.recorded_at, event)
+    return state, kept
+
+
+def fold_all(app: PeerLog, projection: type[P]) -> P:
+    """A projection folded over the whole record, in memory (what its read model holds)."""
+    state = projection(Rows(projection.tables, track=False))
+    decode = app.event_mapper.decode
+    for position, topic, stored, recorded_at in app.store.iter_raw(0, topics=projection.topics()):
+        state.apply(position, recorded_at, decode(topic, stored))
+    return state
+
+
+def _integrity(app: PeerLog, streams: list[str], as_of: AsOf) -> dict[str, Any]:
+    """Check the streams' hash chains, and name the record the report was made from:
+    the digest of each stream's head link as of the report's recorded-by time."""
+    heads: dict[str, str] = {}
+    verified = True
+    for stream in streams:
+        records = app.records(stream)
+        _, _, problem = chain.check_stream(records)
+        verified &= problem is None
+        consulted = [
+            r for r in records if as_of.recorded is None or r.recorded_at <= as_of.recorded
+        ]
+        heads[stream] = consulted[-1].chain.hex() if consulted else chain.GENESIS.hex()
+    return {"verified": verified, "digest": chain.heads_digest(heads), "streams": len(streams)}
+
+
+def audit(
+    app: PeerLog, student_id: str, course_id: str, as_of: AsOf | None = None
+) -> dict[str, Any]:
+    """The contract's audit: each goal's status and evidence, the events behind them,
+    and the integrity of the record it was made from."""
+    as_of = as_of or AsOf()
+    now = datetime.now(UTC)
+    course = course_stream(course_id)
+    course_records = app.records(course)
+    if not course_records:
+        msg = f"course '{course_id}' is not in the record"
+        raise NotInRecord(msg)
+    pairs: list[str] = []
+    decode = app.event_mapper.decode
+    for record in course_records:
+        if record.topic == StudentsPaired.__name__:
+            event = decode(record.topic, record.state)
+            if isinstance(event, StudentsPaired) and student_id in event.students:
+                pairs.append(pair_stream(event.pair_id))
+    streams = [course, *pairs]
+    state, _ = fold(app, Progression, merged(app, streams), as_of)
+    rows = state.rows
+    course_row = rows.get(COURSES, (course_id,))
+    if course_row is None:
+        msg = f"course '{course_id}' had not been opened by then"
+        raise NotInRecord(msg)
+    if rows.get("progression_summary", (course_id, student_id)) is None:
+        msg = f"'{student_id}' is not enrolled in course {course_id}" + (
+            " (at that time)" if as_of.recorded or as_of.occurred else ""
+        )
+        raise NotInRecord(msg)
+    goals = sorted((g for g in rows.all(GOALS) if g[0] == course_id), key=lambda g: g[2])
+    out_goals = []
+    for goal in goals:
+        row = rows.data[PROGRESSION][(course_id, student_id, goal[1])]
+        out_goals.append(
+            {
+                "goal_id": goal[1],
+                "title": goal[3],
+                "status": row[P_STATUS],
+                "latest_level": row[P_LEVEL],
+                "evidence": {key: row[P_COUNTS[key]] for key in EVIDENCE_KEYS}
+                | {"assessments": row[8]},
+                "events": state.events_behind(course_id, student_id, goal[1]),
+                "retired": goal[6] is not None,
+            }
+        )
+    return {
+        "student_id": student_id,
+        "course_id": course_id,
+        **as_of.describe(now),
+        "pass_level": course_row[5],
+        "goals": out_goals,
+        "integrity": _integrity(app, streams, as_of),
+    }
+
+
+def balance_report(app: PeerLog, pair_id: str, as_of: AsOf | None = None) -> dict[str, Any]:
+    """The contract's balance report for a pair."""
+    as_of = as_of or AsOf()
+    now = datetime.now(UTC)
+    records = app.records(pair_stream(pair_id))
+    if not records:
+        msg = f"pair '{pair_id}' is not in the record"
+        raise NotInRecord(msg)
+    state, _ = fold(app, Participation, records, as_of)
+    pair = state.rows.get(BALANCE, (pair_id,))
+    if pair is None:
+        msg = f"pair '{pair_id}' had not been formed by then"
+        raise NotInRecord(msg)
+    return balance_json(pair, state.rows, as_of.describe(now))
+
+
+def balance_json(pair: list[Any], rows: Rows, when: dict[str, str]) -> dict[str, Any]:
+    members = {}
+    for member in pair[2]:
+        row = rows.data[PARTICIPATION][(pair[0], member)]
+        members[member] = {key: row[3 + i] for i, key in enumerate(MEMBER_COUNTS)}
+    return {
+        "pair_id": pair[0],
+        **when,
+        "members": members,
+        "performer_balance": _rounded(pair[5]),
+        "feedback_balance": _rounded(pair[7]),
+    }
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)

@@ -1,0 +1,253 @@
+"""The supervisor overview: each supervisor's pairs and students, recent sessions, latest
+activity, and flags for who needs attention.
+
+The overview is read from the read models (``supervisor_pairs``, ``pair_balance``,
+``pair_sessions``, ``session_participation``, ``progression``, ``progression_courses``)
+when it is asked for, because its flags depend on the time of asking. The same function
+reads stored tables or rows folded in memory.
+
+Flags (thresholds configurable, see :class:`Thresholds`):
+
+* ``performer_imbalance`` - performer balance below 0.6 over the pair's last 5 sessions;
+* ``no_reflection`` - no reflection in the pair's last 3 closed sessions;
+* ``one_way_feedback`` - peer feedback balance below 0.5, with at least 4 peer feedbacks;
+* ``goals_without_evidence`` - past the course's midpoint, a student has active goals
+  without any evidence or assessment.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any, Protocol
+
+from peerlog.projections.participation import (
+    BALANCE,
+    SESSION_PARTICIPATION,
+    SESSIONS,
+    SUPERVISORS,
+    balance,
+)
+from peerlog.projections.participation import TABLES as PARTICIPATION_TABLES
+from peerlog.projections.progression import COURSES, PROGRESSION
+from peerlog.projections.progression import TABLES as PROGRESSION_TABLES
+from peerlog.projections.tables import Rows, Table
+
+TABLES = {t.name: t for t in (*PARTICIPATION_TABLES, *PROGRESSION_TABLES)}
+
+
+class Source(Protocol):
+    """Somewhere to read read-model rows from: a read store, or rows in memory."""
+
+    def read(self, table: Table, **where: Any) -> list[list[Any]]: ...
+
+
+@dataclass(frozen=True)
+class InMemory:
+    """Rows folded in memory, read like stored tables."""
+
+    rows: Sequence[Rows]
+
+    def read(self, table: Table, **where: Any) -> list[list[Any]]:
+        for rows in self.rows:
+            if table.name in rows.data:
+                found = list(rows.data[table.name].values())
+                break
+        else:
+            return []
+        for column, value in where.items():
+            index = table.index(column)
+            values = set(value) if isinstance(value, list | tuple | set | frozenset) else {value}
+            found = [r for r in found if r[index] in values]
+        return found
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    performer_balance: float = 0.6
+    """Flag a pair whose performer balance over its last sessions is below this."""
+    balance_sessions: int = 5
+    """How many of the pair's last sessions the performer balance is taken over."""
+    reflection_sessions: int = 3
+    """Flag a pair without a reflection in this many last closed sessions."""
+    feedback_balance: float = 0.5
+    """Flag one-way peer feedback: feedback balance below this..."""
+    min_peer_feedback: int = 4
+    """...with at least this many peer feedbacks."""
+    recent_days: int = 7
+    """Sessions in the last this many days count as recent."""
+
+
+@dataclass(frozen=True)
+class Flag:
+    code: str
+    message: str
+
+
+@dataclass
+class PairOverview:
+    pair_id: str
+    course_id: str
+    supervisors: list[str]
+    students: list[str]
+    sessions: int
+    recent_sessions: int
+    latest_activity_at: datetime | None
+    performer_balance: float | None
+    feedback_balance: float | None
+    flags: list[Flag] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "pair_id": self.pair_id,
+            "course_id": self.course_id,
+            "supervisors": self.supervisors,
+            "students": self.students,
+            "sessions": self.sessions,
+            "recent_sessions": self.recent_sessions,
+            "latest_activity_at": (
+                self.latest_activity_at.isoformat() if self.latest_activity_at else None
+            ),
+            "performer_balance": _round(self.performer_balance),
+            "feedback_balance": _round(self.feedback_balance),
+            "flags": [{"flag": f.code, "message": f.message} for f in self.flags],
+        }
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)
+
+
+def overview(
+    source: Source,
+    *,
+    now: datetime,
+    supervisor: str | None = None,
+    thresholds: Thresholds | None = None,
+    include_dissolved: bool = False,
+) -> list[PairOverview]:
+    """Every supervised pair (or one supervisor's), flagged pairs first."""
+    limits = thresholds or Thresholds()
+    where = {"supervisor_id": supervisor} if supervisor is not None else {}
+    supervised: dict[str, list[str]] = defaultdict(list)
+    for row in source.read(TABLES[SUPERVISORS], **where):
+        if row[3] or include_dissolved:
+            supervised[row[1]].append(row[0])
+    if not supervised:
+        return []
+    pair_ids = sorted(supervised)
+    pairs = {r[0]: r for r in source.read(TABLES[BALANCE], pair_id=pair_ids)}
+    sessions: dict[str, list[list[Any]]] = defaultdict(list)
+    for row in source.read(TABLES[SESSIONS], pair_id=pair_ids):
+        sessions[row[0]].append(row)
+    performed: dict[tuple[str, str], dict[str, int]] = defaultdict(dict)
+    for row in source.read(TABLES[SESSION_PARTICIPATION], pair_id=pair_ids):
+        performed[(row[0], row[1])][row[2]] = row[3]
+    course_ids = sorted({p[1] for p in pairs.values()})
+    courses = {r[0]: r for r in source.read(TABLES[COURSES], course_id=course_ids)}
+    missing = _goals_without_evidence(source, pairs, courses, now)
+
+    result = []
+    for pair_id in pair_ids:
+        pair = pairs.get(pair_id)
+        if pair is None:
+            continue
+        ordered = sorted(sessions[pair_id], key=lambda s: s[2])
+        item = PairOverview(
+            pair_id=pair_id,
+            course_id=pair[1],
+            supervisors=sorted(supervised[pair_id]),
+            students=list(pair[2]),
+            sessions=len(ordered),
+            recent_sessions=sum(
+                1 for s in ordered if s[3] >= now - timedelta(days=limits.recent_days)
+            ),
+            latest_activity_at=pair[14],
+            performer_balance=pair[5],
+            feedback_balance=pair[7],
+        )
+        item.flags = _flags(pair, ordered, performed, missing.get(pair_id, {}), limits)
+        result.append(item)
+    result.sort(key=lambda p: (-len(p.flags), p.pair_id))
+    return result
+
+
+def _goals_without_evidence(
+    source: Source,
+    pairs: dict[str, list[Any]],
+    courses: dict[str, list[Any]],
+    now: datetime,
+) -> dict[str, dict[str, list[str]]]:
+    """For each pair past its course's midpoint: each student's active goals without
+    any evidence or assessment."""
+    past: dict[str, list[str]] = defaultdict(list)
+    for pair in pairs.values():
+        course = courses.get(pair[1])
+        if course is not None and now.date() > midpoint(course[2], course[3]):
+            past[pair[1]].extend(pair[2])
+    out: dict[str, dict[str, list[str]]] = defaultdict(dict)
+    for course_id, students in past.items():
+        empty: dict[str, list[str]] = defaultdict(list)
+        for row in source.read(TABLES[PROGRESSION], course_id=course_id, student_id=students):
+            if row[12] == "no_evidence" and not row[15]:
+                empty[row[1]].append(row[2])
+        for pair in pairs.values():
+            if pair[1] == course_id:
+                found = {s: sorted(empty[s]) for s in pair[2] if empty.get(s)}
+                if found:
+                    out[pair[0]] = found
+    return out
+
+
+def midpoint(starts_on: date, ends_on: date) -> date:
+    return starts_on + (ends_on - starts_on) / 2
+
+
+def _flags(
+    pair: list[Any],
+    ordered: list[list[Any]],
+    performed: dict[tuple[str, str], dict[str, int]],
+    missing: dict[str, list[str]],
+    limits: Thresholds,
+) -> list[Flag]:
+    flags = []
+    members = list(pair[2])
+    last = ordered[-limits.balance_sessions :]
+    counts = {m: sum(performed[(pair[0], s[1])].get(m, 0) for s in last) for m in members}
+    recent_balance = balance([counts[m] for m in members])
+    if recent_balance is not None and recent_balance < limits.performer_balance:
+        detail = ", ".join(f"{m} performed {n}" for m, n in counts.items())
+        flags.append(
+            Flag(
+                "performer_imbalance",
+                f"performer balance {recent_balance:.2f} over the last {len(last)} "
+                f"session(s): {detail}",
+            )
+        )
+    closed = [s for s in ordered if s[4] is not None][-limits.reflection_sessions :]
+    if closed and not any(s[8] for s in closed):
+        flags.append(
+            Flag(
+                "no_reflection",
+                f"no reflection in the last {len(closed)} closed session(s)",
+            )
+        )
+    if (
+        pair[7] is not None
+        and pair[7] < limits.feedback_balance
+        and pair[6] >= limits.min_peer_feedback
+    ):
+        flags.append(
+            Flag(
+                "one_way_feedback",
+                f"peer feedback mostly one way: balance {pair[7]:.2f} over {pair[6]} feedbacks",
+            )
+        )
+    if missing:
+        detail = "; ".join(f"{s}: {', '.join(goals)}" for s, goals in sorted(missing.items()))
+        flags.append(
+            Flag("goals_without_evidence", f"past mid-placement, goals without evidence: {detail}")
+        )
+    return flags

@@ -1,0 +1,471 @@
+"""Participation: who performed, observed, gave and received feedback and reflected, in
+each pair and in each session; balance, role rotation, incomplete reflections; and each
+supervisor's pairs.
+
+Counts follow the contract: entries not retracted, corrections applied. A member's
+``performer`` and ``observer`` count steps of any kind naming them there; balance is
+1 - G*, the Gini coefficient of the members' counts normalised by n/(n-1) (1.0 is
+even, 0.0 one member doing everything, null without any).
+"""
+
+from __future__ import annotations
+
+import bisect
+from datetime import datetime
+from itertools import combinations
+from typing import Any, ClassVar, Final
+
+from peerlog.projections.base import Handler, Projection, or_else
+from peerlog.projections.tables import Column, Table
+
+from peerlog.domain.events import (
+    DomainEvent,
+    EntryCorrected,
+    EntryRetracted,
+    FeedbackChanges,
+    FeedbackGiven,
+    GoalAssessed,
+    PairDissolved,
+    PairFormed,
+    ReflectionChanges,
+    ReflectionRecorded,
+    RolesSwitched,
+    SessionClosed,
+    SessionOpened,
+    StepChanges,
+    StepRecorded,
+)
+from peerlog.domain.vocabulary import GIBBS_STAGES
+
+PARTICIPATION: Final = "participation"
+BALANCE: Final = "pair_balance"
+SUPERVISORS: Final = "supervisor_pairs"
+SESSIONS: Final = "pair_sessions"
+SESSION_PARTICIPATION: Final = "session_participation"
+ENTRIES: Final = "participation_entries"
+
+MEMBER_COUNTS: Final = (
+    "performer",
+    "observer",
+    "feedback_given",
+    "feedback_received",
+    "reflections",
+)
+
+TABLES: Final = (
+    Table(
+        PARTICIPATION,
+        (
+            Column("pair_id", "text"),
+            Column("student_id", "text"),
+            Column("course_id", "text"),
+            Column("performer", "integer", "steps naming the member as performer"),
+            Column("observer", "integer", "steps naming the member as observer"),
+            Column("feedback_given", "integer", "feedback with the member as giver"),
+            Column("feedback_received", "integer", "feedback with the member as receiver"),
+            Column("reflections", "integer", "reflections the member authored"),
+        ),
+        key=2,
+        doc="One row per pair and member.",
+    ),
+    Table(
+        BALANCE,
+        (
+            Column("pair_id", "text"),
+            Column("course_id", "text"),
+            Column("members", "json", "the pair's students"),
+            Column("active", "boolean", "false once the pair is dissolved"),
+            Column("steps", "integer", "steps that count"),
+            Column("performer_balance", "real", "1 - G* of performer counts", nullable=True),
+            Column("peer_feedback", "integer", "peer feedback between members"),
+            Column("feedback_balance", "real", "1 - G* of peer feedback given", nullable=True),
+            Column("reflections", "integer", "reflections that count"),
+            Column("incomplete_reflections", "integer", "of those, missing Gibbs stages"),
+            Column("sessions", "integer", "sessions opened"),
+            Column("role_switches", "integer", "role switches within sessions"),
+            Column("rotated_sessions", "integer", "sessions opened with other roles than the last"),
+            Column("role_rotation", "real", "rotated_sessions / (sessions - 1)", nullable=True),
+            Column(
+                "latest_activity_at", "timestamp", "latest pair event (occurred)", nullable=True
+            ),
+            Column(
+                "latest_recorded_at", "timestamp", "latest pair event (recorded)", nullable=True
+            ),
+        ),
+        key=1,
+        doc="One row per pair: balance, rotation, reflections and activity.",
+    ),
+    Table(
+        SUPERVISORS,
+        (
+            Column("supervisor_id", "text"),
+            Column("pair_id", "text"),
+            Column("course_id", "text"),
+            Column("active", "boolean", "false once the pair is dissolved"),
+        ),
+        key=2,
+        doc="Each supervisor's pairs.",
+    ),
+    Table(
+        SESSIONS,
+        (
+            Column("pair_id", "text"),
+            Column("session_id", "text"),
+            Column("ordinal", "integer", "the pair's sessions in the order opened, from 0"),
+            Column("opened_at", "timestamp"),
+            Column("closed_at", "timestamp", nullable=True),
+            Column("shift", "text", nullable=True),
+            Column("roles", "json", "roles at check-in"),
+            Column("steps", "integer", "steps that count"),
+            Column("reflections", "integer", "reflections that count, by session"),
+        ),
+        key=2,
+        doc="One row per session.",
+    ),
+    Table(
+        SESSION_PARTICIPATION,
+        (
+            Column("pair_id", "text"),
+            Column("session_id", "text"),
+            Column("student_id", "text"),
+            Column("performer", "integer"),
+            Column("observer", "integer"),
+        ),
+        key=3,
+        doc="One row per session and member.",
+    ),
+    Table(
+        ENTRIES,
+        (
+            Column("pair_id", "text"),
+            Column("entry_id", "text"),
+            Column("kind", "text"),
+            Column(
+                "session_id", "text", "for a reflection: the session it counts in", nullable=True
+            ),
+            Column("occurred_at", "timestamp"),
+            Column("retracted", "boolean"),
+            Column("performers", "json"),
+            Column("observers", "json"),
+            Column("giver", "text", nullable=True),
+            Column("receiver", "text", nullable=True),
+            Column("source", "text", nullable=True),
+            Column("authors", "json"),
+            Column("stages", "integer", "Gibbs stages covered"),
+        ),
+        key=2,
+        doc="Each step, feedback and reflection as corrections leave it.",
+        public=False,
+    ),
+)
+
+# Column positions.
+M_COUNT: Final = {name: 3 + i for i, name in enumerate(MEMBER_COUNTS)}
+B_MEMBERS, B_ACTIVE, B_STEPS, B_PERFORMER_BALANCE = 2, 3, 4, 5
+B_PEER, B_FEEDBACK_BALANCE, B_REFLECTIONS, B_INCOMPLETE = 6, 7, 8, 9
+B_SESSIONS, B_SWITCHES, B_ROTATED, B_ROTATION, B_ACTIVITY, B_RECORDED = 10, 11, 12, 13, 14, 15
+S_ORDINAL, S_OPENED, S_CLOSED, S_ROLES, S_STEPS, S_REFLECTIONS = 2, 3, 4, 6, 7, 8
+E_KIND, E_SESSION, E_OCCURRED, E_RETRACTED = 2, 3, 4, 5
+E_PERFORMERS, E_OBSERVERS, E_GIVER, E_RECEIVER, E_SOURCE, E_AUTHORS, E_STAGES = range(6, 13)
+
+
+def balance(counts: list[int]) -> float | None:
+    """1 - G*: the Gini coefficient of ``counts`` normalised by n/(n-1)."""
+    n = len(counts)
+    total = sum(counts)
+    if n < 2 or total == 0:
+        return None
+    differences = 2 * sum(abs(a - b) for a, b in combinations(counts, 2))
+    gini = differences / (2 * n * total)
+    return 1 - gini * n / (n - 1)
+
+
+class Participation(Projection):
+    name: ClassVar[str] = "participation"
+    version: ClassVar[int] = 1
+    tables: ClassVar = TABLES
+
+    def reindex(self) -> None:
+        # Each pair's sessions by when they opened, to place reflections given no session.
+        self.sessions_of: dict[str, list[tuple[datetime, int, str]]] = {}
+        for session in self.rows.all(SESSIONS):
+            self.sessions_of.setdefault(session[0], []).append(
+                (session[S_OPENED], session[S_ORDINAL], session[1])
+            )
+        for sessions in self.sessions_of.values():
+            sessions.sort()
+
+    def apply(self, position: int, recorded_at: datetime, event: DomainEvent) -> None:
+        handler = self.handlers.get(type(event))
+        if handler is None:
+            return
+        handler(self, position, recorded_at, event)
+        pair_id = getattr(event, "pair_id", None)
+        row = self.rows.get(BALANCE, (pair_id,)) if pair_id is not None else None
+        if row is not None:
+            if row[B_ACTIVITY] is None or event.occurred_at > row[B_ACTIVITY]:
+                row[B_ACTIVITY] = event.occurred_at
+            if row[B_RECORDED] is None or recorded_at > row[B_RECORDED]:
+                row[B_RECORDED] = recorded_at
+            self.rows.touch(BALANCE, (pair_id,))
+
+    # --- pairs -----------------------------------------------------------------------
+
+    def on_pair_formed(self, position: int, recorded_at: datetime, event: PairFormed) -> None:
+        del position, recorded_at
+        p, c = event.pair_id, event.course_id
+        self.rows.put(
+            BALANCE,
+            (p,),
+            [p, c, event.students, True, 0, None, 0, None, 0, 0, 0, 0, 0, None, None, None],
+        )
+        for student in event.students:
+            self.rows.put(PARTICIPATION, (p, student), [p, student, c, 0, 0, 0, 0, 0])
+        for supervisor in event.supervisors:
+            self.rows.put(SUPERVISORS, (supervisor, p), [supervisor, p, c, True])
+        self.sessions_of[p] = []
+
+    def on_pair_dissolved(self, position: int, recorded_at: datetime, event: PairDissolved) -> None:
+        del position, recorded_at
+        row = self.rows.get(BALANCE, (event.pair_id,))
+        if row is None:
+            return
+        row[B_ACTIVE] = False
+        self.rows.touch(BALANCE, (event.pair_id,))
+        for key, supervised in self.rows.data[SUPERVISORS].items():
+            if key[1] == event.pair_id:
+                supervised[3] = False
+                self.rows.touch(SUPERVISORS, key)
+
+    # --- sessions --------------------------------------------------------------------
+
+    def on_session_opened(self, position: int, recorded_at: datetime, event: SessionOpened) -> None:
+        del position, recorded_at
+        p = event.pair_id
+        pair = self.rows.get(BALANCE, (p,))
+        if pair is None:
+            return
+        sessions = self.sessions_of.setdefault(p, [])
+        ordinal = pair[B_SESSIONS]
+        roles = dict(event.roles)
+        if sessions:
+            last = max(sessions, key=lambda s: s[1])
+            previous = self.rows.data[SESSIONS][(p, last[2])]
+            if previous[S_ROLES] != roles:
+                pair[B_ROTATED] += 1
+        pair[B_SESSIONS] += 1
+        if pair[B_SESSIONS] > 1:
+            pair[B_ROTATION] = pair[B_ROTATED] / (pair[B_SESSIONS] - 1)
+        self.rows.touch(BALANCE, (p,))
+        self.rows.put(
+            SESSIONS,
+            (p, event.session_id),
+            [p, event.session_id, ordinal, event.occurred_at, None, event.shift, roles, 0, 0],
+        )
+        bisect.insort(sessions, (event.occurred_at, ordinal, event.session_id))
+        for student in pair[B_MEMBERS]:
+            self.rows.put(
+                SESSION_PARTICIPATION,
+                (p, event.session_id, student),
+                [p, event.session_id, student, 0, 0],
+            )
+
+    def on_roles_switched(self, position: int, recorded_at: datetime, event: RolesSwitched) -> None:
+        del position, recorded_at
+        pair = self.rows.get(BALANCE, (event.pair_id,))
+        if pair is not None:
+            pair[B_SWITCHES] += 1
+            self.rows.touch(BALANCE, (event.pair_id,))
+
+    def on_session_closed(self, position: int, recorded_at: datetime, event: SessionClosed) -> None:
+        del position, recorded_at
+        session = self.rows.get(SESSIONS, (event.pair_id, event.session_id))
+        if session is not None:
+            session[S_CLOSED] = event.occurred_at
+            self.rows.touch(SESSIONS, (event.pair_id, event.session_id))
+
+    def _session_for(self, pair_id: str, session_id: str | None, when: datetime) -> str | None:
+        """The session an entry counts in: its own, or the last opened by then."""
+        if session_id is not None:
+            return session_id if (pair_id, session_id) in self.rows.data[SESSIONS] else None
+        sessions = self.sessions_of.get(pair_id, [])
+        index = bisect.bisect_right(sessions, (when, 1 << 62, ""))
+        return sessions[index - 1][2] if index else None
+
+    # --- entries ---------------------------------------------------------------------
+
+    def on_entry_recorded(
+        self,
+        position: int,
+        recorded_at: datetime,
+        event: StepRecorded | FeedbackGiven | ReflectionRecorded,
+    ) -> None:
+        del position, recorded_at
+        p = event.pair_id
+        if self.rows.get(BALANCE, (p,)) is None:
+            return
+        if isinstance(event, StepRecorded):
+            entry_id = event.step_id
+            session = self._session_for(p, event.session_id, event.occurred_at)
+            entry = [
+                p,
+                entry_id,
+                "step",
+                session,
+                event.occurred_at,
+                False,
+                event.performers,
+                event.observers,
+                None,
+                None,
+                None,
+                (),
+                0,
+            ]
+        elif isinstance(event, FeedbackGiven):
+            entry_id = event.feedback_id
+            entry = [
+                p,
+                entry_id,
+                "feedback",
+                event.session_id,
+                event.occurred_at,
+                False,
+                (),
+                (),
+                event.giver,
+                event.receiver,
+                event.source,
+                (),
+                0,
+            ]
+        else:
+            entry_id = event.reflection_id
+            session = self._session_for(p, event.session_id, event.occurred_at)
+            entry = [
+                p,
+                entry_id,
+                "reflection",
+                session,
+                event.occurred_at,
+                False,
+                (),
+                (),
+                None,
+                None,
+                None,
+                event.authors,
+                len(event.stages),
+            ]
+        self.rows.put(ENTRIES, (p, entry_id), entry)
+        self._count(entry, +1)
+
+    def on_entry_corrected(
+        self, position: int, recorded_at: datetime, event: EntryCorrected
+    ) -> None:
+        del position, recorded_at
+        key = (event.pair_id, event.entry_id)
+        entry = self.rows.get(ENTRIES, key)
+        if entry is None or entry[E_RETRACTED]:
+            return
+        self._count(entry, -1)
+        changes = event.changes
+        if isinstance(changes, StepChanges):
+            entry[E_PERFORMERS] = or_else(changes.performers, entry[E_PERFORMERS])
+            entry[E_OBSERVERS] = or_else(changes.observers, entry[E_OBSERVERS])
+        elif isinstance(changes, FeedbackChanges):
+            entry[E_GIVER] = or_else(changes.giver, entry[E_GIVER])
+            entry[E_RECEIVER] = or_else(changes.receiver, entry[E_RECEIVER])
+            entry[E_SOURCE] = or_else(changes.source, entry[E_SOURCE])
+        elif isinstance(changes, ReflectionChanges):
+            entry[E_AUTHORS] = or_else(changes.authors, entry[E_AUTHORS])
+            if changes.stages is not None:
+                entry[E_STAGES] = len(changes.stages)
+        self.rows.touch(ENTRIES, key)
+        self._count(entry, +1)
+
+    def on_entry_retracted(
+        self, position: int, recorded_at: datetime, event: EntryRetracted
+    ) -> None:
+        del position, recorded_at
+        key = (event.pair_id, event.entry_id)
+        entry = self.rows.get(ENTRIES, key)
+        if entry is None or entry[E_RETRACTED]:
+            return
+        self._count(entry, -1)
+        entry[E_RETRACTED] = True
+        self.rows.touch(ENTRIES, key)
+
+    def _count(self, entry: list[Any], delta: int) -> None:  # noqa: C901
+        """Add (+1) or remove (-1) what an entry counts for."""
+        p = entry[0]
+        pair = self.rows.data[BALANCE][(p,)]
+        session_key = (p, entry[E_SESSION]) if entry[E_SESSION] is not None else None
+        session = self.rows.data[SESSIONS].get(session_key) if session_key else None
+        kind = entry[E_KIND]
+        if kind == "step":
+            for column, people in (
+                ("performer", entry[E_PERFORMERS]),
+                ("observer", entry[E_OBSERVERS]),
+            ):
+                for person in people:
+                    self._member(p, person, column, delta)
+                    if session is not None:
+                        self._in_session(p, entry[E_SESSION], person, column, delta)
+            pair[B_STEPS] += delta
+            if session is not None and session_key is not None:
+                session[S_STEPS] += delta
+                self.rows.touch(SESSIONS, session_key)
+            pair[B_PERFORMER_BALANCE] = balance(self._counts(pair, "performer"))
+        elif kind == "feedback":
+            self._member(p, entry[E_GIVER], "feedback_given", delta)
+            self._member(p, entry[E_RECEIVER], "feedback_received", delta)
+            if entry[E_SOURCE] == "peer":
+                pair[B_PEER] += delta
+            pair[B_FEEDBACK_BALANCE] = balance(self._counts(pair, "feedback_given"))
+        else:
+            for author in entry[E_AUTHORS]:
+                self._member(p, author, "reflections", delta)
+            pair[B_REFLECTIONS] += delta
+            if entry[E_STAGES] < len(GIBBS_STAGES):
+                pair[B_INCOMPLETE] += delta
+            if session is not None and session_key is not None:
+                session[S_REFLECTIONS] += delta
+                self.rows.touch(SESSIONS, session_key)
+        self.rows.touch(BALANCE, (p,))
+
+    def _member(self, p: str, person: str | None, column: str, delta: int) -> None:
+        row = self.rows.data[PARTICIPATION].get((p, person)) if person is not None else None
+        if row is not None:
+            row[M_COUNT[column]] += delta
+            self.rows.touch(PARTICIPATION, (p, person))
+
+    def _in_session(self, p: str, session_id: str, person: str, column: str, delta: int) -> None:
+        key = (p, session_id, person)
+        row = self.rows.data[SESSION_PARTICIPATION].get(key)
+        if row is not None:
+            row[3 if column == "performer" else 4] += delta
+            self.rows.touch(SESSION_PARTICIPATION, key)
+
+    def _counts(self, pair: list[Any], column: str) -> list[int]:
+        index = M_COUNT[column]
+        data = self.rows.data[PARTICIPATION]
+        return [data[(pair[0], member)][index] for member in pair[B_MEMBERS]]
+
+    def on_assessed(self, position: int, recorded_at: datetime, event: GoalAssessed) -> None:
+        """Assessments count only as activity here (see ``apply``)."""
+        del position, recorded_at, event
+
+    handlers: ClassVar[dict[type[DomainEvent], Handler]] = {
+        PairFormed: on_pair_formed,
+        PairDissolved: on_pair_dissolved,
+        SessionOpened: on_session_opened,
+        RolesSwitched: on_roles_switched,
+        SessionClosed: on_session_closed,
+        StepRecorded: on_entry_recorded,
+        FeedbackGiven: on_entry_recorded,
+        ReflectionRecorded: on_entry_recorded,
+        EntryCorrected: on_entry_corrected,
+        EntryRetracted: on_entry_retracted,
+        GoalAssessed: on_assessed,
+    }

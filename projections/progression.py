@@ -1,0 +1,560 @@
+"""Progression: for each student and goal, the evidence the record holds and its status.
+
+Counts follow the contract: only entries not retracted, with corrections applied.
+``latest_level`` is the level of the assessment that occurred last (ties: the one
+recorded later); ``status`` is ``met`` if that level is at or above the course's pass
+level, ``not_met`` if it is below, ``evidenced`` without an assessment but with
+evidence, and ``no_evidence`` otherwise. Evidence times (first and latest) are the
+``occurred_at`` of the steps, feedback and reflections that count.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any, ClassVar, Final
+
+from peerlog.projections.base import Handler, Projection, or_else, ref
+from peerlog.projections.tables import Column, Table
+
+from peerlog.domain.events import (
+    CourseOpened,
+    DomainEvent,
+    EntryCorrected,
+    EntryRetracted,
+    FeedbackChanges,
+    FeedbackGiven,
+    GoalAdded,
+    GoalAssessed,
+    GoalRetired,
+    GoalRevised,
+    PairFormed,
+    ReflectionChanges,
+    ReflectionRecorded,
+    StepChanges,
+    StepRecorded,
+    StudentEnrolled,
+)
+
+PROGRESSION: Final = "progression"
+SUMMARY: Final = "progression_summary"
+GOALS: Final = "progression_goals"
+COURSES: Final = "progression_courses"
+STUDENTS: Final = "progression_students"
+PAIRS: Final = "progression_pairs"
+ENTRIES: Final = "progression_entries"
+ASSESSMENTS: Final = "progression_assessments"
+
+EVIDENCE_KEYS: Final = (
+    "performed",
+    "observed",
+    "feedback_received",
+    "feedback_given",
+    "reflections",
+)
+STATUSES: Final = ("met", "not_met", "evidenced", "no_evidence")
+
+TABLES: Final = (
+    Table(
+        PROGRESSION,
+        (
+            Column("course_id", "text"),
+            Column("student_id", "text"),
+            Column("goal_id", "text"),
+            Column("performed", "integer", "steps with the goal and the student performing"),
+            Column("observed", "integer", "steps with the goal and the student observing"),
+            Column("feedback_received", "integer", "feedback on the goal the student received"),
+            Column("feedback_given", "integer", "feedback on the goal the student gave"),
+            Column("reflections", "integer", "reflections on the goal the student wrote"),
+            Column("assessments", "integer", "assessments of the student on the goal"),
+            Column("latest_level", "text", "level of the latest assessment", nullable=True),
+            Column("latest_level_at", "timestamp", "when that assessment occurred", nullable=True),
+            Column("latest_level_position", "integer", "its position in the record", nullable=True),
+            Column("status", "text", "met, not_met, evidenced or no_evidence"),
+            Column("first_evidence_at", "timestamp", "earliest evidence (occurred)", nullable=True),
+            Column("latest_evidence_at", "timestamp", "latest evidence (occurred)", nullable=True),
+            Column("retired", "boolean", "the goal has been retired"),
+        ),
+        key=3,
+        doc="One row per enrolled student and goal of the course.",
+    ),
+    Table(
+        SUMMARY,
+        (
+            Column("course_id", "text"),
+            Column("student_id", "text"),
+            Column("goals", "integer", "goals of the course not retired"),
+            Column("met", "integer", "of those, met"),
+            Column("not_met", "integer", "of those, assessed below the pass level"),
+            Column("evidenced", "integer", "of those, with evidence but no assessment"),
+            Column("no_evidence", "integer", "of those, without any evidence"),
+            Column("retired", "integer", "retired goals (not counted above)"),
+        ),
+        key=2,
+        doc="One row per enrolled student: how many goals are in each status.",
+    ),
+    Table(
+        GOALS,
+        (
+            Column("course_id", "text"),
+            Column("goal_id", "text"),
+            Column("ordinal", "integer", "the order in which goals were added, from 0"),
+            Column("title", "text"),
+            Column("area", "text", nullable=True),
+            Column("added_at", "timestamp", "when it was added (occurred)"),
+            Column("retired_at", "timestamp", "when it was retired (occurred)", nullable=True),
+        ),
+        key=2,
+        doc="The goals of each course.",
+    ),
+    Table(
+        COURSES,
+        (
+            Column("course_id", "text"),
+            Column("title", "text"),
+            Column("starts_on", "date"),
+            Column("ends_on", "date"),
+            Column("scale", "json", "assessment levels, lowest first"),
+            Column("pass_level", "text"),
+        ),
+        key=1,
+        doc="Each course's dates and scale.",
+    ),
+    Table(
+        STUDENTS,
+        (
+            Column("course_id", "text"),
+            Column("student_id", "text"),
+            Column("enrolled_at", "timestamp"),
+        ),
+        key=2,
+        doc="Enrolled students.",
+    ),
+    Table(
+        PAIRS,
+        (Column("pair_id", "text"), Column("course_id", "text")),
+        key=1,
+        doc="The course of each pair.",
+        public=False,
+    ),
+    Table(
+        ENTRIES,
+        (
+            Column("pair_id", "text"),
+            Column("entry_id", "text"),
+            Column("course_id", "text"),
+            Column("kind", "text", "step, feedback or reflection"),
+            Column("occurred_at", "timestamp"),
+            Column("retracted", "boolean"),
+            Column("performers", "json"),
+            Column("observers", "json"),
+            Column("giver", "text", nullable=True),
+            Column("receiver", "text", nullable=True),
+            Column("authors", "json"),
+            Column("goals", "json"),
+            Column("events", "json", "[position, event] of the entry and its corrections"),
+        ),
+        key=2,
+        doc="Each step, feedback and reflection as corrections leave it.",
+        public=False,
+    ),
+    Table(
+        ASSESSMENTS,
+        (
+            Column("pair_id", "text"),
+            Column("position", "integer"),
+            Column("course_id", "text"),
+            Column("student_id", "text"),
+            Column("goal_id", "text"),
+            Column("level", "text"),
+            Column("kind", "text", "formative, midpoint or final"),
+            Column("occurred_at", "timestamp"),
+            Column("event", "text"),
+        ),
+        key=2,
+        doc="Every assessment.",
+    ),
+)
+
+# Column positions, for speed and readability in the handlers below.
+P_COUNTS: Final = {name: 3 + i for i, name in enumerate(EVIDENCE_KEYS)}
+P_ASSESSMENTS, P_LEVEL, P_LEVEL_AT, P_LEVEL_POS, P_STATUS = 8, 9, 10, 11, 12
+P_FIRST, P_LATEST, P_RETIRED = 13, 14, 15
+S_OFFSET: Final = {"met": 3, "not_met": 4, "evidenced": 5, "no_evidence": 6}
+E_COURSE, E_KIND, E_OCCURRED, E_RETRACTED = 2, 3, 4, 5
+E_PERFORMERS, E_OBSERVERS, E_GIVER, E_RECEIVER, E_AUTHORS, E_GOALS, E_EVENTS = range(6, 13)
+
+CSG = tuple[str, str, str]
+EntryKey = tuple[str, str]
+
+
+def contributions(entry: list[Any]) -> Iterator[tuple[str, str, int]]:
+    """(student, goal, count column) for each way the entry is evidence."""
+    goals = entry[E_GOALS]
+    kind = entry[E_KIND]
+    if kind == "step":
+        people = [(p, P_COUNTS["performed"]) for p in entry[E_PERFORMERS]]
+        people += [(o, P_COUNTS["observed"]) for o in entry[E_OBSERVERS]]
+    elif kind == "feedback":
+        people = [
+            (entry[E_RECEIVER], P_COUNTS["feedback_received"]),
+            (entry[E_GIVER], P_COUNTS["feedback_given"]),
+        ]
+    else:
+        people = [(a, P_COUNTS["reflections"]) for a in entry[E_AUTHORS]]
+    for student, column in people:
+        for goal in goals:
+            yield student, goal, column
+
+
+class Progression(Projection):
+    name: ClassVar[str] = "progression"
+    version: ClassVar[int] = 1
+    tables: ClassVar = TABLES
+
+    def reindex(self) -> None:
+        self.evidence: dict[CSG, set[EntryKey]] = {}
+        self.assessed: dict[CSG, list[tuple[str, int]]] = {}
+        self.goals_of: dict[str, list[str]] = {}
+        self.students_of: dict[str, list[str]] = {}
+        self.rank: dict[str, dict[str, int]] = {}
+        self.pass_rank: dict[str, int] = {}
+        rows = self.rows
+        for course in rows.all(COURSES):
+            self._index_course(course[0], course[4], course[5])
+        for goal_row in sorted(rows.all(GOALS), key=lambda g: g[2]):
+            self.goals_of.setdefault(goal_row[0], []).append(goal_row[1])
+        for enrolled in rows.all(STUDENTS):
+            self.students_of.setdefault(enrolled[0], []).append(enrolled[1])
+        for entry in rows.all(ENTRIES):
+            if not entry[E_RETRACTED]:
+                key = (entry[0], entry[1])
+                for student, goal, _ in contributions(entry):
+                    self.evidence.setdefault((entry[E_COURSE], student, goal), set()).add(key)
+        for assessment in sorted(rows.all(ASSESSMENTS), key=lambda a: a[1]):
+            csg = (assessment[2], assessment[3], assessment[4])
+            self.assessed.setdefault(csg, []).append((assessment[0], assessment[1]))
+
+    def _index_course(self, course_id: str, scale: tuple[str, ...], pass_level: str) -> None:
+        self.rank[course_id] = {level: i for i, level in enumerate(scale)}
+        self.pass_rank[course_id] = self.rank[course_id][pass_level]
+
+    # --- course ----------------------------------------------------------------------
+
+    def on_course_opened(self, position: int, recorded_at: datetime, event: CourseOpened) -> None:
+        del position, recorded_at
+        c = event.course_id
+        self.rows.put(
+            COURSES,
+            (c,),
+            [c, event.title, event.starts_on, event.ends_on, event.scale, event.pass_level],
+        )
+        self._index_course(c, event.scale, event.pass_level)
+        self.goals_of[c] = []
+        self.students_of.setdefault(c, [])
+        for goal in event.goals:
+            self._add_goal(c, goal.goal_id, goal.title, goal.area, event.occurred_at)
+
+    def on_goal_added(self, position: int, recorded_at: datetime, event: GoalAdded) -> None:
+        del position, recorded_at
+        if event.course_id in self.goals_of:
+            self._add_goal(
+                event.course_id, event.goal_id, event.title, event.area, event.occurred_at
+            )
+
+    def _add_goal(
+        self, c: str, goal_id: str, title: str, area: str | None, added_at: datetime
+    ) -> None:
+        goals = self.goals_of[c]
+        self.rows.put(GOALS, (c, goal_id), [c, goal_id, len(goals), title, area, added_at, None])
+        goals.append(goal_id)
+        for student in self.students_of.get(c, ()):
+            self._new_row(c, student, goal_id, retired=False)
+
+    def on_goal_revised(self, position: int, recorded_at: datetime, event: GoalRevised) -> None:
+        del position, recorded_at
+        goal = self.rows.get(GOALS, (event.course_id, event.goal_id))
+        if goal is None:
+            return
+        if event.title is not None:
+            goal[3] = event.title
+        if event.area is not None:
+            goal[4] = event.area
+        self.rows.touch(GOALS, (event.course_id, event.goal_id))
+
+    def on_goal_retired(self, position: int, recorded_at: datetime, event: GoalRetired) -> None:
+        del position, recorded_at
+        c, goal_id = event.course_id, event.goal_id
+        goal = self.rows.get(GOALS, (c, goal_id))
+        if goal is None:
+            return
+        goal[6] = event.occurred_at
+        self.rows.touch(GOALS, (c, goal_id))
+        for student in self.students_of.get(c, ()):
+            row = self.rows.get(PROGRESSION, (c, student, goal_id))
+            if row is not None and not row[P_RETIRED]:
+                self._count_in_summary(row, -1)
+                row[P_RETIRED] = True
+                self._count_in_summary(row, +1)
+                self.rows.touch(PROGRESSION, (c, student, goal_id))
+
+    def on_student_enrolled(
+        self, position: int, recorded_at: datetime, event: StudentEnrolled
+    ) -> None:
+        del position, recorded_at
+        c, s = event.course_id, event.student_id
+        if c not in self.goals_of:
+            return
+        self.rows.put(STUDENTS, (c, s), [c, s, event.occurred_at])
+        self.students_of.setdefault(c, []).append(s)
+        self.rows.put(SUMMARY, (c, s), [c, s, 0, 0, 0, 0, 0, 0])
+        for goal_id in self.goals_of[c]:
+            goal = self.rows.get(GOALS, (c, goal_id))
+            self._new_row(c, s, goal_id, retired=goal is not None and goal[6] is not None)
+
+    def _new_row(self, c: str, s: str, goal_id: str, *, retired: bool) -> None:
+        row = [
+            c,
+            s,
+            goal_id,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+            None,
+            None,
+            None,
+            "no_evidence",
+            None,
+            None,
+            retired,
+        ]
+        self.rows.put(PROGRESSION, (c, s, goal_id), row)
+        self._count_in_summary(row, +1)
+
+    def _count_in_summary(self, row: list[Any], delta: int) -> None:
+        summary = self.rows.get(SUMMARY, (row[0], row[1]))
+        if summary is None:
+            return
+        if row[P_RETIRED]:
+            summary[7] += delta
+        else:
+            summary[2] += delta
+            summary[S_OFFSET[row[P_STATUS]]] += delta
+        self.rows.touch(SUMMARY, (row[0], row[1]))
+
+    def on_pair_formed(self, position: int, recorded_at: datetime, event: PairFormed) -> None:
+        del position, recorded_at
+        self.rows.put(PAIRS, (event.pair_id,), [event.pair_id, event.course_id])
+
+    # --- entries ---------------------------------------------------------------------
+
+    def on_entry_recorded(
+        self,
+        position: int,
+        recorded_at: datetime,
+        event: StepRecorded | FeedbackGiven | ReflectionRecorded,
+    ) -> None:
+        del recorded_at
+        pair = self.rows.get(PAIRS, (event.pair_id,))
+        if pair is None:
+            return
+        events = ((position, ref(event)),)
+        if isinstance(event, StepRecorded):
+            entry_id = event.step_id
+            entry = [
+                event.pair_id,
+                entry_id,
+                pair[1],
+                "step",
+                event.occurred_at,
+                False,
+                event.performers,
+                event.observers,
+                None,
+                None,
+                (),
+                event.goals,
+                events,
+            ]
+        elif isinstance(event, FeedbackGiven):
+            entry_id = event.feedback_id
+            entry = [
+                event.pair_id,
+                entry_id,
+                pair[1],
+                "feedback",
+                event.occurred_at,
+                False,
+                (),
+                (),
+                event.giver,
+                event.receiver,
+                (),
+                event.goals,
+                events,
+            ]
+        else:
+            entry_id = event.reflection_id
+            entry = [
+                event.pair_id,
+                entry_id,
+                pair[1],
+                "reflection",
+                event.occurred_at,
+                False,
+                (),
+                (),
+                None,
+                None,
+                event.authors,
+                event.goals,
+                events,
+            ]
+        self.rows.put(ENTRIES, (event.pair_id, entry_id), entry)
+        self._count(entry, +1)
+
+    def on_entry_corrected(
+        self, position: int, recorded_at: datetime, event: EntryCorrected
+    ) -> None:
+        del recorded_at
+        key = (event.pair_id, event.entry_id)
+        entry = self.rows.get(ENTRIES, key)
+        if entry is None or entry[E_RETRACTED]:
+            return
+        self._count(entry, -1)
+        changes = event.changes
+        if isinstance(changes, StepChanges):
+            entry[E_PERFORMERS] = or_else(changes.performers, entry[E_PERFORMERS])
+            entry[E_OBSERVERS] = or_else(changes.observers, entry[E_OBSERVERS])
+        elif isinstance(changes, FeedbackChanges):
+            entry[E_GIVER] = or_else(changes.giver, entry[E_GIVER])
+            entry[E_RECEIVER] = or_else(changes.receiver, entry[E_RECEIVER])
+        elif isinstance(changes, ReflectionChanges):
+            entry[E_AUTHORS] = or_else(changes.authors, entry[E_AUTHORS])
+        entry[E_GOALS] = or_else(changes.goals, entry[E_GOALS])
+        entry[E_EVENTS] = (*entry[E_EVENTS], (position, ref(event)))
+        self.rows.touch(ENTRIES, key)
+        self._count(entry, +1)
+
+    def on_entry_retracted(
+        self, position: int, recorded_at: datetime, event: EntryRetracted
+    ) -> None:
+        del recorded_at
+        key = (event.pair_id, event.entry_id)
+        entry = self.rows.get(ENTRIES, key)
+        if entry is None or entry[E_RETRACTED]:
+            return
+        self._count(entry, -1)
+        entry[E_RETRACTED] = True
+        entry[E_EVENTS] = (*entry[E_EVENTS], (position, ref(event)))
+        self.rows.touch(ENTRIES, key)
+
+    def _count(self, entry: list[Any], delta: int) -> None:
+        """Add (+1) or remove (-1) an entry's evidence."""
+        c = entry[E_COURSE]
+        key = (entry[0], entry[1])
+        when = entry[E_OCCURRED]
+        for student, goal, column in contributions(entry):
+            csg = (c, student, goal)
+            row = self.rows.get(PROGRESSION, csg)
+            if row is None:
+                continue  # an as-of view before the student or goal existed
+            self._count_in_summary(row, -1)
+            row[column] += delta
+            found = self.evidence.setdefault(csg, set())
+            if delta > 0:
+                found.add(key)
+                if row[P_FIRST] is None or when < row[P_FIRST]:
+                    row[P_FIRST] = when
+                if row[P_LATEST] is None or when > row[P_LATEST]:
+                    row[P_LATEST] = when
+            else:
+                found.discard(key)
+                if when in (row[P_FIRST], row[P_LATEST]):
+                    times = [self.rows.data[ENTRIES][k][E_OCCURRED] for k in found]
+                    row[P_FIRST] = min(times, default=None)
+                    row[P_LATEST] = max(times, default=None)
+            row[P_STATUS] = self._status(row)
+            self._count_in_summary(row, +1)
+            self.rows.touch(PROGRESSION, csg)
+
+    def _status(self, row: list[Any]) -> str:
+        if row[P_ASSESSMENTS]:
+            rank = self.rank[row[0]]
+            return "met" if rank[row[P_LEVEL]] >= self.pass_rank[row[0]] else "not_met"
+        if any(row[3:8]):
+            return "evidenced"
+        return "no_evidence"
+
+    # --- assessments -----------------------------------------------------------------
+
+    def on_goal_assessed(self, position: int, recorded_at: datetime, event: GoalAssessed) -> None:
+        del recorded_at
+        pair = self.rows.get(PAIRS, (event.pair_id,))
+        if pair is None:
+            return
+        c = pair[1]
+        csg = (c, event.student_id, event.goal_id)
+        row = self.rows.get(PROGRESSION, csg)
+        if row is None:
+            return
+        self.rows.put(
+            ASSESSMENTS,
+            (event.pair_id, position),
+            [
+                event.pair_id,
+                position,
+                c,
+                event.student_id,
+                event.goal_id,
+                event.level,
+                event.kind,
+                event.occurred_at,
+                ref(event),
+            ],
+        )
+        self.assessed.setdefault(csg, []).append((event.pair_id, position))
+        self._count_in_summary(row, -1)
+        row[P_ASSESSMENTS] += 1
+        if row[P_LEVEL_AT] is None or (event.occurred_at, position) > (
+            row[P_LEVEL_AT],
+            row[P_LEVEL_POS],
+        ):
+            row[P_LEVEL], row[P_LEVEL_AT], row[P_LEVEL_POS] = (
+                event.level,
+                event.occurred_at,
+                position,
+            )
+        row[P_STATUS] = self._status(row)
+        self._count_in_summary(row, +1)
+        self.rows.touch(PROGRESSION, csg)
+
+    # --- queries over the rows ---------------------------------------------------------
+
+    def events_behind(self, course_id: str, student_id: str, goal_id: str) -> list[str]:
+        """The events behind a student's evidence on a goal, in the order recorded."""
+        csg = (course_id, student_id, goal_id)
+        found: list[tuple[int, str]] = []
+        for key in self.evidence.get(csg, ()):
+            found.extend((e[0], e[1]) for e in self.rows.data[ENTRIES][key][E_EVENTS])
+        for pair_id, position in self.assessed.get(csg, ()):
+            found.append((position, self.rows.data[ASSESSMENTS][(pair_id, position)][8]))
+        return [event for _, event in sorted(found)]
+
+    handlers: ClassVar[dict[type[DomainEvent], Handler]] = {
+        CourseOpened: on_course_opened,
+        GoalAdded: on_goal_added,
+        GoalRevised: on_goal_revised,
+        GoalRetired: on_goal_retired,
+        StudentEnrolled: on_student_enrolled,
+        PairFormed: on_pair_formed,
+        StepRecorded: on_entry_recorded,
+        FeedbackGiven: on_entry_recorded,
+        ReflectionRecorded: on_entry_recorded,
+        EntryCorrected: on_entry_corrected,
+        EntryRetracted: on_entry_retracted,
+        GoalAssessed: on_goal_assessed,
+    }

@@ -1,0 +1,210 @@
+"""The projection runner: pulls events in batches and keeps the read models up to date.
+
+The runner pulls (it does not need the library's subscriptions, so it works on SQLite
+too), processes events in batches and writes each projection's changed rows together
+with its new position in one transaction, so that every event counts exactly once, also
+after a crash in the middle of a batch. A projection's lock (an advisory lock on
+PostgreSQL, a file lock on SQLite) is held while a batch is processed; a runner that
+finds the stored position moved (another runner, or a rebuild) reloads before going on,
+so two runners started by mistake never count anything twice.
+
+A rebuild folds every event from position zero in memory, writes fresh tables, and
+switches the live tables to them in one transaction at the end: readers see the old
+tables until then.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Final
+
+from eventsourcing.persistence import IntegrityError
+from peerlog.projections.base import Projection
+from peerlog.projections.participation import Participation
+from peerlog.projections.progression import Progression
+from peerlog.projections.store import ReadStore, read_store_for
+from peerlog.projections.tables import Rows
+
+from peerlog.application import PeerLog
+
+logger = logging.getLogger(__name__)
+
+PROJECTIONS: Final[tuple[type[Projection], ...]] = (Progression, Participation)
+BATCH_SIZE: Final = 5_000
+
+Progress = Callable[[str, int, int], None]
+"""Called with (what is happening, position reached, head of the record)."""
+
+
+@dataclass(frozen=True)
+class ProjectionStatus:
+    name: str
+    version: int
+    stored_version: int
+    position: int
+    head: int
+    updated_at: datetime | None
+
+    @property
+    def lag(self) -> int:
+        return max(0, self.head - self.position)
+
+    @property
+    def needs_rebuild(self) -> bool:
+        return self.stored_version != self.version and self.position > 0
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "projection": self.name,
+            "position": self.position,
+            "head": self.head,
+            "lag": self.lag,
+            "version": self.version,
+            "stored_version": self.stored_version,
+            "needs_rebuild": self.needs_rebuild,
+            "updated_at": self.updated_at.isoformat() if self.updated_at else None,
+        }
+
+
+class Runner:
+    """Runs projections over an application's record."""
+
+    def __init__(
+        self,
+        app: PeerLog,
+        projections: Sequence[type[Projection]] = PROJECTIONS,
+        *,
+        batch_size: int = BATCH_SIZE,
+        progress: Progress | None = None,
+        before_commit: Callable[[], None] | None = None,
+    ) -> None:
+        self.app = app
+        self.projections = tuple(projections)
+        self.batch_size = batch_size
+        self.progress = progress
+        self.before_commit = before_commit
+        """Called inside each batch's transaction, just before it commits (tests use it
+        to stop a runner in the middle of a batch)."""
+        self.store: ReadStore = read_store_for(app.store)
+        self.store.ensure(PROJECTIONS)
+        self._states: dict[str, Projection] = {}
+        self._positions: dict[str, int] = {}
+
+    def close(self) -> None:
+        self.store.close()
+
+    def head(self) -> int:
+        return self.app.store.max_notification_id() or 0
+
+    def status(self) -> list[ProjectionStatus]:
+        tracked = self.store.tracking()
+        head = self.head()
+        out = []
+        for projection in self.projections:
+            stored = tracked.get(projection.name)
+            out.append(
+                ProjectionStatus(
+                    name=projection.name,
+                    version=projection.version,
+                    stored_version=stored.version if stored else projection.version,
+                    position=stored.position if stored else 0,
+                    head=head,
+                    updated_at=stored.updated_at if stored else None,
+                )
+            )
+        return out
+
+    # --- catching up and following ---------------------------------------------------
+
+    def run(self, *, follow: bool = False, stop: threading.Event | None = None) -> dict[str, int]:
+        """Bring every projection up to the head of the record; with ``follow``, keep
+        following new events until ``stop`` is set."""
+        stop = stop or threading.Event()
+        while not stop.is_set():
+            moved = False
+            for projection in self.projections:
+                moved |= self._step(projection)
+            if moved:
+                continue
+            if not follow:
+                break
+            self.store.wait_for_events(1.0, stop)
+        return dict(self._positions)
+
+    def _step(self, projection: type[Projection]) -> bool:
+        """Process one batch of a projection; False when it is at the head already."""
+        with self.store.lock(projection.name, wait=True):
+            tracked = self.store.tracking()[projection.name]
+            if tracked.version != projection.version and tracked.position > 0:
+                logger.info("projection %s changed version; rebuilding", projection.name)
+                self._rebuild(projection)
+                return True
+            state = self._states.get(projection.name)
+            if state is None or self._positions.get(projection.name) != tracked.position:
+                # First batch, or another process moved the read model on: start from it.
+                state = projection(self.store.load(projection))
+                self._states[projection.name] = state
+                self._positions[projection.name] = tracked.position
+            start = tracked.position
+            head = self.head()
+            if start >= head:
+                return False
+            stop_at = min(head, start + self.batch_size)
+            self._fold(state, start, stop_at)
+            try:
+                self.store.flush(state, start, stop_at, before_commit=self.before_commit)
+            except IntegrityError:
+                self._states.pop(projection.name, None)
+                raise
+            self._positions[projection.name] = stop_at
+            self._report(f"{projection.name}: processed up to", stop_at, head)
+            return True
+
+    def _fold(self, state: Projection, after: int, stop: int) -> None:
+        decode = self.app.event_mapper.decode
+        for position, topic, stored, recorded_at in self.app.store.iter_raw(
+            after, stop=stop, topics=state.topics()
+        ):
+            state.apply(position, recorded_at, decode(topic, stored))
+
+    # --- rebuilding ------------------------------------------------------------------
+
+    def rebuild(self, names: Iterable[str] | None = None) -> dict[str, int]:
+        """Rebuild projections from position zero into fresh tables, then switch."""
+        wanted = set(names) if names is not None else {p.name for p in self.projections}
+        unknown = wanted - {p.name for p in self.projections}
+        if unknown:
+            msg = f"no projection called {', '.join(sorted(unknown))}"
+            raise ValueError(msg)
+        done = {}
+        for projection in self.projections:
+            if projection.name in wanted:
+                with self.store.lock(projection.name, wait=True):
+                    done[projection.name] = self._rebuild(projection)
+        return done
+
+    def _rebuild(self, projection: type[Projection]) -> int:
+        state = projection(Rows(projection.tables, track=False))
+        position = 0
+        while True:
+            head = self.head()
+            if position >= head:
+                break
+            stop_at = min(head, position + self.batch_size * 20)
+            self._fold(state, position, stop_at)
+            position = stop_at
+            self._report(f"{projection.name}: rebuilt up to", position, head)
+        self.store.replace(state, position)
+        state.rows.track = True
+        self._states[projection.name] = state
+        self._positions[projection.name] = position
+        self._report(f"{projection.name}: switched to the rebuilt tables at", position, position)
+        return position
+
+    def _report(self, what: str, position: int, head: int) -> None:
+        if self.progress is not None:
+            self.progress(what, position, head)

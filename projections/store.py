@@ -1,0 +1,493 @@
+"""Where read models live: plain SQL tables, beside the event store.
+
+On SQLite they are tables in the same file; on PostgreSQL they live in their own schema
+(``<schema>_read``, e.g. ``peerlog_read``), so that a dashboard role can be given the
+read models and nothing else. A projection's changed rows and its tracking position are
+written in one transaction.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, ClassVar, Final
+
+import psycopg
+from eventsourcing.persistence import IntegrityError
+from peerlog.projections.base import Projection
+from peerlog.projections.tables import SQL_TYPES, Rows, Table, from_sql, iter_rows_sql, to_sql
+from psycopg import sql
+
+from peerlog.persistence.postgres import PostgresDatastore, PostgresEventRecorder, lock_key
+from peerlog.persistence.sqlite import SQLiteDatastore
+
+TRACKING: Final = "projection_tracking"
+POLL_SECONDS: Final = 0.2
+
+
+@dataclass(frozen=True)
+class Tracked:
+    """How far a projection's stored read model has got."""
+
+    position: int
+    version: int
+    updated_at: datetime | None
+
+
+class ReadStore(ABC):
+    """The SQL side of the read models."""
+
+    dialect: ClassVar[str]
+
+    @abstractmethod
+    def ensure(self, projections: Sequence[type[Projection]]) -> None:
+        """Create the tracking table and any missing read-model tables."""
+
+    @abstractmethod
+    def tracking(self) -> dict[str, Tracked]:
+        """Every projection's stored position and version."""
+
+    @abstractmethod
+    def load(self, projection: type[Projection]) -> Rows:
+        """All rows of a projection's tables."""
+
+    @abstractmethod
+    def flush(
+        self,
+        projection: Projection,
+        old: int,
+        new: int,
+        *,
+        suffix: str = "",
+        before_commit: Callable[[], None] | None = None,
+    ) -> None:
+        """Write the rows changed since the last flush and move the position from
+        ``old`` to ``new``, in one transaction; fail if the stored position is not ``old``
+        (another runner got there first)."""
+
+    @abstractmethod
+    def replace(self, projection: Projection, position: int) -> None:
+        """Write all of a freshly rebuilt projection into new tables, then switch the
+        live tables to them and set the position, in one transaction at the end."""
+
+    @abstractmethod
+    def read(self, table: Table, **where: Any) -> list[list[Any]]:
+        """Rows of a read-model table (optionally those whose columns equal values)."""
+
+    @abstractmethod
+    @contextmanager
+    def lock(self, name: str, *, wait: bool) -> Iterator[bool]:
+        """Hold the projection's lock (yields False if another process holds it and
+        ``wait`` is false)."""
+
+    @abstractmethod
+    def wait_for_events(self, timeout: float, stop: threading.Event | None) -> None:
+        """Return when new events may have been recorded, or after ``timeout``."""
+
+    def close(self) -> None:  # noqa: B027 - most stores hold nothing to release
+        """Release what the store holds."""
+
+
+def _sqlite_now() -> str:
+    return str(to_sql(datetime.now(UTC), "timestamp", "sqlite"))
+
+
+class SQLiteReadStore(ReadStore):
+    """Read models as tables in the SQLite file of the record."""
+
+    dialect: ClassVar[str] = "sqlite"
+
+    def __init__(self, datastore: SQLiteDatastore) -> None:
+        self.datastore = datastore
+
+    @staticmethod
+    def _create(table: Table, name: str) -> str:
+        columns = ", ".join(
+            f"{c.name} {SQL_TYPES['sqlite'][c.type]}" + ("" if c.nullable else " NOT NULL")
+            for c in table.columns
+        )
+        key = ", ".join(table.column_names[: table.key])
+        return f"CREATE TABLE IF NOT EXISTS {name} ({columns}, PRIMARY KEY ({key}))"
+
+    def ensure(self, projections: Sequence[type[Projection]]) -> None:
+        with self.datastore.transaction(write=True) as conn:
+            conn.execute(
+                f"CREATE TABLE IF NOT EXISTS {TRACKING} (name TEXT PRIMARY KEY, "
+                "position INTEGER NOT NULL, version INTEGER NOT NULL, updated_at TEXT)"
+            )
+            for projection in projections:
+                for table in projection.tables:
+                    conn.execute(self._create(table, table.name))
+                conn.execute(
+                    f"INSERT INTO {TRACKING} VALUES (?, 0, ?, NULL) ON CONFLICT DO NOTHING",  # noqa: S608
+                    (projection.name, projection.version),
+                )
+
+    def tracking(self) -> dict[str, Tracked]:
+        with self.datastore.transaction(write=False) as conn:
+            statement = f"SELECT name, position, version, updated_at FROM {TRACKING}"  # noqa: S608
+            rows = conn.execute(statement).fetchall()
+        return {r[0]: Tracked(r[1], r[2], from_sql(r[3], "timestamp")) for r in rows}
+
+    def load(self, projection: type[Projection]) -> Rows:
+        rows = Rows(projection.tables)
+        with self.datastore.transaction(write=False) as conn:
+            for table in projection.tables:
+                kinds = [c.type for c in table.columns]
+                data = rows.data[table.name]
+                for stored in conn.execute(f"SELECT * FROM {table.name}"):  # noqa: S608
+                    row = [from_sql(v, k) for v, k in zip(stored, kinds, strict=True)]
+                    data[tuple(row[: table.key])] = row
+        return rows
+
+    def flush(
+        self,
+        projection: Projection,
+        old: int,
+        new: int,
+        *,
+        suffix: str = "",
+        before_commit: Callable[[], None] | None = None,
+    ) -> None:
+        rows = projection.rows
+        with self.datastore.transaction(write=True) as conn:
+            for table in projection.tables:
+                name = table.name + suffix
+                keys = table.column_names[: table.key]
+                removed = rows.removed[table.name]
+                if removed:
+                    where = " AND ".join(f"{k} = ?" for k in keys)
+                    conn.executemany(f"DELETE FROM {name} WHERE {where}", list(removed))  # noqa: S608
+                changed = rows.changed[table.name]
+                if changed:
+                    data = rows.data[table.name]
+                    conn.executemany(
+                        _upsert(table, name, "?"),
+                        iter_rows_sql(table, (data[k] for k in changed), "sqlite"),
+                    )
+            moved = conn.execute(
+                f"UPDATE {TRACKING} SET position = ?, version = ?, updated_at = ? "  # noqa: S608
+                "WHERE name = ? AND position = ?",
+                (new, projection.version, _sqlite_now(), projection.name, old),
+            ).rowcount
+            if moved != 1:
+                msg = f"projection {projection.name} moved past position {old} in another process"
+                raise IntegrityError(msg)
+            if before_commit is not None:
+                before_commit()
+        rows.clear_changes()
+
+    def replace(self, projection: Projection, position: int) -> None:
+        fresh = "__rebuild"
+        with self.datastore.transaction(write=True) as conn:
+            for table in projection.tables:
+                conn.execute(f"DROP TABLE IF EXISTS {table.name}{fresh}")
+                conn.execute(self._create(table, table.name + fresh))
+                conn.executemany(
+                    _insert(table, table.name + fresh, "?"),
+                    iter_rows_sql(table, projection.rows.all(table.name), "sqlite"),
+                )
+            for table in projection.tables:
+                conn.execute(f"DROP TABLE IF EXISTS {table.name}")
+                conn.execute(f"ALTER TABLE {table.name}{fresh} RENAME TO {table.name}")
+            conn.execute(
+                f"INSERT INTO {TRACKING} VALUES (?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET "  # noqa: S608
+                "position = excluded.position, version = excluded.version, "
+                "updated_at = excluded.updated_at",
+                (projection.name, position, projection.version, _sqlite_now()),
+            )
+        projection.rows.clear_changes()
+
+    def read(self, table: Table, **where: Any) -> list[list[Any]]:
+        statement = f"SELECT * FROM {table.name}"  # noqa: S608
+        params: list[Any] = []
+        if where:
+            kinds = {c.name: c.type for c in table.columns}
+            clauses = []
+            for column, value in where.items():
+                if column not in kinds:
+                    msg = f"{table.name} has no column {column}"
+                    raise ValueError(msg)
+                if isinstance(value, list | tuple | set | frozenset):
+                    clauses.append(f"{column} IN (SELECT value FROM json_each(?))")  # noqa: S608
+                    params.append(json.dumps([to_sql(v, kinds[column], "sqlite") for v in value]))
+                else:
+                    clauses.append(f"{column} = ?")
+                    params.append(to_sql(value, kinds[column], "sqlite"))
+            statement += " WHERE " + " AND ".join(clauses)
+        kinds_list = [c.type for c in table.columns]
+        with self.datastore.transaction(write=False) as conn:
+            rows = conn.execute(statement, params).fetchall()
+        return [[from_sql(v, k) for v, k in zip(r, kinds_list, strict=True)] for r in rows]
+
+    @contextmanager
+    def lock(self, name: str, *, wait: bool) -> Iterator[bool]:
+        path = Path(f"{self.datastore.path}.projection-{name}.lock")
+        with path.open("a") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+            except BlockingIOError:
+                yield False
+                return
+            try:
+                yield True
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def wait_for_events(self, timeout: float, stop: threading.Event | None) -> None:
+        (stop or threading.Event()).wait(min(timeout, POLL_SECONDS))
+
+
+def _upsert(table: Table, name: str, mark: str) -> str:
+    keys = table.column_names[: table.key]
+    others = table.column_names[table.key :]
+    update = ", ".join(f"{c} = excluded.{c}" for c in others)
+    return f"{_insert(table, name, mark)} ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {update}"
+
+
+def _insert(table: Table, name: str, mark: str) -> str:
+    columns = ", ".join(table.column_names)
+    marks = ", ".join(mark for _ in table.columns)
+    return f"INSERT INTO {name} ({columns}) VALUES ({marks})"  # noqa: S608
+
+
+class PostgresReadStore(ReadStore):
+    """Read models in their own PostgreSQL schema."""
+
+    dialect: ClassVar[str] = "postgres"
+
+    def __init__(self, datastore: PostgresDatastore, channel: str) -> None:
+        self.datastore = datastore
+        self.schema = f"{datastore.schema}_read"
+        self.channel = channel
+        self._listener: psycopg.Connection[Any] | None = None
+
+    def name(self, table: str) -> sql.Composed:
+        return sql.SQL("{}.{}").format(sql.Identifier(self.schema), sql.Identifier(table))
+
+    def _create(self, table: Table, name: str) -> sql.Composed:
+        columns = sql.SQL(", ").join(
+            sql.SQL("{} {}{}").format(
+                sql.Identifier(c.name),
+                sql.SQL(SQL_TYPES["postgres"][c.type]),
+                sql.SQL("" if c.nullable else " NOT NULL"),
+            )
+            for c in table.columns
+        )
+        keys = sql.SQL(", ").join(sql.Identifier(k) for k in table.column_names[: table.key])
+        return sql.SQL("CREATE TABLE IF NOT EXISTS {} ({}, PRIMARY KEY ({}))").format(
+            self.name(name), columns, keys
+        )
+
+    def ensure(self, projections: Sequence[type[Projection]]) -> None:
+        with self.datastore.transaction() as conn:
+            conn.execute(
+                sql.SQL("SELECT pg_advisory_xact_lock({})").format(
+                    sql.Literal(lock_key(self.schema, "ddl"))
+                )
+            )
+            schema = sql.Identifier(self.schema)
+            conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(schema))
+            conn.execute(
+                sql.SQL(
+                    "CREATE TABLE IF NOT EXISTS {} (name text PRIMARY KEY, "
+                    "position bigint NOT NULL, version integer NOT NULL, updated_at timestamptz)"
+                ).format(self.name(TRACKING))
+            )
+            for projection in projections:
+                for table in projection.tables:
+                    conn.execute(self._create(table, table.name))
+                conn.execute(
+                    sql.SQL(
+                        "INSERT INTO {} VALUES (%s, 0, %s, NULL) ON CONFLICT DO NOTHING"
+                    ).format(self.name(TRACKING)),
+                    (projection.name, projection.version),
+                )
+
+    def tracking(self) -> dict[str, Tracked]:
+        with self.datastore.connection() as conn:
+            rows = conn.execute(
+                sql.SQL("SELECT name, position, version, updated_at FROM {}").format(
+                    self.name(TRACKING)
+                )
+            ).fetchall()
+        return {r[0]: Tracked(r[1], r[2], r[3]) for r in rows}
+
+    def load(self, projection: type[Projection]) -> Rows:
+        rows = Rows(projection.tables)
+        with self.datastore.connection() as conn:
+            for table in projection.tables:
+                kinds = [c.type for c in table.columns]
+                data = rows.data[table.name]
+                with conn.cursor(binary=True) as cursor:
+                    cursor.execute(sql.SQL("SELECT * FROM {}").format(self.name(table.name)))
+                    for stored in cursor:
+                        row = [from_sql(v, k) for v, k in zip(stored, kinds, strict=True)]
+                        data[tuple(row[: table.key])] = row
+        return rows
+
+    def _upsert(self, table: Table, name: str) -> sql.Composed:
+        keys = [sql.Identifier(k) for k in table.column_names[: table.key]]
+        update = sql.SQL(", ").join(
+            sql.SQL("{0} = excluded.{0}").format(sql.Identifier(c))
+            for c in table.column_names[table.key :]
+        )
+        return sql.SQL("{} ON CONFLICT ({}) DO UPDATE SET {}").format(
+            self._insert(table, name), sql.SQL(", ").join(keys), update
+        )
+
+    def _insert(self, table: Table, name: str) -> sql.Composed:
+        return sql.SQL("INSERT INTO {} ({}) VALUES ({})").format(
+            self.name(name),
+            sql.SQL(", ").join(sql.Identifier(c) for c in table.column_names),
+            sql.SQL(", ").join(sql.Placeholder() for _ in table.columns),
+        )
+
+    def flush(
+        self,
+        projection: Projection,
+        old: int,
+        new: int,
+        *,
+        suffix: str = "",
+        before_commit: Callable[[], None] | None = None,
+    ) -> None:
+        rows = projection.rows
+        with self.datastore.transaction() as conn, conn.cursor() as cursor:
+            for table in projection.tables:
+                name = table.name + suffix
+                keys = table.column_names[: table.key]
+                removed = rows.removed[table.name]
+                if removed:
+                    where = sql.SQL(" AND ").join(
+                        sql.SQL("{} = %s").format(sql.Identifier(k)) for k in keys
+                    )
+                    cursor.executemany(
+                        sql.SQL("DELETE FROM {} WHERE {}").format(self.name(name), where),
+                        list(removed),
+                    )
+                changed = rows.changed[table.name]
+                if changed:
+                    data = rows.data[table.name]
+                    cursor.executemany(
+                        self._upsert(table, name),
+                        list(iter_rows_sql(table, (data[k] for k in changed), "postgres")),
+                    )
+            cursor.execute(
+                sql.SQL(
+                    "UPDATE {} SET position = %s, version = %s, updated_at = now() "
+                    "WHERE name = %s AND position = %s"
+                ).format(self.name(TRACKING)),
+                (new, projection.version, projection.name, old),
+            )
+            if cursor.rowcount != 1:
+                msg = f"projection {projection.name} moved past position {old} in another process"
+                raise IntegrityError(msg)
+            if before_commit is not None:
+                before_commit()
+        rows.clear_changes()
+
+    def replace(self, projection: Projection, position: int) -> None:
+        fresh = "__rebuild"
+        with self.datastore.transaction() as conn:
+            for table in projection.tables:
+                drop = sql.SQL("DROP TABLE IF EXISTS {}").format(self.name(table.name + fresh))
+                conn.execute(drop)
+                conn.execute(self._create(table, table.name + fresh))
+                columns = sql.SQL(", ").join(sql.Identifier(c) for c in table.column_names)
+                copy = sql.SQL("COPY {} ({}) FROM STDIN").format(
+                    self.name(table.name + fresh), columns
+                )
+                with conn.cursor().copy(copy) as writer:
+                    for row in iter_rows_sql(table, projection.rows.all(table.name), "postgres"):
+                        writer.write_row(row)
+            for table in projection.tables:
+                conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(self.name(table.name)))
+                conn.execute(
+                    sql.SQL("ALTER TABLE {} RENAME TO {}").format(
+                        self.name(table.name + fresh), sql.Identifier(table.name)
+                    )
+                )
+            conn.execute(
+                sql.SQL(
+                    "INSERT INTO {} VALUES (%s, %s, %s, now()) ON CONFLICT (name) DO UPDATE SET "
+                    "position = excluded.position, version = excluded.version, "
+                    "updated_at = excluded.updated_at"
+                ).format(self.name(TRACKING)),
+                (projection.name, position, projection.version),
+            )
+        projection.rows.clear_changes()
+
+    def read(self, table: Table, **where: Any) -> list[list[Any]]:
+        statement = sql.SQL("SELECT * FROM {}").format(self.name(table.name))
+        params: list[Any] = []
+        if where:
+            kinds = {c.name: c.type for c in table.columns}
+            clauses = []
+            for column, value in where.items():
+                if column not in kinds:
+                    msg = f"{table.name} has no column {column}"
+                    raise ValueError(msg)
+                if isinstance(value, list | tuple | set | frozenset):
+                    clauses.append(sql.SQL("{} = ANY(%s)").format(sql.Identifier(column)))
+                    params.append([to_sql(v, kinds[column], "postgres") for v in value])
+                else:
+                    clauses.append(sql.SQL("{} = %s").format(sql.Identifier(column)))
+                    params.append(to_sql(value, kinds[column], "postgres"))
+            statement += sql.SQL(" WHERE ") + sql.SQL(" AND ").join(clauses)
+        kinds_list = [c.type for c in table.columns]
+        with self.datastore.connection() as conn:
+            rows = conn.execute(statement, params).fetchall()
+        return [[from_sql(v, k) for v, k in zip(r, kinds_list, strict=True)] for r in rows]
+
+    @contextmanager
+    def lock(self, name: str, *, wait: bool) -> Iterator[bool]:
+        key = sql.Literal(lock_key(self.schema, f"projection:{name}"))
+        with self.datastore.connection() as conn:
+            if wait:
+                conn.execute(sql.SQL("SELECT pg_advisory_lock({})").format(key))
+            else:
+                (acquired,) = conn.execute(
+                    sql.SQL("SELECT pg_try_advisory_lock({})").format(key)
+                ).fetchone() or (False,)
+                if not acquired:
+                    yield False
+                    return
+            try:
+                yield True
+            finally:
+                conn.execute(sql.SQL("SELECT pg_advisory_unlock({})").format(key))
+
+    def wait_for_events(self, timeout: float, stop: threading.Event | None) -> None:
+        if self._listener is None:
+            conn = self.datastore.pool.getconn()
+            conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(self.channel)))
+            self._listener = conn
+        deadline = min(timeout, 1.0)
+        for _ in self._listener.notifies(timeout=deadline, stop_after=1):
+            break
+        del stop
+
+    def close(self) -> None:
+        if self._listener is not None:
+            self._listener.execute(sql.SQL("UNLISTEN {}").format(sql.Identifier(self.channel)))
+            self.datastore.pool.putconn(self._listener)
+            self._listener = None
+
+
+def read_store_for(recorder: object) -> ReadStore:
+    """The read-model store beside an application's event recorder."""
+    if isinstance(recorder, PostgresEventRecorder):
+        return PostgresReadStore(recorder.datastore, recorder.channel)
+    datastore = getattr(recorder, "datastore", None)
+    if isinstance(datastore, SQLiteDatastore):
+        return SQLiteReadStore(datastore)
+    msg = f"no read-model store for {type(recorder).__name__}"
+    raise TypeError(msg)

@@ -1,0 +1,246 @@
+"""The read models: incremental processing, a rebuild and the in-memory answer agree, for
+random command sequences on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import contextlib
+import tempfile
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from peerlog.projections import PROJECTIONS, Runner, fold_all
+from psycopg import sql
+
+from peerlog import CommandRejected, PeerLog
+from tests.conftest import POSTGRES_URL, Store, _postgres_or_skip
+from tests.support import COURSE, Placement
+
+MEMBERS = ["s1", "s2"]
+GOAL_IDS = ["hygiene", "medication", "communication"]
+
+operation = st.one_of(
+    st.tuples(
+        st.just("step"),
+        st.sampled_from(MEMBERS),
+        st.sampled_from(MEMBERS),
+        st.sets(st.sampled_from(GOAL_IDS), max_size=2),
+    ),
+    st.tuples(
+        st.just("feedback"),
+        st.sampled_from(MEMBERS),
+        st.sampled_from(["peer", "peer", "supervisor"]),
+        st.sets(st.sampled_from(GOAL_IDS), max_size=2),
+    ),
+    st.tuples(
+        st.just("reflection"),
+        st.sampled_from(MEMBERS),
+        st.integers(1, 6),
+        st.sets(st.sampled_from(GOAL_IDS), max_size=2),
+    ),
+    st.tuples(
+        st.just("assess"),
+        st.sampled_from(MEMBERS),
+        st.sampled_from(["not_yet", "pass", "good"]),
+        st.sampled_from(GOAL_IDS),
+    ),
+    st.tuples(
+        st.just("correct"),
+        st.integers(0, 30),
+        st.sampled_from(MEMBERS),
+        st.sets(st.sampled_from(GOAL_IDS), max_size=2),
+    ),
+    st.tuples(st.just("retract"), st.integers(0, 30), st.none(), st.none()),
+    st.tuples(st.just("session"), st.none(), st.none(), st.none()),
+    st.tuples(st.just("retire"), st.sampled_from(GOAL_IDS), st.none(), st.none()),
+    st.tuples(st.just("run"), st.integers(1, 20), st.none(), st.none()),
+)
+
+STAGES = ["description", "feelings", "evaluation", "analysis", "conclusion", "action_plan"]
+
+
+class Driver:
+    """Turns drawn operations into commands against the standard placement."""
+
+    def __init__(self, app: PeerLog) -> None:
+        self.p = Placement(app).seed()
+        self.app = app
+        self.entries: list[tuple[str, str]] = []
+        self.session = "d1"
+        self.sessions = 1
+        self.runners: list[Runner] = []
+
+    def _try(self, command: dict[str, Any]) -> None:
+        with contextlib.suppress(CommandRejected):
+            self.app.execute(command)
+
+    def do(self, op: tuple[Any, Any, Any, Any]) -> None:
+        kind, a, b, c = op
+        p = self.p
+        n = len(self.entries)
+        if kind == "step":
+            other = [m for m in MEMBERS if m != a]
+            observers = other if b != a else []
+            self._try(
+                p.step(
+                    f"e{n}",
+                    actor=a,
+                    session_id=self.session,
+                    performers=[a],
+                    observers=observers,
+                    goals=sorted(c),
+                )
+            )
+            self.entries.append((f"e{n}", "step"))
+        elif kind == "feedback":
+            giver = a if b == "peer" else "sup1"
+            receiver = next(m for m in MEMBERS if m != a)
+            self._try(
+                p.feedback(
+                    f"e{n}", actor=giver, giver=giver, receiver=receiver, source=b, goals=sorted(c)
+                )
+            )
+            self.entries.append((f"e{n}", "feedback"))
+        elif kind == "reflection":
+            stages = dict.fromkeys(STAGES[:b], "Some thoughts")
+            self._try(
+                p.reflection(
+                    f"e{n}", actor=a, authors=[a], stages=stages, goals=sorted(c), session_id=None
+                )
+            )
+            self.entries.append((f"e{n}", "reflection"))
+        elif kind == "assess":
+            self._try(
+                p.cmd(
+                    "assess_goal",
+                    "sup1",
+                    pair_id="p1",
+                    student_id=a,
+                    goal_id=c,
+                    level=b,
+                    kind="formative",
+                )
+            )
+        elif kind == "correct" and self.entries:
+            entry_id, entry_kind = self.entries[a % len(self.entries)]
+            changes: dict[str, Any] = {"goals": sorted(c)}
+            if entry_kind == "step":
+                changes |= {"performers": [b], "observers": [m for m in MEMBERS if m != b]}
+            elif entry_kind == "reflection":
+                changes["stages"] = {"description": "Rewritten"}
+            self._try(
+                p.cmd(
+                    "correct_entry",
+                    "sup1",
+                    pair_id="p1",
+                    entry_id=entry_id,
+                    changes=changes,
+                    reason="Fix",
+                )
+            )
+        elif kind == "retract" and self.entries:
+            entry_id, _ = self.entries[a % len(self.entries)]
+            self._try(
+                p.cmd("retract_entry", "sup1", pair_id="p1", entry_id=entry_id, reason="Wrong")
+            )
+        elif kind == "session":
+            self._try(p.cmd("close_session", "s1", pair_id="p1", session_id=self.session))
+            self.session = f"d{self.sessions + 1}"
+            self.sessions += 1
+            roles = (
+                {"s1": "performer", "s2": "observer"}
+                if self.sessions % 2
+                else {"s2": "performer", "s1": "observer"}
+            )
+            self._try(
+                p.cmd("open_session", "s2", pair_id="p1", session_id=self.session, roles=roles)
+            )
+        elif kind == "retire":
+            self._try(p.cmd("retire_goal", "coord", course_id=COURSE, goal_id=a, reason="Merged"))
+        elif kind == "run":
+            runner = Runner(self.app, batch_size=a)
+            self.runners.append(runner)
+            runner.run()
+
+
+@contextlib.contextmanager
+def _fresh_app(kind: str) -> Iterator[PeerLog]:
+    if kind == "sqlite":
+        with tempfile.TemporaryDirectory() as folder:
+            app = PeerLog({"PEERLOG_DATABASE_URL": f"sqlite:///{Path(folder) / 'r.sqlite3'}"})
+            try:
+                yield app
+            finally:
+                app.close()
+        return
+    _postgres_or_skip()
+    schema = f"test_{uuid.uuid4().hex[:12]}"
+    app = PeerLog({"PEERLOG_DATABASE_URL": POSTGRES_URL, "PEERLOG_SCHEMA": schema})
+    try:
+        yield app
+    finally:
+        app.close()
+        with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+            for name in (schema, f"{schema}_read"):
+                conn.execute(
+                    sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(name))
+                )
+
+
+def _check_agreement(kind: str, operations: list[tuple[Any, Any, Any, Any]]) -> None:
+    with _fresh_app(kind) as app:
+        driver = Driver(app)
+        for op in operations:
+            driver.do(op)
+        incremental = Runner(app, batch_size=3)
+        incremental.run()
+        stored = {p.name: incremental.store.load(p).snapshot() for p in PROJECTIONS}
+        in_memory = {p.name: fold_all(app, p).rows.snapshot() for p in PROJECTIONS}
+        rebuilt_runner = Runner(app)
+        rebuilt_runner.rebuild()
+        rebuilt = {p.name: rebuilt_runner.store.load(p).snapshot() for p in PROJECTIONS}
+        for runner in (*driver.runners, incremental, rebuilt_runner):
+            runner.close()
+        assert stored == in_memory
+        assert rebuilt == in_memory
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(operation, min_size=5, max_size=40))
+def test_incremental_rebuilt_and_in_memory_agree_on_sqlite(
+    operations: list[tuple[Any, Any, Any, Any]],
+) -> None:
+    _check_agreement("sqlite", operations)
+
+
+@pytest.mark.postgres
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(operation, min_size=5, max_size=40))
+def test_incremental_rebuilt_and_in_memory_agree_on_postgres(
+    operations: list[tuple[Any, Any, Any, Any]],
+) -> None:
+    _check_agreement("postgres", operations)
+
+
+def test_status_shows_position_and_lag(store: Store) -> None:
+    app = Placement(store.open()).seed().app
+    try:
+        runner = Runner(app, batch_size=5)
+        head = app.store.max_notification_id()
+        assert head is not None
+        before = {s.name: s for s in runner.status()}
+        assert before["progression"].position == 0
+        assert before["progression"].lag == head
+        runner.run()
+        after = {s.name: s for s in runner.status()}
+        assert after["progression"].position == head
+        assert after["participation"].lag == 0
+        assert after["progression"].updated_at is not None
+        runner.close()
+    finally:
+        app.close()
