@@ -447,6 +447,32 @@ class PostgresReadStore(ReadStore):
             rows = conn.execute(statement, params).fetchall()
         return [[from_sql(v, k) for v, k in zip(r, kinds_list, strict=True)] for r in rows]
 
+    def grant_reader(self, role: str) -> None:
+        """Let a database role read the read models, and nothing else of peerlog's.
+
+        The role (created if missing, without login - give it one, or grant it to a login
+        role) may read every read-model table, also those a rebuild creates later, and has
+        no rights on the event store's schema. Run this as the role that creates the read
+        models (the one peerlog runs as)."""
+        store_schema = sql.Identifier(self.datastore.schema)
+        read_schema = sql.Identifier(self.schema)
+        name = sql.Identifier(role)
+        with self.datastore.transaction() as conn:
+            exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone()
+            if not exists:
+                conn.execute(sql.SQL("CREATE ROLE {} NOLOGIN").format(name))
+            for statement in (
+                "REVOKE ALL ON SCHEMA {store} FROM {role}",
+                "REVOKE ALL ON ALL TABLES IN SCHEMA {store} FROM {role}",
+                "REVOKE ALL ON ALL FUNCTIONS IN SCHEMA {store} FROM {role}",
+                "GRANT USAGE ON SCHEMA {read} TO {role}",
+                "GRANT SELECT ON ALL TABLES IN SCHEMA {read} TO {role}",
+                "ALTER DEFAULT PRIVILEGES IN SCHEMA {read} GRANT SELECT ON TABLES TO {role}",
+            ):
+                conn.execute(
+                    sql.SQL(statement).format(store=store_schema, read=read_schema, role=name)
+                )
+
     @contextmanager
     def lock(self, name: str, *, wait: bool) -> Iterator[bool]:
         key = sql.Literal(lock_key(self.schema, f"projection:{name}"))
