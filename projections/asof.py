@@ -15,6 +15,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+from peerlog.application import PeerLog
+from peerlog.domain.events import StudentsPaired
+from peerlog.domain.vocabulary import course_stream, pair_stream
+from peerlog.persistence import chain
+from peerlog.persistence.records import RecordedEvent
 from peerlog.projections.base import Projection
 from peerlog.projections.participation import BALANCE, MEMBER_COUNTS, PARTICIPATION, Participation
 from peerlog.projections.progression import (
@@ -28,12 +33,6 @@ from peerlog.projections.progression import (
     Progression,
 )
 from peerlog.projections.tables import Rows
-
-from peerlog.application import PeerLog
-from peerlog.domain.events import StudentsPaired
-from peerlog.domain.vocabulary import course_stream, pair_stream
-from peerlog.persistence import chain
-from peerlog.persistence.records import RecordedEvent
 
 P = TypeVar("P", bound=Projection)
 

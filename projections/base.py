@@ -6,9 +6,8 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, ClassVar
 
-from peerlog.projections.tables import Rows, Table
-
 from peerlog.domain.events import DomainEvent
+from peerlog.projections.tables import Rows, Table
 
 Handler = Callable[[Any, int, datetime, Any], None]
 

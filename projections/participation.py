@@ -15,9 +15,6 @@ from datetime import datetime
 from itertools import combinations
 from typing import Any, ClassVar, Final
 
-from peerlog.projections.base import Handler, Projection, or_else
-from peerlog.projections.tables import Column, Table
-
 from peerlog.domain.events import (
     DomainEvent,
     EntryCorrected,
@@ -36,6 +33,8 @@ from peerlog.domain.events import (
     StepRecorded,
 )
 from peerlog.domain.vocabulary import GIBBS_STAGES
+from peerlog.projections.base import Handler, Projection, or_else
+from peerlog.projections.tables import Column, Table
 
 PARTICIPATION: Final = "participation"
 BALANCE: Final = "pair_balance"

@@ -14,9 +14,6 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any, ClassVar, Final
 
-from peerlog.projections.base import Handler, Projection, or_else, ref
-from peerlog.projections.tables import Column, Table
-
 from peerlog.domain.events import (
     CourseOpened,
     DomainEvent,
@@ -35,6 +32,8 @@ from peerlog.domain.events import (
     StepRecorded,
     StudentEnrolled,
 )
+from peerlog.projections.base import Handler, Projection, or_else, ref
+from peerlog.projections.tables import Column, Table
 
 PROGRESSION: Final = "progression"
 SUMMARY: Final = "progression_summary"

@@ -23,13 +23,13 @@ from datetime import datetime
 from typing import Final
 
 from eventsourcing.persistence import IntegrityError
+
+from peerlog.application import PeerLog
 from peerlog.projections.base import Projection
 from peerlog.projections.participation import Participation
 from peerlog.projections.progression import Progression
 from peerlog.projections.store import ReadStore, read_store_for
 from peerlog.projections.tables import Rows
-
-from peerlog.application import PeerLog
 
 logger = logging.getLogger(__name__)
 

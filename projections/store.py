@@ -21,12 +21,12 @@ from typing import Any, ClassVar, Final
 
 import psycopg
 from eventsourcing.persistence import IntegrityError
-from peerlog.projections.base import Projection
-from peerlog.projections.tables import SQL_TYPES, Rows, Table, from_sql, iter_rows_sql, to_sql
 from psycopg import sql
 
 from peerlog.persistence.postgres import PostgresDatastore, PostgresEventRecorder, lock_key
 from peerlog.persistence.sqlite import SQLiteDatastore
+from peerlog.projections.base import Projection
+from peerlog.projections.tables import SQL_TYPES, Rows, Table, from_sql, iter_rows_sql, to_sql
 
 TRACKING: Final = "projection_tracking"
 POLL_SECONDS: Final = 0.2

@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pytest
-from peerlog.projections import AsOf, NotInRecord, audit, balance_report
 
 from peerlog import PeerLog
+from peerlog.projections import AsOf, NotInRecord, audit, balance_report
 from tests.support import T0, Placement
 
 DAY = T0.replace(hour=9) + timedelta(days=1)  # Tuesday 09:00, the shift the steps happened

@@ -46,7 +46,7 @@ def test_the_dashboard_role_reads_read_models_only(postgres_store: Store, role: 
             cursor = conn.execute(statement.format(store=store, read=read).encode())
             return cursor.fetchall() if cursor.description else []
 
-    rows = as_dashboard('SELECT performer FROM "{read}".participation WHERE student_id = \'s1\'')
+    rows = as_dashboard("SELECT performer FROM \"{read}\".participation WHERE student_id = 's1'")
     assert rows == [(1,)]
     assert as_dashboard('SELECT count(*) FROM "{read}".progression') == [(18,)]
     for forbidden in (
@@ -54,7 +54,7 @@ def test_the_dashboard_role_reads_read_models_only(postgres_store: Store, role: 
         'SELECT count(*) FROM "{store}".snapshots',
         'DELETE FROM "{store}".events',
         'UPDATE "{read}".participation SET performer = 99',
-        'INSERT INTO "{read}".projection_tracking VALUES (\'x\', 0, 1, NULL)',
+        "INSERT INTO \"{read}\".projection_tracking VALUES ('x', 0, 1, NULL)",
         'DROP TABLE "{read}".progression',
     ):
         with pytest.raises(psycopg.errors.InsufficientPrivilege):

@@ -14,10 +14,10 @@ import psycopg
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from peerlog.projections import PROJECTIONS, Runner, fold_all
 from psycopg import sql
 
 from peerlog import CommandRejected, PeerLog
+from peerlog.projections import PROJECTIONS, Runner, fold_all
 from tests.conftest import POSTGRES_URL, Store, _postgres_or_skip
 from tests.support import COURSE, Placement
 

@@ -11,7 +11,6 @@ import sys
 import textwrap
 
 from peerlog.projections import PROJECTIONS, Runner, fold_all
-
 from tests.conftest import Store
 from tests.support import Placement
 
