@@ -10,6 +10,7 @@ the session open) are checked by the domain.
 from __future__ import annotations
 
 import hashlib
+import hmac
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Final, Literal, TypeAlias
@@ -27,6 +28,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from peerlog.domain.erasure import ERASED_MARKER
 from peerlog.domain.errors import CommandRejected, Violation
 from peerlog.domain.identity_numbers import (
     IDENTITY_NUMBER_RULE,
@@ -50,7 +52,13 @@ MAX_TEXT_LENGTH: Final = 20_000
 
 
 def check_free_text(value: str) -> str:
-    """Reject free text that would identify a patient."""
+    """Reject free text that would identify a patient, or pass for an erased text."""
+    if value == ERASED_MARKER:
+        raise PydanticCustomError(
+            "erased_marker",
+            f"'{ERASED_MARKER}' is how the record shows an erased text, so it cannot be "
+            "recorded as a text",
+        )
     findings = find_identity_numbers(value)
     if findings:
         raise PydanticCustomError(IDENTITY_NUMBER_RULE, identity_number_message(findings[0]))
@@ -94,10 +102,31 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+PERSONAL_FIELDS: Final = frozenset(
+    {
+        "display_name",
+        "plan",
+        "reason",
+        "note",
+        "strengths",
+        "improvements",
+        "stages",
+        "comment",
+        "summary",
+        "changes",
+    }
+)
+"""Fields that may hold personal text: their values stay out of a command's repr."""
+
+
 class CommandBase(_Model):
     command_id: Id
     actor: Id
     occurred_at: Timestamp | None = None
+
+    def __repr_args__(self) -> Any:
+        for name, value in super().__repr_args__():
+            yield name, "<personal text>" if name in PERSONAL_FIELDS and value else value
 
 
 class GoalInput(_Model):
@@ -270,6 +299,14 @@ class DissolvePair(CommandBase):
     reason: Reason
 
 
+class ForgetPerson(CommandBase):
+    """Erasure, asked of :meth:`peerlog.PeerLog.forget` (not a command of the import
+    format: it destroys keys, which no replayed file should do)."""
+
+    command: Literal["forget_person"] = "forget_person"
+    person_id: Id
+
+
 # --- The changes a correction may make, checked once the entry's kind is known --------
 
 
@@ -426,11 +463,16 @@ def _plain(value: object) -> object:
 _DIGEST_ENCODER: Final = msgspec.json.Encoder(enc_hook=_plain, order="sorted")
 
 
-def command_digest(command: CommandBase) -> bytes:
+def command_digest(command: CommandBase, key: bytes | None = None) -> bytes:
     """A digest of the command's payload as given, to recognise a re-sent command.
 
     Only the fields that were given count (a default filled in later does not), and
-    times are compared in UTC, so the same command sent twice has the same digest."""
+    times are compared in UTC, so the same command sent twice has the same digest.
+    With a ``key`` it is an HMAC: the record keeps digests of commands whose personal
+    texts may later be erased, and a plain hash would let anyone test guesses of them."""
     payload = {name: getattr(command, name) for name in command.model_fields_set}
     payload["command"] = getattr(command, "command", "")
-    return hashlib.sha256(_DIGEST_ENCODER.encode(payload)).digest()
+    encoded = _DIGEST_ENCODER.encode(payload)
+    if key is not None:
+        return hmac.new(key, encoded, hashlib.sha256).digest()
+    return hashlib.sha256(encoded).digest()

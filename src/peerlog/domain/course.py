@@ -8,6 +8,7 @@ Neither reads a clock or a database.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime
 
 import msgspec
@@ -21,6 +22,7 @@ from peerlog.domain.events import (
     GoalRetired,
     GoalRevised,
     GoalSpec,
+    PersonForgotten,
     StudentEnrolled,
     StudentsPaired,
     StudentsUnpaired,
@@ -58,6 +60,9 @@ class Course(msgspec.Struct, kw_only=True):
     students: list[str] = msgspec.field(default_factory=list)
     paired: dict[str, str] = msgspec.field(default_factory=dict)
     """Each paired student's active pair."""
+    forgotten: list[str] = msgspec.field(default_factory=list)
+    """People whose key was destroyed: they stay in the roster, nothing new is recorded
+    by or about them."""
 
     def role_of(self, person: str) -> str | None:
         """The person's role in the course, as words for messages; None if unknown."""
@@ -85,6 +90,21 @@ class Course(msgspec.Struct, kw_only=True):
                 f"'{actor}' is not known in course {self.course_id}: only its coordinators, "
                 "supervisors and enrolled students record in it",
             )
+        self.require_not_forgotten([actor], "actor")
+
+    def is_forgotten(self, person: str) -> bool:
+        return person in self.forgotten
+
+    def require_not_forgotten(self, people: Iterable[str], field: str) -> None:
+        """Nothing new is recorded by or about a person who was forgotten."""
+        for person in people:
+            if person in self.forgotten:
+                raise RuleViolation(
+                    field,
+                    "person_forgotten",
+                    f"'{person}' was forgotten in course {self.course_id}: their personal "
+                    "data was erased, and nothing new is recorded by or about them",
+                )
 
     def require_coordinator(self, actor: str, doing: str) -> None:
         self.require_known(actor)
@@ -179,6 +199,8 @@ def evolve(course: Course | None, event: DomainEvent) -> Course:  # noqa: C901, 
         for student in event.students:
             if course.paired.get(student) == event.pair_id:
                 del course.paired[student]
+    elif isinstance(event, PersonForgotten):
+        course.forgotten.append(event.person_id)
     course.version = event.originator_version
     return course
 
@@ -419,3 +441,52 @@ def assign_coordinator(
             display_name=display_name,
         )
     ]
+
+
+def forget_person(course: Course, stamp: Stamp, *, person_id: str) -> list[DomainEvent]:
+    """Record that a person known in the course was forgotten (their key is destroyed
+    by the application once this is recorded)."""
+    course.require_coordinator(stamp.actor, "forget people")
+    if not course.is_known(person_id):
+        raise RuleViolation(
+            "person_id",
+            "unknown_person",
+            f"'{person_id}' is not known in course {course.course_id}",
+        )
+    if person_id == stamp.actor:
+        raise RuleViolation(
+            "person_id",
+            "not_self",
+            f"'{person_id}' cannot forget themselves; another coordinator of course "
+            f"{course.course_id} records it",
+        )
+    if course.is_forgotten(person_id):
+        raise RuleViolation(
+            "person_id",
+            "already_forgotten",
+            f"'{person_id}' was already forgotten in course {course.course_id}",
+        )
+    return [PersonForgotten(**stamp.next(course), course_id=course.course_id, person_id=person_id)]
+
+
+def forget_person_everywhere(
+    courses: Iterable[Course], stamp: Stamp, *, person_id: str
+) -> list[DomainEvent]:
+    """Forget a person in every course they are known in (a key is per person, so
+    erasure reaches every course at once): the actor coordinates each of them."""
+    known = [course for course in courses if course.is_known(person_id)]
+    if not known:
+        raise RuleViolation(
+            "person_id", "unknown_person", f"'{person_id}' is not known in any course"
+        )
+    for course in known:
+        course.require_coordinator(stamp.actor, f"forget people ('{person_id}' is known there)")
+    pending = [course for course in known if not course.is_forgotten(person_id)]
+    if not pending:
+        raise RuleViolation(
+            "person_id", "already_forgotten", f"'{person_id}' was already forgotten"
+        )
+    events: list[DomainEvent] = []
+    for course in pending:
+        events += forget_person(course, stamp, person_id=person_id)
+    return events

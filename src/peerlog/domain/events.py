@@ -62,6 +62,17 @@ class DomainEvent(msgspec.Struct, frozen=True, kw_only=True):
     upcasters: ClassVar[dict[int, Upcaster]] = {}
     personal_text: ClassVar[tuple[PersonalText, ...]] = ()
 
+    def __repr__(self) -> str:
+        # Personal texts stay out of reprs, and so out of logs and error messages.
+        hidden = {text.path.split(".", 1)[0] for text in self.personal_text}
+        shown = (
+            f"{name}=<personal text>"
+            if name in hidden and getattr(self, name) is not None
+            else f"{name}={getattr(self, name)!r}"
+            for name in self.__struct_fields__
+        )
+        return f"{type(self).__name__}({', '.join(shown)})"
+
 
 class GoalSpec(msgspec.Struct, frozen=True, kw_only=True):
     """A learning goal as given when a course is opened."""
@@ -131,6 +142,16 @@ class CoordinatorAssigned(DomainEvent, frozen=True, kw_only=True):
     display_name: str | None = None
 
     personal_text: ClassVar = (PersonalText("display_name", ("coordinator_id",)),)
+
+
+class PersonForgotten(DomainEvent, frozen=True, kw_only=True):
+    """A person's key was destroyed: every personal text by or about them is erased.
+
+    It holds no personal text; ids, roles, counts, dates and levels stay in the record.
+    """
+
+    course_id: str
+    person_id: str
 
 
 class StudentsPaired(DomainEvent, frozen=True, kw_only=True):
@@ -336,6 +357,7 @@ COURSE_EVENTS: tuple[type[DomainEvent], ...] = (
     CoordinatorAssigned,
     StudentsPaired,
     StudentsUnpaired,
+    PersonForgotten,
 )
 PAIR_EVENTS: tuple[type[DomainEvent], ...] = (
     PairFormed,

@@ -15,6 +15,7 @@ from typing import ClassVar, TypeVar
 import msgspec
 
 from peerlog.domain.course import Course
+from peerlog.domain.erasure import ERASED
 from peerlog.domain.errors import RuleViolation
 from peerlog.domain.events import (
     DomainEvent,
@@ -292,9 +293,10 @@ def _require_members(pair: Pair, people: Iterable[str], field: str) -> None:
             )
 
 
-def _require_roles(pair: Pair, roles: dict[str, Role]) -> None:
+def _require_roles(pair: Pair, course: Course, roles: dict[str, Role]) -> None:
     for person in roles:
         _require_members(pair, [person], f"roles.{person}")
+        course.require_not_forgotten([person], f"roles.{person}")
 
 
 def _require_session(pair: Pair, session_id: str, *, is_open: bool) -> Session:
@@ -421,6 +423,8 @@ def form_pair(
     unit: str | None,
 ) -> list[DomainEvent]:
     course.require_coordinator(stamp.actor, "form pairs")
+    course.require_not_forgotten(students, "students")
+    course.require_not_forgotten(supervisors, "supervisors")
     if existing is not None:
         raise RuleViolation(
             "pair_id",
@@ -486,6 +490,9 @@ def dissolve_pair(pair: Pair, course: Course, stamp: Stamp, *, reason: str) -> l
             f"session '{pair.open_session}' of pair {pair.pair_id} is still open; "
             "close it before dissolving the pair",
         )
+    if any(course.is_forgotten(student) for student in pair.students):
+        # The reason is about every member; a text about someone forgotten is not kept.
+        reason = ERASED
     return [
         PairDissolved(
             **stamp.next(pair),
@@ -531,7 +538,7 @@ def open_session(
             f"session '{pair.open_session}' of pair {pair.pair_id} is still open; "
             "close it (check out) before opening another",
         )
-    _require_roles(pair, roles)
+    _require_roles(pair, course, roles)
     return [
         SessionOpened(
             **stamp.next(pair),
@@ -556,7 +563,7 @@ def switch_roles(
     _require_active(pair)
     _require_member_or_supervisor(pair, course, stamp.actor, "switch roles")
     _require_session(pair, session_id, is_open=True)
-    _require_roles(pair, roles)
+    _require_roles(pair, course, roles)
     return [
         RolesSwitched(
             **stamp.next(pair),
@@ -581,6 +588,16 @@ def close_session(
             f"session '{session_id}' was opened at {session.opened_at.isoformat()}; "
             "it cannot close before that",
         )
+    if summary is not None:
+        # A summary is about every member.
+        forgotten = [student for student in pair.students if course.is_forgotten(student)]
+        if forgotten:
+            raise RuleViolation(
+                "summary",
+                "person_forgotten",
+                f"'{forgotten[0]}' was forgotten, and a summary is about every member of "
+                f"pair {pair.pair_id}; close the session without a summary",
+            )
     return [
         SessionClosed(
             **stamp.next(pair),
@@ -613,6 +630,8 @@ def record_step(
     _require_session(pair, session_id, is_open=True)
     _require_new_entry_id(pair, step_id, "step_id")
     _check_step(pair, tuple(performers), tuple(observers))
+    course.require_not_forgotten(performers, "performers")
+    course.require_not_forgotten(observers, "observers")
     course.require_goals(tuple(goals), stamp.occurred_at, "goals")
     return [
         StepRecorded(
@@ -652,6 +671,7 @@ def give_feedback(
             f"feedback is recorded by its giver ('{giver}'), not by '{stamp.actor}'",
         )
     _check_feedback(pair, course, giver, receiver, source)
+    course.require_not_forgotten([receiver], "receiver")
     if session_id is not None:
         _require_session(pair, session_id, is_open=False)
     _require_new_entry_id(pair, feedback_id, "feedback_id")
@@ -700,6 +720,7 @@ def record_reflection(
             f"by one of its authors or a supervisor of pair {pair.pair_id}",
         )
     _check_reflection(pair, tuple(authors), mode, stages)
+    course.require_not_forgotten(authors, "authors")
     if session_id is not None:
         _require_session(pair, session_id, is_open=False)
     _require_new_entry_id(pair, reflection_id, "reflection_id")
@@ -732,6 +753,7 @@ def assess_goal(
     _require_active(pair)
     _require_pair_supervisor(pair, course, stamp.actor, "assess its students")
     _require_members(pair, [student_id], "student_id")
+    course.require_not_forgotten([student_id], "student_id")
     course.require_goals((goal_id,), stamp.occurred_at, "goal_id")
     if level not in course.scale:
         raise RuleViolation(
@@ -793,15 +815,21 @@ def correct_entry(
     entry = require_entry(pair, entry_id)
     _require_may_change_entry(pair, course, stamp.actor, entry)
     _require_changeable(entry, stamp)
+    course.require_not_forgotten(entry.people(), "entry_id")
     corrected = apply_changes(entry, changes)
     try:
         if isinstance(corrected, StepEntry):
             _check_step(pair, corrected.performers, corrected.observers)
+            course.require_not_forgotten(corrected.performers, "performers")
+            course.require_not_forgotten(corrected.observers, "observers")
         elif isinstance(corrected, FeedbackEntry):
             _check_feedback(pair, course, corrected.giver, corrected.receiver, corrected.source)
+            course.require_not_forgotten([corrected.giver], "giver")
+            course.require_not_forgotten([corrected.receiver], "receiver")
         else:
             stages = changes.stages if isinstance(changes, ReflectionChanges) else None
             _check_reflection(pair, corrected.authors, corrected.mode, stages)
+            course.require_not_forgotten(corrected.authors, "authors")
         if changes.goals is not None:
             course.require_goals(changes.goals, stamp.occurred_at, "goals")
     except RuleViolation as violation:
@@ -829,6 +857,7 @@ def retract_entry(
     entry = require_entry(pair, entry_id)
     _require_may_change_entry(pair, course, stamp.actor, entry)
     _require_changeable(entry, stamp)
+    course.require_not_forgotten(entry.people(), "entry_id")
     return [
         EntryRetracted(
             **stamp.next(pair),
