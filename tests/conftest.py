@@ -144,3 +144,16 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         )
         for nodeid in _skipped_postgres:
             print(f"  {nodeid}")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _master_key_file(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Tests keep away from the user's own master key: a key file per test session
+    (processes a test starts inherit it)."""
+    if os.environ.get("PEERLOG_MASTER_KEY"):
+        yield
+        return
+    patch = pytest.MonkeyPatch()
+    patch.setenv("PEERLOG_MASTER_KEY_FILE", str(tmp_path_factory.mktemp("keys") / "master.key"))
+    yield
+    patch.undo()

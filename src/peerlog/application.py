@@ -43,6 +43,7 @@ from peerlog.commands import (
     DissolvePair,
     EnrollStudent,
     FeedbackChangesInput,
+    ForgetPerson,
     FormPair,
     GiveFeedback,
     GoalInput,
@@ -88,7 +89,9 @@ from peerlog.domain.vocabulary import (
 from peerlog.persistence import chain
 from peerlog.persistence.base import EventRecorder
 from peerlog.persistence.config import DATABASE_URL, SCHEMA, store_env
+from peerlog.persistence.keys import key_store_for
 from peerlog.persistence.mapper import EventMapper
+from peerlog.persistence.masterkey import load_master_key
 from peerlog.persistence.records import (
     CommandIdConflict,
     CommandRecord,
@@ -96,6 +99,7 @@ from peerlog.persistence.records import (
     StoredCommand,
     StreamConflict,
 )
+from peerlog.persistence.sealing import KeyRing, TextSealer, key_cache_seconds
 
 logger = logging.getLogger(__name__)
 
@@ -225,6 +229,7 @@ class PeerLog(Application[str]):
     ) -> None:
         settings = dict(os.environ)
         settings.update(env or {})
+        self._settings = settings
         store = store_env(settings.get(DATABASE_URL), schema=settings.get(SCHEMA))
         super().__init__(env={**(env or {}), **store})
         self.clock = clock
@@ -244,7 +249,14 @@ class PeerLog(Application[str]):
         }
 
     def construct_mapper(self) -> EventMapper:
-        return EventMapper()
+        settings = self._settings
+        # Personal texts are sealed under keys kept in the same database as the events.
+        self.keys = KeyRing(
+            key_store_for(self.factory),
+            lambda: load_master_key(settings),
+            cache_seconds=key_cache_seconds(settings),
+        )
+        return EventMapper(protector=TextSealer(self.keys))
 
     @property
     def event_mapper(self) -> EventMapper:
@@ -255,7 +267,10 @@ class PeerLog(Application[str]):
     def execute(self, command: Command | Mapping[str, Any] | str | bytes) -> CommandResult:
         """Validate and record one command; raise :class:`CommandRejected` if it breaks a rule."""
         cmd: Command = command if isinstance(command, CommandBase) else parse_command(command)
-        digest = command_digest(cmd)
+        return self._execute(cmd)
+
+    def _execute(self, cmd: Command | ForgetPerson) -> CommandResult:
+        digest = command_digest(cmd, self.keys.digest_key())
         now = self.clock()
         occurred_at = cmd.occurred_at or now
         if occurred_at > now + FUTURE_TOLERANCE:
@@ -325,14 +340,14 @@ class PeerLog(Application[str]):
         )
 
     def _reject_unless_repeated(
-        self, cmd: Command, digest: bytes, *violations: Violation
+        self, cmd: Command | ForgetPerson, digest: bytes, *violations: Violation
     ) -> CommandResult:
         """A command that breaks a rule may still be a re-send of one already recorded."""
         if self.store.find_command(cmd.command_id) is not None:
             return self._repeat(cmd, digest)
         raise CommandRejected(cmd.command, list(violations))
 
-    def _repeat(self, cmd: Command, digest: bytes) -> CommandResult:
+    def _repeat(self, cmd: Command | ForgetPerson, digest: bytes) -> CommandResult:
         previous = self.store.find_command(cmd.command_id)
         if previous is None:  # pragma: no cover - the id was just seen
             msg = f"command {cmd.command_id} vanished"
@@ -366,8 +381,9 @@ class PeerLog(Application[str]):
             repeated=True,
         )
 
-    @staticmethod
-    def _streams_of(cmd: Command) -> list[str]:
+    def _streams_of(self, cmd: Command | ForgetPerson) -> list[str]:
+        if isinstance(cmd, ForgetPerson):
+            return self._course_streams()
         streams = []
         course_id = getattr(cmd, "course_id", None)
         if course_id is not None:
@@ -377,7 +393,15 @@ class PeerLog(Application[str]):
             streams.append(pair_stream(pair_id))
         return streams
 
-    def _decide(self, cmd: Command, stamp: Stamp) -> Decision:
+    def _decide(self, cmd: Command | ForgetPerson, stamp: Stamp) -> Decision:
+        self._require_not_forgotten_anywhere(cmd)
+        if isinstance(cmd, ForgetPerson):
+            courses = [
+                self._course(s.removeprefix(COURSE_STREAM_PREFIX)) for s in self._course_streams()
+            ]
+            events = course_rules.forget_person_everywhere(courses, stamp, person_id=cmd.person_id)
+            # Every course was read to find where the person is known: none may move on.
+            return Decision(events, {course.id: course.version for course in courses})
         if isinstance(cmd, OpenCourse):
             stream = course_stream(cmd.course_id)
             events = course_rules.open_course(
@@ -546,6 +570,65 @@ class PeerLog(Application[str]):
             return pair_rules.dissolve_pair(pair, course, stamp, reason=cmd.reason)
         msg = f"{type(cmd).__name__} is not a pair command"
         raise TypeError(msg)
+
+    # --- personal data -----------------------------------------------------------------
+
+    def forget(
+        self,
+        person_id: str,
+        *,
+        actor: str,
+        command_id: str,
+        occurred_at: datetime | None = None,
+    ) -> CommandResult:
+        """Erase a person's personal data: record ``PersonForgotten`` in every course
+        they are known in, then destroy their key, so that every text by or about them
+        reads as erased everywhere. The actor is a coordinator of each of those courses.
+
+        Re-sending the command (same id) returns its first result and finishes an
+        erasure that was interrupted after it was recorded."""
+        cmd = cast("ForgetPerson", _build(ForgetPerson, locals()))
+        try:
+            result = self._execute(cmd)
+        except CommandRejected as rejected:
+            if rejected.rule == "already_forgotten":
+                self.keys.destroy(person_id, self.clock())
+            raise
+        self.keys.destroy(person_id, result.recorded_at)
+        return result
+
+    def history(self, stream: str) -> list[DomainEvent]:
+        """A stream's events in order, personal texts opened (or marked erased)."""
+        mapper = self.event_mapper
+        return mapper.open_many(
+            mapper.decode(stored.topic, stored.state) for stored in self.store.select_events(stream)
+        )
+
+    def _course_streams(self) -> list[str]:
+        return [s for s in self.store.select_streams() if s.startswith(COURSE_STREAM_PREFIX)]
+
+    def _require_not_forgotten_anywhere(self, cmd: Command | ForgetPerson) -> None:
+        """The id of someone forgotten (in any course) is not brought into a course again."""
+        named: list[tuple[str, str]] = []
+        if isinstance(cmd, OpenCourse):
+            named = [("actor", cmd.actor)]
+        elif isinstance(cmd, EnrollStudent):
+            named = [("student_id", cmd.student_id)]
+        elif isinstance(cmd, AssignSupervisor):
+            named = [("supervisor_id", cmd.supervisor_id)]
+        elif isinstance(cmd, AssignCoordinator):
+            named = [("coordinator_id", cmd.coordinator_id)]
+        if not named:
+            return
+        forgotten = self.keys.forgotten([person for _, person in named])
+        for field_name, person in named:
+            if person in forgotten:
+                raise RuleViolation(
+                    field_name,
+                    "person_forgotten",
+                    f"'{person}' was forgotten: their personal data was erased, and the id "
+                    "of someone forgotten is not used again; give the person a new id",
+                )
 
     # --- state -----------------------------------------------------------------------
 

@@ -1,0 +1,588 @@
+"""Personal texts are stored sealed under their subjects' keys; forgetting a person
+destroys their key, so that every text by or about them reads as erased, everywhere,
+while the rest of the record - and its hash chains - stay as they were."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from peerlog import CommandRejected, PeerLog
+from peerlog.domain.erasure import ERASED, ERASED_MARKER, ErasedText
+from peerlog.domain.events import (
+    DomainEvent,
+    EntryCorrected,
+    FeedbackGiven,
+    GoalAssessed,
+    PairDissolved,
+    PersonForgotten,
+    ReflectionRecorded,
+    RolesSwitched,
+    SessionClosed,
+    StepRecorded,
+    StudentEnrolled,
+)
+from peerlog.persistence.sealing import ENVELOPE_PREFIX
+from tests.conftest import Store
+from tests.support import COURSE, GOALS, Placement
+
+COURSE_2 = "vfu-2"
+
+# Texts by or about s1 (some also about s2 or sup1): erased when s1 is forgotten.
+ABOUT_S1 = {
+    "display_name": "Sara Lind-Sjöberg",
+    "switch_reason": "Swapped because Sara felt unsure about the catheter",
+    "step_note": "Sara dressed the pressure wound on bed four",
+    "strengths": "Sara talked the patient through every step",
+    "improvements": "Sara could ask for help earlier",
+    "reflection": "I was nervous before the dressing on bed four",
+    "assessment": "Sara meets the hygiene goal with margin",
+    "correction_note": "Sara dressed the pressure wound on bed five",
+    "correction_reason": "The bed number was wrong in the first entry",
+    "summary": "A calm shift for Sara and Ali together",
+}
+# Texts that are only s2's (or s2's and sup1's): they stay readable.
+OTHERS = {
+    "display_name": "Ali Haddad",
+    "reflection": "I learned to prepare the trolley before the round",
+    "assessment": "Ali prepares medication calmly",
+    "supervisor_feedback": "Ali keeps the checklist up to date",
+    "supervisor_name": "Karin Berg",
+}
+
+
+def _record_personal_texts(p: Placement) -> None:
+    """Course vfu-2 (coordinated by coord too) with s1 and s2 under their names, and
+    pair p1's entries with texts about s1, about s2, and about both."""
+    p.run(
+        "open_course",
+        "coord",
+        course_id=COURSE_2,
+        title="Clinical placement, term 4",
+        starts_on=date(2026, 9, 1).isoformat(),
+        ends_on=date(2026, 10, 30).isoformat(),
+        scale=["not_yet", "pass"],
+        pass_level="pass",
+        goals=GOALS,
+    )
+    p.run(
+        "enroll_student",
+        "coord",
+        course_id=COURSE_2,
+        student_id="s1",
+        display_name=ABOUT_S1["display_name"],
+    )
+    p.run(
+        "enroll_student",
+        "coord",
+        course_id=COURSE_2,
+        student_id="s2",
+        display_name=OTHERS["display_name"],
+    )
+    p.run(
+        "assign_supervisor",
+        "coord",
+        course_id=COURSE,
+        supervisor_id="sup9",
+        display_name=OTHERS["supervisor_name"],
+    )
+    p.run(
+        "switch_roles",
+        "s2",
+        pair_id="p1",
+        session_id="d1",
+        roles={"s1": "observer", "s2": "performer"},
+        reason=ABOUT_S1["switch_reason"],
+    )
+    p.app.execute(p.step("st1", note=ABOUT_S1["step_note"]))
+    p.app.execute(
+        p.feedback("fb1", strengths=ABOUT_S1["strengths"], improvements=ABOUT_S1["improvements"])
+    )
+    p.app.execute(
+        p.reflection("rf1", stages={"description": ABOUT_S1["reflection"], "feelings": "Tense."})
+    )
+    p.app.execute(
+        p.reflection("rf2", actor="s2", authors=["s2"], stages={"analysis": OTHERS["reflection"]})
+    )
+    for student, comment in (("s1", ABOUT_S1["assessment"]), ("s2", OTHERS["assessment"])):
+        p.run(
+            "assess_goal",
+            "sup1",
+            pair_id="p1",
+            student_id=student,
+            goal_id="hygiene",
+            level="pass",
+            kind="midpoint",
+            comment=comment,
+        )
+    p.app.execute(
+        p.feedback(
+            "fb2",
+            actor="sup1",
+            giver="sup1",
+            receiver="s2",
+            source="supervisor",
+            strengths=OTHERS["supervisor_feedback"],
+            improvements="Keep going",
+        )
+    )
+    p.run(
+        "correct_entry",
+        "s1",
+        pair_id="p1",
+        entry_id="st1",
+        changes={"note": ABOUT_S1["correction_note"]},
+        reason=ABOUT_S1["correction_reason"],
+    )
+    p.run("close_session", "s1", pair_id="p1", session_id="d1", summary=ABOUT_S1["summary"])
+
+
+@pytest.fixture
+def placement(app: PeerLog) -> Placement:
+    p = Placement(app).seed()
+    _record_personal_texts(p)
+    return p
+
+
+# --- looking at the store behind peerlog's back ------------------------------------------
+
+
+def _schema_relations(conn: psycopg.Connection[Any], schema: str) -> list[tuple[str, str]]:
+    """(kind, file path) of every table, index and TOAST relation of the schema."""
+    rows = conn.execute(
+        "SELECT c.relkind::text, pg_relation_filepath(c.oid) FROM pg_class c "
+        "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = %s "
+        "UNION "
+        "SELECT t.relkind::text, pg_relation_filepath(t.oid) FROM pg_class c "
+        "JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "JOIN pg_class t ON t.oid = c.reltoastrelid WHERE n.nspname = %s "
+        "UNION "
+        "SELECT i.relkind::text, pg_relation_filepath(i.oid) FROM pg_class c "
+        "JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "JOIN pg_index x ON x.indrelid = c.reltoastrelid "
+        "JOIN pg_class i ON i.oid = x.indexrelid WHERE n.nspname = %s",
+        (schema, schema, schema),
+    ).fetchall()
+    return [(str(kind), str(path)) for kind, path in rows if path is not None]
+
+
+def _relation_files(store: Store) -> bytes | None:
+    """The bytes on disk of the schema's relations after a checkpoint, where the
+    server's data directory can be read from here (the test server runs locally)."""
+    with store.connect() as conn:
+        data_directory = Path(str(conn.execute("SHOW data_directory").fetchone()[0]))  # type: ignore[index]
+        if not os.access(data_directory, os.R_OK | os.X_OK):
+            return None
+        conn.execute("CHECKPOINT")
+        relations = _schema_relations(conn, store.schema)
+    chunks: list[bytes] = []
+    for _, relative in relations:
+        path = data_directory / relative
+        segment = 0
+        while True:
+            part = path if segment == 0 else path.with_name(f"{path.name}.{segment}")
+            if not part.exists():
+                break
+            chunks.append(part.read_bytes())
+            segment += 1
+    return b"".join(chunks)
+
+
+def _table_bytes(store: Store) -> bytes:
+    """Every value of every row of every table of the test schema, as bytes."""
+    chunks: list[bytes] = []
+    with store.connect() as conn:
+        tables = conn.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = %s", (store.schema,)
+        ).fetchall()
+        assert tables
+        for (table,) in tables:
+            for row in conn.execute(
+                sql.SQL("SELECT * FROM {}.{}").format(
+                    sql.Identifier(store.schema), sql.Identifier(str(table))
+                )
+            ).fetchall():
+                for value in row:
+                    if isinstance(value, bytes | memoryview):
+                        chunks.append(bytes(value))
+                    elif value is not None:
+                        chunks.append(str(value).encode())
+    return b"\x00".join(chunks)
+
+
+def _sqlite_files(store: Store) -> bytes:
+    assert store.path is not None
+    wal = store.path.with_name(store.path.name + "-wal")
+    return store.path.read_bytes() + (wal.read_bytes() if wal.exists() else b"")
+
+
+def _places(store: Store) -> dict[str, bytes]:
+    """Everywhere the store keeps bytes that can be read from here."""
+    if store.kind == "sqlite":
+        return {"the SQLite file and its write-ahead log": _sqlite_files(store)}
+    places = {"the tables of the schema": _table_bytes(store)}
+    files = _relation_files(store)
+    if files is not None:
+        places["the relation files on disk"] = files
+    return places
+
+
+def _found(store: Store, needles: dict[str, bytes]) -> list[str]:
+    """Where any of the needles is found, whole or as a piece of 16 bytes (a key only
+    partly overwritten is still a leak)."""
+    return [
+        f"{name} in {place}"
+        for place, data in _places(store).items()
+        for name, needle in needles.items()
+        if any(needle[i : i + 16] in data for i in range(max(1, len(needle) - 15)))
+    ]
+
+
+def _wrapped_key(store: Store, person: str) -> bytes:
+    rows = store.execute_raw("SELECT wrapped FROM person_keys WHERE person_id = %s", (person,))
+    value = rows[0][0]
+    assert isinstance(value, bytes | memoryview)
+    return bytes(value)
+
+
+def _stored(store: Store) -> list[tuple[object, ...]]:
+    return store.execute_raw(
+        "SELECT position, originator_id, originator_version, topic, state, chain "
+        "FROM events ORDER BY position"
+    )
+
+
+def _states(store: Store) -> bytes:
+    """Every stored event's state, as the store keeps it."""
+    states = []
+    for row in _stored(store):
+        assert isinstance(row[4], bytes | memoryview)
+        states.append(bytes(row[4]))
+    return b"".join(states)
+
+
+def _texts(events: list[DomainEvent]) -> dict[str, Any]:
+    """The personal texts of pair p1 and course vfu-2, by what they are."""
+    found: dict[str, Any] = {}
+    for e in events:
+        if isinstance(e, StudentEnrolled) and e.course_id == COURSE_2:
+            found[f"name:{e.student_id}"] = e.display_name
+        elif isinstance(e, FeedbackGiven):
+            found[f"{e.feedback_id}:strengths"] = e.strengths
+            found[f"{e.feedback_id}:improvements"] = e.improvements
+        elif isinstance(e, ReflectionRecorded):
+            found[e.reflection_id] = dict(e.stages)
+        elif isinstance(e, GoalAssessed):
+            found[f"assessment:{e.student_id}"] = e.comment
+        elif isinstance(e, SessionClosed):
+            found["summary"] = e.summary
+        elif isinstance(e, StepRecorded):
+            found.setdefault("notes", []).append(e.note)
+        elif isinstance(e, EntryCorrected):
+            found["correction"] = (getattr(e.changes, "note", None), e.reason)
+        elif isinstance(e, RolesSwitched):
+            found["switch_reason"] = e.reason
+    return found
+
+
+# --- tests ---------------------------------------------------------------------------------
+
+
+def test_personal_texts_are_never_stored_in_plaintext(store: Store, placement: Placement) -> None:
+    app = placement.app
+    texts = {**{f"s1 {k}": v for k, v in ABOUT_S1.items()}, **OTHERS}
+
+    assert _found(store, {k: v.encode() for k, v in texts.items()}) == []
+    # ... and the record reads them back, sealed in self-describing envelopes.
+    states = _states(store)
+    assert states.count(ENVELOPE_PREFIX.encode() + b"s1,s2;") >= 5
+    readable = _texts(app.history("pair/p1") + app.history(f"course/{COURSE_2}"))
+    assert readable["name:s1"] == ABOUT_S1["display_name"]
+    assert readable["fb1:strengths"] == ABOUT_S1["strengths"]
+    assert readable["rf1"]["description"] == ABOUT_S1["reflection"]
+    assert readable["summary"] == ABOUT_S1["summary"]
+    assert readable["correction"] == (ABOUT_S1["correction_note"], ABOUT_S1["correction_reason"])
+    assert readable["switch_reason"] == ABOUT_S1["switch_reason"]
+
+
+def test_forgetting_a_student_erases_every_text_by_or_about_them(
+    store: Store, placement: Placement
+) -> None:
+    app = placement.app
+    before = _stored(store)
+    wrapped = _wrapped_key(store, "s1")
+    key = app.keys._unwrap("s1", wrapped)
+    needles = {"s1's wrapped key": wrapped, "s1's key": key}
+    # The search finds the key while it exists: it would find it afterwards too.
+    assert any("wrapped key" in hit for hit in _found(store, needles))
+
+    result = app.forget("s1", actor="coord", command_id="forget-s1")
+
+    # One PersonForgotten in each course s1 is known in, holding no personal text.
+    assert [(e.stream, e.topic) for e in result.events] == [
+        (f"course/{COURSE}", "PersonForgotten"),
+        (f"course/{COURSE_2}", "PersonForgotten"),
+    ]
+    forgotten = [e for e in app.history(f"course/{COURSE}") if isinstance(e, PersonForgotten)]
+    assert [(e.person_id, e.actor) for e in forgotten] == [("s1", "coord")]
+    # The key is gone from every place the store keeps bytes.
+    assert _found(store, needles) == []
+    assert _found(store, {k: v.encode() for k, v in ABOUT_S1.items()}) == []
+    # Nothing stored was rewritten, and the chains still verify.
+    after = _stored(store)
+    assert after[: len(before)] == before
+    assert app.verify().verified
+
+    # Replaying the pair (in this process, and in a fresh one) shows s1's texts erased
+    # and leaves the texts that are only s2's readable.
+    for reader in (app, PeerLog(store.env)):
+        texts = _texts(reader.history("pair/p1") + reader.history(f"course/{COURSE_2}"))
+        erased = [
+            texts["name:s1"],
+            texts["switch_reason"],
+            *texts["notes"],
+            texts["fb1:strengths"],
+            texts["fb1:improvements"],
+            *texts["rf1"].values(),
+            texts["assessment:s1"],
+            *texts["correction"],
+            texts["summary"],
+        ]
+        assert all(isinstance(text, ErasedText) for text in erased), erased
+        assert set(erased) == {ERASED_MARKER}
+        assert texts["name:s2"] == OTHERS["display_name"]
+        assert texts["rf2"] == {"analysis": OTHERS["reflection"]}
+        assert texts["assessment:s2"] == OTHERS["assessment"]
+        assert texts["fb2:strengths"] == OTHERS["supervisor_feedback"]
+        if reader is not app:
+            reader.close()
+    # The structural record stays: who, what, when, which goal, which level.
+    assessed = [e for e in app.history("pair/p1") if isinstance(e, GoalAssessed)]
+    assert [(e.student_id, e.goal_id, e.level, e.kind) for e in assessed] == [
+        ("s1", "hygiene", "pass", "midpoint"),
+        ("s2", "hygiene", "pass", "midpoint"),
+    ]
+
+
+def test_another_process_stops_opening_a_forgotten_persons_texts_within_its_cache_time(
+    store: Store, placement: Placement
+) -> None:
+    other = PeerLog({**store.env, "PEERLOG_KEY_CACHE_SECONDS": "0.3"})
+    try:
+        step = next(e for e in other.history("pair/p1") if isinstance(e, StepRecorded))
+        assert step.note == ABOUT_S1["step_note"]
+        placement.app.forget("s1", actor="coord", command_id="forget-s1")
+        time.sleep(0.35)
+        step = next(e for e in other.history("pair/p1") if isinstance(e, StepRecorded))
+        assert step.note is ERASED
+    finally:
+        other.close()
+
+
+def test_nothing_new_is_recorded_by_or_about_a_forgotten_student(
+    store: Store, placement: Placement
+) -> None:
+    p = placement
+    p.app.forget("s1", actor="coord", command_id="forget-s1")
+    p.run("open_session", "s2", pair_id="p1", session_id="d2", roles={"s2": "performer"})
+
+    def rejected(command: dict[str, Any]) -> tuple[str, str]:
+        with pytest.raises(CommandRejected) as caught:
+            p.app.execute(command)
+        return caught.value.field, caught.value.rule
+
+    assert rejected(
+        p.step("st9", actor="s1", session_id="d2", performers=["s2"], observers=[])
+    ) == (
+        "actor",
+        "person_forgotten",
+    )
+    assert rejected(p.step("st9", actor="s2", session_id="d2")) == (
+        "performers",
+        "person_forgotten",
+    )
+    assert rejected(p.feedback("fb9", session_id="d2")) == ("receiver", "person_forgotten")
+    assert rejected(
+        p.reflection("rf9", actor="s2", authors=["s1", "s2"], mode="pair", session_id="d2")
+    ) == ("authors", "person_forgotten")
+    assert rejected(
+        p.cmd(
+            "assess_goal",
+            "sup1",
+            pair_id="p1",
+            student_id="s1",
+            goal_id="hygiene",
+            level="pass",
+            kind="final",
+        )
+    ) == ("student_id", "person_forgotten")
+    assert rejected(
+        p.cmd("switch_roles", "s2", pair_id="p1", session_id="d2", roles={"s1": "performer"})
+    ) == ("roles.s1", "person_forgotten")
+    assert rejected(
+        p.cmd("retract_entry", "sup1", pair_id="p1", entry_id="st1", reason="Not needed")
+    ) == ("entry_id", "person_forgotten")
+    assert rejected(
+        p.cmd(
+            "correct_entry",
+            "sup1",
+            pair_id="p1",
+            entry_id="rf2",
+            changes={"authors": ["s1", "s2"], "mode": "pair"},
+            reason="Written together",
+        )
+    ) == ("changes.authors", "person_forgotten")
+    assert rejected(
+        p.cmd("close_session", "s2", pair_id="p1", session_id="d2", summary="Quiet shift")
+    ) == ("summary", "person_forgotten")
+    # The id of someone forgotten is not brought into any course again.
+    assert rejected(p.cmd("enroll_student", "coord", course_id=COURSE, student_id="s1")) == (
+        "student_id",
+        "person_forgotten",
+    )
+    p.run(
+        "open_course",
+        "coord",
+        course_id="vfu-3",
+        title="Term 5",
+        starts_on="2027-01-10",
+        ends_on="2027-03-10",
+        scale=["pass"],
+        pass_level="pass",
+        goals=[],
+    )
+    assert rejected(p.cmd("enroll_student", "coord", course_id="vfu-3", student_id="s1")) == (
+        "student_id",
+        "person_forgotten",
+    )
+
+    # What does not concern s1's data goes on: s2 works on, the session closes without a
+    # summary, and the pair can be dissolved, so that s2 can be paired again. The
+    # reason is about every member, so it is recorded as erased.
+    p.app.execute(p.step("st10", actor="s2", session_id="d2", performers=["s2"], observers=[]))
+    p.run("close_session", "s2", pair_id="p1", session_id="d2")
+    p.run("dissolve_pair", "coord", pair_id="p1", reason="s1 has left the programme")
+    dissolved = [e for e in p.app.history("pair/p1") if isinstance(e, PairDissolved)]
+    assert dissolved[0].reason is ERASED
+    assert b"s1 has left" not in _states(store)
+    p.run(
+        "form_pair",
+        "coord",
+        course_id=COURSE,
+        pair_id="p9",
+        students=["s2", "s5"],
+        supervisors=["sup1"],
+    )
+    assert p.app.verify().verified
+
+
+def test_forgetting_again_repeats_or_is_rejected_and_finishes_the_erasure(
+    store: Store, placement: Placement
+) -> None:
+    app = placement.app
+    first = app.forget("s1", actor="coord", command_id="forget-s1")
+    again = app.forget("s1", actor="coord", command_id="forget-s1")
+    assert again.repeated
+    assert again.events == first.events
+    with pytest.raises(CommandRejected) as caught:
+        app.forget("s1", actor="coord", command_id="forget-s1-twice")
+    assert (caught.value.field, caught.value.rule) == ("person_id", "already_forgotten")
+    with pytest.raises(CommandRejected) as caught:
+        app.forget("nobody", actor="coord", command_id="forget-nobody")
+    assert (caught.value.field, caught.value.rule) == ("person_id", "unknown_person")
+    rows = store.execute_raw("SELECT wrapped FROM person_keys WHERE person_id = %s", ("s1",))
+    assert rows == [(None,)]
+
+
+def test_forgetting_needs_a_coordinator_of_every_course_the_person_is_in(
+    store: Store, placement: Placement
+) -> None:
+    p = placement
+    p.run("assign_coordinator", "coord", course_id=COURSE_2, coordinator_id="coord2")
+    with pytest.raises(CommandRejected) as caught:
+        p.app.forget("s1", actor="coord2", command_id="forget-1")
+    assert (caught.value.field, caught.value.rule) == ("actor", "unknown_actor")
+    with pytest.raises(CommandRejected) as caught:
+        p.app.forget("coord", actor="coord", command_id="forget-2")
+    assert (caught.value.field, caught.value.rule) == ("person_id", "not_self")
+    # Nothing was recorded, no key destroyed.
+    assert _wrapped_key(store, "s1")
+    assert p.app.history("pair/p1")[-1].summary == ABOUT_S1["summary"]  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("command", "field"),
+    [
+        ("record_step", "note"),
+        ("give_feedback", "strengths"),
+        ("record_reflection", "stages.feelings"),
+        ("enroll_student", "display_name"),
+        ("close_session", "summary"),
+    ],
+)
+def test_a_text_that_looks_erased_cannot_be_recorded(
+    app: PeerLog, command: str, field: str
+) -> None:
+    p = Placement(app).seed()
+    commands = {
+        "record_step": p.step(note=ERASED_MARKER),
+        "give_feedback": p.feedback(strengths=ERASED_MARKER),
+        "record_reflection": p.reflection(stages={"feelings": ERASED_MARKER}),
+        "enroll_student": p.cmd(
+            "enroll_student", "coord", course_id=COURSE, student_id="s8", display_name="[erased]"
+        ),
+        "close_session": p.cmd(
+            "close_session", "s1", pair_id="p1", session_id="d1", summary=ERASED_MARKER
+        ),
+    }
+    with pytest.raises(CommandRejected) as caught:
+        app.execute(commands[command])
+    assert (caught.value.field, caught.value.rule) == (field, "erased_marker")
+    # Text that only contains the marker is the writer's own text.
+    app.execute(p.step("st2", note=f"{ERASED_MARKER} was shown for the old entry"))
+    assert app.history("pair/p1")[-1].note == "[erased] was shown for the old entry"  # type: ignore[attr-defined]
+    assert not isinstance(app.history("pair/p1")[-1].note, ErasedText)  # type: ignore[attr-defined]
+
+
+def test_two_processes_creating_a_persons_key_at_once_share_one_key(store: Store) -> None:
+    apps = [store.open() for _ in range(4)]
+    barrier = threading.Barrier(len(apps))
+    ciphers: list[Any] = []
+
+    def create(app: PeerLog) -> None:
+        barrier.wait()
+        ciphers.append(app.keys.sealing_cipher("newcomer", ("newcomer",)))
+
+    threads = [threading.Thread(target=create, args=(app,)) for app in apps]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    try:
+        assert len(store.execute_raw("SELECT person_id FROM person_keys")) == 1
+        nonce = bytes(12)
+        sealed = ciphers[0].encrypt(nonce, b"text", b"")
+        assert all(c.decrypt(nonce, sealed, b"") == b"text" for c in ciphers)
+    finally:
+        for app in apps:
+            app.close()
+
+
+def test_a_store_opened_with_another_master_key_says_so(store: Store, placement: Placement) -> None:
+    from peerlog.persistence.masterkey import MasterKeyError
+
+    other = PeerLog({**store.env, "PEERLOG_MASTER_KEY": "A" * 43 + "="})
+    try:
+        with pytest.raises(MasterKeyError, match="not the one they were made with") as caught:
+            other.history("pair/p1")
+        assert "AAAA" not in str(caught.value)
+    finally:
+        other.close()
