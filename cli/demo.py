@@ -207,14 +207,14 @@ def placement(  # noqa: C901, PLR0912
                 supervisors[(n - in_course.start) // 2],
                 UNITS[n % len(UNITS)],
             )
-            kind = n % 6
-            if kind == 1:
+            trait = n % 6
+            if trait == 1:
                 pair.lead_share = 0.85  # one student does most of the performing
-            if kind == 3:
+            if trait == 3:
                 pair.reflects = False  # stops reflecting after the first weeks
-            if kind == 4:
+            if trait == 4:
                 pair.feedback_from = (students[0],)  # feedback only goes one way
-            if kind == 2:
+            if trait == 2:
                 pair.late_correction = True
             everyone.append(pair)
             yield command(
@@ -239,9 +239,9 @@ def placement(  # noqa: C901, PLR0912
                     continue
                 todays.extend(_shift(rng, pair, today, week=week, ids=ids, steps=steps_per_shift))
             if day == 4 and week in (weeks // 2 - 1, weeks - 1):
-                kind = "midpoint" if week < weeks - 1 else "final"
+                moment = "midpoint" if week < weeks - 1 else "final"
                 for pair in everyone:
-                    todays.extend(_assessments(rng, pair, today, kind, ids))
+                    todays.extend(_assessments(rng, pair, today, moment, ids))
             todays.extend(pending)
             pending = [item for item in todays if item[0] > today + timedelta(days=1)]
             for when, item in sorted(todays, key=lambda t: t[0]):
