@@ -106,12 +106,13 @@ class KeyRing:
         self._load_master_key = master_key
         self._master: AESGCM | None = None
         self._digest_key: bytes | None = None
-        self._clock = clock
+        self.clock = clock
         self._lock = threading.Lock()
         # person -> (key, or None if forgotten, or _ABSENT; when it was read)
         self._people: dict[str, tuple[bytes | None, float]] = {}
         # subjects -> (cipher, or None if a subject's key is gone; until when to use it)
-        self._opening: dict[str, tuple[AESGCM | None, float]] = {}
+        # Read directly by TextSealer, which opens many texts in a row.
+        self.opening: dict[str, tuple[AESGCM | None, float]] = {}
         self._sealing: dict[str, tuple[AESGCM, float]] = {}
 
     def __repr__(self) -> str:
@@ -160,7 +161,7 @@ class KeyRing:
                 self.store.insert({p: self._wrap(p, os.urandom(KEY_BYTES)) for p in missing})
                 # Another process may have created some of them first: use what is stored.
                 rows.update(self.store.select(missing))
-        now = self._clock()
+        now = self.clock()
         for person in people:
             wrapped = rows.get(person, _ABSENT)
             key = self._unwrap(person, wrapped) if wrapped else wrapped
@@ -174,7 +175,7 @@ class KeyRing:
 
     def prefetch(self, people: Iterable[str]) -> None:
         """Read, in one query, the keys of those people not freshly cached."""
-        now = self._clock()
+        now = self.clock()
         stale = {p for p in people if not self._fresh(p, now, create=False)}
         if stale:
             with self._lock:
@@ -182,7 +183,7 @@ class KeyRing:
 
     def _keys(self, people: tuple[str, ...], *, create: bool) -> tuple[list[bytes | None], float]:
         """The people's keys (None where gone) and when the oldest of them was read."""
-        now = self._clock()
+        now = self.clock()
         stale = [p for p in people if not self._fresh(p, now, create=create)]
         if stale:
             with self._lock:
@@ -194,7 +195,7 @@ class KeyRing:
     def sealing_cipher(self, subjects: str, people: tuple[str, ...]) -> AESGCM | None:
         """The cipher for sealing a text about ``people`` (None if one was forgotten)."""
         cached = self._sealing.get(subjects)
-        now = self._clock()
+        now = self.clock()
         if cached is not None and cached[1] > now:
             return cached[0]
         keys, _ = self._keys(people, create=True)
@@ -213,8 +214,8 @@ class KeyRing:
 
         On a cache miss, ``everyone`` names more people whose keys will soon be
         needed: they are read in the same query."""
-        cached = self._opening.get(subjects)
-        if cached is not None and cached[1] > self._clock():
+        cached = self.opening.get(subjects)
+        if cached is not None and cached[1] > self.clock():
             return cached[0]
         people = tuple(subjects.split(","))
         if everyone is not None:
@@ -225,7 +226,7 @@ class KeyRing:
             if any(key is None for key in keys)
             else AESGCM(derive_text_key([k for k in keys if k is not None], subjects))
         )
-        self._opening[subjects] = (cipher, oldest + self.cache_seconds)
+        self.opening[subjects] = (cipher, oldest + self.cache_seconds)
         return cipher
 
     # --- forgetting ------------------------------------------------------------------
@@ -238,7 +239,7 @@ class KeyRing:
         """Destroy the person's key in the store and in this process's caches."""
         with self._lock:
             self._people.pop(person, None)
-            for cache in (self._opening, self._sealing):
+            for cache in (self.opening, self._sealing):
                 for subjects in [s for s in cache if person in s.split(",")]:
                     del cache[subjects]
         self.store.destroy(person, when)
@@ -355,26 +356,32 @@ class TextSealer:
         if not plan:
             return event
         aad = _associated_data(event)
+        open_text = self._open_text
+        now = self.keys.clock()
         changes: dict[str, Any] = {}
         for field, rest, _ in plan:
             value = changes[field] if field in changes else getattr(event, field)
             if value is None:
                 continue
-            if rest:
-                changes[field] = _transform(
-                    value, rest, partial(self._open_text, event=event, aad=aad, everyone=everyone)
-                )
+            if not rest:
+                changes[field] = open_text(value, event, aad, everyone, now)
+            elif rest == ("*",):
+                changes[field] = {
+                    key: open_text(text, event, aad, everyone, now) for key, text in value.items()
+                }
             else:
-                changes[field] = self._open_text(value, event=event, aad=aad, everyone=everyone)
+                changes[field] = _transform(
+                    value, rest, lambda text: open_text(text, event, aad, everyone, now)
+                )
         return msgspec.structs.replace(event, **changes) if changes else event
 
     def _open_text(
         self,
         text: str,
-        *,
         event: DomainEvent,
         aad: bytes,
         everyone: Callable[[], set[str]] | None,
+        now: float,
     ) -> str:
         if not text.startswith(ENVELOPE_PREFIX):
             return text  # stored without a protector
@@ -388,7 +395,11 @@ class TextSealer:
             raise SealedTextError(msg) from None
         if not nonce:
             return ERASED
-        cipher = self.keys.opening_cipher(subjects, everyone)
+        cached = self.keys.opening.get(subjects)
+        if cached is not None and cached[1] > now:
+            cipher = cached[0]
+        else:
+            cipher = self.keys.opening_cipher(subjects, everyone)
         if cipher is None:
             return ERASED
         try:
