@@ -10,13 +10,14 @@ number of times). A command whose id was recorded before returns its first resul
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import random
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Final, TypeVar, cast
@@ -268,6 +269,134 @@ class PeerLog(Application[str]):
         """Validate and record one command; raise :class:`CommandRejected` if it breaks a rule."""
         cmd: Command = command if isinstance(command, CommandBase) else parse_command(command)
         return self._execute(cmd)
+
+    def execute_many(
+        self,
+        commands: Iterable[Command | Mapping[str, Any] | str | bytes],
+        *,
+        batch_size: int = 500,
+    ) -> Iterator[CommandResult | CommandRejected]:
+        """Record commands in order, as an import does, and yield each one's result or
+        rejection, in order.
+
+        Each command is decided on the state the commands before it left, as if they had
+        been sent one by one; the events of up to ``batch_size`` accepted commands are
+        appended in one transaction (one durable commit for the batch). A batch that
+        meets another writer is decided again, one command at a time."""
+        batch: list[Command | Mapping[str, Any] | str | bytes] = []
+        for item in commands:
+            batch.append(item)
+            if len(batch) >= batch_size:
+                yield from self._execute_batch(batch)
+                batch = []
+        if batch:
+            yield from self._execute_batch(batch)
+
+    def _execute_batch(
+        self, items: list[Command | Mapping[str, Any] | str | bytes]
+    ) -> list[CommandResult | CommandRejected]:
+        batch = _Batch(len(items))
+        key = self.keys.digest_key()
+        parsed: list[tuple[int, Command, bytes]] = []
+        for index, item in enumerate(items):
+            try:
+                cmd = item if isinstance(item, CommandBase) else parse_command(item)
+            except CommandRejected as rejected:
+                batch.outcomes[index] = rejected
+                continue
+            parsed.append((index, cmd, command_digest(cmd, key)))
+        with self._lock:
+            known = self.store.find_commands({cmd.command_id for _, cmd, _ in parsed})
+            try:
+                for index, cmd, digest in parsed:
+                    if not batch.seen_before(index, cmd, digest, known.get(cmd.command_id), self):
+                        self._decide_in_batch(batch, index, cmd, digest)
+                appended = self.store.append_batch(
+                    [
+                        (stored, CommandRecord(cmd.command_id, cmd.command, digest))
+                        for _, cmd, digest, stored in batch.accepted
+                    ],
+                    expected={s: v for s, v in batch.read.items() if s not in batch.written},
+                )
+            except (StreamConflict, CommandIdConflict):
+                # Another writer got there first: decide again, one command at a time.
+                self._cache.evict([*batch.read, *batch.written])
+                return [
+                    outcome if outcome is not None else self._outcome(items[index])
+                    for index, outcome in enumerate(batch.outcomes)
+                ]
+            except BaseException:
+                self._cache.evict([*batch.read, *batch.written])
+                raise
+            for (index, cmd, _, stored), landed in zip(batch.accepted, appended, strict=True):
+                batch.outcomes[index] = CommandResult(
+                    command_id=cmd.command_id,
+                    command=cmd.command,
+                    recorded_at=landed[0].recorded_at,
+                    events=tuple(
+                        EventRef(str(s.originator_id), s.originator_version, a.position, s.topic)
+                        for s, a in zip(stored, landed, strict=True)
+                    ),
+                )
+            self._snapshot_after_batch(batch.accepted)
+        return batch.finish()
+
+    def _decide_in_batch(self, batch: _Batch, index: int, cmd: Command, digest: bytes) -> None:
+        """Decide one command of a batch on the state the ones before it left."""
+        try:
+            decision = self._decide(cmd, self._stamp(cmd))
+        except (RuleViolation, CommandRejected) as exc:
+            batch.outcomes[index] = (
+                exc
+                if isinstance(exc, CommandRejected)
+                else CommandRejected(cmd.command, [exc.violation])
+            )
+            # The rejection stands only if what it was decided on is still current when
+            # the batch is appended.
+            for stream in self._streams_of(cmd):
+                state = self._cache.get(stream)
+                batch.read.setdefault(stream, state.version if state is not None else 0)
+            return
+        for stream, version in decision.expected.items():
+            batch.read.setdefault(stream, version)
+        self._apply(decision.events, snapshot=False)
+        batch.written.update(e.originator_id for e in decision.events)
+        stored = [self.mapper.to_stored_event(e) for e in decision.events]
+        batch.accepted.append((index, cmd, digest, stored))
+
+    def _outcome(
+        self, item: Command | Mapping[str, Any] | str | bytes
+    ) -> CommandResult | CommandRejected:
+        try:
+            return self.execute(item)
+        except CommandRejected as rejected:
+            return rejected
+
+    def _stamp(self, cmd: Command) -> Stamp:
+        now = self.clock()
+        occurred_at = cmd.occurred_at or now
+        if occurred_at > now + FUTURE_TOLERANCE:
+            raise RuleViolation(
+                "occurred_at",
+                "not_in_future",
+                f"{occurred_at.isoformat()} is more than 5 minutes ahead of the record's "
+                f"clock ({now.isoformat(timespec='seconds')})",
+            )
+        return Stamp(cmd.command_id, cmd.actor, occurred_at)
+
+    def _snapshot_after_batch(
+        self, accepted: list[tuple[int, Command, bytes, list[StoredEvent]]]
+    ) -> None:
+        grown: dict[str, tuple[int, int]] = {}
+        for _, _, _, stored in accepted:
+            for s in stored:
+                low, _ = grown.get(str(s.originator_id), (s.originator_version, 0))
+                grown[str(s.originator_id)] = (low, s.originator_version)
+        for stream, (low, high) in grown.items():
+            if (low - 1) // self.snapshot_interval != high // self.snapshot_interval:
+                state = self._cache.get(stream)
+                if state is not None:
+                    self._write_snapshot(state)
 
     def _execute(self, cmd: Command | ForgetPerson) -> CommandResult:
         digest = command_digest(cmd, self.keys.digest_key())
@@ -680,7 +809,7 @@ class PeerLog(Application[str]):
             logger.warning("ignoring an unreadable snapshot of %s", stream)
             return None
 
-    def _apply(self, events: list[DomainEvent]) -> None:
+    def _apply(self, events: list[DomainEvent], *, snapshot: bool = True) -> None:
         """Bring cached states up to date with events just recorded, and snapshot
         streams that have grown past the next interval."""
         for event in events:
@@ -693,7 +822,7 @@ class PeerLog(Application[str]):
                 continue
             state = _evolver(stream)(state, event)
             self._cache.put(stream, state)
-            if state.version % self.snapshot_interval == 0:
+            if snapshot and state.version % self.snapshot_interval == 0:
                 self._write_snapshot(state)
 
     def _write_snapshot(self, state: State) -> None:
@@ -1068,3 +1197,70 @@ def _evolver(stream: str) -> Callable[[Any, DomainEvent], State]:
 
 def _snapshot_topic(kind: type[State]) -> str:
     return f"{kind.__name__}#{SNAPSHOT_SCHEMA}"
+
+
+def _reused(cmd: Command | ForgetPerson, first_command: str) -> CommandRejected:
+    return CommandRejected(
+        cmd.command,
+        [
+            Violation(
+                "command_id",
+                "command_id_reused",
+                f"'{cmd.command_id}' was already used for a different {first_command} "
+                "command; give each command its own id",
+            )
+        ],
+    )
+
+
+@dataclass
+class _Batch:
+    """What an import batch has decided so far."""
+
+    size: int
+    outcomes: list[CommandResult | CommandRejected | None] = field(default_factory=list)
+    read: dict[str, int] = field(default_factory=dict)
+    """Every stream consulted, and its version before the batch."""
+    written: set[str] = field(default_factory=set)
+    accepted: list[tuple[int, Command, bytes, list[StoredEvent]]] = field(default_factory=list)
+    first: dict[str, tuple[int, bytes]] = field(default_factory=dict)
+    """Each command id's first index and digest in the batch."""
+    again: list[tuple[int, int]] = field(default_factory=list)
+    """(index, index of the same command earlier in the batch)."""
+
+    def __post_init__(self) -> None:
+        self.outcomes = [None] * self.size
+
+    def seen_before(
+        self,
+        index: int,
+        cmd: Command,
+        digest: bytes,
+        stored: StoredCommand | None,
+        app: PeerLog,
+    ) -> bool:
+        """Settle a command whose id the record (or this batch) has seen already."""
+        earlier = self.first.get(cmd.command_id)
+        if stored is not None:
+            self.outcomes[index] = (
+                app.result_of(stored) if stored.digest == digest else _reused(cmd, stored.command)
+            )
+            return True
+        if earlier is not None:
+            if earlier[1] == digest:
+                self.again.append((index, earlier[0]))
+            else:
+                self.outcomes[index] = _reused(cmd, cmd.command)
+            return True
+        self.first[cmd.command_id] = (index, digest)
+        return False
+
+    def finish(self) -> list[CommandResult | CommandRejected]:
+        for index, earlier in self.again:
+            first = self.outcomes[earlier]
+            self.outcomes[index] = (
+                dataclasses.replace(first, repeated=True)
+                if isinstance(first, CommandResult)
+                else first
+            )
+        return [outcome for outcome in self.outcomes if outcome is not None]

@@ -24,7 +24,6 @@ class EventRecorder(ApplicationRecorder):
     reader that has seen position n will never later find an event below n.
     """
 
-    @abstractmethod
     def append(
         self,
         stored_events: Sequence[StoredEvent],
@@ -33,6 +32,25 @@ class EventRecorder(ApplicationRecorder):
         expected: Mapping[str, int] | None = None,
     ) -> list[Appended]:
         """Store the events of one command in one transaction."""
+        if not stored_events:
+            return []
+        return self.append_batch([(stored_events, command)], expected=expected)[0]
+
+    @abstractmethod
+    def append_batch(
+        self,
+        commands: Sequence[tuple[Sequence[StoredEvent], CommandRecord | None]],
+        *,
+        expected: Mapping[str, int] | None = None,
+    ) -> list[list[Appended]]:
+        """Store the events of several commands (an import) in one transaction, in order,
+        each command's events at consecutive positions; ``expected`` as for ``append``.
+        Raises :class:`StreamConflict` or :class:`CommandIdConflict` and stores nothing
+        if any of them conflicts."""
+
+    @abstractmethod
+    def find_commands(self, command_ids: Collection[str]) -> dict[str, StoredCommand]:
+        """The accepted commands among these ids."""
 
     def insert_events(
         self, stored_events: Sequence[StoredEvent], **kwargs: Any

@@ -18,11 +18,20 @@ from __future__ import annotations
 
 import hashlib
 import struct
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Final
+from datetime import datetime
+from typing import Any, Final
 
-from peerlog.persistence.records import RecordedEvent, StoredCommand, to_micros
+from eventsourcing.persistence import StoredEvent
+
+from peerlog.persistence.records import (
+    Appended,
+    CommandRecord,
+    RecordedEvent,
+    StoredCommand,
+    to_micros,
+)
 
 GENESIS: Final = bytes(32)
 _LENGTH: Final = struct.Struct(">I")
@@ -196,3 +205,72 @@ def heads_digest(heads: dict[str, str]) -> str:
         digest.update(b"\x00")
         digest.update(bytes.fromhex(heads[stream]))
     return digest.hexdigest()
+
+
+def linked_rows(
+    commands: Sequence[tuple[Sequence[StoredEvent], CommandRecord | None]],
+    *,
+    after: int,
+    recorded_at: datetime,
+    previous: Mapping[tuple[str, int], bytes],
+) -> tuple[list[tuple[Any, ...]], list[list[Appended]]]:
+    """The rows to insert for commands appended together, with their chain links.
+
+    Positions follow ``after``; ``previous`` holds the stored link of the event before
+    each stream's first one here ((stream, version) -> link). A row is (position,
+    originator_id, version, topic, state, recorded_at, chain, command_id, command,
+    command_digest, command_events)."""
+    rows: list[tuple[Any, ...]] = []
+    appended: list[list[Appended]] = []
+    heads: dict[str, tuple[int, bytes]] = {}
+    micros = to_micros(recorded_at)
+    position = after
+    for stored_events, command in commands:
+        landed = []
+        for index, stored in enumerate(stored_events):
+            position += 1
+            stream = str(stored.originator_id)
+            version = stored.originator_version
+            head = heads.get(stream)
+            before = (
+                head[1]
+                if head is not None and head[0] == version - 1
+                else previous.get((stream, version - 1), GENESIS)
+            )
+            chained = link(before, stream, version, position, micros, stored.topic, stored.state)
+            heads[stream] = (version, chained)
+            first = index == 0 and command is not None
+            rows.append(
+                (
+                    position,
+                    stream,
+                    version,
+                    stored.topic,
+                    stored.state,
+                    recorded_at,
+                    chained,
+                    command.command_id if first and command else None,
+                    command.command if first and command else None,
+                    command.digest if first and command else None,
+                    len(stored_events) if first else None,
+                )
+            )
+            landed.append(Appended(position, recorded_at, chained))
+        appended.append(landed)
+    return rows, appended
+
+
+def first_links_needed(
+    commands: Sequence[tuple[Sequence[StoredEvent], CommandRecord | None]],
+) -> list[tuple[str, int]]:
+    """(stream, version) of the stored event before each stream's first event here."""
+    seen: set[str] = set()
+    needed = []
+    for stored_events, _ in commands:
+        for stored in stored_events:
+            stream = str(stored.originator_id)
+            if stream not in seen:
+                seen.add(stream)
+                if stored.originator_version > 1:
+                    needed.append((stream, stored.originator_version - 1))
+    return needed

@@ -41,6 +41,7 @@ from eventsourcing.persistence import (
 )
 from psycopg import sql
 
+from peerlog.persistence import chain
 from peerlog.persistence.base import EventRecorder, RawEvent
 from peerlog.persistence.records import (
     Appended,
@@ -211,66 +212,15 @@ END
 $fn$
 """
 
-_CREATE_APPEND_MANY: Final = """
-CREATE OR REPLACE FUNCTION {function}(
-    p_streams text[], p_versions bigint[], p_topics text[], p_states bytea[],
-    p_command_id text, p_command text, p_digest bytea,
-    p_check_streams text[], p_check_versions bigint[])
-RETURNS TABLE (o_position bigint, o_recorded_at timestamptz, o_chain bytea)
-LANGUAGE plpgsql AS $fn$
-DECLARE
-    i integer;
-    v_count integer := coalesce(array_length(p_streams, 1), 0);
-    v_previous bytea;
-    v_now timestamptz;
-    v_micros bigint;
-    v_position bigint;
-    v_version bigint;
-    v_state bytea;
-    v_oid bytea;
-    v_topic bytea;
-BEGIN
-    PERFORM pg_advisory_xact_lock({lock});
-    FOR i IN 1 .. coalesce(array_length(p_check_streams, 1), 0) LOOP
-        IF coalesce(
-            (SELECT max(originator_version) FROM {events}
-                WHERE originator_id = p_check_streams[i]), 0
-        ) <> p_check_versions[i] THEN
-            RAISE EXCEPTION 'stream % has moved on from version %',
-                p_check_streams[i], p_check_versions[i]
-                USING ERRCODE = {stream_conflict};
-        END IF;
-    END LOOP;
-    SELECT coalesce(max(position), 0), clock_timestamp() INTO v_position, v_now FROM {events};
-    v_micros := (extract(epoch FROM v_now) * 1000000)::bigint;
-    FOR i IN 1 .. v_count LOOP
-        v_position := v_position + 1;
-        v_version := p_versions[i];
-        v_state := p_states[i];
-        v_oid := convert_to(p_streams[i], 'UTF8');
-        v_topic := convert_to(p_topics[i], 'UTF8');
-        v_previous := NULL;
-        SELECT chain INTO v_previous FROM {events}
-            WHERE originator_id = p_streams[i] AND originator_version = v_version - 1;
-        o_chain := {link};
-        INSERT INTO {events} VALUES (
-            v_position, p_streams[i], v_version, p_topics[i], v_state, v_now, o_chain,
-            CASE WHEN i = 1 THEN p_command_id END,
-            CASE WHEN i = 1 THEN p_command END,
-            CASE WHEN i = 1 THEN p_digest END,
-            CASE WHEN i = 1 AND p_command_id IS NOT NULL THEN v_count END);
-        o_position := v_position;
-        o_recorded_at := v_now;
-        RETURN NEXT;
-    END LOOP;
-    PERFORM pg_notify({channel}, v_position::text);
-END
-$fn$
-"""
-
 _RECORD_COLUMNS: Final = sql.SQL(
     "position, originator_id, originator_version, topic, state, recorded_at, chain"
 )
+
+
+def _conflict(exc: psycopg.errors.UniqueViolation) -> StreamConflict | CommandIdConflict:
+    if exc.diag.constraint_name == "events_command":
+        return CommandIdConflict("a command with this id was recorded before")
+    return StreamConflict("another writer appended to a stream first")
 
 
 def _record(row: tuple[Any, ...]) -> RecordedEvent:
@@ -309,16 +259,15 @@ class PostgresEventRecorder(EventRecorder):
         ds = datastore
         self.events = ds.identifier("events")
         self.append_one = ds.identifier("append_event")
-        self.append_many = ds.identifier("append_events")
         self.channel = f"peerlog_{ds.schema}"[:63]
+        self._lock = sql.Literal(lock_key(ds.schema, "append"))
+        self._copy_events = sql.SQL(
+            "COPY {} (position, originator_id, originator_version, topic, state, recorded_at, "
+            "chain, command_id, command, command_digest, command_events) FROM STDIN"
+        ).format(self.events)
         self._append_one = sql.SQL(
             "SELECT o_position, o_recorded_at, o_chain FROM {}(%s, %s, %s, %s, %s, %s, %s, %s, %s)"
         ).format(self.append_one)
-        self._append_many = sql.SQL(
-            "SELECT o_position, o_recorded_at, o_chain FROM {}("
-            "%s::text[], %s::bigint[], %s::text[], %s::bytea[], %s, %s, %s, "
-            "%s::text[], %s::bigint[])"
-        ).format(self.append_many)
 
     def create_table(self) -> None:
         ds = self.datastore
@@ -348,7 +297,6 @@ class PostgresEventRecorder(EventRecorder):
                     "CONSTRAINT events_stream_version UNIQUE (originator_id, originator_version))"
                 ).format(self.events),
                 sql.SQL(_CREATE_APPEND_ONE).format(function=self.append_one, **names),
-                sql.SQL(_CREATE_APPEND_MANY).format(function=self.append_many, **names),
             ]
         )
 
@@ -365,39 +313,106 @@ class PostgresEventRecorder(EventRecorder):
         # only the streams the command read without writing need checking.
         written = {str(s.originator_id) for s in stored_events}
         checks = {k: v for k, v in (expected or {}).items() if k not in written}
+        if len(stored_events) > 1 or len(checks) > 1:
+            return self.append_batch([(stored_events, command)], expected=expected)[0]
         cmd = (command.command_id, command.command, command.digest) if command else (None,) * 3
-        if len(stored_events) == 1 and len(checks) <= 1:
-            stored = stored_events[0]
-            check = next(iter(checks.items()), (None, None))
-            statement = self._append_one
-            params: tuple[Any, ...] = (
-                str(stored.originator_id),
-                stored.originator_version,
-                stored.topic,
-                stored.state,
-                *cmd,
-                *check,
-            )
-        else:
-            statement = self._append_many
-            params = (
-                [str(s.originator_id) for s in stored_events],
-                [s.originator_version for s in stored_events],
-                [s.topic for s in stored_events],
-                [s.state for s in stored_events],
-                *cmd,
-                list(checks),
-                list(checks.values()),
-            )
+        stored = stored_events[0]
+        params = (
+            str(stored.originator_id),
+            stored.originator_version,
+            stored.topic,
+            stored.state,
+            *cmd,
+            *next(iter(checks.items()), (None, None)),
+        )
         with self.datastore.connection() as conn:
             try:
-                rows = conn.execute(statement, params, prepare=True).fetchall()
+                rows = conn.execute(self._append_one, params, prepare=True).fetchall()
             except psycopg.errors.UniqueViolation as exc:
-                if exc.diag.constraint_name == "events_command":
-                    msg = f"command {cmd[0]} was recorded before"
-                    raise CommandIdConflict(msg) from exc
-                raise StreamConflict(str(exc)) from exc
+                raise _conflict(exc) from exc
         return [Appended(row[0], row[1], bytes(row[2])) for row in rows]
+
+    def append_batch(
+        self,
+        commands: Sequence[tuple[Sequence[StoredEvent], CommandRecord | None]],
+        *,
+        expected: Mapping[str, int] | None = None,
+    ) -> list[list[Appended]]:
+        if not any(events for events, _ in commands):
+            return [[] for _ in commands]
+        written = {str(s.originator_id) for events, _ in commands for s in events}
+        checks = {k: v for k, v in (expected or {}).items() if k not in written}
+        needed = chain.first_links_needed(commands)
+        with self.datastore.connection() as conn:
+            try:
+                with conn.transaction():
+                    return self._append_batch(conn, commands, checks, needed)
+            except psycopg.errors.UniqueViolation as exc:
+                raise _conflict(exc) from exc
+
+    def _append_batch(
+        self,
+        conn: psycopg.Connection[Any],
+        commands: Sequence[tuple[Sequence[StoredEvent], CommandRecord | None]],
+        checks: Mapping[str, int],
+        needed: list[tuple[str, int]],
+    ) -> list[list[Appended]]:
+        # Each statement after the lock sees everything committed before it was taken.
+        conn.execute(sql.SQL("SELECT pg_advisory_xact_lock({})").format(self._lock))
+        if checks:
+            current = dict(
+                conn.execute(
+                    sql.SQL(
+                        "SELECT s, coalesce((SELECT max(originator_version) FROM {} "
+                        "WHERE originator_id = s), 0) FROM unnest(%s::text[]) AS s"
+                    ).format(self.events),
+                    (list(checks),),
+                ).fetchall()
+            )
+            for stream, version in checks.items():
+                if current.get(stream) != version:
+                    msg = f"stream {stream} is at version {current.get(stream)}, not {version}"
+                    raise StreamConflict(msg)
+        head = conn.execute(
+            sql.SQL("SELECT coalesce(max(position), 0), clock_timestamp() FROM {}").format(
+                self.events
+            )
+        ).fetchone()
+        assert head is not None  # an aggregate always returns a row
+        after, now = head
+        previous: dict[tuple[str, int], bytes] = {}
+        if needed:
+            found = conn.execute(
+                sql.SQL(
+                    "SELECT e.originator_id, e.originator_version, e.chain FROM {} AS e "
+                    "JOIN unnest(%s::text[], %s::bigint[]) AS n(s, v) "
+                    "ON e.originator_id = n.s AND e.originator_version = n.v"
+                ).format(self.events),
+                ([s for s, _ in needed], [v for _, v in needed]),
+            ).fetchall()
+            previous = {(row[0], row[1]): bytes(row[2]) for row in found}
+        rows, appended = chain.linked_rows(
+            commands, after=after, recorded_at=now, previous=previous
+        )
+        with conn.cursor().copy(self._copy_events) as copy:
+            for row in rows:
+                copy.write_row(row)
+        conn.execute(
+            sql.SQL("SELECT pg_notify({}, %s)").format(sql.Literal(self.channel)),
+            (str(rows[-1][0]),),
+        )
+        return appended
+
+    def find_commands(self, command_ids: Collection[str]) -> dict[str, StoredCommand]:
+        if not command_ids:
+            return {}
+        rows = self._select(
+            sql.SQL("SELECT {} FROM {} WHERE command_id = ANY(%s)").format(
+                _COMMAND_COLUMNS, self.events
+            ),
+            (list(command_ids),),
+        )
+        return {row[0]: _command(row) for row in rows}
 
     def _select(
         self, statement: sql.Composed | sql.SQL, params: Sequence[Any]

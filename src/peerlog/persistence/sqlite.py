@@ -43,7 +43,6 @@ from peerlog.persistence.records import (
     RecordedEvent,
     StoredCommand,
     StreamConflict,
-    to_micros,
 )
 
 BUSY_TIMEOUT_SECONDS: Final = 30.0
@@ -225,15 +224,14 @@ class SQLiteEventRecorder(EventRecorder):
             for statement in _SCHEMA:
                 conn.execute(statement)
 
-    def append(
+    def append_batch(
         self,
-        stored_events: Sequence[StoredEvent],
+        commands: Sequence[tuple[Sequence[StoredEvent], CommandRecord | None]],
         *,
-        command: CommandRecord | None = None,
         expected: Mapping[str, int] | None = None,
-    ) -> list[Appended]:
-        if not stored_events:
-            return []
+    ) -> list[list[Appended]]:
+        if not any(events for events, _ in commands):
+            return [[] for _ in commands]
         with self.datastore.transaction(write=True) as conn:
             for stream, version in (expected or {}).items():
                 (current,) = conn.execute(
@@ -244,53 +242,43 @@ class SQLiteEventRecorder(EventRecorder):
                 if current != version:
                     msg = f"stream {stream} is at version {current}, not {version}"
                     raise StreamConflict(msg)
-            (position,) = conn.execute("SELECT coalesce(max(position), 0) FROM events").fetchone()
-            now = datetime.now(UTC)
-            micros = to_micros(now)
-            recorded_at = format_time(now)
-            appended: list[Appended] = []
-            for index, stored in enumerate(stored_events):
-                position += 1
-                originator_id = str(stored.originator_id)
+            (after,) = conn.execute("SELECT coalesce(max(position), 0) FROM events").fetchone()
+            previous = {}
+            for stream, version in chain.first_links_needed(commands):
                 row = conn.execute(
                     "SELECT chain FROM events WHERE originator_id = ? AND originator_version = ?",
-                    (originator_id, stored.originator_version - 1),
+                    (stream, version),
                 ).fetchone()
-                link = chain.link(
-                    row[0] if row else chain.GENESIS,
-                    originator_id,
-                    stored.originator_version,
-                    position,
-                    micros,
-                    stored.topic,
-                    stored.state,
+                if row is not None:
+                    previous[(stream, version)] = row[0]
+            now = datetime.now(UTC)
+            rows, appended = chain.linked_rows(
+                commands, after=after, recorded_at=now, previous=previous
+            )
+            recorded_at = format_time(now)
+            try:
+                conn.executemany(
+                    "INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [(*row[:5], recorded_at, *row[6:]) for row in rows],
                 )
-                first = index == 0 and command is not None
-                try:
-                    conn.execute(
-                        "INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        (
-                            position,
-                            originator_id,
-                            stored.originator_version,
-                            stored.topic,
-                            stored.state,
-                            recorded_at,
-                            link,
-                            command.command_id if first and command else None,
-                            command.command if first and command else None,
-                            command.digest if first and command else None,
-                            len(stored_events) if first else None,
-                        ),
-                    )
-                except sqlite3.IntegrityError as exc:
-                    if command is not None and "command_id" in str(exc):
-                        msg = f"command {command.command_id} was recorded before"
-                        raise CommandIdConflict(msg) from exc
-                    msg = f"{originator_id} already has version {stored.originator_version}"
-                    raise StreamConflict(msg) from exc
-                appended.append(Appended(position, now, link))
+            except sqlite3.IntegrityError as exc:
+                if "command_id" in str(exc):
+                    msg = "a command in this batch was recorded before"
+                    raise CommandIdConflict(msg) from exc
+                msg = "another writer appended to a stream first"
+                raise StreamConflict(msg) from exc
         return appended
+
+    def find_commands(self, command_ids: Collection[str]) -> dict[str, StoredCommand]:
+        if not command_ids:
+            return {}
+        with self.datastore.transaction(write=False) as conn:
+            rows = conn.execute(
+                f"SELECT {_COMMAND_COLUMNS} FROM events "  # noqa: S608
+                "WHERE command_id IN (SELECT value FROM json_each(?))",
+                (json.dumps(list(command_ids)),),
+            ).fetchall()
+        return {row[0]: _command(row) for row in rows}
 
     def select_events(
         self,
