@@ -25,7 +25,9 @@ def _commands() -> list[dict[str, Any]]:
 
 def _summary(outcomes: Iterable[CommandResult | CommandRejected]) -> list[tuple[Any, ...]]:
     return [
-        ("rejected", o.rule) if isinstance(o, CommandRejected) else ("ok", o.repeated, len(o.events))
+        ("rejected", o.rule)
+        if isinstance(o, CommandRejected)
+        else ("ok", o.repeated, len(o.events))
         for o in outcomes
     ]
 
@@ -43,7 +45,7 @@ def test_batches_record_what_one_by_one_records(store: Store, tmp_path: Any) -> 
     one_by_one = PeerLog({"PEERLOG_DATABASE_URL": f"sqlite:///{tmp_path / 'one.sqlite3'}"})
     try:
         outcomes = list(batched.execute_many(commands, batch_size=17))
-        expected = []
+        expected: list[CommandResult | CommandRejected] = []
         for command in commands:
             try:
                 expected.append(one_by_one.execute(command))
