@@ -586,3 +586,43 @@ def test_a_store_opened_with_another_master_key_says_so(store: Store, placement:
         assert "AAAA" not in str(caught.value)
     finally:
         other.close()
+
+
+def test_the_messages_the_docs_show_are_the_ones_peerlog_gives(app: PeerLog) -> None:
+    docs = Path(__file__).resolve().parents[2] / "docs"
+    shown = (docs / "access.md").read_text() + (docs / "privacy.md").read_text()
+    p = Placement(app).seed()
+    p.app.execute(p.step("st1", note="Hand hygiene before and after the dressing change"))
+    attempts: list[Any] = [
+        p.cmd(
+            "assess_goal",
+            "coord",
+            pair_id="p1",
+            student_id="s1",
+            goal_id="hygiene",
+            level="pass",
+            kind="midpoint",
+        ),
+        p.feedback("fb1", actor="s1"),
+        p.cmd("enroll_student", "sup1", course_id=COURSE, student_id="s7"),
+        p.step("st2", actor="ghost"),
+        p.step("st2", actor="s2", note="Patient 19121212-1212 was moved"),
+        lambda: p.app.forget("s2", actor="sup1", command_id="forget-s2"),
+        lambda: p.app.forget("s1", actor="coord", command_id="forget-s1"),
+        p.step("st2", actor="s2"),
+    ]
+    messages = []
+    for attempt in attempts:
+        try:
+            attempt() if callable(attempt) else p.app.execute(attempt)
+        except CommandRejected as rejected:
+            messages.append(str(rejected))
+    assert len(messages) == 7
+    assert [m for m in messages if m not in shown] == []
+    for name in (
+        "PEERLOG_MASTER_KEY",
+        "PEERLOG_MASTER_KEY_FILE",
+        "PEERLOG_KEY_CACHE_SECONDS",
+        ENVELOPE_PREFIX,
+    ):
+        assert name in shown

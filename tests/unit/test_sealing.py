@@ -210,6 +210,7 @@ def test_personal_texts_and_keys_stay_out_of_reprs(datastore: SQLiteDatastore) -
 
 def test_an_erased_text_is_a_str_that_knows_it_is_erased() -> None:
     assert ERASED == "[erased]"
+    assert repr(ERASED) == "ErasedText('[erased]')"
     assert isinstance(ERASED, str)
     assert isinstance(ERASED, ErasedText)
     assert is_erased(ERASED)

@@ -18,7 +18,7 @@ class ErasedText(str):
     __slots__ = ()
 
     def __repr__(self) -> str:
-        return "ERASED"
+        return f"ErasedText({str(self)!r})"
 
 
 ERASED_MARKER: Final = "[erased]"
