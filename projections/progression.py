@@ -10,7 +10,6 @@ evidence, and ``no_evidence`` otherwise. Evidence times (first and latest) are t
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime
 from typing import Any, ClassVar, Final
 
@@ -177,6 +176,7 @@ TABLES: Final = (
 
 # Column positions, for speed and readability in the handlers below.
 P_COUNTS: Final = {name: 3 + i for i, name in enumerate(EVIDENCE_KEYS)}
+PERFORMED, OBSERVED, RECEIVED, GIVEN, REFLECTED = (P_COUNTS[k] for k in EVIDENCE_KEYS)
 P_ASSESSMENTS, P_LEVEL, P_LEVEL_AT, P_LEVEL_POS, P_STATUS = 8, 9, 10, 11, 12
 P_FIRST, P_LATEST, P_RETIRED = 13, 14, 15
 S_OFFSET: Final = {"met": 3, "not_met": 4, "evidenced": 5, "no_evidence": 6}
@@ -187,23 +187,18 @@ CSG = tuple[str, str, str]
 EntryKey = tuple[str, str]
 
 
-def contributions(entry: list[Any]) -> Iterator[tuple[str, str, int]]:
+def contributions(entry: list[Any]) -> list[tuple[str, str, int]]:
     """(student, goal, count column) for each way the entry is evidence."""
     goals = entry[E_GOALS]
     kind = entry[E_KIND]
     if kind == "step":
-        people = [(p, P_COUNTS["performed"]) for p in entry[E_PERFORMERS]]
-        people += [(o, P_COUNTS["observed"]) for o in entry[E_OBSERVERS]]
+        people = [(p, PERFORMED) for p in entry[E_PERFORMERS]]
+        people += [(o, OBSERVED) for o in entry[E_OBSERVERS]]
     elif kind == "feedback":
-        people = [
-            (entry[E_RECEIVER], P_COUNTS["feedback_received"]),
-            (entry[E_GIVER], P_COUNTS["feedback_given"]),
-        ]
+        people = [(entry[E_RECEIVER], RECEIVED), (entry[E_GIVER], GIVEN)]
     else:
-        people = [(a, P_COUNTS["reflections"]) for a in entry[E_AUTHORS]]
-    for student, column in people:
-        for goal in goals:
-            yield student, goal, column
+        people = [(a, REFLECTED) for a in entry[E_AUTHORS]]
+    return [(student, goal, column) for student, column in people for goal in goals]
 
 
 class Progression(Projection):
@@ -456,29 +451,49 @@ class Progression(Projection):
         c = entry[E_COURSE]
         key = (entry[0], entry[1])
         when = entry[E_OCCURRED]
+        table = self.rows.data[PROGRESSION]
+        evidence = self.evidence
+        changed = self.rows.changed[PROGRESSION] if self.rows.track else None
         for student, goal, column in contributions(entry):
             csg = (c, student, goal)
-            row = self.rows.get(PROGRESSION, csg)
+            row = table.get(csg)
             if row is None:
                 continue  # an as-of view before the student or goal existed
-            self._count_in_summary(row, -1)
             row[column] += delta
-            found = self.evidence.setdefault(csg, set())
+            found = evidence.get(csg)
+            if found is None:
+                found = evidence[csg] = set()
             if delta > 0:
                 found.add(key)
-                if row[P_FIRST] is None or when < row[P_FIRST]:
+                first = row[P_FIRST]
+                if first is None:
+                    row[P_FIRST] = row[P_LATEST] = when
+                elif when < first:
                     row[P_FIRST] = when
-                if row[P_LATEST] is None or when > row[P_LATEST]:
+                elif when > row[P_LATEST]:
                     row[P_LATEST] = when
+                if row[P_STATUS] == "no_evidence":
+                    self._set_status(row, "evidenced")
             else:
                 found.discard(key)
-                if when in (row[P_FIRST], row[P_LATEST]):
-                    times = [self.rows.data[ENTRIES][k][E_OCCURRED] for k in found]
-                    row[P_FIRST] = min(times, default=None)
-                    row[P_LATEST] = max(times, default=None)
-            row[P_STATUS] = self._status(row)
+                self._forget_evidence(row, found, when)
+            if changed is not None:
+                changed.add(csg)
+
+    def _forget_evidence(self, row: list[Any], found: set[EntryKey], when: datetime) -> None:
+        """After evidence that occurred ``when`` stopped counting: the row's times and status."""
+        if when in (row[P_FIRST], row[P_LATEST]):
+            entries = self.rows.data[ENTRIES]
+            times = [entries[k][E_OCCURRED] for k in found]
+            row[P_FIRST] = min(times, default=None)
+            row[P_LATEST] = max(times, default=None)
+        self._set_status(row, self._status(row))
+
+    def _set_status(self, row: list[Any], status: str) -> None:
+        if status != row[P_STATUS]:
+            self._count_in_summary(row, -1)
+            row[P_STATUS] = status
             self._count_in_summary(row, +1)
-            self.rows.touch(PROGRESSION, csg)
 
     def _status(self, row: list[Any]) -> str:
         if row[P_ASSESSMENTS]:

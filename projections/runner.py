@@ -15,6 +15,7 @@ tables until then.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from collections.abc import Callable, Iterable, Sequence
@@ -141,7 +142,7 @@ class Runner:
             tracked = self.store.tracking()[projection.name]
             if tracked.version != projection.version and tracked.position > 0:
                 logger.info("projection %s changed version; rebuilding", projection.name)
-                self._rebuild(projection)
+                self._rebuild([projection])
                 return True
             state = self._states.get(projection.name)
             if state is None or self._positions.get(projection.name) != tracked.position:
@@ -165,45 +166,56 @@ class Runner:
             return True
 
     def _fold(self, state: Projection, after: int, stop: int) -> None:
-        decode = self.app.event_mapper.decode
-        for position, topic, stored, recorded_at in self.app.store.iter_raw(
-            after, stop=stop, topics=state.topics()
-        ):
-            state.apply(position, recorded_at, decode(topic, stored))
+        self._fold_all([state], after, stop)
 
     # --- rebuilding ------------------------------------------------------------------
 
     def rebuild(self, names: Iterable[str] | None = None) -> dict[str, int]:
-        """Rebuild projections from position zero into fresh tables, then switch."""
+        """Rebuild projections from position zero into fresh tables, then switch; all of
+        them in one pass over the record."""
         wanted = set(names) if names is not None else {p.name for p in self.projections}
         unknown = wanted - {p.name for p in self.projections}
         if unknown:
             msg = f"no projection called {', '.join(sorted(unknown))}"
             raise ValueError(msg)
-        done = {}
-        for projection in self.projections:
-            if projection.name in wanted:
-                with self.store.lock(projection.name, wait=True):
-                    done[projection.name] = self._rebuild(projection)
-        return done
+        chosen = [p for p in self.projections if p.name in wanted]
+        with contextlib.ExitStack() as locks:
+            for projection in chosen:
+                locks.enter_context(self.store.lock(projection.name, wait=True))
+            return self._rebuild(chosen)
 
-    def _rebuild(self, projection: type[Projection]) -> int:
-        state = projection(Rows(projection.tables, track=False))
+    def _rebuild(self, projections: Sequence[type[Projection]]) -> dict[str, int]:
+        states = [p(Rows(p.tables, track=False)) for p in projections]
+        names = ", ".join(p.name for p in projections)
         position = 0
         while True:
             head = self.head()
             if position >= head:
                 break
             stop_at = min(head, position + self.batch_size * 20)
-            self._fold(state, position, stop_at)
+            self._fold_all(states, position, stop_at)
             position = stop_at
-            self._report(f"{projection.name}: rebuilt up to", position, head)
-        self.store.replace(state, position)
-        state.rows.track = True
-        self._states[projection.name] = state
-        self._positions[projection.name] = position
-        self._report(f"{projection.name}: switched to the rebuilt tables at", position, position)
-        return position
+            self._report(f"{names}: rebuilt up to", position, head)
+        for state in states:
+            self.store.replace(state, position)
+            state.rows.track = True
+            self._states[state.name] = state
+            self._positions[state.name] = position
+        self._report(f"{names}: switched to the rebuilt tables at", position, position)
+        return {p.name: position for p in projections}
+
+    def _fold_all(self, states: Sequence[Projection], after: int, stop: int) -> None:
+        """Fold events into several projections, decoding each event once."""
+        decode = self.app.event_mapper.decode
+        wanted = [(state, state.topics()) for state in states]
+        topics = frozenset().union(*(t for _, t in wanted))
+        for position, topic, stored, recorded_at in self.app.store.iter_raw(
+            after, stop=stop, topics=topics
+        ):
+            event = decode(topic, stored)
+            for state, its_topics in wanted:
+                if topic in its_topics:
+                    state.apply(position, recorded_at, event)
 
     def _report(self, what: str, position: int, head: int) -> None:
         if self.progress is not None:

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Final, Literal
 
+import msgspec
+
 ColumnType = Literal["text", "integer", "real", "boolean", "timestamp", "date", "json"]
 
 SQL_TYPES: Final[dict[str, dict[ColumnType, str]]] = {
@@ -129,12 +131,15 @@ def _comparable(value: Any) -> Any:
     return value
 
 
+_JSON: Final = msgspec.json.Encoder(order="sorted")
+
+
 def to_sql(value: Any, kind: ColumnType, dialect: str) -> Any:
     """A Python value as the database stores it."""
     if value is None:
         return None
     if kind == "json":
-        return json.dumps(value, sort_keys=True, separators=(",", ":"))
+        return _JSON.encode(value).decode()
     if dialect == "sqlite":
         if kind == "timestamp":
             return value.isoformat(timespec="microseconds")
@@ -173,6 +178,19 @@ def _as_tuples(value: Any) -> Any:
 def iter_rows_sql(
     table: Table, rows: Iterable[list[Any]], dialect: str
 ) -> Iterator[tuple[Any, ...]]:
-    kinds = [c.type for c in table.columns]
+    """Rows as the database stores them (only the columns that need it are converted)."""
+    native = {"text", "integer", "real"} | (
+        {"timestamp", "date", "boolean"} if dialect == "postgres" else set()
+    )
+    convert = [(i, c.type) for i, c in enumerate(table.columns) if c.type not in native]
+    if not convert:
+        for row in rows:
+            yield tuple(row)
+        return
     for row in rows:
-        yield tuple(to_sql(v, k, dialect) for v, k in zip(row, kinds, strict=True))
+        out = list(row)
+        for i, kind in convert:
+            value = out[i]
+            if value is not None:
+                out[i] = to_sql(value, kind, dialect)
+        yield tuple(out)
