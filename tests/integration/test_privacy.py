@@ -30,6 +30,7 @@ from peerlog.domain.events import (
     StepRecorded,
     StudentEnrolled,
 )
+from peerlog.persistence import keys
 from peerlog.persistence.sealing import ENVELOPE_PREFIX
 from tests.conftest import Store
 from tests.support import COURSE, GOALS, Placement
@@ -550,6 +551,47 @@ def test_a_text_that_looks_erased_cannot_be_recorded(
     app.execute(p.step("st2", note=f"{ERASED_MARKER} was shown for the old entry"))
     assert app.history("pair/p1")[-1].note == "[erased] was shown for the old entry"  # type: ignore[attr-defined]
     assert not isinstance(app.history("pair/p1")[-1].note, ErasedText)  # type: ignore[attr-defined]
+
+
+def test_an_erasure_held_up_by_an_old_transaction_is_finished_by_forgetting_again(
+    postgres_store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(keys, "ERASURE_WAIT_SECONDS", 0.3)
+    store = postgres_store
+    app = store.open()
+    try:
+        p = Placement(app).seed()
+        app.execute(p.step("st1", note=ABOUT_S1["step_note"]))
+        wrapped = _wrapped_key(store, "s1")
+        with store.connect() as reader:
+            # A transaction from before the erasure could still see the old row: VACUUM
+            # FULL would keep it for that transaction, so forget does not pretend.
+            reader.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
+            reader.execute(
+                sql.SQL("SELECT count(*) FROM {}.person_keys").format(sql.Identifier(store.schema))
+            )
+            with pytest.raises(keys.ErasureIncomplete, match="forget the person again"):
+                app.forget("s1", actor="coord", command_id="forget-s1")
+            if _relation_files(store) is not None:
+                assert _found(store, {"s1's wrapped key": wrapped}) == [
+                    "s1's wrapped key in the relation files on disk"
+                ]
+            reader.execute("COMMIT")
+        # The erasure is recorded and the key is out of the table already ...
+        assert app.history(f"course/{COURSE}")[-1].person_id == "s1"  # type: ignore[attr-defined]
+        assert store.execute_raw(
+            "SELECT wrapped FROM person_keys WHERE person_id = %s", ("s1",)
+        ) == [(None,)]
+        step = next(e for e in app.history("pair/p1") if isinstance(e, StepRecorded))
+        assert step.note is ERASED
+        # ... and sending the command again removes the old row from the files (other
+        # tests' transactions may make it wait a little).
+        monkeypatch.undo()
+        assert app.forget("s1", actor="coord", command_id="forget-s1").repeated
+        assert _found(store, {"s1's wrapped key": wrapped}) == []
+        assert app.verify().verified
+    finally:
+        app.close()
 
 
 def test_two_processes_creating_a_persons_key_at_once_share_one_key(store: Store) -> None:

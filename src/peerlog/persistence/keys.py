@@ -33,6 +33,7 @@ from datetime import datetime
 from typing import Any, Final
 
 import psycopg
+import psycopg.errors
 from eventsourcing.persistence import InfrastructureFactory, OperationalError
 from psycopg import sql
 
@@ -205,7 +206,21 @@ class PostgresKeyStore(KeyStore):
             self._wait_for_older_transactions(conn, str(row[0]))
             # VACUUM FULL copies the row versions that some transaction may still see;
             # with no older transaction left, the old version holding the key is dropped.
-            conn.execute(sql.SQL("VACUUM FULL {}").format(self.table))
+            conn.execute(
+                sql.SQL("SET lock_timeout = {}").format(
+                    sql.Literal(f"{int(ERASURE_WAIT_SECONDS * 1000)}ms")
+                )
+            )
+            try:
+                conn.execute(sql.SQL("VACUUM FULL {}").format(self.table))
+            except psycopg.errors.LockNotAvailable:
+                msg = (
+                    "the key was deleted, but other sessions kept the key table locked, so "
+                    "VACUUM FULL could not remove the old row; forget the person again"
+                )
+                raise ErasureIncomplete(msg) from None
+            finally:
+                conn.execute("RESET lock_timeout")
 
     def _wait_for_older_transactions(self, conn: psycopg.Connection[Any], xid: str) -> None:
         """Wait until no transaction of this database that began before ``xid`` (the one

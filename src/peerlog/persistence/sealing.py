@@ -188,7 +188,8 @@ class KeyRing:
         if stale:
             with self._lock:
                 self._read(stale, create=create)
-        entries = [self._people[p] for p in people]
+        # A key dropped meanwhile (forgotten by this process) counts as gone.
+        entries = [self._people.get(p, (None, now)) for p in people]
         keys = [key or None for key, _ in entries]
         return keys, min(read for _, read in entries)
 
@@ -237,14 +238,17 @@ class KeyRing:
 
     def destroy(self, person: str, when: Any) -> None:
         """Destroy the person's key in the store and in this process's caches."""
+        self._drop(person)
+        self.store.destroy(person, when)
+        # Another thread may have read the key again while it was being destroyed.
+        self._drop(person)
+
+    def _drop(self, person: str) -> None:
         with self._lock:
             self._people.pop(person, None)
             for cache in (self.opening, self._sealing):
-                for subjects in [s for s in cache if person in s.split(",")]:
-                    del cache[subjects]
-        self.store.destroy(person, when)
-        with self._lock:
-            self._people.pop(person, None)
+                for subjects in [s for s in list(cache) if person in s.split(",")]:
+                    cache.pop(subjects, None)
 
 
 def _b64(data: bytes) -> str:
