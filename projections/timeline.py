@@ -1,0 +1,602 @@
+"""A pair's history, event by event, as the record knew it at a time: the dispute replay.
+
+``timeline(app, pair_id, as_of)`` reads the pair's stream once, opens its personal texts
+in one go (a text of a forgotten person reads as the erased marker the mapper gives), and
+tells each event in plain words: who recorded what, when it happened and when the record
+learned of it. Corrections and retractions are linked both ways with the entries they
+change, so a reader sees them side by side. With ``with_state`` the participation
+projection is folded along in memory (the same code as the read model) and each item
+carries the pair's roles and balance after it.
+
+**Late entries.** An event's *delay* is ``recorded_at - occurred_at``. Its *usual delay*
+is the smallest delay among the pair's events recorded before it (zero or less means
+"recorded as it happened"; a history imported in one go has a large usual delay, which
+shrinks as the import moves forward in time). An event is *late* when its delay exceeds
+the usual delay (at least zero) by more than ``late_after`` (default 24 hours): it was
+entered after the record had moved on. So an entry typed in two days after the shift is
+late, and so is an entry added to an imported history after later days were already in
+it, while an import of a whole placement in order is not all late.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Final, NamedTuple
+
+import msgspec
+
+from peerlog.application import PeerLog
+from peerlog.domain.erasure import is_erased
+from peerlog.domain.events import (
+    DomainEvent,
+    EntryCorrected,
+    EntryRetracted,
+    FeedbackChanges,
+    FeedbackGiven,
+    GoalAssessed,
+    PairDissolved,
+    PairFormed,
+    ReflectionChanges,
+    ReflectionRecorded,
+    RolesSwitched,
+    SessionClosed,
+    SessionOpened,
+    StepChanges,
+    StepRecorded,
+)
+from peerlog.domain.vocabulary import GIBBS_STAGES, pair_stream
+from peerlog.persistence.records import RecordedEvent
+from peerlog.projections.asof import AsOf, NotInRecord
+from peerlog.projections.base import ref
+from peerlog.projections.participation import (
+    B_FEEDBACK_BALANCE,
+    B_MEMBERS,
+    B_PERFORMER_BALANCE,
+    BALANCE,
+    M_COUNT,
+    PARTICIPATION,
+    Participation,
+)
+from peerlog.projections.tables import Rows
+
+LATE_AFTER: Final = timedelta(hours=24)
+"""How much later than usual an event must be recorded to be marked late."""
+
+_BASE_FIELDS: Final = frozenset({"originator_id", "originator_version"})
+M_PERFORMER: Final = M_COUNT["performer"]
+M_GIVEN: Final = M_COUNT["feedback_given"]
+
+
+class Text(NamedTuple):
+    """A free text of an event: its label and value (``erased`` when its key is gone)."""
+
+    label: str
+    value: str
+
+    @property
+    def erased(self) -> bool:
+        return is_erased(self.value)
+
+
+@dataclass(frozen=True)
+class Link:
+    """A correction or retraction, seen from the entry it changes (or the reverse)."""
+
+    position: int
+    event: str
+    kind: str
+    """``corrected`` or ``retracted``."""
+    occurred_at: datetime
+    summary: str
+
+
+class PairState(NamedTuple):
+    """The pair after an event: the roles in the open session, and the balance."""
+
+    session_id: str | None
+    roles: Mapping[str, str]
+    performer: Mapping[str, int]
+    feedback_given: Mapping[str, int]
+    performer_balance: float | None
+    feedback_balance: float | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "session_id": self.session_id,
+            "roles": dict(self.roles),
+            "performer": dict(self.performer),
+            "feedback_given": dict(self.feedback_given),
+            "performer_balance": _round(self.performer_balance),
+            "feedback_balance": _round(self.feedback_balance),
+        }
+
+
+class Item:
+    """One event of the pair's history, told in plain words."""
+
+    __slots__ = (
+        "changed_by",
+        "changes",
+        "entry_id",
+        "late_by",
+        "raw",
+        "record",
+        "session_id",
+        "state",
+        "summary",
+        "texts",
+    )
+
+    def __init__(self, record: RecordedEvent, raw: DomainEvent) -> None:
+        self.record = record
+        self.raw = raw
+        """The event, its personal texts opened (or marked erased)."""
+        self.summary = ""
+        self.texts: list[Text] = []
+        self.session_id: str | None = None
+        self.entry_id: str | None = None
+        self.late_by: timedelta | None = None
+        """How much later than usual it was recorded, when that is more than the threshold."""
+        self.changes: Link | None = None
+        """For a correction or retraction: the entry it changes."""
+        self.changed_by: list[Link] = []
+        """For an entry: the corrections and retractions of it (in the view)."""
+        self.state: PairState | None = None
+
+    @property
+    def position(self) -> int:
+        return self.record.id
+
+    @property
+    def event(self) -> str:
+        return ref(self.raw)
+
+    @property
+    def type(self) -> str:
+        return type(self.raw).__name__
+
+    @property
+    def recorded_at(self) -> datetime:
+        return self.record.recorded_at
+
+    @property
+    def occurred_at(self) -> datetime:
+        return self.raw.occurred_at
+
+    @property
+    def actor(self) -> str:
+        return self.raw.actor
+
+    @property
+    def delay(self) -> timedelta:
+        return self.record.recorded_at - self.raw.occurred_at
+
+    @property
+    def late(self) -> bool:
+        return self.late_by is not None
+
+    @property
+    def people(self) -> frozenset[str]:
+        """Everyone the event names: the actor, members, givers, authors, subjects."""
+        return frozenset(_people(self.raw))
+
+    def fields(self) -> dict[str, Any]:
+        """The event's own fields, as JSON values."""
+        data: dict[str, Any] = msgspec.to_builtins(self.raw, enc_hook=str)
+        return {k: v for k, v in data.items() if k not in _BASE_FIELDS}
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "position": self.position,
+            "event": self.event,
+            "type": self.type,
+            "recorded_at": self.recorded_at.isoformat(),
+            "occurred_at": self.occurred_at.isoformat(),
+            "actor": self.actor,
+            "summary": self.summary,
+            "texts": {t.label: str(t.value) for t in self.texts},
+            "erased": [t.label for t in self.texts if t.erased],
+            "session_id": self.session_id,
+            "entry_id": self.entry_id,
+            "delay_seconds": round(self.delay.total_seconds()),
+            "late": self.late,
+            "late_by_seconds": round(self.late_by.total_seconds()) if self.late_by else None,
+            "changes": _link_dict(self.changes) if self.changes else None,
+            "changed_by": [_link_dict(link) for link in self.changed_by],
+            "fields": self.fields(),
+        }
+        if self.state is not None:
+            out["state"] = self.state.as_dict()
+        return out
+
+
+_PEOPLE_FIELDS: Final = (
+    "students",
+    "supervisors",
+    "roles",
+    "performers",
+    "observers",
+    "authors",
+    "subjects",
+)
+
+
+def _people(event: DomainEvent) -> set[str]:
+    people = {event.actor}
+    for name in _PEOPLE_FIELDS:
+        people.update(getattr(event, name, ()))
+    for name in ("giver", "receiver", "student_id"):
+        value = getattr(event, name, None)
+        if value is not None:
+            people.add(value)
+    return people
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """A pair's history as of a time."""
+
+    pair_id: str
+    course_id: str | None
+    as_of: AsOf
+    late_after: timedelta
+    items: list[Item]
+    total: int
+    """Events in the pair's stream, whatever the view."""
+
+    def select(self, *, session: str | None = None, student: str | None = None) -> list[Item]:
+        """The items about one session (its entries, and corrections of them) and/or
+        naming one student."""
+        sessions_of_entries = {i.entry_id: i.session_id for i in self.items if i.entry_id}
+        chosen = []
+        for item in self.items:
+            if session is not None:
+                in_session = item.session_id
+                if in_session is None and item.changes is not None and item.entry_id:
+                    in_session = sessions_of_entries.get(item.entry_id)
+                if in_session != session:
+                    continue
+            if student is not None and student not in item.people:
+                continue
+            chosen.append(item)
+        return chosen
+
+    def by_event(self) -> dict[str, Item]:
+        return {item.event: item for item in self.items}
+
+
+def timeline(
+    app: PeerLog,
+    pair_id: str,
+    as_of: AsOf | None = None,
+    *,
+    late_after: timedelta = LATE_AFTER,
+    with_state: bool = False,
+) -> Timeline:
+    """The pair's history as the record knew it (``as_of``), told event by event."""
+    as_of = as_of or AsOf()
+    records = app.records(pair_stream(pair_id))
+    if not records:
+        msg = f"pair '{pair_id}' is not in the record"
+        raise NotInRecord(msg)
+    return build(app, pair_id, records, as_of, late_after=late_after, with_state=with_state)
+
+
+def build(
+    app: PeerLog,
+    pair_id: str,
+    records: Sequence[RecordedEvent],
+    as_of: AsOf,
+    *,
+    late_after: timedelta = LATE_AFTER,
+    with_state: bool = False,
+) -> Timeline:
+    """A timeline from a pair's stored events (in version order)."""
+    mapper = app.event_mapper
+    decoded = [mapper.decode(r.topic, r.state) for r in records]
+    late = _lateness(records, decoded, late_after)
+    kept = [
+        (record, event, late_by)
+        for record, event, late_by in zip(records, decoded, late, strict=True)
+        if (as_of.recorded is None or record.recorded_at <= as_of.recorded)
+        and (as_of.occurred is None or event.occurred_at <= as_of.occurred)
+    ]
+    events = mapper.open_many(event for _, event, _ in kept)
+    teller = _Teller()
+    tracker = _StateTracker(pair_id) if with_state else None
+    items = []
+    for (record, _, late_by), event in zip(kept, events, strict=True):
+        item = teller.tell(record, event)
+        item.late_by = late_by
+        if tracker is not None:
+            item.state = tracker.after(record, event, teller)
+        items.append(item)
+    if not items:
+        msg = f"pair '{pair_id}' had not been formed by then"
+        raise NotInRecord(msg)
+    return Timeline(pair_id, teller.course_id, as_of, late_after, items, len(records))
+
+
+def _lateness(
+    records: Sequence[RecordedEvent], events: Sequence[DomainEvent], late_after: timedelta
+) -> list[timedelta | None]:
+    out: list[timedelta | None] = []
+    usual: timedelta | None = None
+    for record, event in zip(records, events, strict=True):
+        delay = record.recorded_at - event.occurred_at
+        beyond = delay - max(usual, timedelta(0)) if usual is not None else timedelta(0)
+        out.append(beyond if beyond > late_after else None)
+        usual = delay if usual is None else min(usual, delay)
+    return out
+
+
+class _StateTracker:
+    """The participation projection folded along the timeline, read after each event."""
+
+    def __init__(self, pair_id: str) -> None:
+        self.pair_id = pair_id
+        self.projection = Participation(Rows(Participation.tables, track=False))
+        self.last: PairState | None = None
+
+    def after(self, record: RecordedEvent, event: DomainEvent, teller: _Teller) -> PairState:
+        self.projection.apply(record.id, record.recorded_at, event)
+        rows = self.projection.rows.data
+        pair = rows[BALANCE].get((self.pair_id,))
+        members: Iterable[str] = pair[B_MEMBERS] if pair is not None else ()
+        counts = [rows[PARTICIPATION][(self.pair_id, m)] for m in members]
+        performer = {m: c[M_PERFORMER] for m, c in zip(members, counts, strict=True)}
+        given = {m: c[M_GIVEN] for m, c in zip(members, counts, strict=True)}
+        state = PairState(
+            teller.open_session,
+            teller.roles,
+            performer,
+            given,
+            pair[B_PERFORMER_BALANCE] if pair is not None else None,
+            pair[B_FEEDBACK_BALANCE] if pair is not None else None,
+        )
+        if state == self.last:
+            return self.last
+        self.last = state
+        return state
+
+
+class _Teller:
+    """Tells events in plain words, remembering what later events refer back to."""
+
+    def __init__(self) -> None:
+        self.course_id: str | None = None
+        self.open_session: str | None = None
+        self.roles: dict[str, str] = {}
+        self.entries: dict[str, Item] = {}
+        self.current: dict[str, dict[str, Any]] = {}
+        """Each entry's fields as corrections leave them."""
+
+    def tell(self, record: RecordedEvent, event: DomainEvent) -> Item:
+        item = Item(record, event)
+        texts = item.texts
+        if isinstance(event, StepRecorded | FeedbackGiven | ReflectionRecorded):
+            self._entry(item, event)
+        elif isinstance(event, SessionOpened):
+            self.open_session = event.session_id
+            self.roles = dict(event.roles)
+            shift = f" ({event.shift} shift)" if event.shift else ""
+            item.summary = f"checked in to session {event.session_id}{shift}: {_roles(event.roles)}"
+            item.session_id = event.session_id
+            _text(texts, "plan", event.plan)
+        elif isinstance(event, RolesSwitched):
+            self.roles = dict(event.roles)
+            item.summary = f"switched roles in session {event.session_id}: {_roles(event.roles)}"
+            item.session_id = event.session_id
+            _text(texts, "reason", event.reason)
+        elif isinstance(event, SessionClosed):
+            if self.open_session == event.session_id:
+                self.open_session = None
+                self.roles = {}
+            item.summary = f"checked out of session {event.session_id}"
+            item.session_id = event.session_id
+            _text(texts, "summary", event.summary)
+        elif isinstance(event, GoalAssessed):
+            item.summary = (
+                f"{event.kind} assessment of {event.student_id} on goal {event.goal_id}: "
+                f"{event.level}"
+            )
+            _text(texts, "comment", event.comment)
+        elif isinstance(event, EntryCorrected | EntryRetracted):
+            self._change(item, event)
+        elif isinstance(event, PairFormed):
+            self.course_id = event.course_id
+            unit = f" on {event.unit}" if event.unit else ""
+            item.summary = (
+                f"pair formed in course {event.course_id}{unit}: students "
+                f"{_names(event.students)}, supervised by {_names(event.supervisors)}"
+            )
+        elif isinstance(event, PairDissolved):
+            item.summary = "pair dissolved"
+            _text(texts, "reason", event.reason)
+        else:  # pragma: no cover - every pair event is told above
+            item.summary = type(event).__name__
+        return item
+
+    def _entry(self, item: Item, event: StepRecorded | FeedbackGiven | ReflectionRecorded) -> None:
+        if isinstance(event, StepRecorded):
+            entry_id = event.step_id
+            current: dict[str, Any] = {
+                "kind": event.kind,
+                "performers": event.performers,
+                "observers": event.observers,
+                "goals": event.goals,
+            }
+            item.summary = f"step {entry_id} ({event.kind}): {_step_people(current)}" + _goals(
+                event.goals
+            )
+            _text(item.texts, "note", event.note)
+        elif isinstance(event, FeedbackGiven):
+            entry_id = event.feedback_id
+            current = {
+                "giver": event.giver,
+                "receiver": event.receiver,
+                "source": event.source,
+                "goals": event.goals,
+            }
+            item.summary = (
+                f"{event.source} feedback {entry_id} from {event.giver} to {event.receiver}"
+                + _goals(event.goals)
+            )
+            _text(item.texts, "strengths", event.strengths)
+            _text(item.texts, "improvements", event.improvements)
+        else:
+            entry_id = event.reflection_id
+            current = {"authors": event.authors, "mode": event.mode, "goals": event.goals}
+            covered = [s for s in GIBBS_STAGES if s in event.stages]
+            complete = (
+                "all six Gibbs stages"
+                if len(covered) == len(GIBBS_STAGES)
+                else f"{len(covered)} of 6 Gibbs stages"
+            )
+            mode = event.mode.replace("_", " ")
+            item.summary = (
+                f"reflection {entry_id} ({mode}) by {_names(event.authors)}, {complete}"
+                + _goals(event.goals)
+            )
+            for stage in GIBBS_STAGES:
+                _text(item.texts, stage.replace("_", " "), event.stages.get(stage))
+        item.entry_id = entry_id
+        item.session_id = event.session_id
+        self.entries[entry_id] = item
+        self.current[entry_id] = current
+
+    def _change(self, item: Item, event: EntryCorrected | EntryRetracted) -> None:
+        entry_id = event.entry_id
+        item.entry_id = entry_id
+        original = self.entries.get(entry_id)
+        kind = _entry_kind(original)
+        if isinstance(event, EntryCorrected):
+            what = _describe_changes(event.changes, self.current.get(entry_id, {}))
+            item.summary = f"corrected {kind} {entry_id}: {what}"
+            _changed_texts(item.texts, event.changes)
+            link_kind = "corrected"
+            link_summary = what
+        else:
+            item.summary = f"retracted {kind} {entry_id}: it no longer counts"
+            link_kind = "retracted"
+            link_summary = "it no longer counts"
+        _text(item.texts, "reason", event.reason)
+        if original is not None:
+            item.session_id = original.session_id
+            after = _after(event.occurred_at - original.occurred_at)
+            item.summary += f" ({after} the entry, #{original.position})"
+            item.changes = Link(
+                original.position, original.event, "entry", original.occurred_at, original.summary
+            )
+            original.changed_by.append(
+                Link(item.position, item.event, link_kind, event.occurred_at, link_summary)
+            )
+
+
+def _text(texts: list[Text], label: str, value: str | None) -> None:
+    if value is not None:
+        texts.append(Text(label, value))
+
+
+def _changed_texts(texts: list[Text], changes: Any) -> None:
+    for name in ("note", "strengths", "improvements"):
+        _text(texts, f"new {name}", getattr(changes, name, None))
+    stages = getattr(changes, "stages", None)
+    if stages:
+        for stage in GIBBS_STAGES:
+            _text(texts, f"new {stage.replace('_', ' ')}", stages.get(stage))
+
+
+def _describe_changes(changes: Any, current: dict[str, Any]) -> str:
+    """What a correction changed, old value to new, and remember the new values."""
+    parts = []
+    names: tuple[str, ...] = ()
+    if isinstance(changes, StepChanges):
+        names = ("kind", "performers", "observers", "goals")
+    elif isinstance(changes, FeedbackChanges):
+        names = ("giver", "receiver", "source", "goals")
+    elif isinstance(changes, ReflectionChanges):
+        names = ("authors", "mode", "goals")
+    for name in names:
+        new = getattr(changes, name)
+        if new is None:
+            continue
+        old = current.get(name)
+        shown_new = _value(new)
+        parts.append(f"{name} {_value(old)} -> {shown_new}" if old is not None else shown_new)
+        current[name] = new
+    texts = [
+        name
+        for name in ("note", "strengths", "improvements", "stages")
+        if getattr(changes, name, None) is not None
+    ]
+    if texts:
+        parts.append("new " + " and ".join(texts))
+    return "; ".join(parts) or "no fields changed"
+
+
+def _value(value: Any) -> str:
+    if isinstance(value, tuple | list):
+        return _names(value) if value else "(none)"
+    return str(value)
+
+
+def _entry_kind(item: Item | None) -> str:
+    if item is None:
+        return "entry"
+    return {"StepRecorded": "step", "FeedbackGiven": "feedback"}.get(item.type, "reflection")
+
+
+def _names(ids: Iterable[str]) -> str:
+    return ", ".join(ids) or "(none)"
+
+
+def _roles(roles: Mapping[str, str]) -> str:
+    return ", ".join(f"{who} {role.replace('_', ' ')}" for who, role in roles.items())
+
+
+def _step_people(current: Mapping[str, Any]) -> str:
+    parts = []
+    if current["performers"]:
+        parts.append(f"performed by {_names(current['performers'])}")
+    if current["observers"]:
+        parts.append(f"observed by {_names(current['observers'])}")
+    return ", ".join(parts)
+
+
+def _goals(goals: Sequence[str]) -> str:
+    if not goals:
+        return ""
+    return f"; goal{'s' if len(goals) > 1 else ''} {', '.join(goals)}"
+
+
+def _after(delta: timedelta) -> str:
+    return f"{duration(delta)} after" if delta >= timedelta(0) else f"{duration(-delta)} before"
+
+
+def duration(delta: timedelta) -> str:
+    """A duration in the largest whole units that say it: ``3 days 2 h``, ``40 min``."""
+    minutes = int(delta.total_seconds() // 60)
+    days, minutes = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(minutes, 60)
+    if days:
+        return f"{days} day{'s' if days != 1 else ''}" + (f" {hours} h" if hours else "")
+    if hours:
+        return f"{hours} h" + (f" {minutes} min" if minutes else "")
+    return f"{minutes} min"
+
+
+def _link_dict(link: Link) -> dict[str, Any]:
+    return {
+        "position": link.position,
+        "event": link.event,
+        "kind": link.kind,
+        "occurred_at": link.occurred_at.isoformat(),
+        "summary": link.summary,
+    }
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)
