@@ -4,9 +4,10 @@
 order they would be recorded: courses with goals in areas, coordinators, supervisors and
 students, pairs working shifts over the weeks of the placement - check-in with roles,
 steps, role switches, peer and supervisor feedback, Gibbs reflections, check-out - with
-mid-point and final assessments. Some pairs are made to need attention: one where a
-student does most of the performing, one that stops reflecting, one whose feedback only
-goes one way, and one with a step corrected days after it was recorded and a feedback
+mid-point and final assessments. Some pairs are made to need attention (see
+:data:`TRAITS`): one where a student does most of the performing, one that stops
+reflecting, one whose feedback only goes one way, and one with a step corrected days
+after it was recorded, a reflection recorded two days after the shift, and a feedback
 retracted.
 
 The same seed and start date always give the same commands.
@@ -98,6 +99,19 @@ SUMMARIES: Final = (
     "Calm shift, time to reflect together at the end",
 )
 SHIFT_STARTS: Final = {"day": time(7, 0), "evening": time(14, 30), "night": time(21, 15)}
+TRAITS: Final = {
+    1: "one student does most of the performing",
+    2: "a step corrected days later, a reflection recorded late, a feedback retracted",
+    3: "stops reflecting after the first two weeks",
+    4: "peer feedback only goes one way",
+}
+"""What makes the pairs that need attention stand out, by pair number modulo 6."""
+LATE_REFLECTION_DELAY: Final = timedelta(days=2, hours=3)
+
+
+def notable_pairs(pairs: int = 6) -> dict[str, str]:
+    """The pairs of a placement that stand out, and how: ``{"p02": "...", ...}``."""
+    return {f"p{n + 1:02d}": TRAITS[n % 6] for n in range(pairs) if n % 6 in TRAITS}
 
 
 @dataclass
@@ -112,6 +126,7 @@ class Pair:
     reflects: bool = True
     feedback_from: tuple[str, ...] = ()
     late_correction: bool = False
+    late_reflection: str | None = None
     sessions: int = 0
     entries: int = 0
     notes: list[str] = field(default_factory=list)
@@ -264,7 +279,7 @@ def _name(rng: random.Random) -> str:
     return f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}"
 
 
-def _shift(  # noqa: C901, PLR0915 - one shift, told in order
+def _shift(  # noqa: C901, PLR0912, PLR0915 - one shift, told in order
     rng: random.Random, pair: Pair, day: datetime, *, week: int, ids: _Ids, steps: int
 ) -> list[tuple[datetime, dict[str, Any]]]:
     shift = rng.choices(("day", "evening", "night"), weights=(6, 3, 1))[0]
@@ -274,10 +289,12 @@ def _shift(  # noqa: C901, PLR0915 - one shift, told in order
     session = f"{pair.pair_id}-s{pair.sessions:03d}"
     out: list[tuple[datetime, dict[str, Any]]] = []
 
-    def add(when: datetime, name: str, actor: str, **fields: Any) -> None:
+    def add(
+        when: datetime, name: str, actor: str, recorded: datetime | None = None, **fields: Any
+    ) -> None:
         out.append(
             (
-                when,
+                recorded or when,
                 {
                     "command": name,
                     "command_id": ids.next(),
@@ -402,10 +419,15 @@ def _shift(  # noqa: C901, PLR0915 - one shift, told in order
         stage_names = list(STAGES)
         if rng.random() < 0.3:
             stage_names = stage_names[: rng.randint(2, 5)]
+        late = pair.late_correction and week == 3 and pair.late_reflection is None
+        if late:
+            # Written up two days after the shift, when the record had moved on.
+            pair.late_reflection = f"{session}-rf"
         add(
             when,
             "record_reflection",
             pair.supervisor if mode == "with_supervisor" else authors[0],
+            when + LATE_REFLECTION_DELAY if late else None,
             session_id=session,
             reflection_id=f"{session}-rf",
             authors=authors,

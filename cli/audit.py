@@ -1,0 +1,75 @@
+"""``peerlog audit STUDENT --course C``: what the record shows for a student, goal by goal."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import click
+
+from peerlog import PeerLog
+from peerlog.cli.audit_report import render_html, render_markdown, render_text
+from peerlog.cli.errors import FAILED
+from peerlog.cli.output import echo_json, format_option
+from peerlog.cli.session import Session, pass_session
+from peerlog.cli.times import as_of_options
+from peerlog.domain.vocabulary import PAIR_STREAM_PREFIX
+from peerlog.projections import AsOf, audit
+from peerlog.projections.timeline import Item, timeline
+
+
+@click.command("audit")
+@click.argument("student")
+@click.option("--course", required=True, metavar="COURSE", help="The course to audit against.")
+@as_of_options
+@format_option("text", "json", "md", "html")
+@pass_session
+def audit_command(
+    session: Session,
+    *,
+    student: str,
+    course: str,
+    as_of: datetime | None,
+    as_of_occurred: datetime | None,
+    fmt: str,
+) -> None:
+    """What the record shows for STUDENT in a course: each goal's status and evidence,
+    the events behind it, and the record's integrity.
+
+    --format json prints the contract's audit JSON; md and html are reports to keep
+    or print (html is one standalone file). The digest names the events the audit was
+    made from: an audit made again later with the same --as-of has the same digest
+    as long as those events are still there, unchanged. The exit code is 1 if the
+    record fails its integrity check.
+
+    \b
+    Example:
+      peerlog audit p02-a --course vfu-1
+      peerlog audit p02-a --course vfu-1 --as-of 2026-03-27 --format html > p02-a.html
+    """
+    app = session.app()
+    window = AsOf(as_of, as_of_occurred)
+    report = audit(app, student, course, window)
+    if fmt == "json":
+        echo_json(report)
+    else:
+        events = behind(app, report, window)
+        render = {"text": render_text, "md": render_markdown, "html": render_html}[fmt]
+        click.echo(render(report, events))
+    if not report["integrity"]["verified"]:
+        click.echo("Error: the record fails its integrity check; run 'peerlog verify'", err=True)
+        click.get_current_context().exit(FAILED)
+
+
+def behind(app: PeerLog, report: dict[str, Any], window: AsOf) -> dict[str, Item]:
+    """The events behind the audit's evidence, told as the replay tells them."""
+    streams = set()
+    for goal in report["goals"]:
+        for event in goal["events"]:
+            stream = str(event).rpartition("@")[0]
+            if stream.startswith(PAIR_STREAM_PREFIX):
+                streams.add(stream.removeprefix(PAIR_STREAM_PREFIX))
+    found: dict[str, Item] = {}
+    for pair_id in sorted(streams):
+        found.update(timeline(app, pair_id, window).by_event())
+    return found

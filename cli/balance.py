@@ -1,0 +1,71 @@
+"""``peerlog balance PAIR``: the contract's participation balance of a pair."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import click
+
+from peerlog.cli.output import echo_json, format_option, ratio, table, when
+from peerlog.cli.session import Session, pass_session
+from peerlog.cli.times import as_of_options
+from peerlog.projections import AsOf, balance_report
+from peerlog.projections.participation import MEMBER_COUNTS
+
+
+@click.command("balance")
+@click.argument("pair")
+@as_of_options
+@format_option("text", "json")
+@pass_session
+def balance_command(
+    session: Session,
+    *,
+    pair: str,
+    as_of: datetime | None,
+    as_of_occurred: datetime | None,
+    fmt: str,
+) -> None:
+    """How evenly a pair's members take part: counts per member and balances.
+
+    A balance is 1 - G*, G* the normalised Gini coefficient of the members' counts:
+    1.00 is even, 0.00 is one member doing everything. Retracted entries do not
+    count; corrections are applied. --format json prints the contract's JSON.
+
+    \b
+    Example:
+      peerlog balance p02
+      peerlog balance p02 --as-of 2026-03-20 --format json
+    """
+    report = balance_report(session.app(), pair, AsOf(as_of, as_of_occurred))
+    if fmt == "json":
+        echo_json(report)
+        return
+    click.echo(render(report))
+
+
+def render(report: dict[str, Any]) -> str:
+    as_of = f"as recorded by {when(datetime.fromisoformat(report['as_of']))} UTC"
+    if "as_of_occurred" in report:
+        as_of += (
+            f", what had happened by {when(datetime.fromisoformat(report['as_of_occurred']))} UTC"
+        )
+    rows = [
+        [member, *(counts[key] for key in MEMBER_COUNTS)]
+        for member, counts in report["members"].items()
+    ]
+    header = ["student", *(key.replace("_", " ") for key in MEMBER_COUNTS)]
+    return "\n".join(
+        [
+            f"Pair {report['pair_id']}, {as_of}",
+            "",
+            table(rows, header),
+            "",
+            (
+                f"performer balance {ratio(report['performer_balance'])}  "
+                "(1.00 even, 0.00 one member does all the performing)"
+            ),
+            f"feedback balance  {ratio(report['feedback_balance'])}  (peer feedback given)",
+        ]
+    )

@@ -1,0 +1,166 @@
+"""``peerlog dashboard``: the supervisor overview, flagged pairs first."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import click
+
+from peerlog.cli.errors import Failed
+from peerlog.cli.output import echo_json, format_option, ratio, when
+from peerlog.cli.progress import Progress, progress_option, wanted
+from peerlog.cli.session import Session, pass_session
+from peerlog.cli.times import MOMENT
+from peerlog.projections import Runner, Thresholds, overview
+from peerlog.projections.overview import PairOverview
+
+DEFAULTS = Thresholds()
+
+
+def threshold_options(function: Callable[..., Any]) -> Callable[..., Any]:
+    """One option per threshold of the overview's flags."""
+    options = [
+        ("--performer-balance", "performer_balance", float,
+         "Flag a pair whose performer balance over its last sessions is below this."),
+        ("--balance-sessions", "balance_sessions", int,
+         "How many of a pair's last sessions that performer balance is taken over."),
+        ("--reflection-sessions", "reflection_sessions", int,
+         "Flag a pair without a reflection in this many last closed sessions."),
+        ("--feedback-balance", "feedback_balance", float,
+         "Flag one-way peer feedback: feedback balance below this..."),
+        ("--min-peer-feedback", "min_peer_feedback", int,
+         "...with at least this many peer feedbacks."),
+        ("--recent-days", "recent_days", int,
+         "Sessions in this many last days count as recent."),
+    ]  # fmt: skip
+    for flag, name, kind, text in reversed(options):
+        function = click.option(
+            flag, name, type=kind, default=getattr(DEFAULTS, name), show_default=True, help=text
+        )(function)
+    return function
+
+
+def bring_up_to_date(runner: Runner, *, show: bool) -> None:
+    """Run the projections up to the head of the record, with progress if wanted."""
+    bar = Progress("projections", runner.head() or None, enabled=show)
+
+    def report(what: str, position: int, head: int) -> None:
+        del what, head
+        bar.reached(position)
+
+    runner.progress = report
+    try:
+        runner.run()
+    finally:
+        runner.progress = None
+    if bar.done:
+        bar.finish()
+
+
+@click.command("dashboard")
+@click.option("--supervisor", metavar="ID", help="Only this supervisor's pairs.")
+@click.option(
+    "--now",
+    type=MOMENT,
+    help="The moment to look from (flags and recent sessions depend on it). [default: now]",
+)
+@click.option(
+    "--update/--no-update",
+    default=True,
+    show_default=True,
+    help="Bring the read models up to date first; with --no-update, say how far behind they are.",
+)
+@click.option("--all", "include_dissolved", is_flag=True, help="Include dissolved pairs.")
+@threshold_options
+@progress_option
+@format_option("text", "json")
+@pass_session
+def dashboard_command(
+    session: Session,
+    /,
+    *,
+    supervisor: str | None,
+    now: datetime | None,
+    update: bool,
+    include_dissolved: bool,
+    progress: bool | None,
+    fmt: str,
+    **limits: Any,
+) -> None:
+    """The supervisor overview: each pair's sessions, activity and balance, and flags for
+    who needs attention (imbalanced pairs, missing reflections, one-way feedback, goals
+    without evidence past mid-placement), flagged pairs first.
+
+    \b
+    Example:
+      peerlog dashboard
+      peerlog dashboard --supervisor sup-1-1 --now 2026-04-24T18:00:00Z
+    """
+    runner = session.runner()
+    if update:
+        bring_up_to_date(runner, show=wanted(asked=progress))
+    statuses = runner.status()
+    position = min(s.position for s in statuses)
+    head = statuses[0].head if statuses else 0
+    moment = now or datetime.now(UTC)
+    thresholds = Thresholds(**limits)
+    pairs = overview(
+        runner.store,
+        now=moment,
+        supervisor=supervisor,
+        thresholds=thresholds,
+        include_dissolved=include_dissolved,
+    )
+    if supervisor is not None and not pairs:
+        raise Failed(f"no pairs supervised by '{supervisor}' in the read models")
+    if fmt == "json":
+        echo_json(
+            {
+                "now": moment.isoformat(),
+                "position": position,
+                "head": head,
+                "lag": head - position,
+                "thresholds": dataclasses.asdict(thresholds),
+                "pairs": [p.as_dict() for p in pairs],
+            }
+        )
+        return
+    click.echo(render(pairs, moment, position, head, thresholds))
+
+
+def render(
+    pairs: list[PairOverview], now: datetime, position: int, head: int, limits: Thresholds
+) -> str:
+    flagged = sum(1 for p in pairs if p.flags)
+    behind = " (up to date)." if position >= head else f": {head - position:,} events behind."
+    lines = [
+        (
+            f"Supervisor overview at {when(now, seconds=False)} UTC: {len(pairs)} pairs, "
+            f"{flagged} need attention."
+        ),
+        f"Read models at position {position:,} of {head:,}{behind}",
+    ]
+    for pair in pairs:
+        latest = when(pair.latest_activity_at, seconds=False)
+        lines += [
+            "",
+            (
+                f"{pair.pair_id}  course {pair.course_id}  students {', '.join(pair.students)}  "
+                f"supervisor {', '.join(pair.supervisors)}"
+            ),
+            (
+                f"    sessions {pair.sessions} ({pair.recent_sessions} in the last "
+                f"{limits.recent_days} days), last activity {latest}"
+            ),
+            (
+                f"    performer balance {ratio(pair.performer_balance)}, "
+                f"feedback balance {ratio(pair.feedback_balance)}"
+            ),
+        ]
+        lines += [f"    ! {flag.code}: {flag.message}" for flag in pair.flags]
+    if not pairs:
+        lines += ["", "No pairs to show."]
+    return "\n".join(lines)

@@ -1,0 +1,178 @@
+"""``peerlog demo``: seed a realistic placement, run the projections, show the dashboard."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, Final
+
+import click
+
+from peerlog import CommandRejected, PeerLog
+from peerlog.cli import dashboard
+from peerlog.cli.demo import notable_pairs, placement, start_of_demo
+from peerlog.cli.errors import FAILED, Failed
+from peerlog.cli.progress import Progress, progress_option, wanted
+from peerlog.cli.session import Session, pass_session
+from peerlog.projections import NotInRecord, Thresholds, overview
+from peerlog.projections.timeline import timeline
+
+FUTURE_TOLERANCE: Final = timedelta(minutes=5)
+
+
+@click.command("demo")
+@click.option("--seed", type=int, default=7, show_default=True, help="Seed of the generator.")
+@click.option(
+    "--start",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="The Monday the placement starts. [default: so that it ended last Friday]",
+)
+@click.option("--pairs", type=click.IntRange(1, 600), default=6, show_default=True)
+@click.option("--weeks", type=click.IntRange(1, 40), default=8, show_default=True)
+@progress_option
+@pass_session
+def demo_command(
+    session: Session,
+    *,
+    seed: int,
+    start: datetime | None,
+    pairs: int,
+    weeks: int,
+    progress: bool | None,
+) -> None:
+    """Seed a realistic placement into a fresh record and show what peerlog makes of it.
+
+    A course with 12 goals in 5 areas and pairs of students (6 by default) working
+    shifts over the weeks (8): check-ins, steps, role switches, feedback, Gibbs
+    reflections, check-outs, mid-point and final assessments. Some pairs need
+    attention: one student doing most of the performing, a pair that stops
+    reflecting, one-way feedback, a step corrected days later and a reflection
+    recorded late. The same --seed and --start always give the same record (ids,
+    times, texts, positions; only the recording times differ).
+
+    Then the projections are run, the supervisor overview is shown, and the next
+    commands to try are printed. Seeding a record that already holds this demo
+    changes nothing; a record that holds anything else is left alone.
+
+    \b
+    Example:
+      peerlog demo
+      peerlog --db sqlite:////tmp/demo.sqlite3 demo --seed 7 --start 2026-03-02
+    """
+    first_day = start.date() if start is not None else start_of_demo(weeks=weeks)
+    commands = list(placement(seed=seed, start=first_day, pairs=pairs, weeks=weeks))
+    _check_not_in_future(commands, first_day)
+    app = session.app()
+    seeded = _seed(app, commands, session.where, show=wanted(asked=progress))
+    runner = session.runner()
+    runner.run()
+    now = datetime.now(UTC)
+    shown = overview(runner.store, now=now)
+    head = runner.head()
+    click.echo(seeded)
+    click.echo("")
+    click.echo(dashboard.render(shown, now, head, head, Thresholds()))
+    click.echo("")
+    click.echo(_next_steps(app, session, pairs))
+
+
+def _check_not_in_future(commands: list[dict[str, Any]], first_day: date) -> None:
+    last = max(datetime.fromisoformat(c["occurred_at"]) for c in commands)
+    if last > datetime.now(UTC) + FUTURE_TOLERANCE:
+        raise Failed(
+            f"a placement starting on {first_day} runs until {last:%Y-%m-%d}, which is in the "
+            "future, and the record takes nothing that has not happened yet; give an earlier "
+            "--start (or leave it out)"
+        )
+
+
+def _holds_another_demo(app: PeerLog, first: dict[str, Any], where: str) -> bool:
+    """Whether the record holds a demo made from other commands; refuse to seed a
+    record that holds anything but a demo."""
+    if app.store.find_command(first["command_id"]) is None:
+        if app.store.max_notification_id():
+            raise Failed(
+                f"the record at {where} is not empty and holds no demo placement; the demo "
+                "seeds a fresh record, for example: "
+                "peerlog --db sqlite:////tmp/peerlog-demo.sqlite3 demo"
+            )
+        return False
+    try:
+        app.execute(first)
+    except CommandRejected as rejected:
+        if rejected.rule != "command_id_reused":
+            raise
+        return True
+    return False
+
+
+def _seed(app: PeerLog, commands: list[dict[str, Any]], where: str, *, show: bool) -> str:
+    """Record the commands, unless the record holds something else; say what was done."""
+    if _holds_another_demo(app, commands[0], where):
+        return (
+            f"The record at {where} already holds a demo placement made with another "
+            "--seed or --start; showing that one."
+        )
+    bar = Progress("seeding", len(commands), enabled=show)
+    recorded = repeated = 0
+    problems = []
+    for command in commands:
+        bar.advance()
+        try:
+            if app.execute(command).repeated:
+                repeated += 1
+            else:
+                recorded += 1
+        except CommandRejected as rejected:
+            problems.append(f"{command['command_id']}: {rejected.describe()}")
+    bar.finish(len(commands))
+    if problems:
+        for problem in problems:
+            click.echo(problem, err=True)
+        click.echo(f"Error: {len(problems)} demo commands were rejected", err=True)
+        click.get_current_context().exit(FAILED)
+    if not recorded:
+        return f"The record at {where} already holds this demo placement ({repeated:,} commands)."
+    courses = {c["course_id"] for c in commands if c["command"] == "open_course"}
+    pair_count = sum(1 for c in commands if c["command"] == "form_pair")
+    return (
+        f"Seeded a placement into {where}: {len(courses)} course{'s' if len(courses) > 1 else ''}, "
+        f"{pair_count} pairs, "
+        f"{recorded:,} commands recorded"
+        + (f" ({repeated:,} were already there)." if repeated else ".")
+    )
+
+
+def _next_steps(app: PeerLog, session: Session, pairs: int) -> str:
+    """The commands to try next, with the ids of this record."""
+    prefix = "peerlog" + (f" --db {session.where}" if session.db_from_option else "")
+    notable = notable_pairs(pairs)
+    by_trait = {trait: pair for pair, trait in notable.items()}
+    imbalanced = by_trait.get(notable_pairs(6).get("p02", ""), "p01")
+    late = by_trait.get(notable_pairs(6).get("p03", ""))
+    lines = ["Next, try:"]
+    if late is not None:
+        lines += _late_pair_steps(app, prefix, late)
+    lines += [
+        f"  {prefix} audit {imbalanced}-a --course vfu-1",
+        f"  {prefix} audit {imbalanced}-a --course vfu-1 --format html > {imbalanced}-a.html",
+        f"  {prefix} balance {imbalanced}",
+        f"  {prefix} dashboard --supervisor sup-1-1",
+        f"  {prefix} verify",
+        "See docs/cli.md for every command.",
+    ]
+    return "\n".join(lines)
+
+
+def _late_pair_steps(app: PeerLog, prefix: str, pair_id: str) -> list[str]:
+    try:
+        history = timeline(app, pair_id)
+    except NotInRecord:
+        return []
+    corrected = next((i for i in history.items if i.type == "EntryCorrected"), None)
+    late = next((i for i in history.items if i.late), None)
+    lines = []
+    if corrected is not None and corrected.session_id is not None:
+        lines.append(f"  {prefix} replay {pair_id} --session {corrected.session_id}")
+    if late is not None and late.session_id is not None:
+        lines.append(f"  {prefix} replay {pair_id} --session {late.session_id} --state")
+    return lines

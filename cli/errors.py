@@ -1,0 +1,62 @@
+"""Errors a user can cause become a clear message and a non-zero exit code, never a
+traceback: a rejected command, something not in the record, a store that cannot be
+reached or read, a bad configuration, a file that cannot be read or written."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from typing import Any, Final
+
+import click
+import psycopg
+from eventsourcing.persistence import MapperDeserialisationError, PersistenceError
+
+from peerlog import CommandRejected
+from peerlog.persistence.config import ConfigurationError
+from peerlog.projections import NotInRecord
+
+FAILED: Final = 1
+"""The exit code when a command could not do what was asked (click uses 2 for usage)."""
+
+
+class Failed(click.ClickException):
+    """A command could not do what was asked: say why, exit non-zero."""
+
+    exit_code = FAILED
+
+
+def translate(exc: Exception, where: str) -> click.ClickException | None:  # noqa: PLR0911
+    """The message for an error a user can cause, or None for a bug."""
+    if isinstance(exc, CommandRejected):
+        return Failed(exc.describe())
+    if isinstance(exc, NotInRecord):
+        return Failed(str(exc))
+    if isinstance(exc, ConfigurationError):
+        return Failed(f"configuration: {exc}")
+    if isinstance(exc, MapperDeserialisationError):
+        return Failed(f"the record at {where} cannot be read: {exc}; run 'peerlog verify'")
+    if isinstance(exc, PersistenceError | psycopg.Error | sqlite3.Error):
+        return Failed(f"cannot use the record at {where}: {_first_line(exc)}")
+    if isinstance(exc, OSError):
+        name = f": {exc.filename}" if exc.filename else ""
+        return Failed(f"{exc.strerror or exc}{name}")
+    return None
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0]
+
+
+def guarded(where: Callable[[], str], call: Callable[[], Any]) -> Any:
+    """Run ``call``, turning errors a user can cause into messages."""
+    try:
+        return call()
+    except click.ClickException:
+        raise
+    except Exception as exc:
+        translated = translate(exc, where())
+        if translated is None:
+            raise
+        raise translated from None

@@ -1,0 +1,226 @@
+"""``peerlog import FILE``: apply a JSON-lines file of commands, line by line.
+
+Each line is handed to ``PeerLog.execute`` as it is (bytes in, no extra parsing), so
+the import costs no more per line than the application does. A line that is rejected -
+bad JSON, an unknown command, a wrong field, a broken rule, a reused command id - is
+reported with its number and the reason, and the import goes on; a repeated command
+(same id, same payload) is reported as already recorded. If the store itself fails, the
+import stops and says where: the lines before were applied, and running the same file
+again applies the rest.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sqlite3
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO, Final
+
+import click
+import msgspec
+import psycopg
+from eventsourcing.persistence import PersistenceError
+
+from peerlog import CommandRejected, PeerLog
+from peerlog.cli.errors import FAILED
+from peerlog.cli.output import echo_json, format_option
+from peerlog.cli.progress import Progress, progress_option, wanted
+from peerlog.cli.session import Session, pass_session
+from peerlog.commands import parse_command
+from peerlog.domain.errors import Violation
+
+DRY_RUN_LIMITS: Final = (
+    "A dry run checks each line on its own: JSON, command name, fields and their types, "
+    "ids, dates, vocabularies and patient identifiers in free text. It cannot check what "
+    "needs the record: that courses, pairs, sessions, goals and people exist, who may "
+    "record what, and whether a command id was used before. Nothing was recorded."
+)
+_WITHIN_LINE: Final = re.compile(r"at line \d+ column")
+BLANK: Final = Violation(
+    "", "blank_line", "a blank line; a JSON-lines file has one command per line"
+)
+
+
+@dataclass(frozen=True)
+class Rejection:
+    line: int
+    command: str
+    command_id: str | None
+    errors: tuple[Violation, ...]
+
+    def describe(self) -> str:
+        what = []
+        if self.command:
+            what.append(self.command)
+        if self.command_id:
+            what.append(f"command_id {self.command_id}")
+        label = f" ({', '.join(what)})" if what else ""
+        reasons = "; ".join(str(v) for v in self.errors)
+        return f"line {self.line}{label}: {reasons}"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "line": self.line,
+            "command": self.command or None,
+            "command_id": self.command_id,
+            "errors": [
+                {"field": v.field, "rule": v.rule, "message": v.message} for v in self.errors
+            ],
+        }
+
+
+@dataclass
+class ImportReport:
+    source: str
+    dry_run: bool
+    lines: int = 0
+    recorded: int = 0
+    repeated: int = 0
+    valid: int = 0
+    rejected: list[Rejection] = field(default_factory=list)
+    stopped: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.rejected and self.stopped is None
+
+    def summary(self) -> str:
+        if self.dry_run:
+            counts = f"{self.valid:,} valid, {len(self.rejected):,} rejected"
+            return f"{self.source} (dry run): {self.lines:,} lines: {counts}"
+        counts = (
+            f"{self.recorded:,} recorded, {self.repeated:,} already recorded, "
+            f"{len(self.rejected):,} rejected"
+        )
+        return f"{self.source}: {self.lines:,} lines: {counts}"
+
+    def __str__(self) -> str:
+        return self.summary()
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"file": self.source, "dry_run": self.dry_run, "lines": self.lines}
+        if self.dry_run:
+            out["valid"] = self.valid
+        else:
+            out["recorded"] = self.recorded
+            out["already_recorded"] = self.repeated
+        out["rejected"] = [r.as_dict() for r in self.rejected]
+        out["stopped"] = self.stopped
+        return out
+
+
+def _rejection(number: int, line: bytes, rejected: CommandRejected) -> Rejection:
+    command_id = None
+    try:
+        data = msgspec.json.decode(line)
+    except msgspec.DecodeError:
+        data = None
+    if isinstance(data, dict) and isinstance(data.get("command_id"), str):
+        command_id = data["command_id"]
+    # The parser counts lines within the one line it was given: only the column helps.
+    errors = tuple(
+        Violation(v.field, v.rule, _WITHIN_LINE.sub("at column", v.message))
+        if v.rule == "json_invalid"
+        else v
+        for v in rejected.violations
+    )
+    return Rejection(number, rejected.command, command_id, errors)
+
+
+def apply_lines(
+    app: PeerLog | None, lines: Iterable[bytes], report: ImportReport, progress: Progress
+) -> ImportReport:
+    """Apply (or, without an application, only validate) each line, in order."""
+    number = 0
+    for number, line in enumerate(lines, 1):
+        progress.advance(1, len(line))
+        line = line.rstrip()  # noqa: PLW2901 - the line without its line break
+        if not line:
+            report.rejected.append(Rejection(number, "", None, (BLANK,)))
+            continue
+        try:
+            if app is None:
+                parse_command(line)
+                report.valid += 1
+            elif app.execute(line).repeated:
+                report.repeated += 1
+            else:
+                report.recorded += 1
+        except CommandRejected as rejected:
+            report.rejected.append(_rejection(number, line, rejected))
+        except (PersistenceError, psycopg.Error, sqlite3.Error) as exc:
+            first = (str(exc).strip() or type(exc).__name__).splitlines()[0]
+            report.stopped = (
+                f"stopped at line {number}: the store failed ({first}); the lines before it "
+                "were applied, and importing the file again applies the rest"
+            )
+            report.lines = number
+            return report
+    report.lines = number
+    return report
+
+
+def import_file(
+    app: PeerLog, path: str | os.PathLike[str], *, dry_run: bool = False, progress: bool = False
+) -> ImportReport:
+    """Import a JSON-lines file into the record (what ``peerlog import FILE`` does)."""
+    report = ImportReport(str(path), dry_run)
+    with Path(path).open("rb") as stream:
+        bar = Progress("importing", _size(stream), enabled=progress)
+        apply_lines(None if dry_run else app, stream, report, bar)
+    bar.finish(report.lines)
+    return report
+
+
+def _size(stream: BinaryIO) -> int | None:
+    try:
+        info = os.fstat(stream.fileno())
+    except (OSError, ValueError, AttributeError):
+        return None
+    return info.st_size or None
+
+
+@click.command("import")
+@click.argument("file", type=click.File("rb"))
+@click.option("--dry-run", is_flag=True, help="Only validate each line; record nothing.")
+@progress_option
+@format_option("text", "json")
+@pass_session
+def import_command(
+    session: Session, /, *, file: BinaryIO, dry_run: bool, progress: bool | None, fmt: str
+) -> None:
+    """Apply a JSON-lines file of commands (one command per line; - reads stdin).
+
+    Good lines are recorded, in order; every rejected line is reported with its line
+    number, its command and the reason, and the exit code is 1 if any line was
+    rejected. Importing the same file again changes nothing: each command id is
+    recorded once, and a repeated command is counted as already recorded.
+
+    \b
+    Example:
+      peerlog import week-12.jsonl
+      peerlog import --dry-run week-12.jsonl
+      cat week-12.jsonl | peerlog import -
+    """
+    name = getattr(file, "name", "-")
+    source = "stdin" if name in ("-", "<stdin>") or not isinstance(name, str) else name
+    report = ImportReport(source, dry_run)
+    bar = Progress("importing", _size(file), enabled=wanted(asked=progress))
+    app = None if dry_run else session.app()
+    apply_lines(app, file, report, bar)
+    bar.finish(report.lines)
+    if fmt == "json":
+        echo_json(report.as_dict())
+    else:
+        click.echo(report.summary())
+        for rejection in report.rejected:
+            click.echo(rejection.describe())
+        if dry_run:
+            click.echo(DRY_RUN_LIMITS)
+    if report.stopped is not None:
+        click.echo(f"Error: {report.stopped}", err=True)
+    if not report.ok:
+        click.get_current_context().exit(FAILED)

@@ -1,0 +1,60 @@
+"""The ``peerlog`` command: a thin skin over the application and the projections."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import click
+
+from peerlog import __version__
+from peerlog.cli.errors import guarded
+from peerlog.cli.session import DEFAULT_DB_HELP, Session
+
+
+class Group(click.Group):
+    """Commands listed in the order they were added; user errors become messages."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        del ctx
+        return list(self.commands)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        def where() -> str:
+            session = ctx.find_object(Session)
+            return session.where if session is not None else "the configured store"
+
+        return guarded(where, lambda: super(Group, self).invoke(ctx))
+
+
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--db",
+    metavar="URL",
+    envvar="PEERLOG_DATABASE_URL",
+    show_envvar=True,
+    help=DEFAULT_DB_HELP,
+)
+@click.version_option(__version__, prog_name="peerlog")
+@click.pass_context
+def cli(ctx: click.Context, db: str | None) -> None:
+    """peerlog keeps the learning record of peer learning in clinical placements.
+
+    Every command works on one record: --db, else PEERLOG_DATABASE_URL, else the
+    default SQLite file. Commands whose output is data take --format.
+
+    \b
+    Example:
+      peerlog demo
+      peerlog replay p03 --session p03-s006
+    """
+    source = ctx.get_parameter_source("db")
+    ctx.obj = Session(db or None, db_from_option=source is click.core.ParameterSource.COMMANDLINE)
+
+
+def main() -> None:
+    """The console script."""
+    logging.basicConfig(level=logging.WARNING, format="peerlog: %(message)s")
+    # The pool's own retry messages repeat what the error message says.
+    logging.getLogger("psycopg.pool").setLevel(logging.CRITICAL)
+    cli.main(prog_name="peerlog")

@@ -1,0 +1,119 @@
+"""``peerlog record COMMAND FIELD=VALUE ...``: record one command from the shell."""
+
+from __future__ import annotations
+
+import json
+import sys
+import uuid
+from typing import Any
+
+import click
+
+from peerlog.cli.fields import MODELS, FieldsError, describe_fields, parse_words
+from peerlog.cli.output import echo_json, format_option, table
+from peerlog.cli.session import Session, pass_session
+from peerlog.commands import COMMAND_NAMES
+
+
+def new_command_id() -> str:
+    return f"cli-{uuid.uuid4().hex[:16]}"
+
+
+def _json_argument(text: str | None) -> dict[str, Any]:
+    if text is None:
+        return {}
+    if text == "-":
+        text = sys.stdin.read()
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise click.BadParameter(f"not valid JSON: {exc.msg}", param_hint="--json") from None
+    if not isinstance(data, dict):
+        raise click.BadParameter("a command is a JSON object", param_hint="--json")
+    return data
+
+
+@click.command("record")
+@click.argument("command", required=False, type=click.Choice(COMMAND_NAMES), metavar="COMMAND")
+@click.argument("words", nargs=-1, metavar="[FIELD=VALUE]...")
+@click.option("--actor", envvar="PEERLOG_ACTOR", show_envvar=True, help="Who records it.")
+@click.option(
+    "--id",
+    "command_id",
+    help="The command id (send it again with the same id and nothing is recorded twice). "
+    "[default: a new id, printed]",
+)
+@click.option(
+    "--json",
+    "json_text",
+    metavar="JSON",
+    help="The command (or some of its fields) as a JSON object; - reads it from stdin. "
+    "FIELD=VALUE words override its fields.",
+)
+@click.option("--fields", "show_fields", is_flag=True, help="List COMMAND's fields and stop.")
+@format_option("text", "json")
+@pass_session
+def record_command(
+    session: Session,
+    *,
+    command: str | None,
+    words: tuple[str, ...],
+    actor: str | None,
+    command_id: str | None,
+    json_text: str | None,
+    show_fields: bool,
+    fmt: str,
+) -> None:
+    """Record one command of the contract, written as FIELD=VALUE words.
+
+    \b
+    FIELD=text                  a text, id, date or time
+    FIELD=a,b                   a list (FIELD= is the empty list)
+    FIELD=key:value,key:value   a mapping, e.g. roles=s1:performer,s2:observer
+    FIELD.key=value             one entry of a mapping, e.g. stages.feelings=Calm
+    FIELD:=JSON                 any JSON value
+
+    The actor is --actor (or PEERLOG_ACTOR, or actor=...); the command id is --id (or
+    command_id=...), else a new one, which is printed: sending the same id again
+    records nothing twice. occurred_at=... says when it happened (default: now).
+    COMMAND --fields lists a command's fields.
+
+    \b
+    Example:
+      peerlog record record_step --actor s1 pair_id=p1 session_id=d1 \\
+          step_id=st7 kind=performance performers=s1 observers=s2 goals=hygiene \\
+          note="Hand hygiene before and after the dressing change"
+      peerlog record give_feedback --json '{"actor": "s2", ...}'
+    """
+    if show_fields:
+        if command is None:
+            raise click.UsageError("--fields needs a COMMAND")
+        click.echo(table(describe_fields(command), ("field", "", "write it as")))
+        return
+    data = _json_argument(json_text)
+    name = command or data.get("command")
+    if not isinstance(name, str) or name not in MODELS:
+        raise click.UsageError(
+            'name the command (as COMMAND, or as "command" in --json): ' + ", ".join(COMMAND_NAMES)
+        )
+    try:
+        data.update(parse_words(name, words))
+    except FieldsError as exc:
+        raise click.UsageError(str(exc)) from None
+    data["command"] = name
+    if actor is not None:
+        data["actor"] = actor
+    if command_id is not None:
+        data["command_id"] = command_id
+    data.setdefault("command_id", new_command_id())
+    if "actor" not in data:
+        raise click.UsageError("who records it? give --actor ID (or set PEERLOG_ACTOR)")
+    result = session.app().execute(data)
+    if fmt == "json":
+        echo_json(result.as_dict())
+        return
+    events = ", ".join(f"{e} (position {e.position})" for e in result.events)
+    if result.repeated:
+        click.echo(f"already recorded: {name} {result.command_id} ({events}); nothing new")
+    else:
+        click.echo(f"recorded {name} {result.command_id}: {events}")

@@ -1,0 +1,34 @@
+"""Every command of ``peerlog``, in the order ``peerlog --help`` lists them."""
+
+from __future__ import annotations
+
+import click
+
+from peerlog.cli.audit import audit_command
+from peerlog.cli.balance import balance_command
+from peerlog.cli.dashboard import dashboard_command
+from peerlog.cli.demo_command import demo_command
+from peerlog.cli.export import export_command
+from peerlog.cli.importing import import_command
+from peerlog.cli.read_models import projections_group
+from peerlog.cli.recording import record_command
+from peerlog.cli.replay import replay_command
+from peerlog.cli.verify import verify_command
+
+COMMANDS = (
+    demo_command,
+    import_command,
+    record_command,
+    replay_command,
+    audit_command,
+    balance_command,
+    dashboard_command,
+    verify_command,
+    projections_group,
+    export_command,
+)
+
+
+def register(group: click.Group) -> None:
+    for command in COMMANDS:
+        group.add_command(command)

@@ -1,0 +1,155 @@
+"""``peerlog replay PAIR``: a pair's history event by event, for disputes."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import click
+
+from peerlog.cli.errors import Failed
+from peerlog.cli.output import echo_json, format_option, ratio, when
+from peerlog.cli.session import Session, pass_session
+from peerlog.cli.times import as_of_options
+from peerlog.projections import AsOf
+from peerlog.projections.timeline import LATE_AFTER, Item, PairState, Timeline, duration, timeline
+
+ACTOR_WIDTH = 14
+
+
+@click.command("replay")
+@click.argument("pair")
+@as_of_options
+@click.option("--session", "session_id", metavar="SESSION", help="Only this session's events.")
+@click.option("--student", metavar="STUDENT", help="Only events that name this student.")
+@click.option("--state", is_flag=True, help="Show the pair's roles and balance after each event.")
+@click.option(
+    "--late-after",
+    type=click.FloatRange(min=0),
+    default=LATE_AFTER.total_seconds() / 3600,
+    show_default=True,
+    metavar="HOURS",
+    help="Mark an event late when it was recorded this much later than the pair's "
+    "events before it.",
+)
+@format_option("text", "json")
+@pass_session
+def replay_command(
+    session: Session,
+    *,
+    pair: str,
+    as_of: datetime | None,
+    as_of_occurred: datetime | None,
+    session_id: str | None,
+    student: str | None,
+    state: bool,
+    late_after: float,
+    fmt: str,
+) -> None:
+    """Replay a pair's history, event by event, as the record knew it.
+
+    Each event shows its position in the record, when it was recorded, when it
+    happened, who recorded it and what happened, with its free texts (a forgotten
+    person's texts read as erased). Corrections and retractions are shown under the
+    entries they change, and where they were recorded. An event is marked late when
+    it was recorded more than --late-after hours later than the pair's events before
+    it. Times are in UTC.
+
+    \b
+    Example:
+      peerlog replay p03 --session p03-s006
+      peerlog replay p03 --as-of 2026-03-18 --student p03-a --state
+    """
+    history = timeline(
+        session.app(),
+        pair,
+        AsOf(as_of, as_of_occurred),
+        late_after=timedelta(hours=late_after),
+        with_state=state,
+    )
+    if session_id is not None and not any(i.session_id == session_id for i in history.items):
+        raise Failed(f"pair {pair} has no session {session_id} (as of then)")
+    if student is not None and not any(student in i.people for i in history.items):
+        raise Failed(f"no event of pair {pair} names {student} (as of then)")
+    items = history.select(session=session_id, student=student)
+    if fmt == "json":
+        echo_json(
+            {
+                "pair_id": history.pair_id,
+                "course_id": history.course_id,
+                **history.as_of.describe(datetime.now().astimezone()),
+                "late_after_hours": late_after,
+                "events_in_record": history.total,
+                "events": [item.as_dict() for item in items],
+            }
+        )
+        return
+    click.echo(render(history, items, session_id=session_id, student=student))
+
+
+def render(
+    history: Timeline, items: list[Item], *, session_id: str | None, student: str | None
+) -> str:
+    lines = [_heading(history, items, session_id=session_id, student=student), ""]
+    number_width = max([len(str(i.position)) for i in items] + [1])
+    actor_width = min(ACTOR_WIDTH, max([len(i.actor) for i in items] + [5]))
+    lines.append(
+        f"{'#':>{number_width}}  {'recorded':<19}  {'occurred':<19}  "
+        f"{'actor':<{actor_width}}  what happened"
+    )
+    indent = " " * (number_width + 2 + 19 + 2 + 19 + 2 + actor_width + 2)
+    for item in items:
+        lines.append(
+            f"{item.position:>{number_width}}  {when(item.recorded_at)}  "
+            f"{when(item.occurred_at)}  {item.actor:<{actor_width}}  {item.summary}"
+        )
+        lines.extend(indent + detail for detail in details(item))
+    return "\n".join(lines)
+
+
+def _heading(
+    history: Timeline, items: list[Item], *, session_id: str | None, student: str | None
+) -> str:
+    course = f" (course {history.course_id})" if history.course_id else ""
+    view = []
+    if history.as_of.recorded is not None:
+        view.append(f"as recorded by {when(history.as_of.recorded)}")
+    if history.as_of.occurred is not None:
+        view.append(f"what had happened by {when(history.as_of.occurred)}")
+    if session_id is not None:
+        view.append(f"session {session_id}")
+    if student is not None:
+        view.append(f"events naming {student}")
+    shown = f"; {len(items)} shown ({', '.join(view)})" if view else ""
+    late = f"{history.late_after.total_seconds() / 3600:g} h"
+    return (
+        f"Pair {history.pair_id}{course}: {history.total} events in the record{shown}.\n"
+        f"Times in UTC; late = recorded more than {late} later than the events before it."
+    )
+
+
+def details(item: Item) -> list[str]:
+    """The lines under an event: its texts, lateness, what changed it, the state."""
+    out = []
+    for text in item.texts:
+        value = str(text.value) if text.erased else f'"{text.value}"'
+        out.append(f"{text.label}: {value}".replace("\n", "\n    "))
+    if item.late_by is not None:
+        out.append(f"LATE: recorded {duration(item.late_by)} later than the events before it")
+    for link in item.changed_by:
+        after = duration(link.occurred_at - item.occurred_at)
+        out.append(f"{link.kind} at #{link.position} ({after} later): {link.summary}")
+    if item.state is not None:
+        out.append(state_line(item.state))
+    return out
+
+
+def state_line(state: PairState) -> str:
+    session = f"session {state.session_id}" if state.session_id else "no session open"
+    roles = ", ".join(f"{who} {role}" for who, role in state.roles.items())
+    performed = ", ".join(f"{who} {n}" for who, n in state.performer.items())
+    given = ", ".join(f"{who} {n}" for who, n in state.feedback_given.items())
+    return (
+        f"state: {session}{': ' + roles if roles else ''}; performed {performed} "
+        f"(balance {ratio(state.performer_balance)}); feedback given {given} "
+        f"(balance {ratio(state.feedback_balance)})"
+    )

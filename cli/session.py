@@ -1,0 +1,60 @@
+"""What every command shares: the store named by ``--db``, opened once, when first needed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Final
+
+import click
+
+from peerlog import PeerLog
+from peerlog.persistence.config import DATABASE_URL, default_sqlite_path, describe_url
+from peerlog.projections import Runner
+
+DEFAULT_DB_HELP: Final = (
+    "The record to use: sqlite:////absolute/path.sqlite3 or "
+    "postgresql://user[:password]@host[:port]/dbname. "
+    f"[default: the SQLite file {default_sqlite_path()}]"
+)
+
+
+@dataclass
+class Session:
+    """The store a command works on; the application and projection runner are made
+    when a command first asks for them and closed when the command ends."""
+
+    db: str | None
+    db_from_option: bool = False
+    """Whether --db named the store (rather than the environment or the default)."""
+    _app: PeerLog | None = field(default=None, repr=False)
+    _runner: Runner | None = field(default=None, repr=False)
+
+    @property
+    def where(self) -> str:
+        """The store's URL, without any password, for messages."""
+        if self.db:
+            return describe_url(self.db)
+        return f"sqlite:///{str(default_sqlite_path()).lstrip('/')}"
+
+    def app(self) -> PeerLog:
+        if self._app is None:
+            env = {DATABASE_URL: self.db} if self.db else {}
+            self._app = PeerLog(env)
+            click.get_current_context().call_on_close(self._close)
+        return self._app
+
+    def runner(self) -> Runner:
+        if self._runner is None:
+            self._runner = Runner(self.app())
+        return self._runner
+
+    def _close(self) -> None:
+        if self._runner is not None:
+            self._runner.close()
+            self._runner = None
+        if self._app is not None:
+            self._app.close()
+            self._app = None
+
+
+pass_session = click.make_pass_decorator(Session)

@@ -1,0 +1,63 @@
+"""Times given on the command line: ISO 8601 with a UTC offset, or a date."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time
+from typing import TYPE_CHECKING, Any, TypeAlias
+
+import click
+
+from peerlog.cli.output import F
+
+if TYPE_CHECKING:
+    _ParamType: TypeAlias = click.ParamType[datetime, Any]
+else:
+    _ParamType = click.ParamType  # generic for type checkers only (older click is not)
+
+
+class Moment(_ParamType):
+    """``2026-03-20T18:00:00+01:00`` (or ``...Z``); a bare date means the end of that day
+    in UTC, so that ``--as-of 2026-03-20`` includes all of the 20th."""
+
+    name = "TIME"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, datetime):
+            return value
+        text = str(value).strip()
+        try:
+            if len(text) == 10:
+                day = date.fromisoformat(text)
+                return datetime.combine(day, time.max, UTC)
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            self.fail(
+                f"{text!r} is not a time; give ISO 8601 with a UTC offset, like "
+                "2026-03-20T18:00:00+01:00 or 2026-03-20T17:00:00Z, or a date (2026-03-20)",
+                param,
+                ctx,
+            )
+        if moment.tzinfo is None:
+            self.fail(
+                f"{text!r} has no UTC offset; add one, like {text}+01:00 or {text}Z", param, ctx
+            )
+        return moment.astimezone(UTC)
+
+
+MOMENT = Moment()
+
+
+def as_of_options(function: F) -> F:
+    """``--as-of`` and ``--as-of-occurred``, the two clocks of every as-of question."""
+    function = click.option(
+        "--as-of-occurred",
+        "as_of_occurred",
+        type=MOMENT,
+        help="Only what had happened by this time (occurred_at), as recorded so far.",
+    )(function)
+    return click.option(
+        "--as-of",
+        "as_of",
+        type=MOMENT,
+        help="Only what had been recorded by this time (recorded_at), as the record stood then.",
+    )(function)
