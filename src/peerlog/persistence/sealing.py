@@ -272,6 +272,18 @@ def _plan(cls: type[DomainEvent]) -> _Plan:
     return plan
 
 
+_SUBJECT_FIELDS: dict[type[DomainEvent], frozenset[str]] = {}
+
+
+def _subject_fields(cls: type[DomainEvent]) -> frozenset[str]:
+    """Every field naming the subjects of some personal text of the class."""
+    fields = _SUBJECT_FIELDS.get(cls)
+    if fields is None:
+        fields = frozenset(name for text in cls.personal_text for name in text.subjects)
+        _SUBJECT_FIELDS[cls] = fields
+    return fields
+
+
 def _subjects(event: DomainEvent, fields: tuple[str, ...]) -> tuple[str, ...]:
     people: set[str] = set()
     for name in fields:
@@ -349,8 +361,12 @@ class TextSealer:
         def everyone() -> set[str]:
             people: set[str] = set()
             for event in batch.pop() if batch else ():
-                for _, _, subject_fields in _plan(type(event)):
-                    people.update(_subjects(event, subject_fields))
+                for name in _subject_fields(type(event)):
+                    value = getattr(event, name)
+                    if isinstance(value, str):
+                        people.add(value)
+                    else:
+                        people.update(value)
             return people
 
         return [self._open(event, everyone) for event in events]
