@@ -110,6 +110,9 @@ class PostgresDatastore:
         )
         self._open_lock = threading.Lock()
         self._opened = False
+        self._writers = threading.local()
+        self._pinned: list[psycopg.Connection[tuple[Any, ...]]] = []
+        self.max_pinned = max(1, max(pool_size, max_pool_size) // 2)
 
     def _open(self) -> None:
         with self._open_lock:
@@ -140,6 +143,41 @@ class PostgresDatastore:
         with self.connection() as conn, conn.transaction():
             yield conn
 
+    @contextmanager
+    def writer(self) -> Iterator[psycopg.Connection[tuple[Any, ...]]]:
+        """This thread's own connection for appends, kept out of the pool between them
+        (taking one from the pool for every command costs more than the command's SQL).
+        A connection that failed is given back and replaced next time."""
+        conn: psycopg.Connection[tuple[Any, ...]] | None = getattr(self._writers, "conn", None)
+        if (conn is None or conn.closed) and len(self._pinned) >= self.max_pinned:
+            # Many writing threads: the rest share the pool.
+            with self.connection() as shared:
+                yield shared
+            return
+        if conn is None or conn.closed:
+            self._open()
+            try:
+                conn = self.pool.getconn()
+            except psycopg_pool.PoolTimeout as exc:
+                msg = f"no connection to {self.description} became free in time"
+                raise OperationalError(msg) from exc
+            self._writers.conn = conn
+            with self._open_lock:
+                self._pinned.append(conn)
+        try:
+            yield conn
+        except psycopg.Error as exc:
+            if isinstance(exc, psycopg.OperationalError | psycopg.InterfaceError):
+                self._release(conn)
+            raise
+
+    def _release(self, conn: psycopg.Connection[tuple[Any, ...]]) -> None:
+        self._writers.conn = None
+        with self._open_lock:
+            if conn in self._pinned:
+                self._pinned.remove(conn)
+        self.pool.putconn(conn)
+
     def create(self, statements: Sequence[sql.Composed | sql.SQL]) -> None:
         """Run schema statements in the schema (created if missing), one process at a time."""
         with self.transaction() as conn:
@@ -159,6 +197,10 @@ class PostgresDatastore:
         return sql.SQL("{}.{}").format(sql.Identifier(self.schema), sql.Identifier(name))
 
     def close(self) -> None:
+        with self._open_lock:
+            pinned, self._pinned = self._pinned, []
+        for conn in pinned:
+            self.pool.putconn(conn)
         self.pool.close()
 
 
@@ -265,9 +307,11 @@ class PostgresEventRecorder(EventRecorder):
             "COPY {} (position, originator_id, originator_version, topic, state, recorded_at, "
             "chain, command_id, command, command_digest, command_events) FROM STDIN"
         ).format(self.events)
-        self._append_one = sql.SQL(
+        self._append_one_sql = sql.SQL(
             "SELECT o_position, o_recorded_at, o_chain FROM {}(%s, %s, %s, %s, %s, %s, %s, %s, %s)"
         ).format(self.append_one)
+        # Composed once: turning it into bytes on every command would cost more than its SQL.
+        self._append_one = self._append_one_sql.as_bytes(None)
 
     def create_table(self) -> None:
         ds = self.datastore
@@ -325,11 +369,13 @@ class PostgresEventRecorder(EventRecorder):
             *cmd,
             *next(iter(checks.items()), (None, None)),
         )
-        with self.datastore.connection() as conn:
-            try:
+        try:
+            with self.datastore.writer() as conn:
                 rows = conn.execute(self._append_one, params, prepare=True).fetchall()
-            except psycopg.errors.UniqueViolation as exc:
-                raise _conflict(exc) from exc
+        except psycopg.errors.UniqueViolation as exc:
+            raise _conflict(exc) from exc
+        except psycopg.Error as exc:
+            raise _translate(exc) from exc
         return [Appended(row[0], row[1], bytes(row[2])) for row in rows]
 
     def append_batch(
@@ -343,12 +389,13 @@ class PostgresEventRecorder(EventRecorder):
         written = {str(s.originator_id) for events, _ in commands for s in events}
         checks = {k: v for k, v in (expected or {}).items() if k not in written}
         needed = chain.first_links_needed(commands)
-        with self.datastore.connection() as conn:
-            try:
-                with conn.transaction():
-                    return self._append_batch(conn, commands, checks, needed)
-            except psycopg.errors.UniqueViolation as exc:
-                raise _conflict(exc) from exc
+        try:
+            with self.datastore.writer() as conn, conn.transaction():
+                return self._append_batch(conn, commands, checks, needed)
+        except psycopg.errors.UniqueViolation as exc:
+            raise _conflict(exc) from exc
+        except psycopg.Error as exc:
+            raise _translate(exc) from exc
 
     def _append_batch(
         self,
