@@ -85,43 +85,25 @@ def _check_not_in_future(commands: list[dict[str, Any]], first_day: date) -> Non
         )
 
 
-def _holds_another_demo(app: PeerLog, first: dict[str, Any], where: str) -> bool:
-    """Whether the record holds a demo made from other commands; refuse to seed a
-    record that holds anything but a demo."""
-    if app.store.find_command(first["command_id"]) is None:
-        if app.store.max_notification_id():
+def _seed(app: PeerLog, commands: list[dict[str, Any]], where: str, *, show: bool) -> str:
+    """Record the commands into an empty record; say what was done."""
+    if app.store.max_notification_id():
+        if app.store.find_command(commands[0]["command_id"]) is None:
             raise Failed(
                 f"the record at {where} is not empty and holds no demo placement; the demo "
                 "seeds a fresh record, for example: "
                 "peerlog --db sqlite:////tmp/peerlog-demo.sqlite3 demo"
             )
-        return False
-    try:
-        app.execute(first)
-    except CommandRejected as rejected:
-        if rejected.rule != "command_id_reused":
-            raise
-        return True
-    return False
-
-
-def _seed(app: PeerLog, commands: list[dict[str, Any]], where: str, *, show: bool) -> str:
-    """Record the commands, unless the record holds something else; say what was done."""
-    if _holds_another_demo(app, commands[0], where):
         return (
-            f"The record at {where} already holds a demo placement made with another "
-            "--seed or --start; showing that one."
+            f"The record at {where} already holds a demo placement; showing it (to seed "
+            "another one, give a fresh --db)."
         )
     bar = Progress("seeding", len(commands), enabled=show)
-    recorded = repeated = 0
     problems = []
     for command in commands:
         bar.advance()
         try:
-            if app.execute(command).repeated:
-                repeated += 1
-            else:
-                recorded += 1
+            app.execute(command)
         except CommandRejected as rejected:
             problems.append(f"{command['command_id']}: {rejected.describe()}")
     bar.finish(len(commands))
@@ -130,15 +112,11 @@ def _seed(app: PeerLog, commands: list[dict[str, Any]], where: str, *, show: boo
             click.echo(problem, err=True)
         click.echo(f"Error: {len(problems)} demo commands were rejected", err=True)
         click.get_current_context().exit(FAILED)
-    if not recorded:
-        return f"The record at {where} already holds this demo placement ({repeated:,} commands)."
     courses = {c["course_id"] for c in commands if c["command"] == "open_course"}
     pair_count = sum(1 for c in commands if c["command"] == "form_pair")
     return (
         f"Seeded a placement into {where}: {len(courses)} course{'s' if len(courses) > 1 else ''}, "
-        f"{pair_count} pairs, "
-        f"{recorded:,} commands recorded"
-        + (f" ({repeated:,} were already there)." if repeated else ".")
+        f"{pair_count} pairs, {len(commands) - len(problems):,} commands recorded."
     )
 
 

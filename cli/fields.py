@@ -15,7 +15,8 @@ from __future__ import annotations
 import json
 import types
 from collections.abc import Iterable
-from typing import Any, Final, Literal, Union, get_args, get_origin
+from datetime import date
+from typing import Annotated, Any, Final, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel
 
@@ -39,7 +40,9 @@ class FieldsError(ValueError):
 
 
 def _unwrap(annotation: Any) -> Any:
-    """The type inside ``X | None``."""
+    """The type inside ``X | None`` and ``Annotated[X, ...]``."""
+    if get_origin(annotation) is Annotated:
+        return _unwrap(get_args(annotation)[0])
     if get_origin(annotation) in (Union, types.UnionType):
         inner = [a for a in get_args(annotation) if a is not type(None)]
         if len(inner) == 1:
@@ -132,6 +135,29 @@ _HOW: Final[dict[Kind, str]] = {
 }
 
 
+_SPECIAL: Final = {
+    "command_id": ("optional", "--id ID (default: a new id)"),
+    "actor": ("required", "--actor ID (or PEERLOG_ACTOR)"),
+    "occurred_at": ("optional", "occurred_at=2026-03-02T07:30:00+01:00 (default: now)"),
+    "changes": ("required", "changes.FIELD=value, e.g. changes.performers=s2"),
+}
+
+
+def _example(name: str, annotation: Any) -> str:
+    """How to write a field, with its vocabulary where it has one."""
+    kind = kind_of(annotation)
+    inner = _unwrap(annotation)
+    if kind == "text" and get_origin(inner) is Literal:
+        return f"{name}={'|'.join(str(v) for v in get_args(inner))}"
+    if kind == "text" and inner is date:
+        return f"{name}=2026-03-02"
+    if kind == "map" and name == "roles":
+        return "roles=s1:performer,s2:observer"
+    if kind == "map":
+        return f"{name}.KEY=text"
+    return _HOW[kind].replace("FIELD", name)
+
+
 def describe_fields(command: str) -> list[tuple[str, str, str]]:
     """(field, required or optional, how to write it) for each field of a command."""
     model = MODELS[command]
@@ -139,8 +165,9 @@ def describe_fields(command: str) -> list[tuple[str, str, str]]:
     for name, info in model.model_fields.items():
         if name == "command":
             continue
-        how = _HOW[kind_of(info.annotation)].replace("FIELD", name)
-        if name == "changes":
-            how = "changes.FIELD=value (the entry's fields: performers, observers, goals, ...)"
-        rows.append((name, "required" if info.is_required() else "optional", how))
+        if name in _SPECIAL:
+            rows.append((name, *_SPECIAL[name]))
+            continue
+        need = "required" if info.is_required() else "optional"
+        rows.append((name, need, _example(name, info.annotation)))
     return rows

@@ -9,15 +9,12 @@ import click
 
 from peerlog import __version__
 from peerlog.cli.errors import guarded
+from peerlog.cli.group import OrderedGroup
 from peerlog.cli.session import DEFAULT_DB_HELP, Session
 
 
-class Group(click.Group):
-    """Commands listed in the order they were added; user errors become messages."""
-
-    def list_commands(self, ctx: click.Context) -> list[str]:
-        del ctx
-        return list(self.commands)
+class Group(OrderedGroup):
+    """The ``peerlog`` group: errors a user can cause become messages."""
 
     def invoke(self, ctx: click.Context) -> Any:
         def where() -> str:

@@ -11,6 +11,7 @@ from types import FrameType
 import click
 
 from peerlog.cli.errors import Failed
+from peerlog.cli.group import OrderedGroup
 from peerlog.cli.output import echo_json, format_option, table, when
 from peerlog.cli.progress import Progress, progress_option, wanted
 from peerlog.cli.session import Session, pass_session
@@ -18,7 +19,7 @@ from peerlog.projections import PROJECTIONS, Runner
 from peerlog.projections.store import PostgresReadStore
 
 
-@click.group("projections")
+@click.group("projections", cls=OrderedGroup)
 def projections_group() -> None:
     """The read models: how far they are, bringing them up to date, rebuilding them.
 

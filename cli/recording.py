@@ -33,8 +33,39 @@ def _json_argument(text: str | None) -> dict[str, Any]:
     return data
 
 
+def build_command(
+    command: str | None,
+    words: tuple[str, ...],
+    json_text: str | None,
+    *,
+    actor: str | None,
+    command_id: str | None,
+) -> dict[str, Any]:
+    """The command as the contract's JSON object: --json, then the words, then the
+    options; a new command id unless one was given."""
+    data = _json_argument(json_text)
+    name = command or data.get("command")
+    if not isinstance(name, str) or name not in MODELS:
+        raise click.UsageError(
+            'name the command (as COMMAND, or as "command" in --json): ' + ", ".join(COMMAND_NAMES)
+        )
+    try:
+        data.update(parse_words(name, words))
+    except FieldsError as exc:
+        raise click.UsageError(str(exc)) from None
+    data["command"] = name
+    if actor is not None:
+        data["actor"] = actor
+    if command_id is not None:
+        data["command_id"] = command_id
+    data.setdefault("command_id", new_command_id())
+    if "actor" not in data:
+        raise click.UsageError("who records it? give --actor ID (or set PEERLOG_ACTOR)")
+    return data
+
+
 @click.command("record")
-@click.argument("command", required=False, type=click.Choice(COMMAND_NAMES), metavar="COMMAND")
+@click.argument("command", required=False, metavar="COMMAND")
 @click.argument("words", nargs=-1, metavar="[FIELD=VALUE]...")
 @click.option("--actor", envvar="PEERLOG_ACTOR", show_envvar=True, help="Who records it.")
 @click.option(
@@ -55,6 +86,7 @@ def _json_argument(text: str | None) -> dict[str, Any]:
 @pass_session
 def record_command(
     session: Session,
+    /,
     *,
     command: str | None,
     words: tuple[str, ...],
@@ -85,30 +117,21 @@ def record_command(
           note="Hand hygiene before and after the dressing change"
       peerlog record give_feedback --json '{"actor": "s2", ...}'
     """
+    if command is not None and "=" in command:
+        words, command = (command, *words), None  # the command is named in --json
+    if command is not None and command not in MODELS:
+        raise click.BadParameter(
+            f"{command!r} is not a command; the commands are: {', '.join(COMMAND_NAMES)}",
+            param_hint="COMMAND",
+        )
     if show_fields:
         if command is None:
             raise click.UsageError("--fields needs a COMMAND")
-        click.echo(table(describe_fields(command), ("field", "", "write it as")))
+        click.echo(table(describe_fields(command), ("field", "needed", "write it as")))
         return
-    data = _json_argument(json_text)
-    name = command or data.get("command")
-    if not isinstance(name, str) or name not in MODELS:
-        raise click.UsageError(
-            'name the command (as COMMAND, or as "command" in --json): ' + ", ".join(COMMAND_NAMES)
-        )
-    try:
-        data.update(parse_words(name, words))
-    except FieldsError as exc:
-        raise click.UsageError(str(exc)) from None
-    data["command"] = name
-    if actor is not None:
-        data["actor"] = actor
-    if command_id is not None:
-        data["command_id"] = command_id
-    data.setdefault("command_id", new_command_id())
-    if "actor" not in data:
-        raise click.UsageError("who records it? give --actor ID (or set PEERLOG_ACTOR)")
+    data = build_command(command, words, json_text, actor=actor, command_id=command_id)
     result = session.app().execute(data)
+    name = data["command"]
     if fmt == "json":
         echo_json(result.as_dict())
         return

@@ -40,10 +40,12 @@ def verify_command(session: Session, /, *, pair_id: str | None, fmt: str) -> Non
                 "problems": [p.describe() for p in report.problems],
             }
         )
+    elif first is None and pair_id is not None:
+        click.echo(f"verified: pair {pair_id}: {report.events:,} events, hash chain intact")
+        click.echo(f"digest: {report.digest}")
     elif first is None:
-        scope = f"pair {pair_id}: " if pair_id else ""
         click.echo(
-            f"verified: {scope}{report.events:,} events in {report.streams:,} streams, "
+            f"verified: {report.events:,} events in {report.streams:,} streams, "
             "hash chains and command log intact"
         )
         click.echo(f"digest: {report.digest}")

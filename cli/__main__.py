@@ -1,0 +1,5 @@
+"""``python -m peerlog.cli``: the same as the ``peerlog`` command."""
+
+from peerlog.cli import main
+
+main()
