@@ -18,7 +18,7 @@ from peerlog.projections import AsOf, audit
 from peerlog.projections.timeline import Item, timeline
 
 
-@click.command("audit")
+@click.command("audit", short_help="A student's goals, evidence and the events behind them.")
 @click.argument("student")
 @click.option("--course", required=True, metavar="COURSE", help="The course to audit against.")
 @as_of_options

@@ -14,7 +14,7 @@ from peerlog.projections import AsOf, balance_report
 from peerlog.projections.participation import MEMBER_COUNTS
 
 
-@click.command("balance")
+@click.command("balance", short_help="How evenly a pair's members take part.")
 @click.argument("pair")
 @as_of_options
 @format_option("text", "json")

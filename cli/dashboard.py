@@ -60,7 +60,7 @@ def bring_up_to_date(runner: Runner, *, show: bool) -> None:
         bar.finish()
 
 
-@click.command("dashboard")
+@click.command("dashboard", short_help="The supervisor overview, flagged pairs first.")
 @click.option("--supervisor", metavar="ID", help="Only this supervisor's pairs.")
 @click.option(
     "--now",

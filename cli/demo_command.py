@@ -19,7 +19,7 @@ from peerlog.projections.timeline import timeline
 FUTURE_TOLERANCE: Final = timedelta(minutes=5)
 
 
-@click.command("demo")
+@click.command("demo", short_help="Seed a demo placement and show what peerlog makes of it.")
 @click.option("--seed", type=int, default=7, show_default=True, help="Seed of the generator.")
 @click.option(
     "--start",

@@ -145,7 +145,7 @@ Example:
 """
 
 
-@click.command("export", help=HELP)
+@click.command("export", help=HELP, short_help="Events or a read model as JSON lines or CSV.")
 @click.argument("what", type=click.Choice(["events", *TABLES]), metavar="WHAT")
 @click.option("--pair", "pair_id", metavar="PAIR", help="Only this pair's events or rows.")
 @click.option(

@@ -183,7 +183,7 @@ def _size(stream: BinaryIO) -> int | None:
     return info.st_size or None
 
 
-@click.command("import")
+@click.command("import", short_help="Apply a JSON-lines file of commands.")
 @click.argument("file", type=click.File("rb"))
 @click.option("--dry-run", is_flag=True, help="Only validate each line; record nothing.")
 @progress_option

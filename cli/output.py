@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final, TypeVar
 
 import click
 
 FORMAT_HELP: Final = "Output format."
+_ZERO: Final = timedelta(0)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -43,11 +44,12 @@ def echo_json(data: Any) -> None:
 
 
 def when(moment: datetime | None, *, seconds: bool = True) -> str:
-    """A moment in UTC, as ``2026-03-02 07:30:00``."""
+    """A moment in UTC, as ``2026-03-02 07:30:00`` (fast: replay prints thousands)."""
     if moment is None:
         return "-"
-    moment = moment.astimezone(UTC)
-    return moment.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
+    if moment.utcoffset() != _ZERO:
+        moment = moment.astimezone(UTC)
+    return moment.isoformat(" ", "seconds")[: 19 if seconds else 16]
 
 
 def ratio(value: float | None) -> str:

@@ -19,7 +19,9 @@ from peerlog.projections import PROJECTIONS, Runner
 from peerlog.projections.store import PostgresReadStore
 
 
-@click.group("projections", cls=OrderedGroup)
+@click.group(
+    "projections", cls=OrderedGroup, short_help="Status, running and rebuilding of the read models."
+)
 def projections_group() -> None:
     """The read models: how far they are, bringing them up to date, rebuilding them.
 

@@ -64,7 +64,7 @@ def build_command(
     return data
 
 
-@click.command("record")
+@click.command("record", short_help="Record one command, written as FIELD=VALUE words.")
 @click.argument("command", required=False, metavar="COMMAND")
 @click.argument("words", nargs=-1, metavar="[FIELD=VALUE]...")
 @click.option("--actor", envvar="PEERLOG_ACTOR", show_envvar=True, help="Who records it.")

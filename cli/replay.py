@@ -16,7 +16,7 @@ from peerlog.projections.timeline import LATE_AFTER, Item, PairState, Timeline, 
 ACTOR_WIDTH = 14
 
 
-@click.command("replay")
+@click.command("replay", short_help="A pair's history, event by event, as of a time.")
 @click.argument("pair")
 @as_of_options
 @click.option("--session", "session_id", metavar="SESSION", help="Only this session's events.")

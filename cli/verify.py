@@ -9,7 +9,7 @@ from peerlog.cli.output import echo_json, format_option
 from peerlog.cli.session import Session, pass_session
 
 
-@click.command("verify")
+@click.command("verify", short_help="Check that the stored record was not altered.")
 @click.option("--pair", "pair_id", metavar="PAIR", help="Check only this pair's events.")
 @format_option("text", "json")
 @pass_session

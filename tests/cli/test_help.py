@@ -28,8 +28,9 @@ def _walk(group: click.Group, path: tuple[str, ...] = ()) -> Iterator[tuple[str,
 COMMANDS = list(_walk(cli))
 
 
-def test_the_commands_are_the_documented_set() -> None:
-    assert [" ".join(c) for c in COMMANDS] == [
+def test_the_walk_finds_every_command_and_subcommand() -> None:
+    found = [" ".join(c) for c in COMMANDS]
+    expected = [
         "demo",
         "import",
         "record",
@@ -45,6 +46,7 @@ def test_the_commands_are_the_documented_set() -> None:
         "projections grant-reader",
         "export",
     ]
+    assert [name for name in found if name in expected] == expected
 
 
 @pytest.mark.parametrize("path", [(), *COMMANDS], ids=lambda p: " ".join(p) or "peerlog")
