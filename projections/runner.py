@@ -17,11 +17,14 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import multiprocessing
+import os
 import threading
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Final
+from typing import Any, Final
 
 from eventsourcing.persistence import IntegrityError
 
@@ -170,19 +173,55 @@ class Runner:
 
     # --- rebuilding ------------------------------------------------------------------
 
-    def rebuild(self, names: Iterable[str] | None = None) -> dict[str, int]:
-        """Rebuild projections from position zero into fresh tables, then switch; all of
-        them in one pass over the record."""
+    def rebuild(
+        self, names: Iterable[str] | None = None, *, processes: int | None = 1
+    ) -> dict[str, int]:
+        """Rebuild projections from position zero into fresh tables, then switch.
+
+        With one process (the default), all projections are folded in one pass over the
+        record; with more (``None``: as many as there are projections and cores), each
+        projection is rebuilt in a process of its own."""
         wanted = set(names) if names is not None else {p.name for p in self.projections}
         unknown = wanted - {p.name for p in self.projections}
         if unknown:
             msg = f"no projection called {', '.join(sorted(unknown))}"
             raise ValueError(msg)
         chosen = [p for p in self.projections if p.name in wanted]
+        if processes is None:
+            processes = min(len(chosen), os.cpu_count() or 1)
         with contextlib.ExitStack() as locks:
             for projection in chosen:
                 locks.enter_context(self.store.lock(projection.name, wait=True))
+            if processes > 1 and len(chosen) > 1:
+                return self._rebuild_in_processes(chosen, processes)
             return self._rebuild(chosen)
+
+    def _rebuild_in_processes(
+        self, projections: Sequence[type[Projection]], processes: int
+    ) -> dict[str, int]:
+        context = multiprocessing.get_context("spawn")
+        done: dict[str, int] = {}
+        with context.Manager() as manager:
+            messages = manager.Queue()
+            with ProcessPoolExecutor(processes, mp_context=context) as pool:
+                futures = {
+                    pool.submit(
+                        _rebuild_one, self.app.settings, p.name, self.batch_size, messages
+                    ): p.name
+                    for p in projections
+                }
+                waiting = set(futures)
+                while waiting:
+                    finished, waiting = wait(waiting, timeout=0.5, return_when=FIRST_COMPLETED)
+                    while not messages.empty():
+                        self._report(*messages.get())
+                    for future in finished:
+                        done[futures[future]] = future.result()
+        for name in done:
+            # This runner's in-memory states are behind the rebuilt tables: reload on use.
+            self._states.pop(name, None)
+            self._positions.pop(name, None)
+        return done
 
     def _rebuild(self, projections: Sequence[type[Projection]]) -> dict[str, int]:
         states = [p(Rows(p.tables, track=False)) for p in projections]
@@ -220,3 +259,22 @@ class Runner:
     def _report(self, what: str, position: int, head: int) -> None:
         if self.progress is not None:
             self.progress(what, position, head)
+
+
+def _rebuild_one(settings: dict[str, str], name: str, batch_size: int, messages: Any) -> int:
+    """Rebuild one projection, in a process of its own (the caller holds its lock)."""
+    app = PeerLog(settings)
+    try:
+        projection = next(p for p in PROJECTIONS if p.name == name)
+        runner = Runner(
+            app,
+            [projection],
+            batch_size=batch_size,
+            progress=lambda what, position, head: messages.put((what, position, head)),
+        )
+        try:
+            return runner._rebuild([projection])[name]  # noqa: SLF001 - the same runner's work
+        finally:
+            runner.close()
+    finally:
+        app.close()

@@ -260,6 +260,11 @@ class PeerLog(Application[str]):
         return EventMapper(protector=TextSealer(self.keys))
 
     @property
+    def settings(self) -> dict[str, str]:
+        """The settings this application was made from (to make another like it)."""
+        return dict(self._settings)
+
+    @property
     def event_mapper(self) -> EventMapper:
         return cast("EventMapper", self.mapper)
 
