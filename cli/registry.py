@@ -13,6 +13,8 @@ from peerlog.cli.importing import import_command
 from peerlog.cli.read_models import projections_group
 from peerlog.cli.recording import record_command
 from peerlog.cli.replay import replay_command
+from peerlog.cli.serve import serve_command
+from peerlog.cli.tokens import tokens_group
 from peerlog.cli.verify import verify_command
 
 COMMANDS = (
@@ -26,6 +28,8 @@ COMMANDS = (
     verify_command,
     projections_group,
     export_command,
+    serve_command,
+    tokens_group,
 )
 
 

@@ -1,0 +1,222 @@
+"""The web application: the HTTP API and the supervisor dashboard on one record.
+
+``create_app(peerlog)`` makes the ASGI application (FastAPI); ``peerlog serve`` runs it
+with uvicorn, with a follower thread that keeps the read models up to date. Errors a
+client can cause are JSON in one shape (:mod:`peerlog.web.errors`) on the API and a
+page on the dashboard, never a traceback; nothing personal and no token is logged.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from contextlib import asynccontextmanager
+from importlib import resources
+from typing import Any, Final
+
+from eventsourcing.persistence import PersistenceError
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException
+
+from peerlog import CommandRejected, PeerLog, __version__
+from peerlog.projections import NotInRecord, Thresholds
+from peerlog.web import api, pages
+from peerlog.web.errors import ApiError, status_of
+from peerlog.web.schemas import command_schemas
+from peerlog.web.services import Services
+
+logger = logging.getLogger(__name__)
+
+MAX_BODY_BYTES: Final = 8 * 1024 * 1024
+"""A batch of 1,000 commands with long texts fits; anything larger is refused (413)."""
+SECURITY_HEADERS: Final = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"same-origin"),
+    (b"x-frame-options", b"DENY"),
+    (
+        b"content-security-policy",
+        (
+            b"default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; "
+            b"connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+        ),
+    ),
+]
+DESCRIPTION: Final = """\
+The learning record of peer learning in clinical placements, over HTTP.
+
+Send a token with every request (`Authorization: Bearer plg_...`), made with
+`peerlog tokens create ACTOR --role ROLE`. Commands are the contract's
+(docs/CONTRACT); errors name the command, the field and the rule.
+See docs/http.md for the roles and what each may do.
+"""
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+class Guard:
+    """Security headers on every response, and no request bodies over the limit."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        length = dict(scope.get("headers") or []).get(b"content-length")
+        if length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
+            response = JSONResponse(
+                ApiError(
+                    413, "", "too_large", f"a request body is at most {MAX_BODY_BYTES} bytes"
+                ).as_dict(),
+                status_code=413,
+            )
+            await response(scope, receive, self._with_headers(send, scope))
+            return
+        await self.app(scope, receive, self._with_headers(send, scope))
+
+    @staticmethod
+    def _with_headers(send: Send, scope: Scope) -> Send:
+        private = not str(scope.get("path", "")).startswith("/static/")
+
+        async def wrapped(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers") or [])
+                headers += SECURITY_HEADERS
+                if private:
+                    # Pages and answers hold personal data: no cache keeps them.
+                    headers.append((b"cache-control", b"no-store"))
+                message["headers"] = headers
+            await send(message)
+
+        return wrapped
+
+
+def _wants_html(request: Request) -> bool:
+    path = request.url.path
+    return not (path.startswith("/api/") or path in {"/health", "/openapi.json"})
+
+
+def _error(request: Request, status: int, body: dict[str, Any], headers: Any = None) -> Response:
+    if _wants_html(request):
+        return pages.error_page(request, status, body, headers)
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def _install_handlers(app: FastAPI) -> None:
+    async def api_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, ApiError)
+        return _error(request, exc.status, exc.as_dict(), exc.headers)
+
+    async def rejected(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, CommandRejected)
+        return _error(request, status_of(exc), exc.as_dict())
+
+    async def not_in_record(request: Request, exc: Exception) -> Response:
+        return _error(request, 404, ApiError(404, "", "not_in_record", str(exc)).as_dict())
+
+    async def invalid(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        errors = []
+        for detail in exc.errors():
+            loc = [str(part) for part in detail.get("loc", ())]
+            errors.append(
+                {
+                    "field": ".".join(loc),
+                    "rule": str(detail.get("type", "invalid")),
+                    "message": str(detail.get("msg", "is not valid")),
+                }
+            )
+        return _error(request, 422, {"command": None, "errors": errors})
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        rule = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        body = ApiError(exc.status_code, "", rule, str(exc.detail)).as_dict()
+        return _error(request, exc.status_code, body, exc.headers)
+
+    async def unavailable(request: Request, exc: Exception) -> Response:
+        # The store's own message names the store, never a token or a personal text.
+        logger.warning("the store is unavailable: %s: %s", type(exc).__name__, exc)
+        body = ApiError(
+            503, "", "store_unavailable", "the record cannot be reached just now; try again"
+        ).as_dict()
+        return _error(request, 503, body, {"Retry-After": "5"})
+
+    app.add_exception_handler(ApiError, api_error)
+    app.add_exception_handler(CommandRejected, rejected)
+    app.add_exception_handler(NotInRecord, not_in_record)
+    app.add_exception_handler(RequestValidationError, invalid)
+    app.add_exception_handler(HTTPException, http_error)
+    app.add_exception_handler(PersistenceError, unavailable)
+
+
+def _openapi(app: FastAPI) -> Callable[[], dict[str, Any]]:
+    def build() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(
+                title=app.title,
+                version=app.version,
+                description=app.description,
+                routes=app.routes,
+            )
+            command, definitions = command_schemas()
+            components = schema.setdefault("components", {}).setdefault("schemas", {})
+            components.update(definitions)
+            components["Command"] = command
+            batch = components.get("BatchIn", {}).get("properties", {}).get("commands")
+            if batch is not None:
+                batch["items"] = {"$ref": "#/components/schemas/Command"}
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    return build
+
+
+def create_app(
+    peerlog: PeerLog,
+    *,
+    follow: bool = False,
+    thresholds: Thresholds | None = None,
+    services: Services | None = None,
+) -> FastAPI:
+    """The web application on a record. With ``follow``, it keeps the read models up to
+    date while it runs (a thread, started and stopped with the application)."""
+    found = services or Services.of(peerlog, follow=follow)
+    if thresholds is not None:
+        found.thresholds = thresholds
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        found.start()
+        try:
+            yield
+        finally:
+            found.stop()
+
+    app = FastAPI(
+        title="peerlog",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/openapi.json",
+    )
+    app.state.services = found
+    _install_handlers(app)
+    app.include_router(api.router)
+    app.include_router(pages.router)
+    static = resources.files("peerlog.web") / "static"
+    app.mount("/static", StaticFiles(directory=str(static), follow_symlink=True), name="static")
+    app.openapi = _openapi(app)  # type: ignore[method-assign]
+    app.add_middleware(Guard)
+    return app

@@ -1,0 +1,61 @@
+"""Who is asking: the API takes ``Authorization: Bearer <token>``; the dashboard takes
+its session cookie."""
+
+from __future__ import annotations
+
+from typing import Annotated, Final
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from peerlog.web.access import Scope
+from peerlog.web.errors import ApiError, unauthenticated
+from peerlog.web.services import Services, services
+from peerlog.web.tokens import Token
+
+SESSION_COOKIE: Final = "peerlog_session"
+
+bearer = HTTPBearer(
+    auto_error=False,
+    scheme_name="token",
+    description="An API token, created with `peerlog tokens create ACTOR --role ROLE`.",
+)
+
+
+def api_token(
+    found: Annotated[Services, Depends(services)],
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> Token:
+    if credentials is None:
+        raise unauthenticated("send an API token: 'Authorization: Bearer plg_...'")
+    token = found.tokens.authenticate(credentials.credentials)
+    if token is None:
+        raise unauthenticated("the token is not valid, or it was revoked")
+    return token
+
+
+def scope_of(token: Token, found: Services) -> Scope:
+    scope = Scope(token, found.roster.refresh())
+    if scope.forgotten:
+        raise ApiError(
+            403,
+            "authorization",
+            "person_forgotten",
+            f"'{token.actor}' was forgotten: their personal data was erased and the record "
+            "is closed to them",
+        )
+    return scope
+
+
+def api_scope(
+    token: Annotated[Token, Depends(api_token)], found: Annotated[Services, Depends(services)]
+) -> Scope:
+    return scope_of(token, found)
+
+
+def session_token(request: Request, found: Services) -> Token | None:
+    """The token behind the dashboard's session cookie, if the session is valid."""
+    secret = request.cookies.get(SESSION_COOKIE)
+    if not secret:
+        return None
+    return found.tokens.session(secret)

@@ -1,0 +1,382 @@
+"""The supervisor dashboard: server-rendered pages for a browser on a ward's tablet.
+
+Logging in takes an API token (a form), and gives a session: a random secret in a
+cookie that is ``HttpOnly`` (no script reads it), ``Secure`` (sent over HTTPS only; a
+browser also sends it to ``localhost``) and ``SameSite=Strict`` (no other site's page
+can make the browser send it), valid for 12 hours or until logging out or revoking the
+token. The session is stored as a digest, like the token.
+
+Pages read what the API reads, for the same scope. A page of live data asks
+``/dashboard/live`` twice a second how far the record and its read models have got,
+and fetches itself again when they moved: a new event shows within a second when the
+server follows the record (``peerlog serve`` does).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections import Counter
+from datetime import datetime
+from typing import Annotated, Any, Final
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from peerlog.domain.vocabulary import ID_RE
+from peerlog.projections import audit
+from peerlog.projections.timeline import timeline
+from peerlog.web import views
+from peerlog.web.access import Scope
+from peerlog.web.auth import SESSION_COOKIE, scope_of, session_token
+from peerlog.web.errors import ApiError, forbidden
+from peerlog.web.services import Services
+from peerlog.web.times import as_of
+from peerlog.web.tokens import SESSION_LIFETIME, Role
+
+router = APIRouter(include_in_schema=False)
+
+STATUS_LABELS: Final = {
+    "met": "met",
+    "not_met": "not met",
+    "evidenced": "evidenced",
+    "no_evidence": "no evidence",
+}
+STATUS_MARKS: Final = {"met": "✓", "not_met": "✗", "evidenced": "•", "no_evidence": "\u2013"}
+EVIDENCE_SHORT: Final = {
+    "performed": "Perf.",
+    "observed": "Obs.",
+    "feedback_received": "FB got",
+    "feedback_given": "FB given",
+    "reflections": "Refl.",
+    "assessments": "Assm.",
+}
+EVIDENCE_LABELS: Final = {
+    "performed": "performed",
+    "observed": "observed",
+    "feedback_received": "feedback received",
+    "feedback_given": "feedback given",
+    "reflections": "reflections",
+    "assessments": "assessments",
+}
+
+
+def _when(value: Any, *, seconds: bool = False) -> str:
+    if value is None:
+        return "-"
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return str(moment.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M"))
+
+
+def _ratio(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
+
+
+_env = Environment(
+    loader=PackageLoader("peerlog.web", "templates"),
+    autoescape=select_autoescape(default=True, default_for_string=True),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+_env.filters["when"] = _when
+_env.filters["ratio"] = _ratio
+_env.globals.update(
+    status_labels=STATUS_LABELS,
+    status_marks=STATUS_MARKS,
+    evidence_labels=EVIDENCE_LABELS,
+    evidence_short=EVIDENCE_SHORT,
+)
+templates = Jinja2Templates(env=_env)
+
+
+class LoginRequired(Exception):
+    """The page needs a valid session: go to the login form."""
+
+
+def _services(request: Request) -> Services:
+    found: Services = request.app.state.services
+    return found
+
+
+def _scope(request: Request) -> Scope:
+    found = _services(request)
+    token = session_token(request, found)
+    if token is None:
+        raise LoginRequired
+    return scope_of(token, found)
+
+
+def render(request: Request, name: str, context: dict[str, Any], status: int = 200) -> HTMLResponse:
+    return templates.TemplateResponse(request, name, context, status_code=status)
+
+
+def error_page(
+    request: Request, status: int, body: dict[str, Any], headers: Any = None
+) -> Response:
+    if status == 401:
+        return RedirectResponse("/login", status_code=303)
+    response = render(request, "error.html", {"status": status, "errors": body["errors"]}, status)
+    if headers:
+        response.headers.update(headers)
+    return response
+
+
+def _loopback(request: Request) -> bool:
+    host = request.url.hostname or ""
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _same_origin(request: Request) -> bool:
+    """A form post comes from this server's own page (or says nothing of its origin)."""
+    origin = request.headers.get("origin")
+    if origin is None or origin == "null":
+        return origin is None
+    parts = urlsplit(origin)
+    return parts.netloc == request.headers.get("host", "")
+
+
+# --- logging in and out ----------------------------------------------------------------
+
+
+@router.get("/")
+def home() -> RedirectResponse:
+    return RedirectResponse("/dashboard", status_code=303)
+
+
+@router.get("/login")
+def login_form(request: Request) -> Response:
+    if session_token(request, _services(request)) is not None:
+        return RedirectResponse("/dashboard", status_code=303)
+    return _login(request, None)
+
+
+def _login(request: Request, problem: str | None, status: int = 200) -> HTMLResponse:
+    plain = request.url.scheme != "https" and not _loopback(request)
+    return render(request, "login.html", {"problem": problem, "plain_http": plain}, status)
+
+
+@router.post("/login")
+def login(request: Request, token: Annotated[str, Form(max_length=200)] = "") -> Response:
+    if not _same_origin(request):
+        return _login(request, "The login form was sent from another site.", 403)
+    found = _services(request)
+    session = found.tokens.login(token.strip())
+    if session is None:
+        return _login(request, "That token is not valid, or it was revoked.", 401)
+    _, secret, _ = session
+    response = RedirectResponse("/dashboard", status_code=303)
+    response.set_cookie(
+        SESSION_COOKIE,
+        secret,
+        max_age=int(SESSION_LIFETIME.total_seconds()),
+        path="/",
+        secure=True,
+        httponly=True,
+        samesite="strict",
+    )
+    return response
+
+
+@router.post("/logout")
+def logout(request: Request) -> Response:
+    secret = request.cookies.get(SESSION_COOKIE)
+    if secret and _same_origin(request):
+        _services(request).tokens.logout(secret)
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/", secure=True, httponly=True, samesite="strict")
+    return response
+
+
+@router.get("/dashboard/live")
+def live(request: Request) -> JSONResponse:
+    """How far the record and its read models have got (the pages poll it)."""
+    found = _services(request)
+    if session_token(request, found) is None:
+        return JSONResponse(
+            ApiError(401, "session", "unauthenticated", "log in again").as_dict(), 401
+        )
+    return JSONResponse(views.positions(found.runner))
+
+
+# --- pages -----------------------------------------------------------------------------
+
+
+def _page(request: Request, scope: Scope, name: str, live: str | None, **context: Any) -> Response:
+    found = _services(request)
+    where = views.positions(found.runner)
+    return render(
+        request,
+        name,
+        {
+            "scope": scope,
+            "live": live,
+            "position": where[live] if live else None,
+            "lag": where["lag"],
+            **context,
+        },
+    )
+
+
+@router.get("/dashboard")
+def dashboard(request: Request, *, include_dissolved: Annotated[bool, Query()] = False) -> Response:
+    scope = _scope(request)
+    found = _services(request)
+    if scope.role in {Role.SUPERVISOR, Role.COORDINATOR}:
+        pairs = views.supervisor_overview(
+            found.runner.store,
+            scope,
+            now=found.now(),
+            thresholds=found.thresholds,
+            include_dissolved=include_dissolved,
+        )
+        return _page(
+            request,
+            scope,
+            "overview.html",
+            "position",
+            pairs=pairs,
+            flagged=sum(1 for p in pairs if p["flags"]),
+            courses=_courses(scope),
+            include_dissolved=include_dissolved,
+        )
+    if scope.role is Role.STUDENT:
+        return _page(
+            request,
+            scope,
+            "student_home.html",
+            "position",
+            pairs=[p.as_dict() for p in scope.pairs()],
+            courses=_courses(scope),
+        )
+    return _page(
+        request,
+        scope,
+        "examiner_home.html",
+        None,
+        courses=[{**c, "students": scope.auditable(c["course_id"])} for c in _courses(scope)],
+    )
+
+
+def _courses(scope: Scope) -> list[dict[str, Any]]:
+    out = []
+    for course_id in scope.courses():
+        course = scope.roster.course(course_id)
+        if course is not None:
+            out.append({"course_id": course_id, "title": course.title})
+    return out
+
+
+def _check_id(value: str, field: str) -> None:
+    if not ID_RE.fullmatch(value):
+        raise ApiError(422, field, "invalid_id", "is not an id")
+
+
+@router.get("/dashboard/courses/{course_id}")
+def course_grid(request: Request, course_id: str) -> Response:
+    scope = _scope(request)
+    _check_id(course_id, "course_id")
+    students = scope.students(course_id)
+    if not students:
+        raise forbidden("course_id", f"you read no student's progression in {course_id}")
+    grid = views.progression_grid(_services(request).runner.store, course_id, students)
+    return _page(request, scope, "grid.html", "position", grid=grid)
+
+
+@router.get("/dashboard/students/{student_id}")
+def student_page(
+    request: Request, student_id: str, course: Annotated[str, Query(max_length=64)]
+) -> Response:
+    scope = _scope(request)
+    _check_id(student_id, "student_id")
+    _check_id(course, "course")
+    if not scope.may_read_progression(student_id, course):
+        raise forbidden("student_id", f"you do not read the progression of {student_id}")
+    data = views.student_progression(_services(request).runner.store, course, student_id)
+    pairs = [
+        p.as_dict() for p in scope.pairs() if student_id in p.students and p.course_id == course
+    ]
+    return _page(request, scope, "student.html", "position", progression=data, pairs=pairs)
+
+
+@router.get("/dashboard/pairs/{pair_id}")
+def pair_page(
+    request: Request,
+    pair_id: str,
+    session: Annotated[str | None, Query(max_length=64)] = None,
+    student: Annotated[str | None, Query(max_length=64)] = None,
+) -> Response:
+    scope = _scope(request)
+    _check_id(pair_id, "pair_id")
+    if not scope.may_read_pair(pair_id):
+        raise forbidden("pair_id", f"you do not read pair {pair_id}")
+    found = _services(request)
+    head, items = views.pair_timeline(
+        found.app,
+        scope,
+        pair_id,
+        as_of(None, None),
+        session=session or None,
+        student=student or None,
+    )
+    pair = scope.roster.pair(pair_id)
+    return _page(
+        request,
+        scope,
+        "timeline.html",
+        "head",
+        head=head,
+        items=list(reversed(items)),
+        pair=pair.as_dict() if pair else None,
+        session=session,
+        student=student,
+    )
+
+
+@router.get("/dashboard/students/{student_id}/audit")
+def audit_page(
+    request: Request,
+    *,
+    student_id: str,
+    course: Annotated[str, Query(max_length=64)],
+    as_of_: Annotated[str | None, Query(alias="as_of", max_length=40)] = None,
+    trail: Annotated[bool, Query()] = False,
+) -> Response:
+    scope = _scope(request)
+    _check_id(student_id, "student_id")
+    _check_id(course, "course")
+    if not scope.may_audit(student_id, course):
+        raise forbidden("student_id", f"you do not read audits of {student_id} in {course}")
+    found = _services(request)
+    window = as_of(as_of_, None)
+    report = audit(found.app, student_id, course, window)
+    behind: dict[str, dict[str, Any]] = {}
+    pairs = {
+        ref.rpartition("@")[0].removeprefix("pair/")
+        for goal in report["goals"]
+        for ref in goal["events"]
+        if ref.startswith("pair/")
+    }
+    for pair_id in sorted(pairs):
+        told = timeline(found.app, pair_id, window)
+        for item in told.items:
+            behind[item.event] = views.timeline_item(item, scope)
+    active = [g for g in report["goals"] if not g.get("retired")]
+    return _page(
+        request,
+        scope,
+        "audit.html",
+        None,
+        report=report,
+        behind=behind,
+        counts=Counter(g["status"] for g in active),
+        active=len(active),
+        trail=trail,
+        as_of=as_of_,
+    )

@@ -1,0 +1,309 @@
+"""What the API and the dashboard show, as JSON-ready data, for one token's scope.
+
+Progression and the supervisor overview come from the read models (what the
+projections keep up to date); audits, balance reports and timelines are folded from
+the record itself, as of a time, by the same code the CLI uses.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any, Final
+
+from peerlog import PeerLog
+from peerlog.projections import AsOf, Runner, Thresholds, overview
+from peerlog.projections.overview import PairOverview
+from peerlog.projections.participation import MEMBER_COUNTS, PARTICIPATION
+from peerlog.projections.participation import TABLES as PARTICIPATION_TABLES
+from peerlog.projections.progression import (
+    COURSES,
+    EVIDENCE_KEYS,
+    GOALS,
+    PROGRESSION,
+    STATUSES,
+    SUMMARY,
+)
+from peerlog.projections.progression import TABLES as PROGRESSION_TABLES
+from peerlog.projections.store import ReadStore
+from peerlog.projections.tables import Table
+from peerlog.projections.timeline import Item, timeline
+from peerlog.web.access import Scope
+from peerlog.web.errors import ApiError
+from peerlog.web.tokens import Role
+
+TABLES: Final = {t.name: t for t in (*PROGRESSION_TABLES, *PARTICIPATION_TABLES)}
+TEXT_FIELDS: Final = frozenset(
+    {
+        "display_name",
+        "plan",
+        "reason",
+        "note",
+        "strengths",
+        "improvements",
+        "stages",
+        "comment",
+        "summary",
+    }
+)
+"""Fields of pair events that hold personal text (docs/privacy.md)."""
+
+
+def named(table: str, rows: Sequence[Sequence[Any]]) -> list[dict[str, Any]]:
+    """Read-model rows as dicts by column name."""
+    names = TABLES[table].column_names
+    return [dict(zip(names, row, strict=True)) for row in rows]
+
+
+def read(store: ReadStore, table: str, **where: Any) -> list[dict[str, Any]]:
+    spec: Table = TABLES[table]
+    return named(table, store.read(spec, **where))
+
+
+@dataclasses.dataclass(frozen=True)
+class Page:
+    """One page of a list that grows."""
+
+    limit: int
+    offset: int
+
+    def of(self, items: Sequence[Any]) -> tuple[list[Any], dict[str, Any]]:
+        total = len(items)
+        chosen = list(items[self.offset : self.offset + self.limit])
+        after = self.offset + len(chosen)
+        return chosen, {
+            "total": total,
+            "limit": self.limit,
+            "offset": self.offset,
+            "next_offset": after if after < total else None,
+        }
+
+
+# --- read models -----------------------------------------------------------------------
+
+
+def positions(runner: Runner) -> dict[str, int]:
+    """How far the read models have got (the slowest projection) and the record's head."""
+    statuses = runner.status()
+    head = runner.head()
+    position = min((s.position for s in statuses), default=head)
+    return {"position": position, "head": head, "lag": max(0, head - position)}
+
+
+def projections(runner: Runner) -> dict[str, Any]:
+    return {"projections": [s.as_dict() for s in runner.status()], **positions(runner)}
+
+
+def _moment(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+def course_info(store: ReadStore, course_id: str) -> dict[str, Any]:
+    """A course as the read models hold it, with its goals in the order they were added."""
+    found = read(store, COURSES, course_id=course_id)
+    if not found:
+        raise ApiError(
+            404,
+            "course_id",
+            "not_in_read_models",
+            f"course '{course_id}' is not in the read models yet; see /api/projections",
+        )
+    course = found[0]
+    goals = sorted(read(store, GOALS, course_id=course_id), key=lambda g: g["ordinal"])
+    return {
+        "course_id": course_id,
+        "title": course["title"],
+        "starts_on": course["starts_on"].isoformat(),
+        "ends_on": course["ends_on"].isoformat(),
+        "scale": list(course["scale"]),
+        "pass_level": course["pass_level"],
+        "goals": [
+            {
+                "goal_id": g["goal_id"],
+                "title": g["title"],
+                "area": g["area"],
+                "retired": g["retired_at"] is not None,
+            }
+            for g in goals
+        ],
+    }
+
+
+def _goal_progress(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "status": row["status"],
+        "latest_level": row["latest_level"],
+        "evidence": {key: row[key] for key in (*EVIDENCE_KEYS, "assessments")},
+        "first_evidence_at": _moment(row["first_evidence_at"]),
+        "latest_evidence_at": _moment(row["latest_evidence_at"]),
+    }
+
+
+def _summary(row: dict[str, Any] | None) -> dict[str, int]:
+    keys = ("goals", *STATUSES, "retired")
+    return {key: (row[key] if row else 0) for key in keys}
+
+
+def progression_grid(store: ReadStore, course_id: str, students: Sequence[str]) -> dict[str, Any]:
+    """Goals by students: each student's status and evidence on every goal."""
+    course = course_info(store, course_id)
+    rows: dict[str, dict[str, dict[str, Any]]] = {s: {} for s in students}
+    summaries: dict[str, dict[str, Any]] = {}
+    if students:
+        for row in read(store, PROGRESSION, course_id=course_id, student_id=list(students)):
+            rows[row["student_id"]][row["goal_id"]] = _goal_progress(row)
+        for row in read(store, SUMMARY, course_id=course_id, student_id=list(students)):
+            summaries[row["student_id"]] = row
+    return {
+        **course,
+        "students": [
+            {
+                "student_id": student,
+                "summary": _summary(summaries.get(student)),
+                "goals": rows[student],
+            }
+            for student in students
+        ],
+    }
+
+
+def student_progression(store: ReadStore, course_id: str, student_id: str) -> dict[str, Any]:
+    """One student's progression in a course, goal by goal."""
+    grid = progression_grid(store, course_id, [student_id])
+    mine = grid["students"][0]
+    goals = []
+    for goal in grid["goals"]:
+        progress = mine["goals"].get(goal["goal_id"])
+        if progress is None:
+            progress = {
+                "status": "no_evidence",
+                "latest_level": None,
+                "evidence": dict.fromkeys((*EVIDENCE_KEYS, "assessments"), 0),
+                "first_evidence_at": None,
+                "latest_evidence_at": None,
+            }
+        goals.append({**goal, **progress})
+    return {
+        "student_id": student_id,
+        "course_id": course_id,
+        "title": grid["title"],
+        "starts_on": grid["starts_on"],
+        "ends_on": grid["ends_on"],
+        "scale": grid["scale"],
+        "pass_level": grid["pass_level"],
+        "summary": mine["summary"],
+        "goals": goals,
+    }
+
+
+def supervisor_overview(
+    store: ReadStore,
+    scope: Scope,
+    *,
+    now: datetime,
+    thresholds: Thresholds,
+    include_dissolved: bool,
+) -> list[dict[str, Any]]:
+    """The overview of the pairs the token reads, flagged pairs first, each with its
+    members' counts (for balance bars)."""
+    if scope.role is Role.SUPERVISOR:
+        pairs = overview(
+            store,
+            now=now,
+            supervisor=scope.actor,
+            thresholds=thresholds,
+            include_dissolved=include_dissolved,
+        )
+    elif scope.role is Role.COORDINATOR:
+        courses = set(scope.courses())
+        pairs = [
+            p
+            for p in overview(
+                store, now=now, thresholds=thresholds, include_dissolved=include_dissolved
+            )
+            if p.course_id in courses
+        ]
+    else:
+        raise ApiError(
+            403,
+            "authorization",
+            "forbidden",
+            f"the supervisor overview is for supervisors and coordinators, not a {scope.role}",
+        )
+    return _with_members(store, pairs)
+
+
+def _with_members(store: ReadStore, pairs: list[PairOverview]) -> list[dict[str, Any]]:
+    counts: dict[tuple[str, str], dict[str, int]] = {}
+    if pairs:
+        for row in read(store, PARTICIPATION, pair_id=[p.pair_id for p in pairs]):
+            counts[(row["pair_id"], row["student_id"])] = {k: row[k] for k in MEMBER_COUNTS}
+    out = []
+    for pair in pairs:
+        item = pair.as_dict()
+        item["members"] = {
+            s: counts.get((pair.pair_id, s), dict.fromkeys(MEMBER_COUNTS, 0)) for s in pair.students
+        }
+        out.append(item)
+    return out
+
+
+# --- the record, as of a time ----------------------------------------------------------
+
+
+def pair_timeline(
+    app: PeerLog,
+    scope: Scope,
+    pair_id: str,
+    as_of: AsOf,
+    *,
+    session: str | None = None,
+    student: str | None = None,
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """A pair's history as of a time (the dispute replay), each event as data; texts a
+    student does not read are withheld."""
+    told = timeline(app, pair_id, as_of, with_state=True)
+    items = [timeline_item(item, scope) for item in told.select(session=session, student=student)]
+    head = {
+        "pair_id": pair_id,
+        "course_id": told.course_id,
+        **as_of.describe(datetime.now(UTC)),
+        "events": told.total,
+    }
+    return head, items
+
+
+def timeline_item(item: Item, scope: Scope) -> dict[str, Any]:
+    """One event of a pair's timeline as data, with what the token does not read withheld."""
+    data = item.as_dict()
+    data["withheld"] = []
+    if scope.sees_all_texts_of(item.people) and not _partner_assessment(item, scope):
+        return data
+    data["withheld"] = sorted(data["texts"])
+    data["texts"] = {}
+    data["erased"] = []
+    fields = data["fields"]
+    for name in TEXT_FIELDS:
+        fields.pop(name, None)
+    changes = fields.get("changes")
+    if isinstance(changes, dict):
+        for name in TEXT_FIELDS:
+            changes.pop(name, None)
+    if _partner_assessment(item, scope):
+        fields.pop("level", None)
+        data["withheld"].append("level")
+        data["summary"] = (
+            f"{fields.get('kind', '')} assessment of {fields.get('student_id', '')} on goal "
+            f"{fields.get('goal_id', '')} (withheld: students are assessed one by one)"
+        )
+    return data
+
+
+def _partner_assessment(item: Item, scope: Scope) -> bool:
+    """A student does not read the assessments of a partner."""
+    return (
+        scope.role is Role.STUDENT
+        and item.type == "GoalAssessed"
+        and getattr(item.raw, "student_id", None) != scope.actor
+    )
