@@ -244,3 +244,26 @@ def test_status_shows_position_and_lag(store: Store) -> None:
         runner.close()
     finally:
         app.close()
+
+
+def test_a_rebuild_in_parallel_processes_gives_the_same_tables(store: Store) -> None:
+    placement = Placement(store.open()).seed()
+    app = placement.app
+    for n in range(12):
+        app.execute(placement.step(f"st{n}", actor="s1" if n % 3 else "s2"))
+    app.execute(placement.feedback("fb1"))
+    placement.run("retract_entry", "sup1", pair_id="p1", entry_id="st4", reason="Duplicate")
+    runner = Runner(app)
+    seen: list[str] = []
+    runner.progress = lambda what, position, head: seen.append(what)
+    try:
+        done = runner.rebuild(processes=2)
+        head = app.store.max_notification_id()
+        assert done == dict.fromkeys(("progression", "participation"), head)
+        stored = {p.name: runner.store.load(p).snapshot() for p in PROJECTIONS}
+        in_memory = {p.name: fold_all(app, p).rows.snapshot() for p in PROJECTIONS}
+        assert stored == in_memory
+        assert any("switched" in what for what in seen)
+    finally:
+        runner.close()
+        app.close()
