@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import click
 
@@ -76,7 +76,7 @@ def replay_command(
             {
                 "pair_id": history.pair_id,
                 "course_id": history.course_id,
-                **history.as_of.describe(datetime.now().astimezone()),
+                **history.as_of.describe(datetime.now(UTC)),
                 "late_after_hours": late_after,
                 "events_in_record": history.total,
                 "events": [item.as_dict() for item in items],

@@ -133,6 +133,7 @@ def test_json(peerlog: Cli, history: History) -> None:
     del history
     report = json.loads(peerlog.ok("replay", "p1", "--format", "json", "--state"))
     assert report["pair_id"] == "p1"
+    assert report["as_of"].endswith("+00:00")
     assert report["events_in_record"] == 17
     st2 = next(
         e for e in report["events"] if e["entry_id"] == "st2" and e["type"] == "StepRecorded"
