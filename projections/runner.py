@@ -21,7 +21,7 @@ import multiprocessing
 import os
 import threading
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
@@ -235,8 +235,14 @@ class Runner:
             self._fold_all(states, position, stop_at)
             position = stop_at
             self._report(f"{names}: rebuilt up to", position, head)
+        if self.store.dialect == "postgres" and len(states) > 1:
+            # The server does most of the writing; two connections write two projections.
+            with ThreadPoolExecutor(len(states)) as writers:
+                list(writers.map(lambda state: self.store.replace(state, position), states))
+        else:
+            for state in states:
+                self.store.replace(state, position)
         for state in states:
-            self.store.replace(state, position)
             state.rows.track = True
             self._states[state.name] = state
             self._positions[state.name] = position

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import sqlite3
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
@@ -156,22 +157,8 @@ class SQLiteReadStore(ReadStore):
         suffix: str = "",
         before_commit: Callable[[], None] | None = None,
     ) -> None:
-        rows = projection.rows
         with self.datastore.transaction(write=True) as conn:
-            for table in projection.tables:
-                name = table.name + suffix
-                keys = table.column_names[: table.key]
-                removed = rows.removed[table.name]
-                if removed:
-                    where = " AND ".join(f"{k} = ?" for k in keys)
-                    conn.executemany(f"DELETE FROM {name} WHERE {where}", list(removed))  # noqa: S608
-                changed = rows.changed[table.name]
-                if changed:
-                    data = rows.data[table.name]
-                    conn.executemany(
-                        _upsert(table, name, "?"),
-                        iter_rows_sql(table, (data[k] for k in changed), "sqlite"),
-                    )
+            self.write_changes(conn, projection, suffix=suffix)
             moved = conn.execute(
                 f"UPDATE {TRACKING} SET position = ?, version = ?, updated_at = ? "  # noqa: S608
                 "WHERE name = ? AND position = ?",
@@ -182,6 +169,27 @@ class SQLiteReadStore(ReadStore):
                 raise IntegrityError(msg)
             if before_commit is not None:
                 before_commit()
+        projection.rows.clear_changes()
+
+    def write_changes(
+        self, conn: sqlite3.Connection, projection: Projection, *, suffix: str = ""
+    ) -> None:
+        """Write the rows changed since the last flush, in the caller's transaction."""
+        rows = projection.rows
+        for table in projection.tables:
+            name = table.name + suffix
+            keys = table.column_names[: table.key]
+            removed = rows.removed[table.name]
+            if removed:
+                where = " AND ".join(f"{k} = ?" for k in keys)
+                conn.executemany(f"DELETE FROM {name} WHERE {where}", list(removed))  # noqa: S608
+            changed = rows.changed[table.name]
+            if changed:
+                data = rows.data[table.name]
+                conn.executemany(
+                    _upsert(table, name, "?"),
+                    iter_rows_sql(table, (data[k] for k in changed), "sqlite"),
+                )
         rows.clear_changes()
 
     def replace(self, projection: Projection, position: int) -> None:
@@ -359,8 +367,28 @@ class PostgresReadStore(ReadStore):
         suffix: str = "",
         before_commit: Callable[[], None] | None = None,
     ) -> None:
+        with self.datastore.transaction() as conn:
+            self.write_changes(conn, projection, suffix=suffix)
+            moved = conn.execute(
+                sql.SQL(
+                    "UPDATE {} SET position = %s, version = %s, updated_at = now() "
+                    "WHERE name = %s AND position = %s"
+                ).format(self.name(TRACKING)),
+                (new, projection.version, projection.name, old),
+            ).rowcount
+            if moved != 1:
+                msg = f"projection {projection.name} moved past position {old} in another process"
+                raise IntegrityError(msg)
+            if before_commit is not None:
+                before_commit()
+        projection.rows.clear_changes()
+
+    def write_changes(
+        self, conn: psycopg.Connection[Any], projection: Projection, *, suffix: str = ""
+    ) -> None:
+        """Write the rows changed since the last flush, in the caller's transaction."""
         rows = projection.rows
-        with self.datastore.transaction() as conn, conn.cursor() as cursor:
+        with conn.cursor() as cursor:
             for table in projection.tables:
                 name = table.name + suffix
                 keys = table.column_names[: table.key]
@@ -380,18 +408,6 @@ class PostgresReadStore(ReadStore):
                         self._upsert(table, name),
                         list(iter_rows_sql(table, (data[k] for k in changed), "postgres")),
                     )
-            cursor.execute(
-                sql.SQL(
-                    "UPDATE {} SET position = %s, version = %s, updated_at = now() "
-                    "WHERE name = %s AND position = %s"
-                ).format(self.name(TRACKING)),
-                (new, projection.version, projection.name, old),
-            )
-            if cursor.rowcount != 1:
-                msg = f"projection {projection.name} moved past position {old} in another process"
-                raise IntegrityError(msg)
-            if before_commit is not None:
-                before_commit()
         rows.clear_changes()
 
     def replace(self, projection: Projection, position: int) -> None:
