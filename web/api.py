@@ -382,7 +382,7 @@ def supervisor_overview(
     tags=["service"],
     responses={200: {"model": schemas.ProjectionsOut}, **ERRORS},
 )
-def projection_status(token: TokenOf, found: Found) -> JSONResponse:
+def projection_status(scope: ScopeOf, found: Found) -> JSONResponse:
     """How far each projection has got, and how far behind the record it is."""
-    del token
+    del scope
     return ok(views.projections(found.runner))

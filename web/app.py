@@ -18,7 +18,7 @@ from eventsourcing.persistence import PersistenceError
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 
@@ -151,6 +151,11 @@ def _install_handlers(app: FastAPI) -> None:
         ).as_dict()
         return _error(request, 503, body, {"Retry-After": "5"})
 
+    async def login_required(request: Request, exc: Exception) -> Response:
+        del request, exc
+        return RedirectResponse("/login", status_code=303)
+
+    app.add_exception_handler(pages.LoginRequired, login_required)
     app.add_exception_handler(ApiError, api_error)
     app.add_exception_handler(CommandRejected, rejected)
     app.add_exception_handler(NotInRecord, not_in_record)

@@ -25,6 +25,7 @@ READERS = {
     "s1": ("s1", "student", ()),
     "s2": ("s2", "student", ()),
     "s3": ("s3", "student", ()),
+    "s4": ("s4", "student", ()),
     "sup1": ("sup1", "supervisor", ()),
     "sup2": ("sup2", "supervisor", ()),
     "coord": ("coord", "coordinator", ()),
