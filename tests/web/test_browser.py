@@ -1,0 +1,184 @@
+"""The dashboard in a real browser (Debian's chromium, driven by Playwright): a
+supervisor logs in, sees the pair that needs attention first, watches a new step arrive
+without reloading, opens a student's progression and the printable audit.
+
+Skipped, with the reason, only when chromium is not installed and
+PEERLOG_REQUIRE_BROWSER is unset; CI installs chromium and sets it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx2
+import pytest
+
+from peerlog import PeerLog
+from peerlog.web import Tokens
+from tests.web.server import Server, serve
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+REQUIRED = os.environ.get("PEERLOG_REQUIRE_BROWSER", "") not in ("", "0")
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture
+def chromium() -> str:
+    if not Path(CHROMIUM).exists():
+        reason = (
+            "Debian's chromium is not installed (apt-get install chromium); "
+            "set PEERLOG_REQUIRE_BROWSER=1 to make its absence a failure"
+        )
+        if REQUIRED:
+            pytest.fail(f"PEERLOG_REQUIRE_BROWSER is set, but {reason}")
+        pytest.skip(reason)
+    return CHROMIUM
+
+
+def _ward(app: PeerLog) -> None:
+    """A placement running now: pair pa shares the work, pair pb does not."""
+    today = datetime.now(UTC).date()
+    ids = iter(range(1, 1000))
+
+    def run(command: str, actor: str, **fields: Any) -> None:
+        app.execute({"command": command, "command_id": f"w-{next(ids)}", "actor": actor, **fields})
+
+    run(
+        "open_course", "coord", course_id="ward-1", title="Medical ward placement",
+        starts_on=(today - timedelta(days=7)).isoformat(),
+        ends_on=(today + timedelta(days=56)).isoformat(),
+        scale=["not_yet", "pass", "good"], pass_level="pass",
+        goals=[
+            {"goal_id": "hygiene", "title": "Hygiene and infection control"},
+            {"goal_id": "medication", "title": "Safe medication handling"},
+        ],
+    )  # fmt: skip
+    for student in ("a1", "a2", "b1", "b2"):
+        run("enroll_student", "coord", course_id="ward-1", student_id=student)
+    run("assign_supervisor", "coord", course_id="ward-1", supervisor_id="sup")
+    for pair, students in (("pa", ["a1", "a2"]), ("pb", ["b1", "b2"])):
+        run(
+            "form_pair",
+            "coord",
+            course_id="ward-1",
+            pair_id=pair,
+            students=students,
+            supervisors=["sup"],
+        )
+        run("open_session", students[0], pair_id=pair, session_id=f"{pair}-1",
+            roles={students[0]: "performer", students[1]: "observer"})  # fmt: skip
+    for i, who in enumerate(["a1", "a2"]):
+        other = "a2" if who == "a1" else "a1"
+        run("record_step", who, pair_id="pa", session_id="pa-1", step_id=f"pa-st{i}", kind="performance",
+            performers=[who], observers=[other], goals=["hygiene"], note="Hand hygiene at each bed")  # fmt: skip
+    for i in range(3):
+        run("record_step", "b1", pair_id="pb", session_id="pb-1", step_id=f"pb-st{i}", kind="performance",
+            performers=["b1"], observers=["b2"], goals=["medication"], note="Checked the drug chart")  # fmt: skip
+    run(
+        "assess_goal",
+        "sup",
+        pair_id="pb",
+        student_id="b1",
+        goal_id="medication",
+        level="good",
+        kind="formative",
+    )
+
+
+@pytest.fixture
+def ward(tmp_path: Path) -> Iterator[tuple[Server, dict[str, str]]]:
+    env = {"PEERLOG_DATABASE_URL": f"sqlite:///{tmp_path / 'ward.sqlite3'}"}
+    app = PeerLog(env)
+    _ward(app)
+    tokens = Tokens.of(app)
+    secrets = {
+        who: tokens.create(who, role)[1] for who, role in [("sup", "supervisor"), ("a1", "student")]
+    }
+    app.close()
+    with serve(env, tmp_path / "serve.log", "--no-access-log") as server:
+        yield server, secrets
+
+
+def test_a_supervisor_on_the_dashboard(
+    chromium: str, ward: tuple[Server, dict[str, str]], tmp_path: Path
+) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    server, secrets = ward
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=ARGS, headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1024, "height": 1366})  # a tablet, upright
+            page.goto(server.url + "/dashboard")
+            expect(page).to_have_url(server.url + "/login")
+            page.fill("#token", secrets["sup"])
+            page.click("button[type=submit]")
+            expect(page).to_have_url(server.url + "/dashboard")
+            assert page.context.cookies()[0]["httpOnly"] is True
+
+            # The pair that needs attention comes first, though "pa" sorts before "pb".
+            pairs = page.locator("li.pair")
+            expect(pairs).to_have_count(2)
+            expect(pairs.first).to_have_attribute("data-pair", "pb")
+            expect(pairs.first).to_have_class("pair flagged")
+            expect(pairs.first.locator(".flag")).to_contain_text("performer imbalance")
+            expect(pairs.nth(1)).to_contain_text("Nothing needs attention.")
+            page.screenshot(path=tmp_path / "overview.png", full_page=True)
+
+            # A step recorded on the ward shows on the open page without reloading.
+            a1 = pairs.nth(1).locator("tr", has_text="a1").locator("td.n").first
+            expect(a1).to_have_text("1")
+            step = {
+                "command": "record_step", "command_id": "live-1", "pair_id": "pa", "session_id": "pa-1",
+                "step_id": "pa-live", "kind": "checkpoint", "performers": ["a1"], "observers": ["a2"],
+                "goals": ["hygiene"],
+            }  # fmt: skip
+            response = httpx2.post(
+                server.url + "/api/commands",
+                json=step,
+                headers={"Authorization": f"Bearer {secrets['a1']}"},
+            )
+            assert response.status_code == 201
+            sent = time.monotonic()
+            expect(
+                page.locator("li.pair[data-pair=pa] tr", has_text="a1").locator("td.n").first
+            ).to_have_text("2", timeout=5000)
+            shown_after = time.monotonic() - sent
+            print(f"\nthe open dashboard showed the new step after {shown_after * 1000:.0f} ms")
+            assert (
+                shown_after < 1.5
+            )  # 0.2 s follower poll + 0.5 s page poll + a fetch, measured loosely
+
+            # A student's progression, then the audit to print.
+            page.click("li.pair[data-pair=pb] a.student:text('b1')")
+            expect(page).to_have_url(server.url + "/dashboard/students/b1?course=ward-1")
+            row = page.locator("tr[data-goal=medication]")
+            expect(row.locator("td.st")).to_contain_text("met")
+            expect(row).to_contain_text("good")
+            page.screenshot(path=tmp_path / "progression.png", full_page=True)
+            page.click("#audit-link")
+            expect(page).to_have_url(server.url + "/dashboard/students/b1/audit?course=ward-1")
+            expect(page.locator(".integrity")).to_contain_text("Verified")
+            expect(page.locator("section.goal[data-goal=medication]")).to_contain_text(
+                "latest level good"
+            )
+            page.emulate_media(media="print")
+            expect(page.locator("header.bar")).to_be_hidden()
+            page.screenshot(path=tmp_path / "audit.png", full_page=True)
+        finally:
+            browser.close()
+    for name in ("overview.png", "progression.png", "audit.png"):
+        assert (tmp_path / name).stat().st_size > 10_000
