@@ -7,7 +7,7 @@ work as in a
 shell), and the lines under a command are its output. A ``jsonl file=NAME`` block is
 written to NAME first. What legitimately changes between runs is masked on both sides:
 times after the demo placement (when things were recorded, "now"), digests, generated
-command ids and SQLite paths.
+command ids, API tokens and their ids, and SQLite paths.
 
 ``PEERLOG_UPDATE_DOCS=1 pytest tests/cli/test_docs.py`` rewrites the shown output.
 """
@@ -37,6 +37,8 @@ TIME = re.compile(r"(\d{4})-(\d\d)-(\d\d)([ T]\d\d:\d\d(?::\d\d(?:\.\d+)?)?(?:[+
 MASKS = [
     (re.compile(r"\b[0-9a-f]{64}\b"), "<digest>"),
     (re.compile(r"\bcli-[0-9a-f]{16}\b"), "cli-<id>"),
+    (re.compile(r"\bplg_[A-Za-z0-9_-]{43}\b"), "plg_<token>"),
+    (re.compile(r"\btok-[0-9a-f]{12}\b"), "tok-<id>"),
     (re.compile(r'"delay_seconds": \d+'), '"delay_seconds": <delay>'),
     (re.compile(r"sqlite:///\S+?(?=[\s:;,)]|$)"), "sqlite:///<file>"),
 ]
