@@ -1,7 +1,8 @@
 """``peerlog import FILE``: apply a JSON-lines file of commands, line by line.
 
-Each line is handed to ``PeerLog.execute`` as it is (bytes in, no extra parsing), so
-the import costs no more per line than the application does. A line that is rejected -
+The lines are handed, as they are, to ``PeerLog.execute_many``, which decides each in
+order on the state the lines before it left and commits them in batches of 500 (one
+durable commit per batch). A line that is rejected -
 bad JSON, an unknown command, a wrong field, a broken rule, a reused command id - is
 reported with its number and the reason, and the import goes on; a repeated command
 (same id, same payload) is reported as already recorded. If the store itself fails, the
@@ -14,7 +15,8 @@ from __future__ import annotations
 import os
 import re
 import sqlite3
-from collections.abc import Iterable
+from collections import deque
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, Final
@@ -39,6 +41,8 @@ DRY_RUN_LIMITS: Final = (
     "record what, and whether a command id was used before. Nothing was recorded."
 )
 _WITHIN_LINE: Final = re.compile(r"at line \d+ column")
+BATCH: Final = 500
+"""Lines decided and committed together (a failed batch leaves none of its lines)."""
 BLANK: Final = Violation(
     "", "blank_line", "a blank line; a JSON-lines file has one command per line"
 )
@@ -134,33 +138,58 @@ def apply_lines(
     app: PeerLog | None, lines: Iterable[bytes], report: ImportReport, progress: Progress
 ) -> ImportReport:
     """Apply (or, without an application, only validate) each line, in order."""
-    number = 0
-    for number, line in enumerate(lines, 1):
-        progress.advance(1, len(line))
-        line = line.rstrip()  # noqa: PLW2901 - the line without its line break
-        if not line:
-            report.rejected.append(Rejection(number, "", None, (BLANK,)))
-            continue
-        try:
-            if app is None:
+    numbered = _numbered(lines, report, progress)
+    if app is None:
+        for number, line in numbered:
+            try:
                 parse_command(line)
                 report.valid += 1
-            elif app.execute(line).repeated:
+            except CommandRejected as rejected:
+                report.rejected.append(_rejection(number, line, rejected))
+        return report
+    # The application decides every line in order, on the state the lines before it
+    # left, and commits them in batches: one durable commit per batch, not per line.
+    pending: deque[tuple[int, bytes]] = deque()
+
+    def lines_to_apply() -> Iterator[bytes]:
+        for number, line in numbered:
+            pending.append((number, line))
+            yield line
+
+    try:
+        for outcome in app.execute_many(lines_to_apply(), batch_size=BATCH):
+            number, line = pending.popleft()
+            if isinstance(outcome, CommandRejected):
+                report.rejected.append(_rejection(number, line, outcome))
+            elif outcome.repeated:
                 report.repeated += 1
             else:
                 report.recorded += 1
-        except CommandRejected as rejected:
-            report.rejected.append(_rejection(number, line, rejected))
-        except (PersistenceError, psycopg.Error, sqlite3.Error) as exc:
-            first = (str(exc).strip() or type(exc).__name__).splitlines()[0]
-            report.stopped = (
-                f"stopped at line {number}: the store failed ({first}); the lines before it "
-                "were applied, and importing the file again applies the rest"
-            )
-            report.lines = number
-            return report
-    report.lines = number
+    except (PersistenceError, psycopg.Error, sqlite3.Error) as exc:
+        first = (str(exc).strip() or type(exc).__name__).splitlines()[0]
+        where = pending[0][0] if pending else report.lines
+        report.stopped = (
+            f"stopped at line {where}: the store failed ({first}); the lines before its "
+            "batch were applied, and importing the file again applies the rest"
+        )
+        report.lines = where
+    # Blank lines are noted as they are read, ahead of the batch they belong to.
+    report.rejected.sort(key=lambda rejection: rejection.line)
     return report
+
+
+def _numbered(
+    lines: Iterable[bytes], report: ImportReport, progress: Progress
+) -> Iterator[tuple[int, bytes]]:
+    """Each non-blank line with its number (blank lines are rejected on the way)."""
+    for number, raw in enumerate(lines, 1):
+        progress.advance(1, len(raw))
+        report.lines = number
+        line = raw.rstrip()
+        if line:
+            yield number, line
+        else:
+            report.rejected.append(Rejection(number, "", None, (BLANK,)))
 
 
 def import_file(
