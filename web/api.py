@@ -59,6 +59,10 @@ ERRORS: Final[dict[int | str, dict[str, Any]]] = {
         (422, "A rule or a field was broken"),
     ]
 }
+UNREADABLE: Final[dict[int | str, dict[str, Any]]] = {
+    400: {"model": schemas.ErrorOut, "description": "The body could not be read"},
+    413: {"model": schemas.ErrorOut, "description": "The body is too large"},
+}
 NOT_FOUND: Final[dict[int | str, dict[str, Any]]] = {
     404: {"model": schemas.ErrorOut, "description": "Not in the record (at that time)"}
 }
@@ -129,6 +133,7 @@ def prepare(raw: Mapping[str, Any], token: Token) -> dict[str, Any]:
         200: {"model": schemas.CommandOut, "description": "Recorded before: nothing new"},
         409: {"model": schemas.ErrorOut, "description": "In conflict with the record"},
         **ERRORS,
+        **UNREADABLE,
     },
     openapi_extra={
         "requestBody": {"required": True, "content": {"application/json": {"schema": COMMAND_BODY}}}
@@ -167,7 +172,7 @@ def _accepted(index: int, result: CommandResult) -> dict[str, Any]:
 @router.post(
     "/api/commands/batch",
     tags=["commands"],
-    responses={200: {"model": schemas.BatchOut}, **ERRORS},
+    responses={200: {"model": schemas.BatchOut}, **ERRORS, **UNREADABLE},
 )
 def post_batch(token: TokenOf, found: Found, batch: schemas.BatchIn) -> JSONResponse:
     """Record commands in order, as a client that was offline during a shift sends

@@ -179,7 +179,12 @@ def _openapi(app: FastAPI) -> Callable[[], dict[str, Any]]:
             components["Command"] = command
             batch = components.get("BatchIn", {}).get("properties", {}).get("commands")
             if batch is not None:
-                batch["items"] = {"$ref": "#/components/schemas/Command"}
+                # Each item is judged on its own (a bad one is rejected in the results,
+                # not the batch): any object is taken; a Command is what is recorded.
+                batch["items"] = {
+                    "type": "object",
+                    "description": "A command (see Command); judged on its own.",
+                }
             app.openapi_schema = schema
         return app.openapi_schema
 
