@@ -266,15 +266,7 @@ def _conflict(exc: psycopg.errors.UniqueViolation) -> StreamConflict | CommandId
 
 
 def _record(row: tuple[Any, ...]) -> RecordedEvent:
-    return RecordedEvent(
-        id=row[0],
-        originator_id=row[1],
-        originator_version=row[2],
-        topic=row[3],
-        state=bytes(row[4]),
-        recorded_at=row[5],
-        chain=bytes(row[6]),
-    )
+    return RecordedEvent.of(row[0], row[1], row[2], row[3], row[4], row[5], row[6])
 
 
 _COMMAND_COLUMNS: Final = sql.SQL(
@@ -465,7 +457,7 @@ class PostgresEventRecorder(EventRecorder):
         self, statement: sql.Composed | sql.SQL, params: Sequence[Any]
     ) -> list[tuple[Any, ...]]:
         with self.datastore.connection() as conn:
-            return conn.execute(statement, params, prepare=True).fetchall()
+            return conn.execute(statement, params, prepare=True, binary=True).fetchall()
 
     def select_events(
         self,

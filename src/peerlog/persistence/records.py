@@ -33,6 +33,35 @@ class RecordedEvent(Notification):
     def position(self) -> int:
         return self.id
 
+    @classmethod
+    def of(  # noqa: PLR0917 - the stored row's columns, in order
+        cls,
+        position: int,
+        originator_id: str,
+        originator_version: int,
+        topic: str,
+        state: bytes,
+        recorded_at: datetime,
+        chain: bytes,
+    ) -> RecordedEvent:
+        """Made from a stored row without the frozen dataclass's checks and one
+        ``object.__setattr__`` per field (replays read thousands of these)."""
+        record = object.__new__(cls)
+        object.__setattr__(
+            record,
+            "__dict__",
+            {
+                "originator_id": originator_id,
+                "originator_version": originator_version,
+                "topic": topic,
+                "state": state,
+                "id": position,
+                "recorded_at": recorded_at,
+                "chain": chain,
+            },
+        )
+        return record
+
 
 @dataclass(frozen=True)
 class CommandRecord:

@@ -191,15 +191,7 @@ def _stream_query(
 
 
 def _record(row: tuple[Any, ...]) -> RecordedEvent:
-    return RecordedEvent(
-        id=row[0],
-        originator_id=row[1],
-        originator_version=row[2],
-        topic=row[3],
-        state=row[4],
-        recorded_at=parse_time(row[5]),
-        chain=row[6],
-    )
+    return RecordedEvent.of(row[0], row[1], row[2], row[3], row[4], parse_time(row[5]), row[6])
 
 
 def _command(row: tuple[Any, ...]) -> StoredCommand:
