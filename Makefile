@@ -6,7 +6,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-SOURCES := $(shell find src projections cli -name '*.py' 2>/dev/null) pyproject.toml
+SOURCES := $(shell find src projections cli web -name '*.py' 2>/dev/null) pyproject.toml
 PYTEST_ARGS ?=
 
 .PHONY: install test lint typecheck pytest demo clean
