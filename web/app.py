@@ -12,10 +12,10 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from contextlib import asynccontextmanager
 from importlib import resources
-from typing import Any, Final
+from typing import Annotated, Any, Final
 
 from eventsourcing.persistence import PersistenceError
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, RedirectResponse, Response
@@ -25,9 +25,11 @@ from starlette.exceptions import HTTPException
 from peerlog import CommandRejected, PeerLog, __version__
 from peerlog.projections import NotInRecord, Thresholds
 from peerlog.web import api, pages
+from peerlog.web.auth import api_token
 from peerlog.web.errors import ApiError, status_of
 from peerlog.web.schemas import command_schemas
 from peerlog.web.services import Services
+from peerlog.web.tokens import Token
 
 logger = logging.getLogger(__name__)
 
@@ -219,7 +221,7 @@ def create_app(
         lifespan=lifespan,
         docs_url=None,
         redoc_url=None,
-        openapi_url="/openapi.json",
+        openapi_url=None,  # served below, to token holders only
     )
     app.state.services = found
     _install_handlers(app)
@@ -228,5 +230,13 @@ def create_app(
     static = resources.files("peerlog.web") / "static"
     app.mount("/static", StaticFiles(directory=str(static), follow_symlink=True), name="static")
     app.openapi = _openapi(app)  # type: ignore[method-assign]
+
+    @app.get("/openapi.json", include_in_schema=False)
+    def openapi(token: Annotated[Token, Depends(api_token)]) -> JSONResponse:
+        """The API's description, for those who hold a token (like every endpoint but
+        /health)."""
+        del token
+        return JSONResponse(app.openapi())
+
     app.add_middleware(Guard)
     return app

@@ -220,10 +220,10 @@ def test_a_forgotten_person_reads_nothing_any_more(web: Web) -> None:
     assert response.json()["errors"][0]["rule"] == "person_forgotten"
 
 
-PUBLIC = {"/health", "/openapi.json", "/login", "/static"}
+PUBLIC = {"/health", "/login"}
 
 
-def test_nothing_but_health_the_login_form_and_static_files_is_reachable_without_a_token(
+def test_nothing_but_health_and_the_login_form_is_reachable_without_a_token(
     web: Web,
 ) -> None:
     """Walk every route of the application: without a token, the API answers 401 and
@@ -254,3 +254,7 @@ def test_nothing_but_health_the_login_form_and_static_files_is_reachable_without
                 assert response.status_code == 303, (method, path)
                 assert response.headers["location"] == "/login"
     assert seen >= 17
+    described = web.get(None, "/openapi.json")
+    assert described.status_code == 401
+    assert described.json()["errors"][0]["rule"] == "unauthenticated"
+    assert web.get("s1", "/openapi.json").json()["info"]["title"] == "peerlog"
