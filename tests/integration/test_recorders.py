@@ -3,6 +3,8 @@ can stand in wherever the library expects a recorder."""
 
 from __future__ import annotations
 
+import threading
+import time
 import uuid
 from pathlib import Path
 from tempfile import TemporaryDirectory
@@ -10,6 +12,7 @@ from typing import Any
 
 import psycopg
 import pytest
+from eventsourcing.persistence import InterfaceError
 from eventsourcing.tests.persistence import (
     AggregateRecorderTestCase,
     ApplicationRecorderTestCase,
@@ -120,3 +123,39 @@ class TestPostgresSnapshotRecorder(PostgresBase, AggregateRecorderTestCase):
 class TestPostgresTrackingRecorder(PostgresBase, TrackingRecorderTestCase):
     def create_recorder(self) -> PostgresTrackingRecorder:
         return _created(PostgresTrackingRecorder(self.datastore))  # type: ignore[no-any-return]
+
+
+def test_closing_a_sqlite_store_while_other_threads_read(tmp_path: Path) -> None:
+    """Closing waits for transactions in flight on other threads (closing a connection
+    mid-statement would crash the interpreter); after it, their next read is refused with
+    the store's own error."""
+    for round_ in range(20):
+        datastore = SQLiteDatastore(str(tmp_path / f"closing{round_}.sqlite3"))
+        recorder = _created(SQLiteEventRecorder(datastore))
+        refused: list[BaseException] = []
+        started = threading.Barrier(4)
+
+        def read(
+            recorder: SQLiteEventRecorder = recorder,
+            started: threading.Barrier = started,
+            refused: list[BaseException] = refused,
+        ) -> None:
+            started.wait()
+            while True:
+                try:
+                    recorder.select_notifications(start=None, limit=10)
+                except InterfaceError as exc:
+                    refused.append(exc)
+                    return
+
+        readers = [threading.Thread(target=read) for _ in range(3)]
+        for reader in readers:
+            reader.start()
+        started.wait()
+        time.sleep(0.01)
+        datastore.close()
+        for reader in readers:
+            reader.join(timeout=10)
+        assert not any(reader.is_alive() for reader in readers)
+        assert len(refused) == 3
+        assert all("closed" in str(error) for error in refused)

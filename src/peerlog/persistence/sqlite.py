@@ -59,68 +59,98 @@ def parse_time(text: str) -> datetime:
 
 
 class SQLiteDatastore:
-    """Connections to one SQLite file, one per thread."""
+    """Connections to one SQLite file, one per thread.
+
+    Each connection is used by its own thread under a lock of its own, which ``close``
+    takes before closing it: closing a connection while another thread is in the middle
+    of a statement on it would crash the interpreter, so a thread still reading when the
+    store closes finishes its transaction first, and its next one is refused.
+    """
 
     def __init__(self, path: str, *, timeout: float = BUSY_TIMEOUT_SECONDS) -> None:
         self.path = path
         self.timeout = timeout
         self._local = threading.local()
-        self._connections: list[sqlite3.Connection] = []
+        self._connections: list[tuple[sqlite3.Connection, threading.RLock]] = []
         self._lock = threading.Lock()
         self._closed = False
 
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
     def connection(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            if self._closed:
+        return self._handle()[0]
+
+    def _handle(self) -> tuple[sqlite3.Connection, threading.RLock]:
+        handle: tuple[sqlite3.Connection, threading.RLock] | None = getattr(
+            self._local, "handle", None
+        )
+        if handle is not None:
+            return handle
+        if self._closed:
+            raise InterfaceError("the SQLite store was closed")
+        try:
+            conn = sqlite3.connect(
+                self.path,
+                timeout=self.timeout,
+                isolation_level=None,
+                check_same_thread=False,
+            )
+        except sqlite3.Error as exc:
+            msg = f"cannot open the SQLite file {self.path}: {exc}"
+            raise InterfaceError(msg) from exc
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=FULL")
+        conn.execute(f"PRAGMA busy_timeout={int(self.timeout * 1000)}")
+        handle = (conn, threading.RLock())
+        with self._lock:
+            if self.closed:  # closed while this connection was opening
+                conn.close()
                 raise InterfaceError("the SQLite store was closed")
-            try:
-                conn = sqlite3.connect(
-                    self.path,
-                    timeout=self.timeout,
-                    isolation_level=None,
-                    check_same_thread=False,
-                )
-            except sqlite3.Error as exc:
-                msg = f"cannot open the SQLite file {self.path}: {exc}"
-                raise InterfaceError(msg) from exc
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=FULL")
-            conn.execute(f"PRAGMA busy_timeout={int(self.timeout * 1000)}")
-            self._local.conn = conn
-            with self._lock:
-                self._connections.append(conn)
-        return conn
+            self._connections.append(handle)
+        self._local.handle = handle
+        return handle
 
     @contextmanager
     def transaction(self, *, write: bool) -> Iterator[sqlite3.Connection]:
         """A transaction; a writing one holds the write lock from its first statement."""
-        conn = self.connection()
-        try:
-            conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
-        except sqlite3.Error as exc:
-            raise _translate(exc) from exc
-        try:
-            yield conn
-        except sqlite3.Error as exc:
-            conn.rollback()
-            raise _translate(exc) from exc
-        except BaseException:
-            conn.rollback()
-            raise
-        try:
-            conn.commit()
-        except sqlite3.Error as exc:
-            conn.rollback()
-            raise _translate(exc) from exc
+        conn, lock = self._handle()
+        with lock:
+            if self._closed:
+                raise InterfaceError("the SQLite store was closed")
+            try:
+                conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+            except sqlite3.Error as exc:
+                raise _translate(exc) from exc
+            try:
+                yield conn
+            except sqlite3.Error as exc:
+                conn.rollback()
+                raise _translate(exc) from exc
+            except BaseException:
+                conn.rollback()
+                raise
+            try:
+                conn.commit()
+            except sqlite3.Error as exc:
+                conn.rollback()
+                raise _translate(exc) from exc
 
     def close(self) -> None:
         with self._lock:
             self._closed = True
-            for conn in self._connections:
-                conn.close()
+            handles = list(self._connections)
             self._connections.clear()
         self._local = threading.local()
+        for conn, lock in handles:
+            # A connection still in a transaction on another thread is closed once that
+            # transaction ends; one held past the busy timeout is left to its thread.
+            if lock.acquire(timeout=self.timeout):
+                try:
+                    conn.close()
+                finally:
+                    lock.release()
 
 
 def _translate(exc: sqlite3.Error) -> PersistenceError:
