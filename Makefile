@@ -1,6 +1,7 @@
 # peerlog: one command sets everything up from nothing.
 #   make test   virtual environment, install, lint, type check, the whole test suite
 #   make demo   virtual environment, install, a demo placement on SQLite
+#   make bench  the benchmark suite (BENCH_ARGS="--size large" for the 10x run)
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -8,8 +9,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SOURCES := $(shell find src projections cli web -name '*.py' 2>/dev/null) pyproject.toml
 PYTEST_ARGS ?=
+BENCH_ARGS ?=
 
-.PHONY: install test lint typecheck pytest demo clean
+.PHONY: install test lint typecheck pytest demo bench clean
 
 $(STAMP): $(SOURCES)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,6 +30,7 @@ lint: install
 typecheck: install
 	$(BIN)/mypy -p peerlog
 	$(BIN)/mypy tests
+	$(BIN)/mypy benchmarks
 
 pytest: install
 	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
@@ -36,6 +39,9 @@ test: lint typecheck pytest
 
 demo: install
 	$(BIN)/peerlog demo
+
+bench: install
+	$(BIN)/python -m benchmarks $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache .hypothesis

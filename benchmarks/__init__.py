@@ -1,0 +1,1 @@
+"""peerlog's benchmark suite: ``python -m benchmarks`` (see docs/performance.md)."""

@@ -1,0 +1,85 @@
+"""Run the benchmark suite and print (and save) its table.
+
+    python -m benchmarks [--size tiny|default|large] [--stores postgres,sqlite]
+                         [--only writes,writers,rebuild,reads,import] [--json FILE]
+
+PostgreSQL is the server named by PEERLOG_BENCH_POSTGRES_URL (or
+PEERLOG_TEST_POSTGRES_URL, or postgresql://postgres@127.0.0.1:5432/test); every
+benchmark works in a schema of its own and drops it afterwards.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from benchmarks import suite
+from benchmarks.report import machine, table
+
+PER_STORE = {
+    "writes": ("one-writer commands", suite.commands_one_writer),
+    "reads": ("replay and audit", suite.replay_and_audit),
+    "import": ("import", suite.importing),
+    "rebuild": ("projection rebuild", suite.rebuild),
+}
+FIGURES = (*PER_STORE, "writers")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    parser.add_argument("--size", choices=sorted(suite.SIZES), default="default")
+    parser.add_argument("--stores", default="postgres,sqlite")
+    parser.add_argument("--only", default=",".join(FIGURES))
+    parser.add_argument("--json", type=Path, default=None, help="also write the results here")
+    args = parser.parse_args(argv)
+    stores = tuple(s for s in args.stores.split(",") if s)
+    only = set(args.only.split(","))
+    unknown = only - set(FIGURES)
+    if unknown:
+        parser.error(f"unknown figures: {', '.join(sorted(unknown))}")
+    url = (
+        os.environ.get("PEERLOG_BENCH_POSTGRES_URL")
+        or os.environ.get("PEERLOG_TEST_POSTGRES_URL")
+        or "postgresql://postgres@127.0.0.1:5432/test"
+    )
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="peerlog-bench-") as folder:
+        ctx = suite.Context(
+            size=suite.SIZES[args.size],
+            stores=stores,
+            postgres_url=url,
+            folder=Path(folder),
+            report=lambda line: print(line, file=sys.stderr, flush=True),
+        )
+        for store in stores:
+            for figure, (title, run) in PER_STORE.items():
+                if figure in only:
+                    ctx.report(f"{title} on {store}")
+                    run(ctx, store)
+        if "writers" in only and "postgres" in stores:
+            ctx.report("eight writers on postgres")
+            suite.commands_concurrent(ctx)
+    output = {
+        "size": args.size,
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": machine(),
+        "python": platform.python_version(),
+        "seconds": round(time.perf_counter() - started, 1),
+        "results": suite.as_json(ctx),
+    }
+    print(table(ctx.results, args.size))
+    if args.json is not None:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(output, indent=2, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,609 @@
+"""The benchmark figures, each measured beside its baselines in the same run."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import statistics
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from benchmarks import data
+from benchmarks.library import (
+    DefaultRunnerProjection,
+    LibraryLog,
+    PairLog,
+    PostgresDefaultRunnerView,
+    SQLiteDefaultRunnerView,
+    library_env,
+)
+from peerlog import PeerLog
+from peerlog.cli import demo
+from peerlog.projections import AsOf, Runner, audit
+from peerlog.projections.timeline import timeline
+
+Report = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Size:
+    writes: int
+    writers: int
+    per_writer: int
+    rebuild_events: int
+    sample: int
+    replay_events: int
+    audit_events: int
+    imports: int
+    repeats: int
+
+
+SIZES = {
+    "tiny": Size(60, 8, 10, 3_000, 200, 200, 400, 1_000, 3),
+    "default": Size(3_000, 8, 300, 1_000_000, 3_000, 2_000, 4_000, 100_000, 15),
+    "large": Size(30_000, 8, 3_000, 10_000_000, 30_000, 20_000, 40_000, 1_000_000, 15),
+}
+
+
+@dataclass
+class Result:
+    figure: str
+    store: str
+    subject: str
+    value: float
+    unit: str
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Context:
+    size: Size
+    stores: tuple[str, ...]
+    postgres_url: str
+    folder: Path
+    report: Report
+    results: list[Result] = field(default_factory=list)
+
+    def add(self, result: Result) -> Result:
+        self.results.append(result)
+        self.report(
+            f"  {result.figure} [{result.store}] {result.subject}: "
+            f"{result.value:,.1f} {result.unit}"
+        )
+        return result
+
+
+def _percentiles(latencies: list[float]) -> dict[str, float]:
+    ordered = sorted(latencies)
+    return {
+        "p50_ms": round(ordered[len(ordered) // 2] * 1000, 3),
+        "p99_ms": round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000, 3),
+    }
+
+
+# --- commands, one writer ------------------------------------------------------------
+
+
+def _steps(prefix: str, pairs: int, count: int) -> list[tuple[str, dict[str, Any]]]:
+    """``count`` record_step commands spread over ``pairs`` pairs (pair id, command)."""
+    out = []
+    for n in range(count):
+        pair = f"{prefix}p{n % pairs + 1:02d}"
+        out.append(
+            (
+                pair,
+                {
+                    "command": "record_step",
+                    "command_id": f"{prefix}bench-{n}",
+                    "actor": f"{pair}-a",
+                    "pair_id": pair,
+                    "session_id": f"{pair}-open",
+                    "step_id": f"bench-{n}",
+                    "kind": "performance",
+                    "performers": [f"{pair}-a"],
+                    "observers": [f"{pair}-b"],
+                    "goals": ["hygiene", "medication"],
+                    "note": "Gave the morning medication with double checks",
+                },
+            )
+        )
+    return out
+
+
+def _open_pairs(app: PeerLog, prefix: str, pairs: int) -> None:
+    """A course with ``pairs`` pairs, each with a session open."""
+    commands = list(
+        data.prefixed(demo.placement(seed=2, start=data.START, pairs=pairs, weeks=1), prefix)
+    )
+    commands = [
+        c
+        for c in commands
+        if c["command"] in {"open_course", "enroll_student", "assign_supervisor", "form_pair"}
+    ]
+    for n in range(pairs):
+        pair = f"{prefix}p{n + 1:02d}"
+        commands.append(
+            {
+                "command": "open_session",
+                "command_id": f"{pair}-open",
+                "actor": f"{pair}-a",
+                "pair_id": pair,
+                "session_id": f"{pair}-open",
+                "roles": {f"{pair}-a": "performer", f"{pair}-b": "observer"},
+                "occurred_at": "2026-01-05T07:00:00+00:00",
+            }
+        )
+    data.load(app, commands)
+
+
+def commands_one_writer(ctx: Context, store: str) -> None:
+    size = ctx.size
+    pairs = 50
+    fresh = data.fresh_store(store, ctx.postgres_url, ctx.folder, "writes")
+    app = fresh.open()
+    try:
+        _open_pairs(app, "w-", pairs)
+        commands = [json.dumps(c).encode() for _, c in _steps("w-", pairs, size.writes)]
+        latencies = []
+        started = time.perf_counter()
+        for line in commands:
+            t = time.perf_counter()
+            app.execute(line)
+            latencies.append(time.perf_counter() - t)
+        elapsed = time.perf_counter() - started
+        ours = ctx.add(
+            Result(
+                "one-writer commands",
+                store,
+                "peerlog",
+                size.writes / elapsed,
+                "commands/s",
+                _percentiles(latencies),
+            )
+        )
+        state = app.store.select_records("pair/w-p01")[-1]
+        raw = _raw_one_row_per_transaction(ctx, store, fresh, state.state, size.writes)
+        library = _library_writes(ctx, store, size.writes, pairs)
+        ours.details["vs_raw"] = round(ours.value / raw.value, 3)
+        ours.details["vs_library"] = round(ours.value / library.value, 3)
+    finally:
+        app.close()
+        fresh.drop()
+
+
+def _raw_one_row_per_transaction(
+    ctx: Context, store: str, fresh: data.Store, state: bytes, count: int
+) -> Result:
+    """The durability limit: one row of the same size per committed transaction."""
+    latencies = []
+    if store == "postgres":
+        with psycopg.connect(ctx.postgres_url, autocommit=True) as conn:
+            table = sql.Identifier(fresh.env["PEERLOG_SCHEMA"], "raw_rows")
+            conn.execute(
+                sql.SQL(
+                    "CREATE TABLE {} (id bigserial PRIMARY KEY, stream text, version bigint, "
+                    "topic text, state bytea, recorded_at timestamptz DEFAULT now())"
+                ).format(table)
+            )
+            insert = sql.SQL(
+                "INSERT INTO {} (stream, version, topic, state) VALUES (%s, %s, %s, %s)"
+            ).format(table)
+            started = time.perf_counter()
+            for n in range(count):
+                t = time.perf_counter()
+                conn.execute(insert, ("pair/w-p01", n, "StepRecorded", state), prepare=True)
+                latencies.append(time.perf_counter() - t)
+            elapsed = time.perf_counter() - started
+        subject = "raw psycopg, one row per transaction"
+    else:
+        path = fresh.env["PEERLOG_DATABASE_URL"].removeprefix("sqlite://")
+        lite = sqlite3.connect(path, isolation_level=None)
+        try:
+            lite.execute("PRAGMA journal_mode=WAL")
+            lite.execute("PRAGMA synchronous=FULL")
+            lite.execute(
+                "CREATE TABLE raw_rows (id INTEGER PRIMARY KEY, stream TEXT, version INTEGER, "
+                "topic TEXT, state BLOB, recorded_at TEXT)"
+            )
+            started = time.perf_counter()
+            for n in range(count):
+                t = time.perf_counter()
+                lite.execute("BEGIN IMMEDIATE")
+                lite.execute(
+                    "INSERT INTO raw_rows (stream, version, topic, state, recorded_at) "
+                    "VALUES (?, ?, ?, ?, strftime('%Y-%m-%dT%H:%M:%f', 'now'))",
+                    ("pair/w-p01", n, "StepRecorded", state),
+                )
+                lite.execute("COMMIT")
+                latencies.append(time.perf_counter() - t)
+            elapsed = time.perf_counter() - started
+        finally:
+            lite.close()
+        subject = "raw sqlite3, one row per transaction"
+    return ctx.add(
+        Result(
+            "one-writer commands",
+            store,
+            subject,
+            count / elapsed,
+            "rows/s",
+            _percentiles(latencies),
+        )
+    )
+
+
+@contextmanager
+def _library_app(ctx: Context, store: str) -> Iterator[LibraryLog]:
+    """An application of the eventsourcing library with its defaults, in a store of its
+    own that is dropped afterwards."""
+    schema = f"bench_lib_{uuid.uuid4().hex[:6]}"
+    target = str(ctx.folder / f"{schema}.sqlite3") if store == "sqlite" else ctx.postgres_url
+    if store == "postgres":
+        with psycopg.connect(ctx.postgres_url, autocommit=True) as conn:
+            conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
+    app = LibraryLog(env=library_env(store, target, schema))
+    try:
+        yield app
+    finally:
+        app.close()
+        if store == "postgres":
+            with psycopg.connect(ctx.postgres_url, autocommit=True) as conn:
+                conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
+
+
+def _library_writes(ctx: Context, store: str, count: int, pairs: int) -> Result:
+    """The same steps through the eventsourcing library with its defaults."""
+    with _library_app(ctx, store) as app:
+        ids = []
+        for n in range(pairs):
+            pair = PairLog(pair_id=f"lib-p{n}")
+            app.save(pair)
+            ids.append(pair.id)
+        latencies = []
+        started = time.perf_counter()
+        for n, (_, command) in enumerate(_steps("lib-", pairs, count)):
+            t = time.perf_counter()
+            pair = app.repository.get(ids[n % pairs])
+            pair.record_step(
+                command["session_id"],
+                command["step_id"],
+                command["kind"],
+                command["performers"],
+                command["observers"],
+                command["goals"],
+                command["note"],
+            )
+            app.save(pair)
+            latencies.append(time.perf_counter() - t)
+        elapsed = time.perf_counter() - started
+    return ctx.add(
+        Result(
+            "one-writer commands",
+            store,
+            "eventsourcing library, defaults",
+            count / elapsed,
+            "commands/s",
+            _percentiles(latencies),
+        )
+    )
+
+
+# --- commands, eight writers ---------------------------------------------------------
+
+
+def commands_concurrent(ctx: Context) -> None:
+    size = ctx.size
+    fresh = data.fresh_store("postgres", ctx.postgres_url, ctx.folder, "writers")
+    setup = fresh.open()
+    try:
+        _open_pairs(setup, "c-", size.writers)
+    finally:
+        setup.close()
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(size.writers)
+
+    def write(writer: int) -> None:
+        app = fresh.open()
+        try:
+            pair = f"c-p{writer + 1:02d}"
+            commands = [
+                c
+                for p, c in _steps("c-", size.writers, size.writers * size.per_writer)
+                if p == pair
+            ]
+            barrier.wait()
+            for command in commands:
+                app.execute(command)
+        except BaseException as exc:  # noqa: BLE001 - counted below
+            errors.append(exc)
+        finally:
+            app.close()
+
+    threads = [threading.Thread(target=write, args=(w,)) for w in range(size.writers)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    check = fresh.open()
+    try:
+        expected = size.writers * size.per_writer
+        stored = check.store.find_commands(
+            {c["command_id"] for _, c in _steps("c-", size.writers, expected)}
+        )
+        lost = expected - len(stored)
+        verified = check.verify().verified
+    finally:
+        check.close()
+        fresh.drop()
+    ctx.add(
+        Result(
+            "eight writers, different pairs",
+            "postgres",
+            "peerlog",
+            expected / elapsed,
+            "commands/s",
+            {"events_lost": lost, "errors": len(errors), "chain_verified": verified},
+        )
+    )
+
+
+# --- projection rebuild --------------------------------------------------------------
+
+
+def rebuild(ctx: Context, store: str) -> None:
+    size = ctx.size
+    fresh = data.fresh_store(store, ctx.postgres_url, ctx.folder, "rebuild")
+    app = fresh.open()
+    try:
+        ctx.report(f"  loading about {size.rebuild_events:,} events into {store} ...")
+        seconds = data.load(app, data.placement_for_events(size.rebuild_events), report=ctx.report)
+        events = app.store.max_notification_id() or 0
+        ctx.report(f"  loaded {events:,} events in {seconds:.0f} s")
+        runner = Runner(app)
+        try:
+            started = time.perf_counter()
+            runner.rebuild()
+            elapsed = time.perf_counter() - started
+        finally:
+            runner.close()
+        ours = ctx.add(
+            Result(
+                "projection rebuild",
+                store,
+                "peerlog runner",
+                events / elapsed,
+                "events/s",
+                {"events": events, "seconds": round(elapsed, 2)},
+            )
+        )
+        default = _default_runner(ctx, store, fresh, min(size.sample, events))
+        read = _raw_read(ctx, store, fresh, events)
+        ours.details["vs_default_runner"] = round(ours.value / default.value, 1)
+        ours.details["vs_raw_read"] = round(ours.value / read.value, 3)
+    finally:
+        app.close()
+        fresh.drop()
+
+
+def _default_runner(ctx: Context, store: str, fresh: data.Store, sample: int) -> Result:
+    """peerlog's projections under the library's runner: one transaction per event."""
+    from eventsourcing.projection import ProjectionRunner  # noqa: PLC0415
+
+    env = dict(fresh.env)
+    if store == "postgres":
+        env |= {
+            "PERSISTENCE_MODULE": "peerlog.persistence.postgres:PostgresFactory",
+            "POSTGRES_CONNINFO": fresh.env["PEERLOG_DATABASE_URL"],
+            "POSTGRES_SCHEMA": fresh.env["PEERLOG_SCHEMA"],
+        }
+        view: type[Any] = PostgresDefaultRunnerView
+    else:
+        env |= {
+            "PERSISTENCE_MODULE": "peerlog.persistence.sqlite:SQLiteFactory",
+            "SQLITE_PATH": fresh.env["PEERLOG_DATABASE_URL"].removeprefix("sqlite://"),
+        }
+        view = SQLiteDefaultRunnerView
+    with ProjectionRunner(
+        application_class=PeerLog,
+        projection_class=DefaultRunnerProjection,
+        view_class=view,
+        env=env,
+    ) as runner:
+        runner.wait(sample, timeout=3600)
+        processed = runner.view.processed
+        elapsed = runner.view.last_at - runner.view.first_at
+        sample = processed - 1
+    return ctx.add(
+        Result(
+            "projection rebuild",
+            store,
+            "library ProjectionRunner (one transaction per event), sample",
+            sample / elapsed,
+            "events/s",
+            {"events": sample, "seconds": round(elapsed, 2)},
+        )
+    )
+
+
+def _raw_read(ctx: Context, store: str, fresh: data.Store, events: int) -> Result:
+    """The read limit: selecting every stored event, nothing else."""
+    started = time.perf_counter()
+    if store == "postgres":
+        with psycopg.connect(ctx.postgres_url) as conn, conn.cursor(name="raw") as cursor:
+            cursor.itersize = 10_000
+            cursor.execute(
+                sql.SQL(
+                    "SELECT position, topic, state, recorded_at FROM {} ORDER BY position"
+                ).format(sql.Identifier(fresh.env["PEERLOG_SCHEMA"], "events"))
+            )
+            count = sum(1 for _ in cursor)
+    else:
+        path = fresh.env["PEERLOG_DATABASE_URL"].removeprefix("sqlite://")
+        lite = sqlite3.connect(path)
+        try:
+            count = sum(
+                1
+                for _ in lite.execute(
+                    "SELECT position, topic, state, recorded_at FROM events ORDER BY position"
+                )
+            )
+        finally:
+            lite.close()
+    elapsed = time.perf_counter() - started
+    assert count == events
+    return ctx.add(
+        Result(
+            "projection rebuild",
+            store,
+            "raw SELECT of the stored events",
+            events / elapsed,
+            "events/s",
+        )
+    )
+
+
+# --- reads ---------------------------------------------------------------------------
+
+
+def _median_ms(fn: Callable[[], Any], repeats: int) -> tuple[float, dict[str, float]]:
+    fn()  # warm up
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - t) * 1000)
+    return statistics.median(times), {
+        "min_ms": round(min(times), 2),
+        "max_ms": round(max(times), 2),
+    }
+
+
+def replay_and_audit(ctx: Context, store: str) -> None:
+    size = ctx.size
+    fresh = data.fresh_store(store, ctx.postgres_url, ctx.folder, "reads")
+    app = fresh.open()
+    try:
+        data.load(app, data.long_pair(size.replay_events, prefix="r-"))
+        data.load(app, data.long_pair(size.audit_events, prefix="a-", seed=6))
+        replay_pair = "r-p01"
+        events = len(app.records(f"pair/{replay_pair}"))
+        median, spread = _median_ms(lambda: timeline(app, replay_pair), size.repeats)
+        ours = ctx.add(
+            Result(
+                "replay of one pair",
+                store,
+                "peerlog replay",
+                median,
+                "ms",
+                {"events": events, **spread},
+            )
+        )
+        library = _library_load(ctx, store, events)
+        ours.details["library_ms"] = round(library.value, 2)
+
+        student, course = "a-p01-a", "a-vfu-1"
+        streams = [f"course/{course}", "pair/a-p01"]
+        audited = sum(len(app.records(s)) for s in streams)
+        records = app.records("pair/a-p01")
+        as_of = AsOf(recorded=records[len(records) * 3 // 4].recorded_at)
+        median, spread = _median_ms(lambda: audit(app, student, course, as_of), size.repeats)
+        ctx.add(
+            Result(
+                "audit of one student, as of",
+                store,
+                "peerlog audit",
+                median,
+                "ms",
+                {"events": audited, **spread},
+            )
+        )
+    finally:
+        app.close()
+        fresh.drop()
+
+
+def _library_load(ctx: Context, store: str, events: int) -> Result:
+    """Loading an aggregate of as many events with the library's defaults."""
+    with _library_app(ctx, store) as app:
+        pair = PairLog(pair_id="lib-long")
+        for n, (_, command) in enumerate(_steps("lib-", 1, events - 1)):
+            pair.record_step(
+                command["session_id"],
+                f"s{n}",
+                command["kind"],
+                command["performers"],
+                command["observers"],
+                command["goals"],
+                command["note"],
+            )
+            if n % 500 == 499:
+                app.save(pair)
+        app.save(pair)
+        median, spread = _median_ms(lambda: app.repository.get(pair.id), ctx.size.repeats)
+    return ctx.add(
+        Result(
+            "replay of one pair",
+            store,
+            "library: load the aggregate, defaults",
+            median,
+            "ms",
+            {"events": events, **spread},
+        )
+    )
+
+
+# --- import --------------------------------------------------------------------------
+
+
+def importing(ctx: Context, store: str) -> None:
+    size = ctx.size
+    fresh = data.fresh_store(store, ctx.postgres_url, ctx.folder, "import")
+    app = fresh.open()
+    try:
+        lines = [
+            json.dumps(c).encode() + b"\n"
+            for c in _take(data.placement_for_events(size.imports, seed=9), size.imports)
+        ]
+        path = ctx.folder / f"import-{uuid.uuid4().hex[:6]}.jsonl"
+        path.write_bytes(b"".join(lines))
+        from peerlog.cli.importing import import_file  # noqa: PLC0415
+
+        started = time.perf_counter()
+        summary = import_file(app, path)
+        elapsed = time.perf_counter() - started
+        path.unlink()
+        ctx.add(
+            Result(
+                "import from JSON lines",
+                store,
+                "peerlog import",
+                len(lines) / elapsed,
+                "commands/s",
+                {"commands": len(lines), "summary": str(summary)},
+            )
+        )
+    finally:
+        app.close()
+        fresh.drop()
+
+
+def _take(commands: Iterator[dict[str, Any]], count: int) -> Iterator[dict[str, Any]]:
+    for n, command in enumerate(commands):
+        if n >= count:
+            return
+        yield command
+
+
+def as_json(ctx: Context) -> list[dict[str, Any]]:
+    return [asdict(r) for r in ctx.results]

@@ -1,0 +1,51 @@
+"""The benchmark suite runs from end to end at its smallest size on both stores.
+
+This checks that every figure is produced and that the concurrent-writer run loses
+nothing; the speeds it prints are not judged here (a test is not a benchmark)."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from benchmarks.__main__ import main
+from tests.conftest import POSTGRES_URL, _postgres_or_skip
+
+FIGURES = {
+    "one-writer commands": {"peerlog", "raw", "eventsourcing library, defaults"},
+    "replay of one pair": {"peerlog replay", "library: load the aggregate, defaults"},
+    "audit of one student, as of": {"peerlog audit"},
+    "import from JSON lines": {"peerlog import"},
+    "projection rebuild": {"peerlog runner", "library ProjectionRunner", "raw SELECT"},
+}
+
+
+@pytest.mark.postgres
+def test_benchmarks_produce_every_figure_on_sqlite_and_postgres(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _postgres_or_skip()
+    monkeypatch.setenv("PEERLOG_BENCH_POSTGRES_URL", POSTGRES_URL)
+    output = tmp_path / "bench.json"
+    assert main(["--size", "tiny", "--stores", "postgres,sqlite", "--json", str(output)]) == 0
+    report = json.loads(output.read_text())
+    results = report["results"]
+    for figure, subjects in FIGURES.items():
+        for store in ("postgres", "sqlite"):
+            measured = {
+                r["subject"] for r in results if r["figure"] == figure and r["store"] == store
+            }
+            for subject in subjects:
+                assert any(m.startswith(subject) for m in measured), (figure, store, subject)
+    assert all(math.isfinite(r["value"]) and r["value"] > 0 for r in results)
+    (writers,) = [r for r in results if r["figure"] == "eight writers, different pairs"]
+    assert writers["details"] == {"events_lost": 0, "errors": 0, "chain_verified": True}
+    rebuilds = [r for r in results if r["subject"] == "peerlog runner"]
+    assert all(r["details"]["vs_default_runner"] > 0 for r in rebuilds)
+    assert report["machine"]["cores"] >= 1
+    table = capsys.readouterr().out
+    assert table.count("\n| ") == len(results) + 1  # and the header
+    assert "Targets:" in table
