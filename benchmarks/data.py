@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 import uuid
 from collections.abc import Iterable, Iterator
@@ -119,8 +120,8 @@ def load(app: PeerLog, commands: Iterable[dict[str, Any]], *, report: Any = None
 
 
 def placement_for_events(events: int, *, seed: int = 1, weeks: int = 8) -> Iterator[dict[str, Any]]:
-    """A placement with about ``events`` events, in courses of 20 pairs."""
-    pairs = max(2, round(events / events_per_pair(weeks)))
+    """A placement with at least ``events`` events, in courses of 20 pairs."""
+    pairs = max(2, math.ceil(events * 1.02 / events_per_pair(weeks)))
     return placement(seed=seed, start=START, pairs=pairs, weeks=weeks, pairs_per_course=20)
 
 
@@ -129,10 +130,11 @@ LONG = {"pairs": 1, "shifts_per_week": 5, "steps_per_shift": 8}
 
 
 def long_pair(events: int, *, prefix: str, seed: int = 5) -> Iterator[dict[str, Any]]:
-    """One course with one pair whose stream has about ``events`` events, ending last week."""
-    sample = list(placement(seed=seed, start=START, weeks=4, **LONG))
-    per_week = sum(1 for c in sample if "pair_id" in c) / 4
-    weeks = max(2, round(events / per_week))
-    return prefixed(
-        placement(seed=seed, start=start_of_demo(weeks=weeks), weeks=weeks, **LONG), prefix
-    )
+    """One course with one pair whose stream has at least ``events`` events, ending last
+    week."""
+    weeks = 1
+    while True:
+        commands = list(placement(seed=seed, start=start_of_demo(weeks=weeks), weeks=weeks, **LONG))
+        if sum(1 for c in commands if "pair_id" in c) >= events:
+            return prefixed(commands, prefix)
+        weeks += 1

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks.__main__ import main
+from benchmarks.suite import SIZES
 from tests.conftest import POSTGRES_URL, _postgres_or_skip
 
 FIGURES = {
@@ -45,6 +46,18 @@ def test_benchmarks_produce_every_figure_on_sqlite_and_postgres(
     assert writers["details"] == {"events_lost": 0, "errors": 0, "chain_verified": True}
     rebuilds = [r for r in results if r["subject"] == "peerlog runner"]
     assert all(r["details"]["vs_default_runner"] > 0 for r in rebuilds)
+    # Each figure is measured on at least the data size it names.
+    size = SIZES["tiny"]
+    least = {
+        "peerlog runner": ("events", size.rebuild_events),
+        "peerlog replay": ("events", size.replay_events),
+        "peerlog audit": ("events", size.audit_events),
+        "peerlog import": ("commands", size.imports),
+    }
+    for r in results:
+        if r["subject"] in least:
+            key, wanted = least[r["subject"]]
+            assert r["details"][key] >= wanted, r
     assert report["machine"]["cores"] >= 1
     table = capsys.readouterr().out
     assert table.count("\n| ") == len(results) + 1  # and the header
