@@ -582,11 +582,12 @@ class PostgresEventRecorder(EventRecorder):
             statement += sql.SQL(" AND topic = ANY(%s)")
             params.append(sorted(topics))
         statement += sql.SQL(" ORDER BY position")
-        # A server-side cursor streams a long record without holding it all in memory.
+        # A server-side cursor streams a long record without holding it all in memory;
+        # binary rows carry the states as they are, not as hex text twice their size.
         with (
             self.datastore.connection() as conn,
             conn.transaction(),
-            conn.cursor(name="peerlog_raw_events") as cursor,
+            conn.cursor(name="peerlog_raw_events", binary=True) as cursor,
         ):
             cursor.itersize = 10_000
             cursor.execute(statement, params)
