@@ -20,7 +20,7 @@ from peerlog.domain.events import StudentsPaired
 from peerlog.domain.vocabulary import course_stream, pair_stream
 from peerlog.persistence import chain
 from peerlog.persistence.records import RecordedEvent
-from peerlog.projections.base import Projection
+from peerlog.projections.base import Projection, folding
 from peerlog.projections.participation import BALANCE, MEMBER_COUNTS, PARTICIPATION, Participation
 from peerlog.projections.progression import (
     COURSES,
@@ -67,15 +67,16 @@ def fold(
     decode = app.event_mapper.decode
     topics = projection.topics()
     kept = []
-    for record in records:
-        if as_of.recorded is not None and record.recorded_at > as_of.recorded:
-            continue
-        event = decode(record.topic, record.state)
-        if as_of.occurred is not None and event.occurred_at > as_of.occurred:
-            continue
-        kept.append(record)
-        if record.topic in topics:
-            state.apply(record.id, record.recorded_at, event)
+    with folding():
+        for record in records:
+            if as_of.recorded is not None and record.recorded_at > as_of.recorded:
+                continue
+            event = decode(record.topic, record.state)
+            if as_of.occurred is not None and event.occurred_at > as_of.occurred:
+                continue
+            kept.append(record)
+            if record.topic in topics:
+                state.apply(record.id, record.recorded_at, event)
     return state, kept
 
 
@@ -83,8 +84,11 @@ def fold_all(app: PeerLog, projection: type[P]) -> P:
     """A projection folded over the whole record, in memory (what its read model holds)."""
     state = projection(Rows(projection.tables, track=False))
     decode = app.event_mapper.decode
-    for position, topic, stored, recorded_at in app.store.iter_raw(0, topics=projection.topics()):
-        state.apply(position, recorded_at, decode(topic, stored))
+    with folding():
+        for position, topic, stored, recorded_at in app.store.iter_raw(
+            0, topics=projection.topics()
+        ):
+            state.apply(position, recorded_at, decode(topic, stored))
     return state
 
 

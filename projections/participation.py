@@ -166,15 +166,25 @@ B_SESSIONS, B_SWITCHES, B_ROTATED, B_ROTATION, B_ACTIVITY, B_RECORDED = 10, 11, 
 S_ORDINAL, S_OPENED, S_CLOSED, S_ROLES, S_STEPS, S_REFLECTIONS = 2, 3, 4, 6, 7, 8
 E_KIND, E_SESSION, E_OCCURRED, E_RETRACTED = 2, 3, 4, 5
 E_PERFORMERS, E_OBSERVERS, E_GIVER, E_RECEIVER, E_SOURCE, E_AUTHORS, E_STAGES = range(6, 13)
+M_PERFORMED, M_OBSERVED = M_COUNT["performer"], M_COUNT["observer"]
+M_GIVEN = M_COUNT["feedback_given"]
+M_RECEIVED, M_REFLECTED = M_COUNT["feedback_received"], M_COUNT["reflections"]
 
 
 def balance(counts: list[int]) -> float | None:
     """1 - G*: the Gini coefficient of ``counts`` normalised by n/(n-1)."""
     n = len(counts)
-    total = sum(counts)
-    if n < 2 or total == 0:
-        return None
-    differences = 2 * sum(abs(a - b) for a, b in combinations(counts, 2))
+    if n == 2:  # a pair: the same arithmetic without the general sums
+        a, b = counts
+        total = a + b
+        if total == 0:
+            return None
+        differences = 2 * abs(a - b)
+    else:
+        total = sum(counts)
+        if n < 2 or total == 0:
+            return None
+        differences = 2 * sum(abs(a - b) for a, b in combinations(counts, 2))
     gini = differences / (2 * n * total)
     return 1 - gini * n / (n - 1)
 
@@ -187,10 +197,14 @@ class Participation(Projection):
     def reindex(self) -> None:
         # Each pair's sessions by when they opened, to place reflections given no session.
         self.sessions_of: dict[str, list[tuple[datetime, int, str]]] = {}
+        # Each pair's most recently opened session (the highest ordinal): its roles
+        # decide whether the next session rotated them.
+        self.last_session: dict[str, tuple[int, str]] = {}
         for session in self.rows.all(SESSIONS):
-            self.sessions_of.setdefault(session[0], []).append(
-                (session[S_OPENED], session[S_ORDINAL], session[1])
-            )
+            p, ordinal = session[0], session[S_ORDINAL]
+            self.sessions_of.setdefault(p, []).append((session[S_OPENED], ordinal, session[1]))
+            if ordinal >= self.last_session.get(p, (-1, ""))[0]:
+                self.last_session[p] = (ordinal, session[1])
         for sessions in self.sessions_of.values():
             sessions.sort()
 
@@ -247,11 +261,12 @@ class Participation(Projection):
         sessions = self.sessions_of.setdefault(p, [])
         ordinal = pair[B_SESSIONS]
         roles = dict(event.roles)
-        if sessions:
-            last = max(sessions, key=lambda s: s[1])
-            previous = self.rows.data[SESSIONS][(p, last[2])]
+        last = self.last_session.get(p)
+        if last is not None:
+            previous = self.rows.data[SESSIONS][(p, last[1])]
             if previous[S_ROLES] != roles:
                 pair[B_ROTATED] += 1
+        self.last_session[p] = (ordinal, event.session_id)
         pair[B_SESSIONS] += 1
         if pair[B_SESSIONS] > 1:
             pair[B_ROTATION] = pair[B_ROTATED] / (pair[B_SESSIONS] - 1)
@@ -395,61 +410,73 @@ class Participation(Projection):
         entry[E_RETRACTED] = True
         self.rows.touch(ENTRIES, key)
 
-    def _count(self, entry: list[Any], delta: int) -> None:  # noqa: C901
+    def _count(self, entry: list[Any], delta: int) -> None:
         """Add (+1) or remove (-1) what an entry counts for."""
         p = entry[0]
-        pair = self.rows.data[BALANCE][(p,)]
-        session_key = (p, entry[E_SESSION]) if entry[E_SESSION] is not None else None
-        session = self.rows.data[SESSIONS].get(session_key) if session_key else None
+        data = self.rows.data
+        pair = data[BALANCE][(p,)]
+        session_id = entry[E_SESSION]
+        session = data[SESSIONS].get((p, session_id)) if session_id is not None else None
         kind = entry[E_KIND]
         if kind == "step":
-            for column, people in (
-                ("performer", entry[E_PERFORMERS]),
-                ("observer", entry[E_OBSERVERS]),
-            ):
-                for person in people:
-                    self._member(p, person, column, delta)
-                    if session is not None:
-                        self._in_session(p, entry[E_SESSION], person, column, delta)
-            pair[B_STEPS] += delta
-            if session is not None and session_key is not None:
-                session[S_STEPS] += delta
-                self.rows.touch(SESSIONS, session_key)
-            pair[B_PERFORMER_BALANCE] = balance(self._counts(pair, "performer"))
+            self._count_step(entry, pair, session, delta)
         elif kind == "feedback":
-            self._member(p, entry[E_GIVER], "feedback_given", delta)
-            self._member(p, entry[E_RECEIVER], "feedback_received", delta)
+            self._member(p, entry[E_GIVER], M_GIVEN, delta)
+            self._member(p, entry[E_RECEIVER], M_RECEIVED, delta)
             if entry[E_SOURCE] == "peer":
                 pair[B_PEER] += delta
-            pair[B_FEEDBACK_BALANCE] = balance(self._counts(pair, "feedback_given"))
+            pair[B_FEEDBACK_BALANCE] = balance(self._counts(pair, M_GIVEN))
         else:
             for author in entry[E_AUTHORS]:
-                self._member(p, author, "reflections", delta)
+                self._member(p, author, M_REFLECTED, delta)
             pair[B_REFLECTIONS] += delta
             if entry[E_STAGES] < len(GIBBS_STAGES):
                 pair[B_INCOMPLETE] += delta
-            if session is not None and session_key is not None:
+            if session is not None:
                 session[S_REFLECTIONS] += delta
-                self.rows.touch(SESSIONS, session_key)
+                self.rows.touch(SESSIONS, (p, session_id))
         self.rows.touch(BALANCE, (p,))
 
-    def _member(self, p: str, person: str | None, column: str, delta: int) -> None:
+    def _count_step(
+        self, entry: list[Any], pair: list[Any], session: list[Any] | None, delta: int
+    ) -> None:
+        p, session_id = entry[0], entry[E_SESSION]
+        rows = self.rows
+        members = rows.data[PARTICIPATION]
+        in_session = rows.data[SESSION_PARTICIPATION]
+        # (member count column, session count column, people)
+        for column, index, people in (
+            (M_PERFORMED, 3, entry[E_PERFORMERS]),
+            (M_OBSERVED, 4, entry[E_OBSERVERS]),
+        ):
+            for person in people:
+                key = (p, person)
+                row = members.get(key)
+                if row is not None:
+                    row[column] += delta
+                    rows.touch(PARTICIPATION, key)
+                if session is not None:
+                    session_person = (p, session_id, person)
+                    row = in_session.get(session_person)
+                    if row is not None:
+                        row[index] += delta
+                        rows.touch(SESSION_PARTICIPATION, session_person)
+        pair[B_STEPS] += delta
+        if session is not None:
+            session[S_STEPS] += delta
+            rows.touch(SESSIONS, (p, session_id))
+        pair[B_PERFORMER_BALANCE] = balance(self._counts(pair, M_PERFORMED))
+
+    def _member(self, p: str, person: str | None, column: int, delta: int) -> None:
         row = self.rows.data[PARTICIPATION].get((p, person)) if person is not None else None
         if row is not None:
-            row[M_COUNT[column]] += delta
+            row[column] += delta
             self.rows.touch(PARTICIPATION, (p, person))
 
-    def _in_session(self, p: str, session_id: str, person: str, column: str, delta: int) -> None:
-        key = (p, session_id, person)
-        row = self.rows.data[SESSION_PARTICIPATION].get(key)
-        if row is not None:
-            row[3 if column == "performer" else 4] += delta
-            self.rows.touch(SESSION_PARTICIPATION, key)
-
-    def _counts(self, pair: list[Any], column: str) -> list[int]:
-        index = M_COUNT[column]
+    def _counts(self, pair: list[Any], column: int) -> list[int]:
         data = self.rows.data[PARTICIPATION]
-        return [data[(pair[0], member)][index] for member in pair[B_MEMBERS]]
+        p = pair[0]
+        return [data[(p, member)][column] for member in pair[B_MEMBERS]]
 
     def on_assessed(self, position: int, recorded_at: datetime, event: GoalAssessed) -> None:
         """Assessments count only as activity here (see ``apply``)."""
