@@ -14,7 +14,7 @@ from eventsourcing.persistence import MapperDeserialisationError, PersistenceErr
 
 from peerlog import CommandRejected
 from peerlog.persistence.config import ConfigurationError
-from peerlog.projections import NotInRecord
+from peerlog.projections import NotInRecord, RebuildFailed
 
 FAILED: Final = 1
 """The exit code when a command could not do what was asked (click uses 2 for usage)."""
@@ -32,6 +32,8 @@ def translate(exc: Exception, where: str) -> click.ClickException | None:  # noq
         return Failed(exc.describe())
     if isinstance(exc, NotInRecord):
         return Failed(str(exc))
+    if isinstance(exc, RebuildFailed):
+        return Failed(f"the rebuild failed ({exc}); the live tables are as they were")
     if isinstance(exc, ConfigurationError):
         return Failed(f"configuration: {exc}")
     if isinstance(exc, MapperDeserialisationError):

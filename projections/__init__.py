@@ -10,7 +10,7 @@
 
 from peerlog.projections.asof import AsOf, NotInRecord, audit, balance_report, fold, fold_all
 from peerlog.projections.overview import InMemory, Thresholds, overview
-from peerlog.projections.runner import PROJECTIONS, ProjectionStatus, Runner
+from peerlog.projections.runner import PROJECTIONS, ProjectionStatus, RebuildFailed, Runner
 
 __all__ = [
     "PROJECTIONS",
@@ -18,6 +18,7 @@ __all__ = [
     "InMemory",
     "NotInRecord",
     "ProjectionStatus",
+    "RebuildFailed",
     "Runner",
     "Thresholds",
     "audit",

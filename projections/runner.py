@@ -16,20 +16,22 @@ tables until then.
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import multiprocessing
 import os
 import threading
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
+from multiprocessing.process import BaseProcess
 from typing import Any, Final
 
 from eventsourcing.persistence import IntegrityError
 
 from peerlog.application import PeerLog
-from peerlog.projections.base import Projection
+from peerlog.projections.base import Projection, folding
 from peerlog.projections.participation import Participation
 from peerlog.projections.progression import Progression
 from peerlog.projections.store import ReadStore, read_store_for
@@ -39,6 +41,8 @@ logger = logging.getLogger(__name__)
 
 PROJECTIONS: Final[tuple[type[Projection], ...]] = (Progression, Participation)
 BATCH_SIZE: Final = 5_000
+PARALLEL_FROM: Final = 200_000
+"""From how many events a rebuild runs each projection in a process of its own."""
 
 Progress = Callable[[str, int, int], None]
 """Called with (what is happening, position reached, head of the record)."""
@@ -150,7 +154,8 @@ class Runner:
             state = self._states.get(projection.name)
             if state is None or self._positions.get(projection.name) != tracked.position:
                 # First batch, or another process moved the read model on: start from it.
-                state = projection(self.store.load(projection))
+                with folding():
+                    state = projection(self.store.load(projection))
                 self._states[projection.name] = state
                 self._positions[projection.name] = tracked.position
             start = tracked.position
@@ -174,21 +179,26 @@ class Runner:
     # --- rebuilding ------------------------------------------------------------------
 
     def rebuild(
-        self, names: Iterable[str] | None = None, *, processes: int | None = 1
+        self, names: Iterable[str] | None = None, *, processes: int | None = None
     ) -> dict[str, int]:
         """Rebuild projections from position zero into fresh tables, then switch.
 
-        With one process (the default), all projections are folded in one pass over the
-        record; with more (``None``: as many as there are projections and cores), each
-        projection is rebuilt in a process of its own."""
+        With one process, all projections are folded in one pass over the record; with
+        more, each projection is rebuilt in a process of its own, as many at a time.
+        ``None`` (the default) chooses: one process for a record under
+        :data:`PARALLEL_FROM` events (starting processes would cost more than they
+        save), else one per projection, as far as there are cores."""
         wanted = set(names) if names is not None else {p.name for p in self.projections}
         unknown = wanted - {p.name for p in self.projections}
         if unknown:
             msg = f"no projection called {', '.join(sorted(unknown))}"
             raise ValueError(msg)
+        if processes is not None and processes < 1:
+            msg = f"a rebuild needs at least one process, not {processes}"
+            raise ValueError(msg)
         chosen = [p for p in self.projections if p.name in wanted]
         if processes is None:
-            processes = min(len(chosen), os.cpu_count() or 1)
+            processes = 1 if self.head() < PARALLEL_FROM else min(len(chosen), os.cpu_count() or 1)
         with contextlib.ExitStack() as locks:
             for projection in chosen:
                 locks.enter_context(self.store.lock(projection.name, wait=True))
@@ -200,30 +210,69 @@ class Runner:
         self, projections: Sequence[type[Projection]], processes: int
     ) -> dict[str, int]:
         context = multiprocessing.get_context("spawn")
+        messages = context.SimpleQueue()
+        waiting = list(projections)
+        running: dict[str, BaseProcess] = {}
+        reached = {p.name: 0 for p in projections}
         done: dict[str, int] = {}
-        with context.Manager() as manager:
-            messages = manager.Queue()
-            with ProcessPoolExecutor(processes, mp_context=context) as pool:
-                futures = {
-                    pool.submit(
-                        _rebuild_one, self.app.settings, p.name, self.batch_size, messages
-                    ): p.name
-                    for p in projections
-                }
-                waiting = set(futures)
-                while waiting:
-                    finished, waiting = wait(waiting, timeout=0.5, return_when=FIRST_COMPLETED)
-                    while not messages.empty():
-                        self._report(*messages.get())
-                    for future in finished:
-                        done[futures[future]] = future.result()
+        failed: list[str] = []
+        try:
+            while waiting or running:
+                while waiting and len(running) < processes:
+                    name = waiting.pop(0).name
+                    running[name] = context.Process(
+                        target=_rebuild_one,
+                        args=(self.app.settings, name, self.batch_size, messages),
+                        name=f"peerlog-rebuild-{name}",
+                    )
+                    running[name].start()
+                self._receive(messages, running, reached, done, failed)
+        finally:
+            for process in running.values():
+                process.terminate()
+                process.join()
         for name in done:
             # This runner's in-memory states are behind the rebuilt tables: reload on use.
             self._states.pop(name, None)
             self._positions.pop(name, None)
+        if failed:
+            raise RebuildFailed("; ".join(failed))
         return done
 
+    def _receive(
+        self,
+        messages: Any,
+        running: dict[str, BaseProcess],
+        reached: dict[str, int],
+        done: dict[str, int],
+        failed: list[str],
+    ) -> None:
+        """Take in what the rebuilding processes said, or notice one that died silently."""
+        if messages.empty():
+            for name, process in list(running.items()):
+                process.join(timeout=0.1)
+                if process.exitcode is not None and messages.empty():
+                    del running[name]
+                    failed.append(f"{name}: its process ended ({process.exitcode}) unfinished")
+            return
+        kind, name, *rest = messages.get()
+        if kind == "progress":
+            # One progress for all: how far the projection furthest behind has come.
+            what, position, head = rest
+            reached[name] = position
+            self._report(what, min(reached.values()), head)
+            return
+        running.pop(name).join()
+        if kind == "done":
+            done[name] = rest[0]
+        else:
+            failed.append(f"{name}: {rest[0]}")
+
     def _rebuild(self, projections: Sequence[type[Projection]]) -> dict[str, int]:
+        with folding():  # the rows written out are as many as those folded
+            return self._rebuild_folding(projections)
+
+    def _rebuild_folding(self, projections: Sequence[type[Projection]]) -> dict[str, int]:
         states = [p(Rows(p.tables, track=False)) for p in projections]
         names = ", ".join(p.name for p in projections)
         position = 0
@@ -254,33 +303,57 @@ class Runner:
         decode = self.app.event_mapper.decode
         wanted = [(state, state.topics()) for state in states]
         topics = frozenset().union(*(t for _, t in wanted))
-        for position, topic, stored, recorded_at in self.app.store.iter_raw(
-            after, stop=stop, topics=topics
-        ):
-            event = decode(topic, stored)
-            for state, its_topics in wanted:
-                if topic in its_topics:
-                    state.apply(position, recorded_at, event)
+        with folding():
+            for position, topic, stored, recorded_at in self.app.store.iter_raw(
+                after, stop=stop, topics=topics
+            ):
+                event = decode(topic, stored)
+                for state, its_topics in wanted:
+                    if topic in its_topics:
+                        state.apply(position, recorded_at, event)
 
     def _report(self, what: str, position: int, head: int) -> None:
         if self.progress is not None:
             self.progress(what, position, head)
 
 
-def _rebuild_one(settings: dict[str, str], name: str, batch_size: int, messages: Any) -> int:
-    """Rebuild one projection, in a process of its own (the caller holds its lock)."""
-    app = PeerLog(settings)
+class RebuildFailed(RuntimeError):
+    """A projection could not be rebuilt in its own process (its live tables are as
+    they were)."""
+
+
+def _rebuild_one(settings: dict[str, str], name: str, batch_size: int, messages: Any) -> None:
+    """Rebuild one projection, in a process of its own (the caller holds its lock), and
+    say how it went.
+
+    The process holds off the cyclic garbage collector throughout (its rows form no
+    cycles, and a full pass over them costs seconds), and ends without freeing the rows
+    one by one: they are many, and the operating system takes them back at once."""
+    gc.disable()
     try:
-        projection = next(p for p in PROJECTIONS if p.name == name)
-        runner = Runner(
-            app,
-            [projection],
-            batch_size=batch_size,
-            progress=lambda what, position, head: messages.put((what, position, head)),
-        )
+        app = PeerLog(settings)
         try:
-            return runner._rebuild([projection])[name]  # noqa: SLF001 - the same runner's work
+            projection = next((p for p in PROJECTIONS if p.name == name), None)
+            if projection is None:
+                msg = f"no projection called {name}"
+                raise ValueError(msg)
+            runner = Runner(
+                app,
+                [projection],
+                batch_size=batch_size,
+                progress=lambda what, position, head: messages.put(
+                    ("progress", name, what, position, head)
+                ),
+            )
+            try:
+                position = runner._rebuild([projection])[name]  # noqa: SLF001 - the same runner's work
+            finally:
+                runner.close()
         finally:
-            runner.close()
-    finally:
-        app.close()
+            app.close()
+    except Exception as exc:
+        logger.exception("rebuilding %s failed", name)
+        messages.put(("failed", name, f"{type(exc).__name__}: {exc}"))
+        os._exit(1)
+    messages.put(("done", name, position))
+    os._exit(0)

@@ -18,6 +18,8 @@ from psycopg import sql
 
 from peerlog import CommandRejected, PeerLog
 from peerlog.projections import PROJECTIONS, Runner, fold_all
+from peerlog.projections.progression import Progression
+from peerlog.projections.runner import RebuildFailed
 from tests.conftest import POSTGRES_URL, Store, _postgres_or_skip
 from tests.support import COURSE, Placement
 
@@ -243,6 +245,30 @@ def test_status_shows_position_and_lag(store: Store) -> None:
         assert after["progression"].updated_at is not None
         runner.close()
     finally:
+        app.close()
+
+
+def test_a_rebuild_process_that_fails_is_reported_and_the_live_tables_stay(
+    store: Store,
+) -> None:
+    placement = Placement(store.open()).seed()
+    app = placement.app
+    app.execute(placement.step("st1"))
+    runner = Runner(app)
+    try:
+        runner.run()
+        before = {p.name: runner.store.load(p).snapshot() for p in PROJECTIONS}
+
+        class Unknown(Progression):
+            name = "unknown"  # no process can find a projection by this name
+
+        with pytest.raises(
+            RebuildFailed, match="unknown: ValueError: no projection called unknown"
+        ):
+            runner._rebuild_in_processes([Unknown], 2)
+        assert {p.name: runner.store.load(p).snapshot() for p in PROJECTIONS} == before
+    finally:
+        runner.close()
         app.close()
 
 
