@@ -51,7 +51,8 @@ class TopicRegistry:
     def __init__(self, classes: Iterable[type[DomainEvent]]) -> None:
         self._by_name: dict[str, type[DomainEvent]] = {}
         self._topics: dict[type[DomainEvent], str] = {}
-        self._decoders: dict[type[DomainEvent], msgspec.json.Decoder[Any]] = {}
+        self.current: dict[str, msgspec.json.Decoder[Any]] = {}
+        """The decoder for each topic naming a class at its current version."""
         for cls in classes:
             self.register(cls)
 
@@ -62,7 +63,7 @@ class TopicRegistry:
             raise ValueError(msg)
         self._by_name[name] = cls
         self._topics[cls] = name if cls.version == 1 else f"{name}@{cls.version}"
-        self._decoders[cls] = msgspec.json.Decoder(cls)
+        self.current[self._topics[cls]] = msgspec.json.Decoder(cls)
 
     def topic(self, cls: type[DomainEvent]) -> str:
         return self._topics[cls]
@@ -75,9 +76,6 @@ class TopicRegistry:
             msg = f"no event class is registered for topic {topic!r}"
             raise MapperDeserialisationError(msg) from None
         return cls, int(version) if version else 1
-
-    def decoder(self, cls: type[DomainEvent]) -> msgspec.json.Decoder[Any]:
-        return self._decoders[cls]
 
     def names(self) -> list[str]:
         return list(self._by_name)
@@ -133,11 +131,12 @@ class EventMapper(Mapper[str]):
 
     def decode(self, topic: str, state: bytes) -> DomainEvent:
         """The event as stored, personal texts still sealed."""
-        cls, stored_version = self.registry.resolve(topic)
+        current = self.registry.current.get(topic)
         try:
-            if stored_version == cls.version:
-                event: DomainEvent = self.registry.decoder(cls).decode(state)
+            if current is not None:  # stored at its class's version: nothing to upcast
+                event: DomainEvent = current.decode(state)
             else:
+                cls, stored_version = self.registry.resolve(topic)
                 data = msgspec.json.decode(state)
                 event = msgspec.convert(upcast(cls, data, stored_version), cls)
         except (msgspec.DecodeError, msgspec.ValidationError) as exc:
