@@ -17,7 +17,11 @@ from tests.conftest import POSTGRES_URL, _postgres_or_skip
 
 FIGURES = {
     "one-writer commands": {"peerlog", "raw", "eventsourcing library, defaults"},
-    "replay of one pair": {"peerlog replay", "library: load the aggregate, defaults"},
+    "replay of one pair": {
+        "peerlog replay",
+        "peerlog timeline",
+        "library: load the aggregate, defaults",
+    },
     "audit of one student, as of": {"peerlog audit"},
     "import from JSON lines": {"peerlog import"},
     "projection rebuild": {"peerlog runner", "library ProjectionRunner", "raw SELECT"},
@@ -50,7 +54,8 @@ def test_benchmarks_produce_every_figure_on_sqlite_and_postgres(
     size = SIZES["tiny"]
     least = {
         "peerlog runner": ("events", size.rebuild_events),
-        "peerlog replay": ("events", size.replay_events),
+        "peerlog replay: the pair's state from its events": ("events", size.replay_events),
+        "peerlog timeline: every event told, texts opened": ("events", size.replay_events),
         "peerlog audit": ("events", size.audit_events),
         "peerlog import": ("commands", size.imports),
     }
