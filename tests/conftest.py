@@ -66,6 +66,13 @@ class Store:
             return cursor.fetchall() if cursor.description else []
 
 
+def drop_schemas(schema: str) -> None:
+    """Drop a test's schema and the schema of its read models."""
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+        for name in (schema, f"{schema}_read"):
+            conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(name)))
+
+
 def postgres_available() -> str | None:
     """None if the test server answers, else why not."""
     if not POSTGRES_URL:
@@ -99,8 +106,7 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
         {"PEERLOG_DATABASE_URL": POSTGRES_URL, "PEERLOG_SCHEMA": schema},
         schema=schema,
     )
-    with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
+    drop_schemas(schema)
 
 
 @pytest.fixture
@@ -113,8 +119,7 @@ def postgres_store(tmp_path: Path) -> Iterator[Store]:
         {"PEERLOG_DATABASE_URL": POSTGRES_URL, "PEERLOG_SCHEMA": schema},
         schema=schema,
     )
-    with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
+    drop_schemas(schema)
 
 
 @pytest.fixture

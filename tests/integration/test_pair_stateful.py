@@ -8,16 +8,14 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
 from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
-from psycopg import sql
 
 from peerlog import CommandRejected, CommandResult, PeerLog
 from peerlog.domain.pair import Pair, StepEntry
-from tests.conftest import POSTGRES_URL, _postgres_or_skip
+from tests.conftest import POSTGRES_URL, _postgres_or_skip, drop_schemas
 from tests.support import COURSE, Placement
 
 ACTORS = st.sampled_from(["s1", "s2", "sup1", "sup2", "s3", "coord", "stranger"])
@@ -306,8 +304,7 @@ class PairRecord(RuleBasedStateMachine):
 
 
 def _drop_schema(schema: str) -> None:
-    with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
+    drop_schemas(schema)
 
 
 PairRecord.TestCase.settings = settings(

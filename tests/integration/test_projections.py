@@ -10,17 +10,15 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from psycopg import sql
 
 from peerlog import CommandRejected, PeerLog
 from peerlog.projections import PROJECTIONS, Runner, fold_all
 from peerlog.projections.progression import Progression
 from peerlog.projections.runner import RebuildFailed
-from tests.conftest import POSTGRES_URL, Store, _postgres_or_skip
+from tests.conftest import POSTGRES_URL, Store, _postgres_or_skip, drop_schemas
 from tests.support import COURSE, Placement
 
 MEMBERS = ["s1", "s2"]
@@ -187,11 +185,7 @@ def _fresh_app(kind: str) -> Iterator[PeerLog]:
         yield app
     finally:
         app.close()
-        with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
-            for name in (schema, f"{schema}_read"):
-                conn.execute(
-                    sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(name))
-                )
+        drop_schemas(schema)
 
 
 def _check_agreement(kind: str, operations: list[tuple[Any, Any, Any, Any]]) -> None:
