@@ -7,12 +7,13 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from peerlog.domain.events import DomainEvent
 from peerlog.projections.tables import Rows, Table
 
 Handler = Callable[[Any, int, datetime, Any], None]
+V = TypeVar("V")
 
 
 def ref(event: DomainEvent) -> str:
@@ -36,7 +37,14 @@ class Projection:
 
     def __init__(self, rows: Rows | None = None) -> None:
         self.rows = rows if rows is not None else Rows(self.tables)
+        self._shared: dict[Any, Any] = {}
         self.reindex()
+
+    def share(self, value: V) -> V:
+        """The one copy held of a value equal to ``value`` (ids and tuples of ids repeat
+        in many rows; each decoded event brings copies of its own)."""
+        shared: V = self._shared.setdefault(value, value)
+        return shared
 
     @classmethod
     def topics(cls) -> frozenset[str]:

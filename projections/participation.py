@@ -315,12 +315,13 @@ class Participation(Projection):
         event: StepRecorded | FeedbackGiven | ReflectionRecorded,
     ) -> None:
         del position, recorded_at
-        p = event.pair_id
-        if self.rows.get(BALANCE, (p,)) is None:
+        pair = self.rows.get(BALANCE, (event.pair_id,))
+        if pair is None:
             return
+        p, share = pair[0], self.share
         if isinstance(event, StepRecorded):
             entry_id = event.step_id
-            session = self._session_for(p, event.session_id, event.occurred_at)
+            session = self._session_for(p, share(event.session_id), event.occurred_at)
             entry = [
                 p,
                 entry_id,
@@ -328,8 +329,8 @@ class Participation(Projection):
                 session,
                 event.occurred_at,
                 False,
-                event.performers,
-                event.observers,
+                share(event.performers),
+                share(event.observers),
                 None,
                 None,
                 None,
@@ -342,20 +343,20 @@ class Participation(Projection):
                 p,
                 entry_id,
                 "feedback",
-                event.session_id,
+                share(event.session_id),
                 event.occurred_at,
                 False,
                 (),
                 (),
-                event.giver,
-                event.receiver,
-                event.source,
+                share(event.giver),
+                share(event.receiver),
+                share(event.source),
                 (),
                 0,
             ]
         else:
             entry_id = event.reflection_id
-            session = self._session_for(p, event.session_id, event.occurred_at)
+            session = self._session_for(p, share(event.session_id), event.occurred_at)
             entry = [
                 p,
                 entry_id,
@@ -368,7 +369,7 @@ class Participation(Projection):
                 None,
                 None,
                 None,
-                event.authors,
+                share(event.authors),
                 len(event.stages),
             ]
         self.rows.put(ENTRIES, (p, entry_id), entry)

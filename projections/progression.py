@@ -355,28 +355,29 @@ class Progression(Projection):
         pair = self.rows.get(PAIRS, (event.pair_id,))
         if pair is None:
             return
+        p, share = pair[0], self.share
         events = ((position, ref(event)),)
         if isinstance(event, StepRecorded):
             entry_id = event.step_id
             entry = [
-                event.pair_id,
+                p,
                 entry_id,
                 pair[1],
                 "step",
                 event.occurred_at,
                 False,
-                event.performers,
-                event.observers,
+                share(event.performers),
+                share(event.observers),
                 None,
                 None,
                 (),
-                event.goals,
+                share(event.goals),
                 events,
             ]
         elif isinstance(event, FeedbackGiven):
             entry_id = event.feedback_id
             entry = [
-                event.pair_id,
+                p,
                 entry_id,
                 pair[1],
                 "feedback",
@@ -384,16 +385,16 @@ class Progression(Projection):
                 False,
                 (),
                 (),
-                event.giver,
-                event.receiver,
+                share(event.giver),
+                share(event.receiver),
                 (),
-                event.goals,
+                share(event.goals),
                 events,
             ]
         else:
             entry_id = event.reflection_id
             entry = [
-                event.pair_id,
+                p,
                 entry_id,
                 pair[1],
                 "reflection",
@@ -403,11 +404,11 @@ class Progression(Projection):
                 (),
                 None,
                 None,
-                event.authors,
-                event.goals,
+                share(event.authors),
+                share(event.goals),
                 events,
             ]
-        self.rows.put(ENTRIES, (event.pair_id, entry_id), entry)
+        self.rows.put(ENTRIES, (p, entry_id), entry)
         self._count(entry, +1)
 
     def on_entry_corrected(
