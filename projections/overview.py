@@ -18,7 +18,7 @@ Flags (thresholds configurable, see :class:`Thresholds`):
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
@@ -125,16 +125,14 @@ def overview(
     *,
     now: datetime,
     supervisor: str | None = None,
+    courses: Collection[str] | None = None,
     thresholds: Thresholds | None = None,
     include_dissolved: bool = False,
 ) -> list[PairOverview]:
-    """Every supervised pair (or one supervisor's), flagged pairs first."""
+    """Every supervised pair (or one supervisor's, or those of some courses), flagged
+    pairs first."""
     limits = thresholds or Thresholds()
-    where = {"supervisor_id": supervisor} if supervisor is not None else {}
-    supervised: dict[str, list[str]] = defaultdict(list)
-    for row in source.read(TABLES[SUPERVISORS], **where):
-        if row[3] or include_dissolved:
-            supervised[row[1]].append(row[0])
+    supervised = _supervised(source, supervisor, courses, include_dissolved=include_dissolved)
     if not supervised:
         return []
     pair_ids = sorted(supervised)
@@ -172,6 +170,28 @@ def overview(
         result.append(item)
     result.sort(key=lambda p: (-len(p.flags), p.pair_id))
     return result
+
+
+def _supervised(
+    source: Source,
+    supervisor: str | None,
+    courses: Collection[str] | None,
+    *,
+    include_dissolved: bool,
+) -> dict[str, list[str]]:
+    """The supervisors of each pair in view."""
+    where: dict[str, Any] = {}
+    if supervisor is not None:
+        where["supervisor_id"] = supervisor
+    if courses is not None:
+        where["course_id"] = sorted(courses)
+    supervised: dict[str, list[str]] = defaultdict(list)
+    if courses is not None and not courses:
+        return supervised
+    for row in source.read(TABLES[SUPERVISORS], **where):
+        if row[3] or include_dissolved:
+            supervised[row[1]].append(row[0])
+    return supervised
 
 
 def _goals_without_evidence(

@@ -216,14 +216,13 @@ def supervisor_overview(
             include_dissolved=include_dissolved,
         )
     elif scope.role is Role.COORDINATOR:
-        courses = set(scope.courses())
-        pairs = [
-            p
-            for p in overview(
-                store, now=now, thresholds=thresholds, include_dissolved=include_dissolved
-            )
-            if p.course_id in courses
-        ]
+        pairs = overview(
+            store,
+            now=now,
+            courses=set(scope.courses()),
+            thresholds=thresholds,
+            include_dissolved=include_dissolved,
+        )
     else:
         raise ApiError(
             403,

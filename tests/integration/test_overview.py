@@ -223,3 +223,49 @@ def test_the_overview_of_one_supervisor(placement: Placement) -> None:
     assert a_month_on[0].recent_sessions == 0
     assert mine[0].latest_activity_at is not None
     assert nobody == []
+
+
+def test_a_coordinators_overview_holds_the_pairs_of_their_courses(placement: Placement) -> None:
+    at = T0.isoformat()
+    placement.run(
+        "open_course",
+        "coord2",
+        course_id="vfu-2",
+        title="Clinical placement, term 5",
+        starts_on="2026-03-02",
+        ends_on="2026-04-24",
+        scale=["not_yet", "pass"],
+        pass_level="pass",
+        goals=[{"goal_id": "hygiene", "title": "Hand hygiene"}],
+        occurred_at=at,
+    )
+    for student in ("t1", "t2"):
+        placement.run(
+            "enroll_student", "coord2", course_id="vfu-2", student_id=student, occurred_at=at
+        )
+    placement.run(
+        "assign_supervisor", "coord2", course_id="vfu-2", supervisor_id="sup9", occurred_at=at
+    )
+    placement.run(
+        "form_pair",
+        "coord2",
+        course_id="vfu-2",
+        pair_id="q1",
+        students=["t1", "t2"],
+        supervisors=["sup9"],
+        occurred_at=at,
+    )
+    runner = Runner(placement.app)
+    try:
+        runner.run()
+        everyone = overview(runner.store, now=AFTER_MIDPOINT)
+        for courses in ({"vfu-1"}, {"vfu-2"}, {"vfu-1", "vfu-2"}, set()):
+            mine = overview(runner.store, now=AFTER_MIDPOINT, courses=courses)
+            assert [o.as_dict() for o in mine] == [
+                o.as_dict() for o in everyone if o.course_id in courses
+            ]
+        assert {
+            o.pair_id for o in overview(runner.store, now=AFTER_MIDPOINT, courses={"vfu-2"})
+        } == {"q1"}
+    finally:
+        runner.close()
