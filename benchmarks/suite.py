@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,8 @@ from benchmarks.library import (
 )
 from peerlog import PeerLog
 from peerlog.cli import demo
-from peerlog.projections import AsOf, Runner, audit
+from peerlog.projections import PROJECTIONS, AsOf, Runner, audit, overview
+from peerlog.projections.participation import TABLES as PARTICIPATION_TABLES
 from peerlog.projections.timeline import timeline
 
 Report = Callable[[str], None]
@@ -372,28 +374,133 @@ def rebuild(ctx: Context, store: str) -> None:
         ctx.report(f"  loaded {events:,} events in {seconds:.0f} s")
         runner = Runner(app)
         try:
+            processes = runner.processes_for(len(runner.projections))
             started = time.perf_counter()
             runner.rebuild()
             elapsed = time.perf_counter() - started
+            peak = max(runner.peak_memory.values(), default=None)
+            ours = ctx.add(
+                Result(
+                    "projection rebuild",
+                    store,
+                    "peerlog runner",
+                    events / elapsed,
+                    "events/s",
+                    {
+                        "events": events,
+                        "seconds": round(elapsed, 2),
+                        "processes": processes,
+                        "peak_memory_mb": round(peak / 2**20) if peak else None,
+                    },
+                )
+            )
+            _dashboard(ctx, store, runner)
         finally:
             runner.close()
-        ours = ctx.add(
-            Result(
-                "projection rebuild",
-                store,
-                "peerlog runner",
-                events / elapsed,
-                "events/s",
-                {"events": events, "seconds": round(elapsed, 2)},
-            )
-        )
         default = _default_runner(ctx, store, fresh, min(size.sample, events))
         read = _raw_read(ctx, store, fresh, events)
         ours.details["vs_default_runner"] = round(ours.value / default.value, 1)
         ours.details["vs_raw_read"] = round(ours.value / read.value, 3)
+        _storage(ctx, store, fresh, events)
+        _verification(ctx, store, app, events)
     finally:
         app.close()
         fresh.drop()
+
+
+def _dashboard(ctx: Context, store: str, runner: Runner) -> None:
+    """The supervisor overview from the rebuilt read models: one supervisor's pairs, and
+    one course's (what a coordinator opens)."""
+    pairs = runner.store.read(PARTICIPATION_TABLES[2])  # supervisor_pairs
+    supervisor, course = pairs[0][0], pairs[0][2]
+    now = datetime.now(UTC)
+    views: tuple[tuple[str, Callable[[], list[Any]]], ...] = (
+        (
+            "one supervisor's pairs",
+            lambda: overview(runner.store, now=now, supervisor=supervisor),
+        ),
+        ("one course's pairs", lambda: overview(runner.store, now=now, courses={course})),
+    )
+    for subject, view in views:
+        shown = len(view())
+        median, spread = _median_ms(view, ctx.size.repeats)
+        ctx.add(
+            Result(
+                "supervisor overview",
+                store,
+                f"peerlog overview: {subject}",
+                median,
+                "ms",
+                {"pairs": shown, "supervised_pairs": len(pairs), **spread},
+            )
+        )
+
+
+def _storage(ctx: Context, store: str, fresh: data.Store, events: int) -> None:
+    """Bytes on disk per event: the event store (events, snapshots, keys, their indexes)
+    and the read models."""
+    read_tables = {t.name for p in PROJECTIONS for t in p.tables} | {"projection_tracking"}
+    if store == "postgres":
+        schema = fresh.env["PEERLOG_SCHEMA"]
+        with psycopg.connect(ctx.postgres_url) as conn:
+            sizes: dict[str, int] = dict(
+                conn.execute(
+                    "SELECT n.nspname, coalesce(sum(pg_total_relation_size(c.oid)), 0) "
+                    "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                    "WHERE n.nspname = ANY(%s) AND c.relkind = 'r' GROUP BY n.nspname",
+                    ([schema, f"{schema}_read"],),
+                ).fetchall()
+            )
+        record, read = int(sizes.get(schema, 0)), int(sizes.get(f"{schema}_read", 0))
+    else:
+        path = fresh.env["PEERLOG_DATABASE_URL"].removeprefix("sqlite://")
+        lite = sqlite3.connect(path)
+        try:
+            by_table = lite.execute(
+                "SELECT m.tbl_name, sum(d.pgsize) FROM dbstat AS d "
+                "JOIN sqlite_master AS m ON m.name = d.name GROUP BY m.tbl_name"
+            ).fetchall()
+        finally:
+            lite.close()
+        read = sum(size for table, size in by_table if table in read_tables)
+        record = sum(size for table, size in by_table if table not in read_tables)
+    ctx.add(
+        Result(
+            "storage per event",
+            store,
+            "event store (events, snapshots, keys, indexes)",
+            record / events,
+            "bytes",
+            {"total_mb": round(record / 2**20), "events": events},
+        )
+    )
+    ctx.add(
+        Result(
+            "storage per event",
+            store,
+            "read models",
+            read / events,
+            "bytes",
+            {"total_mb": round(read / 2**20), "events": events},
+        )
+    )
+
+
+def _verification(ctx: Context, store: str, app: PeerLog, events: int) -> None:
+    """Checking every stream's hash chain and the positions (peerlog verify)."""
+    started = time.perf_counter()
+    report = app.verify()
+    elapsed = time.perf_counter() - started
+    ctx.add(
+        Result(
+            "chain verification",
+            store,
+            "peerlog verify, whole record",
+            events / elapsed,
+            "events/s",
+            {"events": events, "seconds": round(elapsed, 2), "verified": report.verified},
+        )
+    )
 
 
 def _default_runner(ctx: Context, store: str, fresh: data.Store, sample: int) -> Result:

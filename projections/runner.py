@@ -20,6 +20,7 @@ import gc
 import logging
 import multiprocessing
 import os
+import resource
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -101,6 +102,8 @@ class Runner:
         self.store.ensure(PROJECTIONS)
         self._states: dict[str, Projection] = {}
         self._positions: dict[str, int] = {}
+        self.peak_memory: dict[str, int] = {}
+        """The most memory (bytes) each projection's rebuilding process held."""
 
     def close(self) -> None:
         self.store.close()
@@ -198,13 +201,19 @@ class Runner:
             raise ValueError(msg)
         chosen = [p for p in self.projections if p.name in wanted]
         if processes is None:
-            processes = 1 if self.head() < PARALLEL_FROM else min(len(chosen), os.cpu_count() or 1)
+            processes = self.processes_for(len(chosen))
         with contextlib.ExitStack() as locks:
             for projection in chosen:
                 locks.enter_context(self.store.lock(projection.name, wait=True))
             if processes > 1 and len(chosen) > 1:
                 return self._rebuild_in_processes(chosen, processes)
             return self._rebuild(chosen)
+
+    def processes_for(self, projections: int) -> int:
+        """How many processes a rebuild of this many projections uses by default."""
+        if self.head() < PARALLEL_FROM:
+            return 1
+        return max(1, min(projections, os.cpu_count() or 1))
 
     def _rebuild_in_processes(
         self, projections: Sequence[type[Projection]], processes: int
@@ -264,7 +273,7 @@ class Runner:
             return
         running.pop(name).join()
         if kind == "done":
-            done[name] = rest[0]
+            done[name], self.peak_memory[name] = rest
         else:
             failed.append(f"{name}: {rest[0]}")
 
@@ -355,5 +364,6 @@ def _rebuild_one(settings: dict[str, str], name: str, batch_size: int, messages:
         logger.exception("rebuilding %s failed", name)
         messages.put(("failed", name, f"{type(exc).__name__}: {exc}"))
         os._exit(1)
-    messages.put(("done", name, position))
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # reported in KiB
+    messages.put(("done", name, position, peak))
     os._exit(0)

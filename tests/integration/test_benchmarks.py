@@ -25,6 +25,9 @@ FIGURES = {
     "audit of one student, as of": {"peerlog audit"},
     "import from JSON lines": {"peerlog import"},
     "projection rebuild": {"peerlog runner", "library ProjectionRunner", "raw SELECT"},
+    "supervisor overview": {"peerlog overview: one supervisor", "peerlog overview: one course"},
+    "storage per event": {"event store", "read models"},
+    "chain verification": {"peerlog verify"},
 }
 
 
@@ -63,6 +66,7 @@ def test_benchmarks_produce_every_figure_on_sqlite_and_postgres(
         if r["subject"] in least:
             key, wanted = least[r["subject"]]
             assert r["details"][key] >= wanted, r
+    assert all(r["details"]["verified"] for r in results if r["figure"] == "chain verification")
     assert report["machine"]["cores"] >= 1
     table = capsys.readouterr().out
     assert table.count("\n| ") == len(results) + 1  # and the header

@@ -284,6 +284,8 @@ def test_a_rebuild_in_parallel_processes_gives_the_same_tables(store: Store) -> 
         in_memory = {p.name: fold_all(app, p).rows.snapshot() for p in PROJECTIONS}
         assert stored == in_memory
         assert any("switched" in what for what in seen)
+        assert set(runner.peak_memory) == {"progression", "participation"}
+        assert all(held > 0 for held in runner.peak_memory.values())
     finally:
         runner.close()
         app.close()
