@@ -32,18 +32,32 @@ PER_STORE = {
 FIGURES = (*PER_STORE, "writers")
 
 
-def main(argv: list[str] | None = None) -> int:
+STORES = ("postgres", "sqlite")
+
+
+def parse(argv: list[str] | None = None) -> argparse.Namespace:
+    """The command line, checked: stores and figures are lists of known names."""
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("--size", choices=sorted(suite.SIZES), default="default")
-    parser.add_argument("--stores", default="postgres,sqlite")
+    parser.add_argument("--stores", default=",".join(STORES))
     parser.add_argument("--only", default=",".join(FIGURES))
     parser.add_argument("--json", type=Path, default=None, help="also write the results here")
     args = parser.parse_args(argv)
-    stores = tuple(s for s in args.stores.split(",") if s)
-    only = set(args.only.split(","))
-    unknown = only - set(FIGURES)
-    if unknown:
-        parser.error(f"unknown figures: {', '.join(sorted(unknown))}")
+    args.stores = tuple(s for s in args.stores.split(",") if s)
+    args.only = set(args.only.split(","))
+    for kind, asked, known in (
+        ("stores", set(args.stores), STORES),
+        ("figures", args.only, FIGURES),
+    ):
+        unknown = asked - set(known)
+        if unknown:
+            parser.error(f"unknown {kind}: {', '.join(sorted(unknown))}")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(argv)
+    stores, only = args.stores, args.only
     url = (
         os.environ.get("PEERLOG_BENCH_POSTGRES_URL")
         or os.environ.get("PEERLOG_TEST_POSTGRES_URL")
