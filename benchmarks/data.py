@@ -121,7 +121,7 @@ def load(app: PeerLog, commands: Iterable[dict[str, Any]], *, report: Any = None
 
 def placement_for_events(events: int, *, seed: int = 1, weeks: int = 8) -> Iterator[dict[str, Any]]:
     """A placement with at least ``events`` events, in courses of 20 pairs."""
-    pairs = max(2, math.ceil(events * 1.02 / events_per_pair(weeks)))
+    pairs = max(2, math.ceil(events * 1.05 / events_per_pair(weeks)))
     return placement(seed=seed, start=START, pairs=pairs, weeks=weeks, pairs_per_course=20)
 
 
