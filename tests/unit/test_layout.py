@@ -8,19 +8,20 @@ from pathlib import Path
 
 import peerlog.cli
 import peerlog.projections
+import peerlog.web
 
 ROOT = Path(__file__).resolve().parents[2]
-FORBIDDEN = {"cli", "projections"}
+FORBIDDEN = {"cli", "projections", "web"}
 
 
 def _python_files() -> list[Path]:
-    folders = ["src", "projections", "cli", "tests", "benchmarks"]
+    folders = ["src", "projections", "cli", "web", "tests", "benchmarks"]
     return [
         p for folder in folders if (ROOT / folder).exists() for p in (ROOT / folder).rglob("*.py")
     ]
 
 
-def test_nothing_imports_cli_or_projections_as_a_top_level_name() -> None:
+def test_nothing_imports_cli_projections_or_web_as_a_top_level_name() -> None:
     offenders = []
     for path in _python_files():
         for node in ast.walk(ast.parse(path.read_text(), str(path))):
@@ -40,3 +41,4 @@ def test_nothing_imports_cli_or_projections_as_a_top_level_name() -> None:
 def test_the_folders_are_the_installed_subpackages() -> None:
     assert Path(peerlog.projections.__file__).resolve().parent == ROOT / "projections"
     assert Path(peerlog.cli.__file__).resolve().parent == ROOT / "cli"
+    assert Path(peerlog.web.__file__).resolve().parent == ROOT / "web"
