@@ -68,7 +68,7 @@ def create_command(
     reach = Scope(token, Roster(app).refresh()).courses()
     where = f"courses {', '.join(reach)}" if reach else "nothing in the record yet"
     click.echo(
-        f"{token.token_id}: a {token.role} token for {token.actor}, reading {where}. "
+        f"{token.token_id}: {token.role.named} token for {token.actor}, reading {where}. "
         f"It is shown only this once; revoke it with 'peerlog tokens revoke {token.token_id}'.",
         err=True,
     )

@@ -117,7 +117,7 @@ def prepare(raw: Mapping[str, Any], token: Token) -> dict[str, Any]:
     if command is not None and command not in allowed:
         raise forbidden(
             "command",
-            f"a {token.role} token does not send {command}; "
+            f"{token.role.named} token does not send {command}; "
             f"it sends: {', '.join(sorted(allowed)) or 'no commands'}",
             command=command,
         )

@@ -51,6 +51,11 @@ class Role(StrEnum):
     COORDINATOR = "coordinator"
     EXAMINER = "examiner"
 
+    @property
+    def named(self) -> str:
+        """The role with its article, as a sentence says it: "an examiner"."""
+        return f"{'an' if self.value[0] in 'aeiou' else 'a'} {self.value}"
+
 
 class TokenError(ValueError):
     """A token cannot be created or revoked as asked."""
