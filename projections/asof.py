@@ -18,9 +18,10 @@ from typing import Any, TypeVar
 from peerlog.application import PeerLog
 from peerlog.domain.events import StudentsPaired
 from peerlog.domain.vocabulary import course_stream, pair_stream
+from peerlog.folding import folding
 from peerlog.persistence import chain
 from peerlog.persistence.records import RecordedEvent
-from peerlog.projections.base import Projection, folding
+from peerlog.projections.base import Projection
 from peerlog.projections.participation import BALANCE, MEMBER_COUNTS, PARTICIPATION, Participation
 from peerlog.projections.progression import (
     COURSES,

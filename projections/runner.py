@@ -32,7 +32,8 @@ from typing import Any, Final
 from eventsourcing.persistence import IntegrityError
 
 from peerlog.application import PeerLog
-from peerlog.projections.base import Projection, folding
+from peerlog.folding import folding
+from peerlog.projections.base import Projection
 from peerlog.projections.participation import Participation
 from peerlog.projections.progression import Progression
 from peerlog.projections.store import ReadStore, read_store_for

@@ -47,6 +47,7 @@ from peerlog.domain.events import (
     StepRecorded,
 )
 from peerlog.domain.vocabulary import GIBBS_STAGES, pair_stream
+from peerlog.folding import folding
 from peerlog.persistence.records import RecordedEvent
 from peerlog.projections.asof import AsOf, NotInRecord
 from peerlog.projections.base import ref
@@ -277,11 +278,12 @@ def timeline(
 ) -> Timeline:
     """The pair's history as the record knew it (``as_of``), told event by event."""
     as_of = as_of or AsOf()
-    records = app.records(pair_stream(pair_id))
-    if not records:
-        msg = f"pair '{pair_id}' is not in the record"
-        raise NotInRecord(msg)
-    return build(app, pair_id, records, as_of, late_after=late_after, with_state=with_state)
+    with folding():
+        records = app.records(pair_stream(pair_id))
+        if not records:
+            msg = f"pair '{pair_id}' is not in the record"
+            raise NotInRecord(msg)
+        return build(app, pair_id, records, as_of, late_after=late_after, with_state=with_state)
 
 
 def build(

@@ -87,9 +87,10 @@ from peerlog.domain.vocabulary import (
     course_stream,
     pair_stream,
 )
+from peerlog.folding import folding
 from peerlog.persistence import chain
 from peerlog.persistence.base import EventRecorder
-from peerlog.persistence.config import DATABASE_URL, SCHEMA, store_env
+from peerlog.persistence.config import DATABASE_URL, SCHEMA, ConfigurationError, store_env
 from peerlog.persistence.keys import key_store_for
 from peerlog.persistence.mapper import EventMapper
 from peerlog.persistence.masterkey import load_master_key
@@ -111,6 +112,8 @@ FUTURE_TOLERANCE: Final = timedelta(minutes=5)
 SNAPSHOT_INTERVAL: Final = 200
 """A stream's state is snapshotted every this many events (PEERLOG_SNAPSHOT_INTERVAL)."""
 STATE_CACHE_SIZE: Final = 10_000
+"""How many aggregate states a process keeps in memory (PEERLOG_STATE_CACHE_SIZE): more
+than the pairs and courses that are busy at once, or each command reloads its pair."""
 SNAPSHOT_SCHEMA: Final = 1
 """Raise when the shape of Course or Pair changes; older snapshots are then ignored."""
 
@@ -189,6 +192,21 @@ class VerifyReport:
         return chain.heads_digest(self.heads)
 
 
+def _positive(settings: Mapping[str, str], name: str, default: int) -> int:
+    """A setting that is a whole number above zero, or its default when not set."""
+    value = settings.get(name)
+    if not value:
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number < 1:
+        msg = f"{name} is a whole number above zero, not {value!r}"
+        raise ConfigurationError(msg)
+    return number
+
+
 class _StateCache:
     """The latest known state of recently used aggregates, least recently used first out."""
 
@@ -232,6 +250,9 @@ class PeerLog(Application[str]):
         settings.update(env or {})
         self._settings = settings
         store = store_env(settings.get(DATABASE_URL), schema=settings.get(SCHEMA))
+        # Settings are checked before the store is opened, so a wrong one opens nothing.
+        self.snapshot_interval = _positive(settings, "PEERLOG_SNAPSHOT_INTERVAL", SNAPSHOT_INTERVAL)
+        self.state_cache_size = _positive(settings, "PEERLOG_STATE_CACHE_SIZE", STATE_CACHE_SIZE)
         super().__init__(env={**(env or {}), **store})
         self.clock = clock
         recorder = self.recorder
@@ -240,9 +261,8 @@ class PeerLog(Application[str]):
             raise TypeError(msg)
         self.store: EventRecorder = recorder
         self.snapshot_recorder: AggregateRecorder = self.factory.aggregate_recorder("snapshots")
-        self.snapshot_interval = int(settings.get("PEERLOG_SNAPSHOT_INTERVAL") or SNAPSHOT_INTERVAL)
         self._lock = threading.RLock()
-        self._cache = _StateCache(STATE_CACHE_SIZE)
+        self._cache = _StateCache(self.state_cache_size)
         self._state_encoder = msgspec.json.Encoder()
         self._state_decoders: dict[type[State], msgspec.json.Decoder[Any]] = {
             Course: msgspec.json.Decoder(Course),
@@ -734,9 +754,11 @@ class PeerLog(Application[str]):
     def history(self, stream: str) -> list[DomainEvent]:
         """A stream's events in order, personal texts opened (or marked erased)."""
         mapper = self.event_mapper
-        return mapper.open_many(
-            mapper.decode(stored.topic, stored.state) for stored in self.store.select_events(stream)
-        )
+        with folding():
+            return mapper.open_many(
+                mapper.decode(stored.topic, stored.state)
+                for stored in self.store.select_events(stream)
+            )
 
     def _course_streams(self) -> list[str]:
         return [s for s in self.store.select_streams() if s.startswith(COURSE_STREAM_PREFIX)]
@@ -800,8 +822,9 @@ class PeerLog(Application[str]):
         """The state of an aggregate as it was at ``version`` (for tests and replay)."""
         evolve = _evolver(stream)
         state: State | None = None
-        for stored in self.store.select_events(stream, lte=version):
-            state = evolve(state, self.event_mapper.decode(stored.topic, stored.state))
+        with folding():
+            for stored in self.store.select_events(stream, lte=version):
+                state = evolve(state, self.event_mapper.decode(stored.topic, stored.state))
         return state
 
     def _read_snapshot(self, stream: str, kind: type[_S]) -> _S | None:
@@ -860,7 +883,7 @@ class PeerLog(Application[str]):
 
     def forget_cached_state(self) -> None:
         """Drop every cached aggregate state (they are reloaded from the store on use)."""
-        self._cache = _StateCache(STATE_CACHE_SIZE)
+        self._cache = _StateCache(self.state_cache_size)
 
     # --- integrity -------------------------------------------------------------------
 
