@@ -119,10 +119,27 @@ def load(app: PeerLog, commands: Iterable[dict[str, Any]], *, report: Any = None
     return time.perf_counter() - started
 
 
+PAIRS_PER_COURSE = 20
+
+
+def pairs_for_events(events: int, *, weeks: int = 8) -> int:
+    """How many pairs a placement of ``weeks`` needs for at least ``events`` events."""
+    return max(2, math.ceil(events * 1.05 / events_per_pair(weeks)))
+
+
+def streams_for_events(events: int, *, weeks: int = 8) -> int:
+    """How many aggregates (pairs and their courses) that placement records into: all of
+    them are busy every week, so a process loading it keeps them all in its cache."""
+    pairs = pairs_for_events(events, weeks=weeks)
+    return pairs + math.ceil(pairs / PAIRS_PER_COURSE)
+
+
 def placement_for_events(events: int, *, seed: int = 1, weeks: int = 8) -> Iterator[dict[str, Any]]:
     """A placement with at least ``events`` events, in courses of 20 pairs."""
-    pairs = max(2, math.ceil(events * 1.05 / events_per_pair(weeks)))
-    return placement(seed=seed, start=START, pairs=pairs, weeks=weeks, pairs_per_course=20)
+    pairs = pairs_for_events(events, weeks=weeks)
+    return placement(
+        seed=seed, start=START, pairs=pairs, weeks=weeks, pairs_per_course=PAIRS_PER_COURSE
+    )
 
 
 LONG = {"pairs": 1, "shifts_per_week": 5, "steps_per_shift": 8}

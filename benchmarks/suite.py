@@ -28,6 +28,7 @@ from benchmarks.library import (
     library_env,
 )
 from peerlog import PeerLog
+from peerlog.application import STATE_CACHE_SIZE
 from peerlog.cli import demo
 from peerlog.projections import PROJECTIONS, AsOf, Runner, audit, overview
 from peerlog.projections.participation import TABLES as PARTICIPATION_TABLES
@@ -366,10 +367,15 @@ def commands_concurrent(ctx: Context) -> None:
 def rebuild(ctx: Context, store: str) -> None:
     size = ctx.size
     fresh = data.fresh_store(store, ctx.postgres_url, ctx.folder, "rebuild")
-    app = fresh.open()
+    # A whole region's placement, recorded day by day, is busy in every pair at once:
+    # the loading process keeps every pair's state (PEERLOG_STATE_CACHE_SIZE), as an
+    # import of such a placement should be set up to.
+    streams = data.streams_for_events(size.rebuild_events)
+    app = fresh.open(PEERLOG_STATE_CACHE_SIZE=str(max(streams, STATE_CACHE_SIZE)))
     try:
         ctx.report(f"  loading about {size.rebuild_events:,} events into {store} ...")
         seconds = data.load(app, data.placement_for_events(size.rebuild_events), report=ctx.report)
+        app.forget_cached_state()  # the rebuild runs with the memory it needs
         events = app.store.max_notification_id() or 0
         ctx.report(f"  loaded {events:,} events in {seconds:.0f} s")
         runner = Runner(app)
