@@ -81,6 +81,20 @@ def _translate(exc: psycopg.Error) -> PersistenceError:
     return PersistenceError(str(exc))
 
 
+_SESSION: Final = sql.SQL("SET jit = off; SET max_parallel_workers_per_gather = 0")
+
+
+def _configure(conn: psycopg.Connection[tuple[Any, ...]]) -> None:
+    """Plan every query as the point lookup or stream that it is.
+
+    peerlog's queries read one stream, one projection's rows or the record in order,
+    through indexes. Where the table statistics are missing or stale (a bulk import
+    with autovacuum behind, or off), the planner takes a stream of 300 events for
+    100,000 and plans a parallel scan with JIT compilation: about 45 ms instead of 1 ms
+    per stream, which made verifying 10,000,000 events take half an hour."""
+    conn.execute(_SESSION)
+
+
 class PostgresDatastore:
     """A pool of autocommit connections to one database, working in one schema."""
 
@@ -103,6 +117,7 @@ class PostgresDatastore:
                 min_size=pool_size,
                 max_size=max(pool_size, max_pool_size),
                 kwargs={"autocommit": True},
+                configure=_configure,
                 open=False,
                 timeout=connect_timeout,
                 name=f"peerlog-{schema}",
