@@ -34,20 +34,6 @@ from peerlog.web.errors import ApiError
 from peerlog.web.tokens import Role
 
 TABLES: Final = {t.name: t for t in (*PROGRESSION_TABLES, *PARTICIPATION_TABLES)}
-TEXT_FIELDS: Final = frozenset(
-    {
-        "display_name",
-        "plan",
-        "reason",
-        "note",
-        "strengths",
-        "improvements",
-        "stages",
-        "comment",
-        "summary",
-    }
-)
-"""Fields of pair events that hold personal text (docs/privacy.md)."""
 
 
 def named(table: str, rows: Sequence[Sequence[Any]]) -> list[dict[str, Any]]:
@@ -283,12 +269,8 @@ def timeline_item(item: Item, scope: Scope) -> dict[str, Any]:
     data["texts"] = {}
     data["erased"] = []
     fields = data["fields"]
-    for name in TEXT_FIELDS:
-        fields.pop(name, None)
-    changes = fields.get("changes")
-    if isinstance(changes, dict):
-        for name in TEXT_FIELDS:
-            changes.pop(name, None)
+    for text in item.raw.personal_text:
+        _withhold(fields, text.path)
     if _partner_assessment(item, scope):
         fields.pop("level", None)
         data["withheld"].append("level")
@@ -297,6 +279,17 @@ def timeline_item(item: Item, scope: Scope) -> dict[str, Any]:
             f"{fields.get('goal_id', '')} (withheld: students are assessed one by one)"
         )
     return data
+
+
+def _withhold(fields: dict[str, Any], path: str) -> None:
+    """Take out the field a personal text's path names (``changes.note``, ``stages.*``)."""
+    *outer, name = path.removesuffix(".*").split(".")
+    for part in outer:
+        inner = fields.get(part)
+        if not isinstance(inner, dict):
+            return
+        fields = inner
+    fields.pop(name, None)
 
 
 def _partner_assessment(item: Item, scope: Scope) -> bool:

@@ -295,3 +295,29 @@ def test_projection_status_and_courses(web: Web) -> None:
 def test_health_needs_no_token(web: Web) -> None:
     response = web.get(None, "/health")
     assert (response.status_code, response.json()) == (200, {"status": "ok"})
+
+
+def test_a_student_does_not_read_a_correction_of_what_a_partner_wrote_alone(web: Web) -> None:
+    _record_some_work(web)
+    p = web.placement
+    assert web.command("s2", p.reflection("rf2", actor="s2", authors=["s2"])).status_code == 201
+    correction = p.cmd(
+        "correct_entry",
+        "s2",
+        pair_id="p1",
+        entry_id="rf2",
+        changes={"stages": {"description": "I dressed the wound on the left leg"}},
+        reason="Wrote the wrong leg",
+    )
+    assert web.command("s2", correction).status_code == 201
+    items = web.get("s1", "/api/pairs/p1/timeline").json()["items"]
+    corrected = next(i for i in items if i["type"] == "EntryCorrected")
+    assert corrected["texts"] == {}
+    assert sorted(corrected["withheld"]) == ["new description", "reason"]
+    assert "reason" not in corrected["fields"]
+    assert "stages" not in corrected["fields"]["changes"]
+    assert "left leg" not in str(corrected)
+    # The partner who wrote it reads it.
+    own = web.get("s2", "/api/pairs/p1/timeline").json()["items"]
+    theirs = next(i for i in own if i["type"] == "EntryCorrected")
+    assert "left leg" in str(theirs)
