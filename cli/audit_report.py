@@ -8,22 +8,9 @@ from datetime import datetime
 from typing import Any, Final
 
 from peerlog.cli.output import when
+from peerlog.projections.progression import EVIDENCE_LABELS, STATUS_LABELS
 from peerlog.projections.timeline import Item
 
-EVIDENCE_LABELS: Final = {
-    "performed": "performed",
-    "observed": "observed",
-    "feedback_received": "feedback received",
-    "feedback_given": "feedback given",
-    "reflections": "reflections",
-    "assessments": "assessments",
-}
-STATUS_LABELS: Final = {
-    "met": "met",
-    "not_met": "not met",
-    "evidenced": "evidenced",
-    "no_evidence": "no evidence",
-}
 DIGEST_NOTE: Final = (
     "The digest names the events this audit was made from: the same audit made later "
     "(same --as-of) has the same digest as long as they are still there, unchanged."

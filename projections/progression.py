@@ -51,6 +51,10 @@ EVIDENCE_KEYS: Final = (
     "reflections",
 )
 STATUSES: Final = ("met", "not_met", "evidenced", "no_evidence")
+STATUS_LABELS: Final = {status: status.replace("_", " ") for status in STATUSES}
+"""Each status in words, for reports."""
+EVIDENCE_LABELS: Final = {key: key.replace("_", " ") for key in (*EVIDENCE_KEYS, "assessments")}
+"""Each evidence count of the audit in words, for reports, in the audit's order."""
 
 TABLES: Final = (
     Table(

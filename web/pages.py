@@ -27,6 +27,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from peerlog.domain.vocabulary import ID_RE
 from peerlog.projections import audit
+from peerlog.projections.progression import EVIDENCE_LABELS, STATUS_LABELS
 from peerlog.projections.timeline import timeline
 from peerlog.web import views
 from peerlog.web.access import Scope
@@ -38,12 +39,6 @@ from peerlog.web.tokens import SESSION_LIFETIME, Role
 
 router = APIRouter(include_in_schema=False)
 
-STATUS_LABELS: Final = {
-    "met": "met",
-    "not_met": "not met",
-    "evidenced": "evidenced",
-    "no_evidence": "no evidence",
-}
 STATUS_MARKS: Final = {"met": "✓", "not_met": "✗", "evidenced": "•", "no_evidence": "\u2013"}
 EVIDENCE_SHORT: Final = {
     "performed": "Perf.",
@@ -52,14 +47,6 @@ EVIDENCE_SHORT: Final = {
     "feedback_given": "FB given",
     "reflections": "Refl.",
     "assessments": "Assm.",
-}
-EVIDENCE_LABELS: Final = {
-    "performed": "performed",
-    "observed": "observed",
-    "feedback_received": "feedback received",
-    "feedback_given": "feedback given",
-    "reflections": "reflections",
-    "assessments": "assessments",
 }
 
 
