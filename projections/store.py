@@ -169,7 +169,6 @@ class SQLiteReadStore(ReadStore):
                 raise IntegrityError(msg)
             if before_commit is not None:
                 before_commit()
-        projection.rows.clear_changes()
 
     def write_changes(
         self, conn: sqlite3.Connection, projection: Projection, *, suffix: str = ""
@@ -381,7 +380,6 @@ class PostgresReadStore(ReadStore):
                 raise IntegrityError(msg)
             if before_commit is not None:
                 before_commit()
-        projection.rows.clear_changes()
 
     def write_changes(
         self, conn: psycopg.Connection[Any], projection: Projection, *, suffix: str = ""
