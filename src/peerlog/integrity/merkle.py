@@ -151,7 +151,7 @@ def verify_inclusion(
     return sn == 0 and r == root
 
 
-def verify_consistency(
+def verify_consistency(  # noqa: C901 - the RFC's algorithm, step by step
     first: int, second: int, first_root: bytes, second_root: bytes, proof: Sequence[bytes]
 ) -> bool:
     """Whether ``proof`` shows the tree of ``first`` leaves with ``first_root`` to be a

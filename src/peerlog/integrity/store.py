@@ -276,9 +276,7 @@ class PostgresIntegrityStore(IntegrityStore):
                 + where,
                 params,
             ).fetchall()
-        return [
-            StoredCheckpoint(r[0], bytes(r[1]), r[2], r[3].astimezone(UTC)) for r in rows
-        ]
+        return [StoredCheckpoint(r[0], bytes(r[1]), r[2], r[3].astimezone(UTC)) for r in rows]
 
     def checkpoints(self) -> list[StoredCheckpoint]:
         return self._select(sql.SQL("ORDER BY size"), ())

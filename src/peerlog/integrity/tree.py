@@ -120,10 +120,8 @@ def extend(
         writer = TileWriter(size, store.tiles(right_edge(size)))
         for record in records:
             writer.append(record_leaf_hash(record))
-        if store.extend(size, stop, writer.written()):
-            size = stop
-        else:
-            size = store.tree_size()  # another maintainer extended it: go on from there
+        # If another maintainer extended the tree first, go on from where it got.
+        size = stop if store.extend(size, stop, writer.written()) else store.tree_size()
         if progress is not None:
             progress(size, head)
     return size
@@ -164,9 +162,7 @@ class StoredTree:
         return self._planned(size, lambda h: h.inclusion_proof(index)).inclusion_proof(index)
 
     def consistency_proof(self, first: int, second: int) -> list[bytes]:
-        return self._planned(second, lambda h: h.consistency_proof(first)).consistency_proof(
-            first
-        )
+        return self._planned(second, lambda h: h.consistency_proof(first)).consistency_proof(first)
 
     def leaf_hashes(self, indexes: Iterable[int]) -> dict[int, bytes]:
         """The stored leaf hashes at these indexes (those the tree holds)."""
