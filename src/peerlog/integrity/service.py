@@ -3,8 +3,10 @@ kept, and the proofs an outsider asks for."""
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from typing import Final
 
 from peerlog.application import PeerLog
 from peerlog.integrity import checkpoints
@@ -19,8 +21,16 @@ from peerlog.integrity.tree import Progress, StoredTree, TreeGap, extend
 class Integrity:
     """The Merkle tree, checkpoints and proofs of a PeerLog application's record."""
 
+    @classmethod
+    def of(cls, app: PeerLog) -> Integrity:
+        """The one for this application (made when first asked for)."""
+        found = _BY_APP.get(app)
+        if found is None:
+            found = _BY_APP[app] = cls(app)
+        return found
+
     def __init__(self, app: PeerLog, settings: Mapping[str, str] | None = None) -> None:
-        self.app = app
+        # Nothing here holds the application itself, so that :meth:`of` keeps none alive.
         self.settings = dict(app.settings if settings is None else settings)
         self.store: IntegrityStore = integrity_store_for(app.factory)
         self.source = RecordSource(app.store)
@@ -100,3 +110,6 @@ class Integrity:
 
     def close(self) -> None:
         """Nothing of its own to release: the tables live in the application's store."""
+
+
+_BY_APP: Final[weakref.WeakKeyDictionary[PeerLog, Integrity]] = weakref.WeakKeyDictionary()
