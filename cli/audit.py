@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import click
 
 from peerlog import PeerLog
 from peerlog.cli.audit_report import render_html, render_markdown, render_text
-from peerlog.cli.errors import FAILED
+from peerlog.cli.errors import FAILED, Failed
 from peerlog.cli.output import echo_json, format_option
 from peerlog.cli.session import Session, pass_session
 from peerlog.cli.times import as_of_options
 from peerlog.domain.vocabulary import PAIR_STREAM_PREFIX
 from peerlog.projections import AsOf, audit
+from peerlog.projections.audit_file import make_file
 from peerlog.projections.timeline import Item, timeline
 
 
@@ -23,6 +25,14 @@ from peerlog.projections.timeline import Item, timeline
 @click.option("--course", required=True, metavar="COURSE", help="The course to audit against.")
 @as_of_options
 @format_option("text", "json", "md", "html")
+@click.option(
+    "--bundle",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    metavar="FILE",
+    help="Also write the examiner's audit file: the audit, the events it was made from "
+    "with their inclusion proofs, and the signed checkpoint (check it with "
+    "'peerlog verify-bundle').",
+)
 @pass_session
 def audit_command(
     session: Session,
@@ -32,6 +42,7 @@ def audit_command(
     as_of: datetime | None,
     as_of_occurred: datetime | None,
     fmt: str,
+    bundle: Path | None,
 ) -> None:
     """What the record shows for STUDENT in a course: each goal's status and evidence,
     the events behind it, and the record's integrity.
@@ -50,6 +61,14 @@ def audit_command(
     app = session.app()
     window = AsOf(as_of, as_of_occurred)
     report = audit(app, student, course, window)
+    if bundle is not None:
+        # The file is of this very audit: the same as-of, so the same digest.
+        data = make_file(app, student, course, _fixed(report, window))
+        try:
+            bundle.write_bytes(data)
+        except OSError as exc:
+            raise Failed(f"cannot write {bundle}: {exc.strerror or exc}") from None
+        click.echo(f"wrote the audit file {bundle} ({len(data):,} bytes)", err=True)
     if fmt == "json":
         echo_json(report)
     else:
@@ -59,6 +78,10 @@ def audit_command(
     if not report["integrity"]["verified"]:
         click.echo("Error: the record fails its integrity check; run 'peerlog verify'", err=True)
         click.get_current_context().exit(FAILED)
+
+
+def _fixed(report: dict[str, Any], window: AsOf) -> AsOf:
+    return AsOf(datetime.fromisoformat(report["as_of"]), window.occurred)
 
 
 def behind(app: PeerLog, report: dict[str, Any], window: AsOf) -> dict[str, Item]:

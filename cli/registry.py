@@ -17,6 +17,7 @@ from peerlog.cli.replay import replay_command
 from peerlog.cli.serve import serve_command
 from peerlog.cli.tokens import tokens_group
 from peerlog.cli.verify import verify_command
+from peerlog.cli.verify_bundle import verify_bundle_command
 from peerlog.cli.witness import witness_group
 
 COMMANDS = (
@@ -29,6 +30,7 @@ COMMANDS = (
     dashboard_command,
     verify_command,
     checkpoint_group,
+    verify_bundle_command,
     witness_group,
     projections_group,
     export_command,

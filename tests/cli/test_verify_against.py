@@ -254,8 +254,8 @@ def test_a_rewrite_with_the_tree_rebuilt_too_is_bracketed_by_earlier_checkpoints
     integrity.store.add_checkpoint(
         type(later)(first, published.checkpoint.root, published.note, later.made_at)
     )
-    lines = peerlog("verify", "--against", str(later_file), "--key", published.key).stdout
-    assert f"the change lies between positions 1 and {first:,}" in lines
+    out = peerlog("verify", "--against", str(later_file), "--key", published.key).stdout
+    assert f"the change lies between positions 1 and {first:,}" in out
 
 
 def test_a_checkpoint_not_signed_by_the_key_is_refused(peerlog: Cli, published: Published) -> None:

@@ -92,7 +92,9 @@ def _tree_problems(
     tree must give its root."""
     try:
         if integrity.tree.root(checkpoint.size) != checkpoint.root:
-            return ["the stored Merkle tree does not give the checkpoint's root: run 'peerlog verify'"]
+            return [
+                "the stored Merkle tree does not give the checkpoint's root: run 'peerlog verify'"
+            ]
     except ProofError as exc:
         return [str(exc)]
     covered = [r for rs in records.values() for r in rs if r.id <= checkpoint.size]
