@@ -35,12 +35,20 @@ def sha256(data):
     return hashlib.sha256(data).digest()
 
 
+def b64(text):
+    """Base64 as an encoder writes it (another spelling of the same bytes is a change)."""
+    data = base64.b64decode(text, validate=True)
+    if base64.b64encode(data).decode() != text:
+        raise Failed(f"not canonical base64: {text[:20]}")
+    return data
+
+
 def parse_key(text, kind):
     """(name, key id, public key) of a verifier key NAME+KEYID+base64(type || key)."""
     if "+" not in text and Path(text).is_file():
         text = Path(text).read_text()
     name, key_id, material = text.strip().split("+", 2)
-    raw = base64.b64decode(material, validate=True)
+    raw = b64(material)
     if len(raw) != 33 or raw[0] != kind:
         raise Failed(f"{name}: not an Ed25519 key of type {kind}")
     public = raw[1:]
@@ -65,7 +73,7 @@ def open_checkpoint(note, key, witnesses):
     found = []
     for line in lines:
         name, _, material = line[len("\u2014 ") :].partition(" ")
-        blob = base64.b64decode(material, validate=True)
+        blob = b64(material)
         found.append((name, blob[:4], blob[4:]))
     name, key_id, public = key
     if not any(
@@ -82,7 +90,7 @@ def open_checkpoint(note, key, witnesses):
         if not ok:
             raise Failed(f"the checkpoint is not cosigned by the witness {w_name}")
     origin, size, root = body.split("\n")[:3]
-    return body, origin, int(size), base64.b64decode(root, validate=True)
+    return body, origin, int(size), b64(root)
 
 
 def leaf_hash(event):
@@ -93,7 +101,7 @@ def leaf_hash(event):
         + struct.pack(">qqq", event["version"], event["position"], event["recorded_at"])
         + struct.pack(">I", len(topic))
         + topic
-        + base64.b64decode(event["state"], validate=True)
+        + b64(event["state"])
     )
     return sha256(b"\x00" + leaf)
 
@@ -133,7 +141,7 @@ def check(data, key, witnesses):
     versions = {}
     for event in bundle["events"]:
         name = f"event {event['stream']}@{event['version']} (position {event['position']})"
-        proof = [base64.b64decode(h, validate=True) for h in event["proof"]]
+        proof = [b64(h) for h in event["proof"]]
         if not verify_inclusion(event["position"] - 1, size, leaf_hash(event), proof, root):
             raise Failed(f"{name}: its inclusion proof does not lead to the checkpoint's root")
         if versions.get(event["stream"], 0) + 1 != event["version"]:
@@ -157,7 +165,7 @@ def check(data, key, witnesses):
         raise Failed("the audit's digest is not that of its content and checkpoint: it was changed")
     vouched, _, signature = bundle["audit_signature"].rpartition("\n\n")
     name, key_id, public = key
-    blob = base64.b64decode(signature.strip().split(" ")[-1], validate=True)
+    blob = b64(signature.strip().split(" ")[-1])
     if vouched + "\n" != f"peerlog audit\n{digest}\n" or not (
         signature.startswith(f"\u2014 {name} ")
         and blob[:4] == key_id

@@ -26,7 +26,7 @@ from peerlog.integrity import merkle
 from peerlog.integrity.audits import audit_digest
 from peerlog.integrity.checkpoints import Checkpoint, CheckpointError, open_note
 from peerlog.integrity.leaves import Entry
-from peerlog.integrity.notes import Note, NoteError, Signer, Verifier
+from peerlog.integrity.notes import Note, NoteError, Signer, Verifier, strict_b64decode
 from peerlog.persistence.records import RecordedEvent, from_micros
 
 FORMAT: Final = "peerlog-audit-bundle/1"
@@ -197,9 +197,9 @@ def _event(item: Any) -> tuple[Entry, list[bytes]]:
             int(item["position"]),
             int(item["recorded_at"]),
             str(item["topic"]),
-            base64.b64decode(item["state"], validate=True),
+            strict_b64decode(item["state"]),
         )
-        proof = [base64.b64decode(h, validate=True) for h in item["proof"]]
+        proof = [strict_b64decode(h) for h in item["proof"]]
     except (KeyError, TypeError, ValueError, binascii.Error):
         msg = f"an event of the file is malformed: {str(item)[:80]}"
         raise BundleInvalid(msg) from None

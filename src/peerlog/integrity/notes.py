@@ -47,9 +47,19 @@ def key_id(name: str, kind: int, public: bytes) -> bytes:
     return hashlib.sha256(name.encode() + b"\n" + bytes([kind]) + public).digest()[:4]
 
 
+def strict_b64decode(text: str) -> bytes:
+    """Base64 as written by an encoder: no stray characters, and no other spelling of
+    the same bytes (unused bits in the last character set)."""
+    data = base64.b64decode(text.encode("ascii"), validate=True)
+    if base64.b64encode(data).decode("ascii") != text:
+        msg = "not in canonical base64"
+        raise ValueError(msg)
+    return data
+
+
 def _b64decode(text: str, what: str) -> bytes:
     try:
-        return base64.b64decode(text.encode("ascii"), validate=True)
+        return strict_b64decode(text)
     except (binascii.Error, UnicodeEncodeError, ValueError):
         msg = f"{what} is not base64"
         raise NoteError(msg) from None
