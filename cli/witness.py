@@ -36,6 +36,10 @@ def witness_group() -> None:
     cosigns a record's checkpoints with its own key, each only after checking that it
     is consistent with the last one it cosigned. It keeps its state in a folder of its
     own, never in the record. See docs/integrity.md.
+
+    \b
+    Example:
+      peerlog witness cosign --state ./witness request.txt -o cosigned.txt
     """
 
 
