@@ -36,27 +36,32 @@ from peerlog.persistence.records import to_micros
 from peerlog.persistence.sqlite import format_time
 from peerlog.projections import AsOf
 from peerlog.projections.audit_file import make_file
+from peerlog.web.services import TREE_SECONDS
 
 SYNTHETIC_STREAMS: Final = 30_000
 KEY: Final = {"PEERLOG_CHECKPOINT_KEY": str(Signer.generate("bench.peerlog.example/record"))}
 """Benchmark stores sign with a key of their own, made for the run."""
 
 
-def integrity(ctx: Context, store: str) -> None:
+def upkeep(ctx: Context, store: str) -> None:
     _tree_upkeep(ctx, store)
+
+
+def integrity(ctx: Context, store: str) -> None:
     _large_record(ctx, store)
 
 
 def _tree_upkeep(ctx: Context, store: str) -> None:
     """One writer with and without the tree kept beside it, in alternating blocks of the
-    same run: the tree kept as the server keeps it (a thread catching up every 0.2 s)."""
+    same run: the tree kept as the server keeps it (a thread in the same process catching
+    up every TREE_SECONDS)."""
     fresh = data.fresh_store(store, ctx.postgres_url, ctx.folder, "upkeep")
     app = fresh.open(**KEY)
     try:
         pairs = 50
         _open_pairs(app, "u-", pairs)
         commands = [json.dumps(c).encode() for _, c in _steps("u-", pairs, ctx.size.writes)]
-        blocks = 6
+        blocks = 10
         per_block = max(1, len(commands) // blocks)
         integrity = Integrity.of(app)
         integrity.catch_up()
@@ -101,7 +106,7 @@ def _tree_upkeep(ctx: Context, store: str) -> None:
 def _keep(integrity: Integrity, stop: threading.Event) -> None:
     while not stop.is_set():
         integrity.catch_up()
-        stop.wait(0.2)
+        stop.wait(TREE_SECONDS)
 
 
 def _rows(count: int, start: datetime) -> Iterator[tuple[Any, ...]]:

@@ -232,6 +232,9 @@ class PostgresIntegrityStore(IntegrityStore):
 
     def extend(self, expected: int, size: int, tiles: Mapping[TileKey, bytes]) -> bool:
         with self.datastore.transaction() as conn:
+            # The tree is derived from the events and extended again after a crash, so its
+            # commits need not wait for the disk, and do not hold up the appends' flushes.
+            conn.execute("SET LOCAL synchronous_commit = off")
             row = conn.execute(
                 sql.SQL("SELECT size FROM {} WHERE id = 1 FOR UPDATE").format(self.tree_table)
             ).fetchone()
