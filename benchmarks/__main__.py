@@ -1,7 +1,7 @@
 """Run the benchmark suite and print (and save) its table.
 
     python -m benchmarks [--size tiny|default|large] [--stores postgres,sqlite]
-                         [--only writes,writers,rebuild,reads,import] [--json FILE]
+                         [--only writes,writers,rebuild,reads,import,upkeep,integrity] [--json FILE]
 
 PostgreSQL is the server named by PEERLOG_BENCH_POSTGRES_URL (or
 PEERLOG_TEST_POSTGRES_URL, or postgresql://postgres@127.0.0.1:5432/test); every
@@ -20,7 +20,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from benchmarks import suite
+from benchmarks import integrity, suite
 from benchmarks.report import machine, table
 
 PER_STORE = {
@@ -28,6 +28,8 @@ PER_STORE = {
     "reads": ("replay and audit", suite.replay_and_audit),
     "import": ("import", suite.importing),
     "rebuild": ("projection rebuild", suite.rebuild),
+    "upkeep": ("one writer with and without the Merkle tree kept", integrity.upkeep),
+    "integrity": ("Merkle tree, checkpoints, proofs and audit files", integrity.integrity),
 }
 FIGURES = (*PER_STORE, "writers")
 

@@ -26,8 +26,15 @@ FIGURES = {
     "import from JSON lines": {"peerlog import"},
     "projection rebuild": {"peerlog runner", "library ProjectionRunner", "raw SELECT"},
     "supervisor overview": {"peerlog overview: one supervisor", "peerlog overview: one course"},
-    "storage per event": {"event store", "read models"},
+    "storage per event": {"event store", "read models", "Merkle tree tiles"},
     "chain verification": {"peerlog verify"},
+    "one writer, Merkle tree kept": {"peerlog, the tree kept beside it"},
+    "Merkle tree build": {"peerlog: the tree from the record"},
+    "checkpoint": {"peerlog checkpoint"},
+    "inclusion proof": {"peerlog: one event"},
+    "consistency proof": {"peerlog: an earlier size"},
+    "verify against a checkpoint": {"peerlog verify --against"},
+    "audit file": {"peerlog audit --bundle"},
 }
 
 
@@ -67,6 +74,14 @@ def test_benchmarks_produce_every_figure_on_sqlite_and_postgres(
             key, wanted = least[r["subject"]]
             assert r["details"][key] >= wanted, r
     assert all(r["details"]["verified"] for r in results if r["figure"] == "chain verification")
+    assert all(
+        r["details"]["extends"] for r in results if r["figure"] == "verify against a checkpoint"
+    )
+    assert all(
+        r["details"]["events"] >= size.integrity_events
+        for r in results
+        if r["figure"] == "Merkle tree build"
+    )
     assert report["machine"]["cores"] >= 1
     table = capsys.readouterr().out
     assert table.count("\n| ") == len(results) + 1  # and the header
