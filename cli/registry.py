@@ -16,6 +16,7 @@ from peerlog.cli.replay import replay_command
 from peerlog.cli.serve import serve_command
 from peerlog.cli.tokens import tokens_group
 from peerlog.cli.verify import verify_command
+from peerlog.cli.xapi import xapi_group
 
 COMMANDS = (
     demo_command,
@@ -28,6 +29,7 @@ COMMANDS = (
     verify_command,
     projections_group,
     export_command,
+    xapi_group,
     serve_command,
     tokens_group,
 )
