@@ -1,5 +1,6 @@
 """A real learning record store for the tests: ralph's LRS server (file backend), started
-on loopback at a free port, from the virtual environment ``make lrs`` makes.
+on loopback at a free port, from the virtual environment ``make lrs`` makes (see
+``ralph_server.py`` for the one setting it is started with).
 
 ``PEERLOG_TEST_RALPH`` names its ``ralph`` command (``make test`` sets it). Without it
 the tests that need a store are skipped, unless ``PEERLOG_REQUIRE_LRS`` is set (as CI
@@ -62,6 +63,9 @@ class Lrs:
     def client(self, **kwargs: Any) -> LrsClient:
         return LrsClient(self.url, username=USERNAME, password=PASSWORD, **kwargs)
 
+    def client_credentials(self) -> tuple[str, str]:
+        return USERNAME, PASSWORD
+
     @property
     def env(self) -> dict[str, str]:
         """The settings a forwarder needs to reach it."""
@@ -88,9 +92,7 @@ def _wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path) -> Non
                     return
         except (urllib.error.URLError, OSError):
             pass
-        process_gone = process.poll() is not None
-        if not process_gone:
-            time.sleep(0.1)  # polling for a condition, with a bound
+        time.sleep(0.1)  # polling for a condition, with a bound
     msg = f"ralph did not answer within {START_SECONDS:.0f} s:\n{log.read_text()[-3000:]}"
     raise RuntimeError(msg)
 
@@ -127,7 +129,7 @@ def running_lrs(folder: Path, *, max_hits: int = 500) -> Iterator[Lrs]:
             "-s",
             "all",
             "-M",
-            "mailto:lrs@peerlog.invalid",
+            "mailto:lrs@example.org",
             "-w",
         ],
         env=env,
@@ -137,9 +139,10 @@ def running_lrs(folder: Path, *, max_hits: int = 500) -> Iterator[Lrs]:
     assert json.loads((app_dir / "auth.json").read_text())[0]["username"] == USERNAME
     log = folder / "ralph.log"
     port = free_port()
+    python = str(Path(ralph).with_name("python"))
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [ralph, "runserver", "-b", "fs", "-h", "127.0.0.1", "-p", str(port)],
+            [python, str(Path(__file__).with_name("ralph_server.py")), "127.0.0.1", str(port)],
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,

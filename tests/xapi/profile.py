@@ -81,9 +81,9 @@ def evaluate(path: str, document: Any) -> list[Any]:
 
 def _step(values: list[Any], kind: str, arg: Any) -> Iterator[Any]:
     for value in values:
-        if kind == "key" and isinstance(value, dict) and arg in value:
-            yield value[arg]
-        elif kind == "index" and isinstance(value, list) and arg < len(value):
+        if (kind == "key" and isinstance(value, dict) and arg in value) or (
+            kind == "index" and isinstance(value, list) and arg < len(value)
+        ):
             yield value[arg]
         elif kind == "all":
             if isinstance(value, list):
@@ -94,7 +94,7 @@ def _step(values: list[Any], kind: str, arg: Any) -> Iterator[Any]:
 
 def _normalised(statement: dict[str, Any]) -> dict[str, Any]:
     """contextActivities with every singleton replaced by a list (xAPI's normalisation)."""
-    copy = json.loads(json.dumps(statement))
+    copy: dict[str, Any] = json.loads(json.dumps(statement))
     activities = copy.get("context", {}).get("contextActivities", {})
     for key, value in list(activities.items()):
         if isinstance(value, dict):

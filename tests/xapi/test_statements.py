@@ -86,7 +86,9 @@ def test_statements_name_people_only_by_opaque_accounts(store: Store) -> None:
     finally:
         app.close()
     everything = "\n".join(dumped)
-    assert people and names and texts
+    assert people
+    assert names
+    assert texts
     for secret in people | names | texts:
         assert f'"{secret}"' not in everything
         assert secret not in everything
