@@ -5,6 +5,7 @@ by opaque accounts and carry no free text unless a deployment asks."""
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from collections import Counter
 from typing import Any
 
@@ -22,14 +23,18 @@ from tests.xapi.conftest import DEMO_START, seed_demo
 from tests.xapi.profile import template_problems, templates
 
 
+FORGOTTEN_AT = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
+
+
 def forget_and_dissolve(app: PeerLog) -> None:
     """p01-a is forgotten, then their pair dissolved: the record's last events."""
-    app.forget("p01-a", actor="coord-1", command_id="forget-p01-a")
+    app.forget("p01-a", actor="coord-1", command_id="forget-p01-a", occurred_at=FORGOTTEN_AT)
     app.execute(
         {
             "command": "dissolve_pair",
             "command_id": "dissolve-p01",
             "actor": "coord-1",
+            "occurred_at": "2026-06-01T09:05:00+00:00",
             "pair_id": "p01",
             "reason": "A student left the programme",
         }
