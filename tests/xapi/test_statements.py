@@ -5,8 +5,8 @@ by opaque accounts and carry no free text unless a deployment asks."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from collections import Counter
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -21,7 +21,6 @@ from peerlog.projections.xapi import vocabulary as v
 from tests.conftest import Store
 from tests.xapi.conftest import DEMO_START, seed_demo
 from tests.xapi.profile import template_problems, templates
-
 
 FORGOTTEN_AT = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
 
