@@ -1,7 +1,7 @@
 """Run the benchmark suite and print (and save) its table.
 
     python -m benchmarks [--size tiny|default|large] [--stores postgres,sqlite]
-                         [--only writes,writers,rebuild,reads,import] [--json FILE]
+                         [--only writes,writers,rebuild,reads,import,xapi] [--json FILE]
 
 PostgreSQL is the server named by PEERLOG_BENCH_POSTGRES_URL (or
 PEERLOG_TEST_POSTGRES_URL, or postgresql://postgres@127.0.0.1:5432/test); every
@@ -28,6 +28,7 @@ PER_STORE = {
     "reads": ("replay and audit", suite.replay_and_audit),
     "import": ("import", suite.importing),
     "rebuild": ("projection rebuild", suite.rebuild),
+    "xapi": ("forwarding to an LRS", suite.forwarding),
 }
 FIGURES = (*PER_STORE, "writers")
 

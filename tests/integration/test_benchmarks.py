@@ -28,6 +28,7 @@ FIGURES = {
     "supervisor overview": {"peerlog overview: one supervisor", "peerlog overview: one course"},
     "storage per event": {"event store", "read models"},
     "chain verification": {"peerlog verify"},
+    "forwarding to an LRS": {"peerlog export xapi", "peerlog xapi forward to ralph"},
 }
 
 

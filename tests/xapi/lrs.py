@@ -36,13 +36,24 @@ START_SECONDS = 90.0
 two-core machine that takes a while)."""
 
 
-def ralph_or_skip() -> str:
+class LrsUnavailable(RuntimeError):
+    """ralph is not installed where it is looked for."""
+
+
+def find_ralph() -> str:
     if Path(RALPH).is_file() and os.access(RALPH, os.X_OK):
         return RALPH
-    problem = f"no ralph at {RALPH} (make lrs installs it; PEERLOG_TEST_RALPH names it)"
-    if REQUIRE_LRS:
-        pytest.fail(f"a learning record store is required here but there is {problem}")
-    pytest.skip(problem)
+    msg = f"no ralph at {RALPH} (make lrs installs it; PEERLOG_TEST_RALPH names it)"
+    raise LrsUnavailable(msg)
+
+
+def ralph_or_skip() -> str:
+    try:
+        return find_ralph()
+    except LrsUnavailable as missing:
+        if REQUIRE_LRS:
+            pytest.fail(f"a learning record store is required here but there is {missing}")
+        pytest.skip(str(missing))
 
 
 def free_port() -> int:
@@ -98,9 +109,10 @@ def _wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path) -> Non
 
 
 @contextmanager
-def running_lrs(folder: Path, *, max_hits: int = 500) -> Iterator[Lrs]:
-    """Start ralph with a fresh store in ``folder``; stop it afterwards."""
-    ralph = ralph_or_skip()
+def running_lrs(folder: Path, *, max_hits: int = 500, ralph: str | None = None) -> Iterator[Lrs]:
+    """Start ralph with a fresh store in ``folder``; stop it afterwards. Without
+    ``ralph``, a test that cannot have it is skipped (or fails, where it is required)."""
+    ralph = ralph or ralph_or_skip()
     app_dir = folder / "ralph-app"
     data = folder / "ralph-data"
     app_dir.mkdir(parents=True)
