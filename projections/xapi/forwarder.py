@@ -181,7 +181,8 @@ class Forwarder:
         report.sent += sent
         report.refused.extend(refused)
         for refusal in refused:
-            logger.warning(
+            # Reported to the caller (on_refused, the report); the log has it at info.
+            logger.info(
                 "%s refused statement %s (event %s): %s %s",
                 self.target, refusal.statement_id, refusal.event, refusal.status, refusal.reason,
             )  # fmt: skip

@@ -33,8 +33,9 @@ from peerlog.projections.xapi import vocabulary as v
 from peerlog.projections.xapi.settings import XapiSettings
 
 Statement = dict[str, Any]
-SYSTEM_ACCOUNT: Final = "peerlog"
-"""The account name of the agent that voids statements: peerlog itself."""
+SYSTEM_ACCOUNT: Final = "peerlog/system"
+"""The account name of the agent that voids statements: peerlog itself (a "/" is in no
+person's id, so no person has this name)."""
 
 
 @dataclass(frozen=True)

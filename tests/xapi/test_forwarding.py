@@ -11,7 +11,10 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
+import time
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -23,8 +26,10 @@ from peerlog.cli.export import events
 from peerlog.projections.store import read_store_for
 from peerlog.projections.xapi import (
     Forwarder,
+    ForwarderBusy,
     ForwardingFailed,
     ForwardingStore,
+    ForwardReport,
     LrsClient,
     export,
     xapi_settings,
@@ -246,7 +251,7 @@ def test_a_forgotten_students_statements_are_voided_in_the_store(store: Store, l
     assert Counter(voiding[s["id"]] for s in naming)["forgotten"] == report.sent - 1
     # The voiding statements name no one; the pair's other student left it.
     voiders = {s["actor"]["account"]["name"] for s in held if s["verb"]["id"] == v.VOIDED}
-    assert voiders == {"peerlog"}
+    assert voiders == {"peerlog/system"}
     left = [s for s in held if s["verb"]["id"] == v.LEFT]
     assert [s["actor"]["account"]["name"] for s in left] == [settings.account_name("p01-b")]
 
@@ -352,3 +357,62 @@ def test_wrong_credentials_are_a_message_without_them(store: Store, lrs: Lrs) ->
     result = CliRunner().invoke(cli, ["xapi", "forward"], env=store.env)
     assert result.exit_code == 2
     assert "--lrs URL or PEERLOG_XAPI_LRS_URL" in result.stderr
+
+
+def test_a_following_forwarder_sends_new_events_as_they_are_recorded(
+    store: Store, lrs: Lrs
+) -> None:
+    app = store.open()
+    try:
+        seed_demo(app, pairs=1, weeks=1)
+        settings = xapi_settings(app)
+        forwarder = Forwarder(app, lrs.client(), settings, batch_size=20)
+        stop = threading.Event()
+        outcome: list[object] = []
+        follower = threading.Thread(
+            target=lambda: outcome.append(forwarder.run(follow=True, stop=stop))
+        )
+        follower.start()
+        try:
+            made = [p.id for p in export(app, settings)]
+            assert _wait_for(lambda: len(lrs.statements()) == len(made))
+            # A second forwarder to the same store is refused while this one runs.
+            second = Forwarder(app, lrs.client(), settings)
+            try:
+                with pytest.raises(ForwarderBusy, match=r"another forwarder to .* is running"):
+                    second.run()
+            finally:
+                second.close()
+            app.execute(
+                {
+                    "command": "open_session",
+                    "command_id": "follow-1",
+                    "actor": "p01-a",
+                    "pair_id": "p01",
+                    "session_id": "p01-late",
+                    "roles": {"p01-a": "performer", "p01-b": "observer"},
+                }
+            )
+            now = {p.id for p in export(app, settings)}
+            assert len(now) == len(made) + 2
+            assert _wait_for(lambda: {s["id"] for s in lrs.statements()} == now)
+        finally:
+            stop.set()
+            follower.join(timeout=60)
+            forwarder.close()
+    finally:
+        app.close()
+    assert not follower.is_alive()
+    (report,) = outcome
+    assert isinstance(report, ForwardReport)
+    assert report.sent == len(made) + 2
+
+
+def _wait_for(condition: Callable[[], bool], seconds: float = 60.0) -> bool:
+    """Whether ``condition`` came true within ``seconds`` (checked every 50 ms)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return condition()
