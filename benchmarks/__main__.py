@@ -1,7 +1,8 @@
 """Run the benchmark suite and print (and save) its table.
 
     python -m benchmarks [--size tiny|default|large] [--stores postgres,sqlite]
-                         [--only writes,writers,rebuild,reads,import,upkeep,integrity] [--json FILE]
+                         [--only writes,writers,rebuild,reads,import,upkeep,integrity,xapi]
+                         [--json FILE]
 
 PostgreSQL is the server named by PEERLOG_BENCH_POSTGRES_URL (or
 PEERLOG_TEST_POSTGRES_URL, or postgresql://postgres@127.0.0.1:5432/test); every
@@ -30,6 +31,7 @@ PER_STORE = {
     "rebuild": ("projection rebuild", suite.rebuild),
     "upkeep": ("one writer with and without the Merkle tree kept", integrity.upkeep),
     "integrity": ("Merkle tree, checkpoints, proofs and audit files", integrity.integrity),
+    "xapi": ("forwarding to an LRS", suite.forwarding),
 }
 FIGURES = (*PER_STORE, "writers")
 

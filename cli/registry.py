@@ -19,6 +19,7 @@ from peerlog.cli.tokens import tokens_group
 from peerlog.cli.verify import verify_command
 from peerlog.cli.verify_bundle import verify_bundle_command
 from peerlog.cli.witness import witness_group
+from peerlog.cli.xapi import xapi_group
 
 COMMANDS = (
     demo_command,
@@ -34,6 +35,7 @@ COMMANDS = (
     witness_group,
     projections_group,
     export_command,
+    xapi_group,
     serve_command,
     tokens_group,
 )

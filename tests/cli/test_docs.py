@@ -47,6 +47,7 @@ MASKS = [
     (re.compile(r"\btok-[0-9a-f]{12}\b"), "tok-<id>"),
     (re.compile(r'"delay_seconds": \d+'), '"delay_seconds": <delay>'),
     (re.compile(r"sqlite:///\S+?(?=[\s:;,)]|$)"), "sqlite:///<file>"),
+    (re.compile(r'"name": "[0-9a-f]{32}"'), '"name": "<account>"'),
 ]
 
 

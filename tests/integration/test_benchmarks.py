@@ -14,6 +14,7 @@ import pytest
 from benchmarks.__main__ import main
 from benchmarks.suite import SIZES
 from tests.conftest import POSTGRES_URL, _postgres_or_skip
+from tests.xapi.lrs import ralph_or_skip
 
 FIGURES = {
     "one-writer commands": {"peerlog", "raw", "eventsourcing library, defaults"},
@@ -35,6 +36,7 @@ FIGURES = {
     "consistency proof": {"peerlog: an earlier size"},
     "verify against a checkpoint": {"peerlog verify --against"},
     "audit file": {"peerlog audit --bundle"},
+    "forwarding to an LRS": {"peerlog export xapi", "peerlog xapi forward to ralph"},
 }
 
 
@@ -43,6 +45,7 @@ def test_benchmarks_produce_every_figure_on_sqlite_and_postgres(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     _postgres_or_skip()
+    ralph_or_skip()  # the forwarding figure sends statements to ralph's LRS
     monkeypatch.setenv("PEERLOG_BENCH_POSTGRES_URL", POSTGRES_URL)
     output = tmp_path / "bench.json"
     assert main(["--size", "tiny", "--stores", "postgres,sqlite", "--json", str(output)]) == 0
