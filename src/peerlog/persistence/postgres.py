@@ -156,6 +156,9 @@ class PostgresDatastore:
                 max_size=max(pool_size, max_pool_size),
                 kwargs={"autocommit": True},
                 configure=_configure,
+                # A connection handed out works: one whose server went away (a
+                # failover) is replaced, not given to a reader to fail with.
+                check=psycopg_pool.ConnectionPool.check_connection,
                 open=False,
                 timeout=connect_timeout,
                 name=f"peerlog-{schema}",
