@@ -23,6 +23,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator, Sequence
@@ -32,7 +33,7 @@ from typing import Any
 
 import psycopg
 
-BASE = Path("/tmp/peerlog-pgtest")
+BASE = Path(tempfile.gettempdir()) / "peerlog-pgtest"
 DATABASE = "peerlog"
 REQUIRE = os.environ.get("PEERLOG_REQUIRE_REPLICATION", "") not in ("", "0")
 START_SECONDS = 60.0
