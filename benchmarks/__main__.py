@@ -1,7 +1,8 @@
 """Run the benchmark suite and print (and save) its table.
 
     python -m benchmarks [--size tiny|default|large] [--stores postgres,sqlite]
-                         [--only writes,writers,rebuild,reads,import,upkeep,integrity,xapi]
+                         [--only writes,writers,rebuild,reads,import,upkeep,integrity,xapi,
+                                 replication]
                          [--json FILE]
 
 PostgreSQL is the server named by PEERLOG_BENCH_POSTGRES_URL (or
@@ -21,7 +22,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from benchmarks import integrity, suite
+from benchmarks import integrity, replication, suite
 from benchmarks.report import machine, table
 
 PER_STORE = {
@@ -33,7 +34,7 @@ PER_STORE = {
     "integrity": ("Merkle tree, checkpoints, proofs and audit files", integrity.integrity),
     "xapi": ("forwarding to an LRS", suite.forwarding),
 }
-FIGURES = (*PER_STORE, "writers")
+FIGURES = (*PER_STORE, "writers", "replication")
 
 
 STORES = ("postgres", "sqlite")
@@ -84,6 +85,9 @@ def main(argv: list[str] | None = None) -> int:
         if "writers" in only and "postgres" in stores:
             ctx.report("eight writers on postgres")
             suite.commands_concurrent(ctx)
+        if "replication" in only and "postgres" in stores:
+            ctx.report("synchronous replication and reads from a standby (clusters of its own)")
+            replication.replication(ctx)
     output = {
         "size": args.size,
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
