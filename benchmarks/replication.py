@@ -207,6 +207,7 @@ def _reads_while_writing(ctx: Context, primary: Node, standby: Node, env: dict[s
     lags: list[int] = []
     now = datetime.now(UTC)
     try:
+        runner.run()  # the read models start up to date, as on a server that follows
         for thread in threads:
             thread.start()
         started = time.perf_counter()

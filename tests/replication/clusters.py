@@ -111,6 +111,12 @@ def remove_leftovers() -> None:
             owner = 0
         if owner and _alive(owner):
             continue
+        # pg_autoctl services (tests/replication/auto_failover.py) would start their
+        # PostgreSQL again: their process groups go first.
+        with contextlib.suppress(OSError, ValueError):
+            for session in (folder / "sessions").read_text().split():
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(int(session), signal.SIGKILL)
         for pidfile in folder.glob("*/postmaster.pid"):
             pid = _postmaster_pid(pidfile.parent)
             if pid is not None and _alive(pid):

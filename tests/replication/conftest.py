@@ -15,7 +15,7 @@ import pytest
 from tests.replication.clusters import REQUIRE, Clusters, Node, clusters, unavailable
 
 
-def _clusters_or_skip() -> None:
+def clusters_or_skip() -> None:
     problem = unavailable()
     if problem is not None:
         if REQUIRE:
@@ -36,7 +36,7 @@ class Replicated:
 @pytest.fixture(scope="module")
 def replicated() -> Iterator[Replicated]:
     """One set per test module (made in a few seconds, shared by the module's tests)."""
-    _clusters_or_skip()
+    clusters_or_skip()
     with clusters() as made:
         primary, s1, s2 = made.replicated()
         yield Replicated(made, primary, s1, s2)
@@ -45,6 +45,6 @@ def replicated() -> Iterator[Replicated]:
 @pytest.fixture(scope="module")
 def private_clusters() -> Iterator[Clusters]:
     """An empty set, for a test module that makes its own topology."""
-    _clusters_or_skip()
+    clusters_or_skip()
     with clusters() as made:
         yield made
