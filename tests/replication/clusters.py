@@ -37,6 +37,16 @@ BASE = Path(tempfile.gettempdir()) / "peerlog-pgtest"
 DATABASE = "peerlog"
 REQUIRE = os.environ.get("PEERLOG_REQUIRE_REPLICATION", "") not in ("", "0")
 START_SECONDS = 60.0
+REPLICATION_SETTINGS: dict[str, str | int] = {
+    "wal_level": "replica",
+    "max_wal_senders": 10,
+    "wal_keep_size": "512MB",
+    "hot_standby": "on",
+    "hot_standby_feedback": "on",
+    "synchronous_commit": "on",
+}
+"""The primary's replication settings, as docs/deployment.md gives them."""
+SYNCHRONOUS_STANDBY = "s1"
 
 
 def bindir() -> Path | None:
@@ -256,14 +266,9 @@ class Clusters:
             "port": node.port,
             "unix_socket_directories": str(self.folder),
             "cluster_name": name,
-            "wal_level": "replica",
-            "max_wal_senders": 10,
-            "wal_keep_size": "512MB",
-            "hot_standby": "on",
-            "hot_standby_feedback": "on",
+            **REPLICATION_SETTINGS,
             "shared_buffers": "64MB",
             "max_connections": 120,
-            "synchronous_commit": "on",
             "jit": "off",
         }
         if archive is not None:
@@ -293,7 +298,7 @@ class Clusters:
         primary = self.primary()
         s1 = self.standby("s1", primary, synchronous_standby_names="s2")
         s2 = self.standby("s2", s1, synchronous_standby_names="")
-        primary.sql("ALTER SYSTEM SET synchronous_standby_names = 's1'")
+        primary.sql(f"ALTER SYSTEM SET synchronous_standby_names = '{SYNCHRONOUS_STANDBY}'")
         primary.sql("SELECT pg_reload_conf()")
         wait_for(lambda: _streaming(primary, "s1", "sync"), "s1 to stream synchronously")
         wait_for(lambda: _streaming(s1, "s2", "async"), "s2 to stream from s1")
