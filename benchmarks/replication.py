@@ -180,7 +180,7 @@ def _reads_while_writing(ctx: Context, primary: Node, standby: Node, env: dict[s
     app = PeerLog(env)
     runner = Runner(app)
     replica = PeerLog({**env, "PEERLOG_DATABASE_URL": standby.url})
-    reads = Reads(app, runner, replica=replica, wait=0)
+    reads = Reads(app, runner.store, replica=replica, wait=0)
     stop = threading.Event()
     written = [0]
     course = f"r-{_first_course(app)}"
@@ -203,24 +203,12 @@ def _reads_while_writing(ctx: Context, primary: Node, standby: Node, env: dict[s
     threads = [threading.Thread(target=follow)] + [
         threading.Thread(target=write, args=(w,)) for w in range(writers)
     ]
-    latencies: dict[bool, list[float]] = {True: [], False: []}
-    lags: list[int] = []
-    now = datetime.now(UTC)
     try:
         runner.run()  # the read models start up to date, as on a server that follows
         for thread in threads:
             thread.start()
         started = time.perf_counter()
-        while time.perf_counter() - started < seconds:
-            t = time.perf_counter()
-            source = reads.read_models()  # the standby's, and how far they had come
-            overview(source.store, now=now, courses={course})
-            latencies[True].append(time.perf_counter() - t)
-            lags.append(source.lag)
-            t = time.perf_counter()
-            read_models_position(runner.store)  # the same work, on the primary
-            overview(runner.store, now=now, courses={course})
-            latencies[False].append(time.perf_counter() - t)
+        latencies, lags = _read_in_turn(reads, runner, course, seconds)
         elapsed = time.perf_counter() - started
     finally:
         stop.set()
@@ -230,6 +218,28 @@ def _reads_while_writing(ctx: Context, primary: Node, standby: Node, env: dict[s
         runner.close()
         app.close()
     _add_reads(ctx, latencies, lags, written[0] / elapsed)
+
+
+def _read_in_turn(
+    reads: Reads, runner: Runner, course: str, seconds: float
+) -> tuple[dict[bool, list[float]], list[int]]:
+    """The overview from the standby, then from the primary, in turn, for ``seconds``:
+    each read's time by copy (standby: True), and how far the standby had come."""
+    latencies: dict[bool, list[float]] = {True: [], False: []}
+    lags: list[int] = []
+    now = datetime.now(UTC)
+    started = time.perf_counter()
+    while time.perf_counter() - started < seconds:
+        t = time.perf_counter()
+        source = reads.read_models()  # the standby's, and how far they had come
+        overview(source.store, now=now, courses={course})
+        latencies[True].append(time.perf_counter() - t)
+        lags.append(source.lag)
+        t = time.perf_counter()
+        read_models_position(runner.store)  # the same work, on the primary
+        overview(runner.store, now=now, courses={course})
+        latencies[False].append(time.perf_counter() - t)
+    return latencies, lags
 
 
 def _step(pair: str, command_id: str) -> dict[str, Any]:

@@ -183,6 +183,7 @@ def export_command(
             if "pair_id" not in table.column_names:
                 raise click.UsageError(f"{what} has no pair_id column; leave out --pair")
             where["pair_id"] = pair_id
+        session.runner()  # the read models' tables, made if they are missing
         source = session.read_models()
         count = write_table(table, source.store.read(table, **where), output, fmt)
         lag = source.lag

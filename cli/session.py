@@ -53,7 +53,9 @@ class Session:
     def reads(self) -> Reads:
         """Where what only reads is read (a standby, with PEERLOG_READ_DATABASE_URL)."""
         if self._reads is None:
-            self._reads = Reads.open(self.app(), self.runner())
+            # The runner's read store, where a command has one (it made the tables).
+            store = self._runner.store if self._runner is not None else None
+            self._reads = Reads.open(self.app(), store)
         return self._reads
 
     def record(self) -> Source:

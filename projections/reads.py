@@ -40,7 +40,7 @@ from peerlog.persistence.config import (
     describe_url,
     with_session_attrs,
 )
-from peerlog.projections.runner import PROJECTIONS, Runner
+from peerlog.projections.runner import PROJECTIONS
 from peerlog.projections.store import ReadStore, read_store_for
 
 logger = logging.getLogger(__name__)
@@ -118,13 +118,14 @@ class Reads:
     def __init__(
         self,
         primary: PeerLog,
-        runner: Runner,
+        primary_store: ReadStore | None = None,
         *,
         replica: PeerLog | None = None,
         wait: float = DEFAULT_WAIT_SECONDS,
     ) -> None:
         self.primary = primary
-        self.runner = runner
+        self._given_store = primary_store
+        self._own_store: ReadStore | None = None
         self.replica = replica
         self.replica_store: ReadStore | None = (
             read_store_for(replica.store) if replica is not None else None
@@ -137,19 +138,28 @@ class Reads:
             # and the standby waits for it to arrive.
             Integrity.of(replica).maker = Integrity.of(primary)
 
+    @property
+    def primary_store(self) -> ReadStore:
+        """The primary's read models (the runner's, where one was given)."""
+        if self._given_store is not None:
+            return self._given_store
+        if self._own_store is None:
+            self._own_store = read_store_for(self.primary.store)
+        return self._own_store
+
     @classmethod
-    def open(cls, primary: PeerLog, runner: Runner) -> Reads:
+    def open(cls, primary: PeerLog, primary_store: ReadStore | None = None) -> Reads:
         """The reads of an application: on the standby its settings name, if any."""
         settings = primary.settings
         wait = wait_seconds(settings)
         url = settings.get(READ_DATABASE_URL)
         if not url:
-            return cls(primary, runner, wait=wait)
+            return cls(primary, primary_store, wait=wait)
         if not url.startswith(("postgresql://", "postgres://")):
             msg = f"{READ_DATABASE_URL} names a PostgreSQL standby, not {describe_url(url)!r}"
             raise ConfigurationError(msg)
         replica = PeerLog({**settings, DATABASE_URL: with_session_attrs(url, "prefer-standby")})
-        return cls(primary, runner, replica=replica, wait=wait)
+        return cls(primary, primary_store, replica=replica, wait=wait)
 
     @property
     def where(self) -> str:
@@ -192,7 +202,7 @@ class Reads:
                     head=self._head_or(reached),
                 )
         head = self.head()
-        return Source(self.primary, self.runner.store, replica=False, position=head, head=head)
+        return Source(self.primary, self.primary_store, replica=False, position=head, head=head)
 
     def read_models(self, *, after: int = 0) -> Source:
         """The copy to read the read models from: one whose read models have
@@ -208,7 +218,7 @@ class Reads:
                     position=reached,
                     head=self._head_or(reached),
                 )
-        primary = self.runner.store
+        primary = self.primary_store
         position = self._reached(lambda: read_models_position(primary), after)
         if position is None:
             position = read_models_position(primary)
@@ -237,6 +247,8 @@ class Reads:
             return reached  # the primary is away (a failover): the standby's own head
 
     def close(self) -> None:
+        if self._own_store is not None:
+            self._own_store.close()
         if self.replica_store is not None:
             self.replica_store.close()
         if self.replica is not None:

@@ -55,7 +55,7 @@ class Services:
             runner,
             Tokens.of(app),
             Roster(app),
-            Reads.open(app, runner),
+            Reads.open(app, runner.store),
             follow=follow,
             checkpoint_seconds=checkpoint_interval(app.settings),
         )
