@@ -26,9 +26,9 @@ from tests.web.server import serve
 
 CLIENTS = 8
 PEERLOG = str(Path(sys.executable).parent / "peerlog")
-BEFORE_KILL = 150
+BEFORE_KILL = 80
 """Commands acknowledged before the primary is killed."""
-AFTER_PROMOTION = 20
+AFTER_PROMOTION = 10
 """Commands each client has acknowledged after the promotion before the clients stop."""
 BOUND_SECONDS = 120.0
 
