@@ -62,16 +62,17 @@ class Session:
         """The copy of the record to read: a standby once it holds everything the
         primary holds now (a command run a moment ago included), else the primary."""
         reads = self.reads()
-        return self._told(reads.record(after=reads.head() if reads.replica else 0), "record")
+        return self._told(reads.record(after=reads.head() if reads.configured else 0), "record")
 
     def read_models(self, *, after: int = 0) -> Source:
         """The read models to read: a standby's once they have reached ``after``."""
         return self._told(self.reads().read_models(after=after), "read models")
 
     def _told(self, source: Source, what: str) -> Source:
-        if self.reads().replica is not None:
+        if self.reads().configured:
             # Said on standard error, so that data on standard output stays the same.
-            click.echo(f"read from {self.reads().where}: {source.describe(what)}", err=True)
+            where = self.reads().where if source.replica else "the primary"
+            click.echo(f"read from {where}: {source.describe(what)}", err=True)
         return source
 
     def _close(self) -> None:

@@ -48,6 +48,9 @@ logger = logging.getLogger(__name__)
 READ_WAIT: Final = "PEERLOG_READ_WAIT"
 DEFAULT_WAIT_SECONDS: Final = 1.0
 POLL_SECONDS: Final = 0.01
+PASS_OVER_SECONDS: Final = 30.0
+"""How long a standby that could not be reached is passed over before it is tried again
+(so that not every read waits for its connection to fail)."""
 ACTORS_KEPT: Final = 10_000
 """How many actors' last writes a server remembers (the least recently writing go first)."""
 
@@ -121,22 +124,35 @@ class Reads:
         primary_store: ReadStore | None = None,
         *,
         replica: PeerLog | None = None,
+        replica_url: str | None = None,
         wait: float = DEFAULT_WAIT_SECONDS,
     ) -> None:
+        """Reads of ``primary``; from ``replica`` (opened), or from the standby at
+        ``replica_url`` (opened when first needed, and again after it failed)."""
         self.primary = primary
         self._given_store = primary_store
         self._own_store: ReadStore | None = None
-        self.replica = replica
-        self.replica_store: ReadStore | None = (
-            read_store_for(replica.store) if replica is not None else None
-        )
+        self.replica: PeerLog | None = None
+        self.replica_store: ReadStore | None = None
+        self.replica_url = replica_url
         self.wait = wait
         self._writes: OrderedDict[str, int] = OrderedDict()
         self._lock = threading.Lock()
+        self._passed_over_until = 0.0
         if replica is not None:
-            # A standby cannot sign the checkpoint an audit needs: the primary does,
-            # and the standby waits for it to arrive.
-            Integrity.of(replica).maker = Integrity.of(primary)
+            self._use(replica)
+
+    def _use(self, replica: PeerLog) -> None:
+        self.replica = replica
+        self.replica_store = read_store_for(replica.store)
+        # A standby cannot sign the checkpoint an audit needs: the primary does, and
+        # the standby waits for it to arrive.
+        Integrity.of(replica).maker = Integrity.of(self.primary)
+
+    @property
+    def configured(self) -> bool:
+        """Whether a standby is named (reachable or not)."""
+        return self.replica is not None or self.replica_url is not None
 
     @property
     def primary_store(self) -> ReadStore:
@@ -149,7 +165,8 @@ class Reads:
 
     @classmethod
     def open(cls, primary: PeerLog, primary_store: ReadStore | None = None) -> Reads:
-        """The reads of an application: on the standby its settings name, if any."""
+        """The reads of an application: on the standby its settings name, if any (a
+        standby that is down does not keep the application from starting)."""
         settings = primary.settings
         wait = wait_seconds(settings)
         url = settings.get(READ_DATABASE_URL)
@@ -158,14 +175,13 @@ class Reads:
         if not url.startswith(("postgresql://", "postgres://")):
             msg = f"{READ_DATABASE_URL} names a PostgreSQL standby, not {describe_url(url)!r}"
             raise ConfigurationError(msg)
-        replica = PeerLog({**settings, DATABASE_URL: with_session_attrs(url, "prefer-standby")})
-        return cls(primary, primary_store, replica=replica, wait=wait)
+        return cls(primary, primary_store, replica_url=url, wait=wait)
 
     @property
     def where(self) -> str:
         """The standby's URL, without any password (for messages)."""
-        url = self.primary.settings.get(READ_DATABASE_URL) or ""
-        return describe_url(url) if self.replica is not None else "the primary"
+        url = self.replica_url or self.primary.settings.get(READ_DATABASE_URL)
+        return describe_url(url) if url else "the standby"
 
     # --- one's own writes ------------------------------------------------------------
 
@@ -188,15 +204,47 @@ class Reads:
 
     # --- choosing a copy -------------------------------------------------------------
 
+    def _standby(self) -> tuple[PeerLog, ReadStore] | None:
+        """The standby to try, unless there is none or it is being passed over."""
+        if not self.configured or time.monotonic() < self._passed_over_until:
+            return None
+        if self.replica is None and self.replica_url is not None:
+            with self._lock:
+                if self.replica is None:
+                    try:
+                        self._use(
+                            PeerLog(
+                                {
+                                    **self.primary.settings,
+                                    DATABASE_URL: with_session_attrs(
+                                        self.replica_url, "prefer-standby"
+                                    ),
+                                }
+                            )
+                        )
+                    except PersistenceError as exc:
+                        self._pass_over(exc)
+                        return None
+        if self.replica is None or self.replica_store is None:
+            return None
+        return self.replica, self.replica_store
+
+    def _pass_over(self, exc: Exception) -> None:
+        self._passed_over_until = time.monotonic() + PASS_OVER_SECONDS
+        logger.warning(
+            "reading from the primary for %g s: the standby failed (%s)", PASS_OVER_SECONDS, exc
+        )
+
     def record(self, *, after: int = 0) -> Source:
         """The copy to read the record from: one that holds position ``after``."""
-        if self.replica is not None and self.replica_store is not None:
-            replica = self.replica
+        standby = self._standby()
+        if standby is not None:
+            replica, store = standby
             reached = self._reached(lambda: replica.store.max_notification_id() or 0, after)
             if reached is not None:
                 return Source(
                     replica,
-                    self.replica_store,
+                    store,
                     replica=True,
                     position=reached,
                     head=self._head_or(reached),
@@ -207,12 +255,13 @@ class Reads:
     def read_models(self, *, after: int = 0) -> Source:
         """The copy to read the read models from: one whose read models have
         processed position ``after``."""
-        if self.replica is not None and self.replica_store is not None:
-            store = self.replica_store
+        standby = self._standby()
+        if standby is not None:
+            replica, store = standby
             reached = self._reached(lambda: read_models_position(store), after)
             if reached is not None:
                 return Source(
-                    self.replica,
+                    replica,
                     store,
                     replica=True,
                     position=reached,
@@ -232,7 +281,7 @@ class Reads:
             try:
                 now = position()
             except PersistenceError as exc:
-                logger.warning("reading from the primary instead: %s", exc)
+                self._pass_over(exc)
                 return None
             if now >= after:
                 return now

@@ -11,6 +11,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,7 +26,7 @@ from peerlog import PeerLog
 from peerlog.projections import Runner
 from peerlog.web import create_app
 from peerlog.web.tokens import Tokens
-from tests.replication.clusters import Node, current_lsn
+from tests.replication.clusters import Node, current_lsn, free_port
 from tests.replication.conftest import Replicated
 from tests.support import T0, Placement
 
@@ -217,3 +218,24 @@ def test_a_student_reads_their_own_write_while_the_standbys_are_behind(
     again = standby.get(page)
     assert _performed(again.text, "medication") == before + 1
     assert "(a standby" in again.text
+
+
+def test_a_standby_that_cannot_be_reached_is_passed_over_for_the_primary(
+    record: Record,
+) -> None:
+    away = f"postgresql://postgres@127.0.0.1:{free_port()}/peerlog?connect_timeout=1"
+    application = create_app(PeerLog({**record.env, "PEERLOG_READ_DATABASE_URL": away}))
+    try:
+        with TestClient(application, base_url="https://testserver") as client:
+            url = "/api/students/s1/progression?course=vfu-1"
+            first = _get(client, record, "coord", url)
+            assert first.headers["peerlog-read-from"] == "primary"
+            # Passed over for a while: the next reads do not wait for it to fail again.
+            started = time.monotonic()
+            again = _get(client, record, "coord", url)
+            assert time.monotonic() - started < 1.0
+            assert again.headers["peerlog-read-from"] == "primary"
+            assert again.json() == first.json()
+    finally:
+        application.state.services.close()
+        application.state.services.app.close()

@@ -52,6 +52,7 @@ from eventsourcing.persistence import (
     TrackingRecorder,
 )
 from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict
 
 from peerlog.persistence import chain
 from peerlog.persistence.base import EventRecorder, RawEvent
@@ -129,6 +130,17 @@ def _configure(conn: psycopg.Connection[tuple[Any, ...]]) -> None:
     conn.execute(_SESSION)
 
 
+def _connect_timeout(conninfo: str, default: float) -> float:
+    """How long to wait for a connection: the URL's ``connect_timeout`` where it gives
+    one (libpq's own, per host), else ``default``."""
+    try:
+        given = conninfo_to_dict(conninfo).get("connect_timeout")
+        seconds = float(given) if given is not None else default
+    except (psycopg.ProgrammingError, ValueError):
+        return default
+    return max(1.0, seconds)
+
+
 class PostgresDatastore:
     """A pool of autocommit connections to one database, working in one schema."""
 
@@ -145,7 +157,8 @@ class PostgresDatastore:
     ) -> None:
         self.schema = schema
         self.description = description or "PostgreSQL"
-        self.connect_timeout = connect_timeout
+        self.connect_timeout = _connect_timeout(conninfo, connect_timeout)
+        connect_timeout = self.connect_timeout
         self.conninfo = conninfo
         self.failover_seconds = failover_seconds
         self._standby: bool | None = None
