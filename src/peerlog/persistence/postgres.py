@@ -131,8 +131,8 @@ def _configure(conn: psycopg.Connection[tuple[Any, ...]]) -> None:
 
 
 def _connect_timeout(conninfo: str, default: float) -> float:
-    """How long to wait for a connection: the URL's ``connect_timeout`` where it gives
-    one (libpq's own, per host), else ``default``."""
+    """How long to wait to connect: the URL's ``connect_timeout`` where it gives one
+    (libpq's own, per host), else ``default``."""
     try:
         given = conninfo_to_dict(conninfo).get("connect_timeout")
         seconds = float(given) if given is not None else default
@@ -157,8 +157,9 @@ class PostgresDatastore:
     ) -> None:
         self.schema = schema
         self.description = description or "PostgreSQL"
+        # Waiting for a first connection (a server that is down) takes as long as the
+        # URL's connect_timeout says; waiting for a free one in the pool, the default.
         self.connect_timeout = _connect_timeout(conninfo, connect_timeout)
-        connect_timeout = self.connect_timeout
         self.conninfo = conninfo
         self.failover_seconds = failover_seconds
         self._standby: bool | None = None
