@@ -12,6 +12,7 @@ from typing import Final
 from fastapi import Request
 
 from peerlog import PeerLog
+from peerlog.persistence.base import failure_summary
 from peerlog.projections import Runner, Thresholds
 from peerlog.web.roster import Roster
 from peerlog.web.tokens import Tokens
@@ -58,7 +59,7 @@ class Services:
                 # The message names the store and the problem, never personal texts
                 # (the read models hold none).
                 logger.warning(
-                    "the projection follower stopped (%s: %s); restarting", type(exc).__name__, exc
+                    "the projection follower stopped (%s); restarting", failure_summary(exc)
                 )
                 self._stop.wait(RETRY_SECONDS)
 

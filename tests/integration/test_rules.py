@@ -133,7 +133,7 @@ CASES = [
         "occurred_at not a time",
         _with(_step(), occurred_at="yesterday"),
         "occurred_at",
-        "datetime_from_date_parsing",
+        "not_a_time",
     ),
     Case(
         "occurred_at more than 5 minutes ahead",
