@@ -31,9 +31,16 @@ from peerlog.cli.errors import FAILED
 from peerlog.cli.output import echo_json, format_option
 from peerlog.cli.progress import Progress, progress_option, wanted
 from peerlog.cli.session import Session, pass_session
-from peerlog.commands import display_key, future_violation, parse_command
+from peerlog.commands import COMMAND_NAMES, display_key, future_violation, parse_command
 from peerlog.domain.errors import Violation
-from peerlog.json_text import MAX_COMMAND_BYTES, JsonRejected, decode, strip_bom, too_large
+from peerlog.json_text import (
+    MAX_COMMAND_BYTES,
+    JsonRejected,
+    decode,
+    named,
+    strip_bom,
+    too_large,
+)
 
 DRY_RUN_LIMITS: Final = (
     "A dry run checks each line on its own: JSON, command name, fields and their types, "
@@ -49,6 +56,7 @@ BLANK: Final = Violation(
     "", "blank_line", "a blank line; a JSON-lines file has one command per line"
 )
 _CHUNK: Final = 64 * 1024
+_UNREAD: Final = frozenset({"too_deep", "too_large"})
 
 
 @dataclass(frozen=True)
@@ -56,6 +64,8 @@ class TooLong:
     """A line longer than a command may be (read past, never held in memory whole)."""
 
     size: int
+    head: bytes
+    """Its first bytes, which may name the command."""
 
 
 @dataclass(frozen=True)
@@ -130,8 +140,9 @@ def _rejection(number: int, line: bytes, rejected: CommandRejected) -> Rejection
     command_id = None
     try:
         data = decode(line)
-    except JsonRejected:
-        data = None
+    except JsonRejected as unread:
+        # Too deep or too large to decode: the ids it seems to name, to say which it was.
+        data = named(line) if unread.violation.rule in _UNREAD else None
     if isinstance(data, dict) and isinstance(data.get("command_id"), str):
         command_id = display_key(data["command_id"])
     # The parser counts lines within the one line it was given: only the column helps.
@@ -226,7 +237,7 @@ def read_lines(stream: BinaryIO, limit: int = MAX_COMMAND_BYTES) -> Iterator[byt
         if size == len(line) and len(line.rstrip(b"\r\n")) <= limit:
             yield line
         else:
-            yield TooLong(size)
+            yield TooLong(size, line[:_CHUNK])
 
 
 def _numbered(
@@ -238,7 +249,16 @@ def _numbered(
         report.lines = number
         if isinstance(raw, TooLong):
             progress.advance(1, raw.size)
-            report.rejected.append(Rejection(number, "", None, (too_large(raw.size),)))
+            hint = named(raw.head)
+            command = hint.get("command", "")
+            report.rejected.append(
+                Rejection(
+                    number,
+                    command if command in COMMAND_NAMES else "",
+                    hint.get("command_id"),
+                    (too_large(raw.size),),
+                )
+            )
             continue
         progress.advance(1, len(raw))
         line = strip_bom(raw).rstrip()

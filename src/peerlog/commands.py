@@ -50,7 +50,7 @@ from peerlog.domain.vocabulary import (
     Shift,
     StepKind,
 )
-from peerlog.json_text import JsonRejected, as_bytes, check_text, check_value
+from peerlog.json_text import JsonRejected, as_bytes, check_text, check_value, named
 
 MAX_LABEL_LENGTH: Final = 200
 MAX_TEXT_LENGTH: Final = 20_000
@@ -568,7 +568,9 @@ def parse_command(data: str | bytes | Mapping[str, Any] | object) -> Command:
             text = as_bytes(data)
             check_text(text)
         except JsonRejected as rejected:
-            raise CommandRejected("", [rejected.violation]) from None
+            start = data[:65536]
+            hint = named(start.encode("utf-8", "replace") if isinstance(start, str) else start)
+            raise CommandRejected(_command_name(hint), [rejected.violation]) from None
         try:
             return _ADAPTER.validate_json(text)
         except ValidationError as exc:

@@ -38,6 +38,8 @@ BOM: Final = b"\xef\xbb\xbf"
 _STRUCTURE: Final = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{},]')
 _OPEN: Final = frozenset(b"[{")
 _CLOSE: Final = frozenset(b"]}")
+_NAMED: Final = re.compile(rb'"(command|command_id)"\s*:\s*"([A-Za-z0-9._:-]{1,64})"')
+_HINT_BYTES: Final = 64 * 1024
 _DECODER: Final = msgspec.json.Decoder()
 _ENCODER: Final = msgspec.json.Encoder()
 
@@ -63,6 +65,16 @@ def too_large(size: int | None = None, limit: int = MAX_COMMAND_BYTES) -> Violat
     return Violation(
         "", "too_large", f"a command's JSON is at most {limit:,} bytes{what}; send less text"
     )
+
+
+def named(data: bytes) -> dict[str, str]:
+    """The ``command`` and ``command_id`` that JSON text too deep or too large to decode
+    seems to name (each only where the text names exactly one), so that its rejection
+    can still say which command it was."""
+    found: dict[str, set[str]] = {}
+    for match in _NAMED.finditer(data, 0, _HINT_BYTES):
+        found.setdefault(match.group(1).decode(), set()).add(match.group(2).decode())
+    return {key: next(iter(values)) for key, values in found.items() if len(values) == 1}
 
 
 def strip_bom(data: bytes) -> bytes:
