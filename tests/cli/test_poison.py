@@ -55,7 +55,7 @@ def test_import_reports_each_poison_line_and_records_the_good_ones(
     peerlog: Cli, placement: Placement, tmp_path: Path
 ) -> None:
     path, where = _poison_file(placement, tmp_path / "poison.jsonl")
-    before = placement.app.store.max_notification_id()
+    before = placement.app.store.max_notification_id() or 0
 
     result = peerlog("import", str(path), "--format", "json")
 
@@ -75,7 +75,7 @@ def test_a_dry_run_reports_the_same_lines_and_records_nothing(
     peerlog: Cli, placement: Placement, tmp_path: Path
 ) -> None:
     path, where = _poison_file(placement, tmp_path / "poison.jsonl")
-    before = placement.app.store.max_notification_id()
+    before = placement.app.store.max_notification_id() or 0
 
     result = peerlog("import", "--dry-run", str(path), "--format", "json")
 
@@ -114,7 +114,7 @@ def test_a_line_longer_than_a_command_is_read_past_not_held(
 def test_record_rejects_it_as_the_api_does(
     peerlog: Cli, placement: Placement, poison: Poison
 ) -> None:
-    before = placement.app.store.max_notification_id()
+    before = placement.app.store.max_notification_id() or 0
     result = peerlog("record", "--json", "-", input=poison.json_text(placement))
     assert result.exit_code in {1, 2}, result.output
     assert "Traceback" not in result.output

@@ -5,6 +5,7 @@ nothing of it is written, and in a batch every good command around it is recorde
 from __future__ import annotations
 
 from json import dumps
+from typing import Any
 
 import pytest
 
@@ -38,7 +39,7 @@ def test_execute_rejects_it_as_a_value_and_as_json_text(
     placement: Placement, poison: Poison
 ) -> None:
     app = placement.app
-    before = app.store.max_notification_id()
+    before = app.store.max_notification_id() or 0
     for sent in (poison.build(placement), poison.json_text(placement)):
         with pytest.raises(CommandRejected) as rejected:
             app.execute(sent)
@@ -50,11 +51,11 @@ def test_a_batch_with_poison_records_every_good_command_around_it(placement: Pla
     app = placement.app
     first, second = good_steps(placement)
     third = placement.step("st-good-3", note="Sent as JSON text with a byte-order mark")
-    items: list[object] = [second]
+    items: list[Any] = [second]
     for poison in POISONS:
         items += [poison.build(placement), poison.json_text(placement)]
     items.append(with_bom(dumps(third).encode()))
-    before = app.store.max_notification_id()
+    before = app.store.max_notification_id() or 0
 
     outcomes = list(app.execute_many(items, batch_size=7))
 

@@ -221,7 +221,7 @@ CASES = [
         "dates that are not dates",
         _with(_OPEN_COURSE, starts_on="spring"),
         "starts_on",
-        "date_from_datetime_parsing",
+        "not_a_date",
     ),
     # --- course administration --------------------------------------------------------
     Case(

@@ -27,7 +27,7 @@ def _actor(poison: Poison, web: Web) -> str:
 
 @pytest.mark.parametrize("poison", POISONS, ids=str)
 def test_one_command_is_refused_with_its_field_and_rule(web: Web, poison: Poison) -> None:
-    before = web.app.store.max_notification_id()
+    before = web.app.store.max_notification_id() or 0
     response = web.post(
         _actor(poison, web),
         "/api/commands",
@@ -60,7 +60,7 @@ def test_a_batch_judges_each_poison_alone_and_records_the_rest(web: Web) -> None
     items = [json.dumps(first).encode(), *(x.json_text(p) for x in poisons)]
     items.append(json.dumps(last).encode())
     body = b'{"commands": [' + b", ".join(items) + b"]}"
-    before = web.app.store.max_notification_id()
+    before = web.app.store.max_notification_id() or 0
 
     response = web.post("s1", "/api/commands/batch", content=body, headers=JSON)
 
