@@ -1,7 +1,7 @@
 """Run the benchmark suite and print (and save) its table.
 
     python -m benchmarks [--size tiny|default|large] [--stores postgres,sqlite]
-                         [--only writes,writers,rebuild,reads,import] [--json FILE]
+                         [--only writes,writers,rebuild,reads,import,guard] [--json FILE]
 
 PostgreSQL is the server named by PEERLOG_BENCH_POSTGRES_URL (or
 PEERLOG_TEST_POSTGRES_URL, or postgresql://postgres@127.0.0.1:5432/test); every
@@ -20,7 +20,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from benchmarks import suite
+from benchmarks import guard, suite
 from benchmarks.report import machine, table
 
 PER_STORE = {
@@ -29,7 +29,7 @@ PER_STORE = {
     "import": ("import", suite.importing),
     "rebuild": ("projection rebuild", suite.rebuild),
 }
-FIGURES = (*PER_STORE, "writers")
+FIGURES = (*PER_STORE, "writers", "guard")
 
 
 STORES = ("postgres", "sqlite")
@@ -80,6 +80,9 @@ def main(argv: list[str] | None = None) -> int:
         if "writers" in only and "postgres" in stores:
             ctx.report("eight writers on postgres")
             suite.commands_concurrent(ctx)
+        if "guard" in only:
+            ctx.report("the patient-identifier guard")
+            guard.run(ctx)
     output = {
         "size": args.size,
         "when": datetime.now(UTC).isoformat(timespec="seconds"),

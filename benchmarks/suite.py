@@ -48,12 +48,14 @@ class Size:
     audit_events: int
     imports: int
     repeats: int
+    guard: int = 12_000
+    """Identifiers, and as many ordinary strings, in the guard's corpus."""
 
 
 SIZES = {
-    "tiny": Size(60, 8, 10, 3_000, 200, 200, 400, 1_000, 3),
+    "tiny": Size(60, 8, 10, 3_000, 200, 200, 400, 1_000, 3, 1_000),
     "default": Size(3_000, 8, 300, 1_000_000, 3_000, 2_000, 4_000, 100_000, 15),
-    "large": Size(30_000, 8, 3_000, 10_000_000, 30_000, 20_000, 40_000, 1_000_000, 15),
+    "large": Size(30_000, 8, 3_000, 10_000_000, 30_000, 20_000, 40_000, 1_000_000, 15, 120_000),
 }
 
 
