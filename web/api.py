@@ -71,8 +71,9 @@ NOT_FOUND: Final[dict[int | str, dict[str, Any]]] = {
 }
 COMMAND_BODY: Final = {"$ref": "#/components/schemas/Command"}
 BATCH_BODY: Final = {"$ref": "#/components/schemas/BatchIn"}
-MAX_BATCH_BYTES: Final = 8 * 1024 * 1024
-"""What a batch body may hold (the server refuses any body larger than this: 413)."""
+MAX_BODY_BYTES: Final = 8 * 1024 * 1024
+"""A batch of 1,000 commands with long texts fits; the server refuses any larger body
+(413), however it is sent."""
 
 
 async def raw_body(request: Request) -> bytes:
@@ -238,7 +239,7 @@ def post_batch(token: TokenOf, found: Found, data: RawBody) -> JSONResponse:
 def _batch(data: bytes) -> tuple[list[Any], frozenset[int]]:
     """The items of a batch body, and which of them are nested too deeply to read."""
     try:
-        batch = decode_batch(data, limit=MAX_BATCH_BYTES)
+        batch = decode_batch(data, limit=MAX_BODY_BYTES)
     except JsonRejected as rejected:
         raise _unreadable(rejected.violation) from None
     try:

@@ -28,6 +28,7 @@ from peerlog import CommandRejected, PeerLog, __version__
 from peerlog.persistence.base import failure_summary
 from peerlog.projections import NotInRecord, Thresholds
 from peerlog.web import api, pages, schemas
+from peerlog.web.api import MAX_BODY_BYTES
 from peerlog.web.auth import api_token
 from peerlog.web.errors import ApiError, status_of
 from peerlog.web.schemas import command_schemas
@@ -36,8 +37,6 @@ from peerlog.web.tokens import Token
 
 logger = logging.getLogger(__name__)
 
-MAX_BODY_BYTES: Final = 8 * 1024 * 1024
-"""A batch of 1,000 commands with long texts fits; anything larger is refused (413)."""
 SECURITY_HEADERS: Final = [
     (b"x-content-type-options", b"nosniff"),
     (b"referrer-policy", b"same-origin"),
