@@ -19,7 +19,7 @@ from peerlog import CommandRejected, CommandResult
 from peerlog.commands import COMMAND_NAMES, NOT_AN_OBJECT, display_key, violations_from
 from peerlog.domain.errors import Violation
 from peerlog.domain.vocabulary import ID_PATTERN
-from peerlog.json_text import JsonRejected, decode, decode_batch, too_deep
+from peerlog.json_text import JsonRejected, decode, decode_batch
 from peerlog.projections import audit, balance_report
 from peerlog.web import schemas, views
 from peerlog.web.access import COMMANDS_BY_ROLE, Scope
@@ -207,12 +207,12 @@ def post_batch(token: TokenOf, found: Found, data: RawBody) -> JSONResponse:
     them: each gets its own result, as if sent alone. A command whose ``command_id`` was
     recorded before (also earlier in the batch) is a no-op that returns its first
     result; a rejected command - whatever is wrong with it - does not stop the others."""
-    commands, deep = _batch(data)
+    commands, unread = _batch(data)
     results: list[dict[str, Any] | None] = [None] * len(commands)
     ready: list[tuple[int, dict[str, Any]]] = []
     for index, raw in enumerate(commands):
-        if index in deep:
-            results[index] = _rejection(index, raw, CommandRejected("", [too_deep()]))
+        if index in unread:
+            results[index] = _rejection(index, raw, CommandRejected("", [unread[index]]))
             continue
         try:
             ready.append((index, prepare(raw, token)))
@@ -236,8 +236,8 @@ def post_batch(token: TokenOf, found: Found, data: RawBody) -> JSONResponse:
     )
 
 
-def _batch(data: bytes) -> tuple[list[Any], frozenset[int]]:
-    """The items of a batch body, and which of them are nested too deeply to read."""
+def _batch(data: bytes) -> tuple[list[Any], dict[int, Violation]]:
+    """The items of a batch body, and why those that cannot be read cannot."""
     try:
         batch = decode_batch(data, limit=MAX_BODY_BYTES)
     except JsonRejected as rejected:
@@ -249,7 +249,7 @@ def _batch(data: bytes) -> tuple[list[Any], frozenset[int]]:
         first = violations[0]
         field = ".".join(part for part in ("body", first.field) if part)
         raise ApiError(422, field, first.rule, first.message) from None
-    return envelope.commands, batch.deep
+    return envelope.commands, batch.unread
 
 
 # --- queries ---------------------------------------------------------------------------

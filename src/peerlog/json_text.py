@@ -168,63 +168,81 @@ class Batch:
     """A batch body, decoded: its items are judged one by one."""
 
     body: Any
-    """The body with every item nested too deeply replaced by ``None``."""
-    deep: frozenset[int]
-    """The indexes of those items in the body's ``commands``."""
+    """The body, with every item that could not be read replaced by ``None``."""
+    unread: dict[int, Violation]
+    """Why each of those items (by its index in the body's list) could not be read."""
 
 
-def _cut_deep_items(text: bytes, key: bytes) -> tuple[bytes, frozenset[int]]:  # noqa: C901 - one pass of a tokenizer
-    """The text with each item of the top-level object's ``key`` array that nests too
-    deeply replaced by ``null``, and the indexes of those items."""
-    pieces: list[bytes] = []
-    deep: set[int] = set()
-    depth = at = index = deepest = 0
+def _item_spans(text: bytes, key: bytes) -> list[tuple[int, int, int]]:
+    """(start, end, nesting) of each item of the list under ``key`` in the top-level
+    object of JSON text, found without decoding it (strings are skipped whole)."""
+    spans: list[tuple[int, int, int]] = []
+    depth = deepest = 0
     last_string = b""
-    in_items = False
-    item_start: int | None = None
+    start: int | None = None
     for match in _STRUCTURE.finditer(text):
         position = match.start()
         char = text[position]
         if char == ord('"'):
             if depth == 1:
                 last_string = match.group()
-        elif char in _OPEN:
+            continue
+        if start is not None and depth == 2 and char in b",]":
+            spans.append((start, position, max(0, deepest - 2)))
+            start, deepest = (position + 1, 0) if char == ord(",") else (None, 0)
+            if char == ord("]"):
+                depth -= 1
+            continue
+        if char in _OPEN:
             depth += 1
-            if depth == 2:
-                in_items = char == ord("[") and last_string == key
-                index = 0
-            elif depth == 3 and in_items:
-                item_start, deepest = position, depth
+            if depth == 2 and char == ord("[") and last_string == key and not spans:
+                start, deepest = position + 1, 0
             deepest = max(deepest, depth)
         elif char in _CLOSE:
-            if depth == 3 and item_start is not None:
-                if deepest - 2 > MAX_DEPTH:
-                    pieces += [text[at:item_start], b"null"]
-                    at = position + 1
-                    deep.add(index)
-                item_start = None
             depth -= 1
-        elif depth == 2 and in_items:
-            index += 1  # a comma between two items
-    pieces.append(text[at:])
-    return b"".join(pieces), frozenset(deep)
+    return spans
+
+
+def _read_item(item: bytes, nesting: int) -> Violation | None:
+    """Why an item of a batch cannot be read on its own, or None if it can."""
+    if nesting > MAX_DEPTH:
+        return too_deep()
+    try:
+        _DECODER.decode(item)
+    except msgspec.DecodeError as exc:
+        return Violation("", "json_invalid", f"not valid JSON: {exc}")
+    return None
 
 
 def decode_batch(data: bytes, *, limit: int, key: str = "commands") -> Batch:
     """Decode a batch body (an object whose ``key`` lists commands) of at most
-    ``limit`` bytes, or raise :class:`JsonRejected` if it is not JSON.
+    ``limit`` bytes, or raise :class:`JsonRejected` if it is not one.
 
-    An item nested too deeply does not make the body unreadable: it is cut out (its
-    index is in ``deep``), so that every other item is still judged on its own."""
+    An item that cannot be read - nested too deeply, or not valid JSON (a lone
+    surrogate, a NaN) - does not make the body unreadable: it is cut out (and said why
+    in ``unread``), so that every other item is still judged on its own."""
     text = as_bytes(data)
     if len(text) > limit:
         raise JsonRejected(too_large(len(text), limit))
-    deep: frozenset[int] = frozenset()
-    if nesting_exceeds(text, MAX_DEPTH + 2):
-        text, deep = _cut_deep_items(text, b'"' + key.encode() + b'"')
-        if nesting_exceeds(text, MAX_DEPTH + 2):
-            raise JsonRejected(too_deep("", MAX_DEPTH + 2))
+    failure = too_deep("", MAX_DEPTH + 2)
+    if not nesting_exceeds(text, MAX_DEPTH + 2):
+        try:
+            return Batch(_DECODER.decode(text), {})
+        except msgspec.DecodeError as exc:
+            failure = Violation("", "json_invalid", f"not valid JSON: {exc}")
+    pieces: list[bytes] = []
+    unread: dict[int, Violation] = {}
+    at = 0
+    for index, (start, end, nesting) in enumerate(_item_spans(text, f'"{key}"'.encode())):
+        problem = _read_item(text[start:end], nesting)
+        if problem is not None:
+            unread[index] = problem
+            pieces += [text[at:start], b"null"]
+            at = end
+    pieces.append(text[at:])
+    if not unread:
+        raise JsonRejected(failure)
     try:
-        return Batch(_DECODER.decode(text), deep)
-    except msgspec.DecodeError as exc:
-        raise JsonRejected(Violation("", "json_invalid", f"not valid JSON: {exc}")) from None
+        return Batch(_DECODER.decode(b"".join(pieces)), unread)
+    except msgspec.DecodeError:
+        raise JsonRejected(failure) from None

@@ -5,19 +5,30 @@ traceback, and every good line around it is recorded."""
 from __future__ import annotations
 
 import json
+import logging
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from psycopg import sql
 
 from peerlog import CommandRejected, PeerLog
+from peerlog.cli.importing import import_file
 from peerlog.domain.events import StepRecorded
+from peerlog.persistence.sqlite import SQLiteFactory
 from peerlog.projections import Runner
 from peerlog.web import create_app
 from peerlog.web.views import course_info
 from tests.cli.conftest import Cli
+from tests.conftest import Store
 from tests.poison import GOOD_NOTES, POISONS, Poison, good_steps, with_bom
-from tests.support import COURSE, Placement
+from tests.support import COURSE, T0, Placement
+
+AT_STEP = T0.replace(hour=9).isoformat()
 
 
 @pytest.fixture
@@ -161,3 +172,94 @@ def test_a_nul_sent_every_way_never_reaches_the_read_models(
         runner.close()
     assert goals[-1] == ("team", "Teamwork")
     assert "nul" not in dict(goals)
+
+
+def _break_snapshots(store: Store) -> None:
+    """Make every snapshot write fail, as a full disk would."""
+    if store.kind == "sqlite":
+        # SQLite's own way to fail a write with an OperationalError, only for snapshots.
+        store.execute_raw("DROP TABLE snapshots")
+        store.execute_raw(
+            "CREATE VIEW snapshots (originator_id, originator_version, topic, state) "
+            "AS SELECT '', 0, '', x'' WHERE 0"
+        )
+        return
+    with store.connect() as conn:
+        conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(store.schema)))
+        conn.execute(
+            "CREATE FUNCTION disk_full() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+            "RAISE EXCEPTION 'could not extend file: No space left on device' "
+            "USING ERRCODE = 'disk_full'; END $$"
+        )
+        conn.execute(
+            "CREATE TRIGGER disk_full BEFORE INSERT ON snapshots "
+            "FOR EACH ROW EXECUTE FUNCTION disk_full()"
+        )
+
+
+def test_a_snapshot_that_cannot_be_stored_is_one_log_line(
+    store: Store, placement: Placement, tmp_path: Path
+) -> None:
+    _break_snapshots(store)
+    steps = [placement.step(f"st{n}", occurred_at=AT_STEP) for n in range(6)]
+    path = tmp_path / "steps.jsonl"
+    path.write_text("".join(json.dumps(step) + "\n" for step in steps))
+    # The command as a user runs it: what it prints to the terminal is what they see.
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "peerlog"), "import", str(path)],
+        env={**os.environ, **store.env, "PEERLOG_SNAPSHOT_INTERVAL": "2"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.startswith(f"{path}: 6 lines: 6 recorded")
+    warnings = [line for line in result.stderr.splitlines() if line.strip()]
+    assert warnings, result.stderr
+    assert all(line.startswith("peerlog: could not store a snapshot of ") for line in warnings), (
+        warnings
+    )
+    print("\n" + "\n".join(warnings))
+    assert "Traceback" not in result.stderr
+
+
+def test_running_out_of_disk_stops_an_import_with_one_line(
+    sqlite_full: tuple[PeerLog, Path], caplog: pytest.LogCaptureFixture
+) -> None:
+    app, path = sqlite_full
+    with caplog.at_level(logging.WARNING):
+        report = import_file(app, path)
+    assert report.stopped is not None
+    assert "the store failed" in report.stopped
+    assert "full" in report.stopped
+    assert report.recorded < report.lines
+    for record in caplog.records:
+        assert record.exc_info is None, record.getMessage()
+        assert "\n" not in record.getMessage()
+
+
+@pytest.fixture
+def sqlite_full(tmp_path: Path) -> Iterator[tuple[PeerLog, Path]]:
+    """A SQLite record whose file may not grow (SQLite says: database or disk is
+    full), and a file of more commands than fit."""
+    store = tmp_path / "full.sqlite3"
+    app = PeerLog({"PEERLOG_DATABASE_URL": f"sqlite:///{store}", "PEERLOG_SNAPSHOT_INTERVAL": "3"})
+    try:
+        p = Placement(app).seed()
+        factory = app.factory
+        assert isinstance(factory, SQLiteFactory)
+        connection = factory.datastore.connection()
+        pages = connection.execute("PRAGMA page_count").fetchone()[0]
+        connection.execute(f"PRAGMA max_page_count = {pages + 4}")
+        path = tmp_path / "many.jsonl"
+        note = "A long note about the shift, " * 40
+        path.write_text(
+            "".join(
+                json.dumps(p.step(f"st{n}", note=note, occurred_at=AT_STEP)) + "\n"
+                for n in range(400)
+            )
+        )
+        yield app, path
+    finally:
+        app.close()
