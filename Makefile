@@ -2,6 +2,7 @@
 #   make test   virtual environment, install, lint, type check, the whole test suite
 #   make demo   virtual environment, install, a demo placement on SQLite
 #   make bench  the benchmark suite (BENCH_ARGS="--size large" for the 10x run)
+#   make lrs    ralph's learning record store, for the xAPI tests and benchmark
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -9,9 +10,14 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SOURCES := $(shell find src projections cli web -name '*.py' 2>/dev/null) pyproject.toml
 PYTEST_ARGS ?=
+# ralph (a learning record store) pins older FastAPI, click and uvicorn than peerlog:
+# it gets a virtual environment of its own, which the tests start it from.
+LRS_VENV ?= .venv-lrs
+LRS_STAMP := $(LRS_VENV)/.installed
+RALPH := ralph-malph[cli,lrs]==5.1.0
 BENCH_ARGS ?=
 
-.PHONY: install test lint typecheck pytest demo bench clean
+.PHONY: install lrs test lint typecheck pytest demo bench clean
 
 $(STAMP): $(SOURCES)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,6 +29,15 @@ $(STAMP): $(SOURCES)
 
 install: $(STAMP)
 
+# ralph's lrs extra leaves out requests, which its command line needs.
+$(LRS_STAMP):
+	test -x $(LRS_VENV)/bin/python || $(PYTHON) -m venv $(LRS_VENV)
+	$(LRS_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(LRS_VENV)/bin/python -m pip install --quiet "$(RALPH)" requests
+	touch $(LRS_STAMP)
+
+lrs: $(LRS_STAMP)
+
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -32,16 +47,16 @@ typecheck: install
 	$(BIN)/mypy tests
 	$(BIN)/mypy benchmarks
 
-pytest: install
-	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
+pytest: install lrs
+	PEERLOG_TEST_RALPH="$(abspath $(LRS_VENV))/bin/ralph" $(BIN)/pytest -n 2 $(PYTEST_ARGS)
 
 test: lint typecheck pytest
 
 demo: install
 	$(BIN)/peerlog demo
 
-bench: install
-	$(BIN)/python -m benchmarks $(BENCH_ARGS)
+bench: install lrs
+	PEERLOG_TEST_RALPH="$(abspath $(LRS_VENV))/bin/ralph" $(BIN)/python -m benchmarks $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) $(LRS_VENV) build .pytest_cache .mypy_cache .ruff_cache .hypothesis

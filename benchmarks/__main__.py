@@ -1,7 +1,8 @@
 """Run the benchmark suite and print (and save) its table.
 
     python -m benchmarks [--size tiny|default|large] [--stores postgres,sqlite]
-                         [--only writes,writers,rebuild,reads,import,guard] [--json FILE]
+                         [--only writes,writers,rebuild,reads,import,upkeep,integrity,xapi,
+                                 guard] [--json FILE]
 
 PostgreSQL is the server named by PEERLOG_BENCH_POSTGRES_URL (or
 PEERLOG_TEST_POSTGRES_URL, or postgresql://postgres@127.0.0.1:5432/test); every
@@ -20,7 +21,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from benchmarks import guard, suite
+from benchmarks import guard, integrity, suite
 from benchmarks.report import machine, table
 
 PER_STORE = {
@@ -28,6 +29,9 @@ PER_STORE = {
     "reads": ("replay and audit", suite.replay_and_audit),
     "import": ("import", suite.importing),
     "rebuild": ("projection rebuild", suite.rebuild),
+    "upkeep": ("one writer with and without the Merkle tree kept", integrity.upkeep),
+    "integrity": ("Merkle tree, checkpoints, proofs and audit files", integrity.integrity),
+    "xapi": ("forwarding to an LRS", suite.forwarding),
 }
 FIGURES = (*PER_STORE, "writers", "guard")
 

@@ -48,14 +48,29 @@ class Size:
     audit_events: int
     imports: int
     repeats: int
+    integrity_events: int
+    xapi_events: int
     guard: int = 12_000
     """Identifiers, and as many ordinary strings, in the guard's corpus."""
 
 
 SIZES = {
-    "tiny": Size(60, 8, 10, 3_000, 200, 200, 400, 1_000, 3, 1_000),
-    "default": Size(3_000, 8, 300, 1_000_000, 3_000, 2_000, 4_000, 100_000, 15),
-    "large": Size(30_000, 8, 3_000, 10_000_000, 30_000, 20_000, 40_000, 1_000_000, 15, 120_000),
+    "tiny": Size(60, 8, 10, 3_000, 200, 200, 400, 1_000, 3, 3_000, 300, 1_000),
+    "default": Size(3_000, 8, 300, 1_000_000, 3_000, 2_000, 4_000, 100_000, 15, 1_000_000, 1_800),
+    "large": Size(
+        30_000,
+        8,
+        3_000,
+        10_000_000,
+        30_000,
+        20_000,
+        40_000,
+        1_000_000,
+        15,
+        10_000_000,
+        18_000,
+        120_000,
+    ),
 }
 
 
@@ -724,6 +739,72 @@ def importing(ctx: Context, store: str) -> None:
                 len(lines) / elapsed,
                 "commands/s",
                 {"commands": len(lines)},
+            )
+        )
+    finally:
+        app.close()
+        fresh.drop()
+
+
+# --- forwarding to a learning record store -------------------------------------------
+
+
+def forwarding(ctx: Context, store: str) -> None:
+    """Statements made from the record (no store), and sent to ralph's LRS on loopback
+    (its file backend, started for the run: ``make lrs``)."""
+    from peerlog.projections.xapi import Forwarder, export, xapi_settings  # noqa: PLC0415
+    from tests.xapi.lrs import find_ralph, running_lrs  # noqa: PLC0415
+
+    ralph = find_ralph()
+    fresh = data.fresh_store(store, ctx.postgres_url, ctx.folder, "xapi")
+    app = fresh.open()
+    try:
+        data.load(app, data.placement_for_events(ctx.size.xapi_events, seed=13))
+        events = app.store.max_notification_id() or 0
+        settings = xapi_settings(app)
+        started = time.perf_counter()
+        statements = sum(1 for _ in export(app, settings))
+        elapsed = time.perf_counter() - started
+        ctx.add(
+            Result(
+                "forwarding to an LRS",
+                store,
+                "peerlog export xapi: statements made, no store",
+                statements / elapsed,
+                "statements/s",
+                {"statements": statements, "events": events},
+            )
+        )
+        folder = ctx.folder / f"lrs-{store}-{uuid.uuid4().hex[:6]}"
+        with running_lrs(folder, ralph=ralph) as lrs:
+            forwarder = Forwarder(app, lrs.client(), settings)
+            try:
+                started = time.perf_counter()
+                report = forwarder.run()
+                elapsed = time.perf_counter() - started
+            finally:
+                forwarder.close()
+            arrived = len(lrs.statements())
+        if report.sent != statements or arrived != statements or report.refused:
+            msg = (
+                f"forwarding lost statements: {statements} made, {report.sent} sent, "
+                f"{arrived} arrived"
+            )
+            raise RuntimeError(msg)
+        ctx.add(
+            Result(
+                "forwarding to an LRS",
+                store,
+                "peerlog xapi forward to ralph (file backend, loopback)",
+                statements / elapsed,
+                "statements/s",
+                {
+                    "statements": statements,
+                    "events": events,
+                    "batch_size": forwarder.batch_size,
+                    "seconds": round(elapsed, 2),
+                    "arrived": arrived,
+                },
             )
         )
     finally:

@@ -2,27 +2,50 @@
 
 from __future__ import annotations
 
+import sys
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import click
 
 from peerlog import PeerLog
-from peerlog.cli.audit_report import render_html, render_markdown, render_text
-from peerlog.cli.errors import FAILED
-from peerlog.cli.output import echo_json, format_option
+from peerlog.cli.errors import FAILED, Failed
+from peerlog.cli.output import format_option, to_json
 from peerlog.cli.session import Session, pass_session
 from peerlog.cli.times import as_of_options
 from peerlog.domain.vocabulary import PAIR_STREAM_PREFIX
 from peerlog.projections import AsOf, audit
-from peerlog.projections.timeline import Item, timeline
+from peerlog.projections.audit_file import make_file
+from peerlog.projections.timeline import timeline
+from peerlog.web.audit_report import (
+    display_names,
+    render_html,
+    render_markdown,
+    render_pdf,
+    render_text,
+)
 
 
 @click.command("audit", short_help="A student's goals, evidence and the events behind them.")
 @click.argument("student")
 @click.option("--course", required=True, metavar="COURSE", help="The course to audit against.")
 @as_of_options
-@format_option("text", "json", "md", "html")
+@format_option("text", "json", "md", "html", "pdf")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="Write the report to this file (a PDF needs one, or stdout sent to a file).",
+)
+@click.option(
+    "--bundle",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    metavar="FILE",
+    help="Also write the examiner's audit file: the audit, the events it was made from "
+    "with their inclusion proofs, and the signed checkpoint (check it with "
+    "'peerlog verify-bundle').",
+)
 @pass_session
 def audit_command(
     session: Session,
@@ -32,6 +55,8 @@ def audit_command(
     as_of: datetime | None,
     as_of_occurred: datetime | None,
     fmt: str,
+    output: Path | None,
+    bundle: Path | None,
 ) -> None:
     """What the record shows for STUDENT in a course: each goal's status and evidence,
     the events behind it, and the record's integrity.
@@ -50,26 +75,61 @@ def audit_command(
     app = session.app()
     window = AsOf(as_of, as_of_occurred)
     report = audit(app, student, course, window)
+    if bundle is not None:
+        # The file is of this very audit: the same as-of, so the same digest.
+        data = make_file(app, student, course, _fixed(report, window))
+        try:
+            bundle.write_bytes(data)
+        except OSError as exc:
+            raise Failed(f"cannot write {bundle}: {exc.strerror or exc}") from None
+        click.echo(f"wrote the audit file {bundle} ({len(data):,} bytes)", err=True)
     if fmt == "json":
-        echo_json(report)
+        _write(to_json(report) + "\n", output)
+    elif fmt == "text":
+        _write(render_text(report, behind(app, report, window)) + "\n", output)
     else:
-        events = behind(app, report, window)
-        render = {"text": render_text, "md": render_markdown, "html": render_html}[fmt]
-        click.echo(render(report, events))
+        events, names = behind(app, report, window), display_names(app, course)
+        if fmt == "pdf":
+            if output is None and sys.stdout.isatty():
+                raise click.UsageError("a PDF goes to a file: give -o FILE (or > FILE)")
+            _write(render_pdf(report, events, names), output)
+        else:
+            render = render_markdown if fmt == "md" else render_html
+            _write(render(report, events, names) + "\n", output)
     if not report["integrity"]["verified"]:
         click.echo("Error: the record fails its integrity check; run 'peerlog verify'", err=True)
         click.get_current_context().exit(FAILED)
 
 
-def behind(app: PeerLog, report: dict[str, Any], window: AsOf) -> dict[str, Item]:
-    """The events behind the audit's evidence, told as the replay tells them."""
+def _fixed(report: dict[str, Any], window: AsOf) -> AsOf:
+    return AsOf(datetime.fromisoformat(report["as_of"]), window.occurred)
+
+
+def _write(content: str | bytes, output: Path | None) -> None:
+    if output is None:
+        click.echo(content, nl=False)  # bytes go to the binary stream as they are
+        return
+    try:
+        if isinstance(content, bytes):
+            output.write_bytes(content)
+        else:
+            output.write_text(content, encoding="utf-8")
+    except OSError as exc:
+        raise Failed(f"cannot write {output}: {exc.strerror or exc}") from None
+
+
+def behind(app: PeerLog, report: dict[str, Any], window: AsOf) -> dict[str, dict[str, Any]]:
+    """The events behind the audit's evidence, told as the replay tells them (the
+    record's operator reads every text)."""
     streams = set()
     for goal in report["goals"]:
         for event in goal["events"]:
             stream = str(event).rpartition("@")[0]
             if stream.startswith(PAIR_STREAM_PREFIX):
                 streams.add(stream.removeprefix(PAIR_STREAM_PREFIX))
-    found: dict[str, Item] = {}
+    found: dict[str, dict[str, Any]] = {}
     for pair_id in sorted(streams):
-        found.update(timeline(app, pair_id, window).by_event())
+        found.update(
+            {ref: item.as_dict() for ref, item in timeline(app, pair_id, window).by_event().items()}
+        )
     return found

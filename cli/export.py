@@ -15,6 +15,7 @@ from peerlog import PeerLog
 from peerlog.cli.errors import Failed
 from peerlog.cli.output import format_option
 from peerlog.cli.session import Session, pass_session
+from peerlog.cli.xapi import export_statements
 from peerlog.domain.events import DomainEvent
 from peerlog.domain.vocabulary import pair_stream
 from peerlog.projections import PROJECTIONS
@@ -126,27 +127,33 @@ def write_table(table: Table, rows: list[list[Any]], out: TextIO, fmt: str) -> i
     return len(rows)
 
 
-HELP: Final = f"""Export the record's events, or a read-model table, as JSON lines or CSV.
+HELP: Final = f"""Export the record's events, its xAPI statements, or a read-model table, as
+JSON lines or CSV.
 
-WHAT is "events" or the name of a read-model table (see docs/read-models.md):
+WHAT is "events", "xapi" or the name of a read-model table (see docs/read-models.md):
 {", ".join(TABLES)}.
 
 Events come in the order recorded, readable: position, recorded_at, stream, version,
 type and the event's fields, personal texts opened (or "[erased]"). The export holds
 personal data: keep it as safe as the record. In CSV the event's own fields are one
 JSON column, "data". A table is exported as its read model stands; run "peerlog
-projections run" first to bring it up to date. --pair keeps one pair's events, or the
-rows of a table that has a pair_id column.
+projections run" first to bring it up to date. "xapi" writes the statements a
+forwarder sends to a learning record store (docs/xapi.md), one per line, in order:
+JSON lines only. --pair keeps one pair's events or statements (and the voiding of
+them), or the rows of a table that has a pair_id column.
 
 \b
 Example:
   peerlog export events --pair p03 > p03.jsonl
+  peerlog export xapi --pair p03 > p03-statements.jsonl
   peerlog export pair_balance --format csv -o balance.csv
 """
 
 
-@click.command("export", help=HELP, short_help="Events or a read model as JSON lines or CSV.")
-@click.argument("what", type=click.Choice(["events", *TABLES]), metavar="WHAT")
+@click.command(
+    "export", help=HELP, short_help="Events, xAPI statements or a read model as JSON lines or CSV."
+)
+@click.argument("what", type=click.Choice(["events", "xapi", *TABLES]), metavar="WHAT")
 @click.option("--pair", "pair_id", metavar="PAIR", help="Only this pair's events or rows.")
 @click.option(
     "--output", "-o", type=click.File("w", encoding="utf-8", lazy=True), default="-",
@@ -158,7 +165,13 @@ def export_command(
     session: Session, /, *, what: str, pair_id: str | None, output: TextIO, fmt: str
 ) -> None:
     app = session.app()
-    if what == "events":
+    if what == "xapi":
+        if fmt != "jsonl":
+            raise click.UsageError("xAPI statements are JSON; leave out --format csv")
+        if pair_id is not None and not app.records(pair_stream(pair_id)):
+            raise Failed(f"pair '{pair_id}' is not in the record")
+        count = export_statements(session, pair_id, output)
+    elif what == "events":
         stream = pair_stream(pair_id) if pair_id is not None else None
         if stream is not None and not app.records(stream):
             raise Failed(f"pair '{pair_id}' is not in the record")
@@ -179,5 +192,5 @@ def export_command(
                 "'peerlog projections run' brings them up to date",
                 err=True,
             )
-    if output.name != "<stdout>":
+    if output.name not in ("<stdout>", "-"):
         click.echo(f"wrote {count:,} rows to {output.name}", err=True)

@@ -6,6 +6,7 @@ import click
 
 from peerlog.cli.audit import audit_command
 from peerlog.cli.balance import balance_command
+from peerlog.cli.checkpoint import checkpoint_group
 from peerlog.cli.dashboard import dashboard_command
 from peerlog.cli.demo_command import demo_command
 from peerlog.cli.export import export_command
@@ -16,6 +17,9 @@ from peerlog.cli.replay import replay_command
 from peerlog.cli.serve import serve_command
 from peerlog.cli.tokens import tokens_group
 from peerlog.cli.verify import verify_command
+from peerlog.cli.verify_bundle import verify_bundle_command
+from peerlog.cli.witness import witness_group
+from peerlog.cli.xapi import xapi_group
 
 COMMANDS = (
     demo_command,
@@ -26,8 +30,12 @@ COMMANDS = (
     balance_command,
     dashboard_command,
     verify_command,
+    checkpoint_group,
+    verify_bundle_command,
+    witness_group,
     projections_group,
     export_command,
+    xapi_group,
     serve_command,
     tokens_group,
 )

@@ -1,46 +1,118 @@
-"""``peerlog verify``: check the record's hash chains and command log."""
+"""``peerlog verify``: check the record's hash chains and command log, and that it
+extends a checkpoint published earlier."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import click
 
+from peerlog import PeerLog
+from peerlog.application import VerifyReport
 from peerlog.cli.errors import FAILED, Failed
+from peerlog.cli.keys import KEY_HELP, WITNESS_HELP, read_text, verifier_key
 from peerlog.cli.output import echo_json, format_option
 from peerlog.cli.session import Session, pass_session
+from peerlog.integrity import tamper
+from peerlog.integrity.checkpoints import Checkpoint, CheckpointError, open_note
+from peerlog.integrity.notes import Note, NoteError, Verifier
+from peerlog.integrity.service import Integrity
 
 
 @click.command("verify", short_help="Check that the stored record was not altered.")
 @click.option("--pair", "pair_id", metavar="PAIR", help="Check only this pair's events.")
+@click.option(
+    "--against",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="CHECKPOINT",
+    help="A checkpoint published earlier (a file): prove the record extends it.",
+)
+@click.option("--key", metavar="KEY", help=KEY_HELP + " [default: the configured key]")
+@click.option("--witness", "witnesses", metavar="KEY", multiple=True, help=WITNESS_HELP)
 @format_option("text", "json")
 @pass_session
-def verify_command(session: Session, /, *, pair_id: str | None, fmt: str) -> None:
+def verify_command(
+    session: Session,
+    /,
+    *,
+    pair_id: str | None,
+    against: Path | None,
+    key: str | None,
+    witnesses: tuple[str, ...],
+    fmt: str,
+) -> None:
     """Check that the stored record was not altered.
 
     Recomputes every event's link in its stream's hash chain and checks that no event
     is missing or was inserted. Exits with 1 and names the first bad event if the
     record was tampered with.
 
+    With --against CHECKPOINT it also proves that today's record extends a checkpoint
+    published earlier: that the events the checkpoint covers are all still there,
+    unchanged and in their places. That holds against anyone who can write to the
+    database, as long as they cannot sign with the checkpoint key (or, with --witness,
+    also with the witness's). A change is named as precisely as the evidence allows.
+
     \b
     Example:
       peerlog verify
       peerlog verify --pair p03
+      peerlog verify --against checkpoint-1797.txt --key "$(cat peerlog.pub)"
     """
-    report = session.app().verify(pair_id)
+    app = session.app()
+    if against is not None and pair_id is not None:
+        raise click.UsageError("--against checks the whole record; leave out --pair")
+    report = app.verify(pair_id)
     if pair_id is not None and report.events == 0:
         raise Failed(f"pair '{pair_id}' is not in the record")
-    first = report.first_problem
+    verdict = None
+    if against is not None:
+        verdict = _against(app, read_text(against, "the checkpoint"), key, witnesses)
+    elif key is not None or witnesses:
+        raise click.UsageError("--key and --witness go with --against CHECKPOINT")
     if fmt == "json":
-        echo_json(
-            {
-                "verified": report.verified,
-                "streams": report.streams,
-                "events": report.events,
-                "digest": report.digest,
-                "first_problem": first.describe() if first else None,
-                "problems": [p.describe() for p in report.problems],
-            }
-        )
-    elif first is None and pair_id is not None:
+        echo_json(_as_json(report, verdict))
+    else:
+        _print(report, verdict, pair_id)
+    if not report.verified or (verdict is not None and not verdict.extends):
+        click.get_current_context().exit(FAILED)
+
+
+def _against(
+    app: PeerLog, text: str, key: str | None, witnesses: tuple[str, ...]
+) -> tamper.Verdict:
+    integrity = Integrity(app)
+    verifier = verifier_key(key) if key is not None else integrity.verifier()
+    required = tuple(verifier_key(w, what="--witness") for w in witnesses)
+    try:
+        opened = open_note(text, verifier, required)
+    except CheckpointError as exc:
+        raise Failed(str(exc)) from None
+    integrity.catch_up_if_possible()
+    return tamper.check(
+        integrity.source, integrity.tree, opened.checkpoint, _earlier(integrity, verifier)
+    )
+
+
+def _earlier(integrity: Integrity, verifier: Verifier) -> list[Checkpoint]:
+    """The record's own checkpoints that the key really signed."""
+    out = []
+    for stored in integrity.store.checkpoints():
+        try:
+            note = Note.parse(stored.note)
+            if note.signed_by(verifier):
+                out.append(Checkpoint.parse_body(note.body))
+        except (NoteError, CheckpointError):
+            continue
+    return out
+
+
+def _print(report: VerifyReport, verdict: tamper.Verdict | None, pair_id: str | None) -> None:
+    first = report.first_problem
+    if verdict is not None:
+        _print_verdict(verdict)
+    if first is None and pair_id is not None:
         click.echo(f"verified: pair {pair_id}: {report.events:,} events, hash chain intact")
         click.echo(f"digest: {report.digest}")
     elif first is None:
@@ -55,5 +127,54 @@ def verify_command(session: Session, /, *, pair_id: str | None, fmt: str) -> Non
         for problem in report.problems:
             if problem is not first:
                 click.echo(f"also: {problem.describe()}")
-    if not report.verified:
-        click.get_current_context().exit(FAILED)
+
+
+def _print_verdict(verdict: tamper.Verdict) -> None:
+    checkpoint = verdict.checkpoint
+    if verdict.extends:
+        click.echo(
+            f"verified: the record extends the checkpoint of {checkpoint.origin} at "
+            f"{checkpoint.size:,} events: those events are all there, unchanged; "
+            f"{verdict.added:,} added since"
+        )
+        if not verdict.tree_matches:
+            click.echo(
+                "note: the stored Merkle tree does not give the checkpoint's root (it was "
+                "changed or lost); the events themselves were checked"
+            )
+        return
+    click.echo(
+        f"NOT VERIFIED: the record does not extend the checkpoint of {checkpoint.origin} at "
+        f"{checkpoint.size:,} events"
+    )
+    for finding in verdict.findings:
+        click.echo(finding.describe())
+    if verdict.between is not None:
+        low, high = verdict.between
+        click.echo(
+            f"the change lies between positions {low:,} and {high:,} (the stored tree was "
+            "changed too, so the checkpoints this record kept bracket it)"
+        )
+
+
+def _as_json(report: VerifyReport, verdict: tamper.Verdict | None) -> dict[str, Any]:
+    first = report.first_problem
+    out: dict[str, Any] = {
+        "verified": report.verified and (verdict is None or verdict.extends),
+        "streams": report.streams,
+        "events": report.events,
+        "digest": report.digest,
+        "first_problem": first.describe() if first else None,
+        "problems": [p.describe() for p in report.problems],
+    }
+    if verdict is not None:
+        out["against"] = {
+            "origin": verdict.checkpoint.origin,
+            "size": verdict.checkpoint.size,
+            "extends": verdict.extends,
+            "added": verdict.added,
+            "findings": [f.describe() for f in verdict.findings],
+            "between": list(verdict.between) if verdict.between else None,
+            "tree_matches": verdict.tree_matches,
+        }
+    return out

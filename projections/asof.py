@@ -10,16 +10,17 @@ correction or retraction counts from when it was recorded, or from its own
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from peerlog.application import PeerLog
-from peerlog.domain.events import StudentsPaired
+from peerlog.domain.events import DomainEvent, StudentsPaired
 from peerlog.domain.vocabulary import course_stream, pair_stream
 from peerlog.folding import folding
-from peerlog.persistence import chain
+from peerlog.integrity.audits import integrity_of
+from peerlog.integrity.service import Integrity
 from peerlog.persistence.records import RecordedEvent
 from peerlog.projections.base import Projection
 from peerlog.projections.participation import BALANCE, MEMBER_COUNTS, PARTICIPATION, Participation
@@ -64,8 +65,17 @@ def fold(
     app: PeerLog, projection: type[P], records: Iterable[RecordedEvent], as_of: AsOf
 ) -> tuple[P, list[RecordedEvent]]:
     """Fold the kept events into a fresh projection in memory; also return what was kept."""
+    return fold_with(app.event_mapper.decode, projection, records, as_of)
+
+
+def fold_with(
+    decode: Callable[[str, bytes], DomainEvent],
+    projection: type[P],
+    records: Iterable[RecordedEvent],
+    as_of: AsOf,
+) -> tuple[P, list[RecordedEvent]]:
+    """:func:`fold` with events decoded by ``decode``."""
     state = projection(Rows(projection.tables, track=False))
-    decode = app.event_mapper.decode
     topics = projection.topics()
     kept = []
     with folding():
@@ -93,20 +103,15 @@ def fold_all(app: PeerLog, projection: type[P]) -> P:
     return state
 
 
-def _integrity(app: PeerLog, streams: list[str], as_of: AsOf) -> dict[str, Any]:
-    """Check the streams' hash chains, and name the record the report was made from:
-    the digest of each stream's head link as of the report's recorded-by time."""
-    heads: dict[str, str] = {}
-    verified = True
-    for stream in streams:
-        records = app.records(stream)
-        _, _, problem = chain.check_stream(records)
-        verified &= problem is None
-        consulted = [
-            r for r in records if as_of.recorded is None or r.recorded_at <= as_of.recorded
-        ]
-        heads[stream] = consulted[-1].chain.hex() if consulted else chain.GENESIS.hex()
-    return {"verified": verified, "digest": chain.heads_digest(heads), "streams": len(streams)}
+@dataclass(frozen=True)
+class MadeAudit:
+    """An audit's content, and the stored events it was made from."""
+
+    content: dict[str, Any]
+    records: dict[str, list[RecordedEvent]]
+    """Every stored event of the streams it read (the course's and the student's pairs')."""
+    kept: list[RecordedEvent]
+    """Those it counted: recorded (and occurred) by the as-of time."""
 
 
 def audit(
@@ -114,22 +119,41 @@ def audit(
 ) -> dict[str, Any]:
     """The contract's audit: each goal's status and evidence, the events behind them,
     and the integrity of the record it was made from."""
-    as_of = as_of or AsOf()
-    now = datetime.now(UTC)
+    made = make_audit(app.event_mapper.decode, app.records, student_id, course_id, as_of)
+    # The digest names the audit and the checkpoint it is proven against.
+    integrity = integrity_of(Integrity.of(app), made.records, made.kept, made.content)
+    return made.content | {"integrity": integrity}
+
+
+def make_audit(
+    decode: Callable[[str, bytes], DomainEvent],
+    read: Callable[[str], list[RecordedEvent]],
+    student_id: str,
+    course_id: str,
+    as_of: AsOf | None = None,
+) -> MadeAudit:
+    """An audit from stored events that ``read`` gives by stream: the record's, or
+    those in an examiner's audit file (the same code recounts it)."""
+    given = as_of or AsOf()
+    # Without --as-of, the audit is of the record as it stands now, exactly.
+    recorded = given.recorded or datetime.now(UTC)
+    as_of = AsOf(recorded, given.occurred)
     course = course_stream(course_id)
-    course_records = app.records(course)
+    course_records = read(course)
     if not course_records:
         msg = f"course '{course_id}' is not in the record"
         raise NotInRecord(msg)
     pairs: list[str] = []
-    decode = app.event_mapper.decode
     for record in course_records:
         if record.topic == StudentsPaired.__name__:
             event = decode(record.topic, record.state)
             if isinstance(event, StudentsPaired) and student_id in event.students:
                 pairs.append(pair_stream(event.pair_id))
     streams = [course, *pairs]
-    state, _ = fold(app, Progression, merged(app, streams), as_of)
+    records = {stream: read(stream) for stream in streams}
+    state, kept = fold_with(
+        decode, Progression, heapq.merge(*records.values(), key=lambda r: r.id), as_of
+    )
     rows = state.rows
     course_row = rows.get(COURSES, (course_id,))
     if course_row is None:
@@ -137,7 +161,7 @@ def audit(
         raise NotInRecord(msg)
     if rows.get("progression_summary", (course_id, student_id)) is None:
         msg = f"'{student_id}' is not enrolled in course {course_id}" + (
-            " (at that time)" if as_of.recorded or as_of.occurred else ""
+            " (at that time)" if given.recorded or given.occurred else ""
         )
         raise NotInRecord(msg)
     goals = sorted((g for g in rows.all(GOALS) if g[0] == course_id), key=lambda g: g[2])
@@ -156,14 +180,14 @@ def audit(
                 "retired": goal[6] is not None,
             }
         )
-    return {
+    content = {
         "student_id": student_id,
         "course_id": course_id,
-        **as_of.describe(now),
+        **as_of.describe(recorded),
         "pass_level": course_row[5],
         "goals": out_goals,
-        "integrity": _integrity(app, streams, as_of),
     }
+    return MadeAudit(content, records, kept)
 
 
 def balance_report(app: PeerLog, pair_id: str, as_of: AsOf | None = None) -> dict[str, Any]:

@@ -178,12 +178,14 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 @pytest.fixture(autouse=True, scope="session")
 def _master_key_file(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """Tests keep away from the user's own master key: a key file per test session
-    (processes a test starts inherit it)."""
-    if os.environ.get("PEERLOG_MASTER_KEY"):
-        yield
-        return
+    """Tests keep away from the user's own master key and checkpoint key: key files
+    per test session (processes a test starts inherit them)."""
     patch = pytest.MonkeyPatch()
-    patch.setenv("PEERLOG_MASTER_KEY_FILE", str(tmp_path_factory.mktemp("keys") / "master.key"))
+    keys = tmp_path_factory.mktemp("keys")
+    if not os.environ.get("PEERLOG_MASTER_KEY"):
+        patch.setenv("PEERLOG_MASTER_KEY_FILE", str(keys / "master.key"))
+    patch.delenv("PEERLOG_CHECKPOINT_KEY", raising=False)
+    patch.setenv("PEERLOG_CHECKPOINT_KEY_FILE", str(keys / "checkpoint.key"))
+    patch.setenv("PEERLOG_CHECKPOINT_ORIGIN", "tests.peerlog.example/record")
     yield
     patch.undo()

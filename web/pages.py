@@ -15,7 +15,6 @@ server follows the record (``peerlog serve`` does).
 from __future__ import annotations
 
 import ipaddress
-from collections import Counter
 from datetime import datetime
 from typing import Annotated, Any, Final
 from urllib.parse import urlsplit
@@ -27,10 +26,12 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from peerlog.domain.vocabulary import ID_RE
 from peerlog.projections import audit
+from peerlog.projections.audit_file import make_file
 from peerlog.projections.progression import EVIDENCE_LABELS, STATUS_LABELS
 from peerlog.projections.timeline import timeline
-from peerlog.web import views
+from peerlog.web import audit_report, views
 from peerlog.web.access import Scope
+from peerlog.web.audit_report import STATUS_MARKS
 from peerlog.web.auth import SESSION_COOKIE, scope_of, session_token
 from peerlog.web.errors import ApiError, forbidden
 from peerlog.web.services import Services
@@ -39,7 +40,6 @@ from peerlog.web.tokens import SESSION_LIFETIME, Role
 
 router = APIRouter(include_in_schema=False)
 
-STATUS_MARKS: Final = {"met": "✓", "not_met": "✗", "evidenced": "•", "no_evidence": "\u2013"}
 EVIDENCE_SHORT: Final = {
     "performed": "Perf.",
     "observed": "Obs.",
@@ -326,15 +326,11 @@ def pair_page(
     )
 
 
-@router.get("/dashboard/students/{student_id}/audit")
-def audit_page(
-    request: Request,
-    *,
-    student_id: str,
-    course: Annotated[str, Query(max_length=64)],
-    as_of_: Annotated[str | None, Query(alias="as_of", max_length=40)] = None,
-    trail: Annotated[bool, Query()] = False,
-) -> Response:
+def _audit(
+    request: Request, student_id: str, course: str, as_of_: str | None
+) -> tuple[Scope, dict[str, Any], dict[str, dict[str, Any]], dict[str, str]]:
+    """The audit a token may read, the events behind it as the token may read them,
+    and the names of the course's people."""
     scope = _scope(request)
     _check_id(student_id, "student_id")
     _check_id(course, "course")
@@ -354,16 +350,63 @@ def audit_page(
         told = timeline(found.app, pair_id, window)
         for item in told.items:
             behind[item.event] = views.timeline_item(item, scope)
-    active = [g for g in report["goals"] if not g.get("retired")]
+    return scope, report, behind, audit_report.display_names(found.app, course)
+
+
+@router.get("/dashboard/students/{student_id}/audit")
+def audit_page(
+    request: Request,
+    *,
+    student_id: str,
+    course: Annotated[str, Query(max_length=64)],
+    as_of_: Annotated[str | None, Query(alias="as_of", max_length=40)] = None,
+) -> Response:
+    scope, report, behind, names = _audit(request, student_id, course, as_of_)
     return _page(
         request,
         scope,
         "audit.html",
         None,
-        report=report,
-        behind=behind,
-        counts=Counter(g["status"] for g in active),
-        active=len(active),
-        trail=trail,
+        **audit_report.context(report, behind, names),
         as_of=as_of_,
+    )
+
+
+@router.get("/dashboard/students/{student_id}/audit.pdf")
+def audit_pdf(
+    request: Request,
+    *,
+    student_id: str,
+    course: Annotated[str, Query(max_length=64)],
+    as_of_: Annotated[str | None, Query(alias="as_of", max_length=40)] = None,
+) -> Response:
+    """The audit as a PDF, for the student's file."""
+    _, report, behind, names = _audit(request, student_id, course, as_of_)
+    return Response(
+        audit_report.render_pdf(report, behind, names),
+        media_type="application/pdf",
+        headers={"content-disposition": f'attachment; filename="{student_id}-{course}-audit.pdf"'},
+    )
+
+
+@router.get("/dashboard/students/{student_id}/audit/file")
+def audit_file(
+    request: Request,
+    *,
+    student_id: str,
+    course: Annotated[str, Query(max_length=64)],
+    as_of_: Annotated[str | None, Query(alias="as_of", max_length=40)] = None,
+) -> Response:
+    """The examiner's audit file: the audit, the events it was made from with their
+    inclusion proofs, and the signed checkpoint."""
+    scope = _scope(request)
+    _check_id(student_id, "student_id")
+    _check_id(course, "course")
+    if not scope.may_audit(student_id, course):
+        raise forbidden("student_id", f"you do not read audits of {student_id} in {course}")
+    data = make_file(_services(request).app, student_id, course, as_of(as_of_, None))
+    return Response(
+        data,
+        media_type="application/json",
+        headers={"content-disposition": f'attachment; filename="{student_id}-{course}.audit.json"'},
     )

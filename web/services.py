@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Final
@@ -12,7 +14,9 @@ from typing import Final
 from fastapi import Request
 
 from peerlog import PeerLog
+from peerlog.integrity.service import Integrity
 from peerlog.persistence.base import failure_summary
+from peerlog.persistence.config import ConfigurationError
 from peerlog.projections import Runner, Thresholds
 from peerlog.web.roster import Roster
 from peerlog.web.tokens import Tokens
@@ -20,6 +24,10 @@ from peerlog.web.tokens import Tokens
 logger = logging.getLogger(__name__)
 
 RETRY_SECONDS: Final = 1.0
+TREE_SECONDS: Final = 1.0
+"""How often the server extends the Merkle tree with what was recorded since."""
+CHECKPOINT_INTERVAL: Final = "PEERLOG_CHECKPOINT_INTERVAL"
+DEFAULT_CHECKPOINT_SECONDS: Final = 3600
 
 
 @dataclass
@@ -31,12 +39,26 @@ class Services:
     thresholds: Thresholds = field(default_factory=Thresholds)
     follow: bool = False
     """Whether the server keeps the read models up to date itself (a follower thread)."""
+    checkpoint_seconds: float = DEFAULT_CHECKPOINT_SECONDS
+    """How often the server signs a checkpoint while it follows (0: never)."""
     _stop: threading.Event = field(default_factory=threading.Event, repr=False)
     _follower: threading.Thread | None = field(default=None, repr=False)
+    _signer: threading.Thread | None = field(default=None, repr=False)
 
     @classmethod
     def of(cls, app: PeerLog, *, follow: bool = False) -> Services:
-        return cls(app, Runner(app), Tokens.of(app), Roster(app), follow=follow)
+        return cls(
+            app,
+            Runner(app),
+            Tokens.of(app),
+            Roster(app),
+            follow=follow,
+            checkpoint_seconds=checkpoint_interval(app.settings),
+        )
+
+    @property
+    def integrity(self) -> Integrity:
+        return Integrity.of(self.app)
 
     @staticmethod
     def now() -> datetime:
@@ -50,6 +72,27 @@ class Services:
         self._stop.clear()
         self._follower = threading.Thread(target=self._follow, name="peerlog-follower", daemon=True)
         self._follower.start()
+        self._signer = threading.Thread(target=self._keep_tree, name="peerlog-tree", daemon=True)
+        self._signer.start()
+
+    def _keep_tree(self) -> None:
+        """Extend the Merkle tree as the record grows, and sign a checkpoint every
+        ``checkpoint_seconds`` (when the record grew since the last one)."""
+        due = time.monotonic() + self.checkpoint_seconds
+        while not self._stop.is_set():
+            try:
+                self.integrity.catch_up()
+                if self.checkpoint_seconds and time.monotonic() >= due:
+                    self.integrity.make_checkpoint()
+                    due = time.monotonic() + self.checkpoint_seconds
+            except Exception as exc:  # noqa: BLE001 - the follower must outlive a bad moment
+                # Names the store and the problem (a gap in the record, a missing key).
+                logger.warning("the Merkle tree was not extended (%s)", failure_summary(exc))
+                self._stop.wait(RETRY_SECONDS)
+            wait = TREE_SECONDS
+            if self.checkpoint_seconds:
+                wait = min(wait, max(0.0, due - time.monotonic()))
+            self._stop.wait(wait)
 
     def _follow(self) -> None:
         while not self._stop.is_set():
@@ -68,10 +111,28 @@ class Services:
         if self._follower is not None:
             self._follower.join(timeout=10)
             self._follower = None
+        if self._signer is not None:
+            self._signer.join(timeout=10)
+            self._signer = None
 
     def close(self) -> None:
         self.stop()
         self.runner.close()
+
+
+def checkpoint_interval(settings: Mapping[str, str]) -> float:
+    """PEERLOG_CHECKPOINT_INTERVAL: seconds between the server's checkpoints (0: none)."""
+    value = settings.get(CHECKPOINT_INTERVAL)
+    if not value:
+        return DEFAULT_CHECKPOINT_SECONDS
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if seconds < 0 or seconds != seconds:  # noqa: PLR0124 - NaN
+        msg = f"{CHECKPOINT_INTERVAL} is a number of seconds (0 for none), not {value!r}"
+        raise ConfigurationError(msg)
+    return seconds
 
 
 def services(request: Request) -> Services:

@@ -7,7 +7,8 @@ work as in a
 shell), and the lines under a command are its output. A ``jsonl file=NAME`` block is
 written to NAME first. What legitimately changes between runs is masked on both sides:
 times after the demo placement (when things were recorded, "now"), digests, generated
-command ids, API tokens and their ids, and SQLite paths.
+command ids, API tokens and their ids, checkpoint keys, signatures and root hashes, and
+SQLite paths.
 
 ``PEERLOG_UPDATE_DOCS=1 pytest tests/cli/test_docs.py`` rewrites the shown output.
 """
@@ -38,9 +39,15 @@ MASKS = [
     (re.compile(r"\b[0-9a-f]{64}\b"), "<digest>"),
     (re.compile(r"\bcli-[0-9a-f]{16}\b"), "cli-<id>"),
     (re.compile(r"\bplg_[A-Za-z0-9_-]{43}\b"), "plg_<token>"),
+    # Checkpoint keys and signatures, root hashes: made anew for each record.
+    (re.compile(r"\+[0-9a-f]{8}\+[A-Za-z0-9+/]{44}"), "+<key>"),
+    (re.compile(r"(\u2014 \S+) [A-Za-z0-9+/]{86,}={0,2}"), r"\1 <signature>"),
+    (re.compile(r"\b[A-Za-z0-9+/]{43}="), "<hash>"),
+    (re.compile(r"\(\d[\d,]* bytes\)"), "(<size> bytes)"),
     (re.compile(r"\btok-[0-9a-f]{12}\b"), "tok-<id>"),
     (re.compile(r'"delay_seconds": \d+'), '"delay_seconds": <delay>'),
     (re.compile(r"sqlite:///\S+?(?=[\s:;,)]|$)"), "sqlite:///<file>"),
+    (re.compile(r'"name": "[0-9a-f]{32}"'), '"name": "<account>"'),
 ]
 
 
@@ -149,6 +156,9 @@ def test_documented_commands_print_what_the_docs_show(
     env: dict[str, str | None] = {
         "PEERLOG_DATABASE_URL": f"sqlite:///{tmp_path}/docs.sqlite3",
         "PEERLOG_ACTOR": None,
+        # The record's own checkpoint key, named as the documents' set-up names it.
+        "PEERLOG_CHECKPOINT_KEY_FILE": str(tmp_path / "checkpoint.key"),
+        "PEERLOG_CHECKPOINT_ORIGIN": "hospital.example/peerlog",
     }
     mismatches = []
     replacements: list[tuple[Step, list[str]]] = []

@@ -181,7 +181,11 @@ def test_audit_text_shows_goals_evidence_events_integrity(peerlog: Cli, history:
         r"s2; goals hygiene, medication; corrected at #\d+",
         out,
     )
-    assert "Integrity: verified: the hash chains check out (2 event streams checked)" in out
+    assert (
+        "Integrity: verified: the hash chains check out and the events are those of the "
+        "checkpoint of tests.peerlog.example/record at "
+    ) in out
+    assert "events (2 event streams checked)" in out
     assert re.search(r"^Digest: [0-9a-f]{64}$", out, re.MULTILINE)
 
 
@@ -197,7 +201,7 @@ def test_audit_markdown_and_html(peerlog: Cli, history: History) -> None:
     assert "@media print" in page
     # Standalone: nothing is loaded from elsewhere.
     assert not re.search(r"<link|<script|src=|url\(|https?://", page)
-    assert '<td class="not_met">not met (latest level: not_yet)</td>' in page
+    assert '<td class="st-not_met">✗ not met (latest level: not_yet)</td>' in page
     assert page.rstrip().endswith("</html>")
 
 

@@ -14,6 +14,7 @@ import pytest
 from benchmarks.__main__ import main
 from benchmarks.suite import SIZES
 from tests.conftest import POSTGRES_URL, _postgres_or_skip
+from tests.xapi.lrs import ralph_or_skip
 
 FIGURES = {
     "one-writer commands": {"peerlog", "raw", "eventsourcing library, defaults"},
@@ -26,8 +27,16 @@ FIGURES = {
     "import from JSON lines": {"peerlog import"},
     "projection rebuild": {"peerlog runner", "library ProjectionRunner", "raw SELECT"},
     "supervisor overview": {"peerlog overview: one supervisor", "peerlog overview: one course"},
-    "storage per event": {"event store", "read models"},
+    "storage per event": {"event store", "read models", "Merkle tree tiles"},
     "chain verification": {"peerlog verify"},
+    "one writer, Merkle tree kept": {"peerlog, the tree kept beside it"},
+    "Merkle tree build": {"peerlog: the tree from the record"},
+    "checkpoint": {"peerlog checkpoint"},
+    "inclusion proof": {"peerlog: one event"},
+    "consistency proof": {"peerlog: an earlier size"},
+    "verify against a checkpoint": {"peerlog verify --against"},
+    "audit file": {"peerlog audit --bundle"},
+    "forwarding to an LRS": {"peerlog export xapi", "peerlog xapi forward to ralph"},
 }
 
 
@@ -36,6 +45,7 @@ def test_benchmarks_produce_every_figure_on_sqlite_and_postgres(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     _postgres_or_skip()
+    ralph_or_skip()  # the forwarding figure sends statements to ralph's LRS
     monkeypatch.setenv("PEERLOG_BENCH_POSTGRES_URL", POSTGRES_URL)
     output = tmp_path / "bench.json"
     assert main(["--size", "tiny", "--stores", "postgres,sqlite", "--json", str(output)]) == 0
@@ -67,6 +77,14 @@ def test_benchmarks_produce_every_figure_on_sqlite_and_postgres(
             key, wanted = least[r["subject"]]
             assert r["details"][key] >= wanted, r
     assert all(r["details"]["verified"] for r in results if r["figure"] == "chain verification")
+    assert all(
+        r["details"]["extends"] for r in results if r["figure"] == "verify against a checkpoint"
+    )
+    assert all(
+        r["details"]["events"] >= size.integrity_events
+        for r in results
+        if r["figure"] == "Merkle tree build"
+    )
     guard = {r["subject"]: r for r in results if r["figure"] == "patient-identifier guard"}
     assert set(guard) == {"identifiers caught", "ordinary strings let through"}
     assert guard["identifiers caught"]["details"]["identifiers"] == size.guard

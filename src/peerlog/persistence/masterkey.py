@@ -91,33 +91,40 @@ def load_master_key(environ: Mapping[str, str]) -> bytes:
 
 
 def _create(path: Path) -> None:
-    """Write a new random key to ``path`` unless some other process has just done so.
-
-    The key is written to a private temporary file first and then linked into place,
-    so a reader never sees a half-written key and two processes never write two keys.
-    """
+    """Write a new random key to ``path`` unless some other process has just done so."""
     try:
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        temporary = path.with_name(f".{path.name}.{secrets.token_hex(8)}")
-        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            with os.fdopen(descriptor, "w", encoding="ascii") as handle:
-                handle.write(binascii.b2a_base64(secrets.token_bytes(KEY_BYTES)).decode())
-                handle.flush()
-                os.fsync(handle.fileno())
-            try:
-                os.link(temporary, path)
-            except FileExistsError:
-                return
+        if create_private_file(path, binascii.b2a_base64(secrets.token_bytes(KEY_BYTES)).decode()):
             logger.info("created a new master key file at %s", path)
-        finally:
-            temporary.unlink(missing_ok=True)
     except OSError as exc:
         msg = (
             f"cannot create the master key file {path} ({type(exc).__name__}); set "
             f"{MASTER_KEY} or point {MASTER_KEY_FILE} at a writable place"
         )
         raise MasterKeyError(msg) from None
+
+
+def create_private_file(path: Path, text: str) -> bool:
+    """Write ``text`` to a new file readable by its owner only, unless the file exists;
+    whether this call wrote it.
+
+    The text is written to a private temporary file first and then linked into place,
+    so a reader never sees a half-written key and two processes never write two keys.
+    """
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(8)}")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(descriptor, "w", encoding="ascii") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        try:
+            os.link(temporary, path)
+        except FileExistsError:
+            return False
+        return True
+    finally:
+        temporary.unlink(missing_ok=True)
 
 
 def _warn_if_shared(path: Path) -> None:

@@ -59,6 +59,7 @@ SEALING_CACHE_SIZE: Final = 10_000
 _TEXT_KEY_SALT: Final = b"peerlog text key 1"
 _PERSON_KEY_AAD: Final = b"peerlog person key 1:"
 _DIGEST_KEY_INFO: Final = b"peerlog command digest 1"
+_PSEUDONYM_KEY_INFO: Final = b"peerlog xapi pseudonym 1"
 _ABSENT: Final = b""
 """A person with no key at all (cached for opening only: sealing creates the key)."""
 
@@ -133,6 +134,13 @@ class KeyRing:
                 algorithm=hashes.SHA256(), length=KEY_BYTES, salt=None, info=_DIGEST_KEY_INFO
             ).derive(self._load_master_key())
         return self._digest_key
+
+    def pseudonym_key(self) -> bytes:
+        """A key for the opaque account names of xAPI statements, derived from the master
+        key, so that a name cannot be traced back to an id without it."""
+        return HKDF(
+            algorithm=hashes.SHA256(), length=KEY_BYTES, salt=None, info=_PSEUDONYM_KEY_INFO
+        ).derive(self._load_master_key())
 
     def _wrap(self, person: str, key: bytes) -> bytes:
         nonce = os.urandom(NONCE_BYTES)

@@ -1,0 +1,40 @@
+"""Reading the keys and checkpoints that users give on the command line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from peerlog.cli.errors import Failed
+from peerlog.integrity.notes import NoteError, Verifier
+
+
+def verifier_key(value: str, *, what: str = "--key") -> Verifier:
+    """A verifier key given as itself (NAME+ID+KEY) or as a file holding it."""
+    text = value
+    if "+" not in value or Path(value).is_file():
+        try:
+            text = Path(value).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise Failed(
+                f"{what}: cannot read the key file {value}: {type(exc).__name__}"
+            ) from None
+    try:
+        return Verifier.parse(text)
+    except NoteError as exc:
+        raise Failed(f"{what}: {exc}") from None
+
+
+def read_text(path: Path, what: str) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise Failed(f"cannot read {what} {path}: {type(exc).__name__}") from None
+
+
+KEY_HELP = (
+    "The record's checkpoint key (NAME+ID+KEY, as 'peerlog checkpoint key' prints it, "
+    "or a file holding it)."
+)
+WITNESS_HELP = (
+    "Also require a cosignature by this witness key (NAME+ID+KEY or a file); may be repeated."
+)
