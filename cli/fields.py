@@ -12,7 +12,6 @@ which are mappings.
 
 from __future__ import annotations
 
-import json
 import types
 from collections.abc import Iterable
 from datetime import date
@@ -28,6 +27,7 @@ from peerlog.commands import (
     ReflectionChangesInput,
     StepChangesInput,
 )
+from peerlog.json_text import JsonRejected, decode
 
 Kind = Literal["text", "list", "map", "json"]
 
@@ -80,9 +80,11 @@ def parse_words(command: str | None, words: Iterable[str]) -> dict[str, Any]:
         parent, dot, child = name.partition(".")
         if is_json:
             try:
-                parsed: Any = json.loads(value)
-            except json.JSONDecodeError as exc:
-                msg = f"{word!r}: the value after ':=' is not valid JSON ({exc.msg})"
+                parsed: Any = decode(value)
+            except JsonRejected as exc:
+                broken = exc.violation
+                verb = "is" if broken.rule == "json_invalid" else "is refused:"
+                msg = f"{word!r}: the value after ':=' {verb} {broken.message}"
                 raise FieldsError(msg) from None
         else:
             parsed = _typed(value, _NESTED.get(child, "text") if dot else kinds.get(name, "text"))

@@ -18,11 +18,11 @@ import sqlite3
 from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO, Final
 
 import click
-import msgspec
 import psycopg
 from eventsourcing.persistence import PersistenceError
 
@@ -31,12 +31,21 @@ from peerlog.cli.errors import FAILED
 from peerlog.cli.output import echo_json, format_option
 from peerlog.cli.progress import Progress, progress_option, wanted
 from peerlog.cli.session import Session, pass_session
-from peerlog.commands import parse_command
+from peerlog.commands import COMMAND_NAMES, display_key, future_violation, parse_command
 from peerlog.domain.errors import Violation
+from peerlog.json_text import (
+    MAX_COMMAND_BYTES,
+    JsonRejected,
+    decode,
+    named,
+    strip_bom,
+    too_large,
+)
 
 DRY_RUN_LIMITS: Final = (
     "A dry run checks each line on its own: JSON, command name, fields and their types, "
-    "ids, dates, vocabularies and patient identifiers in free text. It cannot check what "
+    "ids, dates and times (against this computer's clock), vocabularies, control "
+    "characters and patient identifiers in free text. It cannot check what "
     "needs the record: that courses, pairs, sessions, goals and people exist, who may "
     "record what, and whether a command id was used before. Nothing was recorded."
 )
@@ -46,6 +55,17 @@ BATCH: Final = 500
 BLANK: Final = Violation(
     "", "blank_line", "a blank line; a JSON-lines file has one command per line"
 )
+_CHUNK: Final = 64 * 1024
+_UNREAD: Final = frozenset({"too_deep", "too_large"})
+
+
+@dataclass(frozen=True)
+class TooLong:
+    """A line longer than a command may be (read past, never held in memory whole)."""
+
+    size: int
+    head: bytes
+    """Its first bytes, which may name the command."""
 
 
 @dataclass(frozen=True)
@@ -119,11 +139,12 @@ class ImportReport:
 def _rejection(number: int, line: bytes, rejected: CommandRejected) -> Rejection:
     command_id = None
     try:
-        data = msgspec.json.decode(line)
-    except msgspec.DecodeError:
-        data = None
+        data = decode(line)
+    except JsonRejected as unread:
+        # Too deep or too large to decode: the ids it seems to name, to say which it was.
+        data = named(line) if unread.violation.rule in _UNREAD else None
     if isinstance(data, dict) and isinstance(data.get("command_id"), str):
-        command_id = data["command_id"]
+        command_id = display_key(data["command_id"])
     # The parser counts lines within the one line it was given: only the column helps.
     errors = tuple(
         Violation(v.field, v.rule, _WITHIN_LINE.sub("at column", v.message))
@@ -134,19 +155,37 @@ def _rejection(number: int, line: bytes, rejected: CommandRejected) -> Rejection
     return Rejection(number, rejected.command, command_id, errors)
 
 
+def _check_alone(line: bytes) -> None:
+    """What a dry run checks of a line: the command on its own, its time against
+    this computer's clock."""
+    command = parse_command(line)
+    if command.occurred_at is not None:
+        ahead = future_violation(command.occurred_at, _now())
+        if ahead is not None:
+            raise CommandRejected(command.command, [ahead])
+
+
+def _validate(numbered: Iterator[tuple[int, bytes]], report: ImportReport) -> ImportReport:
+    for number, line in numbered:
+        try:
+            _check_alone(line)
+        except CommandRejected as rejected:
+            report.rejected.append(_rejection(number, line, rejected))
+        else:
+            report.valid += 1
+    return report
+
+
 def apply_lines(
-    app: PeerLog | None, lines: Iterable[bytes], report: ImportReport, progress: Progress
+    app: PeerLog | None,
+    lines: Iterable[bytes | TooLong],
+    report: ImportReport,
+    progress: Progress,
 ) -> ImportReport:
     """Apply (or, without an application, only validate) each line, in order."""
     numbered = _numbered(lines, report, progress)
     if app is None:
-        for number, line in numbered:
-            try:
-                parse_command(line)
-                report.valid += 1
-            except CommandRejected as rejected:
-                report.rejected.append(_rejection(number, line, rejected))
-        return report
+        return _validate(numbered, report)
     # The application decides every line in order, on the state the lines before it
     # left, and commits them in batches: one durable commit per batch, not per line.
     pending: deque[tuple[int, bytes]] = deque()
@@ -178,14 +217,51 @@ def apply_lines(
     return report
 
 
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def read_lines(stream: BinaryIO, limit: int = MAX_COMMAND_BYTES) -> Iterator[bytes | TooLong]:
+    """The lines of a stream; a line longer than ``limit`` bytes is read past in chunks
+    and stands as :class:`TooLong`, so that no line is ever held whole in memory."""
+    while True:
+        line = stream.readline(limit + 2)  # room for the line's own CR LF
+        if not line:
+            return
+        size = len(line)
+        complete = line.endswith(b"\n") or size < limit + 2
+        while not complete:
+            more = stream.readline(_CHUNK)
+            size += len(more)
+            complete = not more or more.endswith(b"\n")
+        if size == len(line) and len(line.rstrip(b"\r\n")) <= limit:
+            yield line
+        else:
+            yield TooLong(size, line[:_CHUNK])
+
+
 def _numbered(
-    lines: Iterable[bytes], report: ImportReport, progress: Progress
+    lines: Iterable[bytes | TooLong], report: ImportReport, progress: Progress
 ) -> Iterator[tuple[int, bytes]]:
-    """Each non-blank line with its number (blank lines are rejected on the way)."""
+    """Each non-blank line with its number (blank lines and lines too long to be a
+    command are rejected on the way). A byte-order mark before a line is ignored."""
     for number, raw in enumerate(lines, 1):
-        progress.advance(1, len(raw))
         report.lines = number
-        line = raw.rstrip()
+        if isinstance(raw, TooLong):
+            progress.advance(1, raw.size)
+            hint = named(raw.head)
+            command = hint.get("command", "")
+            report.rejected.append(
+                Rejection(
+                    number,
+                    command if command in COMMAND_NAMES else "",
+                    hint.get("command_id"),
+                    (too_large(raw.size),),
+                )
+            )
+            continue
+        progress.advance(1, len(raw))
+        line = strip_bom(raw).rstrip()
         if line:
             yield number, line
         else:
@@ -199,7 +275,7 @@ def import_file(
     report = ImportReport(str(path), dry_run)
     with Path(path).open("rb") as stream:
         bar = Progress("importing", _size(stream), enabled=progress)
-        apply_lines(None if dry_run else app, stream, report, bar)
+        apply_lines(None if dry_run else app, read_lines(stream), report, bar)
     bar.finish(report.lines)
     return report
 
@@ -239,7 +315,7 @@ def import_command(
     report = ImportReport(source, dry_run)
     bar = Progress("importing", _size(file), enabled=wanted(asked=progress))
     app = None if dry_run else session.app()
-    apply_lines(app, file, report, bar)
+    apply_lines(app, read_lines(file), report, bar)
     bar.finish(report.lines)
     if fmt == "json":
         echo_json(report.as_dict())

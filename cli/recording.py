@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 import uuid
 from typing import Any
@@ -13,6 +12,7 @@ from peerlog.cli.fields import MODELS, FieldsError, describe_fields, parse_words
 from peerlog.cli.output import echo_json, format_option, table
 from peerlog.cli.session import Session, pass_session
 from peerlog.commands import COMMAND_NAMES
+from peerlog.json_text import MAX_COMMAND_BYTES, JsonRejected, decode
 
 
 def new_command_id() -> str:
@@ -22,12 +22,11 @@ def new_command_id() -> str:
 def _json_argument(text: str | None) -> dict[str, Any]:
     if text is None:
         return {}
-    if text == "-":
-        text = sys.stdin.read()
+    raw = sys.stdin.buffer.read(MAX_COMMAND_BYTES + 1) if text == "-" else text
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise click.BadParameter(f"not valid JSON: {exc.msg}", param_hint="--json") from None
+        data = decode(raw)
+    except JsonRejected as rejected:
+        raise click.BadParameter(rejected.violation.message, param_hint="--json") from None
     if not isinstance(data, dict):
         raise click.BadParameter("a command is a JSON object", param_hint="--json")
     return data

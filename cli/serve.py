@@ -7,6 +7,7 @@ import uvicorn
 
 from peerlog.cli.session import Session, pass_session
 from peerlog.web import create_app
+from peerlog.web.logs import log_config
 
 
 @click.command("serve")
@@ -25,7 +26,9 @@ from peerlog.web import create_app
     "--access-log/--no-access-log",
     default=True,
     show_default=True,
-    help="Log each request's method, path and status (never a token or a text).",
+    help="Log each request's method, path and status (only the parts of a path that "
+    "read like ids, the names of query parameters but not their values; never a token, "
+    "a cookie or a text).",
 )
 @pass_session
 def serve_command(
@@ -58,6 +61,7 @@ def serve_command(
             host=host,
             port=port,
             log_level="info" if access_log else "warning",
+            log_config=log_config(),
             access_log=access_log,
             server_header=False,
         )

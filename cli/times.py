@@ -41,7 +41,10 @@ class Moment(_ParamType):
             self.fail(
                 f"{text!r} has no UTC offset; add one, like {text}+01:00 or {text}Z", param, ctx
             )
-        return moment.astimezone(UTC)
+        try:
+            return moment.astimezone(UTC)
+        except (OverflowError, ValueError):
+            self.fail(f"{text!r} is out of range (years 1 to 9999, in UTC)", param, ctx)
 
 
 MOMENT = Moment()

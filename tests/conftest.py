@@ -12,8 +12,10 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import psycopg
 import pytest
@@ -40,12 +42,14 @@ class Store:
     env: dict[str, str]
     schema: str = ""
     path: Path | None = None
+    url: str = ""
+    """The PostgreSQL database, when it is not the shared test database."""
 
     def open(self, **kwargs: object) -> PeerLog:
         return PeerLog(self.env, **kwargs)  # type: ignore[arg-type]
 
     def connect(self) -> psycopg.Connection[tuple[object, ...]]:
-        return psycopg.connect(POSTGRES_URL, autocommit=True)
+        return psycopg.connect(self.url or POSTGRES_URL, autocommit=True)
 
     def execute_raw(
         self, statement: str, params: tuple[object, ...] = ()
@@ -120,6 +124,27 @@ def postgres_store(tmp_path: Path) -> Iterator[Store]:
         schema=schema,
     )
     drop_schemas(schema)
+
+
+@contextmanager
+def own_database() -> Iterator[Store]:
+    """A PostgreSQL store in a database of its own on the test server, dropped after.
+
+    For what depends on every session of a database (an erasure waits until none holds
+    a snapshot from before it): the shared test database has other suites' readers."""
+    _postgres_or_skip()
+    name = f"test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    url = urlsplit(POSTGRES_URL)._replace(path=f"/{name}").geturl()
+    try:
+        yield Store("postgres", {"PEERLOG_DATABASE_URL": url, "PEERLOG_SCHEMA": "peerlog"},
+                    schema="peerlog", url=url)  # fmt: skip
+    finally:
+        with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+            conn.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
 
 
 @pytest.fixture

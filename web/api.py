@@ -11,12 +11,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Annotated, Any, Final
 
-from fastapi import APIRouter, Body, Depends, Path, Query
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse
+from pydantic import ValidationError
 
 from peerlog import CommandRejected, CommandResult
-from peerlog.commands import COMMAND_NAMES
+from peerlog.commands import COMMAND_NAMES, NOT_AN_OBJECT, display_key, violations_from
+from peerlog.domain.errors import Violation
 from peerlog.domain.vocabulary import ID_PATTERN
+from peerlog.json_text import JsonRejected, decode, decode_batch
 from peerlog.projections import audit, balance_report
 from peerlog.projections.reads import Source
 from peerlog.web import schemas, views
@@ -68,6 +71,24 @@ NOT_FOUND: Final[dict[int | str, dict[str, Any]]] = {
     404: {"model": schemas.ErrorOut, "description": "Not in the record (at that time)"}
 }
 COMMAND_BODY: Final = {"$ref": "#/components/schemas/Command"}
+BATCH_BODY: Final = {"$ref": "#/components/schemas/BatchIn"}
+MAX_BODY_BYTES: Final = 8 * 1024 * 1024
+"""A batch of 1,000 commands with long texts fits; the server refuses any larger body
+(413), however it is sent."""
+
+
+async def raw_body(request: Request) -> bytes:
+    """The request body as sent (the server has already held it to its size limit);
+    it is decoded in the handler, off the event loop."""
+    return await request.body()
+
+
+RawBody = Annotated[bytes, Depends(raw_body)]
+
+
+def _unreadable(violation: Violation, command: str | None = None) -> ApiError:
+    status = 413 if violation.rule == "too_large" else 422
+    return ApiError(status, violation.field, violation.rule, violation.message, command=command)
 
 
 def ok(data: Any, status: int = 200, source: Source | None = None) -> JSONResponse:
@@ -100,9 +121,11 @@ def me(scope: ScopeOf) -> JSONResponse:
 # --- commands --------------------------------------------------------------------------
 
 
-def prepare(raw: Mapping[str, Any], token: Token) -> dict[str, Any]:
+def prepare(raw: object, token: Token) -> dict[str, Any]:
     """The command as the token may send it: its actor is the token's, its role allows
     the command. Everything else is for the record to decide."""
+    if not isinstance(raw, dict):
+        raise CommandRejected("", [NOT_AN_OBJECT])
     name = raw.get("command")
     command = name if isinstance(name, str) and name in COMMAND_NAMES else None
     data = dict(raw)
@@ -142,12 +165,14 @@ def prepare(raw: Mapping[str, Any], token: Token) -> dict[str, Any]:
         "requestBody": {"required": True, "content": {"application/json": {"schema": COMMAND_BODY}}}
     },
 )
-def post_command(
-    token: TokenOf, found: Found, body: Annotated[dict[str, Any], Body()]
-) -> JSONResponse:
+def post_command(token: TokenOf, found: Found, data: RawBody) -> JSONResponse:
     """Record one command of the contract. The actor is the token's (leave ``actor``
     out, or name the token's actor). 201 when it was recorded; 200 when its
     ``command_id`` was recorded before with the same payload (nothing new)."""
+    try:
+        body = decode(data)
+    except JsonRejected as rejected:
+        raise _unreadable(rejected.violation) from None
     result = found.app.execute(prepare(body, token))
     found.wrote(token.actor, [result])
     return ok(result.as_dict(), 200 if result.repeated else 201)
@@ -164,7 +189,7 @@ def _rejection(index: int, raw: Any, exc: CommandRejected | ApiError) -> dict[st
         "status": "rejected",
         "http_status": status,
         "command": body["command"] or None,
-        "command_id": command_id if isinstance(command_id, str) else None,
+        "command_id": display_key(command_id) if isinstance(command_id, str) else None,
         "errors": body["errors"],
     }
 
@@ -177,15 +202,22 @@ def _accepted(index: int, result: CommandResult) -> dict[str, Any]:
     "/api/commands/batch",
     tags=["commands"],
     responses={200: {"model": schemas.BatchOut}, **ERRORS, **UNREADABLE},
+    openapi_extra={
+        "requestBody": {"required": True, "content": {"application/json": {"schema": BATCH_BODY}}}
+    },
 )
-def post_batch(token: TokenOf, found: Found, batch: schemas.BatchIn) -> JSONResponse:
+def post_batch(token: TokenOf, found: Found, data: RawBody) -> JSONResponse:
     """Record commands in order, as a client that was offline during a shift sends
     them: each gets its own result, as if sent alone. A command whose ``command_id`` was
     recorded before (also earlier in the batch) is a no-op that returns its first
-    result; a rejected command does not stop the others."""
-    results: list[dict[str, Any] | None] = [None] * len(batch.commands)
+    result; a rejected command - whatever is wrong with it - does not stop the others."""
+    commands, unread = _batch(data)
+    results: list[dict[str, Any] | None] = [None] * len(commands)
     ready: list[tuple[int, dict[str, Any]]] = []
-    for index, raw in enumerate(batch.commands):
+    for index, raw in enumerate(commands):
+        if index in unread:
+            results[index] = _rejection(index, raw, CommandRejected("", [unread[index]]))
+            continue
         try:
             ready.append((index, prepare(raw, token)))
         except (ApiError, CommandRejected) as exc:
@@ -207,6 +239,22 @@ def post_batch(token: TokenOf, found: Found, batch: schemas.BatchIn) -> JSONResp
             "results": done,
         }
     )
+
+
+def _batch(data: bytes) -> tuple[list[Any], dict[int, Violation]]:
+    """The items of a batch body, and why those that cannot be read cannot."""
+    try:
+        batch = decode_batch(data, limit=MAX_BODY_BYTES)
+    except JsonRejected as rejected:
+        raise _unreadable(rejected.violation) from None
+    try:
+        envelope = schemas.BatchIn.model_validate(batch.body)
+    except ValidationError as exc:
+        violations = violations_from(exc, strip_tag=False)
+        first = violations[0]
+        field = ".".join(part for part in ("body", first.field) if part)
+        raise ApiError(422, field, first.rule, first.message) from None
+    return envelope.commands, batch.unread
 
 
 # --- queries ---------------------------------------------------------------------------

@@ -9,9 +9,11 @@ page on the dashboard, never a traceback; nothing personal and no token is logge
 from __future__ import annotations
 
 import logging
+import traceback
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from contextlib import asynccontextmanager
 from importlib import resources
+from pathlib import Path
 from typing import Annotated, Any, Final
 
 from eventsourcing.persistence import PersistenceError
@@ -23,8 +25,10 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 
 from peerlog import CommandRejected, PeerLog, __version__
+from peerlog.persistence.base import failure_summary
 from peerlog.projections import NotInRecord, Thresholds
-from peerlog.web import api, pages
+from peerlog.web import api, pages, schemas
+from peerlog.web.api import MAX_BODY_BYTES
 from peerlog.web.auth import api_token
 from peerlog.web.errors import ApiError, status_of
 from peerlog.web.schemas import command_schemas
@@ -33,8 +37,6 @@ from peerlog.web.tokens import Token
 
 logger = logging.getLogger(__name__)
 
-MAX_BODY_BYTES: Final = 8 * 1024 * 1024
-"""A batch of 1,000 commands with long texts fits; anything larger is refused (413)."""
 SECURITY_HEADERS: Final = [
     (b"x-content-type-options", b"nosniff"),
     (b"referrer-policy", b"same-origin"),
@@ -63,8 +65,20 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
+def _too_large() -> JSONResponse:
+    return JSONResponse(
+        ApiError(
+            413, "", "too_large", f"a request body is at most {MAX_BODY_BYTES:,} bytes"
+        ).as_dict(),
+        status_code=413,
+    )
+
+
 class Guard:
-    """Security headers on every response, and no request bodies over the limit."""
+    """Security headers on every response; no request body over the limit, however it
+    is sent (the bytes are counted as they arrive, so a chunked body is refused as
+    soon as it passes the limit, never read whole); and no error that escapes a handler
+    reaches a log with more than its type and where it happened."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -73,17 +87,63 @@ class Guard:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        send = self._with_headers(send, scope)
         length = dict(scope.get("headers") or []).get(b"content-length")
         if length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
-            response = JSONResponse(
-                ApiError(
-                    413, "", "too_large", f"a request body is at most {MAX_BODY_BYTES} bytes"
-                ).as_dict(),
-                status_code=413,
-            )
-            await response(scope, receive, self._with_headers(send, scope))
+            await _too_large()(scope, receive, send)
             return
-        await self.app(scope, receive, self._with_headers(send, scope))
+        body = await self._read_body(receive)
+        if body is None:
+            await _too_large()(scope, receive, send)
+            return
+        started = False
+
+        async def replay() -> Message:
+            nonlocal body
+            if body is not None:
+                message: Message = {"type": "http.request", "body": body, "more_body": False}
+                body = None
+                return message
+            return await receive()
+
+        async def tracked(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, replay, tracked)
+        except Exception as exc:  # noqa: BLE001 - every error a handler lets escape
+            # The message of an unexpected error may hold what the client sent: the log
+            # gets its type and where it was raised, the client a plain 500.
+            logger.error(  # noqa: TRY400 - a traceback would carry the values
+                "internal error answering %s %s: %s",
+                scope.get("method"),
+                scope.get("path"),
+                _where(exc),
+            )
+            if not started:
+                error = ApiError(500, "", "internal_error", "something went wrong; try again")
+                await JSONResponse(error.as_dict(), status_code=500)(scope, receive, send)
+
+    @staticmethod
+    async def _read_body(receive: Receive) -> bytes | None:
+        """The request body, counted while it arrives: None once it passes the limit
+        (the rest is not read; the server discards it)."""
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                break
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > MAX_BODY_BYTES:
+                return None
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        return b"".join(chunks)
 
     @staticmethod
     def _with_headers(send: Send, scope: Scope) -> Send:
@@ -100,6 +160,15 @@ class Guard:
             await send(message)
 
         return wrapped
+
+
+def _where(exc: BaseException) -> str:
+    """An exception's type and the file and line it was raised at (never its message)."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    if not frames:
+        return type(exc).__name__
+    last = frames[-1]
+    return f"{type(exc).__name__} at {Path(last.filename).name}:{last.lineno}"
 
 
 def _wants_html(request: Request) -> bool:
@@ -146,8 +215,8 @@ def _install_handlers(app: FastAPI) -> None:
         return _error(request, exc.status_code, body, exc.headers)
 
     async def unavailable(request: Request, exc: Exception) -> Response:
-        # The store's own message names the store, never a token or a personal text.
-        logger.warning("the store is unavailable: %s: %s", type(exc).__name__, exc)
+        # The first line of the store's message names the store and the problem.
+        logger.warning("the store is unavailable: %s", failure_summary(exc))
         body = ApiError(
             503, "", "store_unavailable", "the record cannot be reached just now; try again"
         ).as_dict()
@@ -179,14 +248,14 @@ def _openapi(app: FastAPI) -> Callable[[], dict[str, Any]]:
             components = schema.setdefault("components", {}).setdefault("schemas", {})
             components.update(definitions)
             components["Command"] = command
-            batch = components.get("BatchIn", {}).get("properties", {}).get("commands")
-            if batch is not None:
-                # Each item is judged on its own (a bad one is rejected in the results,
-                # not the batch): any object is taken; a Command is what is recorded.
-                batch["items"] = {
-                    "type": "object",
-                    "description": "A command (see Command); judged on its own.",
-                }
+            # The batch body is read by the handler (so that each item is judged on
+            # its own, however it is broken): its shape is described here.
+            batch = schemas.BatchIn.model_json_schema()
+            batch["properties"]["commands"]["items"] = {
+                "type": "object",
+                "description": "A command (see Command); judged on its own.",
+            }
+            components["BatchIn"] = batch
             app.openapi_schema = schema
         return app.openapi_schema
 

@@ -65,6 +65,8 @@ class ApiError(Exception):
 
 def status_of(rejected: CommandRejected) -> int:
     """The status code of a rejected command, from its first broken rule."""
+    if rejected.rule == "too_large":
+        return 413
     if rejected.rule in CONFLICT_RULES:
         return 409
     if rejected.field == "actor" and rejected.rule in FORBIDDEN_RULES:

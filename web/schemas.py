@@ -45,10 +45,11 @@ class CommandOut(_Out):
 
 class BatchIn(BaseModel):
     """Commands recorded in order, each with its own result; a command whose id was
-    recorded before is a no-op that returns its first result."""
+    recorded before is a no-op that returns its first result. Each item is judged on
+    its own: one that is not a command is rejected in the results, not the batch."""
 
     model_config = ConfigDict(extra="forbid")
-    commands: Annotated[list[dict[str, Any]], Field(min_length=1, max_length=1000)]
+    commands: Annotated[list[Any], Field(min_length=1, max_length=1000)]
 
 
 class BatchItemOut(_Out):

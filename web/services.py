@@ -15,6 +15,7 @@ from fastapi import Request
 
 from peerlog import CommandResult, PeerLog
 from peerlog.integrity.service import Integrity
+from peerlog.persistence.base import failure_summary
 from peerlog.persistence.config import ConfigurationError
 from peerlog.projections import Runner, Thresholds
 from peerlog.projections.reads import Reads, Source
@@ -105,7 +106,7 @@ class Services:
                     due = time.monotonic() + self.checkpoint_seconds
             except Exception as exc:  # noqa: BLE001 - the follower must outlive a bad moment
                 # Names the store and the problem (a gap in the record, a missing key).
-                logger.warning("the Merkle tree was not extended (%s: %s)", type(exc).__name__, exc)
+                logger.warning("the Merkle tree was not extended (%s)", failure_summary(exc))
                 self._stop.wait(RETRY_SECONDS)
             wait = TREE_SECONDS
             if self.checkpoint_seconds:
@@ -120,7 +121,7 @@ class Services:
                 # The message names the store and the problem, never personal texts
                 # (the read models hold none).
                 logger.warning(
-                    "the projection follower stopped (%s: %s); restarting", type(exc).__name__, exc
+                    "the projection follower stopped (%s); restarting", failure_summary(exc)
                 )
                 self._stop.wait(RETRY_SECONDS)
 

@@ -19,7 +19,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any, Final, TypeVar, cast
 
 import msgspec
@@ -59,6 +59,7 @@ from peerlog.commands import (
     StepChangesInput,
     SwitchRoles,
     command_digest,
+    future_violation,
     parse_command,
     violations_from,
 )
@@ -89,7 +90,7 @@ from peerlog.domain.vocabulary import (
 )
 from peerlog.folding import folding
 from peerlog.persistence import chain
-from peerlog.persistence.base import EventRecorder
+from peerlog.persistence.base import EventRecorder, failure_summary
 from peerlog.persistence.config import DATABASE_URL, SCHEMA, ConfigurationError, store_env
 from peerlog.persistence.keys import key_store_for
 from peerlog.persistence.mapper import EventMapper
@@ -108,7 +109,6 @@ logger = logging.getLogger(__name__)
 MAX_ATTEMPTS: Final = 40
 """How often a command is decided again when other writers keep winning the race."""
 MAX_BACKOFF_SECONDS: Final = 0.05
-FUTURE_TOLERANCE: Final = timedelta(minutes=5)
 SNAPSHOT_INTERVAL: Final = 200
 """A stream's state is snapshotted every this many events (PEERLOG_SNAPSHOT_INTERVAL)."""
 STATE_CACHE_SIZE: Final = 10_000
@@ -400,13 +400,9 @@ class PeerLog(Application[str]):
     def _stamp(self, cmd: Command) -> Stamp:
         now = self.clock()
         occurred_at = cmd.occurred_at or now
-        if occurred_at > now + FUTURE_TOLERANCE:
-            raise RuleViolation(
-                "occurred_at",
-                "not_in_future",
-                f"{occurred_at.isoformat()} is more than 5 minutes ahead of the record's "
-                f"clock ({now.isoformat(timespec='seconds')})",
-            )
+        ahead = future_violation(occurred_at, now)
+        if ahead is not None:
+            raise RuleViolation(ahead.field, ahead.rule, ahead.message)
         return Stamp(cmd.command_id, cmd.actor, occurred_at)
 
     def _snapshot_after_batch(
@@ -427,17 +423,9 @@ class PeerLog(Application[str]):
         digest = command_digest(cmd, self.keys.digest_key())
         now = self.clock()
         occurred_at = cmd.occurred_at or now
-        if occurred_at > now + FUTURE_TOLERANCE:
-            return self._reject_unless_repeated(
-                cmd,
-                digest,
-                Violation(
-                    "occurred_at",
-                    "not_in_future",
-                    f"{occurred_at.isoformat()} is more than 5 minutes ahead of the record's "
-                    f"clock ({now.isoformat(timespec='seconds')})",
-                ),
-            )
+        ahead = future_violation(occurred_at, now)
+        if ahead is not None:
+            return self._reject_unless_repeated(cmd, digest, ahead)
         stamp = Stamp(cmd.command_id, cmd.actor, occurred_at)
         with self._lock:
             for attempt in range(MAX_ATTEMPTS):
@@ -867,9 +855,14 @@ class PeerLog(Application[str]):
             )
         except IntegrityError:
             pass  # another writer stored this snapshot first
-        except PersistenceError:
+        except PersistenceError as exc:
             # A missing snapshot only makes the next load slower; the command is recorded.
-            logger.warning("could not store a snapshot of %s", state.id, exc_info=True)
+            logger.warning(
+                "could not store a snapshot of %s (%s); what was recorded is kept, and the "
+                "stream is read from its events instead",
+                state.id,
+                failure_summary(exc),
+            )
 
     def take_snapshot(self, stream: str) -> None:  # type: ignore[override]
         """Store a snapshot of an aggregate's current state."""

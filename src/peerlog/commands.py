@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
+import re
 from collections.abc import Mapping
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any, Final, Literal, TypeAlias
 
 import msgspec
@@ -20,6 +22,7 @@ from pydantic import (
     AfterValidator,
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
@@ -37,6 +40,7 @@ from peerlog.domain.identity_numbers import (
 )
 from peerlog.domain.vocabulary import (
     ID_PATTERN,
+    ID_RE,
     ID_RULE_TEXT,
     AssessmentKind,
     FeedbackSource,
@@ -46,13 +50,45 @@ from peerlog.domain.vocabulary import (
     Shift,
     StepKind,
 )
+from peerlog.json_text import JsonRejected, as_bytes, check_text, check_value, named
 
 MAX_LABEL_LENGTH: Final = 200
 MAX_TEXT_LENGTH: Final = 20_000
+EARLIEST_TIME: Final = datetime(1970, 1, 1, tzinfo=UTC)
+FUTURE_TOLERANCE: Final = timedelta(minutes=5)
+TIME_EXAMPLE: Final = "2026-03-02T07:30:00+01:00"
+
+# C0 and C1 control characters but tab, line feed and carriage return; and lone
+# surrogates, which are not characters at all (no store could keep them as UTF-8).
+_NOT_IN_TEXT: Final = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+_TIME_SHAPE: Final = re.compile(
+    r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d{1,9})?)?(?:[Zz]|[+-]\d{2}(?::?\d{2})?)?"
+)
+_DATE_SHAPE: Final = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def control_character(value: str) -> str | None:
+    """What is wrong with a text that holds a control character or a lone surrogate
+    (which, and where: never the text itself), or None if it holds neither."""
+    found = _NOT_IN_TEXT.search(value)
+    if found is None:
+        return None
+    code = ord(found.group())
+    where = f"U+{code:04X}, character {found.start() + 1}"
+    if 0xD800 <= code <= 0xDFFF:
+        return f"holds a lone surrogate ({where}), which is not a character"
+    return (
+        f"holds a control character ({where}); a text may hold tabs and line breaks, "
+        "but no other control characters"
+    )
 
 
 def check_free_text(value: str) -> str:
-    """Reject free text that would identify a patient, or pass for an erased text."""
+    """Reject free text that holds control characters, would identify a patient, or
+    would pass for an erased text."""
+    problem = control_character(value)
+    if problem is not None:
+        raise PydanticCustomError("control_character", problem)
     if value == ERASED_MARKER:
         raise PydanticCustomError(
             "erased_marker",
@@ -80,8 +116,75 @@ def _check_unique(values: list[str]) -> list[str]:
     return values
 
 
+def _time_given(value: object) -> object:
+    """A time is an ISO 8601 string (or, from Python, a datetime); never a number."""
+    if isinstance(value, datetime) or (isinstance(value, str) and _TIME_SHAPE.fullmatch(value)):
+        return value
+    raise PydanticCustomError(
+        "not_a_time",
+        f"must be an ISO 8601 time with a UTC offset, for example {TIME_EXAMPLE}; "
+        "a number is not a time",
+    )
+
+
 def _to_utc(value: datetime) -> datetime:
-    return value.astimezone(UTC)
+    try:
+        utc = value.astimezone(UTC)
+    except (OverflowError, ValueError):
+        utc = None
+    if utc is None or utc < EARLIEST_TIME:
+        raise PydanticCustomError(
+            "time_out_of_range",
+            "is out of range: the record takes times from 1970-01-01T00:00:00Z up to "
+            "5 minutes ahead of its clock",
+        )
+    return utc
+
+
+def _date_given(value: object) -> object:
+    """A date is an ISO 8601 string YYYY-MM-DD (or, from Python, a date); never a number."""
+    if (isinstance(value, date) and not isinstance(value, datetime)) or (
+        isinstance(value, str) and _DATE_SHAPE.fullmatch(value)
+    ):
+        return value
+    raise PydanticCustomError(
+        "not_a_date", "must be an ISO 8601 date, for example 2026-03-02; a number is not a date"
+    )
+
+
+def future_violation(occurred_at: datetime, now: datetime) -> Violation | None:
+    """The contract's bound on ``occurred_at``: never more than 5 minutes ahead."""
+    if occurred_at <= now + FUTURE_TOLERANCE:
+        return None
+    return Violation(
+        "occurred_at",
+        "not_in_future",
+        f"{occurred_at.isoformat()} is more than 5 minutes ahead of the record's clock "
+        f"({now.isoformat(timespec='seconds')})",
+    )
+
+
+def _check_json_texts(value: dict[str, Any]) -> dict[str, Any]:
+    """Every key and text anywhere in a free-form mapping (a correction's ``changes``)
+    is held to the rules of texts before the entry's own fields are known."""
+    stack: list[tuple[str, object]] = [("", value)]
+    while stack:
+        path, item = stack.pop()
+        texts: list[tuple[str, str]] = []
+        if isinstance(item, dict):
+            for key, child in item.items():
+                where = f"{path}.{display_key(key)}" if path else display_key(key)
+                texts.append((where, key))
+                stack.append((where, child))
+        elif isinstance(item, list):
+            stack.extend((f"{path}.{i}", child) for i, child in enumerate(item))
+        elif isinstance(item, str):
+            texts.append((path, item))
+        for where, text in texts:
+            problem = control_character(text)
+            if problem is not None:
+                raise PydanticCustomError("control_character", f"{where}: {problem}")
+    return value
 
 
 # The id pattern is checked by pydantic-core itself (fast); its error is reworded below.
@@ -95,7 +198,10 @@ Label: TypeAlias = Annotated[
 ]
 Text: TypeAlias = Annotated[str, Field(max_length=MAX_TEXT_LENGTH), AfterValidator(check_free_text)]
 Reason: TypeAlias = Annotated[Text, AfterValidator(_check_not_blank)]
-Timestamp: TypeAlias = Annotated[AwareDatetime, AfterValidator(_to_utc)]
+Timestamp: TypeAlias = Annotated[
+    AwareDatetime, BeforeValidator(_time_given), AfterValidator(_to_utc)
+]
+Day: TypeAlias = Annotated[date, BeforeValidator(_date_given)]
 
 
 class _Model(BaseModel):
@@ -143,8 +249,8 @@ class OpenCourse(CommandBase):
     command: Literal["open_course"] = "open_course"
     course_id: Id
     title: Label
-    starts_on: date
-    ends_on: date
+    starts_on: Day
+    ends_on: Day
     scale: Annotated[list[Label], Field(min_length=1), AfterValidator(_check_unique)]
     pass_level: Label
     goals: list[GoalInput]
@@ -282,7 +388,7 @@ class CorrectEntry(CommandBase):
     command: Literal["correct_entry"] = "correct_entry"
     pair_id: Id
     entry_id: Id
-    changes: Annotated[dict[str, Any], Field(min_length=1)]
+    changes: Annotated[dict[str, Any], Field(min_length=1), AfterValidator(_check_json_texts)]
     reason: Reason
 
 
@@ -387,6 +493,18 @@ _ADAPTER: Final[TypeAdapter[Command]] = TypeAdapter(
 )
 
 
+def display_key(key: object) -> str:
+    """A key or name a client sent, as an error may show it: as it is when it reads
+    like an id, else escaped and shortened, and never a patient identifier."""
+    text = str(key)
+    if ID_RE.fullmatch(text) and not find_identity_numbers(text):
+        return text
+    if find_identity_numbers(text):
+        return "[a name holding a patient identifier]"
+    shown = json.dumps(text[:40])[1:-1]
+    return shown + ("..." if len(text) > 40 else "")
+
+
 def _command_name(data: object) -> str:
     if isinstance(data, Mapping):
         name = data.get("command")
@@ -395,29 +513,36 @@ def _command_name(data: object) -> str:
     return ""
 
 
+_MESSAGES: Final = {
+    "extra_forbidden": "is not a field of this command",
+    "missing": "is required",
+    "timezone_aware": f"needs a UTC offset, for example {TIME_EXAMPLE}",
+    "string_unicode": "is not valid text (it holds a lone surrogate)",
+}
+
+
 def violations_from(error: ValidationError, *, strip_tag: bool = True) -> list[Violation]:
-    """Turn pydantic's errors into violations that name the field and the rule."""
+    """Turn pydantic's errors into violations that name the field and the rule.
+
+    Field names and keys the client sent are shown only as :func:`display_key` shows
+    them: an error never carries a control character or a patient identifier back."""
     violations = []
     for detail in error.errors(include_url=False):
         loc = list(detail["loc"])
         if strip_tag and loc and loc[0] in COMMAND_NAMES:
             loc = loc[1:]
-        field = ".".join(str(part) for part in loc)
+        field = ".".join(display_key(part) for part in loc)
         rule = detail["type"]
-        message = detail["msg"]
+        message = _MESSAGES.get(rule, detail["msg"])
         if rule == "union_tag_invalid":
             field = "command"
-            tag = detail.get("ctx", {}).get("tag", "")
+            tag = display_key(detail.get("ctx", {}).get("tag", ""))
             message = f"unknown command '{tag}'; the commands are: {', '.join(COMMAND_NAMES)}"
             rule = "unknown_command"
         elif rule == "union_tag_not_found":
             field = "command"
             message = "every command needs a 'command' field naming what to do"
             rule = "missing_command"
-        elif rule == "extra_forbidden":
-            message = "is not a field of this command"
-        elif rule == "missing":
-            message = "is required"
         elif rule == "json_invalid":
             field = ""
             message = f"not valid JSON: {detail.get('ctx', {}).get('error', message)}"
@@ -426,27 +551,44 @@ def violations_from(error: ValidationError, *, strip_tag: bool = True) -> list[V
         ):
             rule = "invalid_id"
             message = f"an id must be {ID_RULE_TEXT}"
-        elif rule == "timezone_aware":
-            message = "needs a UTC offset, for example 2026-03-02T07:30:00+01:00"
         violations.append(Violation(field, rule, message))
     return violations
 
 
-def parse_command(data: str | bytes | Mapping[str, Any]) -> Command:
-    """Validate one command from JSON text or a mapping; raise CommandRejected if it is bad."""
+NOT_AN_OBJECT: Final = Violation("", "not_an_object", "a command is a JSON object")
+
+
+def parse_command(data: str | bytes | Mapping[str, Any] | object) -> Command:
+    """Validate one command from JSON text or a mapping; raise CommandRejected if it is bad.
+
+    JSON text may start with a byte-order mark; text and mappings alike are held to the
+    limits of :mod:`peerlog.json_text` (size, nesting) before their fields are read."""
     if isinstance(data, str | bytes):
         try:
-            return _ADAPTER.validate_json(data)
+            text = as_bytes(data)
+            check_text(text)
+        except JsonRejected as rejected:
+            start = data[:65536]
+            hint = named(start.encode("utf-8", "replace") if isinstance(start, str) else start)
+            raise CommandRejected(_command_name(hint), [rejected.violation]) from None
+        try:
+            return _ADAPTER.validate_json(text)
         except ValidationError as exc:
             try:
-                raw: object = msgspec.json.decode(data)
+                raw: object = msgspec.json.decode(text)
             except msgspec.DecodeError:
                 raw = None
             if raw is not None and not isinstance(raw, dict):
-                violations = [Violation("", "not_an_object", "a command is a JSON object")]
+                violations = [NOT_AN_OBJECT]
             else:
                 violations = violations_from(exc)
             raise CommandRejected(_command_name(raw), violations) from None
+    if not isinstance(data, Mapping):
+        raise CommandRejected("", [NOT_AN_OBJECT])
+    try:
+        check_value(data)
+    except JsonRejected as rejected:
+        raise CommandRejected(_command_name(data), [rejected.violation]) from None
     try:
         return _ADAPTER.validate_python(data)
     except ValidationError as exc:

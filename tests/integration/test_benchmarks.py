@@ -106,6 +106,10 @@ def test_benchmarks_produce_every_figure_on_sqlite_and_postgres(
         for r in results
         if r["figure"] == "Merkle tree build"
     )
+    guard = {r["subject"]: r for r in results if r["figure"] == "patient-identifier guard"}
+    assert set(guard) == {"identifiers caught", "ordinary strings let through"}
+    assert guard["identifiers caught"]["details"]["identifiers"] == size.guard
+    assert guard["ordinary strings let through"]["details"]["ordinary_strings"] == size.guard
     assert report["machine"]["cores"] >= 1
     table = capsys.readouterr().out
     assert table.count("\n| ") == len(results) + 1  # and the header

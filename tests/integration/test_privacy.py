@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from typing import Any
 import psycopg
 import pytest
 from psycopg import sql
+from psycopg.conninfo import make_conninfo
 
 from peerlog import CommandRejected, PeerLog
 from peerlog.domain.erasure import ERASED, ERASED_MARKER, ErasedText
@@ -32,7 +34,7 @@ from peerlog.domain.events import (
 )
 from peerlog.persistence import keys
 from peerlog.persistence.sealing import ENVELOPE_PREFIX
-from tests.conftest import Store
+from tests.conftest import POSTGRES_URL, Store, own_database
 from tests.support import COURSE, GOALS, Placement
 
 COURSE_2 = "vfu-2"
@@ -144,6 +146,25 @@ def _record_personal_texts(p: Placement) -> None:
         reason=ABOUT_S1["correction_reason"],
     )
     p.run("close_session", "s1", pair_id="p1", session_id="d1", summary=ABOUT_S1["summary"])
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    """The record on SQLite, or on PostgreSQL in a database of its own: an erasure waits
+    for every session of its database that could still see the old key, and other
+    suites' readers in the shared test database are not this test's to wait for."""
+    if request.param == "sqlite":
+        path = tmp_path / "record.sqlite3"
+        yield Store("sqlite", {"PEERLOG_DATABASE_URL": f"sqlite:///{path}"}, path=path)
+        return
+    with own_database() as found:
+        yield found
+
+
+@pytest.fixture
+def postgres_store() -> Iterator[Store]:
+    with own_database() as found:
+        yield found
 
 
 @pytest.fixture
@@ -594,6 +615,51 @@ def test_an_erasure_held_up_by_an_old_transaction_is_finished_by_forgetting_agai
         assert app.forget("s1", actor="coord", command_id="forget-s1").repeated
         assert _found(store, {"s1's wrapped key": wrapped}) == []
         assert app.verify().verified
+    finally:
+        app.close()
+
+
+def test_an_erasure_waits_for_a_transaction_in_another_database_that_began_before_it(
+    postgres_store: Store,
+) -> None:
+    """A transaction anywhere on the server that began before the key was deleted makes
+    every new snapshot - in this database too, VACUUM's own included - reach back to
+    it, and VACUUM FULL then keeps the old row. Under load that happened: forget
+    reported success while the wrapped key was still in the relation files."""
+    store = postgres_store
+    app = store.open()
+    p = Placement(app).seed()
+    _record_personal_texts(p)
+    wrapped = _wrapped_key(store, "s1")
+    failures: list[BaseException] = []
+
+    def forget() -> None:
+        try:
+            app.forget("s1", actor="coord", command_id="forget-s1")
+        except BaseException as exc:
+            failures.append(exc)
+
+    elsewhere = make_conninfo(POSTGRES_URL, dbname="postgres")
+    try:
+        with psycopg.connect(elsewhere) as other:
+            other.execute("SELECT pg_current_xact_id()")  # a write transaction, in progress
+            thread = threading.Thread(target=forget)
+            thread.start()
+            deadline = time.monotonic() + 30
+            while store.execute_raw(
+                "SELECT wrapped FROM person_keys WHERE person_id = %s", ("s1",)
+            ) != [(None,)]:
+                assert time.monotonic() < deadline, "the key was not replaced"
+                time.sleep(0.01)
+            # The key is out of the table, but its old row is still needed by a snapshot
+            # that can be taken from now on: forget cannot finish while the other runs.
+            thread.join(1.0)
+            assert thread.is_alive()
+            other.rollback()
+        thread.join(60)
+        assert not thread.is_alive()
+        assert failures == []
+        assert _found(store, {"s1's wrapped key": wrapped}) == []
     finally:
         app.close()
 

@@ -133,7 +133,7 @@ CASES = [
         "occurred_at not a time",
         _with(_step(), occurred_at="yesterday"),
         "occurred_at",
-        "datetime_from_date_parsing",
+        "not_a_time",
     ),
     Case(
         "occurred_at more than 5 minutes ahead",
@@ -221,7 +221,7 @@ CASES = [
         "dates that are not dates",
         _with(_OPEN_COURSE, starts_on="spring"),
         "starts_on",
-        "date_from_datetime_parsing",
+        "not_a_date",
     ),
     # --- course administration --------------------------------------------------------
     Case(

@@ -28,6 +28,26 @@ FOUND = [
     ("010190-1234", "Danish CPR number"),
     ("CPR-nr. 311299-0001", "Danish CPR number"),
     ("1503851004", "Danish CPR number"),
+    # the separators people type
+    ("811218 9876", "Swedish personal identity number"),
+    ("19811218 9876", "Swedish personal identity number"),
+    ("811218\u20139876", "Swedish personal identity number"),  # en dash
+    ("811218\u20119876", "Swedish personal identity number"),  # non-breaking hyphen
+    ("811218\u22129876", "Swedish personal identity number"),  # minus sign
+    ("811218\u00a09876", "Swedish personal identity number"),  # no-break space
+    ("811218 - 9876", "Swedish personal identity number"),
+    ("811218.9876", "Swedish personal identity number"),
+    ("8112\u200b18-9876", "Swedish personal identity number"),  # zero-width space
+    ("81121\u00ad8\u20609876", "Swedish personal identity number"),  # soft hyphen, joiner
+    ("\uff18\uff11\uff11\uff12\uff11\uff18-9876", "Swedish personal identity number"),
+    ("010190 1234", "Danish CPR number"),
+    ("010190\u20131234", "Danish CPR number"),
+    # a word in front decides what the digits alone cannot
+    ("pnr 811218-9875", "Swedish personal identity number"),  # a mistyped check digit
+    ("CPR 150902-1904", "Danish CPR number"),  # the shape of a date and a time
+    ("cpr-nr: 0101251904", "Danish CPR number"),
+    # born since 2007, without the modulus 11 check: a CPR number all the same
+    ("0105165118", "Danish CPR number"),
 ]
 
 NOT_FOUND = [
@@ -62,6 +82,19 @@ NOT_FOUND = [
     "ISBN 978-91-0-012345-6",
     "order 1234567890123",
     "12345678901",
+    # dates with times, in the compact forms of timestamps
+    "150902-1904",
+    "150902 1904",
+    "020326-1905",  # 2 March 2026, 19:05, in the Danish order
+    "kl 2603021904",
+    "tid 202603021904",
+    "datum 260302-0730",
+    # Swedish mobile numbers without spaces, other numbers named as such
+    "0701234567",
+    "0705963224",
+    "tel 0701720199",
+    "LOT 1208157195",
+    "ordernr 2307536947",
 ]
 
 

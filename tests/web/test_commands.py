@@ -186,7 +186,7 @@ def test_bodies_that_are_not_commands(web: Web) -> None:
     assert response.json()["errors"][0]["rule"] == "json_invalid"
     response = web.post("s1", "/api/commands", json=[1, 2])
     assert response.status_code == 422
-    assert response.json()["errors"][0]["field"] == "body"
+    assert response.json()["errors"][0]["rule"] == "not_an_object"
     response = web.post(
         "s1",
         "/api/commands",
@@ -282,7 +282,6 @@ def test_a_batch_is_a_list_of_1_to_1000_objects(web: Web) -> None:
         ({"commands": []}, "body.commands", "too_short"),
         ({"commands": [{"command": "x"}] * 1001}, "body.commands", "too_long"),
         ({"commands": "no"}, "body.commands", "list_type"),
-        ({"commands": [1]}, "body.commands.0", "dict_type"),
         ({"orders": []}, "body.commands", "missing"),
     ]:
         response = web.post("s1", "/api/commands/batch", json=body)

@@ -102,3 +102,14 @@ class EventRecorder(ApplicationRecorder):
     @abstractmethod
     def close(self) -> None:
         """Release connections."""
+
+
+def failure_summary(exc: BaseException) -> str:
+    """A failure as one log line may show it: its type, the SQLSTATE where the store
+    gave one, and the first line of its message only (a database's DETAIL lines quote
+    the values of the rows concerned)."""
+    cause = exc.__cause__ if exc.__cause__ is not None else exc
+    code = getattr(cause, "sqlstate", None) or getattr(cause, "sqlite_errorname", None)
+    first = (str(exc).strip().splitlines() or [""])[0][:200]
+    kind = type(exc).__name__ + (f" [{code}]" if code else "")
+    return f"{kind}: {first}" if first else kind

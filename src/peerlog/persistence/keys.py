@@ -26,6 +26,7 @@ SQL values are always parameters; PostgreSQL identifiers go through
 from __future__ import annotations
 
 import json
+import re
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Collection, Mapping
@@ -191,6 +192,7 @@ class PostgresKeyStore(KeyStore):
             )
 
     def destroy(self, person_id: str, when: datetime) -> None:
+        deadline = time.monotonic() + ERASURE_WAIT_SECONDS
         with self.datastore.connection() as conn:
             with conn.transaction():
                 conn.execute(
@@ -201,49 +203,117 @@ class PostgresKeyStore(KeyStore):
                     ).format(self.table),
                     (person_id, when, when),
                 )
-                row = conn.execute("SELECT (txid_current() % 4294967296)::text").fetchone()
+                row = conn.execute("SELECT pg_current_xact_id()::text").fetchone()
             assert row is not None
-            self._wait_for_older_transactions(conn, str(row[0]))
-            # VACUUM FULL copies the row versions that some transaction may still see;
-            # with no older transaction left, the old version holding the key is dropped.
-            conn.execute(
-                sql.SQL("SET lock_timeout = {}").format(
-                    sql.Literal(f"{int(ERASURE_WAIT_SECONDS * 1000)}ms")
-                )
-            )
-            try:
-                conn.execute(sql.SQL("VACUUM FULL {}").format(self.table))
-            except psycopg.errors.LockNotAvailable:
-                msg = (
-                    "the key was deleted, but other sessions kept the key table locked, so "
-                    "VACUUM FULL could not remove the old row; forget the person again"
-                )
-                raise ErasureIncomplete(msg) from None
-            finally:
-                conn.execute("RESET lock_timeout")
+            xid = int(row[0])
+            kept: list[int] = []
 
-    def _wait_for_older_transactions(self, conn: psycopg.Connection[Any], xid: str) -> None:
-        """Wait until no transaction of this database that began before ``xid`` (the one
-        that removed the key) is running, or holds a snapshot from before it."""
-        deadline = time.monotonic() + ERASURE_WAIT_SECONDS
+            def count(notice: psycopg.errors.Diagnostic) -> None:
+                kept.extend(_kept_rows(notice, "person_keys"))
+
+            conn.add_notice_handler(count)
+            try:
+                self._remove_old_rows(conn, xid, deadline, kept)
+            finally:
+                conn.remove_notice_handler(count)
+
+    def _remove_old_rows(
+        self, conn: psycopg.Connection[Any], xid: int, deadline: float, kept: list[int]
+    ) -> None:
+        """VACUUM FULL until its own report says it kept no dead row version."""
         while True:
-            row = conn.execute(
-                "SELECT count(*) FROM pg_stat_activity "
-                "WHERE datname = current_database() AND pid <> pg_backend_pid() "
-                "AND backend_type <> 'autovacuum worker' "
-                "AND (age(backend_xmin) >= age(%s::xid) OR age(backend_xid) >= age(%s::xid))",
-                (xid, xid),
-            ).fetchone()
-            if row is None or not row[0]:
+            self._wait_for_horizon(conn, xid, deadline)
+            kept.clear()
+            self._vacuum_full(conn, deadline)
+            if not any(kept):
                 return
+            # A snapshot from before the erasure was taken after all (by a session that
+            # began while we looked): wait for it too, and rewrite again.
             if time.monotonic() > deadline:
                 msg = (
-                    "the key was deleted, but transactions that began before that are still "
-                    f"running in {self.datastore.description}, and VACUUM FULL would keep "
-                    "the old row for them; forget the person again when they are done"
+                    "the key was deleted, but VACUUM FULL had to keep the old row for "
+                    f"transactions on the server of {self.datastore.description} that "
+                    "began before it; forget the person again when they are done"
+                )
+                raise ErasureIncomplete(msg)
+
+    def _vacuum_full(self, conn: psycopg.Connection[Any], deadline: float) -> None:
+        """Rewrite the key table and its index into new files (the old files are
+        truncated when it commits), holding it locked no longer than the deadline."""
+        wait_ms = max(1, int((deadline - time.monotonic()) * 1000))
+        conn.execute(sql.SQL("SET lock_timeout = {}").format(sql.Literal(f"{wait_ms}ms")))
+        try:
+            conn.execute(sql.SQL("VACUUM (FULL, VERBOSE) {}").format(self.table))
+        except psycopg.errors.LockNotAvailable:
+            msg = (
+                "the key was deleted, but other sessions kept the key table locked, so "
+                "VACUUM FULL could not remove the old row; forget the person again"
+            )
+            raise ErasureIncomplete(msg) from None
+        finally:
+            conn.execute("RESET lock_timeout")
+
+    def _wait_for_horizon(self, conn: psycopg.Connection[Any], xid: int, deadline: float) -> None:
+        """Wait until VACUUM can remove a row version deleted by transaction ``xid``:
+        no transaction anywhere on the server that began before it is still running (a
+        new snapshot - in this database too, VACUUM's own included - reaches back to
+        it), no session of this database holds a snapshot from before it, and no
+        replication slot or standby (hot_standby_feedback) holds one either."""
+        while True:
+            blockers = conn.execute(_BLOCKERS, {"xid": xid}).fetchall()
+            if not blockers:
+                return
+            if time.monotonic() > deadline:
+                what, database, pid, seconds = blockers[0]
+                where = f" in database {database}" if database else ""
+                which = f", pid {pid}" if pid else ""
+                msg = (
+                    "the key was deleted, but VACUUM FULL would keep the old row: "
+                    f"{len(blockers)} transaction(s) on the server of "
+                    f"{self.datastore.description} began before it and are still running "
+                    f"(the oldest, a {what}{where}{which}, for {seconds:.0f} s); "
+                    "forget the person again when they are done"
                 )
                 raise ErasureIncomplete(msg)
             time.sleep(0.05)
+
+
+_BLOCKERS: Final = sql.SQL(
+    # The erasing transaction's id, as the 32-bit xid the views show, pushed later by
+    # vacuum_defer_cleanup_age where it is set (PostgreSQL 15 and older).
+    "WITH mine AS (SELECT ((%(xid)s::bigint + coalesce(nullif(current_setting("
+    "'vacuum_defer_cleanup_age', true), '')::bigint, 0)) %% 4294967296)::text::xid AS xid) "
+    "SELECT backend_type, datname, pid, "
+    "extract(epoch FROM now() - coalesce(xact_start, backend_start))::float8 "
+    "FROM pg_stat_activity, mine "
+    "WHERE pid <> pg_backend_pid() AND ("
+    # a transaction anywhere that began before the erasure and is still running
+    "age(backend_xid) >= age(mine.xid) OR ("
+    # a snapshot from before it in this database (a standby's, through its walsender);
+    # a plain (auto)VACUUM's snapshot holds nothing back
+    "(datname = current_database() OR datname IS NULL) "
+    "AND age(backend_xmin) >= age(mine.xid) "
+    "AND NOT (backend_type = 'autovacuum worker' AND query NOT LIKE '%%ANALYZE%%'))) "
+    "UNION ALL SELECT 'prepared transaction', database, NULL, "
+    "extract(epoch FROM now() - prepared)::float8 FROM pg_prepared_xacts, mine "
+    "WHERE age(transaction) >= age(mine.xid) "
+    "UNION ALL SELECT 'replication slot', database, NULL, 0 FROM pg_replication_slots, mine "
+    "WHERE age(xmin) >= age(mine.xid) "
+    "ORDER BY 4 DESC"
+)
+
+
+_NUMBER: Final = re.compile(r"\d+")
+
+
+def _kept_rows(notice: psycopg.errors.Diagnostic, table: str) -> list[int]:
+    """How many dead row versions VACUUM (FULL, VERBOSE) had to keep, from its report on
+    ``table`` ("N dead row versions cannot be removed yet", in the server's language:
+    the number comes first in every translation); none when the report is not there."""
+    if notice.severity_nonlocalized != "INFO" or table not in (notice.message_primary or ""):
+        return []
+    found = _NUMBER.search(notice.message_detail or "")
+    return [int(found.group())] if found else []
 
 
 def key_store_for(factory: InfrastructureFactory[Any]) -> KeyStore:
