@@ -72,7 +72,7 @@ def audit_command(
       peerlog audit p02-a --course vfu-1
       peerlog audit p02-a --course vfu-1 --as-of 2026-03-27 --format html > p02-a.html
     """
-    app = session.app()
+    app = session.record().app
     window = AsOf(as_of, as_of_occurred)
     report = audit(app, student, course, window)
     if bundle is not None:

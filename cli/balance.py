@@ -38,7 +38,7 @@ def balance_command(
       peerlog balance p02
       peerlog balance p02 --as-of 2026-03-20 --format json
     """
-    report = balance_report(session.app(), pair, AsOf(as_of, as_of_occurred))
+    report = balance_report(session.record().app, pair, AsOf(as_of, as_of_occurred))
     if fmt == "json":
         echo_json(report)
         return

@@ -102,13 +102,14 @@ def dashboard_command(
     runner = session.runner()
     if update:
         bring_up_to_date(runner, show=wanted(asked=progress))
+    # The read models as the primary's runner left them, read where reads are read.
     statuses = runner.status()
-    position = min(s.position for s in statuses)
-    head = statuses[0].head if statuses else 0
+    source = session.read_models(after=min(s.position for s in statuses))
+    position, head = source.position, source.head
     moment = now or datetime.now(UTC)
     thresholds = Thresholds(**limits)
     pairs = overview(
-        runner.store,
+        source.store,
         now=moment,
         supervisor=supervisor,
         thresholds=thresholds,

@@ -164,7 +164,7 @@ Example:
 def export_command(
     session: Session, /, *, what: str, pair_id: str | None, output: TextIO, fmt: str
 ) -> None:
-    app = session.app()
+    app = session.record().app if what in {"events", "xapi"} else session.app()
     if what == "xapi":
         if fmt != "jsonl":
             raise click.UsageError("xAPI statements are JSON; leave out --format csv")
@@ -183,9 +183,10 @@ def export_command(
             if "pair_id" not in table.column_names:
                 raise click.UsageError(f"{what} has no pair_id column; leave out --pair")
             where["pair_id"] = pair_id
-        runner = session.runner()
-        count = write_table(table, runner.store.read(table, **where), output, fmt)
-        lag = max(s.lag for s in runner.status())
+        session.runner()  # the read models' tables, made if they are missing
+        source = session.read_models()
+        count = write_table(table, source.store.read(table, **where), output, fmt)
+        lag = source.lag
         if lag:
             click.echo(
                 f"note: the read models are {lag:,} events behind the record; "

@@ -60,7 +60,7 @@ def replay_command(
       peerlog replay p03 --as-of 2026-03-18 --student p03-a --state
     """
     history = timeline(
-        session.app(),
+        session.record().app,
         pair,
         AsOf(as_of, as_of_occurred),
         late_after=timedelta(hours=late_after),

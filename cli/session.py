@@ -10,6 +10,7 @@ import click
 from peerlog import PeerLog
 from peerlog.persistence.config import DATABASE_URL, default_sqlite_path, describe_url
 from peerlog.projections import Runner
+from peerlog.projections.reads import Reads, Source
 
 DEFAULT_DB_HELP: Final = (
     "The record to use: sqlite:////absolute/path.sqlite3 or "
@@ -28,6 +29,7 @@ class Session:
     """Whether --db named the store (rather than the environment or the default)."""
     _app: PeerLog | None = field(default=None, repr=False)
     _runner: Runner | None = field(default=None, repr=False)
+    _reads: Reads | None = field(default=None, repr=False)
 
     @property
     def where(self) -> str:
@@ -48,7 +50,35 @@ class Session:
             self._runner = Runner(self.app())
         return self._runner
 
+    def reads(self) -> Reads:
+        """Where what only reads is read (a standby, with PEERLOG_READ_DATABASE_URL)."""
+        if self._reads is None:
+            # The runner's read store, where a command has one (it made the tables).
+            store = self._runner.store if self._runner is not None else None
+            self._reads = Reads.open(self.app(), store)
+        return self._reads
+
+    def record(self) -> Source:
+        """The copy of the record to read: a standby once it holds everything the
+        primary holds now (a command run a moment ago included), else the primary."""
+        reads = self.reads()
+        return self._told(reads.record(after=reads.head() if reads.configured else 0), "record")
+
+    def read_models(self, *, after: int = 0) -> Source:
+        """The read models to read: a standby's once they have reached ``after``."""
+        return self._told(self.reads().read_models(after=after), "read models")
+
+    def _told(self, source: Source, what: str) -> Source:
+        if self.reads().configured:
+            # Said on standard error, so that data on standard output stays the same.
+            where = self.reads().where if source.replica else "the primary"
+            click.echo(f"read from {where}: {source.describe(what)}", err=True)
+        return source
+
     def _close(self) -> None:
+        if self._reads is not None:
+            self._reads.close()
+            self._reads = None
         if self._runner is not None:
             self._runner.close()
             self._runner = None

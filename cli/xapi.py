@@ -40,7 +40,7 @@ def write_statements(produced: Iterator[Produced], out: TextIO) -> int:
 
 def export_statements(session: Session, pair_id: str | None, out: TextIO) -> int:
     """``peerlog export xapi``."""
-    app = session.app()
+    app = session.record().app
     settings = xapi_settings(app)
     return write_statements(export(app, settings, pair_id), out)
 

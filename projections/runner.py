@@ -29,8 +29,6 @@ from datetime import datetime
 from multiprocessing.process import BaseProcess
 from typing import Any, Final
 
-from eventsourcing.persistence import IntegrityError
-
 from peerlog.application import PeerLog
 from peerlog.folding import folding
 from peerlog.projections.base import Projection
@@ -167,10 +165,13 @@ class Runner:
             if start >= head:
                 return False
             stop_at = min(head, start + self.batch_size)
-            self._fold(state, start, stop_at)
             try:
+                self._fold(state, start, stop_at)
                 self.store.flush(state, start, stop_at, before_commit=self.before_commit)
-            except IntegrityError:
+            except BaseException:
+                # The state has folded events its stored read model may not have (the
+                # flush failed, or its commit was lost with a failed primary): start
+                # again from what is stored, so that every event counts exactly once.
                 self._states.pop(projection.name, None)
                 raise
             self._positions[projection.name] = stop_at

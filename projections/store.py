@@ -294,6 +294,8 @@ class PostgresReadStore(ReadStore):
         )
 
     def ensure(self, projections: Sequence[type[Projection]]) -> None:
+        if self.datastore.standby:
+            return  # a standby's read models are the primary's, replicated
         with self.datastore.transaction() as conn:
             conn.execute(
                 sql.SQL("SELECT pg_advisory_xact_lock({})").format(
@@ -503,23 +505,33 @@ class PostgresReadStore(ReadStore):
             try:
                 yield True
             finally:
-                conn.execute(sql.SQL("SELECT pg_advisory_unlock({})").format(key))
+                # A lock on a server that went away went with it (and with its session).
+                if not conn.broken:
+                    conn.execute(sql.SQL("SELECT pg_advisory_unlock({})").format(key))
 
     def wait_for_events(self, timeout: float, stop: threading.Event | None) -> None:
-        if self._listener is None:
-            conn = self.datastore.pool.getconn()
-            conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(self.channel)))
-            self._listener = conn
         deadline = min(timeout, 1.0)
-        for _ in self._listener.notifies(timeout=deadline, stop_after=1):
-            break
-        del stop
+        try:
+            if self._listener is None:
+                # A connection of its own: it listens for as long as the runner follows.
+                conn = self.datastore.connect()
+                conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(self.channel)))
+                self._listener = conn
+            for _ in self._listener.notifies(timeout=deadline, stop_after=1):
+                break
+        except psycopg.Error:
+            # The server went away (a failover): listen again on the next primary, and
+            # meanwhile poll, so that the runner goes on from its tracked position.
+            self._drop_listener()
+            (stop or threading.Event()).wait(deadline)
+
+    def _drop_listener(self) -> None:
+        listener, self._listener = self._listener, None
+        if listener is not None:
+            listener.close()
 
     def close(self) -> None:
-        if self._listener is not None:
-            self._listener.execute(sql.SQL("UNLISTEN {}").format(sql.Identifier(self.channel)))
-            self.datastore.pool.putconn(self._listener)
-            self._listener = None
+        self._drop_listener()
 
 
 def read_store_for(recorder: object) -> ReadStore:

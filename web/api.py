@@ -21,6 +21,7 @@ from peerlog.domain.errors import Violation
 from peerlog.domain.vocabulary import ID_PATTERN
 from peerlog.json_text import JsonRejected, decode, decode_batch
 from peerlog.projections import audit, balance_report
+from peerlog.projections.reads import Source
 from peerlog.web import schemas, views
 from peerlog.web.access import COMMANDS_BY_ROLE, Scope
 from peerlog.web.auth import api_scope, api_token
@@ -90,8 +91,10 @@ def _unreadable(violation: Violation, command: str | None = None) -> ApiError:
     return ApiError(status, violation.field, violation.rule, violation.message, command=command)
 
 
-def ok(data: Any, status: int = 200) -> JSONResponse:
-    return JSONResponse(data, status_code=status)
+def ok(data: Any, status: int = 200, source: Source | None = None) -> JSONResponse:
+    """The answer; one read from a copy of the record says which, and how far it had
+    come, in its headers (the contract's JSON stays as it is)."""
+    return JSONResponse(data, status_code=status, headers=source.headers() if source else None)
 
 
 @router.get("/health", tags=["service"], responses={200: {"model": schemas.Health}})
@@ -171,6 +174,7 @@ def post_command(token: TokenOf, found: Found, data: RawBody) -> JSONResponse:
     except JsonRejected as rejected:
         raise _unreadable(rejected.violation) from None
     result = found.app.execute(prepare(body, token))
+    found.wrote(token.actor, [result])
     return ok(result.as_dict(), 200 if result.repeated else 201)
 
 
@@ -218,7 +222,8 @@ def post_batch(token: TokenOf, found: Found, data: RawBody) -> JSONResponse:
             ready.append((index, prepare(raw, token)))
         except (ApiError, CommandRejected) as exc:
             results[index] = _rejection(index, raw, exc)
-    outcomes = found.app.execute_many([command for _, command in ready])
+    outcomes = list(found.app.execute_many([command for _, command in ready]))
+    found.wrote(token.actor, [o for o in outcomes if not isinstance(o, CommandRejected)])
     for (index, command), outcome in zip(ready, outcomes, strict=True):
         results[index] = (
             _rejection(index, command, outcome)
@@ -307,7 +312,9 @@ def balance(
 ) -> JSONResponse:
     """The contract's balance report for a pair, as of a time."""
     _pair(scope, pair_id)
-    return ok(balance_report(found.app, pair_id, as_of(as_of_, as_of_occurred)))
+    source = found.record_for(scope.actor)
+    report = balance_report(source.app, pair_id, as_of(as_of_, as_of_occurred))
+    return ok(report, source=source)
 
 
 @router.get(
@@ -332,11 +339,12 @@ def pair_timeline(
     their entries, late entries marked, and the pair's roles and balance after each
     event. A student reads the texts of the events that name them."""
     _pair(scope, pair_id)
+    source = found.record_for(scope.actor)
     head, items = views.pair_timeline(
-        found.app, scope, pair_id, as_of(as_of_, as_of_occurred), session=session, student=student
+        source.app, scope, pair_id, as_of(as_of_, as_of_occurred), session=session, student=student
     )
     chosen, page = views.Page(limit, offset).of(items)
-    return ok({**head, **page, "items": chosen})
+    return ok({**head, **page, "items": chosen}, source=source)
 
 
 @router.get(
@@ -359,7 +367,9 @@ def student_audit(
         raise forbidden(
             "student_id", f"the token does not read audits of '{student_id}' in course {course}"
         )
-    return ok(audit(found.app, student_id, course, as_of(as_of_, as_of_occurred)))
+    source = found.record_for(scope.actor)
+    report = audit(source.app, student_id, course, as_of(as_of_, as_of_occurred))
+    return ok(report, source=source)
 
 
 @router.get(
@@ -375,8 +385,9 @@ def student_progression(
         raise forbidden(
             "student_id", f"the token does not read the progression of '{student_id}' in {course}"
         )
-    data = views.student_progression(found.runner.store, course, student_id)
-    return ok({**data, "position": views.positions(found.runner)["position"]})
+    source = found.read_models_for(scope.actor)
+    data = views.student_progression(source.store, course, student_id)
+    return ok({**data, "position": source.position}, source=source)
 
 
 @router.get(
@@ -393,8 +404,9 @@ def course_progression(
     if not students:
         raise forbidden("course_id", f"the token reads no student's progression in {course_id}")
     chosen, page = views.Page(limit, offset).of(students)
-    data = views.progression_grid(found.runner.store, course_id, chosen)
-    return ok({**data, **page, "position": views.positions(found.runner)["position"]})
+    source = found.read_models_for(scope.actor)
+    data = views.progression_grid(source.store, course_id, chosen)
+    return ok({**data, **page, "position": source.position}, source=source)
 
 
 @router.get(
@@ -417,8 +429,9 @@ def supervisor_overview(
     """Who needs attention: the pairs the token supervises (a coordinator: the pairs of
     their courses), flagged pairs first, with balance, recent sessions and flags."""
     moment_ = moment(now, "now") or found.now()
+    source = found.read_models_for(scope.actor)
     pairs_ = views.supervisor_overview(
-        found.runner.store,
+        source.store,
         scope,
         now=moment_,
         thresholds=found.thresholds,
@@ -426,7 +439,8 @@ def supervisor_overview(
     )
     chosen, page = views.Page(limit, offset).of(pairs_)
     return ok(
-        {"now": moment_.isoformat(), **views.positions(found.runner), **page, "pairs": chosen}
+        {"now": moment_.isoformat(), **views.positions(source), **page, "pairs": chosen},
+        source=source,
     )
 
 

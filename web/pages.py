@@ -28,6 +28,7 @@ from peerlog.domain.vocabulary import ID_RE
 from peerlog.projections import audit
 from peerlog.projections.audit_file import make_file
 from peerlog.projections.progression import EVIDENCE_LABELS, STATUS_LABELS
+from peerlog.projections.reads import Source
 from peerlog.projections.timeline import timeline
 from peerlog.web import audit_report, views
 from peerlog.web.access import Scope
@@ -189,15 +190,23 @@ def live(request: Request) -> JSONResponse:
         return JSONResponse(
             ApiError(401, "session", "unauthenticated", "log in again").as_dict(), 401
         )
-    return JSONResponse(views.positions(found.runner))
+    return JSONResponse(views.positions(found.reads.read_models()))
 
 
 # --- pages -----------------------------------------------------------------------------
 
 
-def _page(request: Request, scope: Scope, name: str, live: str | None, **context: Any) -> Response:
-    found = _services(request)
-    where = views.positions(found.runner)
+def _page(
+    request: Request,
+    scope: Scope,
+    name: str,
+    live: str | None,
+    source: Source,
+    *,
+    what: str = "Read models",
+    **context: Any,
+) -> Response:
+    where = views.positions(source)
     return render(
         request,
         name,
@@ -206,6 +215,7 @@ def _page(request: Request, scope: Scope, name: str, live: str | None, **context
             "live": live,
             "position": where[live] if live else None,
             "lag": where["lag"],
+            "source": source.describe(what),
             **context,
         },
     )
@@ -215,9 +225,10 @@ def _page(request: Request, scope: Scope, name: str, live: str | None, **context
 def dashboard(request: Request, *, include_dissolved: Annotated[bool, Query()] = False) -> Response:
     scope = _scope(request)
     found = _services(request)
+    source = found.read_models_for(scope.actor)
     if scope.role in {Role.SUPERVISOR, Role.COORDINATOR}:
         pairs = views.supervisor_overview(
-            found.runner.store,
+            source.store,
             scope,
             now=found.now(),
             thresholds=found.thresholds,
@@ -228,6 +239,7 @@ def dashboard(request: Request, *, include_dissolved: Annotated[bool, Query()] =
             scope,
             "overview.html",
             "position",
+            source,
             pairs=pairs,
             flagged=sum(1 for p in pairs if p["flags"]),
             courses=_courses(scope),
@@ -239,6 +251,7 @@ def dashboard(request: Request, *, include_dissolved: Annotated[bool, Query()] =
             scope,
             "student_home.html",
             "position",
+            source,
             pairs=[p.as_dict() for p in scope.pairs()],
             courses=_courses(scope),
         )
@@ -247,6 +260,7 @@ def dashboard(request: Request, *, include_dissolved: Annotated[bool, Query()] =
         scope,
         "examiner_home.html",
         None,
+        source,
         courses=[{**c, "students": scope.auditable(c["course_id"])} for c in _courses(scope)],
     )
 
@@ -272,8 +286,9 @@ def course_grid(request: Request, course_id: str) -> Response:
     students = scope.students(course_id)
     if not students:
         raise forbidden("course_id", f"you read no student's progression in {course_id}")
-    grid = views.progression_grid(_services(request).runner.store, course_id, students)
-    return _page(request, scope, "grid.html", "position", grid=grid)
+    source = _services(request).read_models_for(scope.actor)
+    grid = views.progression_grid(source.store, course_id, students)
+    return _page(request, scope, "grid.html", "position", source, grid=grid)
 
 
 @router.get("/dashboard/students/{student_id}")
@@ -285,11 +300,12 @@ def student_page(
     _check_id(course, "course")
     if not scope.may_read_progression(student_id, course):
         raise forbidden("student_id", f"you do not read the progression of {student_id}")
-    data = views.student_progression(_services(request).runner.store, course, student_id)
+    source = _services(request).read_models_for(scope.actor)
+    data = views.student_progression(source.store, course, student_id)
     pairs = [
         p.as_dict() for p in scope.pairs() if student_id in p.students and p.course_id == course
     ]
-    return _page(request, scope, "student.html", "position", progression=data, pairs=pairs)
+    return _page(request, scope, "student.html", "position", source, progression=data, pairs=pairs)
 
 
 @router.get("/dashboard/pairs/{pair_id}")
@@ -304,8 +320,9 @@ def pair_page(
     if not scope.may_read_pair(pair_id):
         raise forbidden("pair_id", f"you do not read pair {pair_id}")
     found = _services(request)
+    source = found.record_for(scope.actor)
     head, items = views.pair_timeline(
-        found.app,
+        source.app,
         scope,
         pair_id,
         as_of(None, None),
@@ -318,6 +335,8 @@ def pair_page(
         scope,
         "timeline.html",
         "head",
+        source,
+        what="Record",
         head=head,
         items=list(reversed(items)),
         pair=pair.as_dict() if pair else None,
@@ -328,7 +347,7 @@ def pair_page(
 
 def _audit(
     request: Request, student_id: str, course: str, as_of_: str | None
-) -> tuple[Scope, dict[str, Any], dict[str, dict[str, Any]], dict[str, str]]:
+) -> tuple[Scope, dict[str, Any], dict[str, dict[str, Any]], dict[str, str], Source]:
     """The audit a token may read, the events behind it as the token may read them,
     and the names of the course's people."""
     scope = _scope(request)
@@ -336,9 +355,9 @@ def _audit(
     _check_id(course, "course")
     if not scope.may_audit(student_id, course):
         raise forbidden("student_id", f"you do not read audits of {student_id} in {course}")
-    found = _services(request)
+    source = _services(request).record_for(scope.actor)
     window = as_of(as_of_, None)
-    report = audit(found.app, student_id, course, window)
+    report = audit(source.app, student_id, course, window)
     behind: dict[str, dict[str, Any]] = {}
     pairs = {
         ref.rpartition("@")[0].removeprefix("pair/")
@@ -347,10 +366,10 @@ def _audit(
         if ref.startswith("pair/")
     }
     for pair_id in sorted(pairs):
-        told = timeline(found.app, pair_id, window)
+        told = timeline(source.app, pair_id, window)
         for item in told.items:
             behind[item.event] = views.timeline_item(item, scope)
-    return scope, report, behind, audit_report.display_names(found.app, course)
+    return scope, report, behind, audit_report.display_names(source.app, course), source
 
 
 @router.get("/dashboard/students/{student_id}/audit")
@@ -361,12 +380,14 @@ def audit_page(
     course: Annotated[str, Query(max_length=64)],
     as_of_: Annotated[str | None, Query(alias="as_of", max_length=40)] = None,
 ) -> Response:
-    scope, report, behind, names = _audit(request, student_id, course, as_of_)
+    scope, report, behind, names, source = _audit(request, student_id, course, as_of_)
     return _page(
         request,
         scope,
         "audit.html",
         None,
+        source,
+        what="Record",
         **audit_report.context(report, behind, names),
         as_of=as_of_,
     )
@@ -381,7 +402,7 @@ def audit_pdf(
     as_of_: Annotated[str | None, Query(alias="as_of", max_length=40)] = None,
 ) -> Response:
     """The audit as a PDF, for the student's file."""
-    _, report, behind, names = _audit(request, student_id, course, as_of_)
+    _, report, behind, names, _ = _audit(request, student_id, course, as_of_)
     return Response(
         audit_report.render_pdf(report, behind, names),
         media_type="application/pdf",
@@ -404,7 +425,8 @@ def audit_file(
     _check_id(course, "course")
     if not scope.may_audit(student_id, course):
         raise forbidden("student_id", f"you do not read audits of {student_id} in {course}")
-    data = make_file(_services(request).app, student_id, course, as_of(as_of_, None))
+    source = _services(request).record_for(scope.actor)
+    data = make_file(source.app, student_id, course, as_of(as_of_, None))
     return Response(
         data,
         media_type="application/json",

@@ -6,18 +6,19 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Final
 
 from fastapi import Request
 
-from peerlog import PeerLog
+from peerlog import CommandResult, PeerLog
 from peerlog.integrity.service import Integrity
 from peerlog.persistence.base import failure_summary
 from peerlog.persistence.config import ConfigurationError
 from peerlog.projections import Runner, Thresholds
+from peerlog.projections.reads import Reads, Source
 from peerlog.web.roster import Roster
 from peerlog.web.tokens import Tokens
 
@@ -36,6 +37,8 @@ class Services:
     runner: Runner
     tokens: Tokens
     roster: Roster
+    reads: Reads
+    """Where what only reads is read: a standby (PEERLOG_READ_DATABASE_URL) or the primary."""
     thresholds: Thresholds = field(default_factory=Thresholds)
     follow: bool = False
     """Whether the server keeps the read models up to date itself (a follower thread)."""
@@ -47,14 +50,30 @@ class Services:
 
     @classmethod
     def of(cls, app: PeerLog, *, follow: bool = False) -> Services:
+        runner = Runner(app)
         return cls(
             app,
-            Runner(app),
+            runner,
             Tokens.of(app),
             Roster(app),
+            Reads.open(app, runner.store),
             follow=follow,
             checkpoint_seconds=checkpoint_interval(app.settings),
         )
+
+    def wrote(self, actor: str, results: Iterable[CommandResult]) -> None:
+        """An actor's commands were recorded: their reads wait for these positions."""
+        positions = [e.position for r in results for e in r.events]
+        if positions:
+            self.reads.wrote(actor, max(positions))
+
+    def record_for(self, actor: str) -> Source:
+        """The copy of the record to answer ``actor`` from (holding their own writes)."""
+        return self.reads.record(after=self.reads.last_write(actor))
+
+    def read_models_for(self, actor: str) -> Source:
+        """The read models to answer ``actor`` from (with their own writes in them)."""
+        return self.reads.read_models(after=self.reads.last_write(actor))
 
     @property
     def integrity(self) -> Integrity:
@@ -117,6 +136,7 @@ class Services:
 
     def close(self) -> None:
         self.stop()
+        self.reads.close()
         self.runner.close()
 
 

@@ -26,6 +26,7 @@ from peerlog.projections.progression import (
     SUMMARY,
 )
 from peerlog.projections.progression import TABLES as PROGRESSION_TABLES
+from peerlog.projections.reads import Source
 from peerlog.projections.store import ReadStore
 from peerlog.projections.tables import Table
 from peerlog.projections.timeline import Item, timeline
@@ -69,16 +70,23 @@ class Page:
 # --- read models -----------------------------------------------------------------------
 
 
-def positions(runner: Runner) -> dict[str, int]:
-    """How far the read models have got (the slowest projection) and the record's head."""
-    statuses = runner.status()
-    head = runner.head()
-    position = min((s.position for s in statuses), default=head)
-    return {"position": position, "head": head, "lag": max(0, head - position)}
+def positions(source: Source) -> dict[str, int]:
+    """How far the read models read have got (the slowest projection), and the
+    record's head on the primary."""
+    return {"position": source.position, "head": source.head, "lag": source.lag}
 
 
 def projections(runner: Runner) -> dict[str, Any]:
-    return {"projections": [s.as_dict() for s in runner.status()], **positions(runner)}
+    """Each projection's progress on the primary, where the runner keeps them."""
+    statuses = runner.status()
+    head = runner.head()
+    position = min((s.position for s in statuses), default=head)
+    return {
+        "projections": [s.as_dict() for s in statuses],
+        "position": position,
+        "head": head,
+        "lag": max(0, head - position),
+    }
 
 
 def _moment(value: Any) -> Any:

@@ -14,6 +14,8 @@ import pytest
 from benchmarks.__main__ import main
 from benchmarks.suite import SIZES
 from tests.conftest import POSTGRES_URL, _postgres_or_skip
+from tests.replication.clusters import REQUIRE as REQUIRE_REPLICATION
+from tests.replication.clusters import unavailable
 from tests.xapi.lrs import ralph_or_skip
 
 FIGURES = {
@@ -38,6 +40,15 @@ FIGURES = {
     "audit file": {"peerlog audit --bundle"},
     "forwarding to an LRS": {"peerlog export xapi", "peerlog xapi forward to ralph"},
 }
+REPLICATION = {
+    "one writer, synchronous standby": {"peerlog, a synchronous standby", "peerlog, the standby"},
+    "eight writers, synchronous standby": {
+        "peerlog, a synchronous standby",
+        "peerlog, the standby",
+    },
+    "supervisor overview while 4 writers record": {"peerlog overview of one course's pairs"},
+}
+"""PostgreSQL only, on clusters the suite makes (where the server's programs are)."""
 
 
 @pytest.mark.postgres
@@ -59,6 +70,16 @@ def test_benchmarks_produce_every_figure_on_sqlite_and_postgres(
             for subject in subjects:
                 assert any(m.startswith(subject) for m in measured), (figure, store, subject)
     assert all(math.isfinite(r["value"]) and r["value"] > 0 for r in results)
+    if unavailable() is None or REQUIRE_REPLICATION:
+        for figure, subjects in REPLICATION.items():
+            measured = {r["subject"] for r in results if r["figure"] == figure}
+            for subject in subjects:
+                assert any(m.startswith(subject) for m in measured), (figure, subject)
+        reads = [r for r in results if r["figure"] == "supervisor overview while 4 writers record"]
+        assert {r["subject"].rpartition(", ")[2] for r in reads} == {
+            "from the standby s1",
+            "from the primary",
+        }
     (writers,) = [r for r in results if r["figure"] == "eight writers, different pairs"]
     assert writers["details"] == {"events_lost": 0, "errors": 0, "chain_verified": True}
     rebuilds = [r for r in results if r["subject"] == "peerlog runner"]

@@ -3,6 +3,7 @@ kept, and the proofs an outsider asks for."""
 
 from __future__ import annotations
 
+import time
 import weakref
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -16,6 +17,9 @@ from peerlog.integrity.signing import load_signer
 from peerlog.integrity.source import RecordSource
 from peerlog.integrity.store import IntegrityStore, StoredCheckpoint, integrity_store_for
 from peerlog.integrity.tree import Progress, StoredTree, TreeGap, extend
+
+REPLICATION_WAIT_SECONDS: Final = 5.0
+"""How long a standby waits for a checkpoint the primary made for it."""
 
 
 class Integrity:
@@ -36,6 +40,9 @@ class Integrity:
         self.source = RecordSource(app.store)
         self.tree = StoredTree(self.store)
         self._signer: Signer | None = None
+        self.maker: Integrity | None = None
+        """On a standby, the primary's: it makes the checkpoints this copy lacks (a
+        standby takes no writes), which then reach it by replication."""
 
     # --- the tree ----------------------------------------------------------------
 
@@ -81,9 +88,23 @@ class Integrity:
         (with ``make``)."""
         found = self.store.covering(position)
         if found is None and make:
+            if self.maker is not None:
+                return self._arrived(self.maker.covering(position), position)
             made, _ = self.make_checkpoint()
             return made if made.size >= position else None
         return found
+
+    def _arrived(self, made: StoredCheckpoint | None, position: int) -> StoredCheckpoint | None:
+        """The checkpoint the primary made, once it has reached this standby (waited
+        for a bounded time: replication takes milliseconds)."""
+        if made is None:
+            return None
+        deadline = time.monotonic() + REPLICATION_WAIT_SECONDS
+        while True:
+            found = self.store.covering(position)
+            if found is not None or time.monotonic() >= deadline:
+                return found
+            time.sleep(0.01)
 
     def add_cosignatures(self, text: str) -> StoredCheckpoint:
         """Keep the cosignatures in a note of a checkpoint this record made."""

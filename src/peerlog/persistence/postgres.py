@@ -9,13 +9,25 @@ stores the events and the command, and notifies listeners.
 
 All SQL is composed with :mod:`psycopg.sql`; the schema name is an identifier, never
 formatted in as text, and every value is a parameter.
+
+**Failover.** With a multi-host URL (``target_session_attrs=read-write``) every new
+connection goes to whichever server is the primary. When a connection breaks, the pool
+drops its idle connections (they went to the same server) and a writer's own
+connection is replaced. A command whose connection broke while it was being appended
+is *ambiguous*: its commit may have reached the old primary and its synchronous
+standby, or not. The recorder settles it before answering: it waits (a bounded time,
+``PEERLOG_FAILOVER_SECONDS``) for a primary, looks the command up by its id there, and
+either returns where its events landed (it was recorded) or appends it again (it was
+not). So a command is recorded once or answered as failed, never twice.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import threading
-from collections.abc import Collection, Iterator, Mapping, Sequence
+import time
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, Final
 
@@ -40,9 +52,11 @@ from eventsourcing.persistence import (
     TrackingRecorder,
 )
 from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict
 
 from peerlog.persistence import chain
 from peerlog.persistence.base import EventRecorder, RawEvent
+from peerlog.persistence.config import ConfigurationError
 from peerlog.persistence.records import (
     Appended,
     CommandIdConflict,
@@ -52,8 +66,29 @@ from peerlog.persistence.records import (
     StreamConflict,
 )
 
+logger = logging.getLogger(__name__)
+
 STREAM_CONFLICT: Final = "PLS01"
 DEFAULT_SCHEMA: Final = "peerlog"
+FAILOVER_SECONDS: Final = 30.0
+"""How long a command whose connection broke waits for a primary to settle it."""
+RETRY_PAUSE: Final = 0.2
+_DISCONNECTED: Final = ("08", "57P", "25006")
+"""SQLSTATE classes of a lost or refused connection, and "read-only transaction" (a
+server that is no longer the primary)."""
+
+
+def disconnected(exc: BaseException) -> bool:
+    """Whether a psycopg error means the connection (or the primary behind it) is gone,
+    rather than a statement the server refused."""
+    if not isinstance(exc, psycopg.Error):
+        return False
+    if isinstance(exc, psycopg.InterfaceError):
+        return True
+    state = exc.sqlstate
+    if state is None:
+        return isinstance(exc, psycopg.OperationalError)
+    return state.startswith(_DISCONNECTED)
 
 
 def lock_key(schema: str, purpose: str) -> int:
@@ -95,6 +130,17 @@ def _configure(conn: psycopg.Connection[tuple[Any, ...]]) -> None:
     conn.execute(_SESSION)
 
 
+def _connect_timeout(conninfo: str, default: float) -> float:
+    """How long to wait to connect: the URL's ``connect_timeout`` where it gives one
+    (libpq's own, per host), else ``default``."""
+    try:
+        given = conninfo_to_dict(conninfo).get("connect_timeout")
+        seconds = float(given) if given is not None else default
+    except (psycopg.ProgrammingError, ValueError):
+        return default
+    return max(1.0, seconds)
+
+
 class PostgresDatastore:
     """A pool of autocommit connections to one database, working in one schema."""
 
@@ -107,10 +153,16 @@ class PostgresDatastore:
         max_pool_size: int = 16,
         connect_timeout: float = 10.0,
         description: str = "",
+        failover_seconds: float = FAILOVER_SECONDS,
     ) -> None:
         self.schema = schema
         self.description = description or "PostgreSQL"
-        self.connect_timeout = connect_timeout
+        # Waiting for a first connection (a server that is down) takes as long as the
+        # URL's connect_timeout says; waiting for a free one in the pool, the default.
+        self.connect_timeout = _connect_timeout(conninfo, connect_timeout)
+        self.conninfo = conninfo
+        self.failover_seconds = failover_seconds
+        self._standby: bool | None = None
         self.pool: psycopg_pool.ConnectionPool[psycopg.Connection[tuple[Any, ...]]] = (
             psycopg_pool.ConnectionPool(
                 conninfo,
@@ -118,6 +170,9 @@ class PostgresDatastore:
                 max_size=max(pool_size, max_pool_size),
                 kwargs={"autocommit": True},
                 configure=_configure,
+                # A connection handed out works: one whose server went away (a
+                # failover) is replaced, not given to a reader to fail with.
+                check=psycopg_pool.ConnectionPool.check_connection,
                 open=False,
                 timeout=connect_timeout,
                 name=f"peerlog-{schema}",
@@ -148,42 +203,67 @@ class PostgresDatastore:
             with self.pool.connection() as conn:
                 yield conn
         except psycopg.Error as exc:
+            if disconnected(exc):
+                self.lost_connection()
             raise _translate(exc) from exc
         except psycopg_pool.PoolTimeout as exc:
             msg = f"no connection to {self.description} became free in time"
             raise OperationalError(msg) from exc
+
+    def lost_connection(self) -> None:
+        """A connection broke: the pool's idle ones went to the same server, so check
+        them now (the broken are replaced at once, not when each is next used)."""
+        try:
+            self.pool.check()
+        except Exception:  # checking is a courtesy: the next use reconnects anyway
+            logger.debug("checking the pool's connections failed", exc_info=True)
 
     @contextmanager
     def transaction(self) -> Iterator[psycopg.Connection[tuple[Any, ...]]]:
         with self.connection() as conn, conn.transaction():
             yield conn
 
+    def connect(self) -> psycopg.Connection[tuple[Any, ...]]:
+        """A connection of its own, outside the pool (made at once, where the pool
+        waits between attempts after a failure)."""
+        conn = psycopg.connect(
+            self.conninfo, autocommit=True, connect_timeout=max(1, round(self.connect_timeout))
+        )
+        _configure(conn)
+        return conn
+
     @contextmanager
     def writer(self) -> Iterator[psycopg.Connection[tuple[Any, ...]]]:
-        """This thread's own connection for appends, kept out of the pool between them
-        (taking one from the pool for every command costs more than the command's SQL).
-        A connection that failed is given back and replaced next time."""
+        """This thread's own connection for appends, kept between them (taking one from
+        the pool for every command costs more than the command's SQL). A connection
+        that broke is closed and replaced next time, with the primary of the moment."""
         conn: psycopg.Connection[tuple[Any, ...]] | None = getattr(self._writers, "conn", None)
         if (conn is None or conn.closed) and len(self._pinned) >= self.max_pinned:
             # Many writing threads: the rest share the pool.
-            with self.connection() as shared:
-                yield shared
-            return
-        if conn is None or conn.closed:
             self._open()
             try:
-                conn = self.pool.getconn()
+                with self.pool.connection() as shared:
+                    yield shared
+            except psycopg.Error as exc:
+                if disconnected(exc):
+                    self.lost_connection()
+                raise
             except psycopg_pool.PoolTimeout as exc:
                 msg = f"no connection to {self.description} became free in time"
                 raise OperationalError(msg) from exc
+            return
+        if conn is None or conn.closed:
+            # A failure to connect is the caller's to settle, like a broken connection.
+            conn = self.connect()
             self._writers.conn = conn
             with self._open_lock:
                 self._pinned.append(conn)
         try:
             yield conn
         except psycopg.Error as exc:
-            if isinstance(exc, psycopg.OperationalError | psycopg.InterfaceError):
+            if disconnected(exc):
                 self._release(conn)
+                self.lost_connection()
             raise
 
     def _release(self, conn: psycopg.Connection[tuple[Any, ...]]) -> None:
@@ -191,10 +271,23 @@ class PostgresDatastore:
         with self._open_lock:
             if conn in self._pinned:
                 self._pinned.remove(conn)
-        self.pool.putconn(conn)
+        conn.close()
+
+    @property
+    def standby(self) -> bool:
+        """Whether the server is a standby (in recovery): it takes no schema changes;
+        the primary makes them, and they reach it by replication."""
+        if self._standby is None:
+            with self.connection() as conn:
+                row = conn.execute("SELECT pg_is_in_recovery()").fetchone()
+            self._standby = bool(row and row[0])
+        return self._standby
 
     def create(self, statements: Sequence[sql.Composed | sql.SQL]) -> None:
-        """Run schema statements in the schema (created if missing), one process at a time."""
+        """Run schema statements in the schema (created if missing), one process at a
+        time; on a standby, nothing (its schema is the primary's)."""
+        if self.standby:
+            return
         with self.transaction() as conn:
             conn.execute(
                 sql.SQL("SELECT pg_advisory_xact_lock({})").format(
@@ -215,7 +308,7 @@ class PostgresDatastore:
         with self._open_lock:
             pinned, self._pinned = self._pinned, []
         for conn in pinned:
-            self.pool.putconn(conn)
+            conn.close()
         self.pool.close()
 
 
@@ -376,14 +469,13 @@ class PostgresEventRecorder(EventRecorder):
             *cmd,
             *next(iter(checks.items()), (None, None)),
         )
-        try:
+
+        def attempt() -> list[list[Appended]]:
             with self.datastore.writer() as conn:
                 rows = conn.execute(self._append_one, params, prepare=True).fetchall()
-        except psycopg.errors.UniqueViolation as exc:
-            raise _conflict(exc) from exc
-        except psycopg.Error as exc:
-            raise _translate(exc) from exc
-        return [Appended(row[0], row[1], bytes(row[2])) for row in rows]
+            return [[Appended(row[0], row[1], bytes(row[2])) for row in rows]]
+
+        return self._settled([command], attempt)[0]
 
     def append_batch(
         self,
@@ -396,13 +488,91 @@ class PostgresEventRecorder(EventRecorder):
         written = {str(s.originator_id) for events, _ in commands for s in events}
         checks = {k: v for k, v in (expected or {}).items() if k not in written}
         needed = chain.first_links_needed(commands)
-        try:
+
+        def attempt() -> list[list[Appended]]:
             with self.datastore.writer() as conn, conn.transaction():
                 return self._append_batch(conn, commands, checks, needed)
-        except psycopg.errors.UniqueViolation as exc:
-            raise _conflict(exc) from exc
-        except psycopg.Error as exc:
-            raise _translate(exc) from exc
+
+        return self._settled([command for _, command in commands], attempt)
+
+    def _settled(
+        self,
+        commands: Sequence[CommandRecord | None],
+        attempt: Callable[[], list[list[Appended]]],
+    ) -> list[list[Appended]]:
+        """Run an append; if its connection broke, settle what became of it on the
+        primary of the moment: the commands were recorded (their events' places are
+        returned), or they were not (appended again), within ``failover_seconds``."""
+        deadline: float | None = None
+        while True:
+            try:
+                return attempt()
+            except psycopg.errors.UniqueViolation as exc:
+                raise _conflict(exc) from exc
+            except psycopg.Error as exc:
+                if not disconnected(exc) or any(c is None for c in commands):
+                    raise _translate(exc) from exc
+                lost = exc
+            if deadline is None:
+                deadline = time.monotonic() + self.datastore.failover_seconds
+                logger.warning(
+                    "lost %s while appending (%s); settling the command by its id",
+                    self.datastore.description,
+                    type(lost).__name__,
+                )
+            found = self._recorded([c for c in commands if c is not None], deadline, lost)
+            if found is not None:
+                return found
+
+    def _recorded(
+        self, commands: Sequence[CommandRecord], deadline: float, lost: psycopg.Error
+    ) -> list[list[Appended]] | None:
+        """Where the commands' events landed, if the primary (waited for until
+        ``deadline``) has them; None if it has none of them."""
+        ids = [c.command_id for c in commands]
+        while True:
+            try:
+                with self.datastore.connect() as conn:
+                    rows = conn.execute(
+                        sql.SQL("SELECT {} FROM {} WHERE command_id = ANY(%s)").format(
+                            _COMMAND_COLUMNS, self.events
+                        ),
+                        (ids,),
+                    ).fetchall()
+                    stored = {row[0]: _command(row) for row in rows}
+                    if not stored:
+                        return None
+                    if len(stored) < len(ids) or any(
+                        stored[c.command_id].digest != c.digest for c in commands
+                    ):
+                        # Recorded by another writer (or in part by none): the caller
+                        # answers each command from the store.
+                        raise CommandIdConflict("a command with this id was recorded before")
+                    out = []
+                    for command in commands:
+                        first = stored[command.command_id]
+                        landed = conn.execute(
+                            sql.SQL(
+                                "SELECT position, recorded_at, chain FROM {} "
+                                "WHERE position BETWEEN %s AND %s ORDER BY position"
+                            ).format(self.events),
+                            (first.first_position, first.last_position),
+                        ).fetchall()
+                        out.append([Appended(r[0], r[1], bytes(r[2])) for r in landed])
+                    logger.warning("the command was recorded before the connection broke")
+                    return out
+            except psycopg.Error as exc:
+                if not disconnected(exc):
+                    raise _translate(exc) from exc
+                if time.monotonic() >= deadline:
+                    msg = (
+                        f"{self.datastore.description} could not be reached for "
+                        f"{self.datastore.failover_seconds:g} s after the connection broke "
+                        "during a command; it may or may not have been recorded: send it "
+                        "again with the same command_id"
+                    )
+                    raise OperationalError(msg) from lost
+                time.sleep(RETRY_PAUSE)
 
     def _append_batch(
         self,
@@ -787,6 +957,20 @@ class PostgresTrackingRecorder(TrackingRecorder):
         return int(row[0]) if row else None
 
 
+def failover_seconds(value: str | None) -> float:
+    """PEERLOG_FAILOVER_SECONDS: how long a command waits for a new primary."""
+    if not value:
+        return FAILOVER_SECONDS
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds <= 3600:  # an hour is more than any failover takes
+        msg = f"PEERLOG_FAILOVER_SECONDS is a number of seconds (0 to 3600), not {value!r}"
+        raise ConfigurationError(msg)
+    return seconds
+
+
 class PostgresFactory(InfrastructureFactory[PostgresTrackingRecorder]):
     """Builds the PostgreSQL recorders from the application's environment."""
 
@@ -794,6 +978,7 @@ class PostgresFactory(InfrastructureFactory[PostgresTrackingRecorder]):
     POSTGRES_SCHEMA = "POSTGRES_SCHEMA"
     POSTGRES_DESCRIPTION = "POSTGRES_DESCRIPTION"
     POSTGRES_POOL_SIZE = "POSTGRES_POOL_SIZE"
+    FAILOVER_SECONDS = "FAILOVER_SECONDS"
 
     def __init__(self, env: Any) -> None:
         super().__init__(env)
@@ -806,6 +991,7 @@ class PostgresFactory(InfrastructureFactory[PostgresTrackingRecorder]):
             schema=self.env.get(self.POSTGRES_SCHEMA) or DEFAULT_SCHEMA,
             pool_size=int(self.env.get(self.POSTGRES_POOL_SIZE) or 2),
             description=self.env.get(self.POSTGRES_DESCRIPTION) or "PostgreSQL",
+            failover_seconds=failover_seconds(self.env.get(self.FAILOVER_SECONDS)),
         )
 
     def aggregate_recorder(self, purpose: str = "events") -> AggregateRecorder:
