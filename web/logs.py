@@ -19,16 +19,15 @@ from uvicorn.config import LOGGING_CONFIG
 
 from peerlog.domain.identity_numbers import find_identity_numbers
 from peerlog.domain.vocabulary import ID_RE
-from peerlog.web.tokens import SESSION_PREFIX, TOKEN_PREFIX
+from peerlog.web.tokens import SECRET_PREFIXES
 
 HIDDEN: Final = "*"
-_SECRET_PREFIXES: Final = (TOKEN_PREFIX, SESSION_PREFIX)
 
 
 def _shown(part: str) -> bool:
     return (
         bool(ID_RE.fullmatch(part))
-        and not part.startswith(_SECRET_PREFIXES)
+        and not part.startswith(SECRET_PREFIXES)
         and not find_identity_numbers(part)
     )
 

@@ -20,6 +20,7 @@ from peerlog.persistence.config import ConfigurationError
 from peerlog.projections import Runner, Thresholds
 from peerlog.projections.reads import Reads, Source
 from peerlog.web.roster import Roster
+from peerlog.web.sso import SingleSignOn, SsoSettings
 from peerlog.web.tokens import Tokens
 
 logger = logging.getLogger(__name__)
@@ -44,12 +45,15 @@ class Services:
     """Whether the server keeps the read models up to date itself (a follower thread)."""
     checkpoint_seconds: float = DEFAULT_CHECKPOINT_SECONDS
     """How often the server signs a checkpoint while it follows (0: never)."""
+    sso: SingleSignOn | None = None
+    """Single sign-on through the institution's provider, when it is set up."""
     _stop: threading.Event = field(default_factory=threading.Event, repr=False)
     _follower: threading.Thread | None = field(default=None, repr=False)
     _signer: threading.Thread | None = field(default=None, repr=False)
 
     @classmethod
     def of(cls, app: PeerLog, *, follow: bool = False) -> Services:
+        sso_settings = SsoSettings.of(app.settings)
         runner = Runner(app)
         return cls(
             app,
@@ -59,6 +63,7 @@ class Services:
             Reads.open(app, runner.store),
             follow=follow,
             checkpoint_seconds=checkpoint_interval(app.settings),
+            sso=SingleSignOn(sso_settings) if sso_settings else None,
         )
 
     def wrote(self, actor: str, results: Iterable[CommandResult]) -> None:
