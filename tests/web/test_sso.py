@@ -326,7 +326,9 @@ def test_signing_in_through_the_provider_in_a_browser(
                 page.goto(url + "/dashboard")
                 expect(page).to_have_url(url + "/login")
                 # The old session cookie, put back, opens nothing: it ended on the server.
-                page.context.add_cookies([{**session}])  # type: ignore[list-item]
+                page.context.add_cookies(
+                    [{"name": SESSION_COOKIE, "value": session["value"], "url": url}]
+                )
                 page.goto(url + "/dashboard")
                 expect(page).to_have_url(url + "/login")
 
