@@ -3,6 +3,7 @@
 #   make demo   virtual environment, install, a demo placement on SQLite
 #   make bench  the benchmark suite (BENCH_ARGS="--size large" for the 10x run)
 #   make lrs    ralph's learning record store, for the xAPI tests and benchmark
+#   make oidc   the OpenID Connect provider (npm's oidc-provider) the sign-on tests use
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -16,8 +17,12 @@ LRS_VENV ?= .venv-lrs
 LRS_STAMP := $(LRS_VENV)/.installed
 RALPH := ralph-malph[cli,lrs]==5.1.0
 BENCH_ARGS ?=
+# The single sign-on tests sign in through a real OpenID Connect provider: npm's
+# oidc-provider, installed from its lockfile into tests/oidc/node_modules.
+OIDC_DIR := tests/oidc
+OIDC_STAMP := $(OIDC_DIR)/node_modules/.installed
 
-.PHONY: install lrs test lint typecheck pytest demo bench clean
+.PHONY: install lrs oidc test lint typecheck pytest demo bench clean
 
 $(STAMP): $(SOURCES)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,6 +43,12 @@ $(LRS_STAMP):
 
 lrs: $(LRS_STAMP)
 
+$(OIDC_STAMP): $(OIDC_DIR)/package.json $(OIDC_DIR)/package-lock.json
+	cd $(OIDC_DIR) && npm ci --no-audit --no-fund --loglevel=error
+	touch $(OIDC_STAMP)
+
+oidc: $(OIDC_STAMP)
+
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -47,7 +58,7 @@ typecheck: install
 	$(BIN)/mypy tests
 	$(BIN)/mypy benchmarks
 
-pytest: install lrs
+pytest: install lrs oidc
 	PEERLOG_TEST_RALPH="$(abspath $(LRS_VENV))/bin/ralph" $(BIN)/pytest -n 2 $(PYTEST_ARGS)
 
 test: lint typecheck pytest
@@ -59,4 +70,4 @@ bench: install lrs
 	PEERLOG_TEST_RALPH="$(abspath $(LRS_VENV))/bin/ralph" $(BIN)/python -m benchmarks $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) $(LRS_VENV) build .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) $(LRS_VENV) $(OIDC_DIR)/node_modules build .pytest_cache .mypy_cache .ruff_cache .hypothesis

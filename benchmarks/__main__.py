@@ -2,7 +2,7 @@
 
     python -m benchmarks [--size tiny|default|large] [--stores postgres,sqlite]
                          [--only writes,writers,rebuild,reads,import,upkeep,integrity,xapi,
-                                 guard,replication] [--json FILE]
+                                 guard,replication,workers] [--json FILE]
 
 PostgreSQL is the server named by PEERLOG_BENCH_POSTGRES_URL (or
 PEERLOG_TEST_POSTGRES_URL, or postgresql://postgres@127.0.0.1:5432/test); every
@@ -21,7 +21,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from benchmarks import guard, integrity, replication, suite
+from benchmarks import guard, integrity, replication, suite, workers
 from benchmarks.report import machine, table
 
 PER_STORE = {
@@ -33,7 +33,7 @@ PER_STORE = {
     "integrity": ("Merkle tree, checkpoints, proofs and audit files", integrity.integrity),
     "xapi": ("forwarding to an LRS", suite.forwarding),
 }
-FIGURES = (*PER_STORE, "writers", "guard", "replication")
+FIGURES = (*PER_STORE, "writers", "guard", "replication", "workers")
 
 
 STORES = ("postgres", "sqlite")
@@ -90,6 +90,9 @@ def main(argv: list[str] | None = None) -> int:
         if "replication" in only and "postgres" in stores:
             ctx.report("synchronous replication and reads from a standby (clusters of its own)")
             replication.replication(ctx)
+        if "workers" in only and "postgres" in stores:
+            ctx.report("serve with one worker process and with four, in turn (postgres)")
+            workers.workers(ctx)
     output = {
         "size": args.size,
         "when": datetime.now(UTC).isoformat(timespec="seconds"),

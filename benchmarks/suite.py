@@ -52,10 +52,29 @@ class Size:
     xapi_events: int
     guard: int = 12_000
     """Identifiers, and as many ordinary strings, in the guard's corpus."""
+    serve_seconds: float = 10.0
+    """How long each run of the HTTP load lasts, with one worker process or four."""
+    serve_rounds: int = 3
+    """How many times the two are run, in turn."""
 
 
 SIZES = {
-    "tiny": Size(60, 8, 10, 3_000, 200, 200, 400, 1_000, 3, 3_000, 300, 1_000),
+    "tiny": Size(
+        60,
+        8,
+        10,
+        3_000,
+        200,
+        200,
+        400,
+        1_000,
+        3,
+        3_000,
+        300,
+        1_000,
+        serve_seconds=3,
+        serve_rounds=2,
+    ),
     "default": Size(3_000, 8, 300, 1_000_000, 3_000, 2_000, 4_000, 100_000, 15, 1_000_000, 1_800),
     "large": Size(
         30_000,
@@ -70,6 +89,8 @@ SIZES = {
         10_000_000,
         18_000,
         120_000,
+        serve_seconds=30,
+        serve_rounds=5,
     ),
 }
 

@@ -9,6 +9,7 @@ page on the dashboard, never a traceback; nothing personal and no token is logge
 from __future__ import annotations
 
 import logging
+import time
 import traceback
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from contextlib import asynccontextmanager
@@ -31,6 +32,7 @@ from peerlog.web import api, pages, schemas
 from peerlog.web.api import MAX_BODY_BYTES
 from peerlog.web.auth import api_token
 from peerlog.web.errors import ApiError, status_of
+from peerlog.web.logs import loggable_path, request_line
 from peerlog.web.schemas import command_schemas
 from peerlog.web.services import Services
 from peerlog.web.tokens import Token
@@ -119,7 +121,7 @@ class Guard:
             logger.error(  # noqa: TRY400 - a traceback would carry the values
                 "internal error answering %s %s: %s",
                 scope.get("method"),
-                scope.get("path"),
+                loggable_path(str(scope.get("path", ""))),
                 _where(exc),
             )
             if not started:
@@ -160,6 +162,37 @@ class Guard:
             await send(message)
 
         return wrapped
+
+
+class RequestLog:
+    """A log line for each request (:func:`peerlog.web.logs.request_line`): method,
+    path without its query, status and how long the answer took."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def tracked(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracked)
+        finally:
+            request_line(
+                str(scope.get("method", "")),
+                str(scope.get("path", "")),
+                status,
+                time.perf_counter() - started,
+            )
 
 
 def _where(exc: BaseException) -> str:
@@ -268,9 +301,14 @@ def create_app(
     follow: bool = False,
     thresholds: Thresholds | None = None,
     services: Services | None = None,
+    request_log: bool = False,
+    owns_services: bool = False,
 ) -> FastAPI:
     """The web application on a record. With ``follow``, it keeps the read models up to
-    date while it runs (a thread, started and stopped with the application)."""
+    date while it runs (a thread, started and stopped with the application); with
+    ``request_log``, it logs each request (:class:`RequestLog`); with
+    ``owns_services``, it closes the record when it shuts down (a worker process's
+    application does)."""
     found = services or Services.of(peerlog, follow=follow)
     if thresholds is not None:
         found.thresholds = thresholds
@@ -281,7 +319,10 @@ def create_app(
         try:
             yield
         finally:
-            found.stop()
+            if owns_services:
+                found.close()
+            else:
+                found.stop()
 
     app = FastAPI(
         title="peerlog",
@@ -308,4 +349,6 @@ def create_app(
         return JSONResponse(app.openapi())
 
     app.add_middleware(Guard)
+    if request_log:
+        app.add_middleware(RequestLog)
     return app

@@ -1,5 +1,5 @@
 """Who is asking: the API takes ``Authorization: Bearer <token>``; the dashboard takes
-its session cookie."""
+its session cookie (opened with a token, or by single sign-on)."""
 
 from __future__ import annotations
 
@@ -11,9 +11,12 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from peerlog.web.access import Scope
 from peerlog.web.errors import ApiError, unauthenticated
 from peerlog.web.services import Services, services
-from peerlog.web.tokens import Token
+from peerlog.web.sso import role_in_record
+from peerlog.web.tokens import SSO_SESSION_PREFIX, Token
 
 SESSION_COOKIE: Final = "peerlog_session"
+SSO_TOKEN_ID: Final = "single-sign-on"
+"""What stands for a token in the scope of a person signed in by single sign-on."""
 
 bearer = HTTPBearer(
     auto_error=False,
@@ -54,8 +57,18 @@ def api_scope(
 
 
 def session_token(request: Request, found: Services) -> Token | None:
-    """The token behind the dashboard's session cookie, if the session is valid."""
+    """The token behind the dashboard's session cookie, if the session is valid. A
+    session opened by single sign-on stands for its person in the role the record gives
+    them now (:func:`~peerlog.web.sso.role_in_record`)."""
     secret = request.cookies.get(SESSION_COOKIE)
     if not secret:
         return None
-    return found.tokens.session(secret)
+    if not secret.startswith(SSO_SESSION_PREFIX):
+        return found.tokens.session(secret)
+    person = found.tokens.person_of(secret)
+    if person is None:
+        return None
+    role = role_in_record(found.roster.refresh(), person)
+    if role is None:  # pragma: no cover - the record takes no role away
+        return None
+    return Token(SSO_TOKEN_ID, person, role, (), found.now())

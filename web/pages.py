@@ -1,10 +1,12 @@
 """The supervisor dashboard: server-rendered pages for a browser on a ward's tablet.
 
-Logging in takes an API token (a form), and gives a session: a random secret in a
-cookie that is ``HttpOnly`` (no script reads it), ``Secure`` (sent over HTTPS only; a
-browser also sends it to ``localhost``) and ``SameSite=Strict`` (no other site's page
-can make the browser send it), valid for 12 hours or until logging out or revoking the
-token. The session is stored as a digest, like the token.
+Logging in takes an API token (a form), or goes through the institution's identity
+provider when single sign-on is set up (:mod:`peerlog.web.sso`); either gives a
+session: a random secret in a cookie that is ``HttpOnly`` (no script reads it),
+``Secure`` (sent over HTTPS only; a browser also sends it to ``localhost``) and
+``SameSite=Strict`` (no other site's page can make the browser send it), valid for 12
+hours or until logging out (or revoking the token it was opened with). The session is
+stored as a digest, like the token.
 
 Pages read what the API reads, for the same scope. A page of live data asks
 ``/dashboard/live`` twice a second how far the record and its read models have got,
@@ -36,6 +38,7 @@ from peerlog.web.audit_report import STATUS_MARKS
 from peerlog.web.auth import SESSION_COOKIE, scope_of, session_token
 from peerlog.web.errors import ApiError, forbidden
 from peerlog.web.services import Services
+from peerlog.web.sso import CALLBACK_PATH, SignInRefused, role_in_record
 from peerlog.web.times import as_of
 from peerlog.web.tokens import SESSION_LIFETIME, Role
 
@@ -147,7 +150,29 @@ def login_form(request: Request) -> Response:
 
 def _login(request: Request, problem: str | None, status: int = 200) -> HTMLResponse:
     plain = request.url.scheme != "https" and not _loopback(request)
-    return render(request, "login.html", {"problem": problem, "plain_http": plain}, status)
+    sso = _services(request).sso
+    return render(
+        request,
+        "login.html",
+        {
+            "problem": problem,
+            "plain_http": plain,
+            "sso_name": sso.settings.name if sso else None,
+        },
+        status,
+    )
+
+
+def _session_cookie(response: Response, secret: str) -> None:
+    response.set_cookie(
+        SESSION_COOKIE,
+        secret,
+        max_age=int(SESSION_LIFETIME.total_seconds()),
+        path="/",
+        secure=True,
+        httponly=True,
+        samesite="strict",
+    )
 
 
 @router.post("/login")
@@ -160,14 +185,87 @@ def login(request: Request, token: Annotated[str, Form(max_length=200)] = "") ->
         return _login(request, "That token is not valid, or it was revoked.", 401)
     _, secret, _ = session
     response = RedirectResponse("/dashboard", status_code=303)
+    _session_cookie(response, secret)
+    return response
+
+
+# --- single sign-on ----------------------------------------------------------------------
+
+ATTEMPT_COOKIE: Final = "peerlog_sso_attempt"
+ATTEMPT_PATH: Final = "/login/sso"
+"""The attempt's cookie goes only to the sign-in's own paths. It is ``SameSite=Lax``:
+the provider sends the browser back from another site, and a Strict cookie would not
+come along."""
+
+
+def _redirect_uri(request: Request) -> str:
+    sso = _services(request).sso
+    assert sso is not None
+    return sso.settings.redirect_uri or str(request.base_url).rstrip("/") + CALLBACK_PATH
+
+
+def _refused(request: Request, refusal: SignInRefused) -> HTMLResponse:
+    response = render(
+        request,
+        "sso_refused.html",
+        {"status": refusal.status, "message": refusal.message, "reason": refusal.reason},
+        refusal.status,
+    )
+    response.delete_cookie(
+        ATTEMPT_COOKIE, path=ATTEMPT_PATH, secure=True, httponly=True, samesite="lax"
+    )
+    return response
+
+
+@router.get("/login/sso")
+def sso_start(request: Request) -> Response:
+    """Send the browser to the identity provider, with a new attempt."""
+    found = _services(request)
+    if found.sso is None:
+        raise ApiError(404, "", "not_found", "single sign-on is not set up on this server")
+    try:
+        attempt, url = found.sso.start(_redirect_uri(request))
+    except SignInRefused as refusal:
+        return _refused(request, refusal)
+    response = RedirectResponse(url, status_code=303)
     response.set_cookie(
-        SESSION_COOKIE,
-        secret,
-        max_age=int(SESSION_LIFETIME.total_seconds()),
-        path="/",
+        ATTEMPT_COOKIE,
+        found.tokens.begin_attempt(attempt),
+        max_age=600,
+        path=ATTEMPT_PATH,
         secure=True,
         httponly=True,
-        samesite="strict",
+        samesite="lax",
+    )
+    return response
+
+
+@router.get(CALLBACK_PATH)
+def sso_callback(request: Request) -> Response:
+    """The provider's answer: a session for the person it signed in, if the answer
+    passes every check and the record knows the person."""
+    found = _services(request)
+    if found.sso is None:
+        raise ApiError(404, "", "not_found", "single sign-on is not set up on this server")
+    secret = request.cookies.get(ATTEMPT_COOKIE, "")
+    attempt = found.tokens.take_attempt(secret) if secret else None
+    params = {k: v[:2048] for k, v in request.query_params.items()}
+    roster = found.roster.refresh()
+
+    def known(person: str) -> bool:
+        return role_in_record(roster, person) is not None and not roster.is_forgotten(person)
+
+    try:
+        person = found.sso.finish(attempt, params, _redirect_uri(request), known=known)
+    except SignInRefused as refusal:
+        return _refused(request, refusal)
+    session, _ = found.tokens.sign_in(person)
+    # A page, not a redirect: the browser came from the provider's site, and would not
+    # send the Strict session cookie along a redirect that started there.
+    response = render(request, "sso_done.html", {}, 200)
+    _session_cookie(response, session)
+    response.delete_cookie(
+        ATTEMPT_COOKIE, path=ATTEMPT_PATH, secure=True, httponly=True, samesite="lax"
     )
     return response
 

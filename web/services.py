@@ -4,6 +4,7 @@ and the follower that keeps the read models up to date while the server runs."""
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Iterable, Mapping
@@ -20,6 +21,7 @@ from peerlog.persistence.config import ConfigurationError
 from peerlog.projections import Runner, Thresholds
 from peerlog.projections.reads import Reads, Source
 from peerlog.web.roster import Roster
+from peerlog.web.sso import SingleSignOn, SsoSettings
 from peerlog.web.tokens import Tokens
 
 logger = logging.getLogger(__name__)
@@ -29,6 +31,12 @@ TREE_SECONDS: Final = 1.0
 """How often the server extends the Merkle tree with what was recorded since."""
 CHECKPOINT_INTERVAL: Final = "PEERLOG_CHECKPOINT_INTERVAL"
 DEFAULT_CHECKPOINT_SECONDS: Final = 3600
+FOLLOWER_LOCK: Final = "server-follower"
+"""The lock the one server process that follows the record holds (as a projection's
+lock is held: an advisory lock on PostgreSQL, a file lock on SQLite)."""
+FOLLOWER_RETRY_SECONDS: Final = 2.0
+"""How often a server process that does not follow asks whether the one that did went
+away (its lock goes with its process, or with its database session)."""
 
 
 @dataclass
@@ -44,12 +52,15 @@ class Services:
     """Whether the server keeps the read models up to date itself (a follower thread)."""
     checkpoint_seconds: float = DEFAULT_CHECKPOINT_SECONDS
     """How often the server signs a checkpoint while it follows (0: never)."""
+    sso: SingleSignOn | None = None
+    """Single sign-on through the institution's provider, when it is set up."""
     _stop: threading.Event = field(default_factory=threading.Event, repr=False)
     _follower: threading.Thread | None = field(default=None, repr=False)
     _signer: threading.Thread | None = field(default=None, repr=False)
 
     @classmethod
     def of(cls, app: PeerLog, *, follow: bool = False) -> Services:
+        sso_settings = SsoSettings.of(app.settings)
         runner = Runner(app)
         return cls(
             app,
@@ -59,6 +70,7 @@ class Services:
             Reads.open(app, runner.store),
             follow=follow,
             checkpoint_seconds=checkpoint_interval(app.settings),
+            sso=SingleSignOn(sso_settings) if sso_settings else None,
         )
 
     def wrote(self, actor: str, results: Iterable[CommandResult]) -> None:
@@ -85,14 +97,46 @@ class Services:
 
     def start(self) -> None:
         """Start following the record (if asked to): new events reach the read models
-        within the store's wake-up time (PostgreSQL: at once; SQLite: 0.2 s)."""
+        within the store's wake-up time (PostgreSQL: at once; SQLite: 0.2 s).
+
+        Of the server processes on one store (``peerlog serve --workers N``, or several
+        servers), one follows: the one holding :data:`FOLLOWER_LOCK`. The others wait
+        and take over when it goes away, so the read models and the Merkle tree are
+        kept by one process at a time (the projections' own locks would keep two
+        from counting an event twice, but they would only contend)."""
         if not self.follow or self._follower is not None:
             return
         self._stop.clear()
-        self._follower = threading.Thread(target=self._follow, name="peerlog-follower", daemon=True)
+        self._follower = threading.Thread(target=self._lead, name="peerlog-follower", daemon=True)
         self._follower.start()
-        self._signer = threading.Thread(target=self._keep_tree, name="peerlog-tree", daemon=True)
-        self._signer.start()
+
+    def _lead(self) -> None:
+        """Follow the record while holding the follower's lock; wait for it otherwise."""
+        waiting_told = False
+        while not self._stop.is_set():
+            try:
+                with self.runner.store.lock(FOLLOWER_LOCK, wait=False) as leading:
+                    if leading:
+                        logger.info(
+                            "process %d follows the record: it keeps the read models and "
+                            "the Merkle tree up to date",
+                            os.getpid(),
+                        )
+                        self._signer = threading.Thread(
+                            target=self._keep_tree, name="peerlog-tree", daemon=True
+                        )
+                        self._signer.start()
+                        self._follow()
+                        self._signer.join(timeout=10)
+                        return
+                if not waiting_told:
+                    logger.info(
+                        "process %d serves; another process follows the record", os.getpid()
+                    )
+                    waiting_told = True
+            except Exception as exc:  # noqa: BLE001 - the follower must outlive a bad moment
+                logger.warning("the follower's lock was not taken (%s)", failure_summary(exc))
+            self._stop.wait(FOLLOWER_RETRY_SECONDS)
 
     def _keep_tree(self) -> None:
         """Extend the Merkle tree as the record grows, and sign a checkpoint every

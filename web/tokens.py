@@ -12,7 +12,14 @@ HTTP-only cookie, stored as a digest in ``web_sessions`` with the token it stand
 and when it expires. Revoking the token ends its sessions too; logging out deletes the
 session.
 
-Neither table is event-sourced: rows are deleted (sessions) or marked (revoked tokens).
+A sign-in through the institution's identity provider (:mod:`peerlog.web.sso`) keeps
+two more tables: ``sso_logins``, each attempt's state, nonce and PKCE verifier under the
+digest of the attempt's cookie (taken, and so deleted, when the provider sends the
+browser back: an attempt is answered once), and ``sso_sessions``, the sessions of people
+signed in that way, under the digest of their cookie, with the person's id. Their role
+is not stored: it is read from the record at each request.
+
+No table is event-sourced: rows are deleted (sessions) or marked (revoked tokens).
 SQL values are always parameters; PostgreSQL identifiers go through
 :class:`psycopg.sql.Identifier`.
 """
@@ -39,6 +46,11 @@ from peerlog.persistence.sqlite import SQLiteDatastore, format_time, parse_time
 
 TOKEN_PREFIX: Final = "plg_"
 SESSION_PREFIX: Final = "pls_"
+SSO_SESSION_PREFIX: Final = "plo_"
+ATTEMPT_PREFIX: Final = "pla_"
+SECRET_PREFIXES: Final = (TOKEN_PREFIX, SESSION_PREFIX, SSO_SESSION_PREFIX, ATTEMPT_PREFIX)
+ATTEMPT_LIFETIME: Final = timedelta(minutes=10)
+"""How long a sign-in at the identity provider may take."""
 SESSION_LIFETIME: Final = timedelta(hours=12)
 """A dashboard session lasts a long shift; then the supervisor logs in again."""
 
@@ -88,6 +100,15 @@ class Token:
         }
 
 
+@dataclass(frozen=True)
+class Attempt:
+    """A sign-in at the identity provider, as started: what its answer must match."""
+
+    state: str
+    nonce: str
+    verifier: str
+
+
 def digest(secret: str) -> bytes:
     """What is stored of a secret."""
     return hashlib.sha256(secret.encode()).digest()
@@ -128,6 +149,29 @@ class TokenStore(ABC):
     @abstractmethod
     def delete_session(self, hashed: bytes) -> None: ...
 
+    @abstractmethod
+    def insert_attempt(
+        self, hashed: bytes, attempt: Attempt, expires_at: datetime, now: datetime
+    ) -> None:
+        """Store a sign-in attempt (and drop expired ones)."""
+
+    @abstractmethod
+    def take_attempt(self, hashed: bytes, now: datetime) -> Attempt | None:
+        """Delete an attempt and return it, if it had not expired."""
+
+    @abstractmethod
+    def insert_person_session(
+        self, hashed: bytes, actor: str, expires_at: datetime, now: datetime
+    ) -> None:
+        """Store the session of a person signed in at the identity provider."""
+
+    @abstractmethod
+    def person_session(self, hashed: bytes, now: datetime) -> str | None:
+        """The person of an unexpired single sign-on session."""
+
+    @abstractmethod
+    def delete_person_session(self, hashed: bytes) -> None: ...
+
 
 _COLUMNS: Final = "token_id, actor, role, courses, created_at, revoked_at"
 
@@ -146,6 +190,15 @@ class SQLiteTokenStore(TokenStore):
             conn.execute(
                 "CREATE TABLE IF NOT EXISTS web_sessions (digest BLOB PRIMARY KEY, "
                 "token_id TEXT NOT NULL, expires_at TEXT NOT NULL)"
+            )
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS sso_logins (digest BLOB PRIMARY KEY, "
+                "state TEXT NOT NULL, nonce TEXT NOT NULL, verifier TEXT NOT NULL, "
+                "expires_at TEXT NOT NULL)"
+            )
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS sso_sessions (digest BLOB PRIMARY KEY, "
+                "actor TEXT NOT NULL, expires_at TEXT NOT NULL)"
             )
 
     @staticmethod
@@ -230,12 +283,58 @@ class SQLiteTokenStore(TokenStore):
         with self.datastore.transaction(write=True) as conn:
             conn.execute("DELETE FROM web_sessions WHERE digest = ?", (hashed,))
 
+    def insert_attempt(
+        self, hashed: bytes, attempt: Attempt, expires_at: datetime, now: datetime
+    ) -> None:
+        with self.datastore.transaction(write=True) as conn:
+            conn.execute("DELETE FROM sso_logins WHERE expires_at <= ?", (format_time(now),))
+            conn.execute(
+                "INSERT INTO sso_logins (digest, state, nonce, verifier, expires_at) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (hashed, attempt.state, attempt.nonce, attempt.verifier, format_time(expires_at)),
+            )
+
+    def take_attempt(self, hashed: bytes, now: datetime) -> Attempt | None:
+        with self.datastore.transaction(write=True) as conn:
+            row = conn.execute(
+                "DELETE FROM sso_logins WHERE digest = ? "
+                "RETURNING state, nonce, verifier, expires_at",
+                (hashed,),
+            ).fetchone()
+        if row is None or parse_time(row[3]) <= now:
+            return None
+        return Attempt(row[0], row[1], row[2])
+
+    def insert_person_session(
+        self, hashed: bytes, actor: str, expires_at: datetime, now: datetime
+    ) -> None:
+        with self.datastore.transaction(write=True) as conn:
+            conn.execute("DELETE FROM sso_sessions WHERE expires_at <= ?", (format_time(now),))
+            conn.execute(
+                "INSERT INTO sso_sessions (digest, actor, expires_at) VALUES (?, ?, ?)",
+                (hashed, actor, format_time(expires_at)),
+            )
+
+    def person_session(self, hashed: bytes, now: datetime) -> str | None:
+        with self.datastore.transaction(write=False) as conn:
+            row = conn.execute(
+                "SELECT actor FROM sso_sessions WHERE digest = ? AND expires_at > ?",
+                (hashed, format_time(now)),
+            ).fetchone()
+        return str(row[0]) if row else None
+
+    def delete_person_session(self, hashed: bytes) -> None:
+        with self.datastore.transaction(write=True) as conn:
+            conn.execute("DELETE FROM sso_sessions WHERE digest = ?", (hashed,))
+
 
 class PostgresTokenStore(TokenStore):
     def __init__(self, datastore: PostgresDatastore) -> None:
         self.datastore = datastore
         self.tokens = datastore.identifier("api_tokens")
         self.sessions = datastore.identifier("web_sessions")
+        self.attempts = datastore.identifier("sso_logins")
+        self.person_sessions = datastore.identifier("sso_sessions")
 
     def create_tables(self) -> None:
         self.datastore.create(
@@ -250,6 +349,15 @@ class PostgresTokenStore(TokenStore):
                     "CREATE TABLE IF NOT EXISTS {} (digest bytea PRIMARY KEY, "
                     "token_id text NOT NULL, expires_at timestamptz NOT NULL)"
                 ).format(self.sessions),
+                sql.SQL(
+                    "CREATE TABLE IF NOT EXISTS {} (digest bytea PRIMARY KEY, "
+                    "state text NOT NULL, nonce text NOT NULL, verifier text NOT NULL, "
+                    "expires_at timestamptz NOT NULL)"
+                ).format(self.attempts),
+                sql.SQL(
+                    "CREATE TABLE IF NOT EXISTS {} (digest bytea PRIMARY KEY, "
+                    "actor text NOT NULL, expires_at timestamptz NOT NULL)"
+                ).format(self.person_sessions),
             ]
         )
 
@@ -354,6 +462,66 @@ class PostgresTokenStore(TokenStore):
         with self.datastore.connection() as conn:
             conn.execute(
                 sql.SQL("DELETE FROM {} WHERE digest = %s").format(self.sessions), (hashed,)
+            )
+
+    def insert_attempt(
+        self, hashed: bytes, attempt: Attempt, expires_at: datetime, now: datetime
+    ) -> None:
+        with self.datastore.transaction() as conn:
+            conn.execute(
+                sql.SQL("DELETE FROM {} WHERE expires_at <= %s").format(self.attempts), (now,)
+            )
+            conn.execute(
+                sql.SQL(
+                    "INSERT INTO {} (digest, state, nonce, verifier, expires_at) "
+                    "VALUES (%s, %s, %s, %s, %s)"
+                ).format(self.attempts),
+                (hashed, attempt.state, attempt.nonce, attempt.verifier, expires_at),
+            )
+
+    def take_attempt(self, hashed: bytes, now: datetime) -> Attempt | None:
+        with self.datastore.transaction() as conn:
+            row = conn.execute(
+                sql.SQL(
+                    "DELETE FROM {} WHERE digest = %s RETURNING state, nonce, verifier, expires_at"
+                ).format(self.attempts),
+                (hashed,),
+            ).fetchone()
+        if row is None or row[3] <= now:
+            return None
+        return Attempt(row[0], row[1], row[2])
+
+    def insert_person_session(
+        self, hashed: bytes, actor: str, expires_at: datetime, now: datetime
+    ) -> None:
+        with self.datastore.transaction() as conn:
+            conn.execute(
+                sql.SQL("DELETE FROM {} WHERE expires_at <= %s").format(self.person_sessions),
+                (now,),
+            )
+            conn.execute(
+                sql.SQL("INSERT INTO {} (digest, actor, expires_at) VALUES (%s, %s, %s)").format(
+                    self.person_sessions
+                ),
+                (hashed, actor, expires_at),
+            )
+
+    def person_session(self, hashed: bytes, now: datetime) -> str | None:
+        with self.datastore.connection() as conn:
+            row = conn.execute(
+                sql.SQL("SELECT actor FROM {} WHERE digest = %s AND expires_at > %s").format(
+                    self.person_sessions
+                ),
+                (hashed, now),
+                prepare=True,
+            ).fetchone()
+        return str(row[0]) if row else None
+
+    def delete_person_session(self, hashed: bytes) -> None:
+        with self.datastore.connection() as conn:
+            conn.execute(
+                sql.SQL("DELETE FROM {} WHERE digest = %s").format(self.person_sessions),
+                (hashed,),
             )
 
 
@@ -461,5 +629,40 @@ class Tokens:
         return token if token is not None and token.active else None
 
     def logout(self, secret: str) -> None:
-        if secret.startswith(SESSION_PREFIX) and len(secret) <= 200:
+        """End a dashboard session, whichever way it was opened."""
+        if len(secret) > 200:
+            return
+        if secret.startswith(SESSION_PREFIX):
             self.store.delete_session(digest(secret))
+        elif secret.startswith(SSO_SESSION_PREFIX):
+            self.store.delete_person_session(digest(secret))
+
+    # --- single sign-on (peerlog.web.sso) ------------------------------------------------
+
+    def begin_attempt(self, attempt: Attempt) -> str:
+        """Keep a sign-in attempt; the secret of the cookie that finds it again."""
+        secret = ATTEMPT_PREFIX + secrets.token_urlsafe(32)
+        now = self.clock()
+        self.store.insert_attempt(digest(secret), attempt, now + ATTEMPT_LIFETIME, now)
+        return secret
+
+    def take_attempt(self, secret: str) -> Attempt | None:
+        """The attempt this cookie started, once: taking it deletes it."""
+        if not secret.startswith(ATTEMPT_PREFIX) or len(secret) > 200:
+            return None
+        return self.store.take_attempt(digest(secret), self.clock())
+
+    def sign_in(self, actor: str) -> tuple[str, datetime]:
+        """A dashboard session for a person the identity provider vouched for: its
+        secret and when it expires."""
+        session = SSO_SESSION_PREFIX + secrets.token_urlsafe(32)
+        now = self.clock()
+        expires_at = now + SESSION_LIFETIME
+        self.store.insert_person_session(digest(session), actor, expires_at, now)
+        return session, expires_at
+
+    def person_of(self, secret: str) -> str | None:
+        """The person of an unexpired single sign-on session."""
+        if not secret.startswith(SSO_SESSION_PREFIX) or len(secret) > 200:
+            return None
+        return self.store.person_session(digest(secret), self.clock())

@@ -80,6 +80,12 @@ def test_benchmarks_produce_every_figure_on_sqlite_and_postgres(
             "from the standby s1",
             "from the primary",
         }
+    served = {r["figure"]: r for r in results if r["figure"].startswith("serve --workers")}
+    assert set(served) == {"serve --workers 1, 50 clients", "serve --workers 4, 50 clients"}
+    for r in served.values():
+        assert r["details"]["runs"] == SIZES["tiny"].serve_rounds
+        assert r["details"]["failed_requests"] == 0
+        assert r["details"]["min"] <= r["value"] <= r["details"]["max"]
     (writers,) = [r for r in results if r["figure"] == "eight writers, different pairs"]
     assert writers["details"] == {"events_lost": 0, "errors": 0, "chain_verified": True}
     rebuilds = [r for r in results if r["subject"] == "peerlog runner"]

@@ -45,9 +45,12 @@ class Server:
 
 
 @contextmanager
-def serve(env: dict[str, str], log: Path, *options: str) -> Iterator[Server]:
-    """Start ``peerlog serve`` on a free loopback port and wait until it answers."""
-    port = free_port()
+def serve(
+    env: dict[str, str], log: Path, *options: str, port: int | None = None
+) -> Iterator[Server]:
+    """Start ``peerlog serve`` on a free loopback port (or this one) and wait until it
+    answers."""
+    port = port or free_port()
     with log.open("wb") as out:
         process = subprocess.Popen(
             [PEERLOG, "serve", "--host", "127.0.0.1", "--port", str(port), *options],

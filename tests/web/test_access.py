@@ -220,7 +220,8 @@ def test_a_forgotten_person_reads_nothing_any_more(web: Web) -> None:
     assert response.json()["errors"][0]["rule"] == "person_forgotten"
 
 
-PUBLIC = {"/health", "/login"}
+# The sign-in through the identity provider is public by nature (tests/web/test_sso.py).
+PUBLIC = {"/health", "/login", "/login/sso", "/login/sso/callback"}
 
 
 def test_nothing_but_health_and_the_login_form_is_reachable_without_a_token(

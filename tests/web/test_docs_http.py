@@ -79,6 +79,14 @@ def test_the_dashboard_pages_exist() -> None:
         assert page in paths, page
 
 
+def test_the_sign_in_paths_and_cookies_are_the_servers() -> None:
+    paths = {route.path for route in pages.router.routes if isinstance(route, APIRoute)}
+    named = set(re.findall(r"`(/login[^`?]*)`", DOC))
+    assert {"/login", "/login/sso", "/login/sso/callback"} <= named
+    assert named <= paths
+    assert f"`{pages.ATTEMPT_COOKIE}`" in DOC
+
+
 @pytest.mark.parametrize("store", ["sqlite"], indirect=True)
 def test_the_error_shown_is_the_one_given(web: Web) -> None:
     shown = json.loads(DOC.split("```json\n")[2].split("```")[0])

@@ -138,14 +138,19 @@ def _client(url: str, n: int, secret: str, deadline: float, tally: Tally) -> Non
 
 
 @pytest.mark.slow
-def test_fifty_clients_for_a_minute_lose_nothing(postgres_store: Store, tmp_path: Path) -> None:
+@pytest.mark.parametrize("workers", [1, 4])
+def test_fifty_clients_for_a_minute_lose_nothing(
+    postgres_store: Store, tmp_path: Path, workers: int
+) -> None:
+    """On one server process, and on four (``--workers 4``), of which one follows."""
     store = postgres_store
     app = store.open()
     secrets = _seed(app)
     seeded = {c.command_id for c in app.store.select_commands()}
     app.close()
     tally = Tally()
-    with serve(store.env, tmp_path / "serve.log", "--no-access-log") as server:
+    log = tmp_path / "serve.log"
+    with serve(store.env, log, "--no-access-log", "--workers", str(workers)) as server:
         deadline = time.monotonic() + SECONDS
         threads = [
             threading.Thread(
@@ -172,6 +177,7 @@ def test_fifty_clients_for_a_minute_lose_nothing(postgres_store: Store, tmp_path
 
     latencies = sorted(tally.latencies)
     report = {
+        "workers": workers,
         "clients": CLIENTS,
         "seconds": round(took, 1),
         "requests": tally.requests,
@@ -191,6 +197,11 @@ def test_fifty_clients_for_a_minute_lose_nothing(postgres_store: Store, tmp_path
     print("\n" + json.dumps(report))
     assert tally.failures == []
     assert len(tally.accepted) > CLIENTS * 10
+    text = log.read_text()
+    assert "Traceback" not in text
+    # One process followed the record; the others said they served.
+    assert text.count("follows the record: it keeps the read models") == 1
+    assert text.count("another process follows the record") == workers - 1
 
     app = store.open()
     try:
