@@ -16,7 +16,7 @@ from peerlog.cli.recording import new_command_id
 from peerlog.cli.session import Session, pass_session
 from peerlog.domain.errors import CommandRejected
 from peerlog.persistence.keys import ErasureIncomplete
-from peerlog.projections.persons import PersonRecord, erased_texts, opened, person_record
+from peerlog.projections.persons import PersonRecord, opened, person_record, texts_about
 
 
 def _known(app: PeerLog, person_id: str) -> PersonRecord:
@@ -31,12 +31,18 @@ def _preview(record: PersonRecord) -> list[str]:
     pairs = ", ".join(record.pairs) or "none"
     return [
         f"{record.person_id} is known in course(s) {', '.join(record.courses)}; pair(s) {pairs}.",
-        f"{len(record.entries):,} entries are by or about them "
-        f"({record.by_them:,} recorded by them).",
-        f"Erased: {record.sealed_texts:,} personal texts by or about them "
-        f"({record.names:,} of them their name), in every course at once.",
-        "Kept: ids, roles, pairs, sessions, entries as entries, counts, levels and the "
-        "hash chains (an erasure is not tampering).",
+        (
+            f"{len(record.entries):,} entries are by or about them "
+            f"({record.by_them:,} recorded by them)."
+        ),
+        (
+            f"Erased: {record.sealed_texts:,} personal texts by or about them "
+            f"({record.names:,} of them their name), in every course at once."
+        ),
+        (
+            "Kept: ids, roles, pairs, sessions, entries as entries, counts, levels and the "
+            "hash chains (an erasure is not tampering)."
+        ),
     ]
 
 
@@ -140,17 +146,20 @@ def person_command(session: Session, /, *, person_id: str, fmt: str) -> None:
     app = session.record().app
     record = _known(app, person_id)
     rows = []
-    erased = 0
+    readable = erased = 0
     for entry, event in opened(app, record):
         rows.append((entry, event_row(entry.position, entry.recorded_at, entry.topic, event)))
-        erased += erased_texts(event)
+        counted = texts_about(entry, event, person_id)
+        readable, erased = readable + counted[0], erased + counted[1]
     if fmt == "json":
-        echo_json(_as_json(record, [row for _, row in rows], erased))
+        echo_json(_as_json(record, [row for _, row in rows], (readable, erased)))
         return
-    _print(record, rows, erased)
+    _print(record, rows, (readable, erased))
 
 
-def _as_json(record: PersonRecord, rows: list[dict[str, Any]], erased: int) -> dict[str, Any]:
+def _as_json(
+    record: PersonRecord, rows: list[dict[str, Any]], texts: tuple[int, int]
+) -> dict[str, Any]:
     return {
         "person_id": record.person_id,
         "courses": record.courses,
@@ -158,7 +167,7 @@ def _as_json(record: PersonRecord, rows: list[dict[str, Any]], erased: int) -> d
         "forgotten_in": record.forgotten_in,
         "entries": len(rows),
         "recorded_by_them": record.by_them,
-        "texts": {"readable": record.sealed_texts, "erased": erased},
+        "texts": {"readable": texts[0], "erased": texts[1]},
         "counts": record.counts(),
         "events": rows,
     }
@@ -167,15 +176,17 @@ def _as_json(record: PersonRecord, rows: list[dict[str, Any]], erased: int) -> d
 _BASE = ("position", "recorded_at", "stream", "version", "type", "command_id", "actor")
 
 
-def _print(record: PersonRecord, rows: list[tuple[Any, dict[str, Any]]], erased: int) -> None:
+def _print(
+    record: PersonRecord, rows: list[tuple[Any, dict[str, Any]]], texts: tuple[int, int]
+) -> None:
     click.echo(f"What the record holds about {record.person_id}")
     click.echo(f"courses: {', '.join(record.courses) or '-'}")
     click.echo(f"pairs: {', '.join(record.pairs) or '-'}")
     if record.forgotten_in:
         click.echo(f"forgotten in: {', '.join(record.forgotten_in)}")
     click.echo(
-        f"{len(rows):,} entries ({record.by_them:,} recorded by them); personal texts: "
-        f"{record.sealed_texts:,} readable, {erased:,} erased"
+        f"{len(rows):,} entries ({record.by_them:,} recorded by them); their personal "
+        f"texts: {texts[0]:,} readable, {texts[1]:,} erased"
     )
     click.echo("")
     click.echo(table(sorted(record.counts().items()), ["type", "entries"]))

@@ -175,6 +175,18 @@ def opened(app: PeerLog, record: PersonRecord) -> Iterator[tuple[Entry, DomainEv
         yield from zip(chunk, mapper.open_many(e.event for e in chunk), strict=True)
 
 
-def erased_texts(event: DomainEvent) -> int:
-    """How many texts of an opened event read as erased."""
-    return sum(1 for text in personal_texts(event) if is_erased(text))
+def texts_about(entry: Entry, event: DomainEvent, person_id: str) -> tuple[int, int]:
+    """(readable, erased): the entry's texts by or about the person, as opened in
+    ``event`` (texts about other people only, such as the names a coordinator
+    enrolled, are not counted)."""
+    readable = erased = 0
+    for sealed, text in zip(personal_texts(entry.event), personal_texts(event), strict=True):
+        if not sealed.startswith(ENVELOPE_PREFIX):
+            continue
+        if person_id not in sealed.split(";", 2)[1].split(","):
+            continue
+        if is_erased(text):
+            erased += 1
+        else:
+            readable += 1
+    return readable, erased

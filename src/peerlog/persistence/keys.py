@@ -319,9 +319,7 @@ class PostgresKeyStore(KeyStore):
                         self.master_table
                     )
                 ).fetchone()
-                new_record_keys = record_keys(
-                    bytes(row[0]) if row and row[0] is not None else None
-                )
+                new_record_keys = record_keys(bytes(row[0]) if row and row[0] is not None else None)
                 rows = conn.execute(
                     sql.SQL(
                         "SELECT person_id, wrapped FROM {} WHERE wrapped IS NOT NULL "

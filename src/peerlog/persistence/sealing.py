@@ -196,9 +196,7 @@ class KeyRing:
 
     # --- changing the master key ----------------------------------------------------
 
-    def rotate(
-        self, new_key: bytes, *, batch: int = 1000, progress: Progress | None = None
-    ) -> int:
+    def rotate(self, new_key: bytes, *, batch: int = 1000, progress: Progress | None = None) -> int:
         """Rewrap every person key, and the record keys, under ``new_key``, in one
         transaction, and remove the old wrapped bytes from the database files; how many
         person keys were rewrapped. Raises :class:`AlreadyRotated` (after finishing
