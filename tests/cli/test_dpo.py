@@ -61,7 +61,8 @@ def _raw(store: Store) -> list[tuple[int, str, dict[str, Any], bytes]]:
     for position, topic, state in rows:
         assert isinstance(position, int)
         assert isinstance(topic, str)
-        data = bytes(state)  # type: ignore[arg-type]
+        assert isinstance(state, bytes | memoryview)
+        data = bytes(state)
         out.append((position, topic, json.loads(data), data))
     return out
 
