@@ -6,11 +6,13 @@ Shared by the privacy tests of the application and of the command line."""
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import psycopg
+import pytest
 from psycopg import sql
 
 from peerlog.domain.events import (
@@ -24,7 +26,7 @@ from peerlog.domain.events import (
     StepRecorded,
     StudentEnrolled,
 )
-from tests.conftest import Store
+from tests.conftest import Store, own_database
 from tests.support import COURSE, GOALS, Placement
 
 COURSE_2 = "vfu-2"
@@ -277,3 +279,16 @@ def texts_by_kind(events: list[DomainEvent]) -> dict[str, Any]:
         elif isinstance(e, RolesSwitched):
             found["switch_reason"] = e.reason
     return found
+
+
+@pytest.fixture(name="store", params=["sqlite", "postgres"])
+def erasing_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    """The record on SQLite, or on PostgreSQL in a database of its own: an erasure waits
+    for every session of its database that could still see the old key, and other
+    suites' readers in the shared test database are not this test's to wait for."""
+    if request.param == "sqlite":
+        path = tmp_path / "record.sqlite3"
+        yield Store("sqlite", {"PEERLOG_DATABASE_URL": f"sqlite:///{path}"}, path=path)
+        return
+    with own_database() as found_store:
+        yield found_store

@@ -8,7 +8,6 @@ import json
 import re
 from collections import Counter
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,11 +16,12 @@ from peerlog import PeerLog
 from peerlog.domain.erasure import ERASED_MARKER, is_erased
 from peerlog.domain.events import PersonForgotten, StepRecorded
 from tests.cli.conftest import Cli
-from tests.conftest import Store, own_database
+from tests.conftest import Store
 from tests.privacy import (
     ABOUT_S1,
     COURSE_2,
     OTHERS,
+    erasing_store,  # noqa: F401 - the store fixture of erasure tests
     found,
     record_personal_texts,
     texts_by_kind,
@@ -30,19 +30,6 @@ from tests.privacy import (
 from tests.support import COURSE, Placement
 
 ENVELOPE = re.compile(rb"peerlog:sealed:1;([^;\"]*);([^;\"]*);")
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    """SQLite, or PostgreSQL in a database of its own: an erasure waits for every
-    session of its database that could still see the old key (as in the privacy tests
-    of the application)."""
-    if request.param == "sqlite":
-        path = tmp_path / "record.sqlite3"
-        yield Store("sqlite", {"PEERLOG_DATABASE_URL": f"sqlite:///{path}"}, path=path)
-        return
-    with own_database() as made:
-        yield made
 
 
 @pytest.fixture

@@ -30,6 +30,7 @@ from tests.privacy import (
     ABOUT_S1,
     COURSE_2,
     OTHERS,
+    erasing_store,  # noqa: F401 - the store fixture of erasure tests
     found,
     record_personal_texts,
     relation_files,
@@ -39,19 +40,6 @@ from tests.privacy import (
     wrapped_key,
 )
 from tests.support import COURSE, Placement
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    """The record on SQLite, or on PostgreSQL in a database of its own: an erasure waits
-    for every session of its database that could still see the old key, and other
-    suites' readers in the shared test database are not this test's to wait for."""
-    if request.param == "sqlite":
-        path = tmp_path / "record.sqlite3"
-        yield Store("sqlite", {"PEERLOG_DATABASE_URL": f"sqlite:///{path}"}, path=path)
-        return
-    with own_database() as found:
-        yield found
 
 
 @pytest.fixture
