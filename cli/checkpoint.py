@@ -41,8 +41,11 @@ def _integrity(session: Session) -> Integrity:
 
 
 def _witnesses(stored: StoredCheckpoint) -> list[str]:
+    """Who cosigned: the signatures of others than the record (whose keys, the
+    current one and those retired before it, are named after its origin)."""
     note = Note.parse(stored.note)
-    return [s.name for s in note.signatures[1:]]
+    origin = Checkpoint.parse_body(note.body).origin
+    return [s.name for s in note.signatures[1:] if s.name != origin]
 
 
 @click.group(

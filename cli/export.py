@@ -42,7 +42,7 @@ def events(app: PeerLog, stream: str | None) -> Iterator[dict[str, Any]]:
         for (position, topic, _, recorded_at), event in zip(
             batch, mapper.open_many(decoded), strict=True
         ):
-            yield _event_row(position, recorded_at, topic, event)
+            yield event_row(position, recorded_at, topic, event)
 
 
 def _chunks(raw: Iterator[tuple[int, str, bytes, datetime]]) -> Iterator[list[Any]]:
@@ -56,7 +56,7 @@ def _chunks(raw: Iterator[tuple[int, str, bytes, datetime]]) -> Iterator[list[An
         yield batch
 
 
-def _event_row(
+def event_row(
     position: int, recorded_at: datetime, topic: str, event: DomainEvent
 ) -> dict[str, Any]:
     fields: dict[str, Any] = msgspec.to_builtins(event, enc_hook=str)

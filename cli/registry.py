@@ -5,15 +5,18 @@ from __future__ import annotations
 import click
 
 from peerlog.cli.audit import audit_command
+from peerlog.cli.backup import backup_command
 from peerlog.cli.balance import balance_command
 from peerlog.cli.checkpoint import checkpoint_group
 from peerlog.cli.dashboard import dashboard_command
 from peerlog.cli.demo_command import demo_command
+from peerlog.cli.dpo import forget_command, person_command
 from peerlog.cli.export import export_command
 from peerlog.cli.importing import import_command
 from peerlog.cli.read_models import projections_group
 from peerlog.cli.recording import record_command
 from peerlog.cli.replay import replay_command
+from peerlog.cli.rotation import keys_group
 from peerlog.cli.serve import serve_command
 from peerlog.cli.tokens import tokens_group
 from peerlog.cli.verify import verify_command
@@ -38,6 +41,10 @@ COMMANDS = (
     xapi_group,
     serve_command,
     tokens_group,
+    person_command,
+    forget_command,
+    keys_group,
+    backup_command,
 )
 
 

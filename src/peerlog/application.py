@@ -739,6 +739,22 @@ class PeerLog(Application[str]):
         self.keys.destroy(person_id, result.recorded_at)
         return result
 
+    def check_forget(self, person_id: str, *, actor: str) -> None:
+        """Raise :class:`CommandRejected` if ``actor`` may not forget ``person_id`` now
+        (an unknown person, an actor who is not a coordinator of each of their courses,
+        someone already forgotten), as :meth:`forget` would; records nothing."""
+        cmd = cast(
+            "ForgetPerson",
+            _build(ForgetPerson, {"person_id": person_id, "actor": actor, "command_id": "check"}),
+        )
+        stamp = Stamp(cmd.command_id, cmd.actor, self.clock())
+        with self._lock:
+            self._cache.evict(self._course_streams())
+            try:
+                self._decide(cmd, stamp)
+            except RuleViolation as violation:
+                raise CommandRejected(cmd.command, [violation.violation]) from None
+
     def history(self, stream: str) -> list[DomainEvent]:
         """A stream's events in order, personal texts opened (or marked erased)."""
         mapper = self.event_mapper

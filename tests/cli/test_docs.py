@@ -44,6 +44,7 @@ MASKS = [
     (re.compile(r"(\u2014 \S+) [A-Za-z0-9+/]{86,}={0,2}"), r"\1 <signature>"),
     (re.compile(r"\b[A-Za-z0-9+/]{43}="), "<hash>"),
     (re.compile(r"\(\d[\d,]* bytes\)"), "(<size> bytes)"),
+    (re.compile(r"\), \d[\d,]* bytes$", re.MULTILINE), "), <size> bytes"),
     (re.compile(r"\btok-[0-9a-f]{12}\b"), "tok-<id>"),
     (re.compile(r'"delay_seconds": \d+'), '"delay_seconds": <delay>'),
     (re.compile(r"sqlite:///\S+?(?=[\s:;,)]|$)"), "sqlite:///<file>"),

@@ -4,11 +4,9 @@ while the rest of the record - and its hash chains - stay as they were."""
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections.abc import Iterator
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -20,145 +18,28 @@ from psycopg.conninfo import make_conninfo
 from peerlog import CommandRejected, PeerLog
 from peerlog.domain.erasure import ERASED, ERASED_MARKER, ErasedText
 from peerlog.domain.events import (
-    DomainEvent,
-    EntryCorrected,
-    FeedbackGiven,
     GoalAssessed,
     PairDissolved,
     PersonForgotten,
-    ReflectionRecorded,
-    RolesSwitched,
-    SessionClosed,
     StepRecorded,
-    StudentEnrolled,
 )
 from peerlog.persistence import keys
 from peerlog.persistence.sealing import ENVELOPE_PREFIX
 from tests.conftest import POSTGRES_URL, Store, own_database
-from tests.support import COURSE, GOALS, Placement
-
-COURSE_2 = "vfu-2"
-
-# Texts by or about s1 (some also about s2 or sup1): erased when s1 is forgotten.
-ABOUT_S1 = {
-    "display_name": "Sara Lind-Sjöberg",
-    "switch_reason": "Swapped because Sara felt unsure about the catheter",
-    "step_note": "Sara dressed the pressure wound on bed four",
-    "strengths": "Sara talked the patient through every step",
-    "improvements": "Sara could ask for help earlier",
-    "reflection": "I was nervous before the dressing on bed four",
-    "assessment": "Sara meets the hygiene goal with margin",
-    "correction_note": "Sara dressed the pressure wound on bed five",
-    "correction_reason": "The bed number was wrong in the first entry",
-    "summary": "A calm shift for Sara and Ali together",
-}
-# Texts that are only s2's (or s2's and sup1's): they stay readable.
-OTHERS = {
-    "display_name": "Ali Haddad",
-    "reflection": "I learned to prepare the trolley before the round",
-    "assessment": "Ali prepares medication calmly",
-    "supervisor_feedback": "Ali keeps the checklist up to date",
-    "supervisor_name": "Karin Berg",
-}
-
-
-def _record_personal_texts(p: Placement) -> None:
-    """Course vfu-2 (coordinated by coord too) with s1 and s2 under their names, and
-    pair p1's entries with texts about s1, about s2, and about both."""
-    p.run(
-        "open_course",
-        "coord",
-        course_id=COURSE_2,
-        title="Clinical placement, term 4",
-        starts_on=date(2026, 9, 1).isoformat(),
-        ends_on=date(2026, 10, 30).isoformat(),
-        scale=["not_yet", "pass"],
-        pass_level="pass",
-        goals=GOALS,
-    )
-    p.run(
-        "enroll_student",
-        "coord",
-        course_id=COURSE_2,
-        student_id="s1",
-        display_name=ABOUT_S1["display_name"],
-    )
-    p.run(
-        "enroll_student",
-        "coord",
-        course_id=COURSE_2,
-        student_id="s2",
-        display_name=OTHERS["display_name"],
-    )
-    p.run(
-        "assign_supervisor",
-        "coord",
-        course_id=COURSE,
-        supervisor_id="sup9",
-        display_name=OTHERS["supervisor_name"],
-    )
-    p.run(
-        "switch_roles",
-        "s2",
-        pair_id="p1",
-        session_id="d1",
-        roles={"s1": "observer", "s2": "performer"},
-        reason=ABOUT_S1["switch_reason"],
-    )
-    p.app.execute(p.step("st1", note=ABOUT_S1["step_note"]))
-    p.app.execute(
-        p.feedback("fb1", strengths=ABOUT_S1["strengths"], improvements=ABOUT_S1["improvements"])
-    )
-    p.app.execute(
-        p.reflection("rf1", stages={"description": ABOUT_S1["reflection"], "feelings": "Tense."})
-    )
-    p.app.execute(
-        p.reflection("rf2", actor="s2", authors=["s2"], stages={"analysis": OTHERS["reflection"]})
-    )
-    for student, comment in (("s1", ABOUT_S1["assessment"]), ("s2", OTHERS["assessment"])):
-        p.run(
-            "assess_goal",
-            "sup1",
-            pair_id="p1",
-            student_id=student,
-            goal_id="hygiene",
-            level="pass",
-            kind="midpoint",
-            comment=comment,
-        )
-    p.app.execute(
-        p.feedback(
-            "fb2",
-            actor="sup1",
-            giver="sup1",
-            receiver="s2",
-            source="supervisor",
-            strengths=OTHERS["supervisor_feedback"],
-            improvements="Keep going",
-        )
-    )
-    p.run(
-        "correct_entry",
-        "s1",
-        pair_id="p1",
-        entry_id="st1",
-        changes={"note": ABOUT_S1["correction_note"]},
-        reason=ABOUT_S1["correction_reason"],
-    )
-    p.run("close_session", "s1", pair_id="p1", session_id="d1", summary=ABOUT_S1["summary"])
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    """The record on SQLite, or on PostgreSQL in a database of its own: an erasure waits
-    for every session of its database that could still see the old key, and other
-    suites' readers in the shared test database are not this test's to wait for."""
-    if request.param == "sqlite":
-        path = tmp_path / "record.sqlite3"
-        yield Store("sqlite", {"PEERLOG_DATABASE_URL": f"sqlite:///{path}"}, path=path)
-        return
-    with own_database() as found:
-        yield found
+from tests.privacy import (
+    ABOUT_S1,
+    COURSE_2,
+    OTHERS,
+    erasing_store,  # noqa: F401 - the store fixture of erasure tests
+    found,
+    record_personal_texts,
+    relation_files,
+    stored,
+    stored_states,
+    texts_by_kind,
+    wrapped_key,
+)
+from tests.support import COURSE, Placement
 
 
 @pytest.fixture
@@ -170,149 +51,8 @@ def postgres_store() -> Iterator[Store]:
 @pytest.fixture
 def placement(app: PeerLog) -> Placement:
     p = Placement(app).seed()
-    _record_personal_texts(p)
+    record_personal_texts(p)
     return p
-
-
-# --- looking at the store behind peerlog's back ------------------------------------------
-
-
-def _schema_relations(conn: psycopg.Connection[Any], schema: str) -> list[tuple[str, str]]:
-    """(kind, file path) of every table, index and TOAST relation of the schema."""
-    rows = conn.execute(
-        "SELECT c.relkind::text, pg_relation_filepath(c.oid) FROM pg_class c "
-        "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = %s "
-        "UNION "
-        "SELECT t.relkind::text, pg_relation_filepath(t.oid) FROM pg_class c "
-        "JOIN pg_namespace n ON n.oid = c.relnamespace "
-        "JOIN pg_class t ON t.oid = c.reltoastrelid WHERE n.nspname = %s "
-        "UNION "
-        "SELECT i.relkind::text, pg_relation_filepath(i.oid) FROM pg_class c "
-        "JOIN pg_namespace n ON n.oid = c.relnamespace "
-        "JOIN pg_index x ON x.indrelid = c.reltoastrelid "
-        "JOIN pg_class i ON i.oid = x.indexrelid WHERE n.nspname = %s",
-        (schema, schema, schema),
-    ).fetchall()
-    return [(str(kind), str(path)) for kind, path in rows if path is not None]
-
-
-def _relation_files(store: Store) -> bytes | None:
-    """The bytes on disk of the schema's relations after a checkpoint, where the
-    server's data directory can be read from here (the test server runs locally)."""
-    with store.connect() as conn:
-        data_directory = Path(str(conn.execute("SHOW data_directory").fetchone()[0]))  # type: ignore[index]
-        if not os.access(data_directory, os.R_OK | os.X_OK):
-            return None
-        conn.execute("CHECKPOINT")
-        relations = _schema_relations(conn, store.schema)
-    chunks: list[bytes] = []
-    for _, relative in relations:
-        path = data_directory / relative
-        segment = 0
-        while True:
-            part = path if segment == 0 else path.with_name(f"{path.name}.{segment}")
-            if not part.exists():
-                break
-            chunks.append(part.read_bytes())
-            segment += 1
-    return b"".join(chunks)
-
-
-def _table_bytes(store: Store) -> bytes:
-    """Every value of every row of every table of the test schema, as bytes."""
-    chunks: list[bytes] = []
-    with store.connect() as conn:
-        tables = conn.execute(
-            "SELECT tablename FROM pg_tables WHERE schemaname = %s", (store.schema,)
-        ).fetchall()
-        assert tables
-        for (table,) in tables:
-            for row in conn.execute(
-                sql.SQL("SELECT * FROM {}.{}").format(
-                    sql.Identifier(store.schema), sql.Identifier(str(table))
-                )
-            ).fetchall():
-                for value in row:
-                    if isinstance(value, bytes | memoryview):
-                        chunks.append(bytes(value))
-                    elif value is not None:
-                        chunks.append(str(value).encode())
-    return b"\x00".join(chunks)
-
-
-def _sqlite_files(store: Store) -> bytes:
-    assert store.path is not None
-    wal = store.path.with_name(store.path.name + "-wal")
-    return store.path.read_bytes() + (wal.read_bytes() if wal.exists() else b"")
-
-
-def _places(store: Store) -> dict[str, bytes]:
-    """Everywhere the store keeps bytes that can be read from here."""
-    if store.kind == "sqlite":
-        return {"the SQLite file and its write-ahead log": _sqlite_files(store)}
-    places = {"the tables of the schema": _table_bytes(store)}
-    files = _relation_files(store)
-    if files is not None:
-        places["the relation files on disk"] = files
-    return places
-
-
-def _found(store: Store, needles: dict[str, bytes]) -> list[str]:
-    """Where any of the needles is found, whole or as a piece of 16 bytes (a key only
-    partly overwritten is still a leak)."""
-    return [
-        f"{name} in {place}"
-        for place, data in _places(store).items()
-        for name, needle in needles.items()
-        if any(needle[i : i + 16] in data for i in range(max(1, len(needle) - 15)))
-    ]
-
-
-def _wrapped_key(store: Store, person: str) -> bytes:
-    rows = store.execute_raw("SELECT wrapped FROM person_keys WHERE person_id = %s", (person,))
-    value = rows[0][0]
-    assert isinstance(value, bytes | memoryview)
-    return bytes(value)
-
-
-def _stored(store: Store) -> list[tuple[object, ...]]:
-    return store.execute_raw(
-        "SELECT position, originator_id, originator_version, topic, state, chain "
-        "FROM events ORDER BY position"
-    )
-
-
-def _states(store: Store) -> bytes:
-    """Every stored event's state, as the store keeps it."""
-    states = []
-    for row in _stored(store):
-        assert isinstance(row[4], bytes | memoryview)
-        states.append(bytes(row[4]))
-    return b"".join(states)
-
-
-def _texts(events: list[DomainEvent]) -> dict[str, Any]:
-    """The personal texts of pair p1 and course vfu-2, by what they are."""
-    found: dict[str, Any] = {}
-    for e in events:
-        if isinstance(e, StudentEnrolled) and e.course_id == COURSE_2:
-            found[f"name:{e.student_id}"] = e.display_name
-        elif isinstance(e, FeedbackGiven):
-            found[f"{e.feedback_id}:strengths"] = e.strengths
-            found[f"{e.feedback_id}:improvements"] = e.improvements
-        elif isinstance(e, ReflectionRecorded):
-            found[e.reflection_id] = dict(e.stages)
-        elif isinstance(e, GoalAssessed):
-            found[f"assessment:{e.student_id}"] = e.comment
-        elif isinstance(e, SessionClosed):
-            found["summary"] = e.summary
-        elif isinstance(e, StepRecorded):
-            found.setdefault("notes", []).append(e.note)
-        elif isinstance(e, EntryCorrected):
-            found["correction"] = (getattr(e.changes, "note", None), e.reason)
-        elif isinstance(e, RolesSwitched):
-            found["switch_reason"] = e.reason
-    return found
 
 
 # --- tests ---------------------------------------------------------------------------------
@@ -321,15 +61,15 @@ def _texts(events: list[DomainEvent]) -> dict[str, Any]:
 def test_personal_texts_are_never_stored_in_plaintext(store: Store) -> None:
     # Snapshots every two events: aggregate states hold no free text either.
     app = PeerLog({**store.env, "PEERLOG_SNAPSHOT_INTERVAL": "2"})
-    _record_personal_texts(Placement(app).seed())
+    record_personal_texts(Placement(app).seed())
     assert len(store.execute_raw("SELECT originator_id FROM snapshots")) > 5
     texts = {**{f"s1 {k}": v for k, v in ABOUT_S1.items()}, **OTHERS}
 
-    assert _found(store, {k: v.encode() for k, v in texts.items()}) == []
+    assert found(store, {k: v.encode() for k, v in texts.items()}) == []
     # ... and the record reads them back, sealed in self-describing envelopes.
-    states = _states(store)
+    states = stored_states(store)
     assert states.count(ENVELOPE_PREFIX.encode() + b"s1,s2;") >= 5
-    readable = _texts(app.history("pair/p1") + app.history(f"course/{COURSE_2}"))
+    readable = texts_by_kind(app.history("pair/p1") + app.history(f"course/{COURSE_2}"))
     assert readable["name:s1"] == ABOUT_S1["display_name"]
     assert readable["fb1:strengths"] == ABOUT_S1["strengths"]
     assert readable["rf1"]["description"] == ABOUT_S1["reflection"]
@@ -343,12 +83,12 @@ def test_forgetting_a_student_erases_every_text_by_or_about_them(
     store: Store, placement: Placement
 ) -> None:
     app = placement.app
-    before = _stored(store)
-    wrapped = _wrapped_key(store, "s1")
+    before = stored(store)
+    wrapped = wrapped_key(store, "s1")
     key = app.keys._unwrap("s1", wrapped)
     needles = {"s1's wrapped key": wrapped, "s1's key": key}
     # The search finds the key while it exists: it would find it afterwards too.
-    assert any("wrapped key" in hit for hit in _found(store, needles))
+    assert any("wrapped key" in hit for hit in found(store, needles))
 
     result = app.forget("s1", actor="coord", command_id="forget-s1")
 
@@ -360,17 +100,17 @@ def test_forgetting_a_student_erases_every_text_by_or_about_them(
     forgotten = [e for e in app.history(f"course/{COURSE}") if isinstance(e, PersonForgotten)]
     assert [(e.person_id, e.actor) for e in forgotten] == [("s1", "coord")]
     # The key is gone from every place the store keeps bytes.
-    assert _found(store, needles) == []
-    assert _found(store, {k: v.encode() for k, v in ABOUT_S1.items()}) == []
+    assert found(store, needles) == []
+    assert found(store, {k: v.encode() for k, v in ABOUT_S1.items()}) == []
     # Nothing stored was rewritten, and the chains still verify.
-    after = _stored(store)
+    after = stored(store)
     assert after[: len(before)] == before
     assert app.verify().verified
 
     # Replaying the pair (in this process, and in a fresh one) shows s1's texts erased
     # and leaves the texts that are only s2's readable.
     for reader in (app, PeerLog(store.env)):
-        texts = _texts(reader.history("pair/p1") + reader.history(f"course/{COURSE_2}"))
+        texts = texts_by_kind(reader.history("pair/p1") + reader.history(f"course/{COURSE_2}"))
         erased = [
             texts["name:s1"],
             texts["switch_reason"],
@@ -498,7 +238,7 @@ def test_nothing_new_is_recorded_by_or_about_a_forgotten_student(
     p.run("dissolve_pair", "coord", pair_id="p1", reason="s1 has left the programme")
     dissolved = [e for e in p.app.history("pair/p1") if isinstance(e, PairDissolved)]
     assert dissolved[0].reason is ERASED
-    assert b"s1 has left" not in _states(store)
+    assert b"s1 has left" not in stored_states(store)
     p.run(
         "form_pair",
         "coord",
@@ -540,7 +280,7 @@ def test_forgetting_needs_a_coordinator_of_every_course_the_person_is_in(
         p.app.forget("coord", actor="coord", command_id="forget-2")
     assert (caught.value.field, caught.value.rule) == ("person_id", "not_self")
     # Nothing was recorded, no key destroyed.
-    assert _wrapped_key(store, "s1")
+    assert wrapped_key(store, "s1")
     assert p.app.history("pair/p1")[-1].summary == ABOUT_S1["summary"]  # type: ignore[attr-defined]
 
 
@@ -587,7 +327,7 @@ def test_an_erasure_held_up_by_an_old_transaction_is_finished_by_forgetting_agai
     try:
         p = Placement(app).seed()
         app.execute(p.step("st1", note=ABOUT_S1["step_note"]))
-        wrapped = _wrapped_key(store, "s1")
+        wrapped = wrapped_key(store, "s1")
         with store.connect() as reader:
             # A transaction from before the erasure could still see the old row: VACUUM
             # FULL would keep it for that transaction, so forget does not pretend.
@@ -597,8 +337,8 @@ def test_an_erasure_held_up_by_an_old_transaction_is_finished_by_forgetting_agai
             )
             with pytest.raises(keys.ErasureIncomplete, match="forget the person again"):
                 app.forget("s1", actor="coord", command_id="forget-s1")
-            if _relation_files(store) is not None:
-                assert _found(store, {"s1's wrapped key": wrapped}) == [
+            if relation_files(store) is not None:
+                assert found(store, {"s1's wrapped key": wrapped}) == [
                     "s1's wrapped key in the relation files on disk"
                 ]
             reader.execute("COMMIT")
@@ -613,7 +353,7 @@ def test_an_erasure_held_up_by_an_old_transaction_is_finished_by_forgetting_agai
         # tests' transactions may make it wait a little).
         monkeypatch.undo()
         assert app.forget("s1", actor="coord", command_id="forget-s1").repeated
-        assert _found(store, {"s1's wrapped key": wrapped}) == []
+        assert found(store, {"s1's wrapped key": wrapped}) == []
         assert app.verify().verified
     finally:
         app.close()
@@ -629,8 +369,8 @@ def test_an_erasure_waits_for_a_transaction_in_another_database_that_began_befor
     store = postgres_store
     app = store.open()
     p = Placement(app).seed()
-    _record_personal_texts(p)
-    wrapped = _wrapped_key(store, "s1")
+    record_personal_texts(p)
+    wrapped = wrapped_key(store, "s1")
     failures: list[BaseException] = []
 
     def forget() -> None:
@@ -659,7 +399,7 @@ def test_an_erasure_waits_for_a_transaction_in_another_database_that_began_befor
         thread.join(60)
         assert not thread.is_alive()
         assert failures == []
-        assert _found(store, {"s1's wrapped key": wrapped}) == []
+        assert found(store, {"s1's wrapped key": wrapped}) == []
     finally:
         app.close()
 

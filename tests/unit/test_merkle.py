@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from peerlog.integrity import merkle
-from peerlog.integrity.store import IntegrityStore, StoredCheckpoint, TileKey
+from peerlog.integrity.store import IntegrityStore, RetiredKey, StoredCheckpoint, TileKey
 from peerlog.integrity.tree import StoredTree, TileWriter, right_edge
 
 
@@ -182,6 +182,12 @@ class MemoryTiles(IntegrityStore):
 
     def covering(self, size: int) -> StoredCheckpoint | None:
         return None
+
+    def retired_keys(self) -> list[RetiredKey]:
+        return []
+
+    def retire_key(self, key: RetiredKey, notes: Mapping[int, str]) -> None:
+        raise NotImplementedError
 
 
 def test_tiles_give_the_reference_tree_across_three_tile_levels() -> None:

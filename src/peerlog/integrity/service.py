@@ -13,9 +13,14 @@ from peerlog.application import PeerLog
 from peerlog.integrity import checkpoints
 from peerlog.integrity.checkpoints import Checkpoint
 from peerlog.integrity.notes import Note, Signer, Verifier
-from peerlog.integrity.signing import load_signer
+from peerlog.integrity.signing import SigningKeyError, load_signer
 from peerlog.integrity.source import RecordSource
-from peerlog.integrity.store import IntegrityStore, StoredCheckpoint, integrity_store_for
+from peerlog.integrity.store import (
+    IntegrityStore,
+    RetiredKey,
+    StoredCheckpoint,
+    integrity_store_for,
+)
 from peerlog.integrity.tree import Progress, StoredTree, TreeGap, extend
 
 REPLICATION_WAIT_SECONDS: Final = 5.0
@@ -62,8 +67,54 @@ class Integrity:
 
     def signer(self) -> Signer:
         if self._signer is None:
-            self._signer = load_signer(self.settings)
+            signer = load_signer(self.settings)
+            if any(k.verifier == str(signer.verifier) for k in self.store.retired_keys()):
+                msg = (
+                    f"the configured checkpoint key {signer.verifier.name}+"
+                    f"{signer.verifier.key_id.hex()} was retired ('peerlog keys "
+                    "rotate-checkpoint'); configure the new key (PEERLOG_CHECKPOINT_KEY or "
+                    "PEERLOG_CHECKPOINT_KEY_FILE)"
+                )
+                raise SigningKeyError(msg)
+            self._signer = signer
         return self._signer
+
+    def rotate_signer(self, new: Signer) -> RetiredKey:
+        """Sign with ``new`` from now on. The configured key first signs a checkpoint
+        of the record as it is now; then every checkpoint kept is signed by the new key
+        too (each after its root was checked against the stored tree), so that the
+        checkpoints published before still verify with the old public key and every
+        kept checkpoint (and audit file made from now on) verifies with the new one.
+        The old key is kept in the list of retired keys, and is refused from then on."""
+        old = self.signer()
+        if new.name != old.name:
+            msg = (
+                f"the new key is named {new.name}, but the record's checkpoints are of "
+                f"{old.name}; make the new key with PEERLOG_CHECKPOINT_ORIGIN={old.name}"
+            )
+            raise SigningKeyError(msg)
+        if str(new.verifier) == str(old.verifier):
+            msg = "the new checkpoint key is the one configured now; give another key"
+            raise SigningKeyError(msg)
+        latest, _ = self.make_checkpoint()
+        notes = {}
+        for stored in self.store.checkpoints():
+            note = Note.parse(stored.note)
+            checkpoint = Checkpoint.parse_body(note.body)
+            if not note.signed_by(old.verifier) or self.tree.root(checkpoint.size) != (
+                checkpoint.root
+            ):
+                msg = (
+                    f"the kept checkpoint at {checkpoint.size} events is not signed by the "
+                    "configured key or no longer matches the stored tree; run 'peerlog "
+                    "verify --against' with it before rotating the key"
+                )
+                raise checkpoints.CheckpointError(msg)
+            notes[stored.size] = note.with_lines([new.sign(note.body)]).text()
+        retired = RetiredKey(str(old.verifier), datetime.now(UTC), latest.size)
+        self.store.retire_key(retired, notes)
+        self._signer = new
+        return retired
 
     def verifier(self) -> Verifier:
         """The public key of the configured signing key (to publish)."""

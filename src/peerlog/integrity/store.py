@@ -8,7 +8,9 @@
   leaves reads a handful of tiles;
 * ``merkle_tree``: how many leaves the tiles hold (one row);
 * ``checkpoints``: every signed checkpoint made of the record: its size, root hash,
-  the signed note (with the witnesses' cosignatures added to it) and when it was made.
+  the signed note (with the witnesses' cosignatures added to it) and when it was made;
+* ``checkpoint_keys``: the signing keys the record no longer signs with (their public
+  halves), when each was retired and the size of the last checkpoint it signed.
 
 The tree is derived from the events (and could be rebuilt from them); the checkpoints
 are not: they are what was published. SQL values are parameters; PostgreSQL
@@ -43,6 +45,16 @@ class StoredCheckpoint:
     root: bytes
     note: str
     made_at: datetime
+
+
+@dataclass(frozen=True)
+class RetiredKey:
+    """A checkpoint key the record signed with until ``last_size`` events."""
+
+    verifier: str
+    """Its public half, NAME+KEYID+KEY."""
+    retired_at: datetime
+    last_size: int
 
 
 class IntegrityStore(ABC):
@@ -85,6 +97,15 @@ class IntegrityStore(ABC):
     def covering(self, size: int) -> StoredCheckpoint | None:
         """The earliest checkpoint whose tree holds at least ``size`` leaves."""
 
+    @abstractmethod
+    def retired_keys(self) -> list[RetiredKey]:
+        """The keys the record no longer signs with, earliest retired first."""
+
+    @abstractmethod
+    def retire_key(self, key: RetiredKey, notes: Mapping[int, str]) -> None:
+        """Retire a key and replace the notes of these checkpoints (size -> note, each
+        signed by the next key too), in one transaction."""
+
 
 class SQLiteIntegrityStore(IntegrityStore):
     def __init__(self, datastore: SQLiteDatastore) -> None:
@@ -105,6 +126,10 @@ class SQLiteIntegrityStore(IntegrityStore):
             conn.execute(
                 "CREATE TABLE IF NOT EXISTS checkpoints (size INTEGER PRIMARY KEY, "
                 "root BLOB NOT NULL, note TEXT NOT NULL, made_at TEXT NOT NULL)"
+            )
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS checkpoint_keys (verifier TEXT PRIMARY KEY, "
+                "retired_at TEXT NOT NULL, last_size INTEGER NOT NULL)"
             )
 
     def tree_size(self) -> int:
@@ -179,6 +204,24 @@ class SQLiteIntegrityStore(IntegrityStore):
         found = self._select("WHERE size >= ? ORDER BY size LIMIT 1", (size,))
         return found[0] if found else None
 
+    def retired_keys(self) -> list[RetiredKey]:
+        with self.datastore.transaction(write=False) as conn:
+            rows = conn.execute(
+                "SELECT verifier, retired_at, last_size FROM checkpoint_keys ORDER BY retired_at"
+            ).fetchall()
+        return [RetiredKey(r[0], parse_time(r[1]), r[2]) for r in rows]
+
+    def retire_key(self, key: RetiredKey, notes: Mapping[int, str]) -> None:
+        with self.datastore.transaction(write=True) as conn:
+            conn.execute(
+                "INSERT INTO checkpoint_keys VALUES (?, ?, ?)",
+                (key.verifier, format_time(key.retired_at), key.last_size),
+            )
+            conn.executemany(
+                "UPDATE checkpoints SET note = ? WHERE size = ?",
+                [(note, size) for size, note in notes.items()],
+            )
+
 
 class PostgresIntegrityStore(IntegrityStore):
     def __init__(self, datastore: PostgresDatastore) -> None:
@@ -186,6 +229,7 @@ class PostgresIntegrityStore(IntegrityStore):
         self.tiles_table = datastore.identifier("merkle_tiles")
         self.tree_table = datastore.identifier("merkle_tree")
         self.checkpoints_table = datastore.identifier("checkpoints")
+        self.keys_table = datastore.identifier("checkpoint_keys")
 
     def create_tables(self) -> None:
         self.datastore.create(
@@ -205,6 +249,10 @@ class PostgresIntegrityStore(IntegrityStore):
                     "CREATE TABLE IF NOT EXISTS {} (size bigint PRIMARY KEY, root bytea NOT NULL, "
                     "note text NOT NULL, made_at timestamptz NOT NULL)"
                 ).format(self.checkpoints_table),
+                sql.SQL(
+                    "CREATE TABLE IF NOT EXISTS {} (verifier text PRIMARY KEY, "
+                    "retired_at timestamptz NOT NULL, last_size bigint NOT NULL)"
+                ).format(self.keys_table),
             ]
         )
 
@@ -295,6 +343,29 @@ class PostgresIntegrityStore(IntegrityStore):
     def covering(self, size: int) -> StoredCheckpoint | None:
         found = self._select(sql.SQL("WHERE size >= %s ORDER BY size LIMIT 1"), (size,))
         return found[0] if found else None
+
+    def retired_keys(self) -> list[RetiredKey]:
+        with self.datastore.connection() as conn:
+            rows = conn.execute(
+                sql.SQL(
+                    "SELECT verifier, retired_at, last_size FROM {} ORDER BY retired_at"
+                ).format(self.keys_table)
+            ).fetchall()
+        return [RetiredKey(r[0], r[1], r[2]) for r in rows]
+
+    def retire_key(self, key: RetiredKey, notes: Mapping[int, str]) -> None:
+        with self.datastore.connection() as conn, conn.transaction():
+            conn.execute(
+                sql.SQL("INSERT INTO {} VALUES (%s, %s, %s)").format(self.keys_table),
+                (key.verifier, key.retired_at, key.last_size),
+            )
+            with conn.cursor() as cursor:
+                cursor.executemany(
+                    sql.SQL("UPDATE {} SET note = %s WHERE size = %s").format(
+                        self.checkpoints_table
+                    ),
+                    [(note, size) for size, note in notes.items()],
+                )
 
 
 def integrity_store_for(factory: InfrastructureFactory[Any]) -> IntegrityStore:

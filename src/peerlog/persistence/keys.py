@@ -29,8 +29,8 @@ import json
 import re
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Collection, Mapping
-from datetime import datetime
+from collections.abc import Callable, Collection, Mapping
+from datetime import UTC, datetime
 from typing import Any, Final
 
 import psycopg
@@ -50,6 +50,20 @@ class ErasureIncomplete(OperationalError):
     the database files; forgetting the person again finishes the job."""
 
 
+class MasterKeyChanged(OperationalError):
+    """The store's keys were rewrapped under another master key than the one this
+    process read them with (``peerlog keys rotate``)."""
+
+
+Rewrap = Callable[[str, bytes], bytes]
+"""A person's id and wrapped key -> the key wrapped under the new master key."""
+RewrapRecordKeys = Callable[[bytes | None], bytes]
+"""The record keys wrapped under the old master key (None: never stored, derived from
+it) -> wrapped under the new one."""
+Progress = Callable[[int, int], None]
+"""How many person keys were rewrapped, of how many."""
+
+
 class KeyStore(ABC):
     """Wrapped person keys and tombstones, in the database of the events."""
 
@@ -63,9 +77,36 @@ class KeyStore(ABC):
         person was forgotten. People without a row are left out."""
 
     @abstractmethod
-    def insert(self, wrapped: Mapping[str, bytes]) -> None:
+    def insert(self, wrapped: Mapping[str, bytes], *, record_keys: bytes | None) -> None:
         """Store new wrapped keys; a person who already has a row (a key, or a
-        tombstone) keeps it."""
+        tombstone) keeps it. ``record_keys`` is what :meth:`record_keys` gave when the
+        caller's master key was checked: if the store's keys were rewrapped since
+        (under another master key), nothing is stored and :class:`MasterKeyChanged`
+        is raised."""
+
+    @abstractmethod
+    def record_keys(self) -> bytes | None:
+        """The record's own keys (command digests, xAPI pseudonyms) wrapped under the
+        master key, or None if they were never stored (they are then derived from
+        the master key: it was never changed)."""
+
+    @abstractmethod
+    def rewrap(
+        self,
+        rewrap: Rewrap,
+        record_keys: RewrapRecordKeys,
+        *,
+        batch: int,
+        progress: Progress | None = None,
+    ) -> int:
+        """Rewrap every person key and the record keys under a new master key, in one
+        transaction (an interrupted rewrap changes nothing), then remove the old bytes
+        from the database files; how many person keys were rewrapped."""
+
+    @abstractmethod
+    def remove_old_bytes(self) -> None:
+        """Remove from the database files the bytes of key rows replaced before (a
+        rewrap that was interrupted after it was committed)."""
 
     @abstractmethod
     def destroy(self, person_id: str, when: datetime) -> None:
@@ -86,6 +127,11 @@ class SQLiteKeyStore(KeyStore):
                 "CREATE TABLE IF NOT EXISTS person_keys ("
                 "person_id TEXT PRIMARY KEY, wrapped BLOB, forgotten_at TEXT) WITHOUT ROWID"
             )
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS master_key (id INTEGER PRIMARY KEY CHECK (id = 1), "
+                "record_keys BLOB, changed_at TEXT)"
+            )
+            conn.execute("INSERT OR IGNORE INTO master_key (id) VALUES (1)")
 
     def select(self, person_ids: Collection[str]) -> dict[str, bytes | None]:
         if not person_ids:
@@ -98,11 +144,19 @@ class SQLiteKeyStore(KeyStore):
             ).fetchall()
         return {row[0]: row[1] for row in rows}
 
-    def insert(self, wrapped: Mapping[str, bytes]) -> None:
+    def record_keys(self) -> bytes | None:
+        with self.datastore.transaction(write=False) as conn:
+            row = conn.execute("SELECT record_keys FROM master_key WHERE id = 1").fetchone()
+        return row[0] if row else None
+
+    def insert(self, wrapped: Mapping[str, bytes], *, record_keys: bytes | None) -> None:
         if not wrapped:
             return
         self._secure(self.datastore.connection())
         with self.datastore.transaction(write=True) as conn:
+            row = conn.execute("SELECT record_keys FROM master_key WHERE id = 1").fetchone()
+            if (row[0] if row else None) != record_keys:
+                raise MasterKeyChanged(_CHANGED)
             conn.executemany(
                 "INSERT INTO person_keys (person_id, wrapped) VALUES (?, ?) "
                 "ON CONFLICT (person_id) DO NOTHING",
@@ -121,7 +175,43 @@ class SQLiteKeyStore(KeyStore):
                 "INSERT INTO person_keys (person_id, wrapped, forgotten_at) VALUES (?, NULL, ?)",
                 (person_id, forgotten_at),
             )
-        self._truncate_wal(conn)
+        self._truncate_wal(conn, _ERASED, _FORGET_AGAIN)
+
+    def rewrap(
+        self,
+        rewrap: Rewrap,
+        record_keys: RewrapRecordKeys,
+        *,
+        batch: int,
+        progress: Progress | None = None,
+    ) -> int:
+        self._secure(self.datastore.connection())
+        with self.datastore.transaction(write=True) as conn:
+            row = conn.execute("SELECT record_keys FROM master_key WHERE id = 1").fetchone()
+            new_record_keys = record_keys(row[0] if row else None)
+            rows = conn.execute(
+                "SELECT person_id, wrapped FROM person_keys WHERE wrapped IS NOT NULL "
+                "ORDER BY person_id"
+            ).fetchall()
+            for done, chunk in _batches(rows, batch):
+                conn.executemany(
+                    "UPDATE person_keys SET wrapped = ? WHERE person_id = ?",
+                    [(rewrap(person, wrapped), person) for person, wrapped in chunk],
+                )
+                if progress is not None:
+                    progress(done, len(rows))
+            conn.execute(
+                "INSERT INTO master_key (id, record_keys, changed_at) VALUES (1, ?, ?) "
+                "ON CONFLICT (id) DO UPDATE SET record_keys = excluded.record_keys, "
+                "changed_at = excluded.changed_at",
+                (new_record_keys, format_time(datetime.now(UTC))),
+            )
+        self._truncate_wal(conn, _REWRAPPED, _ROTATE_AGAIN)
+        return len(rows)
+
+    def remove_old_bytes(self) -> None:
+        # Rows are rewritten with secure_delete on: what remains is in the log.
+        self._truncate_wal(self.datastore.connection(), _REWRAPPED, _ROTATE_AGAIN)
 
     @staticmethod
     def _secure(conn: Any) -> None:
@@ -129,9 +219,9 @@ class SQLiteKeyStore(KeyStore):
         # key is left behind in a free block or a free page of the file.
         conn.execute("PRAGMA secure_delete=ON")
 
-    def _truncate_wal(self, conn: Any) -> None:
+    def _truncate_wal(self, conn: Any, done: str, again: str) -> None:
         """Copy every page into the database file and empty the write-ahead log, which
-        still holds the pages as they were before the key was deleted."""
+        still holds the pages as they were before the key rows were changed."""
         deadline = time.monotonic() + ERASURE_WAIT_SECONDS
         while True:
             busy, _, _ = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
@@ -139,9 +229,9 @@ class SQLiteKeyStore(KeyStore):
                 return
             if time.monotonic() > deadline:
                 msg = (
-                    "the key was deleted, but other connections kept reading old pages of "
+                    f"{done}, but other connections kept reading old pages of "
                     f"{self.datastore.path}, so its write-ahead log could not be emptied; "
-                    "forget the person again when they are done"
+                    f"{again} when they are done"
                 )
                 raise ErasureIncomplete(msg)
             time.sleep(0.05)
@@ -153,6 +243,7 @@ class PostgresKeyStore(KeyStore):
     def __init__(self, datastore: PostgresDatastore) -> None:
         self.datastore = datastore
         self.table = datastore.identifier("person_keys")
+        self.master_table = datastore.identifier("master_key")
 
     def create_table(self) -> None:
         self.datastore.create(
@@ -160,9 +251,23 @@ class PostgresKeyStore(KeyStore):
                 sql.SQL(
                     "CREATE TABLE IF NOT EXISTS {} ("
                     "person_id text PRIMARY KEY, wrapped bytea, forgotten_at timestamptz)"
-                ).format(self.table)
+                ).format(self.table),
+                sql.SQL(
+                    "CREATE TABLE IF NOT EXISTS {} (id integer PRIMARY KEY CHECK (id = 1), "
+                    "record_keys bytea, changed_at timestamptz)"
+                ).format(self.master_table),
+                sql.SQL("INSERT INTO {} (id) VALUES (1) ON CONFLICT (id) DO NOTHING").format(
+                    self.master_table
+                ),
             ]
         )
+
+    def record_keys(self) -> bytes | None:
+        with self.datastore.connection() as conn:
+            row = conn.execute(
+                sql.SQL("SELECT record_keys FROM {} WHERE id = 1").format(self.master_table)
+            ).fetchone()
+        return bytes(row[0]) if row and row[0] is not None else None
 
     def select(self, person_ids: Collection[str]) -> dict[str, bytes | None]:
         if not person_ids:
@@ -177,11 +282,19 @@ class PostgresKeyStore(KeyStore):
             ).fetchall()
         return {row[0]: bytes(row[1]) if row[1] is not None else None for row in rows}
 
-    def insert(self, wrapped: Mapping[str, bytes]) -> None:
+    def insert(self, wrapped: Mapping[str, bytes], *, record_keys: bytes | None) -> None:
         if not wrapped:
             return
         people = sorted(wrapped)
-        with self.datastore.connection() as conn:
+        with self.datastore.connection() as conn, conn.transaction():
+            # A rewrap holds this row until it commits; then this reads what it wrote.
+            row = conn.execute(
+                sql.SQL("SELECT record_keys FROM {} WHERE id = 1 FOR SHARE").format(
+                    self.master_table
+                )
+            ).fetchone()
+            if (bytes(row[0]) if row and row[0] is not None else None) != record_keys:
+                raise MasterKeyChanged(_CHANGED)
             conn.execute(
                 sql.SQL(
                     "INSERT INTO {} (person_id, wrapped) "
@@ -190,6 +303,91 @@ class PostgresKeyStore(KeyStore):
                 ).format(self.table),
                 (people, [wrapped[p] for p in people]),
             )
+
+    def rewrap(
+        self,
+        rewrap: Rewrap,
+        record_keys: RewrapRecordKeys,
+        *,
+        batch: int,
+        progress: Progress | None = None,
+    ) -> int:
+        with self.datastore.connection() as conn:
+            with conn.transaction():
+                row = conn.execute(
+                    sql.SQL("SELECT record_keys FROM {} WHERE id = 1 FOR UPDATE").format(
+                        self.master_table
+                    )
+                ).fetchone()
+                new_record_keys = record_keys(bytes(row[0]) if row and row[0] is not None else None)
+                rows = conn.execute(
+                    sql.SQL(
+                        "SELECT person_id, wrapped FROM {} WHERE wrapped IS NOT NULL "
+                        "ORDER BY person_id FOR UPDATE"
+                    ).format(self.table)
+                ).fetchall()
+                update = sql.SQL(
+                    "UPDATE {} AS k SET wrapped = n.wrapped "
+                    "FROM unnest(%s::text[], %s::bytea[]) AS n(person_id, wrapped) "
+                    "WHERE k.person_id = n.person_id"
+                ).format(self.table)
+                for done, chunk in _batches(rows, batch):
+                    conn.execute(
+                        update,
+                        (
+                            [person for person, _ in chunk],
+                            [rewrap(person, bytes(wrapped)) for person, wrapped in chunk],
+                        ),
+                    )
+                    if progress is not None:
+                        progress(done, len(rows))
+                conn.execute(
+                    sql.SQL(
+                        "INSERT INTO {0} (id, record_keys, changed_at) VALUES (1, %s, now()) "
+                        "ON CONFLICT (id) DO UPDATE SET record_keys = excluded.record_keys, "
+                        "changed_at = excluded.changed_at"
+                    ).format(self.master_table),
+                    (new_record_keys,),
+                )
+                xid_row = conn.execute("SELECT pg_current_xact_id()::text").fetchone()
+            assert xid_row is not None
+            self._remove(conn, int(xid_row[0]), _REWRAPPED, _ROTATE_AGAIN, both=True)
+        return len(rows)
+
+    def remove_old_bytes(self) -> None:
+        with self.datastore.connection() as conn:
+            row = conn.execute("SELECT pg_current_xact_id()::text").fetchone()
+            conn.commit()
+            assert row is not None
+            self._remove(conn, int(row[0]), _REWRAPPED, _ROTATE_AGAIN, both=True)
+
+    def _remove(
+        self,
+        conn: psycopg.Connection[Any],
+        xid: int,
+        done: str,
+        again: str,
+        *,
+        both: bool = False,
+        deadline: float | None = None,
+    ) -> None:
+        """Remove the row versions replaced by transaction ``xid`` (and before it) from
+        the files of the key table (and, with ``both``, of the master key's)."""
+        deadline = time.monotonic() + ERASURE_WAIT_SECONDS if deadline is None else deadline
+        tables = [("person_keys", self.table)]
+        if both:
+            tables.append(("master_key", self.master_table))
+        kept: list[int] = []
+
+        def count(notice: psycopg.errors.Diagnostic) -> None:
+            for name, _ in tables:
+                kept.extend(_kept_rows(notice, name))
+
+        conn.add_notice_handler(count)
+        try:
+            self._remove_old_rows(conn, xid, deadline, kept, (done, again, tables))
+        finally:
+            conn.remove_notice_handler(count)
 
     def destroy(self, person_id: str, when: datetime) -> None:
         deadline = time.monotonic() + ERASURE_WAIT_SECONDS
@@ -205,55 +403,57 @@ class PostgresKeyStore(KeyStore):
                 )
                 row = conn.execute("SELECT pg_current_xact_id()::text").fetchone()
             assert row is not None
-            xid = int(row[0])
-            kept: list[int] = []
-
-            def count(notice: psycopg.errors.Diagnostic) -> None:
-                kept.extend(_kept_rows(notice, "person_keys"))
-
-            conn.add_notice_handler(count)
-            try:
-                self._remove_old_rows(conn, xid, deadline, kept)
-            finally:
-                conn.remove_notice_handler(count)
+            self._remove(conn, int(row[0]), _ERASED, _FORGET_AGAIN, deadline=deadline)
 
     def _remove_old_rows(
-        self, conn: psycopg.Connection[Any], xid: int, deadline: float, kept: list[int]
+        self,
+        conn: psycopg.Connection[Any],
+        xid: int,
+        deadline: float,
+        kept: list[int],
+        why: tuple[str, str, list[tuple[str, sql.Composed]]],
     ) -> None:
         """VACUUM FULL until its own report says it kept no dead row version."""
+        done, again, tables = why
         while True:
-            self._wait_for_horizon(conn, xid, deadline)
+            self._wait_for_horizon(conn, xid, deadline, done, again)
             kept.clear()
-            self._vacuum_full(conn, deadline)
+            for _, table in tables:
+                self._vacuum_full(conn, table, deadline, done, again)
             if not any(kept):
                 return
-            # A snapshot from before the erasure was taken after all (by a session that
+            # A snapshot from before the change was taken after all (by a session that
             # began while we looked): wait for it too, and rewrite again.
             if time.monotonic() > deadline:
                 msg = (
-                    "the key was deleted, but VACUUM FULL had to keep the old row for "
+                    f"{done}, but VACUUM FULL had to keep the old row for "
                     f"transactions on the server of {self.datastore.description} that "
-                    "began before it; forget the person again when they are done"
+                    f"began before it; {again} when they are done"
                 )
                 raise ErasureIncomplete(msg)
 
-    def _vacuum_full(self, conn: psycopg.Connection[Any], deadline: float) -> None:
-        """Rewrite the key table and its index into new files (the old files are
+    @staticmethod
+    def _vacuum_full(
+        conn: psycopg.Connection[Any], table: sql.Composed, deadline: float, done: str, again: str
+    ) -> None:
+        """Rewrite a key table and its index into new files (the old files are
         truncated when it commits), holding it locked no longer than the deadline."""
         wait_ms = max(1, int((deadline - time.monotonic()) * 1000))
         conn.execute(sql.SQL("SET lock_timeout = {}").format(sql.Literal(f"{wait_ms}ms")))
         try:
-            conn.execute(sql.SQL("VACUUM (FULL, VERBOSE) {}").format(self.table))
+            conn.execute(sql.SQL("VACUUM (FULL, VERBOSE) {}").format(table))
         except psycopg.errors.LockNotAvailable:
             msg = (
-                "the key was deleted, but other sessions kept the key table locked, so "
-                "VACUUM FULL could not remove the old row; forget the person again"
+                f"{done}, but other sessions kept the key table locked, so "
+                f"VACUUM FULL could not remove the old row; {again}"
             )
             raise ErasureIncomplete(msg) from None
         finally:
             conn.execute("RESET lock_timeout")
 
-    def _wait_for_horizon(self, conn: psycopg.Connection[Any], xid: int, deadline: float) -> None:
+    def _wait_for_horizon(
+        self, conn: psycopg.Connection[Any], xid: int, deadline: float, done: str, again: str
+    ) -> None:
         """Wait until VACUUM can remove a row version deleted by transaction ``xid``:
         no transaction anywhere on the server that began before it is still running (a
         new snapshot - in this database too, VACUUM's own included - reaches back to
@@ -268,11 +468,11 @@ class PostgresKeyStore(KeyStore):
                 where = f" in database {database}" if database else ""
                 which = f", pid {pid}" if pid else ""
                 msg = (
-                    "the key was deleted, but VACUUM FULL would keep the old row: "
+                    f"{done}, but VACUUM FULL would keep the old row: "
                     f"{len(blockers)} transaction(s) on the server of "
                     f"{self.datastore.description} began before it and are still running "
                     f"(the oldest, a {what}{where}{which}, for {seconds:.0f} s); "
-                    "forget the person again when they are done"
+                    f"{again} when they are done"
                 )
                 raise ErasureIncomplete(msg)
             time.sleep(0.05)
@@ -304,6 +504,22 @@ _BLOCKERS: Final = sql.SQL(
 
 
 _NUMBER: Final = re.compile(r"\d+")
+_ERASED: Final = "the key was deleted"
+_FORGET_AGAIN: Final = "forget the person again"
+_REWRAPPED: Final = "the keys were rewrapped under the new master key"
+_ROTATE_AGAIN: Final = "run 'peerlog keys rotate' again (with the new key) to finish"
+_CHANGED: Final = (
+    "the person keys of this store were rewrapped under another master key ('peerlog keys "
+    "rotate'); configure the new master key in this process"
+)
+
+
+def _batches(rows: list[Any], size: int) -> list[tuple[int, list[Any]]]:
+    """The rows in batches of ``size``, each with how many rows are done after it."""
+    return [
+        (min(start + size, len(rows)), rows[start : start + size])
+        for start in range(0, len(rows), size)
+    ]
 
 
 def _kept_rows(notice: psycopg.errors.Diagnostic, table: str) -> list[int]:

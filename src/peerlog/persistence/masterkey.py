@@ -51,7 +51,8 @@ def master_key_path(environ: Mapping[str, str]) -> Path:
     return Path(named).expanduser() if named else default_master_key_path(environ)
 
 
-def _decode(text: str, where: str) -> bytes:
+def decode_master_key(text: str, where: str) -> bytes:
+    """The key in ``text`` (base64 of 32 bytes); ``where`` names it in errors."""
     try:
         key = binascii.a2b_base64(text.strip().encode("ascii"), strict_mode=True)
     except (binascii.Error, UnicodeEncodeError, ValueError):
@@ -69,7 +70,7 @@ def load_master_key(environ: Mapping[str, str]) -> bytes:
     """The configured master key; a missing key file is created with a new key."""
     value = environ.get(MASTER_KEY)
     if value:
-        return _decode(value, MASTER_KEY)
+        return decode_master_key(value, MASTER_KEY)
     path = master_key_path(environ)
     for _ in range(_READ_ATTEMPTS):
         try:
@@ -85,7 +86,7 @@ def load_master_key(environ: Mapping[str, str]) -> bytes:
             time.sleep(0.01)
             continue
         _warn_if_shared(path)
-        return _decode(text, f"the master key file {path}")
+        return decode_master_key(text, f"the master key file {path}")
     msg = f"the master key file {path} stays empty; remove it or write a key into it"
     raise MasterKeyError(msg)
 

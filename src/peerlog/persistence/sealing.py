@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import binascii
 import os
+import secrets
 import threading
 import time
 from collections.abc import Callable, Collection, Iterable, Mapping
@@ -46,7 +47,7 @@ from eventsourcing.persistence import MapperDeserialisationError
 from peerlog.domain.erasure import ERASED, ErasedText
 from peerlog.domain.events import DomainEvent
 from peerlog.persistence.config import ConfigurationError
-from peerlog.persistence.keys import KeyStore
+from peerlog.persistence.keys import KeyStore, MasterKeyChanged, Progress
 from peerlog.persistence.masterkey import KEY_BYTES, MasterKeyError
 
 ENVELOPE: Final = "peerlog:sealed:1"
@@ -58,10 +59,37 @@ SEALING_CACHE_SECONDS: Final = 600.0
 SEALING_CACHE_SIZE: Final = 10_000
 _TEXT_KEY_SALT: Final = b"peerlog text key 1"
 _PERSON_KEY_AAD: Final = b"peerlog person key 1:"
+_RECORD_KEYS_AAD: Final = b"peerlog record keys 1"
 _DIGEST_KEY_INFO: Final = b"peerlog command digest 1"
 _PSEUDONYM_KEY_INFO: Final = b"peerlog xapi pseudonym 1"
 _ABSENT: Final = b""
 """A person with no key at all (cached for opening only: sealing creates the key)."""
+
+
+_WRONG_MASTER_KEY: Final = (
+    "the master key does not open the person keys of this store: "
+    "PEERLOG_MASTER_KEY (or the master key file) is not the one they were made with"
+)
+
+
+def _wrap(cipher: AESGCM, data: bytes, aad: bytes) -> bytes:
+    nonce = os.urandom(NONCE_BYTES)
+    return nonce + cipher.encrypt(nonce, data, aad)
+
+
+def _unwrap(cipher: AESGCM, wrapped: bytes, aad: bytes) -> bytes:
+    try:
+        return cipher.decrypt(wrapped[:NONCE_BYTES], wrapped[NONCE_BYTES:], aad)
+    except InvalidTag:
+        raise MasterKeyError(_WRONG_MASTER_KEY) from None
+
+
+def _derived(master: bytes, info: bytes) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=KEY_BYTES, salt=None, info=info).derive(master)
+
+
+class AlreadyRotated(Exception):
+    """The store's keys are already wrapped under the new master key."""
 
 
 class SealedTextError(MapperDeserialisationError):
@@ -106,7 +134,8 @@ class KeyRing:
         self.cache_seconds = cache_seconds
         self._load_master_key = master_key
         self._master: AESGCM | None = None
-        self._digest_key: bytes | None = None
+        # The record keys as stored (None: derived from the master key), and opened.
+        self._record: tuple[bytes | None, bytes, bytes] | None = None
         self.clock = clock
         self._lock = threading.Lock()
         # person -> (key, or None if forgotten, or _ABSENT; when it was read)
@@ -126,37 +155,97 @@ class KeyRing:
             self._master = AESGCM(self._load_master_key())
         return self._master
 
+    def _record_keys(self) -> tuple[bytes | None, bytes, bytes]:
+        """(as stored, digest key, pseudonym key). A store whose master key was never
+        changed derives them from the master key; one whose master key was changed
+        keeps them wrapped under the new one, so that digests and pseudonyms made
+        before still hold."""
+        if self._record is None:
+            stored = self.store.record_keys()
+            if stored is None:
+                master = self._load_master_key()
+                keys = _derived(master, _DIGEST_KEY_INFO) + _derived(master, _PSEUDONYM_KEY_INFO)
+            else:
+                keys = _unwrap(self._wrapper(), stored, _RECORD_KEYS_AAD)
+            self._record = (stored, keys[:KEY_BYTES], keys[KEY_BYTES:])
+        return self._record
+
     def digest_key(self) -> bytes:
-        """A key for command digests, derived from the master key, so that a digest
-        cannot be used to test guesses of the texts of a command."""
-        if self._digest_key is None:
-            self._digest_key = HKDF(
-                algorithm=hashes.SHA256(), length=KEY_BYTES, salt=None, info=_DIGEST_KEY_INFO
-            ).derive(self._load_master_key())
-        return self._digest_key
+        """A key for command digests, kept with (or derived from) the master key, so
+        that a digest cannot be used to test guesses of the texts of a command."""
+        return self._record_keys()[1]
 
     def pseudonym_key(self) -> bytes:
-        """A key for the opaque account names of xAPI statements, derived from the master
-        key, so that a name cannot be traced back to an id without it."""
-        return HKDF(
-            algorithm=hashes.SHA256(), length=KEY_BYTES, salt=None, info=_PSEUDONYM_KEY_INFO
-        ).derive(self._load_master_key())
+        """A key for the opaque account names of xAPI statements, kept with (or derived
+        from) the master key, so that a name cannot be traced back to an id without it."""
+        return self._record_keys()[2]
 
     def _wrap(self, person: str, key: bytes) -> bytes:
-        nonce = os.urandom(NONCE_BYTES)
-        return nonce + self._wrapper().encrypt(nonce, key, _PERSON_KEY_AAD + person.encode())
+        return _wrap(self._wrapper(), key, _PERSON_KEY_AAD + person.encode())
 
     def _unwrap(self, person: str, wrapped: bytes) -> bytes:
+        return _unwrap(self._wrapper(), wrapped, _PERSON_KEY_AAD + person.encode())
+
+    def _insert(self, wrapped: dict[str, bytes]) -> None:
         try:
-            return self._wrapper().decrypt(
-                wrapped[:NONCE_BYTES], wrapped[NONCE_BYTES:], _PERSON_KEY_AAD + person.encode()
-            )
-        except InvalidTag:
+            self.store.insert(wrapped, record_keys=self._record_keys()[0])
+        except MasterKeyChanged:
+            # Rewrapped since this process looked: under its own key, or it may not go on.
+            self._record = None
+            self.store.insert(wrapped, record_keys=self._record_keys()[0])
+
+    # --- changing the master key ----------------------------------------------------
+
+    def rotate(self, new_key: bytes, *, batch: int = 1000, progress: Progress | None = None) -> int:
+        """Rewrap every person key, and the record keys, under ``new_key``, in one
+        transaction, and remove the old wrapped bytes from the database files; how many
+        person keys were rewrapped. Raises :class:`AlreadyRotated` (after finishing
+        the removal) if the store's keys are under ``new_key`` already."""
+        new = AESGCM(new_key)
+        if self._under(new):
+            self.store.remove_old_bytes()
+            raise AlreadyRotated
+        old = self._wrapper()
+        old_master = self._load_master_key()
+        if secrets.compare_digest(old_master, new_key):
             msg = (
-                "the master key does not open the person keys of this store: "
-                "PEERLOG_MASTER_KEY (or the master key file) is not the one they were made with"
+                "the new master key is the one configured now; keep the old key configured "
+                "while the keys are rotated, and give the new one apart from it"
             )
-            raise MasterKeyError(msg) from None
+            raise MasterKeyError(msg)
+
+        def rewrap(person: str, wrapped: bytes) -> bytes:
+            aad = _PERSON_KEY_AAD + person.encode()
+            return _wrap(new, _unwrap(old, wrapped, aad), aad)
+
+        def record_keys(stored: bytes | None) -> bytes:
+            keys = (
+                _derived(old_master, _DIGEST_KEY_INFO) + _derived(old_master, _PSEUDONYM_KEY_INFO)
+                if stored is None
+                else _unwrap(old, stored, _RECORD_KEYS_AAD)
+            )
+            return _wrap(new, keys, _RECORD_KEYS_AAD)
+
+        count = self.store.rewrap(rewrap, record_keys, batch=batch, progress=progress)
+        self._master = new
+        self._load_master_key = lambda: new_key
+        self._record = None
+        with self._lock:
+            self._people.clear()
+            self.opening.clear()
+            self._sealing.clear()
+        return count
+
+    def _under(self, cipher: AESGCM) -> bool:
+        """Whether the store's record keys are wrapped under this cipher's key."""
+        stored = self.store.record_keys()
+        if stored is None:
+            return False
+        try:
+            _unwrap(cipher, stored, _RECORD_KEYS_AAD)
+        except MasterKeyError:
+            return False
+        return True
 
     # --- person keys -----------------------------------------------------------------
 
@@ -166,7 +255,7 @@ class KeyRing:
         if create:
             missing = [p for p in people if p not in rows]
             if missing:
-                self.store.insert({p: self._wrap(p, os.urandom(KEY_BYTES)) for p in missing})
+                self._insert({p: self._wrap(p, os.urandom(KEY_BYTES)) for p in missing})
                 # Another process may have created some of them first: use what is stored.
                 rows.update(self.store.select(missing))
         now = self.clock()
@@ -316,6 +405,19 @@ def _transform(value: Any, path: tuple[str, ...], change: Callable[[str], str]) 
     if inner is None:
         return value
     return msgspec.structs.replace(value, **{head: _transform(inner, rest, change)})
+
+
+def personal_texts(event: DomainEvent) -> list[str]:
+    """Every personal text of the event, as it holds them (sealed or opened)."""
+    found: list[str] = []
+
+    def collect(text: str) -> str:
+        found.append(text)
+        return text
+
+    for field, rest, _ in _plan(type(event)):
+        _transform(getattr(event, field), rest, collect)
+    return found
 
 
 def _associated_data(event: DomainEvent) -> bytes:

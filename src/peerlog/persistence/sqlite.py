@@ -137,6 +137,26 @@ class SQLiteDatastore:
                 conn.rollback()
                 raise _translate(exc) from exc
 
+    def backup(self, target: str) -> None:
+        """Copy the database into the new file ``target`` with SQLite's online backup
+        API, in one step: the copy is the database as one read transaction sees it, and
+        writers go on meanwhile (in WAL mode nothing waits for a reader)."""
+        try:
+            source = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None)
+        except sqlite3.Error as exc:
+            msg = f"cannot open the SQLite file {self.path}: {exc}"
+            raise InterfaceError(msg) from exc
+        try:
+            destination = sqlite3.connect(target, isolation_level=None)
+            try:
+                source.backup(destination, pages=-1)
+            finally:
+                destination.close()
+        except sqlite3.Error as exc:
+            raise _translate(exc) from exc
+        finally:
+            source.close()
+
     def close(self) -> None:
         with self._lock:
             self._closed = True
