@@ -710,3 +710,24 @@ def goal_weeks(
             for goal in goals
         ],
     }
+
+
+QUIET_WEEKS: Final = 3
+"""A goal without evidence in this many last weeks is named on the student's grid."""
+
+
+def quiet_goals(grid: Mapping[str, Any], last: int = QUIET_WEEKS) -> list[dict[str, Any]]:
+    """The goals (not retired) with no evidence in the grid's ``last`` weeks."""
+    recent = [w["week"] for w in grid["weeks"][-last:]]
+    if len(recent) < last:
+        return []
+    return [
+        goal
+        for goal in grid["goals"]
+        if not goal["retired"]
+        and not any(
+            sum(goal["weeks"][week]["evidence"][k] for k in EVIDENCE_KEYS)
+            for week in recent
+            if week in goal["weeks"]
+        )
+    ]

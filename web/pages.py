@@ -23,14 +23,17 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
 
 from peerlog.domain.vocabulary import ID_RE
 from peerlog.projections import audit
+from peerlog.projections.asof import audit_weeks
 from peerlog.projections.audit_file import make_file
 from peerlog.projections.progression import EVIDENCE_LABELS, STATUS_LABELS
 from peerlog.projections.reads import Source
 from peerlog.projections.timeline import timeline
-from peerlog.web import audit_report, views
+from peerlog.projections.trends import QUIET_WEEKS, pair_trend, quiet_goals
+from peerlog.web import audit_report, charts, views
 from peerlog.web.access import Scope
 from peerlog.web.audit_report import STATUS_MARKS
 from peerlog.web.auth import SESSION_COOKIE, scope_of, session_token
@@ -241,6 +244,8 @@ def dashboard(request: Request, *, include_dissolved: Annotated[bool, Query()] =
             "position",
             source,
             pairs=pairs,
+            sparks=_sparks(pairs),
+            spark_words={p["pair_id"]: charts.sparkline_words(p["weekly_balance"]) for p in pairs},
             flagged=sum(1 for p in pairs if p["flags"]),
             courses=_courses(scope),
             include_dissolved=include_dissolved,
@@ -263,6 +268,20 @@ def dashboard(request: Request, *, include_dissolved: Annotated[bool, Query()] =
         source,
         courses=[{**c, "students": scope.auditable(c["course_id"])} for c in _courses(scope)],
     )
+
+
+def _sparks(pairs: list[dict[str, Any]]) -> dict[str, Markup | None]:
+    """Each pair's sparkline of its weekly performer balance (None without any steps)."""
+    out: dict[str, Markup | None] = {}
+    for pair in pairs:
+        values = [w["performer_balance"] for w in pair["weekly_balance"]]
+        # pygal's SVG escapes the texts in it (and ids are letters, digits and -_.:).
+        out[pair["pair_id"]] = (
+            Markup(charts.sparkline(values))  # noqa: S704
+            if any(v is not None for v in values)
+            else None
+        )
+    return out
 
 
 def _courses(scope: Scope) -> list[dict[str, Any]]:
@@ -300,12 +319,25 @@ def student_page(
     _check_id(course, "course")
     if not scope.may_read_progression(student_id, course):
         raise forbidden("student_id", f"you do not read the progression of {student_id}")
-    source = _services(request).read_models_for(scope.actor)
+    found = _services(request)
+    source = found.read_models_for(scope.actor)
     data = views.student_progression(source.store, course, student_id)
+    weeks = views.student_trends(source.store, course, student_id, now=found.now())
     pairs = [
         p.as_dict() for p in scope.pairs() if student_id in p.students and p.course_id == course
     ]
-    return _page(request, scope, "student.html", "position", source, progression=data, pairs=pairs)
+    return _page(
+        request,
+        scope,
+        "student.html",
+        "position",
+        source,
+        progression=data,
+        pairs=pairs,
+        weeks=weeks,
+        quiet=quiet_goals(weeks),
+        quiet_span=QUIET_WEEKS,
+    )
 
 
 @router.get("/dashboard/pairs/{pair_id}")
@@ -330,6 +362,19 @@ def pair_page(
         student=student or None,
     )
     pair = scope.roster.pair(pair_id)
+    trend = pair_trend(
+        found.read_models_for(scope.actor).store,
+        pair_id,
+        until=found.now().date(),
+        thresholds=found.thresholds,
+    )
+    drawn = None
+    if trend is not None:
+        # pygal's SVG escapes the texts in it; the summary is escaped by the template.
+        drawn = {
+            name: value if name == "summary" else Markup(value)  # noqa: S704
+            for name, value in charts.pair_charts(trend).items()
+        }
     return _page(
         request,
         scope,
@@ -337,6 +382,8 @@ def pair_page(
         "head",
         source,
         what="Record",
+        trend=trend,
+        charts=drawn,
         head=head,
         items=list(reversed(items)),
         pair=pair.as_dict() if pair else None,
@@ -347,9 +394,12 @@ def pair_page(
 
 def _audit(
     request: Request, student_id: str, course: str, as_of_: str | None
-) -> tuple[Scope, dict[str, Any], dict[str, dict[str, Any]], dict[str, str], Source]:
+) -> tuple[
+    Scope, dict[str, Any], dict[str, dict[str, Any]], dict[str, str], Source, dict[str, Any]
+]:
     """The audit a token may read, the events behind it as the token may read them,
-    and the names of the course's people."""
+    the names of the course's people, and the student's goals by weeks as of the
+    audit's time."""
     scope = _scope(request)
     _check_id(student_id, "student_id")
     _check_id(course, "course")
@@ -369,7 +419,8 @@ def _audit(
         told = timeline(source.app, pair_id, window)
         for item in told.items:
             behind[item.event] = views.timeline_item(item, scope)
-    return scope, report, behind, audit_report.display_names(source.app, course), source
+    names = audit_report.display_names(source.app, course)
+    return scope, report, behind, names, source, audit_weeks(source.app, report)
 
 
 @router.get("/dashboard/students/{student_id}/audit")
@@ -380,7 +431,7 @@ def audit_page(
     course: Annotated[str, Query(max_length=64)],
     as_of_: Annotated[str | None, Query(alias="as_of", max_length=40)] = None,
 ) -> Response:
-    scope, report, behind, names, source = _audit(request, student_id, course, as_of_)
+    scope, report, behind, names, source, weeks = _audit(request, student_id, course, as_of_)
     return _page(
         request,
         scope,
@@ -388,7 +439,7 @@ def audit_page(
         None,
         source,
         what="Record",
-        **audit_report.context(report, behind, names),
+        **audit_report.context(report, behind, names, weeks),
         as_of=as_of_,
     )
 
@@ -402,9 +453,9 @@ def audit_pdf(
     as_of_: Annotated[str | None, Query(alias="as_of", max_length=40)] = None,
 ) -> Response:
     """The audit as a PDF, for the student's file."""
-    _, report, behind, names, _ = _audit(request, student_id, course, as_of_)
+    _, report, behind, names, _, weeks = _audit(request, student_id, course, as_of_)
     return Response(
-        audit_report.render_pdf(report, behind, names),
+        audit_report.render_pdf(report, behind, names, weeks),
         media_type="application/pdf",
         headers={"content-disposition": f'attachment; filename="{student_id}-{course}-audit.pdf"'},
     )
