@@ -6,10 +6,16 @@ beside it, or a sentence), so the chart itself is hidden from screen readers. No
 script is sent: pygal's tooltips load one from the web, which the dashboard does not.
 Values are drawn as pygal writes them (each point's ``<desc class="value">``), so a
 test can read them back.
+
+A chart is a pure function of its figures, and drawing one takes pygal milliseconds:
+the last charts drawn are kept by their figures (and pair), so that a page fetched
+again after an event elsewhere in the record draws only what changed.
 """
 
 from __future__ import annotations
 
+import functools
+import json
 import sys
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
@@ -37,6 +43,8 @@ STYLE: Final = Style(
     value_font_size=12,
     value_label_font_size=12,
 )
+KEPT: Final = 2048
+"""How many pairs' charts (and sparklines) are kept drawn."""
 THRESHOLD_DASH: Final = {"width": 2, "dasharray": "8,6"}
 LINE: Final = {"width": 3}
 
@@ -139,8 +147,15 @@ def reflections_by_week(weeks: Sequence[Mapping[str, Any]]) -> str:
     return _render(chart)
 
 
-def sparkline(values: Sequence[float | None]) -> str:
-    """A small line of weekly balances, for the overview (its numbers are beside it)."""
+def sparkline(pair_id: str, values: Sequence[float | None]) -> str:
+    """A small line of a pair's weekly balances, for the overview (its numbers are
+    beside it)."""
+    return _sparkline(pair_id, tuple(values))
+
+
+@functools.lru_cache(maxsize=KEPT)
+def _sparkline(pair_id: str, values: tuple[float | None, ...]) -> str:
+    del pair_id  # one pair's chart per page: no two with the same pygal id on a page
     chart = pygal.Line(
         style=STYLE, js=[], range=(0, 1), allow_interruptions=True, disable_xml_declaration=True
     )
@@ -157,15 +172,27 @@ def _ratio(value: float | None) -> str:
 
 def pair_charts(trend: Mapping[str, Any]) -> dict[str, str]:
     """The pair page's charts (SVG) and the sentence that sums them up."""
+    return dict(_pair_charts(json.dumps(trend, sort_keys=True)))
+
+
+def forget() -> None:
+    """Draw every chart afresh (the benchmarks time a page drawn for the first time)."""
+    _pair_charts.cache_clear()
+    _sparkline.cache_clear()
+
+
+@functools.lru_cache(maxsize=KEPT)
+def _pair_charts(figures: str) -> tuple[tuple[str, str], ...]:
+    trend = json.loads(figures)
     weeks, sessions = trend["weeks"], trend["sessions"]
     threshold = trend["thresholds"]["performer_balance"]
-    return {
-        "balance_week": balance_by_week(weeks, threshold),
-        "balance_session": balance_by_session(sessions, threshold),
-        "feedback": feedback_by_week(weeks, trend["members"]),
-        "reflections": reflections_by_week(weeks),
-        "summary": summary(trend),
-    }
+    return (
+        ("balance_week", balance_by_week(weeks, threshold)),
+        ("balance_session", balance_by_session(sessions, threshold)),
+        ("feedback", feedback_by_week(weeks, trend["members"])),
+        ("reflections", reflections_by_week(weeks)),
+        ("summary", summary(trend)),
+    )
 
 
 def summary(trend: Mapping[str, Any]) -> str:

@@ -25,12 +25,14 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
+from peerlog import PeerLog
 from peerlog.domain.vocabulary import ID_RE
-from peerlog.projections import audit
+from peerlog.projections import Thresholds, audit
 from peerlog.projections.asof import audit_weeks
 from peerlog.projections.audit_file import make_file
 from peerlog.projections.progression import EVIDENCE_LABELS, STATUS_LABELS
 from peerlog.projections.reads import Source
+from peerlog.projections.store import ReadStore
 from peerlog.projections.timeline import timeline
 from peerlog.projections.trends import QUIET_WEEKS, pair_trend, quiet_goals
 from peerlog.web import audit_report, charts, views
@@ -230,26 +232,14 @@ def dashboard(request: Request, *, include_dissolved: Annotated[bool, Query()] =
     found = _services(request)
     source = found.read_models_for(scope.actor)
     if scope.role in {Role.SUPERVISOR, Role.COORDINATOR}:
-        pairs = views.supervisor_overview(
+        context = overview_context(
             source.store,
             scope,
             now=found.now(),
             thresholds=found.thresholds,
             include_dissolved=include_dissolved,
         )
-        return _page(
-            request,
-            scope,
-            "overview.html",
-            "position",
-            source,
-            pairs=pairs,
-            sparks=_sparks(pairs),
-            spark_words={p["pair_id"]: charts.sparkline_words(p["weekly_balance"]) for p in pairs},
-            flagged=sum(1 for p in pairs if p["flags"]),
-            courses=_courses(scope),
-            include_dissolved=include_dissolved,
-        )
+        return _page(request, scope, "overview.html", "position", source, **context)
     if scope.role is Role.STUDENT:
         return _page(
             request,
@@ -270,6 +260,29 @@ def dashboard(request: Request, *, include_dissolved: Annotated[bool, Query()] =
     )
 
 
+def overview_context(
+    store: ReadStore,
+    scope: Scope,
+    *,
+    now: datetime,
+    thresholds: Thresholds,
+    include_dissolved: bool = False,
+) -> dict[str, Any]:
+    """What the overview page shows (beside what every page shows): the pairs with their
+    sparklines."""
+    pairs = views.supervisor_overview(
+        store, scope, now=now, thresholds=thresholds, include_dissolved=include_dissolved
+    )
+    return {
+        "pairs": pairs,
+        "sparks": _sparks(pairs),
+        "spark_words": {p["pair_id"]: charts.sparkline_words(p["weekly_balance"]) for p in pairs},
+        "flagged": sum(1 for p in pairs if p["flags"]),
+        "courses": _courses(scope),
+        "include_dissolved": include_dissolved,
+    }
+
+
 def _sparks(pairs: list[dict[str, Any]]) -> dict[str, Markup | None]:
     """Each pair's sparkline of its weekly performer balance (None without any steps)."""
     out: dict[str, Markup | None] = {}
@@ -277,7 +290,7 @@ def _sparks(pairs: list[dict[str, Any]]) -> dict[str, Markup | None]:
         values = [w["performer_balance"] for w in pair["weekly_balance"]]
         # pygal's SVG escapes the texts in it (and ids are letters, digits and -_.:).
         out[pair["pair_id"]] = (
-            Markup(charts.sparkline(values))  # noqa: S704
+            Markup(charts.sparkline(pair["pair_id"], values))  # noqa: S704
             if any(v is not None for v in values)
             else None
         )
@@ -353,21 +366,37 @@ def pair_page(
         raise forbidden("pair_id", f"you do not read pair {pair_id}")
     found = _services(request)
     source = found.record_for(scope.actor)
-    head, items = views.pair_timeline(
+    context = pair_context(
         source.app,
+        found.read_models_for(scope.actor).store,
         scope,
         pair_id,
-        as_of(None, None),
+        now=found.now(),
+        thresholds=found.thresholds,
         session=session or None,
         student=student or None,
     )
-    pair = scope.roster.pair(pair_id)
-    trend = pair_trend(
-        found.read_models_for(scope.actor).store,
-        pair_id,
-        until=found.now().date(),
-        thresholds=found.thresholds,
+    return _page(request, scope, "timeline.html", "head", source, what="Record", **context)
+
+
+def pair_context(
+    app: PeerLog,
+    store: ReadStore,
+    scope: Scope,
+    pair_id: str,
+    *,
+    now: datetime,
+    thresholds: Thresholds,
+    session: str | None = None,
+    student: str | None = None,
+) -> dict[str, Any]:
+    """What the pair page shows: its trends drawn from the read models, and its
+    timeline folded from the record."""
+    head, items = views.pair_timeline(
+        app, scope, pair_id, as_of(None, None), session=session, student=student
     )
+    pair = scope.roster.pair(pair_id)
+    trend = pair_trend(store, pair_id, until=now.date(), thresholds=thresholds)
     drawn = None
     if trend is not None:
         # pygal's SVG escapes the texts in it; the summary is escaped by the template.
@@ -375,21 +404,21 @@ def pair_page(
             name: value if name == "summary" else Markup(value)  # noqa: S704
             for name, value in charts.pair_charts(trend).items()
         }
-    return _page(
-        request,
-        scope,
-        "timeline.html",
-        "head",
-        source,
-        what="Record",
-        trend=trend,
-        charts=drawn,
-        head=head,
-        items=list(reversed(items)),
-        pair=pair.as_dict() if pair else None,
-        session=session,
-        student=student,
-    )
+    return {
+        "trend": trend,
+        "charts": drawn,
+        "head": head,
+        "items": list(reversed(items)),
+        "pair": pair.as_dict() if pair else None,
+        "session": session,
+        "student": student,
+    }
+
+
+def render_page(name: str, context: dict[str, Any]) -> str:
+    """A page's HTML without a request (the benchmarks time what a page costs)."""
+    html: str = templates.env.get_template(name).render(context)
+    return html
 
 
 def _audit(
