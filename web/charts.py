@@ -3,7 +3,9 @@
 Every chart is readable without colour: lines differ by dash and marker, bars carry
 their values as labels, and the page gives each chart a text equivalent (a table
 beside it, or a sentence), so the chart itself is hidden from screen readers. No
-script is sent: pygal's tooltips load one from the web, which the dashboard does not.
+script is sent: pygal's tooltips load one from the web, and pygal writes the settings
+for them into every chart as an inline script, which is taken out (the dashboard's
+content security policy would refuse it anyway).
 Values are drawn as pygal writes them (each point's ``<desc class="value">``), so a
 test can read them back.
 
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 import sys
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
@@ -69,9 +72,12 @@ def _base(kind: type[pygal.graph.graph.Graph], title: str, **config: Any) -> Any
     return chart
 
 
-def _render(chart: Any) -> str:
-    svg: str = chart.render(is_unicode=True)
-    return svg
+SCRIPT: Final = re.compile(r"<script\b[^>]*>.*?</script>", re.DOTALL)
+
+
+def _render(chart: Any, **options: Any) -> str:
+    svg: str = chart.render_sparkline(**options) if options else chart.render(is_unicode=True)
+    return SCRIPT.sub("", svg)
 
 
 def _short(week: str) -> str:
@@ -160,10 +166,7 @@ def _sparkline(pair_id: str, values: tuple[float | None, ...]) -> str:
         style=STYLE, js=[], range=(0, 1), allow_interruptions=True, disable_xml_declaration=True
     )
     chart.add("performer balance", list(values), stroke_style=LINE)
-    svg: str = chart.render_sparkline(
-        width=160, height=36, show_dots=True, dots_size=2, is_unicode=True
-    )
-    return svg
+    return _render(chart, width=160, height=36, show_dots=True, dots_size=2, is_unicode=True)
 
 
 def _ratio(value: float | None) -> str:

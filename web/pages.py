@@ -40,6 +40,7 @@ from peerlog.web.access import Scope
 from peerlog.web.audit_report import STATUS_MARKS
 from peerlog.web.auth import SESSION_COOKIE, scope_of, session_token
 from peerlog.web.errors import ApiError, forbidden
+from peerlog.web.headers import policy_for
 from peerlog.web.services import Services
 from peerlog.web.times import as_of
 from peerlog.web.tokens import SESSION_LIFETIME, Role
@@ -102,7 +103,11 @@ def _scope(request: Request) -> Scope:
 
 
 def render(request: Request, name: str, context: dict[str, Any], status: int = 200) -> HTMLResponse:
-    return templates.TemplateResponse(request, name, context, status_code=status)
+    response = templates.TemplateResponse(request, name, context, status_code=status)
+    policy = policy_for(bytes(response.body))
+    if policy is not None:
+        response.headers["content-security-policy"] = policy
+    return response
 
 
 def error_page(
