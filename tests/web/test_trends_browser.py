@@ -8,20 +8,22 @@ PEERLOG_REQUIRE_BROWSER is unset; CI installs chromium and sets it.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from peerlog import PeerLog
-from peerlog.application import CommandRejected
+from peerlog import CommandRejected, PeerLog
 from peerlog.cli.demo import placement
 from peerlog.web import Tokens
 from tests.web.server import Server, serve
 from tests.web.test_browser import ARGS, chromium  # noqa: F401 - the fixture
 
 SERIOUS = ("serious", "critical")
+SHOTS = os.environ.get("PEERLOG_SCREENSHOTS", "")
+"""A folder to write the screenshots to (else the test's own temporary folder)."""
 
 
 @pytest.fixture
@@ -57,6 +59,8 @@ def test_the_trends_on_the_demo_placement_are_pictured_and_accessible(
     from playwright.sync_api import expect, sync_playwright
 
     server, secret, commands = demo
+    shots = Path(SHOTS) if SHOTS else tmp_path
+    shots.mkdir(parents=True, exist_ok=True)
     pairs = {c["pair_id"]: c for c in commands if c["command"] == "form_pair"}
     mine = sorted(p for p, c in pairs.items() if "sup-1-1" in c["supervisors"])
     assert mine, "the demo gives sup-1-1 pairs to supervise"
@@ -76,7 +80,7 @@ def test_the_trends_on_the_demo_placement_are_pictured_and_accessible(
                 trend = page.locator(f"p.trend[data-pair={pair_id}]")
                 expect(trend.locator(".spark svg")).to_have_count(1, timeout=20_000)
                 expect(trend.locator(".trend-words")).not_to_be_empty()
-            page.screenshot(path=tmp_path / "trends-overview.png", full_page=True)
+            page.screenshot(path=shots / "trends-overview.png", full_page=True)
             _scan(page, "overview")
 
             # A pair page: its four charts and the table they are drawn from.
@@ -85,7 +89,7 @@ def test_the_trends_on_the_demo_placement_are_pictured_and_accessible(
                 expect(page.locator(f"#chart-{chart} svg")).to_have_count(1, timeout=20_000)
             expect(page.locator("#trend-weeks tbody tr")).to_have_count(8)
             expect(page.locator("#trend-summary")).not_to_be_empty()
-            page.screenshot(path=tmp_path / "trends-pair.png", full_page=True)
+            page.screenshot(path=shots / "trends-pair.png", full_page=True)
             _scan(page, "pair page")
 
             # A student's goals by week, with the weeks that have no evidence.
@@ -94,9 +98,9 @@ def test_the_trends_on_the_demo_placement_are_pictured_and_accessible(
             expect(grid).to_be_visible(timeout=20_000)
             expect(grid.locator("#quiet-goals")).not_to_be_empty()
             expect(grid.locator("tbody tr").first).to_be_visible()
-            page.screenshot(path=tmp_path / "trends-goal-grid.png", full_page=True)
+            page.screenshot(path=shots / "trends-goal-grid.png", full_page=True)
             _scan(page, "student page")
         finally:
             browser.close()
     for name in ("trends-overview.png", "trends-pair.png", "trends-goal-grid.png"):
-        assert (tmp_path / name).stat().st_size > 10_000
+        assert (shots / name).stat().st_size > 10_000
