@@ -30,9 +30,13 @@ from benchmarks.library import (
 from peerlog import PeerLog
 from peerlog.application import STATE_CACHE_SIZE
 from peerlog.cli import demo
-from peerlog.projections import PROJECTIONS, AsOf, Runner, audit, overview
+from peerlog.projections import PROJECTIONS, AsOf, Runner, Thresholds, audit, overview
 from peerlog.projections.participation import TABLES as PARTICIPATION_TABLES
 from peerlog.projections.timeline import timeline
+from peerlog.web import charts, pages, views
+from peerlog.web.access import Scope
+from peerlog.web.roster import Roster
+from peerlog.web.tokens import Role, Token
 
 Report = Callable[[str], None]
 
@@ -439,6 +443,7 @@ def rebuild(ctx: Context, store: str) -> None:
                 )
             )
             _dashboard(ctx, store, runner)
+            _pages(ctx, store, runner, app)
         finally:
             runner.close()
         default = _default_runner(ctx, store, fresh, min(size.sample, events))
@@ -478,6 +483,84 @@ def _dashboard(ctx: Context, store: str, runner: Runner) -> None:
                 {"pairs": shown, "supervised_pairs": len(pairs), **spread},
             )
         )
+
+
+def _pages(ctx: Context, store: str, runner: Runner, app: PeerLog) -> None:
+    """The dashboard's overview of one supervisor's pairs with their sparklines, and a
+    pair page with its charts, each made as its route makes it (from the same read
+    models and record) and rendered to HTML, every chart drawn afresh; measured in turn
+    with what the page was without trends (the overview's read; the pair's timeline)."""
+    supervised = runner.store.read(PARTICIPATION_TABLES[2])  # supervisor_pairs
+    supervisor, pair_id = supervised[0][0], supervised[0][1]
+    now = datetime.now(UTC)
+    limits = Thresholds()
+    token = Token("bench", supervisor, Role.SUPERVISOR, (), now)
+    scope = Scope(token, Roster(app).refresh())
+    shown = {"scope": scope, "live": None}
+
+    def overview_page() -> str:
+        charts.forget()  # every sparkline drawn, as on the first visit
+        context = pages.overview_context(runner.store, scope, now=now, thresholds=limits)
+        return pages.render_page("overview.html", shown | context)
+
+    def pair_page() -> str:
+        charts.forget()
+        context = pages.pair_context(app, runner.store, scope, pair_id, now=now, thresholds=limits)
+        return pages.render_page("timeline.html", shown | context)
+
+    def timeline_only() -> None:
+        views.pair_timeline(app, scope, pair_id, AsOf())
+
+    events = len(app.records(f"pair/{pair_id}"))
+    for subject, page, baseline, without in (
+        (
+            "one supervisor's pairs with sparklines",
+            overview_page,
+            lambda: overview(runner.store, now=now, supervisor=supervisor),
+            "the overview's read alone",
+        ),
+        ("a pair page with its charts", pair_page, timeline_only, "the pair's timeline alone"),
+    ):
+        (median, spread), (base, base_spread) = _interleaved_ms(page, baseline, ctx.size.repeats)
+        ctx.add(
+            Result(
+                "dashboard pages with trends",
+                store,
+                f"peerlog {subject}",
+                median,
+                "ms",
+                {
+                    **spread,
+                    "bytes": len(page()),
+                    "pair_events": events,
+                    "baseline": without,
+                    "baseline_ms": round(base, 2),
+                    **{f"baseline_{k}": v for k, v in base_spread.items()},
+                },
+            )
+        )
+
+
+def _interleaved_ms(
+    fn: Callable[[], Any], baseline: Callable[[], Any], repeats: int
+) -> tuple[tuple[float, dict[str, float]], tuple[float, dict[str, float]]]:
+    """Median, min and max (ms) of ``fn`` and of ``baseline``, run in turn (A B A B ...)."""
+    fn(), baseline()  # warm up
+    ours: list[float] = []
+    theirs: list[float] = []
+    for _ in range(repeats):
+        for measured, run in ((ours, fn), (theirs, baseline)):
+            t = time.perf_counter()
+            run()
+            measured.append((time.perf_counter() - t) * 1000)
+
+    def spread(times: list[float]) -> tuple[float, dict[str, float]]:
+        return statistics.median(times), {
+            "min_ms": round(min(times), 2),
+            "max_ms": round(max(times), 2),
+        }
+
+    return spread(ours), spread(theirs)
 
 
 def _storage(ctx: Context, store: str, fresh: data.Store, events: int) -> None:

@@ -16,6 +16,7 @@ from peerlog.cli.session import Session, pass_session
 from peerlog.cli.times import as_of_options
 from peerlog.domain.vocabulary import PAIR_STREAM_PREFIX
 from peerlog.projections import AsOf, audit
+from peerlog.projections.asof import audit_weeks
 from peerlog.projections.audit_file import make_file
 from peerlog.projections.timeline import timeline
 from peerlog.web.audit_report import (
@@ -92,10 +93,11 @@ def audit_command(
         if fmt == "pdf":
             if output is None and sys.stdout.isatty():
                 raise click.UsageError("a PDF goes to a file: give -o FILE (or > FILE)")
-            _write(render_pdf(report, events, names), output)
+            _write(render_pdf(report, events, names, audit_weeks(app, report)), output)
+        elif fmt == "md":
+            _write(render_markdown(report, events, names) + "\n", output)
         else:
-            render = render_markdown if fmt == "md" else render_html
-            _write(render(report, events, names) + "\n", output)
+            _write(render_html(report, events, names, audit_weeks(app, report)) + "\n", output)
     if not report["integrity"]["verified"]:
         click.echo("Error: the record fails its integrity check; run 'peerlog verify'", err=True)
         click.get_current_context().exit(FAILED)

@@ -10,7 +10,7 @@ correction or retraction counts from when it was recorded, or from its own
 from __future__ import annotations
 
 import heapq
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -23,6 +23,7 @@ from peerlog.integrity.audits import integrity_of
 from peerlog.integrity.service import Integrity
 from peerlog.persistence.records import RecordedEvent
 from peerlog.projections.base import Projection
+from peerlog.projections.overview import InMemory
 from peerlog.projections.participation import BALANCE, MEMBER_COUNTS, PARTICIPATION, Participation
 from peerlog.projections.progression import (
     COURSES,
@@ -35,6 +36,7 @@ from peerlog.projections.progression import (
     Progression,
 )
 from peerlog.projections.tables import Rows
+from peerlog.projections.trends import Trends, goal_weeks
 
 P = TypeVar("P", bound=Projection)
 
@@ -138,19 +140,7 @@ def make_audit(
     # Without --as-of, the audit is of the record as it stands now, exactly.
     recorded = given.recorded or datetime.now(UTC)
     as_of = AsOf(recorded, given.occurred)
-    course = course_stream(course_id)
-    course_records = read(course)
-    if not course_records:
-        msg = f"course '{course_id}' is not in the record"
-        raise NotInRecord(msg)
-    pairs: list[str] = []
-    for record in course_records:
-        if record.topic == StudentsPaired.__name__:
-            event = decode(record.topic, record.state)
-            if isinstance(event, StudentsPaired) and student_id in event.students:
-                pairs.append(pair_stream(event.pair_id))
-    streams = [course, *pairs]
-    records = {stream: read(stream) for stream in streams}
+    records = student_records(decode, read, student_id, course_id)
     state, kept = fold_with(
         decode, Progression, heapq.merge(*records.values(), key=lambda r: r.id), as_of
     )
@@ -188,6 +178,42 @@ def make_audit(
         "goals": out_goals,
     }
     return MadeAudit(content, records, kept)
+
+
+def student_records(
+    decode: Callable[[str, bytes], DomainEvent],
+    read: Callable[[str], list[RecordedEvent]],
+    student_id: str,
+    course_id: str,
+) -> dict[str, list[RecordedEvent]]:
+    """The stored events of a course and of the pairs a student has been in, by stream:
+    all that an audit of the student reads."""
+    course = course_stream(course_id)
+    course_records = read(course)
+    if not course_records:
+        msg = f"course '{course_id}' is not in the record"
+        raise NotInRecord(msg)
+    pairs: list[str] = []
+    for record in course_records:
+        if record.topic == StudentsPaired.__name__:
+            event = decode(record.topic, record.state)
+            if isinstance(event, StudentsPaired) and student_id in event.students:
+                pairs.append(pair_stream(event.pair_id))
+    return {stream: read(stream) for stream in (course, *pairs)}
+
+
+def audit_weeks(app: PeerLog, report: Mapping[str, Any]) -> dict[str, Any]:
+    """The goals by weeks of an audit's student, as of the audit's time (its ``as_of``
+    and ``as_of_occurred``): the trends projection folded in memory over the events the
+    audit read."""
+    recorded = datetime.fromisoformat(report["as_of"])
+    occurred = report.get("as_of_occurred")
+    as_of = AsOf(recorded, datetime.fromisoformat(occurred) if occurred else None)
+    student_id, course_id = report["student_id"], report["course_id"]
+    records = student_records(app.event_mapper.decode, app.records, student_id, course_id)
+    state, _ = fold(app, Trends, heapq.merge(*records.values(), key=lambda r: r.id), as_of)
+    until = min(recorded, as_of.occurred or recorded).date()
+    return goal_weeks(InMemory([state.rows]), course_id, student_id, report["goals"], until=until)
 
 
 def balance_report(app: PeerLog, pair_id: str, as_of: AsOf | None = None) -> dict[str, Any]:

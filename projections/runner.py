@@ -36,10 +36,11 @@ from peerlog.projections.participation import Participation
 from peerlog.projections.progression import Progression
 from peerlog.projections.store import ReadStore, read_store_for
 from peerlog.projections.tables import Rows
+from peerlog.projections.trends import Trends
 
 logger = logging.getLogger(__name__)
 
-PROJECTIONS: Final[tuple[type[Projection], ...]] = (Progression, Participation)
+PROJECTIONS: Final[tuple[type[Projection], ...]] = (Progression, Participation, Trends)
 BATCH_SIZE: Final = 5_000
 PARALLEL_FROM: Final = 200_000
 """From how many events a rebuild runs each projection in a process of its own."""

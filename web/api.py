@@ -348,6 +348,22 @@ def pair_timeline(
 
 
 @router.get(
+    "/api/pairs/{pair_id}/trends",
+    tags=["queries"],
+    responses={200: {"model": schemas.PairTrendsOut}, **ERRORS, **NOT_FOUND},
+)
+def pair_trends(scope: ScopeOf, found: Found, *, pair_id: Id) -> JSONResponse:
+    """A pair week by week (ISO weeks, UTC) and session by session, from the read
+    models: sessions, steps and performer balance, feedback each way, reflections and
+    how complete they were, and the weeks at whose end the overview's balance flags
+    stood."""
+    _pair(scope, pair_id)
+    source = found.read_models_for(scope.actor)
+    data = views.pair_trends(source.store, pair_id, now=found.now(), thresholds=found.thresholds)
+    return ok({**data, "position": source.position}, source=source)
+
+
+@router.get(
     "/api/students/{student_id}/audit",
     tags=["queries"],
     responses={200: {"model": schemas.AuditOut}, **ERRORS, **NOT_FOUND},
@@ -387,6 +403,25 @@ def student_progression(
         )
     source = found.read_models_for(scope.actor)
     data = views.student_progression(source.store, course, student_id)
+    return ok({**data, "position": source.position}, source=source)
+
+
+@router.get(
+    "/api/students/{student_id}/trends",
+    tags=["queries"],
+    responses={200: {"model": schemas.StudentTrendsOut}, **ERRORS, **NOT_FOUND},
+)
+def student_trends(
+    scope: ScopeOf, found: Found, *, student_id: Id, course: CourseQuery
+) -> JSONResponse:
+    """A student's goals by weeks (ISO weeks, UTC) in a course, from the read models:
+    each goal's evidence counts and assessments (level and kind) in each week."""
+    if not scope.may_read_progression(student_id, course):
+        raise forbidden(
+            "student_id", f"the token does not read the progression of '{student_id}' in {course}"
+        )
+    source = found.read_models_for(scope.actor)
+    data = views.student_trends(source.store, course, student_id, now=found.now())
     return ok({**data, "position": source.position}, source=source)
 
 

@@ -32,6 +32,7 @@ from peerlog.web import api, pages, schemas
 from peerlog.web.api import MAX_BODY_BYTES
 from peerlog.web.auth import api_token
 from peerlog.web.errors import ApiError, status_of
+from peerlog.web.headers import with_security_headers
 from peerlog.web.logs import loggable_path, request_line
 from peerlog.web.schemas import command_schemas
 from peerlog.web.services import Services
@@ -39,18 +40,6 @@ from peerlog.web.tokens import Token
 
 logger = logging.getLogger(__name__)
 
-SECURITY_HEADERS: Final = [
-    (b"x-content-type-options", b"nosniff"),
-    (b"referrer-policy", b"same-origin"),
-    (b"x-frame-options", b"DENY"),
-    (
-        b"content-security-policy",
-        (
-            b"default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; "
-            b"connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
-        ),
-    ),
-]
 DESCRIPTION: Final = """\
 The learning record of peer learning in clinical placements, over HTTP.
 
@@ -153,8 +142,7 @@ class Guard:
 
         async def wrapped(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = list(message.get("headers") or [])
-                headers += SECURITY_HEADERS
+                headers = with_security_headers(message.get("headers") or [])
                 if private:
                     # Pages and answers hold personal data: no cache keeps them.
                     headers.append((b"cache-control", b"no-store"))

@@ -22,6 +22,7 @@ from peerlog import PeerLog
 from peerlog.domain.erasure import is_erased
 from peerlog.domain.vocabulary import course_stream
 from peerlog.projections.progression import EVIDENCE_LABELS, STATUS_LABELS
+from peerlog.projections.trends import QUIET_WEEKS, quiet_goals
 
 Behind = Mapping[str, Mapping[str, Any]]
 """Event reference -> the event as the timeline tells it (``Item.as_dict()``)."""
@@ -208,10 +209,19 @@ _env = Environment(
 )
 
 
-def context(report: Mapping[str, Any], behind: Behind, names: Mapping[str, str]) -> dict[str, Any]:
-    """What ``audit_body.html`` needs (the dashboard's page adds its own)."""
+def context(
+    report: Mapping[str, Any],
+    behind: Behind,
+    names: Mapping[str, str],
+    weeks: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """What ``audit_body.html`` needs (the dashboard's page adds its own); ``weeks``,
+    the student's goals by weeks (``audit_weeks``), adds that grid."""
     active = [g for g in report["goals"] if not g.get("retired")]
     return {
+        "weeks": weeks,
+        "quiet": quiet_goals(weeks) if weeks else [],
+        "quiet_span": QUIET_WEEKS,
         "report": report,
         "behind": behind,
         "names": names,
@@ -232,14 +242,24 @@ def context(report: Mapping[str, Any], behind: Behind, names: Mapping[str, str])
     }
 
 
-def render_html(report: Mapping[str, Any], behind: Behind, names: Mapping[str, str]) -> str:
+def render_html(
+    report: Mapping[str, Any],
+    behind: Behind,
+    names: Mapping[str, str],
+    weeks: Mapping[str, Any] | None = None,
+) -> str:
     """One standalone HTML file, its styles inline."""
-    return _env.get_template("audit_file.html").render(context(report, behind, names))
+    return _env.get_template("audit_file.html").render(context(report, behind, names, weeks))
 
 
-def render_pdf(report: Mapping[str, Any], behind: Behind, names: Mapping[str, str]) -> bytes:
+def render_pdf(
+    report: Mapping[str, Any],
+    behind: Behind,
+    names: Mapping[str, str],
+    weeks: Mapping[str, Any] | None = None,
+) -> bytes:
     """The standalone HTML, printed to PDF (WeasyPrint), for the student's file."""
     from weasyprint import HTML  # noqa: PLC0415 - loads its fonts and Pango only when asked
 
-    pdf: bytes = HTML(string=render_html(report, behind, names)).write_pdf()
+    pdf: bytes = HTML(string=render_html(report, behind, names, weeks)).write_pdf()
     return pdf

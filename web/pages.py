@@ -25,18 +25,24 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
 
+from peerlog import PeerLog
 from peerlog.domain.vocabulary import ID_RE
-from peerlog.projections import audit
+from peerlog.projections import Thresholds, audit
+from peerlog.projections.asof import audit_weeks
 from peerlog.projections.audit_file import make_file
 from peerlog.projections.progression import EVIDENCE_LABELS, STATUS_LABELS
 from peerlog.projections.reads import Source
+from peerlog.projections.store import ReadStore
 from peerlog.projections.timeline import timeline
-from peerlog.web import audit_report, views
+from peerlog.projections.trends import QUIET_WEEKS, pair_trend, quiet_goals
+from peerlog.web import audit_report, charts, views
 from peerlog.web.access import Scope
 from peerlog.web.audit_report import STATUS_MARKS
 from peerlog.web.auth import SESSION_COOKIE, scope_of, session_token
 from peerlog.web.errors import ApiError, forbidden
+from peerlog.web.headers import policy_for
 from peerlog.web.services import Services
 from peerlog.web.sso import CALLBACK_PATH, SignInRefused, role_in_record
 from peerlog.web.times import as_of
@@ -100,7 +106,11 @@ def _scope(request: Request) -> Scope:
 
 
 def render(request: Request, name: str, context: dict[str, Any], status: int = 200) -> HTMLResponse:
-    return templates.TemplateResponse(request, name, context, status_code=status)
+    response = templates.TemplateResponse(request, name, context, status_code=status)
+    policy = policy_for(bytes(response.body))
+    if policy is not None:
+        response.headers["content-security-policy"] = policy
+    return response
 
 
 def error_page(
@@ -325,24 +335,14 @@ def dashboard(request: Request, *, include_dissolved: Annotated[bool, Query()] =
     found = _services(request)
     source = found.read_models_for(scope.actor)
     if scope.role in {Role.SUPERVISOR, Role.COORDINATOR}:
-        pairs = views.supervisor_overview(
+        context = overview_context(
             source.store,
             scope,
             now=found.now(),
             thresholds=found.thresholds,
             include_dissolved=include_dissolved,
         )
-        return _page(
-            request,
-            scope,
-            "overview.html",
-            "position",
-            source,
-            pairs=pairs,
-            flagged=sum(1 for p in pairs if p["flags"]),
-            courses=_courses(scope),
-            include_dissolved=include_dissolved,
-        )
+        return _page(request, scope, "overview.html", "position", source, **context)
     if scope.role is Role.STUDENT:
         return _page(
             request,
@@ -361,6 +361,43 @@ def dashboard(request: Request, *, include_dissolved: Annotated[bool, Query()] =
         source,
         courses=[{**c, "students": scope.auditable(c["course_id"])} for c in _courses(scope)],
     )
+
+
+def overview_context(
+    store: ReadStore,
+    scope: Scope,
+    *,
+    now: datetime,
+    thresholds: Thresholds,
+    include_dissolved: bool = False,
+) -> dict[str, Any]:
+    """What the overview page shows (beside what every page shows): the pairs with their
+    sparklines."""
+    pairs = views.supervisor_overview(
+        store, scope, now=now, thresholds=thresholds, include_dissolved=include_dissolved
+    )
+    return {
+        "pairs": pairs,
+        "sparks": _sparks(pairs),
+        "spark_words": {p["pair_id"]: charts.sparkline_words(p["weekly_balance"]) for p in pairs},
+        "flagged": sum(1 for p in pairs if p["flags"]),
+        "courses": _courses(scope),
+        "include_dissolved": include_dissolved,
+    }
+
+
+def _sparks(pairs: list[dict[str, Any]]) -> dict[str, Markup | None]:
+    """Each pair's sparkline of its weekly performer balance (None without any steps)."""
+    out: dict[str, Markup | None] = {}
+    for pair in pairs:
+        values = [w["performer_balance"] for w in pair["weekly_balance"]]
+        # pygal's SVG escapes the texts in it (and ids are letters, digits and -_.:).
+        out[pair["pair_id"]] = (
+            Markup(charts.sparkline(pair["pair_id"], values))  # noqa: S704
+            if any(v is not None for v in values)
+            else None
+        )
+    return out
 
 
 def _courses(scope: Scope) -> list[dict[str, Any]]:
@@ -398,12 +435,25 @@ def student_page(
     _check_id(course, "course")
     if not scope.may_read_progression(student_id, course):
         raise forbidden("student_id", f"you do not read the progression of {student_id}")
-    source = _services(request).read_models_for(scope.actor)
+    found = _services(request)
+    source = found.read_models_for(scope.actor)
     data = views.student_progression(source.store, course, student_id)
+    weeks = views.student_trends(source.store, course, student_id, now=found.now())
     pairs = [
         p.as_dict() for p in scope.pairs() if student_id in p.students and p.course_id == course
     ]
-    return _page(request, scope, "student.html", "position", source, progression=data, pairs=pairs)
+    return _page(
+        request,
+        scope,
+        "student.html",
+        "position",
+        source,
+        progression=data,
+        pairs=pairs,
+        weeks=weeks,
+        quiet=quiet_goals(weeks),
+        quiet_span=QUIET_WEEKS,
+    )
 
 
 @router.get("/dashboard/pairs/{pair_id}")
@@ -419,35 +469,69 @@ def pair_page(
         raise forbidden("pair_id", f"you do not read pair {pair_id}")
     found = _services(request)
     source = found.record_for(scope.actor)
-    head, items = views.pair_timeline(
+    context = pair_context(
         source.app,
+        found.read_models_for(scope.actor).store,
         scope,
         pair_id,
-        as_of(None, None),
+        now=found.now(),
+        thresholds=found.thresholds,
         session=session or None,
         student=student or None,
     )
-    pair = scope.roster.pair(pair_id)
-    return _page(
-        request,
-        scope,
-        "timeline.html",
-        "head",
-        source,
-        what="Record",
-        head=head,
-        items=list(reversed(items)),
-        pair=pair.as_dict() if pair else None,
-        session=session,
-        student=student,
+    return _page(request, scope, "timeline.html", "head", source, what="Record", **context)
+
+
+def pair_context(
+    app: PeerLog,
+    store: ReadStore,
+    scope: Scope,
+    pair_id: str,
+    *,
+    now: datetime,
+    thresholds: Thresholds,
+    session: str | None = None,
+    student: str | None = None,
+) -> dict[str, Any]:
+    """What the pair page shows: its trends drawn from the read models, and its
+    timeline folded from the record."""
+    head, items = views.pair_timeline(
+        app, scope, pair_id, as_of(None, None), session=session, student=student
     )
+    pair = scope.roster.pair(pair_id)
+    trend = pair_trend(store, pair_id, until=now.date(), thresholds=thresholds)
+    drawn = None
+    if trend is not None:
+        # pygal's SVG escapes the texts in it; the summary is escaped by the template.
+        drawn = {
+            name: value if name == "summary" else Markup(value)  # noqa: S704
+            for name, value in charts.pair_charts(trend).items()
+        }
+    return {
+        "trend": trend,
+        "charts": drawn,
+        "head": head,
+        "items": list(reversed(items)),
+        "pair": pair.as_dict() if pair else None,
+        "session": session,
+        "student": student,
+    }
+
+
+def render_page(name: str, context: dict[str, Any]) -> str:
+    """A page's HTML without a request (the benchmarks time what a page costs)."""
+    html: str = templates.env.get_template(name).render(context)
+    return html
 
 
 def _audit(
     request: Request, student_id: str, course: str, as_of_: str | None
-) -> tuple[Scope, dict[str, Any], dict[str, dict[str, Any]], dict[str, str], Source]:
+) -> tuple[
+    Scope, dict[str, Any], dict[str, dict[str, Any]], dict[str, str], Source, dict[str, Any]
+]:
     """The audit a token may read, the events behind it as the token may read them,
-    and the names of the course's people."""
+    the names of the course's people, and the student's goals by weeks as of the
+    audit's time."""
     scope = _scope(request)
     _check_id(student_id, "student_id")
     _check_id(course, "course")
@@ -467,7 +551,8 @@ def _audit(
         told = timeline(source.app, pair_id, window)
         for item in told.items:
             behind[item.event] = views.timeline_item(item, scope)
-    return scope, report, behind, audit_report.display_names(source.app, course), source
+    names = audit_report.display_names(source.app, course)
+    return scope, report, behind, names, source, audit_weeks(source.app, report)
 
 
 @router.get("/dashboard/students/{student_id}/audit")
@@ -478,7 +563,7 @@ def audit_page(
     course: Annotated[str, Query(max_length=64)],
     as_of_: Annotated[str | None, Query(alias="as_of", max_length=40)] = None,
 ) -> Response:
-    scope, report, behind, names, source = _audit(request, student_id, course, as_of_)
+    scope, report, behind, names, source, weeks = _audit(request, student_id, course, as_of_)
     return _page(
         request,
         scope,
@@ -486,7 +571,7 @@ def audit_page(
         None,
         source,
         what="Record",
-        **audit_report.context(report, behind, names),
+        **audit_report.context(report, behind, names, weeks),
         as_of=as_of_,
     )
 
@@ -500,9 +585,9 @@ def audit_pdf(
     as_of_: Annotated[str | None, Query(alias="as_of", max_length=40)] = None,
 ) -> Response:
     """The audit as a PDF, for the student's file."""
-    _, report, behind, names, _ = _audit(request, student_id, course, as_of_)
+    _, report, behind, names, _, weeks = _audit(request, student_id, course, as_of_)
     return Response(
-        audit_report.render_pdf(report, behind, names),
+        audit_report.render_pdf(report, behind, names, weeks),
         media_type="application/pdf",
         headers={"content-disposition": f'attachment; filename="{student_id}-{course}-audit.pdf"'},
     )

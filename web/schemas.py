@@ -190,6 +190,11 @@ class Flag(_Out):
     message: str
 
 
+class WeekBalance(_Out):
+    week: str = Field(description="ISO week in UTC, e.g. 2026-W10")
+    performer_balance: float | None
+
+
 class PairOverviewOut(_Out):
     pair_id: str
     course_id: str
@@ -198,6 +203,87 @@ class PairOverviewOut(_Out):
     performer_balance: float | None
     feedback_balance: float | None
     flags: list[Flag]
+    weekly_balance: list[WeekBalance] = Field(
+        description="the performer balance of each week of the course so far"
+    )
+
+
+class WeekMemberCounts(_Out):
+    performer: int
+    observer: int
+    feedback_given: int
+    feedback_received: int
+    peer_feedback_given: int
+    reflections: int
+
+
+class PairWeek(_Out):
+    week: str = Field(description="ISO week in UTC, e.g. 2026-W10")
+    starts_on: str = Field(description="its Monday")
+    sessions: int
+    steps: int
+    performer_balance: float | None
+    feedback: int
+    peer_feedback: int
+    feedback_balance: float | None
+    reflections: int
+    incomplete_reflections: int
+    reflection_completeness: float | None
+    members: dict[str, WeekMemberCounts]
+    flags: list[Literal["performer_imbalance", "one_way_feedback"]] = Field(
+        description="the overview's balance flags as they stood at the end of the week"
+    )
+
+
+class SessionTrend(_Out):
+    session_id: str
+    ordinal: int
+    opened_at: str
+    week: str
+    steps: int
+    performed: dict[str, int]
+    performer_balance: float | None
+
+
+class PairTrendsOut(_Out):
+    pair_id: str
+    course_id: str
+    members: list[str]
+    thresholds: dict[str, float]
+    weeks: list[PairWeek]
+    sessions: list[SessionTrend]
+    position: int
+
+
+class Assessed(_Out):
+    occurred_at: str
+    level: str
+    kind: Literal["formative", "midpoint", "final"]
+
+
+class GoalWeek(_Out):
+    evidence: Evidence
+    assessments: list[Assessed]
+
+
+class GoalWeeks(_Out):
+    goal_id: str
+    title: str
+    retired: bool
+    weeks: dict[str, GoalWeek] = Field(description="by ISO week; weeks without any left out")
+
+
+class WeekOut(_Out):
+    week: str
+    starts_on: str
+
+
+class StudentTrendsOut(_Out):
+    student_id: str
+    course_id: str
+    weeks: list[WeekOut]
+    goals: list[GoalWeeks]
+    position: int
 
 
 class OverviewOut(PageInfo):

@@ -30,6 +30,7 @@ from peerlog.projections.reads import Source
 from peerlog.projections.store import ReadStore
 from peerlog.projections.tables import Table
 from peerlog.projections.timeline import Item, timeline
+from peerlog.projections.trends import goal_weeks, pair_trend, weekly_balances
 from peerlog.web.access import Scope
 from peerlog.web.errors import ApiError
 from peerlog.web.tokens import Role
@@ -224,22 +225,54 @@ def supervisor_overview(
             "forbidden",
             f"the supervisor overview is for supervisors and coordinators, not a {scope.role}",
         )
-    return _with_members(store, pairs)
+    return _with_members(store, pairs, now)
 
 
-def _with_members(store: ReadStore, pairs: list[PairOverview]) -> list[dict[str, Any]]:
+def _with_members(
+    store: ReadStore, pairs: list[PairOverview], now: datetime
+) -> list[dict[str, Any]]:
+    """Each pair with its members' counts (for balance bars) and its weekly performer
+    balance (for a sparkline)."""
     counts: dict[tuple[str, str], dict[str, int]] = {}
     if pairs:
         for row in read(store, PARTICIPATION, pair_id=[p.pair_id for p in pairs]):
             counts[(row["pair_id"], row["student_id"])] = {k: row[k] for k in MEMBER_COUNTS}
+    weekly = weekly_balances(store, [p.pair_id for p in pairs], until=now.date())
     out = []
     for pair in pairs:
         item = pair.as_dict()
         item["members"] = {
             s: counts.get((pair.pair_id, s), dict.fromkeys(MEMBER_COUNTS, 0)) for s in pair.students
         }
+        item["weekly_balance"] = [
+            {"week": week, "performer_balance": value}
+            for week, value in weekly.get(pair.pair_id, [])
+        ]
         out.append(item)
     return out
+
+
+def pair_trends(
+    store: ReadStore, pair_id: str, *, now: datetime, thresholds: Thresholds
+) -> dict[str, Any]:
+    """A pair week by week and session by session, from the read models."""
+    found = pair_trend(store, pair_id, until=now.date(), thresholds=thresholds)
+    if found is None:
+        raise ApiError(
+            404,
+            "pair_id",
+            "not_in_read_models",
+            f"pair '{pair_id}' is not in the read models yet; see /api/projections",
+        )
+    return found
+
+
+def student_trends(
+    store: ReadStore, course_id: str, student_id: str, *, now: datetime
+) -> dict[str, Any]:
+    """A student's goals by weeks in a course, from the read models."""
+    course = course_info(store, course_id)
+    return goal_weeks(store, course_id, student_id, course["goals"], until=now.date())
 
 
 # --- the record, as of a time ----------------------------------------------------------

@@ -46,6 +46,7 @@ def test_status_run_and_rebuild(peerlog: Cli, placement: Placement) -> None:
     assert run.splitlines() == [
         f"progression: from 0 to {head} of {head}",
         f"participation: from 0 to {head} of {head}",
+        f"trends: from 0 to {head} of {head}",
     ]
     assert peerlog.ok("projections", "run").splitlines()[0] == (
         f"progression: at {head} (already up to date) of {head}"
@@ -54,6 +55,7 @@ def test_status_run_and_rebuild(peerlog: Cli, placement: Placement) -> None:
     assert [(r["projection"], r["position"], r["lag"]) for r in rows] == [
         ("progression", head, 0),
         ("participation", head, 0),
+        ("trends", head, 0),
     ]
     assert peerlog.ok("projections", "rebuild", "participation").splitlines() == [
         f"participation: rebuilt up to position {head}"

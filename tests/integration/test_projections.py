@@ -7,6 +7,7 @@ import contextlib
 import tempfile
 import uuid
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,9 +16,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from peerlog import CommandRejected, PeerLog
-from peerlog.projections import PROJECTIONS, Runner, fold_all
-from peerlog.projections.progression import Progression
+from peerlog.domain.vocabulary import course_stream, pair_stream
+from peerlog.projections import PROJECTIONS, AsOf, Runner, fold_all
+from peerlog.projections.asof import fold, merged
+from peerlog.projections.participation import PARTICIPATION, Participation
+from peerlog.projections.progression import PROGRESSION, Progression
 from peerlog.projections.runner import RebuildFailed
+from peerlog.projections.tables import Rows
+from peerlog.projections.trends import GOAL_WEEKS, WEEK_MEMBERS, Trends
 from tests.conftest import POSTGRES_URL, Store, _postgres_or_skip, drop_schemas
 from tests.support import COURSE, Placement
 
@@ -74,6 +80,9 @@ class Driver:
         self.session = "d1"
         self.sessions = 1
         self.runners: list[Runner] = []
+        self.seen: list[tuple[datetime, dict[str, Any]]] = []
+        """What the read models held when a runner had run: (the last event's
+        recorded_at, the tables)."""
 
     def _try(self, command: dict[str, Any]) -> None:
         with contextlib.suppress(CommandRejected):
@@ -166,6 +175,11 @@ class Driver:
             runner = Runner(self.app, batch_size=a)
             self.runners.append(runner)
             runner.run()
+            last = self.app.store.max_notification_id()
+            if last:
+                *_, recorded_at = next(self.app.store.iter_raw(last - 1, stop=last))
+                tables = {p.name: runner.store.load(p).snapshot() for p in PROJECTIONS}
+                self.seen.append((recorded_at, tables))
 
 
 @contextlib.contextmanager
@@ -204,6 +218,36 @@ def _check_agreement(kind: str, operations: list[tuple[Any, Any, Any, Any]]) -> 
             runner.close()
         assert stored == in_memory
         assert rebuilt == in_memory
+        # As of each time a runner had run, the read models held what the same
+        # projections folded in memory answer as of that time.
+        streams = [course_stream(COURSE), pair_stream("p1"), pair_stream("p2")]
+        for recorded, tables in driver.seen:
+            as_of = AsOf(recorded=recorded)
+            folded = {p.name: fold(app, p, merged(app, streams), as_of)[0] for p in PROJECTIONS}
+            assert {name: s.rows.snapshot() for name, s in folded.items()} == tables
+            _trends_add_up(folded)
+
+
+def _trends_add_up(folded: dict[str, Any]) -> None:
+    """The weeks add up to the totals: each member's counts in participation, each
+    student's evidence and assessments in progression."""
+    trends: Rows = folded[Trends.name].rows
+    totals: dict[tuple[str, str], list[int]] = {}
+    for row in trends.all(WEEK_MEMBERS):
+        total = totals.setdefault((row[0], row[2]), [0] * 5)
+        for i, column in enumerate((3, 4, 5, 6, 8)):  # all but peer_feedback_given
+            total[i] += row[column]
+    participation: Rows = folded[Participation.name].rows
+    for row in participation.all(PARTICIPATION):
+        assert totals.get((row[0], row[1]), [0] * 5) == row[3:8]
+    evidence: dict[tuple[str, str, str], list[int]] = {}
+    for row in trends.all(GOAL_WEEKS):
+        total = evidence.setdefault((row[0], row[1], row[2]), [0] * 6)
+        for i in range(6):
+            total[i] += row[5 + i]
+    progression: Rows = folded[Progression.name].rows
+    for row in progression.all(PROGRESSION):
+        assert evidence.get((row[0], row[1], row[2]), [0] * 6) == row[3:9]
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -279,12 +323,12 @@ def test_a_rebuild_in_parallel_processes_gives_the_same_tables(store: Store) -> 
     try:
         done = runner.rebuild(processes=2)
         head = app.store.max_notification_id()
-        assert done == dict.fromkeys(("progression", "participation"), head)
+        assert done == dict.fromkeys((p.name for p in PROJECTIONS), head)
         stored = {p.name: runner.store.load(p).snapshot() for p in PROJECTIONS}
         in_memory = {p.name: fold_all(app, p).rows.snapshot() for p in PROJECTIONS}
         assert stored == in_memory
         assert any("switched" in what for what in seen)
-        assert set(runner.peak_memory) == {"progression", "participation"}
+        assert set(runner.peak_memory) == {p.name for p in PROJECTIONS}
         assert all(held > 0 for held in runner.peak_memory.values())
     finally:
         runner.close()

@@ -61,10 +61,10 @@ def test_a_runner_killed_mid_batch_recovers_to_what_a_rebuild_gives(store: Store
 
     runner = Runner(app, batch_size=10)
     try:
-        # Each projection committed its first batch; the third batch (the second of
-        # the first projection) was not.
+        # The first two projections committed their first batch; the third batch (the
+        # first of the third projection) was not.
         positions = {s.name: s.position for s in runner.status()}
-        assert sorted(positions.values()) == [10, 10]
+        assert [positions[p.name] for p in PROJECTIONS] == [10, 10, 0]
         runner.run()
         assert {s.name: s.position for s in runner.status()} == dict.fromkeys(positions, head)
         stored = {p.name: runner.store.load(p).snapshot() for p in PROJECTIONS}

@@ -165,7 +165,7 @@ def test_a_supervisor_on_the_dashboard(
             # A student's progression, then the audit to print.
             page.click("li.pair[data-pair=pb] a.student:text('b1')")
             expect(page).to_have_url(server.url + "/dashboard/students/b1?course=ward-1")
-            row = page.locator("tr[data-goal=medication]")
+            row = page.locator("table.progression tr[data-goal=medication]")
             expect(row.locator("td.st")).to_contain_text("met")
             expect(row).to_contain_text("good")
             page.screenshot(path=tmp_path / "progression.png", full_page=True)

@@ -266,7 +266,11 @@ def test_projection_status_and_courses(web: Web) -> None:
     response = web.get("sup1", "/api/projections")
     body: dict[str, Any] = response.json()
     assert response.status_code == 200
-    assert [p["projection"] for p in body["projections"]] == ["progression", "participation"]
+    assert [p["projection"] for p in body["projections"]] == [
+        "progression",
+        "participation",
+        "trends",
+    ]
     assert body["lag"] == 0
     web.command("s1", web.placement.step("st1"))
     behind = web.get("sup1", "/api/projections").json()
