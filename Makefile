@@ -9,7 +9,13 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-SOURCES := $(shell find src projections cli web -name '*.py' 2>/dev/null) pyproject.toml
+# "strict" editable mode links each file of the package into build/: an edited file is
+# seen at once, a new or removed one only after a reinstall. So the install depends on
+# pyproject.toml and on the list of files (rewritten only when it changes), not on
+# every edit.
+FILE_LIST := build/peerlog-files.txt
+$(shell mkdir -p build && find src projections cli web -type f -not -name '*.pyc' 2>/dev/null | sort > $(FILE_LIST).new && (cmp -s $(FILE_LIST).new $(FILE_LIST) || mv $(FILE_LIST).new $(FILE_LIST)); rm -f $(FILE_LIST).new)
+SOURCES := $(FILE_LIST) pyproject.toml
 PYTEST_ARGS ?=
 # ralph (a learning record store) pins older FastAPI, click and uvicorn than peerlog:
 # it gets a virtual environment of its own, which the tests start it from.
