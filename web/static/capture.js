@@ -243,7 +243,7 @@
   }
 
   // --- showing the queue ----------------------------------------------------------------
-  function time(iso) { return new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }); }
+  function time(iso) { return new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", hour12: false }); }
   function render() {
     const net = document.getElementById("net");
     if (net) { net.textContent = navigator.onLine ? "online" : "offline"; net.className = "net " + (navigator.onLine ? "on" : "off"); }
@@ -386,6 +386,9 @@
     const el = event.target;
     if (el.dataset && el.dataset.text !== undefined) { flag(el); }
     if (el.dataset && el.dataset.filter === "goal") { filterGoals(el); }
+    if (el.name === "mode" && el.value === "pair") {
+      el.form.querySelectorAll("input[name=authors]").forEach(function (a) { a.checked = true; });
+    }
     stages();
   });
   window.addEventListener("online", function () { render(); sync(); });
