@@ -163,7 +163,7 @@ def _device(browser: Any, ward: Ward, who: str, viewport: dict[str, int] = PHONE
 
 def _ready_offline(page: Any) -> None:
     """Wait until the service worker controls the page and has kept every capture page."""
-    page.wait_for_function("navigator.serviceWorker && navigator.serviceWorker.controller !== null")
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null")
     page.wait_for_function(
         """async () => {
             const cache = await caches.open('peerlog-capture-v1');
@@ -388,7 +388,7 @@ def test_entries_made_offline_wait_and_are_sent_once_in_order(browser: Any, ward
         page.reload()
         page.click("#queue-list li[data-status=rejected] a:text('Fix and send again')")
         expect(page.locator("#note")).to_have_value(notes[2])
-        expect(page.locator("p.error")).to_contain_text("patient_identifier")
+        expect(page.locator("#error-note")).to_contain_text("patient_identifier")
         page.fill("#note", "Patient in bed 3")
         page.click("#step-form button[type=submit]")
         expect(page.locator("#queue-list li[data-status=accepted]")).to_have_count(5)
