@@ -241,7 +241,7 @@ def test_a_student_and_the_supervisor_record_a_shift(browser: Any, ward: Ward) -
         # One tap swaps performer and observer; the next step is preset from the new roles.
         page.click("#swap button")
         expect(page.locator("#queue-list li[data-status=accepted]")).to_have_count(5)
-        expect(page.locator("[data-roles] [data-person=a1] strong")).to_have_text("performer")
+        expect(page.locator("[data-roles] [data-person=a1] strong")).to_have_text("Performer")
         page.click("#go-step")
         expect(page.locator("input[name=performers][value=a1]")).to_be_checked()
         expect(page.locator("input[name=observers][value=a2]")).to_be_checked()

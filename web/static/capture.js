@@ -67,7 +67,10 @@
     });
     document.querySelectorAll("[data-roles] [data-person]").forEach(function (el) {
       const role = (now.roles || {})[el.dataset.person];
-      if (role) { el.querySelector("strong").textContent = role.replace(/_/g, " "); }
+      if (role) {
+        const words = role.replace(/_/g, " ");
+        el.querySelector("strong").textContent = words.charAt(0).toUpperCase() + words.slice(1);
+      }
     });
     if (now.at > (serverState().at || "")) {
       document.querySelectorAll("input[type=checkbox][data-preset]").forEach(function (el) {
@@ -180,6 +183,7 @@
     if (!form.dataset || !form.dataset.command) { return; }
     event.preventDefault();
     const tapped = new Date().toISOString();
+    const mark = "peerlog-tap-";
     const fixing = form.dataset.fixing ? JSON.parse(form.dataset.fixing) : null;
     const command = build(form);
     const idField = form.dataset.newId;
@@ -191,6 +195,7 @@
       me: me, page: location.pathname, command: command, label: describe(command), status: "waiting"
     };
     const done = fixing ? remove(fixing.command_id) : Promise.resolve();
+    if (performance.mark) { performance.mark(mark + command.command_id); }
     done.then(function () { return put(item); }).then(function () {
       localEffect(command);
       if (form.dataset.draft) { localStorage.removeItem("peerlog-draft-" + form.dataset.draft); }
@@ -231,6 +236,8 @@
             } else {
               item.status = "accepted";
               item.errors = null;
+              // User timing: from the tap to the record's answer (the benchmarks read it).
+              if (performance.mark) { performance.mark("peerlog-accepted-" + item.command_id); }
             }
             return put(item);
           }));
