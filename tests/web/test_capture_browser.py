@@ -23,6 +23,8 @@ import pytest
 
 from peerlog import PeerLog
 from peerlog.domain.events import (
+    EntryCorrected,
+    EntryRetracted,
     FeedbackGiven,
     GoalAssessed,
     ReflectionRecorded,
@@ -31,6 +33,7 @@ from peerlog.domain.events import (
     SessionOpened,
     StepRecorded,
 )
+from peerlog.domain.identity_numbers import find_identity_numbers
 from peerlog.web import Tokens
 from tests.web.server import Server, serve
 from tests.web.test_browser import ARGS, CHROMIUM, REQUIRED
@@ -46,6 +49,12 @@ PEOPLE = {
     "c1": "Cleo Hed", "c2": "Cem Ilić", "sup": "Sara Lind",
 }  # fmt: skip
 IDENTITY_NUMBER = "19121212-1212"
+HINTED = [
+    "Patient 19121212-1212 in bed 3", "121212-1212", "201212121212", "19121212-1213",
+    "240131-4123", "240131-1030", "Bed 12 at 10:30", "Drip 250 ml at 14:00", "Room 4, 3 patients",
+]  # fmt: skip
+"""Texts on which the page's hint and the record's guard agree (the guard knows more:
+phone numbers, words before a number; it stays the judge)."""
 
 
 @pytest.fixture(scope="module")
@@ -270,6 +279,25 @@ def test_a_student_and_the_supervisor_record_a_shift(browser: Any, ward: Ward) -
         page.click("button:text('Send reflection')")
         expect(page).to_have_url(url + "/capture/pa")
         expect(page.locator("#queue-list li[data-status=accepted]")).to_have_count(7)
+
+        # My entries: the first step's note corrected, the time-out retracted, with reasons.
+        page.click("nav.pages a:text('My entries')")
+        entries = page.locator("li.entry")
+        expect(entries).to_have_count(5)  # three steps, the feedback, the reflection
+        first = page.locator("li.entry", has_text="Drew up insulin")
+        first.locator("summary").click()
+        first.locator("textarea[name='changes.note']").fill("Drew up insulin, Ali checked the dose")
+        first.get_by_label("Reason for the correction").fill("Said who checked")
+        first.locator("button:text('Correct')").click()
+        expect(page.locator("#queue-list li[data-status=accepted]")).to_have_count(8)
+        timeout = page.locator("li.entry", has_text="Time out")
+        timeout.locator("summary").click()
+        timeout.get_by_label("Reason for retracting").fill("Tapped by mistake")
+        timeout.locator("button:text('Retract')").click()
+        expect(page.locator("#queue-list li[data-status=accepted]")).to_have_count(9)
+        page.reload()
+        expect(page.locator("li.entry.retracted")).to_contain_text("Time out")
+        expect(first).to_contain_text("Ali checked the dose")
     finally:
         context.close()
 
@@ -328,6 +356,14 @@ def test_a_student_and_the_supervisor_record_a_shift(browser: Any, ward: Ward) -
     assert [(e.actor, e.student_id, e.goal_id, e.level, e.kind, e.comment) for e in assessed] == [
         ("sup", "a2", "medication", "good", "midpoint", "Safe and careful")
     ]
+    corrected = [e for e in events if isinstance(e, EntryCorrected)]
+    assert [(e.actor, e.entry_id, e.changes.note, e.reason) for e in corrected] == [
+        ("a1", steps[0].step_id, "Drew up insulin, Ali checked the dose", "Said who checked")
+    ]
+    retracted = [e for e in events if isinstance(e, EntryRetracted)]
+    assert [(e.actor, e.entry_id, e.reason) for e in retracted] == [
+        ("a1", steps[2].step_id, "Tapped by mistake")
+    ]
     made = opened + steps + switched + feedback + reflections + assessed
     # Each time is the tap's, on the device: in the test's span and in the order made.
     times = [_when(e.occurred_at) for e in sorted(made, key=lambda e: e.originator_version)]
@@ -362,6 +398,11 @@ def test_entries_made_offline_wait_and_are_sent_once_in_order(browser: Any, ward
         page.fill("#note", notes[0])
         page.fill("#note", notes[2])
         expect(page.locator(".flagged")).to_contain_text("personal identity number")
+        # The page's hint agrees with the record's guard on the texts of a ward.
+        verdicts = page.evaluate(
+            "texts => texts.map(t => window.peerlogCapture.looksLikeIdentityNumber(t))", HINTED
+        )
+        assert verdicts == [bool(find_identity_numbers(t)) for t in HINTED]
         page.goto(url + "/capture/pb")
         _record_steps_offline(page, notes)
         waiting = page.locator("#queue-list li[data-status=waiting]")

@@ -60,7 +60,8 @@
       el.hidden = (el.dataset.when === "open") !== Boolean(now.open);
     });
     document.querySelectorAll("input[name=session_id]").forEach(function (el) {
-      el.value = now.session_id || "";
+      // Feedback and reflections name the session only while it is open.
+      el.value = el.dataset.optional !== undefined && !now.open ? "" : now.session_id || "";
     });
     document.querySelectorAll("[data-session-id]").forEach(function (el) {
       el.textContent = now.session_id || "";
@@ -97,6 +98,13 @@
       if (month >= 1 && month <= 12 && day >= 1 && day <= 31 && luhn(m[2] + m[3] + m[4] + m[5])) {
         return true;
       }
+    }
+    // A Danish CPR number as people type it: DDMMYY-SSSS, the last four not a time of day.
+    const cpr = /(?:^|[^\d])(\d{2})(\d{2})\d{2}-(\d{2})(\d{2})(?!\d)/g;
+    while ((m = cpr.exec(text)) !== null) {
+      const day = Number(m[1]), month = Number(m[2]);
+      const time = Number(m[3]) < 24 && Number(m[4]) < 60;
+      if (day >= 1 && day <= 31 && month >= 1 && month <= 12 && !time) { return true; }
     }
     return false;
   }
