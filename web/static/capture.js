@@ -41,13 +41,14 @@
     const r = crypto.randomUUID ? crypto.randomUUID() : String(Math.random()).slice(2) + Date.now();
     return prefix + "-" + r.replace(/-/g, "").slice(0, 20);
   }
+  function newer(a, b) { return (a ? Date.parse(a) : 0) > (b ? Date.parse(b) : 0); }
   function stateKey() { return "peerlog-state-" + pair + "-" + me; }
   function serverState() { return JSON.parse(body.dataset.state || "{}"); }
   function state() {
     const server = serverState();
     let local = null;
     try { local = JSON.parse(localStorage.getItem(stateKey()) || "null"); } catch (e) { local = null; }
-    return local && local.at > (server.at || "") ? local : server;
+    return local && newer(local.at, server.at) ? local : server;
   }
   function keep(next) { localStorage.setItem(stateKey(), JSON.stringify(next)); applyState(); }
   function holding(role) {
@@ -73,7 +74,7 @@
         el.querySelector("strong").textContent = words.charAt(0).toUpperCase() + words.slice(1);
       }
     });
-    if (now.at > (serverState().at || "")) {
+    if (newer(now.at, serverState().at)) {
       document.querySelectorAll("input[type=checkbox][data-preset]").forEach(function (el) {
         el.checked = (now.roles || {})[el.value] === el.dataset.preset;
       });
