@@ -477,6 +477,30 @@ def test_two_devices_of_a_pair_record_offline_and_sync(browser: Any, ward: Ward)
         expect(rejected).to_contain_text("Step: performance")
         expect(rejected.locator(".error")).to_have_attribute("data-rule", "session_closed")
         expect(rejected.locator(".error")).to_contain_text("is closed")
+
+        # Offline again, the first phone checks in anew and records a step in that session.
+        one.set_offline(True)
+        first.click("#go-checkin")
+        first.click("button:text('Check in')")
+        expect(first.locator("[data-when=open]")).to_be_visible()
+        _record_steps_offline(first, ["Evening round"])
+        expect(first.locator("#queue-list li[data-status=waiting]")).to_have_count(2)
+        one.set_offline(False)
+        expect(first.locator("#queue-list li[data-status=accepted]")).to_have_count(5)
+
+        # Logging out leaves no kept page or accepted entry behind; a rejected one stays.
+        second.click("button:text('Log out')")
+        expect(second).to_have_url(url + "/login")
+        kept = second.evaluate(
+            """async () => [(await caches.keys()).length, await new Promise(done => {
+                const open = indexedDB.open('peerlog-capture');
+                open.onsuccess = () => {
+                    const all = open.result.transaction('queue').objectStore('queue').getAll();
+                    all.onsuccess = () => done(all.result.map(i => i.status));
+                };
+            })]"""
+        )
+        assert kept == [0, ["rejected"]]
     finally:
         one.close()
         two.close()
@@ -484,7 +508,11 @@ def test_two_devices_of_a_pair_record_offline_and_sync(browser: Any, ward: Ward)
     assert [e.note for e in events if isinstance(e, StepRecorded)] == [
         "Bed bath",
         "Mobilised the patient",
+        "Evening round",
     ]
+    sessions = [e.session_id for e in events if isinstance(e, SessionOpened)]
+    assert len(sessions) == 2
+    assert [e.session_id for e in events if isinstance(e, StepRecorded)][-1] == sessions[1]
     assert [(e.actor, e.summary) for e in events if isinstance(e, SessionClosed)] == [
         ("c1", "Two patients, all went well")
     ]

@@ -3,7 +3,7 @@
    See docs/capture.md. No build step: this file is what the browser runs. */
 "use strict";
 (function () {
-  const DB = "peerlog-capture", STORE = "queue", CACHE = "peerlog-capture-v1";
+  const DB = "peerlog-capture", STORE = "queue", CACHE = "peerlog-capture-v1", KEEP = 20;
   const body = document.body;
   const pair = body.dataset.pair, me = body.dataset.me;
   let sequence = 0;
@@ -189,6 +189,7 @@
 
   function submit(event) {
     const form = event.target;
+    if (form.dataset && form.dataset.logout !== undefined) { forget(event); return; }
     if (!form.dataset || !form.dataset.command) { return; }
     event.preventDefault();
     const tapped = new Date().toISOString();
@@ -254,8 +255,34 @@
       });
     };
     const locked = navigator.locks ? navigator.locks.request("peerlog-capture-sync", run) : run();
-    sending = locked.catch(function () { return null; }).finally(function () { sending = null; render(); });
+    sending = locked.then(prune).catch(function () { return null; })
+      .finally(function () { sending = null; render(); });
     return sending;
+  }
+  // Accepted entries are in the record: the device keeps only the last few to show.
+  function prune() {
+    return all().then(function (items) {
+      const accepted = items.filter(function (i) { return i.status === "accepted" && i.me === me; });
+      return Promise.all(accepted.slice(0, Math.max(0, accepted.length - KEEP)).map(function (i) {
+        return remove(i.command_id);
+      }));
+    });
+  }
+  // Logging out on a shared computer leaves no page or accepted entry of this person behind
+  // (what still waits, or was rejected, stays until it is sent or discarded).
+  function forget(event) {
+    const form = event.target;
+    event.preventDefault();
+    all().then(function (items) {
+      return Promise.all(items.filter(function (i) { return i.me === me && i.status === "accepted"; })
+        .map(function (i) { return remove(i.command_id); }));
+    }).then(function () {
+      return "caches" in window ? caches.delete(CACHE) : null;
+    }).finally(function () {
+      Object.keys(localStorage).filter(function (k) { return k.indexOf("peerlog-") === 0; })
+        .forEach(function (k) { if (k.indexOf("-" + me) > 0 || k.indexOf("peerlog-draft-") === 0) { localStorage.removeItem(k); } });
+      form.submit();
+    });
   }
 
   // --- showing the queue ----------------------------------------------------------------
