@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 
+from peerlog.domain.events import StepRecorded
 from tests.web.conftest import Web
 
 PAGES = ("", "/checkin", "/step", "/feedback", "/reflection", "/assess", "/checkout", "/entries")
@@ -86,7 +87,10 @@ def test_the_batch_records_for_the_session_person_only(web: Web) -> None:
     assert answer["results"][1]["errors"][0]["rule"] == "actor_mismatch"
     again = web.client.post("/capture/batch", json=body, headers=SENT).json()
     assert again["results"][0]["status"] == "repeated"
-    events = [e for e in web.app.history("pair/p1") if getattr(e, "step_id", None) == "cap-step-1"]
+    events = [
+        e for e in web.app.history("pair/p1")
+        if isinstance(e, StepRecorded) and e.step_id == "cap-step-1"
+    ]  # fmt: skip
     assert len(events) == 1
     assert events[0].actor == "s1"
     assert events[0].note == "Checked the drip"

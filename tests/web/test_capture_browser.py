@@ -31,6 +31,7 @@ from peerlog.domain.events import (
     RolesSwitched,
     SessionClosed,
     SessionOpened,
+    StepChanges,
     StepRecorded,
 )
 from peerlog.domain.identity_numbers import find_identity_numbers
@@ -357,9 +358,10 @@ def test_a_student_and_the_supervisor_record_a_shift(browser: Any, ward: Ward) -
         ("sup", "a2", "medication", "good", "midpoint", "Safe and careful")
     ]
     corrected = [e for e in events if isinstance(e, EntryCorrected)]
-    assert [(e.actor, e.entry_id, e.changes.note, e.reason) for e in corrected] == [
-        ("a1", steps[0].step_id, "Drew up insulin, Ali checked the dose", "Said who checked")
-    ]
+    assert [(e.actor, e.entry_id, e.changes, e.reason) for e in corrected] == [
+        ("a1", steps[0].step_id, StepChanges(note="Drew up insulin, Ali checked the dose"),
+         "Said who checked")
+    ]  # fmt: skip
     retracted = [e for e in events if isinstance(e, EntryRetracted)]
     assert [(e.actor, e.entry_id, e.reason) for e in retracted] == [
         ("a1", steps[2].step_id, "Tapped by mistake")
