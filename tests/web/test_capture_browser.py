@@ -47,7 +47,7 @@ SHOTS = os.environ.get("PEERLOG_SCREENSHOTS", "")
 PAGES = ("", "/checkin", "/step", "/feedback", "/reflection", "/assess", "/checkout", "/entries")
 PEOPLE = {
     "a1": "Alva Berg", "a2": "Ali Demir", "b1": "Bea Falk", "b2": "Bo Gran",
-    "c1": "Cleo Hed", "c2": "Cem Ilić", "sup": "Sara Lind",
+    "c1": "Cleo Hed", "c2": "Cem Ilić", "d1": "Dan Juhl", "d2": "Dina Krus", "sup": "Sara Lind",
 }  # fmt: skip
 IDENTITY_NUMBER = "19121212-1212"
 HINTED = [
@@ -73,7 +73,7 @@ def chromium_path() -> str:
 
 def _ward(app: PeerLog) -> None:
     """A placement running now: pair pa (a1, a2) has no session open; pairs pb and pc
-    have one; sup supervises all three. One goal is retired."""
+    have one, and so has pd; sup supervises all four. One goal is retired."""
     today = datetime.now(UTC).date()
     ids = iter(range(1, 1000))
     at = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
@@ -104,10 +104,10 @@ def _ward(app: PeerLog) -> None:
         else:
             run("enroll_student", "coord", course_id="ward-1", student_id=person,
                 display_name=name)  # fmt: skip
-    for pair in ("a", "b", "c"):
+    for pair in ("a", "b", "c", "d"):
         run("form_pair", "coord", course_id="ward-1", pair_id=f"p{pair}",
             students=[f"{pair}1", f"{pair}2"], supervisors=["sup"])  # fmt: skip
-    for pair in ("b", "c"):
+    for pair in ("b", "c", "d"):
         run("open_session", f"{pair}1", pair_id=f"p{pair}", session_id=f"p{pair}-1",
             roles={f"{pair}1": "performer", f"{pair}2": "observer"})  # fmt: skip
 
@@ -141,8 +141,9 @@ def ward(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ward]:
 
 @pytest.fixture(scope="module")
 def browser(chromium_path: str) -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    expect.set_options(timeout=10_000)  # a busy two-core machine runs the suite beside it
     with sync_playwright() as playwright:
         found = playwright.chromium.launch(executable_path=chromium_path, args=ARGS, headless=True)
         try:
@@ -519,6 +520,29 @@ def test_two_devices_of_a_pair_record_offline_and_sync(browser: Any, ward: Ward)
         ("c1", "Two patients, all went well")
     ]
     assert [(e.giver, e.receiver) for e in events if isinstance(e, FeedbackGiven)] == [("c2", "c1")]
+
+
+def test_a_step_is_recorded_with_the_keyboard_alone(browser: Any, ward: Ward) -> None:
+    from playwright.sync_api import expect
+
+    context, page = _device(browser, ward, "d1")
+    try:
+        page.goto(ward.server.url + "/capture/pd")
+        page.locator("#go-step").focus()
+        page.keyboard.press("Enter")
+        expect(page.locator("#note")).to_be_focused()
+        page.keyboard.type("Helped the patient to the chair")
+        page.keyboard.press("Tab")  # into the kinds: the first one, performance
+        page.keyboard.press("ArrowDown")  # the next kind: preparation
+        expect(page.locator("input[name=kind][value=preparation]")).to_be_checked()
+        page.keyboard.press("Enter")  # sends the form
+        expect(page.locator("#queue-list li[data-status=accepted]")).to_have_count(1)
+    finally:
+        context.close()
+    steps = [e for e in ward.events("pd") if isinstance(e, StepRecorded)]
+    assert [(e.actor, e.kind, e.performers, e.observers, e.note) for e in steps] == [
+        ("d1", "preparation", ("d1",), ("d2",), "Helped the patient to the chair")
+    ]
 
 
 def _scan(page: Any, name: str) -> None:
