@@ -36,6 +36,7 @@ from peerlog.domain.events import (
     StepRecorded,
 )
 from peerlog.domain.vocabulary import GIBBS_STAGES, ID_RE, course_stream, pair_stream
+from peerlog.i18n import N_, gettext, ngettext
 from peerlog.web import api, pages
 from peerlog.web.access import Scope
 from peerlog.web.audit_report import display_names
@@ -50,38 +51,93 @@ CAPTURE_POLICY: Final = POLICY.format(styles="") + "; manifest-src 'self'; worke
 """The pages' policy: the dashboard's, and the capture's own manifest and worker."""
 
 ROLE_LABELS: Final = {
-    "performer": "Performer",
-    "observer": "Observer",
-    "team_leader": "Team leader",
-    "medication_responsible": "Medication responsible",
-    "rounds_responsible": "Rounds responsible",
-    "follower": "Follower",
+    "performer": N_("Performer"),
+    "observer": N_("Observer"),
+    "team_leader": N_("Team leader"),
+    "medication_responsible": N_("Medication responsible"),
+    "rounds_responsible": N_("Rounds responsible"),
+    "follower": N_("Follower"),
 }
 STEP_KINDS: Final = {
-    "performance": "Performance",
-    "preparation": "Preparation",
-    "pre_briefing": "Pre-briefing",
-    "checkpoint": "Checkpoint",
-    "time_out": "Time out",
-    "debriefing": "Debriefing",
-    "other": "Other",
+    "performance": N_("Performance"),
+    "preparation": N_("Preparation"),
+    "pre_briefing": N_("Pre-briefing"),
+    "checkpoint": N_("Checkpoint"),
+    "time_out": N_("Time out"),
+    "debriefing": N_("Debriefing"),
+    "other": N_("Other"),
 }
-SHIFTS: Final = {"day": "Day", "evening": "Evening", "night": "Night"}
+SHIFTS: Final = {"day": N_("Day"), "evening": N_("Evening"), "night": N_("Night")}
+SHIFT_NAMES: Final = {
+    "day": N_("day shift"),
+    "evening": N_("evening shift"),
+    "night": N_("night shift"),
+}
 GIBBS: Final = {
-    "description": ("Description", "What happened?"),
-    "feelings": ("Feelings", "What did you think and feel?"),
-    "evaluation": ("Evaluation", "What was good and what could be better?"),
-    "analysis": ("Analysis", "What can you learn from it?"),
-    "conclusion": ("Conclusion", "Could you have done something differently?"),
-    "action_plan": ("Action plan", "If it happens again, what will you do?"),
+    "description": (N_("Description"), N_("What happened?")),
+    "feelings": (N_("Feelings"), N_("What did you think and feel?")),
+    "evaluation": (N_("Evaluation"), N_("What was good and what could be better?")),
+    "analysis": (N_("Analysis"), N_("What can you learn from it?")),
+    "conclusion": (N_("Conclusion"), N_("Could you have done something differently?")),
+    "action_plan": (N_("Action plan"), N_("If it happens again, what will you do?")),
 }
 assert tuple(GIBBS) == GIBBS_STAGES
 MODES: Final = {
-    "individual": "Individual",
-    "pair": "As a pair",
-    "with_supervisor": "With supervisor",
+    "individual": N_("Individual"),
+    "pair": N_("As a pair"),
+    "with_supervisor": N_("With supervisor"),
 }
-ASSESSMENT_KINDS: Final = {"formative": "Formative", "midpoint": "Midpoint", "final": "Final"}
+ASSESSMENT_KINDS: Final = {
+    "formative": N_("Formative"),
+    "midpoint": N_("Midpoint"),
+    "final": N_("Final"),
+}
+ENTRY_KINDS: Final = {
+    "step": N_("Step"),
+    "feedback": N_("Feedback"),
+    "reflection": N_("Reflection"),
+}
+SCRIPT_MESSAGES: Final = {
+    "online": N_("online"),
+    "offline": N_("offline"),
+    "identity_number": N_(
+        "This looks like a personal identity number. Patients must not be identifiable: remove it."
+    ),
+    "step": N_("Step"),
+    "open_session": N_("Check-in"),
+    "switch_roles": N_("Roles swapped"),
+    "give_feedback": N_("Feedback"),
+    "record_reflection": N_("Reflection"),
+    "assess_goal": N_("Assessment"),
+    "close_session": N_("Check-out"),
+    "correct_entry": N_("Correction"),
+    "retract_entry": N_("Retraction"),
+    "waiting": N_("Waiting"),
+    "accepted": N_("Accepted"),
+    "rejected": N_("Rejected"),
+    "fix": N_("Fix and send again"),
+    "discard": N_("Discard"),
+    "summary": N_("%(waiting)s waiting, %(accepted)s accepted, %(rejected)s rejected."),
+    "incomplete": N_("(incomplete)"),
+}
+"""What the page's script writes, in the page's language (``data-messages``)."""
+
+
+def script_messages() -> dict[str, str]:
+    """The script's messages translated, and its plural ones in the forms for one and for
+    more (Swedish, Danish and English have those two)."""
+    found = {key: gettext(message) for key, message in SCRIPT_MESSAGES.items()}
+    for n, key in ((1, "stages_one"), (2, "stages_other")):
+        found[key] = ngettext(
+            "%(written)s of %(count)s stage written",
+            "%(written)s of %(count)s stages written",
+            n,
+        )
+    for kind in STEP_KINDS:
+        found[f"kind_{kind}"] = gettext(STEP_KINDS[kind])
+    return found
+
+
 PAGES: Final = (
     "today",
     "checkin",
@@ -303,9 +359,12 @@ def _context(
         "role_labels": ROLE_LABELS,
         "step_kinds": STEP_KINDS,
         "shifts": SHIFTS,
+        "shift_names": SHIFT_NAMES,
         "gibbs": GIBBS,
         "modes": MODES,
         "assessment_kinds": ASSESSMENT_KINDS,
+        "entry_kinds": ENTRY_KINDS,
+        "script_messages": script_messages(),
         "goals": course.active_goals(),
         **more,
     }

@@ -27,7 +27,7 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
-from peerlog import PeerLog
+from peerlog import PeerLog, i18n
 from peerlog.domain.vocabulary import ID_RE
 from peerlog.projections import Thresholds, audit
 from peerlog.projections.asof import audit_weeks
@@ -39,7 +39,7 @@ from peerlog.projections.timeline import timeline
 from peerlog.projections.trends import QUIET_WEEKS, pair_trend, quiet_goals
 from peerlog.web import audit_report, charts, views
 from peerlog.web.access import Scope
-from peerlog.web.audit_report import STATUS_MARKS
+from peerlog.web.audit_report import ASSESSMENT_LABELS, STATUS_MARKS
 from peerlog.web.auth import SESSION_COOKIE, scope_of, session_token
 from peerlog.web.errors import ApiError, forbidden
 from peerlog.web.headers import policy_for
@@ -64,7 +64,7 @@ def _when(value: Any, *, seconds: bool = False) -> str:
     if value is None:
         return "-"
     moment = datetime.fromisoformat(value) if isinstance(value, str) else value
-    return str(moment.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M"))
+    return i18n.moment(moment, seconds=seconds)
 
 
 def _ratio(value: float | None) -> str:
@@ -77,6 +77,7 @@ _env = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+i18n.install(_env)
 _env.filters["when"] = _when
 _env.filters["ratio"] = _ratio
 _env.globals.update(
@@ -84,6 +85,7 @@ _env.globals.update(
     status_marks=STATUS_MARKS,
     evidence_labels=EVIDENCE_LABELS,
     evidence_short=EVIDENCE_SHORT,
+    assessment_labels=ASSESSMENT_LABELS,
 )
 templates = Jinja2Templates(env=_env)
 

@@ -1,0 +1,101 @@
+"""The pages in Swedish, Danish and English: the browser's language (Accept-Language),
+or the one chosen on a page and remembered in a cookie; no English message left on a
+Swedish or Danish page; the script's messages in the page's language."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from tests.i18n import english_left, record_texts, shown_text
+from tests.web.conftest import Web
+from tests.web.test_capture import PAGES
+
+BROWSERS = {"sv": "sv-SE,sv;q=0.9,en;q=0.5", "da": "da-DK,da;q=0.9,en;q=0.5"}
+TODAY = {"en": "My pair today", "sv": "Mitt par i dag", "da": "Mit par i dag"}
+
+
+def _data(web: Web) -> set[str]:
+    return record_texts(web.app, ["course/vfu-1", "pair/p1"])
+
+
+@pytest.mark.parametrize("language", ["sv", "da"])
+def test_every_capture_page_in_the_browsers_language(web: Web, language: str) -> None:
+    data = _data(web)
+    web.client.headers["accept-language"] = BROWSERS[language]
+    for who in ("s1", "sup1"):
+        web.login(who)
+        for page in PAGES:
+            response = web.client.get("/capture/p1" + page)
+            assert response.status_code == 200, (who, page)
+            assert response.headers["content-language"] == language
+            html = response.text
+            assert f'<html lang="{language}">' in html
+            left = english_left(shown_text(html), language, data)
+            assert not left, (who, page, left)
+            # What the page's script writes is in the page's language too.
+            found = re.search(r"data-messages='([^']*)'", html)
+            assert found, page
+            words = json.loads(found.group(1).replace("&#34;", '"').replace("&#39;", "'"))
+            assert not english_left("\n".join(words.values()), language), (page, words)
+    web.client.get("/capture/p1")
+    assert TODAY[language] in web.client.get("/capture/p1").text
+
+
+def test_the_capture_pages_in_english_read_as_before(web: Web) -> None:
+    web.client.headers["accept-language"] = "fr-FR,fr;q=0.9"
+    web.login("s1")
+    response = web.client.get("/capture/p1")
+    assert response.headers["content-language"] == "en"
+    assert '<html lang="en">' in response.text
+    assert "My pair today" in response.text
+    assert re.search(r"Session <span data-session-id>d1</span> is open", response.text)
+
+
+def test_the_language_chosen_on_a_page_is_remembered(web: Web) -> None:
+    web.client.headers["accept-language"] = BROWSERS["sv"]
+    web.login("s1")
+    assert TODAY["sv"] in web.client.get("/capture/p1").text
+    page = web.client.get("/capture/p1/step").text
+    assert 'action="/language"' in page
+    assert '<option value="da" lang="da">Dansk</option>' in page
+    assert '<option value="sv" lang="sv" selected>Svenska</option>' in page
+    chosen = web.client.post(
+        "/language", data={"lang": "da", "back": "/capture/p1/step"}, follow_redirects=False
+    )
+    assert chosen.status_code == 303
+    assert chosen.headers["location"] == "/capture/p1/step"
+    cookie = chosen.headers["set-cookie"]
+    assert cookie.startswith("peerlog_lang=da;")
+    assert "Max-Age=31536000" in cookie
+    assert "HttpOnly" in cookie
+    # The choice wins over the browser's language, on every page after.
+    assert TODAY["da"] in web.client.get("/capture/p1").text
+    assert (
+        '<option value="da" lang="da" selected>Dansk</option>'
+        in web.client.get("/capture/p1/step").text
+    )
+    # A language peerlog does not speak changes nothing; nor is anyone sent to another site.
+    refused = web.client.post(
+        "/language", data={"lang": "de", "back": "//elsewhere.example/x"}, follow_redirects=False
+    )
+    assert refused.headers["location"] == "/dashboard"
+    assert "set-cookie" not in refused.headers
+    assert TODAY["da"] in web.client.get("/capture/p1").text
+
+
+@pytest.mark.parametrize("language", ["sv", "da"])
+def test_the_audit_page_body_in_the_browsers_language(web: Web, language: str) -> None:
+    web.client.headers["accept-language"] = BROWSERS[language]
+    web.login("examiner")
+    response = web.client.get("/dashboard/students/s1/audit", params={"course": "vfu-1"})
+    assert response.status_code == 200
+    body = response.text.split('<main id="main"', 1)[1].split("</main>", 1)[0]
+    body = body.split(">", 1)[1]
+    # The dashboard's own headings are translated with the dashboard; the audit's body here.
+    section = body[body.index('<p class="lead">') : body.index('<p class="source"')]
+    assert "<h2>Integritet</h2>" in section
+    left = english_left(shown_text(section), language, _data(web))
+    assert not left, left
