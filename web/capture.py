@@ -134,7 +134,7 @@ def script_messages() -> dict[str, str]:
             n,
         )
     for kind in STEP_KINDS:
-        found[f"kind_{kind}"] = gettext(STEP_KINDS[kind])
+        found[f"kind_{kind}"] = gettext(STEP_KINDS[kind]).lower()
     return found
 
 
