@@ -19,7 +19,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any, Final, TypeVar, cast
 
 import msgspec
@@ -30,34 +30,13 @@ from eventsourcing.persistence import (
     PersistenceError,
     StoredEvent,
 )
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from peerlog.commands import (
-    AddGoal,
-    AssessGoal,
-    AssignCoordinator,
-    AssignSupervisor,
-    CloseSession,
     Command,
     CommandBase,
-    CorrectEntry,
-    DissolvePair,
-    EnrollStudent,
-    FeedbackChangesInput,
     ForgetPerson,
-    FormPair,
-    GiveFeedback,
-    GoalInput,
-    OpenCourse,
-    OpenSession,
-    RecordReflection,
-    RecordStep,
-    ReflectionChangesInput,
-    RetireGoal,
-    RetractEntry,
-    ReviseGoal,
-    StepChangesInput,
-    SwitchRoles,
+    Streams,
     command_digest,
     future_violation,
     parse_command,
@@ -67,28 +46,12 @@ from peerlog.domain import course as course_rules
 from peerlog.domain import pair as pair_rules
 from peerlog.domain.course import Course
 from peerlog.domain.errors import CommandRejected, RuleViolation, Violation
-from peerlog.domain.events import (
-    DomainEvent,
-    EntryChanges,
-    FeedbackChanges,
-    GoalSpec,
-    ReflectionChanges,
-    StepChanges,
-)
+from peerlog.domain.events import DomainEvent
 from peerlog.domain.pair import Pair
 from peerlog.domain.stamp import Stamp
-from peerlog.domain.vocabulary import (
-    COURSE_STREAM_PREFIX,
-    AssessmentKind,
-    FeedbackSource,
-    ReflectionMode,
-    Role,
-    Shift,
-    StepKind,
-    course_stream,
-    pair_stream,
-)
+from peerlog.domain.vocabulary import COURSE_STREAM_PREFIX, course_stream, pair_stream
 from peerlog.folding import folding
+from peerlog.handlers import Decision, handle, streams_of
 from peerlog.persistence import chain
 from peerlog.persistence.base import EventRecorder, failure_summary
 from peerlog.persistence.config import DATABASE_URL, SCHEMA, ConfigurationError, store_env
@@ -155,14 +118,6 @@ class CommandResult:
                 {"event": str(e), "position": e.position, "type": e.topic} for e in self.events
             ],
         }
-
-
-@dataclass(frozen=True)
-class Decision:
-    """The events a command causes, and the versions of the aggregates it read."""
-
-    events: list[DomainEvent]
-    expected: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -523,195 +478,28 @@ class PeerLog(Application[str]):
             repeated=True,
         )
 
-    def _streams_of(self, cmd: Command | ForgetPerson) -> list[str]:
-        if isinstance(cmd, ForgetPerson):
+    def _streams_of(self, cmd: CommandBase) -> list[str]:
+        if cmd.streams is Streams.EVERY_COURSE:
             return self._course_streams()
-        streams = []
-        course_id = getattr(cmd, "course_id", None)
-        if course_id is not None:
-            streams.append(course_stream(course_id))
-        pair_id = getattr(cmd, "pair_id", None)
-        if pair_id is not None:
-            streams.append(pair_stream(pair_id))
-        return streams
+        return streams_of(cmd)
 
-    def _decide(self, cmd: Command | ForgetPerson, stamp: Stamp) -> Decision:
-        self._require_not_forgotten_anywhere(cmd)
-        if isinstance(cmd, ForgetPerson):
-            courses = [
-                self._course(s.removeprefix(COURSE_STREAM_PREFIX)) for s in self._course_streams()
-            ]
-            events = course_rules.forget_person_everywhere(courses, stamp, person_id=cmd.person_id)
-            # Every course was read to find where the person is known: none may move on.
-            return Decision(events, {course.id: course.version for course in courses})
-        if isinstance(cmd, OpenCourse):
-            stream = course_stream(cmd.course_id)
-            events = course_rules.open_course(
-                self._load(stream, Course),
-                stamp,
-                course_id=cmd.course_id,
-                title=cmd.title,
-                starts_on=cmd.starts_on,
-                ends_on=cmd.ends_on,
-                scale=cmd.scale,
-                pass_level=cmd.pass_level,
-                goals=[_goal_spec(g) for g in cmd.goals],
-            )
-            return Decision(events, {stream: 0})
-        if isinstance(cmd, FormPair):
-            course = self._course(cmd.course_id)
-            stream = pair_stream(cmd.pair_id)
-            existing = self._load(stream, Pair)
-            events = pair_rules.form_pair(
-                course,
-                existing,
-                stamp,
-                pair_id=cmd.pair_id,
-                students=cmd.students,
-                supervisors=cmd.supervisors,
-                unit=cmd.unit,
-            )
-            return Decision(events, {course.id: course.version, stream: 0})
-        if isinstance(cmd, AddGoal | ReviseGoal | RetireGoal | EnrollStudent):
-            course = self._course(cmd.course_id)
-            return Decision(self._decide_course(course, cmd, stamp), {course.id: course.version})
-        if isinstance(cmd, AssignSupervisor | AssignCoordinator):
-            course = self._course(cmd.course_id)
-            return Decision(self._decide_course(course, cmd, stamp), {course.id: course.version})
-        pair = pair_rules.require_pair(self._load(pair_stream(cmd.pair_id), Pair), cmd.pair_id)
-        course = self._course(pair.course_id)
-        expected = {pair.id: pair.version, course.id: course.version}
-        return Decision(self._decide_pair(pair, course, cmd, stamp), expected)
+    def _decide(self, cmd: CommandBase, stamp: Stamp) -> Decision:
+        return handle(self, cmd, stamp)
 
-    @staticmethod
-    def _decide_course(
-        course: Course,
-        cmd: AddGoal
-        | ReviseGoal
-        | RetireGoal
-        | EnrollStudent
-        | AssignSupervisor
-        | AssignCoordinator,
-        stamp: Stamp,
-    ) -> list[DomainEvent]:
-        if isinstance(cmd, AddGoal):
-            return course_rules.add_goal(
-                course,
-                stamp,
-                goal_id=cmd.goal_id,
-                title=cmd.title,
-                area=cmd.area,
-                description=cmd.description,
-            )
-        if isinstance(cmd, ReviseGoal):
-            return course_rules.revise_goal(
-                course,
-                stamp,
-                goal_id=cmd.goal_id,
-                title=cmd.title,
-                area=cmd.area,
-                description=cmd.description,
-            )
-        if isinstance(cmd, RetireGoal):
-            return course_rules.retire_goal(course, stamp, goal_id=cmd.goal_id, reason=cmd.reason)
-        if isinstance(cmd, EnrollStudent):
-            return course_rules.enroll_student(
-                course, stamp, student_id=cmd.student_id, display_name=cmd.display_name
-            )
-        if isinstance(cmd, AssignSupervisor):
-            return course_rules.assign_supervisor(
-                course, stamp, supervisor_id=cmd.supervisor_id, display_name=cmd.display_name
-            )
-        return course_rules.assign_coordinator(
-            course, stamp, coordinator_id=cmd.coordinator_id, display_name=cmd.display_name
-        )
+    # --- what handlers read (see peerlog.handlers.Aggregates) ----------------------------
 
-    @staticmethod
-    def _decide_pair(  # noqa: C901, PLR0911
-        pair: Pair, course: Course, cmd: Command, stamp: Stamp
-    ) -> list[DomainEvent]:
-        if isinstance(cmd, OpenSession):
-            return pair_rules.open_session(
-                pair,
-                course,
-                stamp,
-                session_id=cmd.session_id,
-                roles=cmd.roles,
-                shift=cmd.shift,
-                plan=cmd.plan,
-            )
-        if isinstance(cmd, SwitchRoles):
-            return pair_rules.switch_roles(
-                pair, course, stamp, session_id=cmd.session_id, roles=cmd.roles, reason=cmd.reason
-            )
-        if isinstance(cmd, RecordStep):
-            return pair_rules.record_step(
-                pair,
-                course,
-                stamp,
-                session_id=cmd.session_id,
-                step_id=cmd.step_id,
-                kind=cmd.kind,
-                performers=cmd.performers,
-                observers=cmd.observers,
-                goals=cmd.goals,
-                note=cmd.note,
-            )
-        if isinstance(cmd, GiveFeedback):
-            return pair_rules.give_feedback(
-                pair,
-                course,
-                stamp,
-                feedback_id=cmd.feedback_id,
-                giver=cmd.giver,
-                receiver=cmd.receiver,
-                source=cmd.source,
-                goals=cmd.goals,
-                strengths=cmd.strengths,
-                improvements=cmd.improvements,
-                session_id=cmd.session_id,
-            )
-        if isinstance(cmd, RecordReflection):
-            return pair_rules.record_reflection(
-                pair,
-                course,
-                stamp,
-                reflection_id=cmd.reflection_id,
-                authors=cmd.authors,
-                mode=cmd.mode,
-                stages={str(stage): text for stage, text in cmd.stages.items()},
-                goals=cmd.goals,
-                session_id=cmd.session_id,
-            )
-        if isinstance(cmd, AssessGoal):
-            return pair_rules.assess_goal(
-                pair,
-                course,
-                stamp,
-                student_id=cmd.student_id,
-                goal_id=cmd.goal_id,
-                level=cmd.level,
-                kind=cmd.kind,
-                comment=cmd.comment,
-            )
-        if isinstance(cmd, CloseSession):
-            return pair_rules.close_session(
-                pair, course, stamp, session_id=cmd.session_id, summary=cmd.summary
-            )
-        if isinstance(cmd, CorrectEntry):
-            entry = pair_rules.require_entry(pair, cmd.entry_id)
-            changes = parse_changes(entry.kind_name, cmd.command, cmd.changes)
-            return pair_rules.correct_entry(
-                pair, course, stamp, entry_id=cmd.entry_id, changes=changes, reason=cmd.reason
-            )
-        if isinstance(cmd, RetractEntry):
-            return pair_rules.retract_entry(
-                pair, course, stamp, entry_id=cmd.entry_id, reason=cmd.reason
-            )
-        if isinstance(cmd, DissolvePair):
-            return pair_rules.dissolve_pair(pair, course, stamp, reason=cmd.reason)
-        msg = f"{type(cmd).__name__} is not a pair command"
-        raise TypeError(msg)
+    def course(self, course_id: str) -> Course | None:
+        return self._load(course_stream(course_id), Course)
+
+    def pair(self, pair_id: str) -> Pair | None:
+        return self._load(pair_stream(pair_id), Pair)
+
+    def courses(self) -> list[Course]:
+        loaded = (self._load(stream, Course) for stream in self._course_streams())
+        return [course for course in loaded if course is not None]
+
+    def forgotten(self, people: list[str]) -> set[str]:
+        return set(self.keys.forgotten(people))
 
     # --- personal data -----------------------------------------------------------------
 
@@ -767,33 +555,7 @@ class PeerLog(Application[str]):
     def _course_streams(self) -> list[str]:
         return [s for s in self.store.select_streams() if s.startswith(COURSE_STREAM_PREFIX)]
 
-    def _require_not_forgotten_anywhere(self, cmd: Command | ForgetPerson) -> None:
-        """The id of someone forgotten (in any course) is not brought into a course again."""
-        named: list[tuple[str, str]] = []
-        if isinstance(cmd, OpenCourse):
-            named = [("actor", cmd.actor)]
-        elif isinstance(cmd, EnrollStudent):
-            named = [("student_id", cmd.student_id)]
-        elif isinstance(cmd, AssignSupervisor):
-            named = [("supervisor_id", cmd.supervisor_id)]
-        elif isinstance(cmd, AssignCoordinator):
-            named = [("coordinator_id", cmd.coordinator_id)]
-        if not named:
-            return
-        forgotten = self.keys.forgotten([person for _, person in named])
-        for field_name, person in named:
-            if person in forgotten:
-                raise RuleViolation(
-                    field_name,
-                    "person_forgotten",
-                    f"'{person}' was forgotten: their personal data was erased, and the id "
-                    "of someone forgotten is not used again; give the person a new id",
-                )
-
     # --- state -----------------------------------------------------------------------
-
-    def _course(self, course_id: str) -> Course:
-        return course_rules.require_course(self._load(course_stream(course_id), Course), course_id)
 
     def _load(self, stream: str, kind: type[_S]) -> _S | None:
         cached = self._cache.get(stream)
@@ -919,259 +681,6 @@ class PeerLog(Application[str]):
         """A stream's stored events with positions, times and chain links."""
         return self.store.select_records(stream)
 
-    # --- typed commands --------------------------------------------------------------
-    # One method per command, with the contract's fields as keyword arguments.
-
-    def _call(self, model: type[CommandBase], arguments: Mapping[str, Any]) -> CommandResult:
-        return self.execute(cast("Command", _build(model, arguments)))
-
-    def open_course(
-        self,
-        *,
-        command_id: str,
-        actor: str,
-        course_id: str,
-        title: str,
-        starts_on: date,
-        ends_on: date,
-        scale: list[str],
-        pass_level: str,
-        goals: list[dict[str, str]] | list[GoalInput],
-        occurred_at: datetime | None = None,
-    ) -> CommandResult:
-        return self._call(OpenCourse, locals())
-
-    def add_goal(
-        self,
-        *,
-        command_id: str,
-        actor: str,
-        course_id: str,
-        goal_id: str,
-        title: str,
-        area: str | None = None,
-        description: str | None = None,
-        occurred_at: datetime | None = None,
-    ) -> CommandResult:
-        return self._call(AddGoal, locals())
-
-    def revise_goal(
-        self,
-        *,
-        command_id: str,
-        actor: str,
-        course_id: str,
-        goal_id: str,
-        title: str | None = None,
-        area: str | None = None,
-        description: str | None = None,
-        occurred_at: datetime | None = None,
-    ) -> CommandResult:
-        return self._call(ReviseGoal, locals())
-
-    def retire_goal(
-        self,
-        *,
-        command_id: str,
-        actor: str,
-        course_id: str,
-        goal_id: str,
-        reason: str,
-        occurred_at: datetime | None = None,
-    ) -> CommandResult:
-        return self._call(RetireGoal, locals())
-
-    def enroll_student(
-        self,
-        *,
-        command_id: str,
-        actor: str,
-        course_id: str,
-        student_id: str,
-        display_name: str | None = None,
-        occurred_at: datetime | None = None,
-    ) -> CommandResult:
-        return self._call(EnrollStudent, locals())
-
-    def assign_supervisor(
-        self,
-        *,
-        command_id: str,
-        actor: str,
-        course_id: str,
-        supervisor_id: str,
-        display_name: str | None = None,
-        occurred_at: datetime | None = None,
-    ) -> CommandResult:
-        return self._call(AssignSupervisor, locals())
-
-    def assign_coordinator(
-        self,
-        *,
-        command_id: str,
-        actor: str,
-        course_id: str,
-        coordinator_id: str,
-        display_name: str | None = None,
-        occurred_at: datetime | None = None,
-    ) -> CommandResult:
-        return self._call(AssignCoordinator, locals())
-
-    def form_pair(
-        self,
-        *,
-        command_id: str,
-        actor: str,
-        course_id: str,
-        pair_id: str,
-        students: list[str],
-        supervisors: list[str],
-        unit: str | None = None,
-        occurred_at: datetime | None = None,
-    ) -> CommandResult:
-        return self._call(FormPair, locals())
-
-    def open_session(
-        self,
-        *,
-        command_id: str,
-        actor: str,
-        pair_id: str,
-        session_id: str,
-        roles: dict[str, Role],
-        shift: Shift | None = None,
-        plan: str | None = None,
-        occurred_at: datetime | None = None,
-    ) -> CommandResult:
-        return self._call(OpenSession, locals())
-
-    def switch_roles(
-        self,
-        *,
-        command_id: str,
-        actor: str,
-        pair_id: str,
-        session_id: str,
-        roles: dict[str, Role],
-        reason: str | None = None,
-        occurred_at: datetime | None = None,
-    ) -> CommandResult:
-        return self._call(SwitchRoles, locals())
-
-    def record_step(
-        self,
-        *,
-        command_id: str,
-        actor: str,
-        pair_id: str,
-        session_id: str,
-        step_id: str,
-        kind: StepKind,
-        performers: list[str],
-        observers: list[str],
-        goals: list[str],
-        note: str | None = None,
-        occurred_at: datetime | None = None,
-    ) -> CommandResult:
-        return self._call(RecordStep, locals())
-
-    def give_feedback(
-        self,
-        *,
-        command_id: str,
-        actor: str,
-        pair_id: str,
-        feedback_id: str,
-        giver: str,
-        receiver: str,
-        source: FeedbackSource,
-        goals: list[str],
-        strengths: str,
-        improvements: str,
-        session_id: str | None = None,
-        occurred_at: datetime | None = None,
-    ) -> CommandResult:
-        return self._call(GiveFeedback, locals())
-
-    def record_reflection(
-        self,
-        *,
-        command_id: str,
-        actor: str,
-        pair_id: str,
-        reflection_id: str,
-        authors: list[str],
-        mode: ReflectionMode,
-        stages: dict[str, str],
-        goals: list[str],
-        session_id: str | None = None,
-        occurred_at: datetime | None = None,
-    ) -> CommandResult:
-        return self._call(RecordReflection, locals())
-
-    def assess_goal(
-        self,
-        *,
-        command_id: str,
-        actor: str,
-        pair_id: str,
-        student_id: str,
-        goal_id: str,
-        level: str,
-        kind: AssessmentKind,
-        comment: str | None = None,
-        occurred_at: datetime | None = None,
-    ) -> CommandResult:
-        return self._call(AssessGoal, locals())
-
-    def close_session(
-        self,
-        *,
-        command_id: str,
-        actor: str,
-        pair_id: str,
-        session_id: str,
-        summary: str | None = None,
-        occurred_at: datetime | None = None,
-    ) -> CommandResult:
-        return self._call(CloseSession, locals())
-
-    def correct_entry(
-        self,
-        *,
-        command_id: str,
-        actor: str,
-        pair_id: str,
-        entry_id: str,
-        changes: dict[str, Any],
-        reason: str,
-        occurred_at: datetime | None = None,
-    ) -> CommandResult:
-        return self._call(CorrectEntry, locals())
-
-    def retract_entry(
-        self,
-        *,
-        command_id: str,
-        actor: str,
-        pair_id: str,
-        entry_id: str,
-        reason: str,
-        occurred_at: datetime | None = None,
-    ) -> CommandResult:
-        return self._call(RetractEntry, locals())
-
-    def dissolve_pair(
-        self,
-        *,
-        command_id: str,
-        actor: str,
-        pair_id: str,
-        reason: str,
-        occurred_at: datetime | None = None,
-    ) -> CommandResult:
-        return self._call(DissolvePair, locals())
-
 
 def _build(model: type[CommandBase], arguments: Mapping[str, Any]) -> CommandBase:
     """Validate a command built from a method's arguments, as if it had come from outside.
@@ -1183,47 +692,6 @@ def _build(model: type[CommandBase], arguments: Mapping[str, Any]) -> CommandBas
         return model.model_validate(given)
     except ValidationError as exc:
         raise CommandRejected(name, violations_from(exc, strip_tag=False)) from None
-
-
-def _goal_spec(goal: GoalInput) -> GoalSpec:
-    return GoalSpec(
-        goal_id=goal.goal_id, title=goal.title, area=goal.area, description=goal.description
-    )
-
-
-_CHANGES_INPUT: Final[dict[str, type[BaseModel]]] = {
-    "step": StepChangesInput,
-    "feedback": FeedbackChangesInput,
-    "reflection": ReflectionChangesInput,
-}
-_CHANGES: Final[dict[str, type[EntryChanges]]] = {
-    "step": StepChanges,
-    "feedback": FeedbackChanges,
-    "reflection": ReflectionChanges,
-}
-
-
-def parse_changes(kind: str, command: str, raw: Mapping[str, Any]) -> EntryChanges:
-    """Check a correction's ``changes`` against the fields of the entry's kind."""
-    try:
-        checked = _CHANGES_INPUT[kind].model_validate(dict(raw))
-    except ValidationError as exc:
-        violations = [
-            Violation(f"changes.{v.field}", v.rule, v.message)
-            if v.rule != "extra_forbidden"
-            else Violation(
-                f"changes.{v.field}",
-                "not_changeable",
-                f"is not a field a correction can change in a {kind}",
-            )
-            for v in violations_from(exc, strip_tag=False)
-        ]
-        raise CommandRejected(command, violations) from None
-    values = checked.model_dump(exclude_none=True)
-    for key in ("performers", "observers", "goals", "authors"):
-        if key in values:
-            values[key] = tuple(values[key])
-    return msgspec.convert(values, _CHANGES[kind])
 
 
 def _evolver(stream: str) -> Callable[[Any, DomainEvent], State]:
