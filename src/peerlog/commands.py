@@ -16,7 +16,7 @@ import re
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
 from enum import Enum
-from typing import Annotated, Any, ClassVar, Final, Literal, TypeAlias, get_args
+from typing import Annotated, Any, ClassVar, Final, Literal, TypeAlias, TypeVar, get_args
 
 import msgspec
 from pydantic import (
@@ -515,6 +515,8 @@ def command_name(model: type[CommandBase]) -> str:
 
 
 COMMAND_NAMES: Final[tuple[str, ...]] = tuple(command_name(t) for t in COMMAND_TYPES)
+AnyCommand = Command | ForgetPerson
+"""Every command model: the import format's, and erasure."""
 _EVERY_COMMAND: Final[tuple[type[CommandBase], ...]] = (*COMMAND_TYPES, ForgetPerson)
 PERSONAL_FIELDS: Final = frozenset(name for t in _EVERY_COMMAND for name in t.personal)
 """Every field that may hold personal text, in any command."""
@@ -624,6 +626,20 @@ def parse_command(data: str | bytes | Mapping[str, Any] | object) -> Command:
         return _ADAPTER.validate_python(data)
     except ValidationError as exc:
         raise CommandRejected(_command_name(data), violations_from(exc)) from None
+
+
+_M = TypeVar("_M", bound=CommandBase)
+
+
+def build_command(model: type[_M], arguments: Mapping[str, Any]) -> _M:
+    """Validate a command built from keyword arguments, as if it had come from outside:
+    raise :class:`CommandRejected` if it is bad. Arguments at ``None`` are left out, so
+    that they count as not given."""
+    given = {k: v for k, v in arguments.items() if v is not None}
+    try:
+        return model.model_validate(given)
+    except ValidationError as exc:
+        raise CommandRejected(command_name(model), violations_from(exc, strip_tag=False)) from None
 
 
 def _plain(value: object) -> object:

@@ -16,6 +16,7 @@ from typing import Any, Final, Protocol, TypeVar
 
 from peerlog.commands import (
     AddGoal,
+    AnyCommand,
     AssessGoal,
     AssignCoordinator,
     AssignSupervisor,
@@ -153,7 +154,7 @@ HANDLERS: Final[dict[type[CommandBase], Handler]] = {
 """Every command's handler: adding a command adds one line here."""
 
 
-def handle(aggregates: Aggregates, cmd: CommandBase, stamp: Stamp) -> Decision:
+def handle(aggregates: Aggregates, cmd: AnyCommand, stamp: Stamp) -> Decision:
     """Decide a command on the aggregates as they stand; raise :class:`RuleViolation`
     (or :class:`~peerlog.domain.errors.CommandRejected`) if it breaks a rule."""
     _require_no_forgotten_newcomer(aggregates, cmd)
