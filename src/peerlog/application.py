@@ -427,7 +427,7 @@ class PeerLog(Application[str]):
         if ahead is not None:
             return self._reject_unless_repeated(cmd, digest, ahead)
         stamp = Stamp(cmd.command_id, cmd.actor, occurred_at)
-        with self._lock:
+        with self._lock, self.store.turn() as turn:
             for attempt in range(MAX_ATTEMPTS):
                 try:
                     decision = self._decide(cmd, stamp)
@@ -450,11 +450,15 @@ class PeerLog(Application[str]):
                 except CommandIdConflict:
                     return self._repeat(cmd, digest)
                 except StreamConflict:
-                    # Another writer got there first: catch up with what it wrote and decide
-                    # again, after a random pause that grows with each lost race.
+                    # Another writer got there first: wait for this command's turn at the
+                    # streams (held until it is answered, so it cannot lose again), catch
+                    # up with what was written and decide again. A store without turns:
+                    # a random pause that grows with each lost race.
+                    streams = {*decision.expected, *(e.originator_id for e in decision.events)}
+                    if not turn.lost_race(streams):
+                        pause = min(MAX_BACKOFF_SECONDS, 0.0005 * 2**attempt)
+                        time.sleep(random.uniform(0, pause))  # noqa: S311 - jitter, not secrecy
                     self._catch_up(decision.expected)
-                    pause = min(MAX_BACKOFF_SECONDS, 0.0005 * 2**attempt)
-                    time.sleep(random.uniform(0, pause))  # noqa: S311 - jitter, not secrecy
                     continue
                 except BaseException:
                     self._cache.evict(decision.expected)

@@ -151,3 +151,40 @@ def test_a_writer_with_a_stale_view_reloads_and_decides_again(store: Store) -> N
     finally:
         first.app.close()
         second.close()
+
+
+def test_a_writer_in_its_turn_is_not_overtaken(store: Store) -> None:
+    """A command that lost a race holds the pair until it is answered: another writer's
+    command on that pair waits for it (and is then recorded after it), not beside it."""
+    first = Placement(store.open()).seed()
+    second = store.open()
+    try:
+        before = len(first.app.records("pair/p1"))
+        done = threading.Event()
+        outcome: list[object] = []
+
+        def other_writer() -> None:
+            try:
+                outcome.append(second.execute(first.step("st-other", actor="s2")))
+            except BaseException as exc:  # reported below
+                outcome.append(exc)
+            finally:
+                done.set()
+
+        with first.app.store.turn() as turn:
+            assert turn.lost_race(["pair/p1", "course/vfu-1"])
+            thread = threading.Thread(target=other_writer)
+            thread.start()
+            # The other writer waits for the turn: nothing of it is stored meanwhile.
+            assert not done.wait(0.5)
+            assert len(first.app.records("pair/p1")) == before
+        assert done.wait(30)
+        thread.join()
+        (result,) = outcome
+        assert not isinstance(result, BaseException), result
+        records = first.app.records("pair/p1")
+        assert len(records) == before + 1
+        assert records[-1].topic == "StepRecorded"
+    finally:
+        first.app.close()
+        second.close()

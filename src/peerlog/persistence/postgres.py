@@ -28,7 +28,8 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
+from types import TracebackType
 from typing import Any, Final
 
 import psycopg
@@ -55,7 +56,7 @@ from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 
 from peerlog.persistence import chain
-from peerlog.persistence.base import EventRecorder, RawEvent
+from peerlog.persistence.base import EventRecorder, RawEvent, Turn
 from peerlog.persistence.config import ConfigurationError
 from peerlog.persistence.records import (
     Appended,
@@ -69,6 +70,9 @@ from peerlog.persistence.records import (
 logger = logging.getLogger(__name__)
 
 STREAM_CONFLICT: Final = "PLS01"
+DEADLOCK: Final = "40P01"
+"""Two writers each waiting for a stream the other holds: one is refused, and decides
+again in its turn."""
 DEFAULT_SCHEMA: Final = "peerlog"
 FAILOVER_SECONDS: Final = 30.0
 """How long a command whose connection broke waits for a primary to settle it."""
@@ -110,6 +114,8 @@ def _translate(exc: psycopg.Error) -> PersistenceError:
     """The library's exception for a psycopg error (the message is the server's)."""
     if exc.sqlstate == STREAM_CONFLICT:
         return StreamConflict(exc.diag.message_primary or str(exc))
+    if exc.sqlstate == DEADLOCK:
+        return StreamConflict("two writers waited for each other's streams")
     for psycopg_type, ours in _TRANSLATIONS:
         if isinstance(exc, psycopg_type):
             return ours(str(exc))
@@ -237,6 +243,11 @@ class PostgresDatastore:
         """This thread's own connection for appends, kept between them (taking one from
         the pool for every command costs more than the command's SQL). A connection
         that broke is closed and replaced next time, with the primary of the moment."""
+        held: psycopg.Connection[tuple[Any, ...]] | None = getattr(self._writers, "held", None)
+        if held is not None and not held.closed:
+            # A turn holds this thread's connection (and the locks taken on it).
+            yield held
+            return
         conn: psycopg.Connection[tuple[Any, ...]] | None = getattr(self._writers, "conn", None)
         if (conn is None or conn.closed) and len(self._pinned) >= self.max_pinned:
             # Many writing threads: the rest share the pool.
@@ -265,6 +276,18 @@ class PostgresDatastore:
                 self._release(conn)
                 self.lost_connection()
             raise
+
+    @contextmanager
+    def held_writer(self) -> Iterator[psycopg.Connection[tuple[Any, ...]]]:
+        """This thread's writer connection, held until the block ends: every
+        :meth:`writer` of the thread meanwhile is this one, so the appends run in the
+        session that holds a turn's locks."""
+        with self.writer() as conn:
+            self._writers.held = conn
+            try:
+                yield conn
+            finally:
+                self._writers.held = None
 
     def _release(self, conn: psycopg.Connection[tuple[Any, ...]]) -> None:
         self._writers.conn = None
@@ -340,6 +363,7 @@ DECLARE
     v_oid bytea := convert_to(p_stream, 'UTF8');
     v_topic bytea := convert_to(p_topic, 'UTF8');
 BEGIN
+    PERFORM pg_advisory_xact_lock(hashtextextended(p_stream, {stream_seed}));
     PERFORM pg_advisory_xact_lock({lock});
     IF p_check_stream IS NOT NULL AND coalesce(
         (SELECT max(originator_version) FROM {events} WHERE originator_id = p_check_stream), 0
@@ -403,6 +427,16 @@ class PostgresEventRecorder(EventRecorder):
         self.append_one = ds.identifier("append_event")
         self.channel = f"peerlog_{ds.schema}"[:63]
         self._lock = sql.Literal(lock_key(ds.schema, "append"))
+        self._stream_seed = sql.Literal(lock_key(ds.schema, "streams"))
+        # A stream's lock: keyed by the stream's name, hashed by the server, taken in
+        # the order of the keys (so two writers never wait for each other in a cycle).
+        self._stream_locks = {
+            function: sql.SQL(
+                "SELECT {}(k) FROM (SELECT DISTINCT hashtextextended(s, {}) AS k "
+                "FROM unnest(%s::text[]) AS s ORDER BY k) AS t"
+            ).format(sql.SQL(function), self._stream_seed)
+            for function in ("pg_advisory_xact_lock", "pg_advisory_lock", "pg_advisory_unlock")
+        }
         self._copy_events = sql.SQL(
             "COPY {} (position, originator_id, originator_version, topic, state, recorded_at, "
             "chain, command_id, command, command_digest, command_events) FROM STDIN"
@@ -421,6 +455,7 @@ class PostgresEventRecorder(EventRecorder):
             "stream_conflict": sql.Literal(STREAM_CONFLICT),
             "channel": sql.Literal(self.channel),
             "link": sql.SQL(_LINK),
+            "stream_seed": self._stream_seed,
         }
         ds.create(
             [
@@ -491,9 +526,19 @@ class PostgresEventRecorder(EventRecorder):
 
         def attempt() -> list[list[Appended]]:
             with self.datastore.writer() as conn, conn.transaction():
+                # Wait for any command holding its turn at these streams.
+                conn.execute(self.stream_locks("pg_advisory_xact_lock"), (sorted(written),))
                 return self._append_batch(conn, commands, checks, needed)
 
         return self._settled([command for _, command in commands], attempt)
+
+    def stream_locks(self, function: str) -> sql.Composed:
+        """A statement that calls an advisory-lock ``function`` for each stream of its
+        one parameter (a list of stream ids), in the order of their keys."""
+        return self._stream_locks[function]
+
+    def turn(self) -> Turn:
+        return PostgresTurn(self)
 
     def _settled(
         self,
@@ -792,6 +837,61 @@ class PostgresEventRecorder(EventRecorder):
 
     def close(self) -> None:
         self.datastore.close()
+
+
+class PostgresTurn(Turn):
+    """A command's turn: session-level advisory locks on the streams, taken on this
+    thread's writer connection (held until the turn ends) when the command lost a
+    race. The append function takes the same lock on the stream it writes for its
+    transaction, so it waits while another command holds its turn; the holder's own
+    appends run in the session that holds the lock, and pass."""
+
+    def __init__(self, recorder: PostgresEventRecorder) -> None:
+        self._recorder = recorder
+        self._held: list[str] = []
+        self._stack: ExitStack | None = None
+        self._conn: psycopg.Connection[tuple[Any, ...]] | None = None
+
+    def lost_race(self, streams: Collection[str]) -> bool:
+        recorder = self._recorder
+        try:
+            if self._conn is None:
+                self._stack = ExitStack()
+                self._conn = self._stack.enter_context(recorder.datastore.held_writer())
+            self._unlock()
+            wanted = sorted(streams)
+            self._conn.execute(recorder.stream_locks("pg_advisory_lock"), (wanted,))
+            self._held = wanted
+        except psycopg.Error as exc:
+            self._end(exc)
+            raise _translate(exc) from exc
+        return True
+
+    def _unlock(self) -> None:
+        if self._held and self._conn is not None and not self._conn.closed:
+            held, self._held = self._held, []
+            self._conn.execute(self._recorder.stream_locks("pg_advisory_unlock"), (held,))
+
+    def _end(self, exc: BaseException | None) -> None:
+        stack, self._stack, self._conn = self._stack, None, None
+        if stack is not None:
+            stack.__exit__(type(exc) if exc else None, exc, exc.__traceback__ if exc else None)
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        try:
+            self._unlock()
+        except psycopg.Error as exc:
+            # The connection broke (its locks went with it): replaced next time.
+            self._end(exc)
+            if value is None:
+                raise _translate(exc) from exc
+            return
+        self._end(value)
 
 
 def _stream_query(
