@@ -33,7 +33,7 @@ from peerlog.persistence.sqlite import (
     SQLiteSnapshotRecorder,
     SQLiteTrackingRecorder,
 )
-from tests.conftest import POSTGRES_URL, _postgres_or_skip
+from tests.conftest import POSTGRES_URL, Store, _postgres_or_skip
 
 
 class SQLiteBase:
@@ -159,3 +159,31 @@ def test_closing_a_sqlite_store_while_other_threads_read(tmp_path: Path) -> None
         assert not any(reader.is_alive() for reader in readers)
         assert len(refused) == 3
         assert all("closed" in str(error) for error in refused)
+
+
+@pytest.mark.postgres
+def test_opening_a_current_schema_changes_nothing_in_it(postgres_store: Store) -> None:
+    """The append function is created when the schema's statements change, not each time
+    a store is opened (which took a DDL lock on every command-line call)."""
+
+    def definition() -> str:
+        ((xmin,),) = postgres_store.execute_raw(
+            "SELECT p.xmin::text FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
+            "WHERE n.nspname = %s AND p.proname = 'append_event'",
+            (postgres_store.schema,),
+        )
+        return str(xmin)
+
+    postgres_store.open().close()
+    created = definition()
+    for _ in range(3):
+        postgres_store.open().close()
+    assert definition() == created
+    # Statements of another version (an upgrade): opening creates the function again.
+    postgres_store.execute_raw("UPDATE schema_versions SET digest = 'older' WHERE name = 'events'")
+    postgres_store.open().close()
+    assert definition() != created
+    ((digest,),) = postgres_store.execute_raw(
+        "SELECT digest FROM schema_versions WHERE name = 'events'"
+    )
+    assert digest != "older"

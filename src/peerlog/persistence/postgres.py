@@ -306,10 +306,16 @@ class PostgresDatastore:
             self._standby = bool(row and row[0])
         return self._standby
 
-    def create(self, statements: Sequence[sql.Composed | sql.SQL]) -> None:
+    def create(self, statements: Sequence[sql.Composed | sql.SQL], *, name: str = "") -> None:
         """Run schema statements in the schema (created if missing), one process at a
-        time; on a standby, nothing (its schema is the primary's)."""
-        if self.standby:
+        time, unless the schema already has them: the digest of the statements is kept
+        under ``name`` (the digest itself if none) in the schema's ``schema_versions``,
+        so that opening a store takes no DDL lock unless its schema changed. On a
+        standby, nothing (its schema is the primary's)."""
+        digest = hashlib.sha256(b"\0".join(s.as_bytes(None) for s in statements)).hexdigest()
+        name = name or digest
+        versions = self.identifier("schema_versions")
+        if self._created(versions, name, digest) or self.standby:
             return
         with self.transaction() as conn:
             conn.execute(
@@ -322,6 +328,29 @@ class PostgresDatastore:
             )
             for statement in statements:
                 conn.execute(statement)
+            conn.execute(
+                sql.SQL(
+                    "CREATE TABLE IF NOT EXISTS {} (name text PRIMARY KEY, digest text NOT NULL)"
+                ).format(versions)
+            )
+            conn.execute(
+                sql.SQL(
+                    "INSERT INTO {} VALUES (%s, %s) "
+                    "ON CONFLICT (name) DO UPDATE SET digest = excluded.digest"
+                ).format(versions),
+                (name, digest),
+            )
+
+    def _created(self, versions: sql.Composed, name: str, digest: str) -> bool:
+        """Whether the schema has these statements' digest under ``name``."""
+        with self.connection() as conn:
+            try:
+                row = conn.execute(
+                    sql.SQL("SELECT digest FROM {} WHERE name = %s").format(versions), (name,)
+                ).fetchone()
+            except (psycopg.errors.UndefinedTable, psycopg.errors.InvalidSchemaName):
+                return False
+        return row is not None and row[0] == digest
 
     def identifier(self, name: str) -> sql.Composed:
         """A table (or other object) in this datastore's schema."""
@@ -458,7 +487,8 @@ class PostgresEventRecorder(EventRecorder):
             "stream_seed": self._stream_seed,
         }
         ds.create(
-            [
+            name="events",
+            statements=[
                 sql.SQL(
                     "CREATE TABLE IF NOT EXISTS {} ("
                     "position bigint PRIMARY KEY, "
@@ -476,7 +506,7 @@ class PostgresEventRecorder(EventRecorder):
                     "CONSTRAINT events_stream_version UNIQUE (originator_id, originator_version))"
                 ).format(self.events),
                 sql.SQL(_CREATE_APPEND_ONE).format(function=self.append_one, **names),
-            ]
+            ],
         )
 
     def append(
