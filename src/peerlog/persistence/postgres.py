@@ -380,7 +380,7 @@ _CREATE_APPEND_ONE: Final = """
 CREATE OR REPLACE FUNCTION {function}(
     p_stream text, p_version bigint, p_topic text, p_state bytea,
     p_command_id text, p_command text, p_digest bytea,
-    p_check_stream text, p_check_version bigint,
+    p_check_stream text, p_check_version bigint, p_previous bytea,
     OUT o_position bigint, OUT o_recorded_at timestamptz, OUT o_chain bytea)
 LANGUAGE plpgsql AS $fn$
 DECLARE
@@ -402,8 +402,13 @@ BEGIN
     END IF;
     SELECT coalesce(max(position), 0) + 1, clock_timestamp() INTO v_position, o_recorded_at
         FROM {events};
-    SELECT chain INTO v_previous FROM {events}
-        WHERE originator_id = p_stream AND originator_version = p_version - 1;
+    IF p_previous IS NOT NULL THEN
+        -- The writer appended the event before: its link, as it was stored.
+        v_previous := p_previous;
+    ELSE
+        SELECT chain INTO v_previous FROM {events}
+            WHERE originator_id = p_stream AND originator_version = p_version - 1;
+    END IF;
     v_micros := (extract(epoch FROM o_recorded_at) * 1000000)::bigint;
     o_chain := {link};
     INSERT INTO {events} VALUES (
@@ -456,6 +461,7 @@ class PostgresEventRecorder(EventRecorder):
         self.append_one = ds.identifier("append_event")
         self.channel = f"peerlog_{ds.schema}"[:63]
         self._lock = sql.Literal(lock_key(ds.schema, "append"))
+        self.heads = chain.Heads()
         self._stream_seed = sql.Literal(lock_key(ds.schema, "streams"))
         # A stream's lock: keyed by the stream's name, hashed by the server, taken in
         # the order of the keys (so two writers never wait for each other in a cycle).
@@ -471,8 +477,8 @@ class PostgresEventRecorder(EventRecorder):
             "chain, command_id, command, command_digest, command_events) FROM STDIN"
         ).format(self.events)
         self._append_one_sql = sql.SQL(
-            "SELECT o_position, o_recorded_at, o_chain FROM {}(%s, %s, %s, %s, %s, %s, %s, %s, %s)"
-        ).format(self.append_one)
+            "SELECT o_position, o_recorded_at, o_chain FROM {}({})"
+        ).format(self.append_one, sql.SQL(", ").join([sql.Placeholder()] * 10))
         # Composed once: turning it into bytes on every command would cost more than its SQL.
         self._append_one = self._append_one_sql.as_bytes(None)
 
@@ -533,6 +539,7 @@ class PostgresEventRecorder(EventRecorder):
             stored.state,
             *cmd,
             *next(iter(checks.items()), (None, None)),
+            self.heads.before(str(stored.originator_id), stored.originator_version),
         )
 
         def attempt() -> list[list[Appended]]:
@@ -540,7 +547,9 @@ class PostgresEventRecorder(EventRecorder):
                 rows = conn.execute(self._append_one, params, prepare=True).fetchall()
             return [[Appended(row[0], row[1], bytes(row[2])) for row in rows]]
 
-        return self._settled([command], attempt)[0]
+        appended = self._settled([command], attempt)
+        self.heads.remember([(stored_events, command)], appended)
+        return appended[0]
 
     def append_batch(
         self,
@@ -552,15 +561,17 @@ class PostgresEventRecorder(EventRecorder):
             return [[] for _ in commands]
         written = {str(s.originator_id) for events, _ in commands for s in events}
         checks = {k: v for k, v in (expected or {}).items() if k not in written}
-        needed = chain.first_links_needed(commands)
+        known, needed = self.heads.known(chain.first_links_needed(commands))
 
         def attempt() -> list[list[Appended]]:
             with self.datastore.writer() as conn, conn.transaction():
                 # Wait for any command holding its turn at these streams.
                 conn.execute(self.stream_locks("pg_advisory_xact_lock"), (sorted(written),))
-                return self._append_batch(conn, commands, checks, needed)
+                return self._append_batch(conn, commands, checks, needed, known)
 
-        return self._settled([command for _, command in commands], attempt)
+        appended = self._settled([command for _, command in commands], attempt)
+        self.heads.remember(commands, appended)
+        return appended
 
     def stream_locks(self, function: str) -> sql.Composed:
         """A statement that calls an advisory-lock ``function`` for each stream of its
@@ -655,6 +666,7 @@ class PostgresEventRecorder(EventRecorder):
         commands: Sequence[tuple[Sequence[StoredEvent], CommandRecord | None]],
         checks: Mapping[str, int],
         needed: list[tuple[str, int]],
+        known: Mapping[tuple[str, int], bytes],
     ) -> list[list[Appended]]:
         # Each statement after the lock sees everything committed before it was taken.
         conn.execute(sql.SQL("SELECT pg_advisory_xact_lock({})").format(self._lock))
@@ -679,7 +691,7 @@ class PostgresEventRecorder(EventRecorder):
         ).fetchone()
         assert head is not None  # an aggregate always returns a row
         after, now = head
-        previous: dict[tuple[str, int], bytes] = {}
+        previous = dict(known)
         if needed:
             found = conn.execute(
                 sql.SQL(
@@ -689,7 +701,7 @@ class PostgresEventRecorder(EventRecorder):
                 ).format(self.events),
                 ([s for s, _ in needed], [v for _, v in needed]),
             ).fetchall()
-            previous = {(row[0], row[1]): bytes(row[2]) for row in found}
+            previous.update({(row[0], row[1]): bytes(row[2]) for row in found})
         rows, appended = chain.linked_rows(
             commands, after=after, recorded_at=now, previous=previous
         )

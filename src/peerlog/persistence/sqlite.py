@@ -308,6 +308,7 @@ class SQLiteEventRecorder(EventRecorder):
 
     def __init__(self, datastore: SQLiteDatastore) -> None:
         self.datastore = datastore
+        self.heads = chain.Heads()
 
     def turn(self) -> Turn:
         return SQLiteTurn(self.datastore.path)
@@ -325,6 +326,7 @@ class SQLiteEventRecorder(EventRecorder):
     ) -> list[list[Appended]]:
         if not any(events for events, _ in commands):
             return [[] for _ in commands]
+        previous, needed = self.heads.known(chain.first_links_needed(commands))
         with self.datastore.transaction(write=True) as conn:
             for stream, version in (expected or {}).items():
                 (current,) = conn.execute(
@@ -336,8 +338,7 @@ class SQLiteEventRecorder(EventRecorder):
                     msg = f"stream {stream} is at version {current}, not {version}"
                     raise StreamConflict(msg)
             (after,) = conn.execute("SELECT coalesce(max(position), 0) FROM events").fetchone()
-            previous = {}
-            for stream, version in chain.first_links_needed(commands):
+            for stream, version in needed:
                 row = conn.execute(
                     "SELECT chain FROM events WHERE originator_id = ? AND originator_version = ?",
                     (stream, version),
@@ -360,6 +361,7 @@ class SQLiteEventRecorder(EventRecorder):
                     raise CommandIdConflict(msg) from exc
                 msg = "another writer appended to a stream first"
                 raise StreamConflict(msg) from exc
+        self.heads.remember(commands, appended)
         return appended
 
     def find_commands(self, command_ids: Collection[str]) -> dict[str, StoredCommand]:
