@@ -29,6 +29,7 @@ import threading
 import time
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Final
 
@@ -277,6 +278,10 @@ class PostgresDatastore:
                 self.lost_connection()
             raise
 
+    def holds_turn(self) -> bool:
+        """Whether this thread's writer connection holds a command's turn."""
+        return getattr(self._writers, "held", None) is not None
+
     @contextmanager
     def held_writer(self) -> Iterator[psycopg.Connection[tuple[Any, ...]]]:
         """This thread's writer connection, held until the block ends: every
@@ -462,6 +467,27 @@ class PostgresEventRecorder(EventRecorder):
         self.channel = f"peerlog_{ds.schema}"[:63]
         self._lock = sql.Literal(lock_key(ds.schema, "append"))
         self.heads = chain.Heads()
+        self._group = _group_for(ds.conninfo, ds.schema)
+        self._group_versions = sql.SQL(
+            "SELECT s, coalesce((SELECT max(originator_version) FROM {} "
+            "WHERE originator_id = s), 0) FROM unnest(%s::text[]) AS s"
+        ).format(self.events)
+        self._group_ids = sql.SQL("SELECT command_id FROM {} WHERE command_id = ANY(%s)").format(
+            self.events
+        )
+        self._group_head = sql.SQL(
+            "SELECT coalesce(max(position), 0), clock_timestamp() FROM {}"
+        ).format(self.events)
+        self._group_links = sql.SQL(
+            "SELECT e.originator_id, e.originator_version, e.chain FROM {} AS e "
+            "JOIN unnest(%s::text[], %s::bigint[]) AS n(s, v) "
+            "ON e.originator_id = n.s AND e.originator_version = n.v"
+        ).format(self.events)
+        self._group_insert = sql.SQL(
+            "INSERT INTO {} (position, originator_id, originator_version, topic, state, "
+            "recorded_at, chain, command_id, command, command_digest, command_events) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+        ).format(self.events)
         self._stream_seed = sql.Literal(lock_key(ds.schema, "streams"))
         # A stream's lock: keyed by the stream's name, hashed by the server, taken in
         # the order of the keys (so two writers never wait for each other in a cycle).
@@ -524,6 +550,19 @@ class PostgresEventRecorder(EventRecorder):
     ) -> list[Appended]:
         if not stored_events:
             return []
+        if command is None or self.datastore.holds_turn():
+            # A command in its turn appends on the connection that holds the turn.
+            return self.append_alone(stored_events, command, expected)
+        entry = Pending(self, stored_events, command, expected or {})
+        return self._group.append(entry)
+
+    def append_alone(
+        self,
+        stored_events: Sequence[StoredEvent],
+        command: CommandRecord | None,
+        expected: Mapping[str, int] | None,
+    ) -> list[Appended]:
+        """One command's events, appended in a transaction of their own."""
         # The streams being written are guarded by their unique (stream, version) key;
         # only the streams the command read without writing need checking.
         written = {str(s.originator_id) for s in stored_events}
@@ -572,6 +611,54 @@ class PostgresEventRecorder(EventRecorder):
         appended = self._settled([command for _, command in commands], attempt)
         self.heads.remember(commands, appended)
         return appended
+
+    def append_group(self, entries: Sequence[Pending]) -> None:
+        """Several commands' events in one transaction (one durable commit for all),
+        each command checked on its own against the record and the commands before it
+        here: one that conflicts is answered with its conflict and leaves the others
+        be. Each entry's ``landed`` or ``error`` is set. Two round trips, pipelined:
+        the locks and what the checks and links need; then the rows and the commit."""
+        written = sorted({str(s.originator_id) for e in entries for s in e.events})
+        streams = sorted({*written, *(k for e in entries for k in e.expected)})
+        known = {k: v for e in entries for k, v in e.known.items()}
+        needed = [
+            n
+            for n in chain.first_links_needed([(e.events, e.command) for e in entries])
+            if n not in known
+        ]
+        with self.datastore.writer() as conn, conn.transaction(), conn.pipeline():
+            # Wait for any command holding its turn at these streams, then for the
+            # append lock: what is read from here on stays true until the commit.
+            conn.execute(self.stream_locks("pg_advisory_xact_lock"), (written,))
+            conn.execute(sql.SQL("SELECT pg_advisory_xact_lock({})").format(self._lock))
+            versions_read = conn.execute(self._group_versions, (streams,))
+            ids_read = conn.execute(self._group_ids, ([e.command.command_id for e in entries],))
+            head_read = conn.execute(self._group_head)
+            links_read = conn.execute(
+                self._group_links, ([s for s, _ in needed], [v for _, v in needed])
+            )
+            versions: dict[str, int] = dict(versions_read.fetchall())
+            ids = {row[0] for row in ids_read.fetchall()}
+            head = head_read.fetchone()
+            assert head is not None  # an aggregate always returns a row
+            previous = dict(known)
+            previous.update({(r[0], r[1]): bytes(r[2]) for r in links_read.fetchall()})
+            accepted = [e for e in entries if _admit(e, versions, ids)]
+            if not accepted:
+                return
+            rows, appended = chain.linked_rows(
+                [(e.events, e.command) for e in accepted],
+                after=head[0],
+                recorded_at=head[1],
+                previous=previous,
+            )
+            conn.cursor().executemany(self._group_insert, rows)
+            conn.execute(
+                sql.SQL("SELECT pg_notify({}, %s)").format(sql.Literal(self.channel)),
+                (str(rows[-1][0]),),
+            )
+        for entry, landed in zip(accepted, appended, strict=True):
+            entry.landed = landed
 
     def stream_locks(self, function: str) -> sql.Composed:
         """A statement that calls an advisory-lock ``function`` for each stream of its
@@ -879,6 +966,113 @@ class PostgresEventRecorder(EventRecorder):
 
     def close(self) -> None:
         self.datastore.close()
+
+
+@dataclass
+class Pending:
+    """One command waiting to be appended with others."""
+
+    recorder: PostgresEventRecorder
+    events: Sequence[StoredEvent]
+    command: CommandRecord
+    expected: Mapping[str, int]
+    known: dict[tuple[str, int], bytes] = field(default_factory=dict)
+    landed: list[Appended] | None = None
+    error: BaseException | None = None
+    alone: bool = False
+    done: bool = False
+
+    def __post_init__(self) -> None:
+        self.known, _ = self.recorder.heads.known(chain.first_links_needed([(self.events, None)]))
+
+
+def _admit(entry: Pending, versions: dict[str, int], ids: set[str]) -> bool:
+    """Whether a command of a group may be appended after the record (``versions``,
+    ``ids``) and the group's commands before it; if so, it becomes part of them."""
+    if entry.command.command_id in ids:
+        entry.error = CommandIdConflict("a command with this id was recorded before")
+        return False
+    firsts: dict[str, int] = {}
+    for stored in entry.events:
+        firsts.setdefault(str(stored.originator_id), stored.originator_version)
+    moved = [s for s, v in entry.expected.items() if s not in firsts and versions.get(s, 0) != v]
+    moved += [s for s, first in firsts.items() if versions.get(s, 0) + 1 != first]
+    if moved:
+        entry.error = StreamConflict("another writer appended to a stream first")
+        return False
+    for stored in entry.events:
+        versions[str(stored.originator_id)] = stored.originator_version
+    ids.add(entry.command.command_id)
+    return True
+
+
+class GroupCommit:
+    """Commands of one process's writers to one schema, appended together.
+
+    The first writer to arrive appends its command alone and leads; those that arrive
+    meanwhile wait, and the next of them to lead appends all of them in one
+    transaction (one durable commit, instead of one each under the append lock). Each
+    command was decided on its own and is checked on its own; a group that fails as a
+    whole (a lost connection) is appended again command by command, each by its
+    own writer."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._queue: list[Pending] = []
+        self._leading = False
+
+    def append(self, entry: Pending) -> list[Appended]:
+        with self._cond:
+            self._queue.append(entry)
+            while self._leading and not entry.done:
+                self._cond.wait()
+            lead = not entry.done
+            if lead:
+                self._leading = True
+                group, self._queue = self._queue, []
+        if lead:
+            try:
+                self._lead(entry, group)
+            finally:
+                with self._cond:
+                    for each in group:
+                        each.done = True
+                    self._leading = False
+                    self._cond.notify_all()
+        if entry.alone:
+            return entry.recorder.append_alone(entry.events, entry.command, entry.expected)
+        if entry.error is not None:
+            raise entry.error
+        assert entry.landed is not None  # set by the leader with done
+        entry.recorder.heads.remember([(entry.events, entry.command)], [entry.landed])
+        return entry.landed
+
+    @staticmethod
+    def _lead(leader: Pending, group: list[Pending]) -> None:
+        if len(group) == 1:
+            try:
+                leader.landed = leader.recorder.append_alone(
+                    leader.events, leader.command, leader.expected
+                )
+            except BaseException as exc:  # noqa: BLE001 - raised in its writer's thread
+                leader.error = exc
+            return
+        try:
+            leader.recorder.append_group(group)
+        except (psycopg.Error, PersistenceError) as exc:
+            logger.debug("a group of %d commands failed (%s)", len(group), type(exc).__name__)
+            for each in group:
+                each.alone = True
+                each.error = None
+
+
+_GROUPS: dict[tuple[str, str], GroupCommit] = {}
+_GROUPS_LOCK = threading.Lock()
+
+
+def _group_for(conninfo: str, schema: str) -> GroupCommit:
+    with _GROUPS_LOCK:
+        return _GROUPS.setdefault((conninfo, schema), GroupCommit())
 
 
 class PostgresTurn(Turn):
