@@ -626,7 +626,7 @@ class PostgresEventRecorder(EventRecorder):
             for n in chain.first_links_needed([(e.events, e.command) for e in entries])
             if n not in known
         ]
-        with self.datastore.writer() as conn, conn.transaction(), conn.pipeline():
+        with self.datastore.writer() as conn, conn.pipeline(), conn.transaction():
             # Wait for any command holding its turn at these streams, then for the
             # append lock: what is read from here on stays true until the commit.
             conn.execute(self.stream_locks("pg_advisory_xact_lock"), (written,))
