@@ -9,6 +9,7 @@ the session open) are checked by the domain.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import json
@@ -663,7 +664,9 @@ def command_digest(command: CommandBase, key: bytes | None = None) -> bytes:
     payload["command"] = getattr(command, "command", "")
     encoded = _DIGEST_ENCODER.encode(payload)
     if key is not None:
-        return hmac.new(key, encoded, hashlib.sha256).digest()
+        mac = _keyed(key).copy()
+        mac.update(encoded)
+        return mac.digest()
     return hashlib.sha256(encoded).digest()
 
 
@@ -727,3 +730,9 @@ def parse_changes(kind: str, command: str, raw: Mapping[str, Any]) -> EntryChang
         if key in values:
             values[key] = tuple(values[key])
     return msgspec.convert(values, _CHANGES[kind])
+
+
+@functools.lru_cache(maxsize=4)
+def _keyed(key: bytes) -> hmac.HMAC:
+    """The keyed digest with its key set up once (copied for each command)."""
+    return hmac.new(key, digestmod=hashlib.sha256)

@@ -32,7 +32,7 @@ from peerlog.commands import (
 from peerlog.domain.errors import CommandRejected, RuleViolation, Violation
 from peerlog.domain.stamp import Stamp
 from peerlog.handlers import handle
-from peerlog.persistence.base import EventRecorder
+from peerlog.persistence.base import EventRecorder, Turn
 from peerlog.persistence.mapper import EventMapper
 from peerlog.persistence.records import (
     Appended,
@@ -166,12 +166,14 @@ class Executor:
             stamp = self.stamp(cmd)
         except RuleViolation as violation:
             return self._reject_unless_repeated(cmd, digest, violation.violation)
-        with self.uow.lock:
-            return self._decide_and_append(cmd, digest, stamp)
+        with self.uow.lock, self.store.turn() as turn:
+            return self._decide_and_append(cmd, digest, stamp, turn)
 
-    def _decide_and_append(self, cmd: AnyCommand, digest: bytes, stamp: Stamp) -> CommandResult:
-        """The retry loop: decide on the cached states, append, and on a lost race catch
-        up and decide again (with a random pause that grows with each lost race)."""
+    def _decide_and_append(
+        self, cmd: AnyCommand, digest: bytes, stamp: Stamp, turn: Turn
+    ) -> CommandResult:
+        """The retry loop: decide on the cached states, append, and on a lost race wait
+        for the command's turn at its streams, catch up and decide again."""
         uow = self.uow
         for attempt in range(MAX_ATTEMPTS):
             try:
@@ -195,11 +197,15 @@ class Executor:
             except CommandIdConflict:
                 return self._repeat(cmd, digest)
             except StreamConflict:
-                # Another writer got there first: catch up with what it wrote and decide
-                # again, after a random pause that grows with each lost race.
+                # Another writer got there first: wait for this command's turn at the
+                # streams (held until it is answered, so it cannot lose again), catch up
+                # with what was written and decide again. A store without turns: a random
+                # pause that grows with each lost race.
+                streams = {*decision.expected, *(e.originator_id for e in decision.events)}
+                if not turn.lost_race(streams):
+                    pause = min(MAX_BACKOFF_SECONDS, 0.0005 * 2**attempt)
+                    time.sleep(random.uniform(0, pause))  # noqa: S311 - jitter, not secrecy
                 uow.catch_up(decision.expected)
-                pause = min(MAX_BACKOFF_SECONDS, 0.0005 * 2**attempt)
-                time.sleep(random.uniform(0, pause))  # noqa: S311 - jitter, not secrecy
                 continue
             except BaseException:
                 uow.evict(decision.expected)
