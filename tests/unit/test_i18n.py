@@ -123,11 +123,11 @@ def test_plural_forms_at_zero_one_and_two() -> None:
         with i18n.speaking(language):
             assert tuple(steps(n) for n in (0, 1, 2)) == words
     with i18n.speaking("sv"):
-        words = [
+        retired = [
             i18n.ngettext("(and %(count)s retired)", "(and %(count)s retired)", n) % {"count": n}
             for n in (0, 1, 2)
         ]
-    assert words == ["(och 0 avvecklade)", "(och 1 avvecklat)", "(och 2 avvecklade)"]
+    assert retired == ["(och 0 avvecklade)", "(och 1 avvecklat)", "(och 2 avvecklade)"]
 
 
 def test_the_browsers_language_by_its_weights() -> None:
