@@ -54,7 +54,7 @@ install: $(STAMP) $(COMPILED)
 	$(BIN)/pybabel -q compile --domain peerlog --input-file $< --output-file $@ >/dev/null
 
 messages: install
-	$(BIN)/pybabel -q extract --mapping-file babel.cfg --keywords N_ \
+	$(BIN)/pybabel -q extract --mapping-file babel.cfg --keywords N_ --keywords lazy \
 		--no-location --sort-output --project peerlog --copyright-holder "the peerlog authors" \
 		--msgid-bugs-address "" --output-file $(LOCALES)/peerlog.pot .
 	$(BIN)/pybabel -q update --domain peerlog --input-file $(LOCALES)/peerlog.pot \

@@ -53,6 +53,7 @@ from peerlog.domain.vocabulary import (
     Shift,
     StepKind,
 )
+from peerlog.i18n import lazy
 from peerlog.json_text import JsonRejected, as_bytes, check_text, check_value, named
 
 MAX_LABEL_LENGTH: Final = 200
@@ -162,8 +163,11 @@ def future_violation(occurred_at: datetime, now: datetime) -> Violation | None:
     return Violation(
         "occurred_at",
         "not_in_future",
-        f"{occurred_at.isoformat()} is more than 5 minutes ahead of the record's clock "
-        f"({now.isoformat(timespec='seconds')})",
+        lazy(
+            "%(isoformat)s is more than 5 minutes ahead of the record's clock (%(isoformat2)s)",
+            isoformat=occurred_at.isoformat(),
+            isoformat2=now.isoformat(timespec="seconds"),
+        ),
     )
 
 
@@ -589,7 +593,7 @@ def violations_from(error: ValidationError, *, strip_tag: bool = True) -> list[V
     return violations
 
 
-NOT_AN_OBJECT: Final = Violation("", "not_an_object", "a command is a JSON object")
+NOT_AN_OBJECT: Final = Violation("", "not_an_object", lazy("a command is a JSON object"))
 
 
 def parse_command(data: str | bytes | Mapping[str, Any] | object) -> Command:
@@ -720,7 +724,7 @@ def parse_changes(kind: str, command: str, raw: Mapping[str, Any]) -> EntryChang
             else Violation(
                 f"changes.{v.field}",
                 "not_changeable",
-                f"is not a field a correction can change in a {kind}",
+                lazy("is not a field a correction can change in a %(kind)s", kind=kind),
             )
             for v in violations_from(exc, strip_tag=False)
         ]

@@ -20,7 +20,7 @@ from contextvars import ContextVar
 from datetime import datetime
 from functools import cache
 from importlib import resources
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, Self
 
 from babel import Locale
 from babel.dates import format_date, format_datetime, format_time
@@ -192,3 +192,36 @@ class Labels(Mapping[str, str]):
 
     def __len__(self) -> int:
         return len(self._labels)
+
+
+class Text(str):
+    """A message written in English (the ``str`` itself, as JSON and logs have it) that
+    remembers its catalog id and values, so that where a person reads it it is shown in
+    their language (:func:`shown`). Values that are ``Text`` are translated with it."""
+
+    __slots__ = ("msgid", "values")
+    msgid: str
+    values: Mapping[str, object]
+
+    def __new__(cls, msgid: str, values: Mapping[str, object]) -> Self:
+        made = super().__new__(cls, msgid % dict(values) if values else msgid)
+        made.msgid = msgid
+        made.values = dict(values)
+        return made
+
+    def translated(self) -> str:
+        message = gettext(self.msgid)
+        if not self.values:
+            return message
+        return message % {k: shown(v) if isinstance(v, Text) else v for k, v in self.values.items()}
+
+
+def lazy(msgid: str, **values: object) -> Text:
+    """A message to be translated where it is shown (an error a rule of the record raises
+    is made in English and read in whichever language its reader speaks)."""
+    return Text(msgid, values)
+
+
+def shown(message: object) -> str:
+    """A message in the current language: a :class:`Text` translated, any other as it is."""
+    return message.translated() if isinstance(message, Text) else str(message)
