@@ -552,10 +552,10 @@ def _command_name(data: object) -> str:
 
 
 _MESSAGES: Final = {
-    "extra_forbidden": "is not a field of this command",
-    "missing": "is required",
-    "timezone_aware": f"needs a UTC offset, for example {TIME_EXAMPLE}",
-    "string_unicode": "is not valid text (it holds a lone surrogate)",
+    "extra_forbidden": lazy("is not a field of this command"),
+    "missing": lazy("is required"),
+    "timezone_aware": lazy("needs a UTC offset, for example %(example)s", example=TIME_EXAMPLE),
+    "string_unicode": lazy("is not valid text (it holds a lone surrogate)"),
 }
 
 
@@ -575,20 +575,26 @@ def violations_from(error: ValidationError, *, strip_tag: bool = True) -> list[V
         if rule == "union_tag_invalid":
             field = "command"
             tag = display_key(detail.get("ctx", {}).get("tag", ""))
-            message = f"unknown command '{tag}'; the commands are: {', '.join(COMMAND_NAMES)}"
+            message = lazy(
+                "unknown command '%(tag)s'; the commands are: %(commands)s",
+                tag=tag,
+                commands=", ".join(COMMAND_NAMES),
+            )
             rule = "unknown_command"
         elif rule == "union_tag_not_found":
             field = "command"
-            message = "every command needs a 'command' field naming what to do"
+            message = lazy("every command needs a 'command' field naming what to do")
             rule = "missing_command"
         elif rule == "json_invalid":
             field = ""
-            message = f"not valid JSON: {detail.get('ctx', {}).get('error', message)}"
+            message = lazy(
+                "not valid JSON: %(exc)s", exc=detail.get("ctx", {}).get("error", message)
+            )
         elif (
             rule == "string_pattern_mismatch" and detail.get("ctx", {}).get("pattern") == ID_PATTERN
         ):
             rule = "invalid_id"
-            message = f"an id must be {ID_RULE_TEXT}"
+            message = lazy("an id must be %(rule)s", rule=lazy(ID_RULE_TEXT))
         violations.append(Violation(field, rule, message))
     return violations
 

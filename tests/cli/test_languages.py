@@ -165,3 +165,24 @@ def test_the_language_from_the_environment_and_the_locale(
     bad = peerlog("--lang", "de", *args)
     assert bad.exit_code == 2
     assert "'de' is not one of 'sv', 'da', 'en'" in bad.output
+
+
+def test_a_rejected_command_is_explained_in_the_language(
+    peerlog: Cli, placement: Placement
+) -> None:
+    del placement
+    args = ("record", "record_step", "pair_id=p1", "session_id=nope", "step_id=x1",
+            "kind=performance", "performers=s1", "observers=s2", "goals=hygiene", "--actor", "s1")  # fmt: skip
+    said = {}
+    for language in ("en", "sv", "da"):
+        result = peerlog("--lang", language, *args)
+        assert result.exit_code == 1
+        said[language] = result.stderr.strip()
+    assert said == {
+        "en": "Error: record_step rejected: session_id: pair p1 has no session 'nope'; "
+        "open it with open_session [unknown_session]",
+        "sv": "Error: record_step avvisades: session_id: paret p1 har inget pass 'nope'; "
+        "öppna det med open_session [unknown_session]",
+        "da": "Error: record_step blev afvist: session_id: parret p1 har ingen vagt 'nope'; "
+        "åbn den med open_session [unknown_session]",
+    }

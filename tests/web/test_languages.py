@@ -39,7 +39,8 @@ def test_every_capture_page_in_the_browsers_language(web: Web, language: str) ->
             found = re.search(r"data-messages='([^']*)'", html)
             assert found, page
             words = json.loads(found.group(1).replace("&#34;", '"').replace("&#39;", "'"))
-            assert not english_left("\n".join(words.values()), language), (page, words)
+            written = re.sub(r"%\(\w+\)s", " ", "\n".join(words.values()))
+            assert not english_left(written, language), (page, words)
     web.client.get("/capture/p1")
     assert TODAY[language] in web.client.get("/capture/p1").text
 
@@ -99,3 +100,29 @@ def test_the_audit_page_body_in_the_browsers_language(web: Web, language: str) -
     assert "<h2>Integritet</h2>" in section
     left = english_left(shown_text(section), language, _data(web))
     assert not left, left
+
+
+def test_an_error_names_the_same_rule_in_every_language_with_its_message_translated(
+    web: Web,
+) -> None:
+    step = web.placement.step("st1", session_id="nope")
+    del step["actor"]
+    bodies = {}
+    for language, header in (("en", "en"), *BROWSERS.items()):
+        response = web.post("s1", "/api/commands", json=step, headers={"accept-language": header})
+        assert response.status_code == 422
+        assert response.headers["content-language"] == language
+        bodies[language] = response.json()
+    # Keys, command, field and rule are the same in every language; the message is not.
+    shape = {k: v for k, v in bodies["en"].items() if k != "errors"}
+    for language, body in bodies.items():
+        assert {k: v for k, v in body.items() if k != "errors"} == shape
+        assert [(e["field"], e["rule"]) for e in body["errors"]] == [
+            ("session_id", "unknown_session")
+        ], language
+    messages = {language: body["errors"][0]["message"] for language, body in bodies.items()}
+    assert messages == {
+        "en": "pair p1 has no session 'nope'; open it with open_session",
+        "sv": "paret p1 har inget pass 'nope'; öppna det med open_session",
+        "da": "parret p1 har ingen vagt 'nope'; åbn den med open_session",
+    }
