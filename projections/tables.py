@@ -124,6 +124,8 @@ class Rows:
 
 
 def _comparable(value: Any) -> Any:
+    if isinstance(value, msgspec.Struct):
+        return _comparable(msgspec.to_builtins(value))
     if isinstance(value, list | tuple):
         return tuple(_comparable(v) for v in value)
     if isinstance(value, dict):

@@ -20,6 +20,7 @@ from psycopg import sql
 
 from peerlog import PeerLog
 from peerlog.projections import Runner
+from peerlog.projections.progression import Progression
 from tests.cli.conftest import Cli
 from tests.conftest import POSTGRES_URL, Store
 from tests.support import Placement
@@ -40,7 +41,9 @@ def test_status_run_and_rebuild(peerlog: Cli, placement: Placement) -> None:
     assert status.splitlines()[0].split() == [
         "projection", "position", "head", "lag", "version", "updated", "(UTC)",
     ]  # fmt: skip
-    assert re.search(rf"^progression\s+0\s+{head}\s+{head}\s+1\s+-$", status, re.MULTILINE)
+    assert re.search(
+        rf"^progression\s+0\s+{head}\s+{head}\s+{Progression.version}\s+-$", status, re.MULTILINE
+    )
 
     run = peerlog.ok("projections", "run")
     assert run.splitlines() == [
