@@ -30,7 +30,7 @@ from benchmarks.library import (
 from peerlog import PeerLog
 from peerlog.application import STATE_CACHE_SIZE
 from peerlog.cli import demo
-from peerlog.projections import PROJECTIONS, AsOf, Runner, Thresholds, audit, overview
+from peerlog.projections import PROJECTIONS, AsOf, Runner, StoreEvents, Thresholds, audit, overview
 from peerlog.projections.participation import TABLES as PARTICIPATION_TABLES
 from peerlog.projections.timeline import timeline
 from peerlog.web import charts, pages, views
@@ -420,7 +420,7 @@ def rebuild(ctx: Context, store: str) -> None:
         app.forget_cached_state()  # the rebuild runs with the memory it needs
         events = app.store.max_notification_id() or 0
         ctx.report(f"  loaded {events:,} events in {seconds:.0f} s")
-        runner = Runner(app)
+        runner = Runner(StoreEvents(app))
         try:
             processes = runner.processes_for(len(runner.projections))
             started = time.perf_counter()
@@ -495,7 +495,7 @@ def _pages(ctx: Context, store: str, runner: Runner, app: PeerLog) -> None:
     now = datetime.now(UTC)
     limits = Thresholds()
     token = Token("bench", supervisor, Role.SUPERVISOR, (), now)
-    scope = Scope(token, Roster(app).refresh())
+    scope = Scope(token, Roster(StoreEvents(app)).refresh())
     shown = {"scope": scope, "live": None}
 
     def overview_page() -> str:

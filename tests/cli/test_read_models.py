@@ -19,7 +19,7 @@ import pytest
 from psycopg import sql
 
 from peerlog import PeerLog
-from peerlog.projections import Runner
+from peerlog.projections import Runner, StoreEvents
 from peerlog.projections.progression import Progression
 from tests.cli.conftest import Cli
 from tests.conftest import POSTGRES_URL, Store
@@ -77,7 +77,7 @@ def test_run_follow_keeps_following_until_ctrl_c(store: Store, placement: Placem
         stderr=subprocess.PIPE,
         text=True,
     )
-    runner = Runner(placement.app)
+    runner = Runner(StoreEvents(placement.app))
     try:
         assert follower.stderr is not None
         assert follower.stderr.readline() == "following the record; Ctrl-C stops\n"
