@@ -14,11 +14,18 @@
 
 from peerlog.projections.asof import AsOf, NotInRecord, audit, balance_report, fold, fold_all
 from peerlog.projections.overview import InMemory, Thresholds, overview
-from peerlog.projections.runner import PROJECTIONS, ProjectionStatus, RebuildFailed, Runner
+from peerlog.projections.runner import (
+    PROJECTIONS,
+    TABLES,
+    ProjectionStatus,
+    RebuildFailed,
+    Runner,
+)
 from peerlog.projections.source import EventSource, StoreEvents
 
 __all__ = [
     "PROJECTIONS",
+    "TABLES",
     "AsOf",
     "EventSource",
     "InMemory",

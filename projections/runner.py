@@ -36,12 +36,14 @@ from peerlog.projections.participation import Participation
 from peerlog.projections.progression import Progression
 from peerlog.projections.source import EventSource, StoreEvents
 from peerlog.projections.store import ReadStore
-from peerlog.projections.tables import Rows
+from peerlog.projections.tables import Rows, Table
 from peerlog.projections.trends import Trends
 
 logger = logging.getLogger(__name__)
 
 PROJECTIONS: Final[tuple[type[Projection], ...]] = (Progression, Participation, Trends)
+TABLES: Final[dict[str, Table]] = {t.name: t for p in PROJECTIONS for t in p.tables}
+"""Every read-model table by name: the one list the API, the dashboard and export use."""
 BATCH_SIZE: Final = 5_000
 PARALLEL_FROM: Final = 200_000
 """From how many events a rebuild runs each projection in a process of its own."""
