@@ -54,11 +54,14 @@ install: $(STAMP) $(COMPILED)
 	$(BIN)/pybabel -q compile --domain peerlog --input-file $< --output-file $@ >/dev/null
 
 messages: install
+	test -n "$(CATALOGS)"
 	$(BIN)/pybabel -q extract --mapping-file babel.cfg --keywords N_ --keywords lazy \
 		--no-location --sort-output --project peerlog --copyright-holder "the peerlog authors" \
 		--msgid-bugs-address "" --output-file $(LOCALES)/peerlog.pot .
 	$(BIN)/pybabel -q update --domain peerlog --input-file $(LOCALES)/peerlog.pot \
 		--output-dir $(LOCALES) --no-fuzzy-matching --ignore-obsolete
+	# No extraction date in the committed catalogs: they change only when a message does.
+	sed -i '/^"POT-Creation-Date: /d' $(CATALOGS)
 	$(BIN)/pybabel -q compile --domain peerlog --directory $(LOCALES)
 
 # ralph's lrs extra leaves out requests, which its command line needs.

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from benchmarks import capture, guard, integrity, replication, suite, workers
 from benchmarks.report import machine, table
+from peerlog.folding import pause_while_folding
 
 PER_STORE = {
     "writes": ("one-writer commands", suite.commands_one_writer),
@@ -62,6 +63,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
+    pause_while_folding()  # as the command line does: the benchmarks fold in one thread
     stores, only = args.stores, args.only
     url = (
         os.environ.get("PEERLOG_BENCH_POSTGRES_URL")

@@ -23,7 +23,7 @@ from typing import Any
 from benchmarks import data
 from benchmarks.suite import Context, Result, _open_pairs, _percentiles, _steps
 from peerlog import PeerLog
-from peerlog.projections import Runner, overview
+from peerlog.projections import Runner, StoreEvents, overview
 from peerlog.projections.reads import Reads, read_models_position
 from tests.replication import clusters as pg
 from tests.replication.clusters import Node
@@ -178,7 +178,7 @@ def _reads_while_writing(ctx: Context, primary: Node, standby: Node, env: dict[s
     # 20 s at the default size, 2 s for CI's tiny run, a minute at 10 times the size.
     seconds = max(2.0, min(60.0, ctx.size.writes / 150))
     app = PeerLog(env)
-    runner = Runner(app)
+    runner = Runner(StoreEvents(app))
     replica = PeerLog({**env, "PEERLOG_DATABASE_URL": standby.url})
     reads = Reads(app, runner.store, replica=replica, wait=0)
     stop = threading.Event()

@@ -30,8 +30,16 @@ from benchmarks.library import (
 from peerlog import PeerLog
 from peerlog.application import STATE_CACHE_SIZE
 from peerlog.cli import demo
-from peerlog.projections import PROJECTIONS, AsOf, Runner, Thresholds, audit, overview
-from peerlog.projections.participation import TABLES as PARTICIPATION_TABLES
+from peerlog.projections import (
+    TABLES,
+    AsOf,
+    Runner,
+    StoreEvents,
+    Thresholds,
+    audit,
+    overview,
+)
+from peerlog.projections.participation import SUPERVISORS
 from peerlog.projections.timeline import timeline
 from peerlog.web import charts, pages, views
 from peerlog.web.access import Scope
@@ -583,7 +591,7 @@ def rebuild(ctx: Context, store: str) -> None:
         app.forget_cached_state()  # the rebuild runs with the memory it needs
         events = app.store.max_notification_id() or 0
         ctx.report(f"  loaded {events:,} events in {seconds:.0f} s")
-        runner = Runner(app)
+        runner = Runner(StoreEvents(app))
         try:
             processes = runner.processes_for(len(runner.projections))
             started = time.perf_counter()
@@ -623,8 +631,9 @@ def rebuild(ctx: Context, store: str) -> None:
 def _dashboard(ctx: Context, store: str, runner: Runner) -> None:
     """The supervisor overview from the rebuilt read models: one supervisor's pairs, and
     one course's (what a coordinator opens)."""
-    pairs = runner.store.read(PARTICIPATION_TABLES[2])  # supervisor_pairs
-    supervisor, course = pairs[0][0], pairs[0][2]
+    pairs = runner.store.read(TABLES[SUPERVISORS])
+    first = TABLES[SUPERVISORS].named(pairs[0])
+    supervisor, course = first["supervisor_id"], first["course_id"]
     now = datetime.now(UTC)
     views: tuple[tuple[str, Callable[[], list[Any]]], ...] = (
         (
@@ -653,12 +662,12 @@ def _pages(ctx: Context, store: str, runner: Runner, app: PeerLog) -> None:
     pair page with its charts, each made as its route makes it (from the same read
     models and record) and rendered to HTML, every chart drawn afresh; measured in turn
     with what the page was without trends (the overview's read; the pair's timeline)."""
-    supervised = runner.store.read(PARTICIPATION_TABLES[2])  # supervisor_pairs
-    supervisor, pair_id = supervised[0][0], supervised[0][1]
+    first = TABLES[SUPERVISORS].named(runner.store.read(TABLES[SUPERVISORS])[0])
+    supervisor, pair_id = first["supervisor_id"], first["pair_id"]
     now = datetime.now(UTC)
     limits = Thresholds()
     token = Token("bench", supervisor, Role.SUPERVISOR, (), now)
-    scope = Scope(token, Roster(app).refresh())
+    scope = Scope(token, Roster(StoreEvents(app)).refresh())
     shown = {"scope": scope, "live": None}
 
     def overview_page() -> str:
@@ -729,7 +738,7 @@ def _interleaved_ms(
 def _storage(ctx: Context, store: str, fresh: data.Store, events: int) -> None:
     """Bytes on disk per event: the event store (events, snapshots, keys, their indexes)
     and the read models."""
-    read_tables = {t.name for p in PROJECTIONS for t in p.tables} | {"projection_tracking"}
+    read_tables = {*TABLES, "projection_tracking"}
     if store == "postgres":
         schema = fresh.env["PEERLOG_SCHEMA"]
         with psycopg.connect(ctx.postgres_url) as conn:

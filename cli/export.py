@@ -18,10 +18,9 @@ from peerlog.cli.session import Session, pass_session
 from peerlog.cli.xapi import export_statements
 from peerlog.domain.events import DomainEvent
 from peerlog.domain.vocabulary import pair_stream
-from peerlog.projections import PROJECTIONS
+from peerlog.projections import TABLES
 from peerlog.projections.tables import Table
 
-TABLES: Final[dict[str, Table]] = {t.name: t for p in PROJECTIONS for t in p.tables}
 EVENT_COLUMNS: Final = ("position", "recorded_at", "stream", "version", "type")
 EVENT_BASE: Final = ("command_id", "actor", "occurred_at")
 CHUNK: Final = 1000

@@ -11,6 +11,7 @@ from peerlog import __version__, i18n
 from peerlog.cli.errors import guarded
 from peerlog.cli.group import OrderedGroup
 from peerlog.cli.session import DEFAULT_DB_HELP, Session
+from peerlog.folding import pause_while_folding
 
 
 class Group(OrderedGroup):
@@ -64,4 +65,7 @@ def main() -> None:
     logging.basicConfig(level=logging.WARNING, format="peerlog: %(message)s")
     # The pool's own retry messages repeat what the error message says.
     logging.getLogger("psycopg.pool").setLevel(logging.CRITICAL)
+    # A command folds in one thread: its folds may hold off the collector (``serve``,
+    # whose threads answer requests, takes this back).
+    pause_while_folding()
     cli.main(prog_name="peerlog")

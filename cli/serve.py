@@ -18,6 +18,7 @@ from fastapi import FastAPI
 
 from peerlog import PeerLog
 from peerlog.cli.session import Session, pass_session
+from peerlog.folding import pause_while_folding
 from peerlog.persistence.config import DATABASE_URL
 from peerlog.persistence.postgres import PostgresDatastore
 from peerlog.web import create_app
@@ -147,6 +148,7 @@ def serve_command(
             **options,  # type: ignore[arg-type]
         )
         return
+    pause_while_folding(enabled=False)  # the server's threads fold beside each other
     web = create_app(app, follow=follow, request_log=json_lines and access_log)
     try:
         uvicorn.run(web, **options)  # type: ignore[arg-type]

@@ -9,7 +9,7 @@ import click
 
 from peerlog import PeerLog
 from peerlog.persistence.config import DATABASE_URL, default_sqlite_path, describe_url
-from peerlog.projections import Runner
+from peerlog.projections import Runner, StoreEvents
 from peerlog.projections.reads import Reads, Source
 
 DEFAULT_DB_HELP: Final = (
@@ -47,7 +47,7 @@ class Session:
 
     def runner(self) -> Runner:
         if self._runner is None:
-            self._runner = Runner(self.app())
+            self._runner = Runner(StoreEvents(self.app()))
         return self._runner
 
     def reads(self) -> Reads:

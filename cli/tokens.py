@@ -7,6 +7,7 @@ import click
 from peerlog.cli.errors import Failed
 from peerlog.cli.output import echo_json, format_option, table, when
 from peerlog.cli.session import Session, pass_session
+from peerlog.projections import StoreEvents
 from peerlog.web.access import Scope
 from peerlog.web.roster import Roster
 from peerlog.web.tokens import Role, TokenError, Tokens
@@ -65,7 +66,7 @@ def create_command(
         echo_json({"token": secret, **token.as_dict()})
     else:
         click.echo(secret)
-    reach = Scope(token, Roster(app).refresh()).courses()
+    reach = Scope(token, Roster(StoreEvents(app)).refresh()).courses()
     where = f"courses {', '.join(reach)}" if reach else "nothing in the record yet"
     click.echo(
         f"{token.token_id}: {token.role.named} token for {token.actor}, reading {where}. "

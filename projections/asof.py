@@ -29,12 +29,10 @@ from peerlog.projections.progression import (
     COURSES,
     EVIDENCE_KEYS,
     GOALS,
-    P_COUNTS,
-    P_LEVEL,
-    P_STATUS,
     PROGRESSION,
     Progression,
 )
+from peerlog.projections.runner import TABLES
 from peerlog.projections.tables import Rows
 from peerlog.projections.trends import Trends, goal_weeks
 
@@ -154,27 +152,30 @@ def make_audit(
             " (at that time)" if given.recorded or given.occurred else ""
         )
         raise NotInRecord(msg)
-    goals = sorted((g for g in rows.all(GOALS) if g[0] == course_id), key=lambda g: g[2])
+    goals = sorted(
+        (TABLES[GOALS].named(g) for g in rows.all(GOALS) if g[0] == course_id),
+        key=lambda g: g["ordinal"],
+    )
     out_goals = []
     for goal in goals:
-        row = rows.data[PROGRESSION][(course_id, student_id, goal[1])]
+        goal_id = goal["goal_id"]
+        row = TABLES[PROGRESSION].named(rows.data[PROGRESSION][(course_id, student_id, goal_id)])
         out_goals.append(
             {
-                "goal_id": goal[1],
-                "title": goal[3],
-                "status": row[P_STATUS],
-                "latest_level": row[P_LEVEL],
-                "evidence": {key: row[P_COUNTS[key]] for key in EVIDENCE_KEYS}
-                | {"assessments": row[8]},
-                "events": state.events_behind(course_id, student_id, goal[1]),
-                "retired": goal[6] is not None,
+                "goal_id": goal_id,
+                "title": goal["title"],
+                "status": row["status"],
+                "latest_level": row["latest_level"],
+                "evidence": {key: row[key] for key in (*EVIDENCE_KEYS, "assessments")},
+                "events": state.events_behind(course_id, student_id, goal_id),
+                "retired": goal["retired_at"] is not None,
             }
         )
     content = {
         "student_id": student_id,
         "course_id": course_id,
         **as_of.describe(recorded),
-        "pass_level": course_row[5],
+        "pass_level": TABLES[COURSES].named(course_row)["pass_level"],
         "goals": out_goals,
     }
     return MadeAudit(content, records, kept)
@@ -232,17 +233,18 @@ def balance_report(app: PeerLog, pair_id: str, as_of: AsOf | None = None) -> dic
     return balance_json(pair, state.rows, as_of.describe(now))
 
 
-def balance_json(pair: list[Any], rows: Rows, when: dict[str, str]) -> dict[str, Any]:
+def balance_json(pair_row: list[Any], rows: Rows, when: dict[str, str]) -> dict[str, Any]:
+    pair = TABLES[BALANCE].named(pair_row)
     members = {}
-    for member in pair[2]:
-        row = rows.data[PARTICIPATION][(pair[0], member)]
-        members[member] = {key: row[3 + i] for i, key in enumerate(MEMBER_COUNTS)}
+    for member in pair["members"]:
+        row = TABLES[PARTICIPATION].named(rows.data[PARTICIPATION][(pair["pair_id"], member)])
+        members[member] = {key: row[key] for key in MEMBER_COUNTS}
     return {
-        "pair_id": pair[0],
+        "pair_id": pair["pair_id"],
         **when,
         "members": members,
-        "performer_balance": _rounded(pair[5]),
-        "feedback_balance": _rounded(pair[7]),
+        "performer_balance": _rounded(pair["performer_balance"]),
+        "feedback_balance": _rounded(pair["feedback_balance"]),
     }
 
 

@@ -55,8 +55,3 @@ class Projection:
         handler = self.handlers.get(type(event))
         if handler is not None:
             handler(self, position, recorded_at, event)
-
-
-def or_else(new: Any, old: Any) -> Any:
-    """A correction's new value, or the old one where the correction leaves it alone."""
-    return old if new is None else new

@@ -17,23 +17,17 @@ from typing import Any, ClassVar, Final
 
 from peerlog.domain.events import (
     DomainEvent,
-    EntryCorrected,
-    EntryRetracted,
-    FeedbackChanges,
-    FeedbackGiven,
     GoalAssessed,
     PairDissolved,
     PairFormed,
-    ReflectionChanges,
-    ReflectionRecorded,
     RolesSwitched,
     SessionClosed,
     SessionOpened,
-    StepChanges,
-    StepRecorded,
 )
+from peerlog.domain.pair import Entry, FeedbackEntry, StepEntry
 from peerlog.domain.vocabulary import GIBBS_STAGES
-from peerlog.projections.base import Handler, Projection, or_else
+from peerlog.projections.base import Handler, Projection
+from peerlog.projections.ledger import ENTRY_EVENTS, Ledger, ledger_table
 from peerlog.projections.tables import Column, Table
 
 PARTICIPATION: Final = "participation"
@@ -133,29 +127,7 @@ TABLES: Final = (
         key=3,
         doc="One row per session and member.",
     ),
-    Table(
-        ENTRIES,
-        (
-            Column("pair_id", "text"),
-            Column("entry_id", "text"),
-            Column("kind", "text"),
-            Column(
-                "session_id", "text", "for a reflection: the session it counts in", nullable=True
-            ),
-            Column("occurred_at", "timestamp"),
-            Column("retracted", "boolean"),
-            Column("performers", "json"),
-            Column("observers", "json"),
-            Column("giver", "text", nullable=True),
-            Column("receiver", "text", nullable=True),
-            Column("source", "text", nullable=True),
-            Column("authors", "json"),
-            Column("stages", "integer", "Gibbs stages covered"),
-        ),
-        key=2,
-        doc="Each step, feedback and reflection as corrections leave it.",
-        public=False,
-    ),
+    ledger_table(ENTRIES),
 )
 
 # Column positions.
@@ -164,8 +136,6 @@ B_MEMBERS, B_ACTIVE, B_STEPS, B_PERFORMER_BALANCE = 2, 3, 4, 5
 B_PEER, B_FEEDBACK_BALANCE, B_REFLECTIONS, B_INCOMPLETE = 6, 7, 8, 9
 B_SESSIONS, B_SWITCHES, B_ROTATED, B_ROTATION, B_ACTIVITY, B_RECORDED = 10, 11, 12, 13, 14, 15
 S_ORDINAL, S_OPENED, S_CLOSED, S_ROLES, S_STEPS, S_REFLECTIONS = 2, 3, 4, 6, 7, 8
-E_KIND, E_SESSION, E_OCCURRED, E_RETRACTED = 2, 3, 4, 5
-E_PERFORMERS, E_OBSERVERS, E_GIVER, E_RECEIVER, E_SOURCE, E_AUTHORS, E_STAGES = range(6, 13)
 M_PERFORMED, M_OBSERVED = M_COUNT["performer"], M_COUNT["observer"]
 M_GIVEN = M_COUNT["feedback_given"]
 M_RECEIVED, M_REFLECTED = M_COUNT["feedback_received"], M_COUNT["reflections"]
@@ -191,10 +161,11 @@ def balance(counts: list[int]) -> float | None:
 
 class Participation(Projection):
     name: ClassVar[str] = "participation"
-    version: ClassVar[int] = 1
+    version: ClassVar[int] = 2
     tables: ClassVar = TABLES
 
     def reindex(self) -> None:
+        self.ledger = Ledger(self.rows, ENTRIES)
         # Each pair's sessions by when they opened, to place reflections given no session.
         self.sessions_of: dict[str, list[tuple[datetime, int, str]]] = {}
         # Each pair's most recently opened session (the highest ordinal): its roles
@@ -308,147 +279,67 @@ class Participation(Projection):
 
     # --- entries ---------------------------------------------------------------------
 
-    def on_entry_recorded(
-        self,
-        position: int,
-        recorded_at: datetime,
-        event: StepRecorded | FeedbackGiven | ReflectionRecorded,
-    ) -> None:
-        del position, recorded_at
-        pair = self.rows.get(BALANCE, (event.pair_id,))
-        if pair is None:
+    def on_entry(self, position: int, recorded_at: datetime, event: DomainEvent) -> None:
+        del recorded_at
+        change = self.ledger.apply(position, event)
+        if change is None:
             return
-        p, share = pair[0], self.share
-        if isinstance(event, StepRecorded):
-            entry_id = event.step_id
-            session = self._session_for(p, share(event.session_id), event.occurred_at)
-            entry = [
-                p,
-                entry_id,
-                "step",
-                session,
-                event.occurred_at,
-                False,
-                share(event.performers),
-                share(event.observers),
-                None,
-                None,
-                None,
-                (),
-                0,
-            ]
-        elif isinstance(event, FeedbackGiven):
-            entry_id = event.feedback_id
-            entry = [
-                p,
-                entry_id,
-                "feedback",
-                share(event.session_id),
-                event.occurred_at,
-                False,
-                (),
-                (),
-                share(event.giver),
-                share(event.receiver),
-                share(event.source),
-                (),
-                0,
-            ]
-        else:
-            entry_id = event.reflection_id
-            session = self._session_for(p, share(event.session_id), event.occurred_at)
-            entry = [
-                p,
-                entry_id,
-                "reflection",
-                session,
-                event.occurred_at,
-                False,
-                (),
-                (),
-                None,
-                None,
-                None,
-                share(event.authors),
-                len(event.stages),
-            ]
-        self.rows.put(ENTRIES, (p, entry_id), entry)
-        self._count(entry, +1)
-
-    def on_entry_corrected(
-        self, position: int, recorded_at: datetime, event: EntryCorrected
-    ) -> None:
-        del position, recorded_at
-        key = (event.pair_id, event.entry_id)
-        entry = self.rows.get(ENTRIES, key)
-        if entry is None or entry[E_RETRACTED]:
+        p = change.key[0]
+        if (p,) not in self.rows.data[BALANCE]:
             return
-        self._count(entry, -1)
-        changes = event.changes
-        if isinstance(changes, StepChanges):
-            entry[E_PERFORMERS] = or_else(changes.performers, entry[E_PERFORMERS])
-            entry[E_OBSERVERS] = or_else(changes.observers, entry[E_OBSERVERS])
-        elif isinstance(changes, FeedbackChanges):
-            entry[E_GIVER] = or_else(changes.giver, entry[E_GIVER])
-            entry[E_RECEIVER] = or_else(changes.receiver, entry[E_RECEIVER])
-            entry[E_SOURCE] = or_else(changes.source, entry[E_SOURCE])
-        elif isinstance(changes, ReflectionChanges):
-            entry[E_AUTHORS] = or_else(changes.authors, entry[E_AUTHORS])
-            if changes.stages is not None:
-                entry[E_STAGES] = len(changes.stages)
-        self.rows.touch(ENTRIES, key)
-        self._count(entry, +1)
+        if change.before is None and not isinstance(change.after, FeedbackEntry | None):
+            # The session a step or reflection counts in, decided once: a session
+            # opened later may have opened earlier.
+            entry = change.after
+            self.ledger.set_note(
+                change.key, self._session_for(p, entry.session_id, entry.occurred_at)
+            )
+        session_id = self.ledger.note(change.key)
+        if change.before is not None:
+            self._count(p, change.before, session_id, -1)
+        if change.after is not None:
+            self._count(p, change.after, session_id, +1)
 
-    def on_entry_retracted(
-        self, position: int, recorded_at: datetime, event: EntryRetracted
-    ) -> None:
-        del position, recorded_at
-        key = (event.pair_id, event.entry_id)
-        entry = self.rows.get(ENTRIES, key)
-        if entry is None or entry[E_RETRACTED]:
-            return
-        self._count(entry, -1)
-        entry[E_RETRACTED] = True
-        self.rows.touch(ENTRIES, key)
-
-    def _count(self, entry: list[Any], delta: int) -> None:
+    def _count(self, p: str, entry: Entry, session_id: str | None, delta: int) -> None:
         """Add (+1) or remove (-1) what an entry counts for."""
-        p = entry[0]
         data = self.rows.data
         pair = data[BALANCE][(p,)]
-        session_id = entry[E_SESSION]
         session = data[SESSIONS].get((p, session_id)) if session_id is not None else None
-        kind = entry[E_KIND]
-        if kind == "step":
-            self._count_step(entry, pair, session, delta)
-        elif kind == "feedback":
-            self._member(p, entry[E_GIVER], M_GIVEN, delta)
-            self._member(p, entry[E_RECEIVER], M_RECEIVED, delta)
-            if entry[E_SOURCE] == "peer":
+        if isinstance(entry, StepEntry):
+            self._count_step(p, entry, session_id, pair, session, delta)
+        elif isinstance(entry, FeedbackEntry):
+            self._member(p, entry.giver, M_GIVEN, delta)
+            self._member(p, entry.receiver, M_RECEIVED, delta)
+            if entry.source == "peer":
                 pair[B_PEER] += delta
             pair[B_FEEDBACK_BALANCE] = balance(self._counts(pair, M_GIVEN))
         else:
-            for author in entry[E_AUTHORS]:
+            for author in entry.authors:
                 self._member(p, author, M_REFLECTED, delta)
             pair[B_REFLECTIONS] += delta
-            if entry[E_STAGES] < len(GIBBS_STAGES):
+            if len(entry.stages) < len(GIBBS_STAGES):
                 pair[B_INCOMPLETE] += delta
             if session is not None:
                 session[S_REFLECTIONS] += delta
                 self.rows.touch(SESSIONS, (p, session_id))
         self.rows.touch(BALANCE, (p,))
 
-    def _count_step(
-        self, entry: list[Any], pair: list[Any], session: list[Any] | None, delta: int
+    def _count_step(  # noqa: PLR0917 - the parts of one count, named
+        self,
+        p: str,
+        entry: StepEntry,
+        session_id: str | None,
+        pair: list[Any],
+        session: list[Any] | None,
+        delta: int,
     ) -> None:
-        p, session_id = entry[0], entry[E_SESSION]
         rows = self.rows
         members = rows.data[PARTICIPATION]
         in_session = rows.data[SESSION_PARTICIPATION]
         # (member count column, session count column, people)
         for column, index, people in (
-            (M_PERFORMED, 3, entry[E_PERFORMERS]),
-            (M_OBSERVED, 4, entry[E_OBSERVERS]),
+            (M_PERFORMED, 3, entry.performers),
+            (M_OBSERVED, 4, entry.observers),
         ):
             for person in people:
                 key = (p, person)
@@ -489,10 +380,6 @@ class Participation(Projection):
         SessionOpened: on_session_opened,
         RolesSwitched: on_roles_switched,
         SessionClosed: on_session_closed,
-        StepRecorded: on_entry_recorded,
-        FeedbackGiven: on_entry_recorded,
-        ReflectionRecorded: on_entry_recorded,
-        EntryCorrected: on_entry_corrected,
-        EntryRetracted: on_entry_retracted,
+        **dict.fromkeys(ENTRY_EVENTS, on_entry),
         GoalAssessed: on_assessed,
     }

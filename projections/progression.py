@@ -16,23 +16,17 @@ from typing import Any, ClassVar, Final
 from peerlog.domain.events import (
     CourseOpened,
     DomainEvent,
-    EntryCorrected,
-    EntryRetracted,
-    FeedbackChanges,
-    FeedbackGiven,
     GoalAdded,
     GoalAssessed,
     GoalRetired,
     GoalRevised,
     PairFormed,
-    ReflectionChanges,
-    ReflectionRecorded,
-    StepChanges,
-    StepRecorded,
     StudentEnrolled,
 )
+from peerlog.domain.pair import Entry, FeedbackEntry, StepEntry
 from peerlog.i18n import N_, Labels
-from peerlog.projections.base import Handler, Projection, or_else, ref
+from peerlog.projections.base import Handler, Projection, ref
+from peerlog.projections.ledger import ENTRY_EVENTS, EntryKey, Ledger, ledger_table
 from peerlog.projections.tables import Column, Table
 
 PROGRESSION: Final = "progression"
@@ -158,27 +152,7 @@ TABLES: Final = (
         doc="The course of each pair.",
         public=False,
     ),
-    Table(
-        ENTRIES,
-        (
-            Column("pair_id", "text"),
-            Column("entry_id", "text"),
-            Column("course_id", "text"),
-            Column("kind", "text", "step, feedback or reflection"),
-            Column("occurred_at", "timestamp"),
-            Column("retracted", "boolean"),
-            Column("performers", "json"),
-            Column("observers", "json"),
-            Column("giver", "text", nullable=True),
-            Column("receiver", "text", nullable=True),
-            Column("authors", "json"),
-            Column("goals", "json"),
-            Column("events", "json", "[position, event] of the entry and its corrections"),
-        ),
-        key=2,
-        doc="Each step, feedback and reflection as corrections leave it.",
-        public=False,
-    ),
+    ledger_table(ENTRIES),
     Table(
         ASSESSMENTS,
         (
@@ -203,30 +177,26 @@ PERFORMED, OBSERVED, RECEIVED, GIVEN, REFLECTED = (P_COUNTS[k] for k in EVIDENCE
 P_ASSESSMENTS, P_LEVEL, P_LEVEL_AT, P_LEVEL_POS, P_STATUS = 8, 9, 10, 11, 12
 P_FIRST, P_LATEST, P_RETIRED = 13, 14, 15
 S_OFFSET: Final = {"met": 3, "not_met": 4, "evidenced": 5, "no_evidence": 6}
-E_COURSE, E_KIND, E_OCCURRED, E_RETRACTED = 2, 3, 4, 5
-E_PERFORMERS, E_OBSERVERS, E_GIVER, E_RECEIVER, E_AUTHORS, E_GOALS, E_EVENTS = range(6, 13)
 
 CSG = tuple[str, str, str]
-EntryKey = tuple[str, str]
 
 
-def contributions(entry: list[Any]) -> list[tuple[str, str, int]]:
+def contributions(entry: Entry) -> list[tuple[str, str, int]]:
     """(student, goal, count column) for each way the entry is evidence."""
-    goals = entry[E_GOALS]
-    kind = entry[E_KIND]
-    if kind == "step":
-        people = [(p, PERFORMED) for p in entry[E_PERFORMERS]]
-        people += [(o, OBSERVED) for o in entry[E_OBSERVERS]]
-    elif kind == "feedback":
-        people = [(entry[E_RECEIVER], RECEIVED), (entry[E_GIVER], GIVEN)]
+    goals = entry.goals
+    if isinstance(entry, StepEntry):
+        people = [(p, PERFORMED) for p in entry.performers]
+        people += [(o, OBSERVED) for o in entry.observers]
+    elif isinstance(entry, FeedbackEntry):
+        people = [(entry.receiver, RECEIVED), (entry.giver, GIVEN)]
     else:
-        people = [(a, REFLECTED) for a in entry[E_AUTHORS]]
+        people = [(a, REFLECTED) for a in entry.authors]
     return [(student, goal, column) for student, column in people for goal in goals]
 
 
 class Progression(Projection):
     name: ClassVar[str] = "progression"
-    version: ClassVar[int] = 1
+    version: ClassVar[int] = 2
     tables: ClassVar = TABLES
 
     def reindex(self) -> None:
@@ -243,11 +213,12 @@ class Progression(Projection):
             self.goals_of.setdefault(goal_row[0], []).append(goal_row[1])
         for enrolled in rows.all(STUDENTS):
             self.students_of.setdefault(enrolled[0], []).append(enrolled[1])
-        for entry in rows.all(ENTRIES):
-            if not entry[E_RETRACTED]:
-                key = (entry[0], entry[1])
+        self.ledger = Ledger(rows, ENTRIES, keep_events=True)
+        for key, entry in self.ledger.counting():
+            pair = rows.get(PAIRS, (key[0],))
+            if pair is not None:
                 for student, goal, _ in contributions(entry):
-                    self.evidence.setdefault((entry[E_COURSE], student, goal), set()).add(key)
+                    self.evidence.setdefault((pair[1], student, goal), set()).add(key)
         for assessment in sorted(rows.all(ASSESSMENTS), key=lambda a: a[1]):
             csg = (assessment[2], assessment[3], assessment[4])
             self.assessed.setdefault(csg, []).append((assessment[0], assessment[1]))
@@ -368,113 +339,22 @@ class Progression(Projection):
 
     # --- entries ---------------------------------------------------------------------
 
-    def on_entry_recorded(
-        self,
-        position: int,
-        recorded_at: datetime,
-        event: StepRecorded | FeedbackGiven | ReflectionRecorded,
-    ) -> None:
+    def on_entry(self, position: int, recorded_at: datetime, event: DomainEvent) -> None:
         del recorded_at
-        pair = self.rows.get(PAIRS, (event.pair_id,))
+        change = self.ledger.apply(position, event)
+        if change is None:
+            return
+        pair = self.rows.get(PAIRS, (change.key[0],))
         if pair is None:
             return
-        p, share = pair[0], self.share
-        events = ((position, ref(event)),)
-        if isinstance(event, StepRecorded):
-            entry_id = event.step_id
-            entry = [
-                p,
-                entry_id,
-                pair[1],
-                "step",
-                event.occurred_at,
-                False,
-                share(event.performers),
-                share(event.observers),
-                None,
-                None,
-                (),
-                share(event.goals),
-                events,
-            ]
-        elif isinstance(event, FeedbackGiven):
-            entry_id = event.feedback_id
-            entry = [
-                p,
-                entry_id,
-                pair[1],
-                "feedback",
-                event.occurred_at,
-                False,
-                (),
-                (),
-                share(event.giver),
-                share(event.receiver),
-                (),
-                share(event.goals),
-                events,
-            ]
-        else:
-            entry_id = event.reflection_id
-            entry = [
-                p,
-                entry_id,
-                pair[1],
-                "reflection",
-                event.occurred_at,
-                False,
-                (),
-                (),
-                None,
-                None,
-                share(event.authors),
-                share(event.goals),
-                events,
-            ]
-        self.rows.put(ENTRIES, (p, entry_id), entry)
-        self._count(entry, +1)
+        if change.before is not None:
+            self._count(pair[1], change.key, change.before, -1)
+        if change.after is not None:
+            self._count(pair[1], change.key, change.after, +1)
 
-    def on_entry_corrected(
-        self, position: int, recorded_at: datetime, event: EntryCorrected
-    ) -> None:
-        del recorded_at
-        key = (event.pair_id, event.entry_id)
-        entry = self.rows.get(ENTRIES, key)
-        if entry is None or entry[E_RETRACTED]:
-            return
-        self._count(entry, -1)
-        changes = event.changes
-        if isinstance(changes, StepChanges):
-            entry[E_PERFORMERS] = or_else(changes.performers, entry[E_PERFORMERS])
-            entry[E_OBSERVERS] = or_else(changes.observers, entry[E_OBSERVERS])
-        elif isinstance(changes, FeedbackChanges):
-            entry[E_GIVER] = or_else(changes.giver, entry[E_GIVER])
-            entry[E_RECEIVER] = or_else(changes.receiver, entry[E_RECEIVER])
-        elif isinstance(changes, ReflectionChanges):
-            entry[E_AUTHORS] = or_else(changes.authors, entry[E_AUTHORS])
-        entry[E_GOALS] = or_else(changes.goals, entry[E_GOALS])
-        entry[E_EVENTS] = (*entry[E_EVENTS], (position, ref(event)))
-        self.rows.touch(ENTRIES, key)
-        self._count(entry, +1)
-
-    def on_entry_retracted(
-        self, position: int, recorded_at: datetime, event: EntryRetracted
-    ) -> None:
-        del recorded_at
-        key = (event.pair_id, event.entry_id)
-        entry = self.rows.get(ENTRIES, key)
-        if entry is None or entry[E_RETRACTED]:
-            return
-        self._count(entry, -1)
-        entry[E_RETRACTED] = True
-        entry[E_EVENTS] = (*entry[E_EVENTS], (position, ref(event)))
-        self.rows.touch(ENTRIES, key)
-
-    def _count(self, entry: list[Any], delta: int) -> None:
+    def _count(self, c: str, key: EntryKey, entry: Entry, delta: int) -> None:
         """Add (+1) or remove (-1) an entry's evidence."""
-        c = entry[E_COURSE]
-        key = (entry[0], entry[1])
-        when = entry[E_OCCURRED]
+        when = entry.occurred_at
         table = self.rows.data[PROGRESSION]
         evidence = self.evidence
         changed = self.rows.changed[PROGRESSION] if self.rows.track else None
@@ -507,8 +387,8 @@ class Progression(Projection):
     def _forget_evidence(self, row: list[Any], found: set[EntryKey], when: datetime) -> None:
         """After evidence that occurred ``when`` stopped counting: the row's times and status."""
         if when in (row[P_FIRST], row[P_LATEST]):
-            entries = self.rows.data[ENTRIES]
-            times = [entries[k][E_OCCURRED] for k in found]
+            ledger = self.ledger
+            times = [ledger.occurred_at(k) for k in found]
             row[P_FIRST] = min(times, default=None)
             row[P_LATEST] = max(times, default=None)
         self._set_status(row, self._status(row))
@@ -577,7 +457,7 @@ class Progression(Projection):
         csg = (course_id, student_id, goal_id)
         found: list[tuple[int, str]] = []
         for key in self.evidence.get(csg, ()):
-            found.extend((e[0], e[1]) for e in self.rows.data[ENTRIES][key][E_EVENTS])
+            found.extend((e[0], e[1]) for e in self.ledger.events(key))
         for pair_id, position in self.assessed.get(csg, ()):
             found.append((position, self.rows.data[ASSESSMENTS][(pair_id, position)][8]))
         return [event for _, event in sorted(found)]
@@ -589,10 +469,6 @@ class Progression(Projection):
         GoalRetired: on_goal_retired,
         StudentEnrolled: on_student_enrolled,
         PairFormed: on_pair_formed,
-        StepRecorded: on_entry_recorded,
-        FeedbackGiven: on_entry_recorded,
-        ReflectionRecorded: on_entry_recorded,
-        EntryCorrected: on_entry_corrected,
-        EntryRetracted: on_entry_retracted,
+        **dict.fromkeys(ENTRY_EVENTS, on_entry),
         GoalAssessed: on_goal_assessed,
     }

@@ -30,17 +30,20 @@ from multiprocessing.process import BaseProcess
 from typing import Any, Final
 
 from peerlog.application import PeerLog
-from peerlog.folding import folding
+from peerlog.folding import folding, pause_while_folding
 from peerlog.projections.base import Projection
 from peerlog.projections.participation import Participation
 from peerlog.projections.progression import Progression
-from peerlog.projections.store import ReadStore, read_store_for
-from peerlog.projections.tables import Rows
+from peerlog.projections.source import EventSource, StoreEvents
+from peerlog.projections.store import ReadStore
+from peerlog.projections.tables import Rows, Table
 from peerlog.projections.trends import Trends
 
 logger = logging.getLogger(__name__)
 
 PROJECTIONS: Final[tuple[type[Projection], ...]] = (Progression, Participation, Trends)
+TABLES: Final[dict[str, Table]] = {t.name: t for p in PROJECTIONS for t in p.tables}
+"""Every read-model table by name: the one list the API, the dashboard and export use."""
 BATCH_SIZE: Final = 5_000
 PARALLEL_FROM: Final = 200_000
 """From how many events a rebuild runs each projection in a process of its own."""
@@ -80,26 +83,26 @@ class ProjectionStatus:
 
 
 class Runner:
-    """Runs projections over an application's record."""
+    """Runs projections over a record (an :class:`EventSource`)."""
 
     def __init__(
         self,
-        app: PeerLog,
+        source: EventSource,
         projections: Sequence[type[Projection]] = PROJECTIONS,
         *,
         batch_size: int = BATCH_SIZE,
         progress: Progress | None = None,
         before_commit: Callable[[], None] | None = None,
     ) -> None:
-        self.app = app
+        self.source = source
         self.projections = tuple(projections)
         self.batch_size = batch_size
         self.progress = progress
         self.before_commit = before_commit
         """Called inside each batch's transaction, just before it commits (tests use it
         to stop a runner in the middle of a batch)."""
-        self.store: ReadStore = read_store_for(app.store)
-        self.store.ensure(PROJECTIONS)
+        self.store: ReadStore = source.read_store()
+        self.store.ensure(self.projections)
         self._states: dict[str, Projection] = {}
         self._positions: dict[str, int] = {}
         self.peak_memory: dict[str, int] = {}
@@ -109,7 +112,7 @@ class Runner:
         self.store.close()
 
     def head(self) -> int:
-        return self.app.store.max_notification_id() or 0
+        return self.source.head()
 
     def status(self) -> list[ProjectionStatus]:
         tracked = self.store.tracking()
@@ -234,7 +237,7 @@ class Runner:
                     name = waiting.pop(0).name
                     running[name] = context.Process(
                         target=_rebuild_one,
-                        args=(self.app.settings, name, self.batch_size, messages),
+                        args=(dict(self.source.settings), name, self.batch_size, messages),
                         name=f"peerlog-rebuild-{name}",
                     )
                     running[name].start()
@@ -312,11 +315,11 @@ class Runner:
 
     def _fold_all(self, states: Sequence[Projection], after: int, stop: int) -> None:
         """Fold events into several projections, decoding each event once."""
-        decode = self.app.event_mapper.decode
+        decode = self.source.decode
         wanted = [(state, state.topics()) for state in states]
         topics = frozenset().union(*(t for _, t in wanted))
         with folding():
-            for position, topic, stored, recorded_at in self.app.store.iter_raw(
+            for position, topic, stored, recorded_at in self.source.iter_raw(
                 after, stop=stop, topics=topics
             ):
                 event = decode(topic, stored)
@@ -342,6 +345,7 @@ def _rebuild_one(settings: dict[str, str], name: str, batch_size: int, messages:
     cycles, and a full pass over them costs seconds), and ends without freeing the rows
     one by one: they are many, and the operating system takes them back at once."""
     gc.disable()
+    pause_while_folding()
     try:
         app = PeerLog(settings)
         try:
@@ -350,7 +354,7 @@ def _rebuild_one(settings: dict[str, str], name: str, batch_size: int, messages:
                 msg = f"no projection called {name}"
                 raise ValueError(msg)
             runner = Runner(
-                app,
+                StoreEvents(app),
                 [projection],
                 batch_size=batch_size,
                 progress=lambda what, position, head: messages.put(

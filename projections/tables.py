@@ -10,7 +10,7 @@ transaction).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Final, Literal
@@ -68,6 +68,10 @@ class Table:
     def index(self, name: str) -> int:
         return self.column_names.index(name)
 
+    def named(self, row: Sequence[Any]) -> dict[str, Any]:
+        """A row by column name (how other modules read a projection's rows)."""
+        return dict(zip(self.column_names, row, strict=True))
+
 
 @dataclass
 class Rows:
@@ -124,6 +128,8 @@ class Rows:
 
 
 def _comparable(value: Any) -> Any:
+    if isinstance(value, msgspec.Struct):
+        return _comparable(msgspec.to_builtins(value))
     if isinstance(value, list | tuple):
         return tuple(_comparable(v) for v in value)
     if isinstance(value, dict):

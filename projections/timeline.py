@@ -46,12 +46,14 @@ from peerlog.domain.events import (
     StepChanges,
     StepRecorded,
 )
+from peerlog.domain.pair import Entry
 from peerlog.domain.vocabulary import GIBBS_STAGES, pair_stream
 from peerlog.folding import folding
 from peerlog.i18n import N_, Labels, _, ngettext
 from peerlog.persistence.records import RecordedEvent
 from peerlog.projections.asof import AsOf, NotInRecord
 from peerlog.projections.base import ref
+from peerlog.projections.ledger import Ledger, ledger_table
 from peerlog.projections.participation import (
     B_FEEDBACK_BALANCE,
     B_MEMBERS,
@@ -66,6 +68,7 @@ from peerlog.projections.tables import Rows
 LATE_AFTER: Final = timedelta(hours=24)
 """How much later than usual an event must be recorded to be marked late."""
 
+LEDGER: Final = "timeline_entries"
 _BASE_FIELDS: Final = frozenset({"originator_id", "originator_version"})
 M_PERFORMER: Final = M_COUNT["performer"]
 M_GIVEN: Final = M_COUNT["feedback_given"]
@@ -373,8 +376,8 @@ class _Teller:
         self.open_session: str | None = None
         self.roles: dict[str, str] = {}
         self.entries: dict[str, Item] = {}
-        self.current: dict[str, dict[str, Any]] = {}
-        """Each entry's fields as corrections leave them."""
+        self.ledger = Ledger(Rows((ledger_table(LEDGER),), track=False), LEDGER)
+        """Each entry as corrections leave it."""
 
     def tell(self, record: RecordedEvent, event: DomainEvent) -> Item:  # noqa: C901 - by event
         item = Item(record, event)
@@ -446,28 +449,17 @@ class _Teller:
         return item
 
     def _entry(self, item: Item, event: StepRecorded | FeedbackGiven | ReflectionRecorded) -> None:
+        self.ledger.apply(item.position, event)
         if isinstance(event, StepRecorded):
             entry_id = event.step_id
-            current: dict[str, Any] = {
-                "kind": event.kind,
-                "performers": event.performers,
-                "observers": event.observers,
-                "goals": event.goals,
-            }
             item.summary = _("step %(step)s (%(kind)s): %(people)s") % {
                 "step": entry_id,
                 "kind": STEP_KINDS.get(event.kind, event.kind),
-                "people": _step_people(current),
+                "people": _step_people(event),
             } + _goals(event.goals)
             _text(item.texts, "note", event.note)
         elif isinstance(event, FeedbackGiven):
             entry_id = event.feedback_id
-            current = {
-                "giver": event.giver,
-                "receiver": event.receiver,
-                "source": event.source,
-                "goals": event.goals,
-            }
             item.summary = (
                 FEEDBACK_WORDS.get(event.source, FEEDBACK_WORDS["peer"])
                 % {"feedback": entry_id, "giver": event.giver, "receiver": event.receiver}
@@ -476,7 +468,6 @@ class _Teller:
             _text(item.texts, "improvements", event.improvements)
         else:
             entry_id = event.reflection_id
-            current = {"authors": event.authors, "mode": event.mode, "goals": event.goals}
             covered = [s for s in GIBBS_STAGES if s in event.stages]
             complete = (
                 _("all six Gibbs stages")
@@ -497,15 +488,16 @@ class _Teller:
         item.entry_id = entry_id
         item.session_id = event.session_id
         self.entries[entry_id] = item
-        self.current[entry_id] = current
 
     def _change(self, item: Item, event: EntryCorrected | EntryRetracted) -> None:
         entry_id = event.entry_id
         item.entry_id = entry_id
         original = self.entries.get(entry_id)
         kind = _entry_kind(original)
+        before = self.ledger.get((event.pair_id, entry_id))
+        self.ledger.apply(item.position, event)
         if isinstance(event, EntryCorrected):
-            what = _describe_changes(event.changes, self.current.get(entry_id, {}))
+            what = _describe_changes(event.changes, before)
             item.summary = CORRECTED[kind] % {"entry": entry_id, "what": what}
             _changed_texts(item.texts, event.changes)
             link_kind = "corrected"
@@ -620,8 +612,12 @@ def _changed_texts(texts: list[Text], changes: Any) -> None:
             _text(texts, f"new {stage.replace('_', ' ')}", stages.get(stage))
 
 
-def _describe_changes(changes: Any, current: dict[str, Any]) -> str:
-    """What a correction changed, old value to new, and remember the new values."""
+_ENTRY_FIELDS: Final = {"kind": "step_kind"}
+"""A correction's field, where the entry calls it otherwise."""
+
+
+def _describe_changes(changes: Any, before: Entry | None) -> str:
+    """What a correction changed, old value to new."""
     parts = []
     names: tuple[str, ...] = ()
     if isinstance(changes, StepChanges):
@@ -634,11 +630,10 @@ def _describe_changes(changes: Any, current: dict[str, Any]) -> str:
         new = getattr(changes, name)
         if new is None:
             continue
-        old = current.get(name)
+        old = getattr(before, _ENTRY_FIELDS.get(name, name), None)
         shown_new = _value(new)
         field = FIELDS.get(name, name)
         parts.append(f"{field} {_value(old)} -> {shown_new}" if old is not None else shown_new)
-        current[name] = new
     texts = [
         name
         for name in ("note", "strengths", "improvements", "stages")
@@ -669,12 +664,12 @@ def _roles(roles: Mapping[str, str]) -> str:
     return ", ".join(f"{who} {ROLES.get(role, role)}" for who, role in roles.items())
 
 
-def _step_people(current: Mapping[str, Any]) -> str:
+def _step_people(step: StepRecorded) -> str:
     parts = []
-    if current["performers"]:
-        parts.append(_("performed by %(people)s") % {"people": _names(current["performers"])})
-    if current["observers"]:
-        parts.append(_("observed by %(people)s") % {"people": _names(current["observers"])})
+    if step.performers:
+        parts.append(_("performed by %(people)s") % {"people": _names(step.performers)})
+    if step.observers:
+        parts.append(_("observed by %(people)s") % {"people": _names(step.observers)})
     return ", ".join(parts)
 
 

@@ -26,20 +26,14 @@ from typing import Any, ClassVar, Final
 from peerlog.domain.events import (
     CourseOpened,
     DomainEvent,
-    EntryCorrected,
-    EntryRetracted,
-    FeedbackChanges,
-    FeedbackGiven,
     GoalAssessed,
     PairFormed,
-    ReflectionChanges,
-    ReflectionRecorded,
     SessionOpened,
-    StepChanges,
-    StepRecorded,
 )
+from peerlog.domain.pair import Entry, FeedbackEntry, ReflectionEntry, StepEntry
 from peerlog.domain.vocabulary import GIBBS_STAGES
-from peerlog.projections.base import Handler, Projection, or_else
+from peerlog.projections.base import Handler, Projection
+from peerlog.projections.ledger import ENTRY_EVENTS, Ledger, ledger_table
 from peerlog.projections.overview import Source, Thresholds
 from peerlog.projections.participation import balance
 from peerlog.projections.progression import EVIDENCE_KEYS, contributions
@@ -168,30 +162,7 @@ TABLES: Final = (
         doc="The course and members of each pair.",
         public=False,
     ),
-    Table(
-        ENTRIES,
-        (
-            Column("pair_id", "text"),
-            Column("entry_id", "text"),
-            Column("course_id", "text"),
-            Column("kind", "text", "step, feedback or reflection"),
-            Column("occurred_at", "timestamp"),
-            Column("retracted", "boolean"),
-            Column("performers", "json"),
-            Column("observers", "json"),
-            Column("giver", "text", nullable=True),
-            Column("receiver", "text", nullable=True),
-            Column("authors", "json"),
-            Column("goals", "json"),
-            Column("week", "text", "the ISO week it happened in"),
-            Column("session_id", "text", "for a step: its session", nullable=True),
-            Column("source", "text", "peer or supervisor (feedback)", nullable=True),
-            Column("stages", "integer", "Gibbs stages covered (a reflection)"),
-        ),
-        key=2,
-        doc="Each step, feedback and reflection as corrections leave it.",
-        public=False,
-    ),
+    ledger_table(ENTRIES),
 )
 
 # Column positions. trend_entries shares its first twelve with progression_entries,
@@ -207,9 +178,6 @@ G_COUNT: Final = {name: 5 + i for i, name in enumerate(GOAL_KEYS)}
 G_ASSESSMENTS, G_ASSESSED = G_COUNT["assessments"], 11
 PROGRESSION_TO_GOAL_WEEK: Final = 2
 """progression's count columns (from ``contributions``) are these trend_goal_weeks' minus 2."""
-E_COURSE, E_KIND, E_OCCURRED, E_RETRACTED = 2, 3, 4, 5
-E_PERFORMERS, E_OBSERVERS, E_GIVER, E_RECEIVER, E_AUTHORS, E_GOALS = 6, 7, 8, 9, 10, 11
-E_WEEK, E_SESSION, E_SOURCE, E_STAGES = 12, 13, 14, 15
 
 
 def iso_week(moment: datetime | date) -> tuple[str, date]:
@@ -221,10 +189,11 @@ def iso_week(moment: datetime | date) -> tuple[str, date]:
 
 class Trends(Projection):
     name: ClassVar[str] = "trends"
-    version: ClassVar[int] = 1
+    version: ClassVar[int] = 2
     tables: ClassVar = TABLES
 
     def reindex(self) -> None:
+        self.ledger = Ledger(self.rows, ENTRIES)
         # How many sessions each pair has opened (the next one's ordinal).
         self.opened: dict[str, int] = {}
         for session in self.rows.all(SESSIONS):
@@ -263,83 +232,31 @@ class Trends(Projection):
 
     # --- entries ---------------------------------------------------------------------
 
-    def on_entry_recorded(
-        self,
-        position: int,
-        recorded_at: datetime,
-        event: StepRecorded | FeedbackGiven | ReflectionRecorded,
-    ) -> None:
-        del position, recorded_at
-        pair = self.rows.get(PAIRS, (event.pair_id,))
+    def on_entry(self, position: int, recorded_at: datetime, event: DomainEvent) -> None:
+        del recorded_at
+        change = self.ledger.apply(position, event)
+        if change is None:
+            return
+        pair = self.rows.get(PAIRS, (change.key[0],))
         if pair is None:
             return
-        p, share = pair[0], self.share
-        week, _ = iso_week(event.occurred_at)
-        entry: list[Any] = [p, "", pair[1], "", event.occurred_at, False, (), (), None, None]
-        entry += [(), share(event.goals), week, None, None, 0]
-        if isinstance(event, StepRecorded):
-            entry[1], entry[E_KIND] = event.step_id, "step"
-            entry[E_PERFORMERS] = share(event.performers)
-            entry[E_OBSERVERS] = share(event.observers)
-            if (p, event.session_id) in self.rows.data[SESSIONS]:
-                entry[E_SESSION] = share(event.session_id)
-        elif isinstance(event, FeedbackGiven):
-            entry[1], entry[E_KIND] = event.feedback_id, "feedback"
-            entry[E_GIVER], entry[E_RECEIVER] = share(event.giver), share(event.receiver)
-            entry[E_SOURCE] = share(event.source)
-        else:
-            entry[1], entry[E_KIND] = event.reflection_id, "reflection"
-            entry[E_AUTHORS] = share(event.authors)
-            entry[E_STAGES] = len(event.stages)
-        self.rows.put(ENTRIES, (p, entry[1]), entry)
-        self._count(entry, +1)
+        step = change.after if change.before is None else None
+        if isinstance(step, StepEntry) and (pair[0], step.session_id) in self.rows.data[SESSIONS]:
+            # The session a step counts in: its own, if this view holds it.
+            self.ledger.set_note(change.key, step.session_id)
+        session_id = self.ledger.note(change.key)
+        if change.before is not None:
+            self._count(pair, change.before, session_id, -1)
+        if change.after is not None:
+            self._count(pair, change.after, session_id, +1)
 
-    def on_entry_corrected(
-        self, position: int, recorded_at: datetime, event: EntryCorrected
-    ) -> None:
-        del position, recorded_at
-        key = (event.pair_id, event.entry_id)
-        entry = self.rows.get(ENTRIES, key)
-        if entry is None or entry[E_RETRACTED]:
-            return
-        self._count(entry, -1)
-        changes = event.changes
-        if isinstance(changes, StepChanges):
-            entry[E_PERFORMERS] = or_else(changes.performers, entry[E_PERFORMERS])
-            entry[E_OBSERVERS] = or_else(changes.observers, entry[E_OBSERVERS])
-        elif isinstance(changes, FeedbackChanges):
-            entry[E_GIVER] = or_else(changes.giver, entry[E_GIVER])
-            entry[E_RECEIVER] = or_else(changes.receiver, entry[E_RECEIVER])
-            entry[E_SOURCE] = or_else(changes.source, entry[E_SOURCE])
-        elif isinstance(changes, ReflectionChanges):
-            entry[E_AUTHORS] = or_else(changes.authors, entry[E_AUTHORS])
-            if changes.stages is not None:
-                entry[E_STAGES] = len(changes.stages)
-        entry[E_GOALS] = or_else(changes.goals, entry[E_GOALS])
-        self.rows.touch(ENTRIES, key)
-        self._count(entry, +1)
-
-    def on_entry_retracted(
-        self, position: int, recorded_at: datetime, event: EntryRetracted
-    ) -> None:
-        del position, recorded_at
-        key = (event.pair_id, event.entry_id)
-        entry = self.rows.get(ENTRIES, key)
-        if entry is None or entry[E_RETRACTED]:
-            return
-        self._count(entry, -1)
-        entry[E_RETRACTED] = True
-        self.rows.touch(ENTRIES, key)
-
-    def _count(self, entry: list[Any], delta: int) -> None:
+    def _count(self, pair: list[Any], entry: Entry, session_id: str | None, delta: int) -> None:
         """Add (+1) or remove (-1) what an entry counts for, in the week it happened."""
-        pair = self.rows.data[PAIRS][(entry[0],)]
-        week = self._week(pair, entry[E_OCCURRED])
-        members = self._members(pair, entry[E_WEEK])
-        kind = entry[E_KIND]
-        if kind == "step":
-            self._count_step(pair, entry, week, members, delta)
-        elif kind == "feedback":
+        week = self._week(pair, entry.occurred_at)
+        members = self._members(pair, iso_week(entry.occurred_at)[0])
+        if isinstance(entry, StepEntry):
+            self._count_step(pair, entry, week, members, delta, session_id=session_id)
+        elif isinstance(entry, FeedbackEntry):
             self._count_feedback(pair, entry, week, members, delta)
         else:
             self._count_reflection(entry, week, members, delta)
@@ -349,37 +266,39 @@ class Trends(Projection):
     def _count_step(
         self,
         pair: list[Any],
-        entry: list[Any],
+        entry: StepEntry,
         week: list[Any],
         members: dict[str, list[Any]],
         delta: int,
+        *,
+        session_id: str | None,
     ) -> None:
         for column, people in (
-            (M_PERFORMER, entry[E_PERFORMERS]),
-            (M_OBSERVER, entry[E_OBSERVERS]),
+            (M_PERFORMER, entry.performers),
+            (M_OBSERVER, entry.observers),
         ):
             for person in people:
                 if person in members:
                     members[person][column] += delta
         week[W_STEPS] += delta
         week[W_PERFORMER_BALANCE] = balance([members[m][M_PERFORMER] for m in pair[2]])
-        self._count_in_session(pair, entry, delta)
+        self._count_in_session(pair, entry, session_id, delta)
 
     @staticmethod
     def _count_feedback(
         pair: list[Any],
-        entry: list[Any],
+        entry: FeedbackEntry,
         week: list[Any],
         members: dict[str, list[Any]],
         delta: int,
     ) -> None:
-        giver, receiver = members.get(entry[E_GIVER]), members.get(entry[E_RECEIVER])
+        giver, receiver = members.get(entry.giver), members.get(entry.receiver)
         if giver is not None:
             giver[M_GIVEN] += delta
         if receiver is not None:
             receiver[M_RECEIVED] += delta
         week[W_FEEDBACK] += delta
-        if entry[E_SOURCE] == "peer":
+        if entry.source == "peer":
             week[W_PEER] += delta
             if giver is not None:
                 giver[M_PEER_GIVEN] += delta
@@ -387,28 +306,30 @@ class Trends(Projection):
 
     @staticmethod
     def _count_reflection(
-        entry: list[Any], week: list[Any], members: dict[str, list[Any]], delta: int
+        entry: ReflectionEntry, week: list[Any], members: dict[str, list[Any]], delta: int
     ) -> None:
-        for author in entry[E_AUTHORS]:
+        stages = len(entry.stages)
+        for author in entry.authors:
             if author in members:
                 members[author][M_REFLECTED] += delta
         week[W_REFLECTIONS] += delta
-        if entry[E_STAGES] < len(GIBBS_STAGES):
+        if stages < len(GIBBS_STAGES):
             week[W_INCOMPLETE] += delta
-        week[W_STAGES] += delta * entry[E_STAGES]
+        week[W_STAGES] += delta * stages
         week[W_COMPLETENESS] = (
             week[W_STAGES] / (len(GIBBS_STAGES) * week[W_REFLECTIONS])
             if week[W_REFLECTIONS]
             else None
         )
 
-    def _count_in_session(self, pair: list[Any], entry: list[Any], delta: int) -> None:
-        session_id = entry[E_SESSION]
+    def _count_in_session(
+        self, pair: list[Any], entry: StepEntry, session_id: str | None, delta: int
+    ) -> None:
         if session_id is None:
             return
         key = (pair[0], session_id)
         session = self.rows.data[SESSIONS][key]
-        performers = entry[E_PERFORMERS]
+        performers = entry.performers
         session[S_PERFORMED] = self.share(
             tuple(
                 n + delta if member in performers else n
@@ -419,12 +340,12 @@ class Trends(Projection):
         session[S_BALANCE] = balance(list(session[S_PERFORMED]))
         self.rows.touch(SESSIONS, key)
 
-    def _count_goals(self, pair: list[Any], entry: list[Any], delta: int) -> None:
-        week, starts_on = iso_week(entry[E_OCCURRED])
+    def _count_goals(self, pair: list[Any], entry: Entry, delta: int) -> None:
+        week, starts_on = iso_week(entry.occurred_at)
         for student, goal, column in contributions(entry):
             if student not in pair[2]:
                 continue  # a supervisor's feedback is evidence for its receiver only
-            row = self._goal_week(entry[E_COURSE], student, goal, week, starts_on)
+            row = self._goal_week(pair[1], student, goal, week, starts_on)
             row[column + PROGRESSION_TO_GOAL_WEEK] += delta
             self._done_with_goal_week(row)
 
@@ -497,11 +418,7 @@ class Trends(Projection):
         CourseOpened: on_course_opened,
         PairFormed: on_pair_formed,
         SessionOpened: on_session_opened,
-        StepRecorded: on_entry_recorded,
-        FeedbackGiven: on_entry_recorded,
-        ReflectionRecorded: on_entry_recorded,
-        EntryCorrected: on_entry_corrected,
-        EntryRetracted: on_entry_retracted,
+        **dict.fromkeys(ENTRY_EVENTS, on_entry),
         GoalAssessed: on_goal_assessed,
     }
 

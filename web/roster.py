@@ -20,7 +20,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Final
 
-from peerlog import PeerLog
 from peerlog.domain.events import (
     CoordinatorAssigned,
     CourseOpened,
@@ -31,6 +30,7 @@ from peerlog.domain.events import (
     StudentEnrolled,
     SupervisorAssigned,
 )
+from peerlog.projections.source import EventSource
 
 TOPICS: Final = frozenset(
     t.__name__
@@ -77,8 +77,8 @@ class CourseRoster:
 class Roster:
     """The record's courses, pairs and people, kept up to date on demand."""
 
-    def __init__(self, app: PeerLog) -> None:
-        self.app = app
+    def __init__(self, source: EventSource) -> None:
+        self.source = source
         self.position = 0
         self.courses: dict[str, CourseRoster] = {}
         self.pairs: dict[str, PairRoster] = {}
@@ -90,13 +90,11 @@ class Roster:
         with self._lock:
             # Up to the head as it is now: the next refresh starts there, and does not
             # scan again the other events recorded since the last roster event.
-            head = self.app.store.max_notification_id() or 0
+            head = self.source.head()
             if head <= self.position:
                 return self
-            decode = self.app.event_mapper.decode
-            for _, topic, state, _ in self.app.store.iter_raw(
-                self.position, stop=head, topics=TOPICS
-            ):
+            decode = self.source.decode
+            for _, topic, state, _ in self.source.iter_raw(self.position, stop=head, topics=TOPICS):
                 self._apply(decode(topic, state))
             self.position = head
         return self

@@ -18,7 +18,7 @@ from peerlog import CommandResult, PeerLog
 from peerlog.integrity.service import Integrity
 from peerlog.persistence.base import failure_summary
 from peerlog.persistence.config import ConfigurationError
-from peerlog.projections import Runner, Thresholds
+from peerlog.projections import Runner, StoreEvents, Thresholds
 from peerlog.projections.reads import Reads, Source
 from peerlog.web.roster import Roster
 from peerlog.web.sso import SingleSignOn, SsoSettings
@@ -61,12 +61,13 @@ class Services:
     @classmethod
     def of(cls, app: PeerLog, *, follow: bool = False) -> Services:
         sso_settings = SsoSettings.of(app.settings)
-        runner = Runner(app)
+        source = StoreEvents(app)
+        runner = Runner(source)
         return cls(
             app,
             runner,
             Tokens.of(app),
-            Roster(app),
+            Roster(source),
             Reads.open(app, runner.store),
             follow=follow,
             checkpoint_seconds=checkpoint_interval(app.settings),

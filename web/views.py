@@ -10,13 +10,12 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any, Final
+from typing import Any
 
 from peerlog import PeerLog
-from peerlog.projections import AsOf, Runner, Thresholds, overview
+from peerlog.projections import TABLES, AsOf, Runner, Thresholds, overview
 from peerlog.projections.overview import PairOverview
 from peerlog.projections.participation import MEMBER_COUNTS, PARTICIPATION
-from peerlog.projections.participation import TABLES as PARTICIPATION_TABLES
 from peerlog.projections.progression import (
     COURSES,
     EVIDENCE_KEYS,
@@ -25,7 +24,6 @@ from peerlog.projections.progression import (
     STATUSES,
     SUMMARY,
 )
-from peerlog.projections.progression import TABLES as PROGRESSION_TABLES
 from peerlog.projections.reads import Source
 from peerlog.projections.store import ReadStore
 from peerlog.projections.tables import Table
@@ -35,13 +33,11 @@ from peerlog.web.access import Scope
 from peerlog.web.errors import ApiError
 from peerlog.web.tokens import Role
 
-TABLES: Final = {t.name: t for t in (*PROGRESSION_TABLES, *PARTICIPATION_TABLES)}
-
 
 def named(table: str, rows: Sequence[Sequence[Any]]) -> list[dict[str, Any]]:
     """Read-model rows as dicts by column name."""
-    names = TABLES[table].column_names
-    return [dict(zip(names, row, strict=True)) for row in rows]
+    spec = TABLES[table]
+    return [spec.named(row) for row in rows]
 
 
 def read(store: ReadStore, table: str, **where: Any) -> list[dict[str, Any]]:

@@ -1,4 +1,9 @@
-"""Folding many events at once, without the cyclic garbage collector's full passes."""
+"""Folding many events at once, without the cyclic garbage collector's full passes.
+
+The pause is for the whole process, so it is taken only where a process has said it
+folds in one thread (:func:`pause_while_folding`): the command line and a rebuilding
+process do; a server, whose other threads go on answering requests meanwhile, does
+not, and there ``folding()`` changes nothing."""
 
 from __future__ import annotations
 
@@ -10,6 +15,14 @@ from contextlib import contextmanager
 _folding = 0
 _folding_lock = threading.Lock()
 _collector_was_enabled = False
+_pauses = False
+
+
+def pause_while_folding(*, enabled: bool = True) -> None:
+    """Let (or, with ``enabled=False``, no longer let) this process's folds hold off the
+    collector."""
+    global _pauses  # noqa: PLW0603 - one setting for the process
+    _pauses = enabled
 
 
 @contextmanager
@@ -21,8 +34,12 @@ def folding() -> Iterator[None]:
     discard; but each full pass of the collector walks every object held, and over a
     large record or a long stream those passes took a third to a half of the fold's
     time. Nested and concurrent folds share one pause; the collector runs
-    again as it did before once the last of them ends."""
+    again as it did before once the last of them ends. Without
+    :func:`pause_while_folding`, the collector runs as usual."""
     global _folding, _collector_was_enabled  # noqa: PLW0603 - one pause for the process
+    if not _pauses:
+        yield
+        return
     with _folding_lock:
         if _folding == 0:
             _collector_was_enabled = gc.isenabled()

@@ -20,7 +20,7 @@ from peerlog import CommandRejected, PeerLog
 from peerlog.cli.importing import import_file
 from peerlog.domain.events import StepRecorded
 from peerlog.persistence.sqlite import SQLiteFactory
-from peerlog.projections import Runner
+from peerlog.projections import Runner, StoreEvents
 from peerlog.web import create_app
 from peerlog.web.views import course_info
 from tests.cli.conftest import Cli
@@ -165,7 +165,7 @@ def test_a_nul_sent_every_way_never_reaches_the_read_models(
     peerlog.ok("projections", "run")
     assert "rebuilt up to position" in peerlog.ok("projections", "rebuild")
     peerlog.ok("dashboard", "--supervisor", "sup1")
-    runner = Runner(PeerLog(app.settings))
+    runner = Runner(StoreEvents(PeerLog(app.settings)))
     try:
         goals = [(g["goal_id"], g["title"]) for g in course_info(runner.store, COURSE)["goals"]]
     finally:

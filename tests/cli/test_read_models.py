@@ -19,7 +19,8 @@ import pytest
 from psycopg import sql
 
 from peerlog import PeerLog
-from peerlog.projections import Runner
+from peerlog.projections import Runner, StoreEvents
+from peerlog.projections.progression import Progression
 from tests.cli.conftest import Cli
 from tests.conftest import POSTGRES_URL, Store
 from tests.support import Placement
@@ -40,7 +41,9 @@ def test_status_run_and_rebuild(peerlog: Cli, placement: Placement) -> None:
     assert status.splitlines()[0].split() == [
         "projection", "position", "head", "lag", "version", "updated", "(UTC)",
     ]  # fmt: skip
-    assert re.search(rf"^progression\s+0\s+{head}\s+{head}\s+1\s+-$", status, re.MULTILINE)
+    assert re.search(
+        rf"^progression\s+0\s+{head}\s+{head}\s+{Progression.version}\s+-$", status, re.MULTILINE
+    )
 
     run = peerlog.ok("projections", "run")
     assert run.splitlines() == [
@@ -74,7 +77,7 @@ def test_run_follow_keeps_following_until_ctrl_c(store: Store, placement: Placem
         stderr=subprocess.PIPE,
         text=True,
     )
-    runner = Runner(placement.app)
+    runner = Runner(StoreEvents(placement.app))
     try:
         assert follower.stderr is not None
         assert follower.stderr.readline() == "following the record; Ctrl-C stops\n"

@@ -9,7 +9,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from peerlog.projections import Runner
+from peerlog.projections import Runner, StoreEvents
 from peerlog.projections.store import PostgresReadStore
 from tests.conftest import POSTGRES_URL, Store
 from tests.support import Placement
@@ -29,7 +29,7 @@ def test_the_dashboard_role_reads_read_models_only(postgres_store: Store, role: 
     placement = Placement(postgres_store.open()).seed()
     app = placement.app
     app.execute(placement.step("st1"))
-    runner = Runner(app)
+    runner = Runner(StoreEvents(app))
     try:
         runner.run()
         assert isinstance(runner.store, PostgresReadStore)

@@ -8,7 +8,15 @@ from datetime import datetime, timedelta
 import pytest
 
 from peerlog import PeerLog
-from peerlog.projections import PROJECTIONS, InMemory, Runner, Thresholds, fold_all, overview
+from peerlog.projections import (
+    PROJECTIONS,
+    InMemory,
+    Runner,
+    StoreEvents,
+    Thresholds,
+    fold_all,
+    overview,
+)
 from peerlog.projections.overview import PairOverview
 from tests.support import T0, Placement
 
@@ -103,7 +111,7 @@ def placement(app: PeerLog) -> Placement:
 
 
 def _overview(app: PeerLog, now: datetime, **limits: float) -> dict[str, PairOverview]:
-    runner = Runner(app)
+    runner = Runner(StoreEvents(app))
     try:
         runner.run()
         stored = overview(runner.store, now=now, thresholds=Thresholds(**limits))  # type: ignore[arg-type]
@@ -207,7 +215,7 @@ def test_goals_without_evidence_after_the_midpoint(placement: Placement) -> None
 
 def test_the_overview_of_one_supervisor(placement: Placement) -> None:
     Shifts(placement, "p2", ("s3", "s4")).session(["s3", "s4"])
-    runner = Runner(placement.app)
+    runner = Runner(StoreEvents(placement.app))
     try:
         runner.run()
         this_week = T0 + timedelta(days=3)
@@ -255,7 +263,7 @@ def test_a_coordinators_overview_holds_the_pairs_of_their_courses(placement: Pla
         supervisors=["sup9"],
         occurred_at=at,
     )
-    runner = Runner(placement.app)
+    runner = Runner(StoreEvents(placement.app))
     try:
         runner.run()
         everyone = overview(runner.store, now=AFTER_MIDPOINT)

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from peerlog import CommandRejected, PeerLog
 from peerlog.domain.vocabulary import course_stream, pair_stream
-from peerlog.projections import PROJECTIONS, AsOf, Runner, fold_all
+from peerlog.projections import PROJECTIONS, AsOf, Runner, StoreEvents, fold_all
 from peerlog.projections.asof import fold, merged
 from peerlog.projections.participation import PARTICIPATION, Participation
 from peerlog.projections.progression import PROGRESSION, Progression
@@ -172,7 +172,7 @@ class Driver:
         elif kind == "retire":
             self._try(p.cmd("retire_goal", "coord", course_id=COURSE, goal_id=a, reason="Merged"))
         elif kind == "run":
-            runner = Runner(self.app, batch_size=a)
+            runner = Runner(StoreEvents(self.app), batch_size=a)
             self.runners.append(runner)
             runner.run()
             last = self.app.store.max_notification_id()
@@ -207,11 +207,11 @@ def _check_agreement(kind: str, operations: list[tuple[Any, Any, Any, Any]]) -> 
         driver = Driver(app)
         for op in operations:
             driver.do(op)
-        incremental = Runner(app, batch_size=3)
+        incremental = Runner(StoreEvents(app), batch_size=3)
         incremental.run()
         stored = {p.name: incremental.store.load(p).snapshot() for p in PROJECTIONS}
         in_memory = {p.name: fold_all(app, p).rows.snapshot() for p in PROJECTIONS}
-        rebuilt_runner = Runner(app)
+        rebuilt_runner = Runner(StoreEvents(app))
         rebuilt_runner.rebuild()
         rebuilt = {p.name: rebuilt_runner.store.load(p).snapshot() for p in PROJECTIONS}
         for runner in (*driver.runners, incremental, rebuilt_runner):
@@ -270,7 +270,7 @@ def test_incremental_rebuilt_and_in_memory_agree_on_postgres(
 def test_status_shows_position_and_lag(store: Store) -> None:
     app = Placement(store.open()).seed().app
     try:
-        runner = Runner(app, batch_size=5)
+        runner = Runner(StoreEvents(app), batch_size=5)
         head = app.store.max_notification_id()
         assert head is not None
         before = {s.name: s for s in runner.status()}
@@ -292,7 +292,7 @@ def test_a_rebuild_process_that_fails_is_reported_and_the_live_tables_stay(
     placement = Placement(store.open()).seed()
     app = placement.app
     app.execute(placement.step("st1"))
-    runner = Runner(app)
+    runner = Runner(StoreEvents(app))
     try:
         runner.run()
         before = {p.name: runner.store.load(p).snapshot() for p in PROJECTIONS}
@@ -317,7 +317,7 @@ def test_a_rebuild_in_parallel_processes_gives_the_same_tables(store: Store) -> 
         app.execute(placement.step(f"st{n}", actor="s1" if n % 3 else "s2"))
     app.execute(placement.feedback("fb1"))
     placement.run("retract_entry", "sup1", pair_id="p1", entry_id="st4", reason="Duplicate")
-    runner = Runner(app)
+    runner = Runner(StoreEvents(app))
     seen: list[str] = []
     runner.progress = lambda what, position, head: seen.append(what)
     try:
@@ -330,6 +330,23 @@ def test_a_rebuild_in_parallel_processes_gives_the_same_tables(store: Store) -> 
         assert any("switched" in what for what in seen)
         assert set(runner.peak_memory) == {p.name for p in PROJECTIONS}
         assert all(held > 0 for held in runner.peak_memory.values())
+    finally:
+        runner.close()
+        app.close()
+
+
+def test_a_runner_keeps_only_the_projections_it_is_given(store: Store) -> None:
+    placement = Placement(store.open()).seed()
+    app = placement.app
+    app.execute(placement.step("st1"))
+    runner = Runner(StoreEvents(app), [Participation])
+    try:
+        assert runner.run() == {"participation": app.store.max_notification_id()}
+        assert set(runner.store.tracking()) == {"participation"}
+        assert [s.name for s in runner.status()] == ["participation"]
+        stored = runner.store.load(Participation).snapshot()
+        assert stored == fold_all(app, Participation).rows.snapshot()
+        assert ("p1", "s1", COURSE, 1, 0, 0, 0, 0) in stored[PARTICIPATION]
     finally:
         runner.close()
         app.close()

@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 
 from peerlog import CommandRejected, CommandResult
-from peerlog.projections import Runner
+from peerlog.projections import Runner, StoreEvents
 from peerlog.projections.asof import AsOf, audit
 from peerlog.projections.progression import GOALS, TABLES, Progression
 from tests.conftest import Store
@@ -30,7 +30,7 @@ def test_a_revised_goal_title_reaches_the_read_models_and_the_audit(store: Store
     placement = Placement(store.open()).seed()
     app = placement.app
     app.execute(placement.step("st1"))
-    runner = Runner(app)
+    runner = Runner(StoreEvents(app))
     try:
         runner.run()
         assert _goal_titles(runner)["hygiene"] == "Basic hygiene and infection control"

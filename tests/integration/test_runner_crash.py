@@ -10,7 +10,7 @@ import subprocess
 import sys
 import textwrap
 
-from peerlog.projections import PROJECTIONS, Runner, fold_all
+from peerlog.projections import PROJECTIONS, Runner, StoreEvents, fold_all
 from tests.conftest import Store
 from tests.support import Placement
 
@@ -18,7 +18,7 @@ RUNNER = textwrap.dedent(
     """
     import json, sys, time
     from peerlog import PeerLog
-    from peerlog.projections import Runner
+    from peerlog.projections import Runner, StoreEvents
 
     flushes = 0
 
@@ -30,7 +30,7 @@ RUNNER = textwrap.dedent(
             time.sleep(60)
 
     app = PeerLog(json.loads(sys.argv[1]))
-    Runner(app, batch_size=10, before_commit=before_commit).run()
+    Runner(StoreEvents(app), batch_size=10, before_commit=before_commit).run()
     print("finished", flush=True)
     """
 )
@@ -59,7 +59,7 @@ def test_a_runner_killed_mid_batch_recovers_to_what_a_rebuild_gives(store: Store
         os.kill(process.pid, signal.SIGKILL)
         process.wait(timeout=30)
 
-    runner = Runner(app, batch_size=10)
+    runner = Runner(StoreEvents(app), batch_size=10)
     try:
         # The first two projections committed their first batch; the third batch (the
         # first of the third projection) was not.
@@ -82,7 +82,7 @@ def test_two_runners_at_once_never_count_twice(store: Store) -> None:
     app = placement.app
     for n in range(30):
         app.execute(placement.step(f"st{n}"))
-    first, second = Runner(app, batch_size=4), Runner(app, batch_size=7)
+    first, second = Runner(StoreEvents(app), batch_size=4), Runner(StoreEvents(app), batch_size=7)
     try:
         # Interleave their batches: each notices the other moved on and reloads.
         for _ in range(20):

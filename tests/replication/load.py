@@ -19,7 +19,7 @@ from typing import Any
 import httpx2
 
 from peerlog import PeerLog
-from peerlog.projections import PROJECTIONS, Runner, fold_all
+from peerlog.projections import PROJECTIONS, Runner, StoreEvents, fold_all
 from peerlog.web import Tokens
 from tests.replication.clusters import wait_for
 from tests.web.server import serve
@@ -254,7 +254,7 @@ def _check_record(env: dict[str, str], seeded: set[str], acknowledged: dict[str,
         positions = after.store.select_positions()
         assert positions == list(range(1, len(positions) + 1))
         assert after.verify().verified
-        runner = Runner(after)
+        runner = Runner(StoreEvents(after))
         followed = {p.name: runner.store.load(p).snapshot() for p in PROJECTIONS}
         in_memory = {p.name: fold_all(after, p).rows.snapshot() for p in PROJECTIONS}
         runner.rebuild()

@@ -23,7 +23,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from peerlog import PeerLog
-from peerlog.projections import Runner
+from peerlog.projections import Runner, StoreEvents
 from peerlog.web import create_app
 from peerlog.web.tokens import Tokens
 from tests.replication.clusters import Node, current_lsn, free_port
@@ -65,7 +65,7 @@ def record(replicated: Replicated) -> Iterator[Record]:
         "assess_goal", "sup1", pair_id="p1", student_id="s1", goal_id="hygiene",
         level="good", kind="formative", occurred_at=(T0 + timedelta(hours=3)).isoformat(),
     )  # fmt: skip
-    Runner(app).run()
+    Runner(StoreEvents(app)).run()
     tokens = Tokens.of(app)
     secrets = {who: tokens.create(who, role)[1] for who, role in READERS.items()}
     s1, s2 = replicated.s1, replicated.s2

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from peerlog.projections import PROJECTIONS
+from peerlog.projections import TABLES as READ_TABLES
 from peerlog.projections.tables import Table
 
 DOC = (Path(__file__).resolve().parents[2] / "docs" / "read-models.md").read_text()
-TABLES = [t for p in PROJECTIONS for t in p.tables]
+TABLES = list(READ_TABLES.values())
 
 
 @pytest.mark.parametrize("table", TABLES, ids=lambda t: t.name)

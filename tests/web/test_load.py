@@ -24,7 +24,7 @@ import httpx2
 import pytest
 
 from peerlog import PeerLog
-from peerlog.projections import PROJECTIONS, Runner, fold_all
+from peerlog.projections import PROJECTIONS, Runner, StoreEvents, fold_all
 from peerlog.web import Tokens
 from tests.conftest import Store
 from tests.web.server import serve
@@ -214,7 +214,7 @@ def test_fifty_clients_for_a_minute_lose_nothing(
         assert app.verify().verified
         # What the server's follower wrote agrees with the record folded afresh and with
         # a rebuild of the tables.
-        runner = Runner(app)
+        runner = Runner(StoreEvents(app))
         followed = {p.name: runner.store.load(p).snapshot() for p in PROJECTIONS}
         in_memory = {p.name: fold_all(app, p).rows.snapshot() for p in PROJECTIONS}
         runner.rebuild()

@@ -142,6 +142,42 @@ class Pair(msgspec.Struct, kw_only=True):
     entries: dict[str, Entry] = msgspec.field(default_factory=dict)
 
 
+def recorded_entry(event: StepRecorded | FeedbackGiven | ReflectionRecorded) -> Entry:
+    """The entry as the event that recorded it has it (before any correction)."""
+    if isinstance(event, StepRecorded):
+        return StepEntry(
+            entry_id=event.step_id,
+            actor=event.actor,
+            occurred_at=event.occurred_at,
+            session_id=event.session_id,
+            goals=event.goals,
+            step_kind=event.kind,
+            performers=event.performers,
+            observers=event.observers,
+        )
+    if isinstance(event, FeedbackGiven):
+        return FeedbackEntry(
+            entry_id=event.feedback_id,
+            actor=event.actor,
+            occurred_at=event.occurred_at,
+            session_id=event.session_id,
+            goals=event.goals,
+            giver=event.giver,
+            receiver=event.receiver,
+            source=event.source,
+        )
+    return ReflectionEntry(
+        entry_id=event.reflection_id,
+        actor=event.actor,
+        occurred_at=event.occurred_at,
+        session_id=event.session_id,
+        goals=event.goals,
+        authors=event.authors,
+        mode=event.mode,
+        stages=tuple(event.stages),
+    )
+
+
 def apply_changes(entry: Entry, changes: EntryChanges) -> Entry:
     """The entry as a correction leaves it: the fields named in ``changes`` replaced."""
     if isinstance(entry, StepEntry) and isinstance(changes, StepChanges):
@@ -207,39 +243,9 @@ def evolve(pair: Pair | None, event: DomainEvent) -> Pair:  # noqa: C901
         session.closed_at = event.occurred_at
         if pair.open_session == event.session_id:
             pair.open_session = None
-    elif isinstance(event, StepRecorded):
-        pair.entries[event.step_id] = StepEntry(
-            entry_id=event.step_id,
-            actor=event.actor,
-            occurred_at=event.occurred_at,
-            session_id=event.session_id,
-            goals=event.goals,
-            step_kind=event.kind,
-            performers=event.performers,
-            observers=event.observers,
-        )
-    elif isinstance(event, FeedbackGiven):
-        pair.entries[event.feedback_id] = FeedbackEntry(
-            entry_id=event.feedback_id,
-            actor=event.actor,
-            occurred_at=event.occurred_at,
-            session_id=event.session_id,
-            goals=event.goals,
-            giver=event.giver,
-            receiver=event.receiver,
-            source=event.source,
-        )
-    elif isinstance(event, ReflectionRecorded):
-        pair.entries[event.reflection_id] = ReflectionEntry(
-            entry_id=event.reflection_id,
-            actor=event.actor,
-            occurred_at=event.occurred_at,
-            session_id=event.session_id,
-            goals=event.goals,
-            authors=event.authors,
-            mode=event.mode,
-            stages=tuple(event.stages),
-        )
+    elif isinstance(event, StepRecorded | FeedbackGiven | ReflectionRecorded):
+        entry = recorded_entry(event)
+        pair.entries[entry.entry_id] = entry
     elif isinstance(event, EntryCorrected):
         pair.entries[event.entry_id] = apply_changes(pair.entries[event.entry_id], event.changes)
     elif isinstance(event, EntryRetracted):
