@@ -49,7 +49,7 @@ from peerlog.domain.events import (
 from peerlog.domain.pair import Entry
 from peerlog.domain.vocabulary import GIBBS_STAGES, pair_stream
 from peerlog.folding import folding
-from peerlog.i18n import N_, Labels, _, ngettext
+from peerlog.i18n import N_, Labels, _, lazy, ngettext
 from peerlog.persistence.records import RecordedEvent
 from peerlog.projections.asof import AsOf, NotInRecord
 from peerlog.projections.base import ref
@@ -285,7 +285,7 @@ def timeline(
     with folding():
         records = app.records(pair_stream(pair_id))
         if not records:
-            msg = f"pair '{pair_id}' is not in the record"
+            msg = lazy("pair '%(pair_id)s' is not in the record", pair_id=pair_id)
             raise NotInRecord(msg)
         return build(app, pair_id, records, as_of, late_after=late_after, with_state=with_state)
 
@@ -320,7 +320,7 @@ def build(
             item.state = tracker.after(record, event, teller)
         items.append(item)
     if not items:
-        msg = f"pair '{pair_id}' had not been formed by then"
+        msg = lazy("pair '%(pair_id)s' had not been formed by then", pair_id=pair_id)
         raise NotInRecord(msg)
     return Timeline(pair_id, teller.course_id, as_of, late_after, items, len(records))
 

@@ -36,7 +36,7 @@ from peerlog.domain.events import (
     StepRecorded,
 )
 from peerlog.domain.vocabulary import GIBBS_STAGES, ID_RE, course_stream, pair_stream
-from peerlog.i18n import N_, gettext, ngettext
+from peerlog.i18n import N_, gettext, lazy, ngettext
 from peerlog.web import api, pages
 from peerlog.web.access import Scope
 from peerlog.web.audit_report import display_names
@@ -300,7 +300,12 @@ def pair_view(app: PeerLog, pair_id: str) -> PairView:  # noqa: C901, PLR0912 - 
         elif isinstance(event, GoalAssessed):
             pair.assessments += 1
     if pair is None:
-        raise ApiError(404, "pair_id", "not_in_record", f"pair {pair_id} is not in the record")
+        raise ApiError(
+            404,
+            "pair_id",
+            "not_in_record",
+            lazy("pair %(pair_id)s is not in the record", pair_id=pair_id),
+        )
     return pair
 
 
@@ -319,9 +324,9 @@ def _scope(request: Request) -> Scope:
 def _pair_for(request: Request, pair_id: str) -> tuple[Scope, PairView, CourseView]:
     scope = _scope(request)
     if not ID_RE.fullmatch(pair_id):
-        raise ApiError(422, "pair_id", "invalid_id", "is not an id")
+        raise ApiError(422, "pair_id", "invalid_id", lazy("is not an id"))
     if scope.role not in {Role.STUDENT, Role.SUPERVISOR} or not scope.may_read_pair(pair_id):
-        raise forbidden("pair_id", f"you do not record in pair {pair_id}")
+        raise forbidden("pair_id", lazy("you do not record in pair %(pair_id)s", pair_id=pair_id))
     app = pages._services(request).record_for(scope.actor).app  # noqa: SLF001
     pair = pair_view(app, pair_id)
     return scope, pair, course_view(app, pair.course_id)
@@ -379,7 +384,9 @@ def capture_home(request: Request) -> Response:
     scope = _scope(request)
     pairs = [p for p in scope.pairs() if p.active] or scope.pairs()
     if scope.role not in {Role.STUDENT, Role.SUPERVISOR} or not pairs:
-        raise forbidden("actor", "capture pages are for the students and supervisors of a pair")
+        raise forbidden(
+            "actor", lazy("capture pages are for the students and supervisors of a pair")
+        )
     return RedirectResponse(f"/capture/{pairs[0].pair_id}", status_code=303)
 
 
@@ -470,7 +477,7 @@ def _same_origin(request: Request) -> None:
     if request.headers.get("x-peerlog-capture") != "1" or (
         origin is not None and origin.split("://", 1)[-1] != host
     ):
-        raise forbidden("origin", "entries are sent by the capture page of this server")
+        raise forbidden("origin", lazy("entries are sent by the capture page of this server"))
 
 
 @router.post("/capture/batch")
@@ -482,7 +489,7 @@ def batch(request: Request, data: Annotated[bytes, Depends(api.raw_body)]) -> JS
     if token is None:
         # The script keeps the entries and sends them again after logging in.
         return JSONResponse(
-            ApiError(401, "session", "unauthenticated", "log in again").as_dict(), 401
+            ApiError(401, "session", "unauthenticated", lazy("log in again")).as_dict(), 401
         )
     _same_origin(request)
     return api.post_batch(scope_of(token, found).token, found, data)
