@@ -18,9 +18,9 @@ from peerlog.domain.vocabulary import PAIR_STREAM_PREFIX
 from peerlog.projections import AsOf, audit
 from peerlog.projections.asof import audit_weeks
 from peerlog.projections.audit_file import make_file
+from peerlog.projections.names import display_names
 from peerlog.projections.timeline import timeline
 from peerlog.web.audit_report import (
-    display_names,
     render_html,
     render_markdown,
     render_pdf,
@@ -86,11 +86,11 @@ def audit_command(
         click.echo(f"wrote the audit file {bundle} ({len(data):,} bytes)", err=True)
     if fmt == "json":
         _write(to_json(report) + "\n", output)
-    elif fmt == "text":
-        _write(render_text(report, behind(app, report, window)) + "\n", output)
     else:
         events, names = behind(app, report, window), display_names(app, course)
-        if fmt == "pdf":
+        if fmt == "text":
+            _write(render_text(report, events, names) + "\n", output)
+        elif fmt == "pdf":
             if output is None and sys.stdout.isatty():
                 raise click.UsageError("a PDF goes to a file: give -o FILE (or > FILE)")
             _write(render_pdf(report, events, names, audit_weeks(app, report)), output)

@@ -11,6 +11,7 @@ from peerlog.cli.output import echo_json, format_option, ratio, table, when
 from peerlog.cli.session import Session, pass_session
 from peerlog.cli.times import as_of_options
 from peerlog.projections import AsOf, balance_report
+from peerlog.projections.names import Names, display_names, named
 from peerlog.projections.participation import MEMBER_COUNTS
 
 
@@ -38,21 +39,22 @@ def balance_command(
       peerlog balance p02
       peerlog balance p02 --as-of 2026-03-20 --format json
     """
-    report = balance_report(session.record().app, pair, AsOf(as_of, as_of_occurred))
+    app = session.record().app
+    report = balance_report(app, pair, AsOf(as_of, as_of_occurred))
     if fmt == "json":
         echo_json(report)
         return
-    click.echo(render(report))
+    click.echo(render(report, display_names(app)))
 
 
-def render(report: dict[str, Any]) -> str:
+def render(report: dict[str, Any], names: Names) -> str:
     as_of = f"as recorded by {when(datetime.fromisoformat(report['as_of']))} UTC"
     if "as_of_occurred" in report:
         as_of += (
             f", what had happened by {when(datetime.fromisoformat(report['as_of_occurred']))} UTC"
         )
     rows = [
-        [member, *(counts[key] for key in MEMBER_COUNTS)]
+        [named(member, names), *(counts[key] for key in MEMBER_COUNTS)]
         for member, counts in report["members"].items()
     ]
     header = ["student", *(key.replace("_", " ") for key in MEMBER_COUNTS)]

@@ -15,6 +15,7 @@ from peerlog.cli.progress import Progress, progress_option, wanted
 from peerlog.cli.session import Session, pass_session
 from peerlog.cli.times import MOMENT
 from peerlog.projections import Runner, Thresholds, overview
+from peerlog.projections.names import Names, all_named, display_names
 from peerlog.projections.overview import PairOverview
 
 DEFAULTS = Thresholds()
@@ -129,11 +130,18 @@ def dashboard_command(
             }
         )
         return
-    click.echo(render(pairs, moment, position, head, thresholds))
+    names = display_names(session.app(), {p.course_id for p in pairs})
+    click.echo(render(pairs, moment, position, head, thresholds, names=names))
 
 
 def render(
-    pairs: list[PairOverview], now: datetime, position: int, head: int, limits: Thresholds
+    pairs: list[PairOverview],
+    now: datetime,
+    position: int,
+    head: int,
+    limits: Thresholds,
+    *,
+    names: Names,
 ) -> str:
     flagged = sum(1 for p in pairs if p.flags)
     behind = " (up to date)." if position >= head else f": {head - position:,} events behind."
@@ -149,8 +157,9 @@ def render(
         lines += [
             "",
             (
-                f"{pair.pair_id}  course {pair.course_id}  students {', '.join(pair.students)}  "
-                f"supervisor {', '.join(pair.supervisors)}"
+                f"{pair.pair_id}  course {pair.course_id}  "
+                f"students {all_named(pair.students, names)}  "
+                f"supervisor {all_named(pair.supervisors, names)}"
             ),
             (
                 f"    sessions {pair.sessions} ({pair.recent_sessions} in the last "

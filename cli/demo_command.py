@@ -14,6 +14,7 @@ from peerlog.cli.errors import FAILED, Failed
 from peerlog.cli.progress import Progress, progress_option, wanted
 from peerlog.cli.session import Session, pass_session
 from peerlog.projections import NotInRecord, Thresholds, overview
+from peerlog.projections.names import display_names
 from peerlog.projections.timeline import timeline
 
 FUTURE_TOLERANCE: Final = timedelta(minutes=5)
@@ -70,7 +71,7 @@ def demo_command(
     head = runner.head()
     click.echo(seeded)
     click.echo("")
-    click.echo(dashboard.render(shown, now, head, head, Thresholds()))
+    click.echo(dashboard.render(shown, now, head, head, Thresholds(), names=display_names(app)))
     click.echo("")
     click.echo(_next_steps(app, session, pairs))
 

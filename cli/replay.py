@@ -11,6 +11,7 @@ from peerlog.cli.output import echo_json, format_option, ratio, when
 from peerlog.cli.session import Session, pass_session
 from peerlog.cli.times import as_of_options
 from peerlog.projections import AsOf
+from peerlog.projections.names import Names, all_named, display_names
 from peerlog.projections.timeline import LATE_AFTER, Item, PairState, Timeline, duration, timeline
 
 ACTOR_WIDTH = 14
@@ -59,8 +60,9 @@ def replay_command(
       peerlog replay p03 --session p03-s006
       peerlog replay p03 --as-of 2026-03-18 --student p03-a --state
     """
+    app = session.record().app
     history = timeline(
-        session.record().app,
+        app,
         pair,
         AsOf(as_of, as_of_occurred),
         late_after=timedelta(hours=late_after),
@@ -83,13 +85,23 @@ def replay_command(
             }
         )
         return
-    click.echo(render(history, items, session_id=session_id, student=student))
+    names = display_names(app, history.course_id) if history.course_id else {}
+    click.echo(render(history, items, names, session_id=session_id, student=student))
 
 
 def render(
-    history: Timeline, items: list[Item], *, session_id: str | None, student: str | None
+    history: Timeline,
+    items: list[Item],
+    names: Names,
+    *,
+    session_id: str | None,
+    student: str | None,
 ) -> str:
-    lines = [_heading(history, items, session_id=session_id, student=student), ""]
+    lines = [_heading(history, items, session_id=session_id, student=student)]
+    people = sorted({person for item in items for person in item.people} & set(names))
+    if people:
+        lines.append(f"People: {all_named(people, names)}.")
+    lines.append("")
     number_width = max([len(str(i.position)) for i in items] + [1])
     actor_width = min(ACTOR_WIDTH, max([len(i.actor) for i in items] + [5]))
     lines.append(

@@ -18,9 +18,7 @@ from typing import Any, Final
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from peerlog import PeerLog
-from peerlog.domain.erasure import is_erased
-from peerlog.domain.vocabulary import course_stream
+from peerlog.projections.names import Names, named
 from peerlog.projections.progression import EVIDENCE_LABELS, STATUS_LABELS
 from peerlog.projections.trends import QUIET_WEEKS, quiet_goals
 
@@ -45,29 +43,6 @@ def when(value: Any, *, seconds: bool = False) -> str:
     moment = datetime.fromisoformat(value) if isinstance(value, str) else value
     moment = moment.astimezone(UTC)
     return str(moment.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M"))
-
-
-def display_names(app: PeerLog, course_id: str) -> dict[str, str]:
-    """The display names the course's record gives its people (erased ones left out)."""
-    names: dict[str, str] = {}
-    for event in app.history(course_stream(course_id)):
-        name = getattr(event, "display_name", None)
-        person = next(
-            (
-                getattr(event, field)
-                for field in ("student_id", "supervisor_id", "coordinator_id")
-                if getattr(event, field, None)
-            ),
-            None,
-        )
-        if person and name and not is_erased(name):
-            names[person] = str(name)
-    return names
-
-
-def named(person: str, names: Mapping[str, str]) -> str:
-    name = names.get(person)
-    return f"{name} ({person})" if name else person
 
 
 def as_of_words(report: Mapping[str, Any]) -> str:
@@ -128,9 +103,9 @@ def texts_of(ref: str, behind: Behind) -> list[tuple[str, str]]:
     return list(item.get("texts", {}).items()) if item is not None else []
 
 
-def render_text(report: Mapping[str, Any], behind: Behind) -> str:
+def render_text(report: Mapping[str, Any], behind: Behind, names: Names) -> str:
     lines = [
-        f"Audit of {report['student_id']} in course {report['course_id']}",
+        f"Audit of {named(report['student_id'], names)} in course {report['course_id']}",
         f"As of: {as_of_words(report)}; pass level: {report['pass_level']}",
         counts_words(report),
     ]
@@ -145,6 +120,9 @@ def render_text(report: Mapping[str, Any], behind: Behind) -> str:
             lines.append("  events:")
             for ref, moment, what in (event_line(e, behind) for e in goal["events"]):
                 lines.append(f"    {ref:<14} {moment:<16}  {what}".rstrip())
+    if names:
+        lines += ["", "People:"]
+        lines += [f"  {person}: {name}" for person, name in sorted(names.items())]
     lines += [
         "",
         f"Integrity: {integrity_words(report)}",
@@ -158,7 +136,7 @@ def _md(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def render_markdown(report: Mapping[str, Any], behind: Behind, names: Mapping[str, str]) -> str:
+def render_markdown(report: Mapping[str, Any], behind: Behind, names: Names) -> str:
     lines = [
         f"# Audit of {_md(named(report['student_id'], names))} in course {report['course_id']}",
         "",
@@ -212,7 +190,7 @@ _env = Environment(
 def context(
     report: Mapping[str, Any],
     behind: Behind,
-    names: Mapping[str, str],
+    names: Names,
     weeks: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """What ``audit_body.html`` needs (the dashboard's page adds its own); ``weeks``,
@@ -245,7 +223,7 @@ def context(
 def render_html(
     report: Mapping[str, Any],
     behind: Behind,
-    names: Mapping[str, str],
+    names: Names,
     weeks: Mapping[str, Any] | None = None,
 ) -> str:
     """One standalone HTML file, its styles inline."""
@@ -255,7 +233,7 @@ def render_html(
 def render_pdf(
     report: Mapping[str, Any],
     behind: Behind,
-    names: Mapping[str, str],
+    names: Names,
     weeks: Mapping[str, Any] | None = None,
 ) -> bytes:
     """The standalone HTML, printed to PDF (WeasyPrint), for the student's file."""

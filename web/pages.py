@@ -32,6 +32,7 @@ from peerlog.domain.vocabulary import ID_RE
 from peerlog.projections import Thresholds, audit
 from peerlog.projections.asof import audit_weeks
 from peerlog.projections.audit_file import make_file
+from peerlog.projections.names import all_named, display_names, named
 from peerlog.projections.progression import EVIDENCE_LABELS, STATUS_LABELS
 from peerlog.projections.reads import Source
 from peerlog.projections.store import ReadStore
@@ -80,6 +81,8 @@ _env = Environment(
 _env.filters["when"] = _when
 _env.filters["ratio"] = _ratio
 _env.globals.update(
+    named=named,
+    all_named=all_named,
     status_labels=STATUS_LABELS,
     status_marks=STATUS_MARKS,
     evidence_labels=EVIDENCE_LABELS,
@@ -315,6 +318,8 @@ def _page(
     **context: Any,
 ) -> Response:
     where = views.positions(source)
+    if "names" not in context:
+        context["names"] = display_names(scope.roster.app, scope.courses())
     return render(
         request,
         name,
@@ -378,6 +383,7 @@ def overview_context(
     )
     return {
         "pairs": pairs,
+        "names": display_names(scope.roster.app, {p["course_id"] for p in pairs}),
         "sparks": _sparks(pairs),
         "spark_words": {p["pair_id"]: charts.sparkline_words(p["weekly_balance"]) for p in pairs},
         "flagged": sum(1 for p in pairs if p["flags"]),
@@ -510,6 +516,7 @@ def pair_context(
     return {
         "trend": trend,
         "charts": drawn,
+        "names": display_names(app, head["course_id"]) if head.get("course_id") else {},
         "head": head,
         "items": list(reversed(items)),
         "pair": pair.as_dict() if pair else None,
@@ -551,7 +558,7 @@ def _audit(
         told = timeline(source.app, pair_id, window)
         for item in told.items:
             behind[item.event] = views.timeline_item(item, scope)
-    names = audit_report.display_names(source.app, course)
+    names = display_names(source.app, course)
     return scope, report, behind, names, source, audit_weeks(source.app, report)
 
 
