@@ -14,7 +14,6 @@ from peerlog.cli.errors import FAILED, Failed
 from peerlog.cli.progress import Progress, progress_option, wanted
 from peerlog.cli.session import Session, pass_session
 from peerlog.projections import NotInRecord, Thresholds, overview
-from peerlog.projections.names import display_names
 from peerlog.projections.timeline import timeline
 
 FUTURE_TOLERANCE: Final = timedelta(minutes=5)
@@ -71,7 +70,11 @@ def demo_command(
     head = runner.head()
     click.echo(seeded)
     click.echo("")
-    click.echo(dashboard.render(shown, now, head, head, Thresholds(), names=display_names(app)))
+    click.echo(
+        dashboard.render(
+            shown, now, head, head, Thresholds(), **dashboard.people_and_zones(app, shown)
+        )
+    )
     click.echo("")
     click.echo(_next_steps(app, session, pairs))
 

@@ -8,11 +8,13 @@ from typing import Any
 
 import click
 
+from peerlog import PeerLog
 from peerlog.cli.fields import MODELS, FieldsError, describe_fields, parse_words
 from peerlog.cli.output import echo_json, format_option, table
 from peerlog.cli.session import Session, pass_session
 from peerlog.commands import COMMAND_NAMES
 from peerlog.json_text import MAX_COMMAND_BYTES, JsonRejected, decode
+from peerlog.projections.local_time import course_zone, pair_course, read_local
 
 
 def new_command_id() -> str:
@@ -63,6 +65,21 @@ def build_command(
     return data
 
 
+def read_in_local_time(app: PeerLog, data: dict[str, Any]) -> None:
+    """An ``occurred_at`` typed without a UTC offset is a time on the ward: read it in
+    the course's time zone (``08:00`` is today at 08:00 there)."""
+    typed = data.get("occurred_at")
+    if not isinstance(typed, str):
+        return
+    course = data.get("course_id")
+    if not isinstance(course, str):
+        pair = data.get("pair_id")
+        course = pair_course(app, pair) if isinstance(pair, str) else None
+    moment = read_local(typed, course_zone(app, course), app.clock())
+    if moment is not None:
+        data["occurred_at"] = moment.isoformat()
+
+
 @click.command("record", short_help="Record one command, written as FIELD=VALUE words.")
 @click.argument("command", required=False, metavar="COMMAND")
 @click.argument("words", nargs=-1, metavar="[FIELD=VALUE]...")
@@ -106,7 +123,9 @@ def record_command(
 
     The actor is --actor (or PEERLOG_ACTOR, or actor=...); the command id is --id (or
     command_id=...), else a new one, which is printed: sending the same id again
-    records nothing twice. occurred_at=... says when it happened (default: now).
+    records nothing twice. occurred_at=... says when it happened (default: now); a time
+    without a UTC offset (occurred_at=08:00, or 2026-03-02T08:00) is read in the
+    course's time zone.
     COMMAND --fields lists a command's fields.
 
     \b
@@ -129,7 +148,9 @@ def record_command(
         click.echo(table(describe_fields(command), ("field", "needed", "write it as")))
         return
     data = build_command(command, words, json_text, actor=actor, command_id=command_id)
-    result = session.app().execute(data)
+    app = session.app()
+    read_in_local_time(app, data)
+    result = app.execute(data)
     name = data["command"]
     if fmt == "json":
         echo_json(result.as_dict())

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import click
 
 from peerlog.cli.errors import Failed
 from peerlog.cli.output import echo_json, format_option, ratio, when
 from peerlog.cli.session import Session, pass_session
-from peerlog.cli.times import as_of_options
+from peerlog.cli.times import as_of_options, on_the_ward
 from peerlog.projections import AsOf
+from peerlog.projections.local_time import pair_zone, zone_words
 from peerlog.projections.names import Names, all_named, display_names
 from peerlog.projections.timeline import LATE_AFTER, Item, PairState, Timeline, duration, timeline
 
@@ -61,10 +63,11 @@ def replay_command(
       peerlog replay p03 --as-of 2026-03-18 --student p03-a --state
     """
     app = session.record().app
+    zone = pair_zone(app, pair)
     history = timeline(
         app,
         pair,
-        AsOf(as_of, as_of_occurred),
+        AsOf(on_the_ward(as_of, zone), on_the_ward(as_of_occurred, zone)),
         late_after=timedelta(hours=late_after),
         with_state=state,
     )
@@ -86,47 +89,56 @@ def replay_command(
         )
         return
     names = display_names(app, history.course_id) if history.course_id else {}
-    click.echo(render(history, items, names, session_id=session_id, student=student))
+    click.echo(render(history, items, names, zone, session_id=session_id, student=student))
 
 
 def render(
     history: Timeline,
     items: list[Item],
     names: Names,
+    zone: ZoneInfo,
     *,
     session_id: str | None,
     student: str | None,
 ) -> str:
-    lines = [_heading(history, items, session_id=session_id, student=student)]
+    lines = [_heading(history, items, zone, session_id=session_id, student=student)]
     people = sorted({person for item in items for person in item.people} & set(names))
     if people:
         lines.append(f"People: {all_named(people, names)}.")
     lines.append("")
     number_width = max([len(str(i.position)) for i in items] + [1])
     actor_width = min(ACTOR_WIDTH, max([len(i.actor) for i in items] + [5]))
+    recorded = [when(i.recorded_at, zone=zone) for i in items]
+    occurred = [when(i.occurred_at, zone=zone) for i in items]
+    width = max([len(t) for t in recorded + occurred] + [19])
     lines.append(
-        f"{'#':>{number_width}}  {'recorded':<19}  {'occurred':<19}  "
+        f"{'#':>{number_width}}  {'recorded':<{width}}  {'occurred':<{width}}  "
         f"{'actor':<{actor_width}}  what happened"
     )
-    indent = " " * (number_width + 2 + 19 + 2 + 19 + 2 + actor_width + 2)
-    for item in items:
+    indent = " " * (number_width + 2 + width + 2 + width + 2 + actor_width + 2)
+    for item, at, happened in zip(items, recorded, occurred, strict=True):
         lines.append(
-            f"{item.position:>{number_width}}  {when(item.recorded_at)}  "
-            f"{when(item.occurred_at)}  {item.actor:<{actor_width}}  {item.summary}"
+            f"{item.position:>{number_width}}  {at:<{width}}  "
+            f"{happened:<{width}}  {item.actor:<{actor_width}}  {item.summary}"
         )
         lines.extend(indent + detail for detail in details(item))
     return "\n".join(lines)
 
 
 def _heading(
-    history: Timeline, items: list[Item], *, session_id: str | None, student: str | None
+    history: Timeline,
+    items: list[Item],
+    zone: ZoneInfo,
+    *,
+    session_id: str | None,
+    student: str | None,
 ) -> str:
     course = f" (course {history.course_id})" if history.course_id else ""
     view = []
     if history.as_of.recorded is not None:
-        view.append(f"as recorded by {when(history.as_of.recorded)}")
+        view.append(f"as recorded by {when(history.as_of.recorded, zone=zone)}")
     if history.as_of.occurred is not None:
-        view.append(f"what had happened by {when(history.as_of.occurred)}")
+        view.append(f"what had happened by {when(history.as_of.occurred, zone=zone)}")
     if session_id is not None:
         view.append(f"session {session_id}")
     if student is not None:
@@ -135,7 +147,8 @@ def _heading(
     late = f"{history.late_after.total_seconds() / 3600:g} h"
     return (
         f"Pair {history.pair_id}{course}: {history.total} events in the record{shown}.\n"
-        f"Times in UTC; late = recorded more than {late} later than the events before it."
+        f"Times in {zone_words(zone)}; "
+        f"late = recorded more than {late} later than the events before it."
     )
 
 

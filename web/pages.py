@@ -20,11 +20,13 @@ import ipaddress
 from datetime import datetime
 from typing import Annotated, Any, Final
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
-from jinja2 import Environment, PackageLoader, select_autoescape
+from jinja2 import Environment, PackageLoader, pass_context, select_autoescape
+from jinja2.runtime import Context
 from markupsafe import Markup
 
 from peerlog import PeerLog
@@ -32,6 +34,7 @@ from peerlog.domain.vocabulary import ID_RE
 from peerlog.projections import Thresholds, audit
 from peerlog.projections.asof import audit_weeks
 from peerlog.projections.audit_file import make_file
+from peerlog.projections.local_time import UTC_ZONE, course_zone, default_zone, local_when
 from peerlog.projections.names import all_named, display_names, named
 from peerlog.projections.progression import EVIDENCE_LABELS, STATUS_LABELS
 from peerlog.projections.reads import Source
@@ -61,11 +64,10 @@ EVIDENCE_SHORT: Final = {
 }
 
 
-def _when(value: Any, *, seconds: bool = False) -> str:
-    if value is None:
-        return "-"
-    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
-    return str(moment.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M"))
+@pass_context
+def _when(page: Context, value: Any, zone: ZoneInfo | None = None, *, seconds: bool = False) -> str:
+    """A moment in the page's time zone (the course's), with the zone named."""
+    return local_when(value, zone or page.get("zone") or UTC_ZONE, seconds=seconds)
 
 
 def _ratio(value: float | None) -> str:
@@ -320,6 +322,8 @@ def _page(
     where = views.positions(source)
     if "names" not in context:
         context["names"] = display_names(scope.roster.app, scope.courses())
+    if "zone" not in context:
+        context["zone"] = default_zone(scope.roster.app.settings)
     return render(
         request,
         name,
@@ -384,6 +388,7 @@ def overview_context(
     return {
         "pairs": pairs,
         "names": display_names(scope.roster.app, {p["course_id"] for p in pairs}),
+        "zones": {p["course_id"]: course_zone(scope.roster.app, p["course_id"]) for p in pairs},
         "sparks": _sparks(pairs),
         "spark_words": {p["pair_id"]: charts.sparkline_words(p["weekly_balance"]) for p in pairs},
         "flagged": sum(1 for p in pairs if p["flags"]),
@@ -455,6 +460,7 @@ def student_page(
         "position",
         source,
         progression=data,
+        zone=course_zone(source.app, course),
         pairs=pairs,
         weeks=weeks,
         quiet=quiet_goals(weeks),
@@ -517,6 +523,7 @@ def pair_context(
         "trend": trend,
         "charts": drawn,
         "names": display_names(app, head["course_id"]) if head.get("course_id") else {},
+        "zone": course_zone(app, head.get("course_id")),
         "head": head,
         "items": list(reversed(items)),
         "pair": pair.as_dict() if pair else None,
@@ -578,7 +585,9 @@ def audit_page(
         None,
         source,
         what="Record",
-        **audit_report.context(report, behind, names, weeks),
+        **audit_report.context(
+            report, behind, names, weeks, course_zone(source.app, report["course_id"])
+        ),
         as_of=as_of_,
     )
 
@@ -592,9 +601,10 @@ def audit_pdf(
     as_of_: Annotated[str | None, Query(alias="as_of", max_length=40)] = None,
 ) -> Response:
     """The audit as a PDF, for the student's file."""
-    _, report, behind, names, _, weeks = _audit(request, student_id, course, as_of_)
+    _, report, behind, names, source, weeks = _audit(request, student_id, course, as_of_)
+    zone = course_zone(source.app, course)
     return Response(
-        audit_report.render_pdf(report, behind, names, weeks),
+        audit_report.render_pdf(report, behind, names, weeks, zone),
         media_type="application/pdf",
         headers={"content-disposition": f'attachment; filename="{student_id}-{course}-audit.pdf"'},
     )

@@ -556,6 +556,7 @@ class PeerLog(Application[str]):
                 scale=cmd.scale,
                 pass_level=cmd.pass_level,
                 goals=[_goal_spec(g) for g in cmd.goals],
+                time_zone=cmd.time_zone,
             )
             return Decision(events, {stream: 0})
         if isinstance(cmd, FormPair):
@@ -938,6 +939,7 @@ class PeerLog(Application[str]):
         pass_level: str,
         goals: list[dict[str, str]] | list[GoalInput],
         occurred_at: datetime | None = None,
+        time_zone: str | None = None,
     ) -> CommandResult:
         return self._call(OpenCourse, locals())
 

@@ -32,7 +32,7 @@ def test_every_event_with_times_actor_and_plain_words(peerlog: Cli, history: His
     assert lines[3].split() == ["#", "recorded", "occurred", "actor", "what", "happened"]
     st1 = _line_of(out, r"step st1 ")
     assert re.match(
-        r"\s*\d+  \d{4}-\d\d-\d\d \d\d:\d\d:\d\d  2026-03-03 09:00:00  s1     "
+        r"\s*\d+  \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC  2026-03-03 09:00:00 UTC  s1     "
         r"step st1 \(performance\): performed by s1, observed by s2; goal hygiene$",
         st1,
     )

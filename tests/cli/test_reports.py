@@ -177,7 +177,7 @@ def test_audit_text_shows_goals_evidence_events_integrity(peerlog: Cli, history:
         "reflections 0, assessments 1"
     ) in out
     assert re.search(
-        r"pair/p1@4 +2026-03-03 09:10  step st2 \(performance\): performed by s1, observed by "
+        r"pair/p1@4 +2026-03-03 09:10 UTC  step st2 \(performance\): performed by s1, observed by "
         r"s2; goals hygiene, medication; corrected at #\d+",
         out,
     )

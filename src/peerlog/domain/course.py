@@ -60,6 +60,8 @@ class Course(msgspec.Struct, kw_only=True):
     students: list[str] = msgspec.field(default_factory=list)
     paired: dict[str, str] = msgspec.field(default_factory=dict)
     """Each paired student's active pair."""
+    time_zone: str | None = None
+    """The IANA time zone people read and type the course's times in (None: the default)."""
     forgotten: list[str] = msgspec.field(default_factory=list)
     """People whose key was destroyed: they stay in the roster, nothing new is recorded
     by or about them."""
@@ -164,6 +166,7 @@ def evolve(course: Course | None, event: DomainEvent) -> Course:  # noqa: C901, 
                 for g in event.goals
             },
             coordinators=[event.actor],
+            time_zone=event.time_zone,
         )
     if course is None:
         msg = f"{type(event).__name__} before CourseOpened in {event.originator_id}"
@@ -247,6 +250,7 @@ def open_course(
     scale: list[str],
     pass_level: str,
     goals: list[GoalSpec],
+    time_zone: str | None = None,
 ) -> list[DomainEvent]:
     if existing is not None:
         raise RuleViolation(
@@ -283,6 +287,7 @@ def open_course(
             scale=tuple(scale),
             pass_level=pass_level,
             goals=tuple(goals),
+            time_zone=time_zone,
         )
     ]
 
