@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import weakref
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, time
 from typing import Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -20,6 +20,8 @@ from peerlog import PeerLog
 from peerlog.domain.events import CourseOpened, PairFormed
 from peerlog.domain.vocabulary import course_stream, pair_stream
 from peerlog.persistence.config import ConfigurationError
+from peerlog.persistence.mapper import EventMapper
+from peerlog.persistence.records import RecordedEvent
 
 TIME_ZONE: Final = "PEERLOG_TIME_ZONE"
 """The setting that names the time zone of courses that name none."""
@@ -66,6 +68,19 @@ def _course_zone_name(app: PeerLog, course_id: str) -> str | None:
     name = event.time_zone if isinstance(event, CourseOpened) else None
     known[course_id] = name
     return name
+
+
+def zone_in_records(records: Sequence[RecordedEvent], settings: Mapping[str, str]) -> ZoneInfo:
+    """The zone of the course whose stored events these are (an audit file's), without
+    the record: the one its opening names, else the default."""
+    if records:
+        event = EventMapper().decode(records[0].topic, records[0].state)
+        if isinstance(event, CourseOpened) and event.time_zone:
+            try:
+                return zone_named(event.time_zone)
+            except ValueError:
+                pass  # a zone this system does not know: the default's time is still right
+    return default_zone(settings)
 
 
 def course_zone(app: PeerLog, course_id: str | None) -> ZoneInfo:
