@@ -2,7 +2,7 @@
 
     python -m benchmarks [--size tiny|default|large] [--stores postgres,sqlite]
                          [--only writes,writers,rebuild,reads,import,upkeep,integrity,xapi,
-                                 guard,replication,workers] [--json FILE]
+                                 guard,replication,workers,startup] [--json FILE]
 
 PostgreSQL is the server named by PEERLOG_BENCH_POSTGRES_URL (or
 PEERLOG_TEST_POSTGRES_URL, or postgresql://postgres@127.0.0.1:5432/test); every
@@ -21,7 +21,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from benchmarks import guard, integrity, replication, suite, workers
+from benchmarks import guard, integrity, replication, startup, suite, workers
 from benchmarks.report import machine, table
 
 PER_STORE = {
@@ -33,7 +33,7 @@ PER_STORE = {
     "integrity": ("Merkle tree, checkpoints, proofs and audit files", integrity.integrity),
     "xapi": ("forwarding to an LRS", suite.forwarding),
 }
-FIGURES = (*PER_STORE, "writers", "guard", "replication", "workers")
+FIGURES = (*PER_STORE, "writers", "guard", "replication", "workers", "startup")
 
 
 STORES = ("postgres", "sqlite")
@@ -84,6 +84,9 @@ def main(argv: list[str] | None = None) -> int:
         if "writers" in only and "postgres" in stores:
             ctx.report("eight writers on postgres")
             suite.commands_concurrent(ctx)
+        if "startup" in only:
+            ctx.report("the command line's startup (new processes)")
+            startup.startup(ctx)
         if "guard" in only:
             ctx.report("the patient-identifier guard")
             guard.run(ctx)

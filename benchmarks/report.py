@@ -20,6 +20,7 @@ TARGETS = {
     "import from JSON lines": "postgres: >= 5,000 commands/s",
     "eight writers, different pairs": "0 events lost",
     "one writer, Merkle tree kept": ">= 90% of the same writer without it, same run",
+    "startup of the command line": "--version and --help < 0.3 s, a record < 0.8 s",
     "patient-identifier guard": (
         ">= 99.5% of identifiers caught, <= 0.5% of ordinary strings rejected"
     ),

@@ -11,6 +11,7 @@ import click
 
 from peerlog import PeerLog
 from peerlog.cli.errors import FAILED, Failed
+from peerlog.cli.listing import require_course, require_student
 from peerlog.cli.output import format_option, to_json
 from peerlog.cli.session import Session, pass_session
 from peerlog.cli.times import as_of_options, on_the_ward
@@ -74,7 +75,9 @@ def audit_command(
       peerlog audit p02-a --course vfu-1
       peerlog audit p02-a --course vfu-1 --as-of 2026-03-27 --format html > p02-a.html
     """
+    session.must_exist()
     app = session.record().app
+    require_student(require_course(app, course), student)
     zone = course_zone(app, course)
     window = AsOf(on_the_ward(as_of, zone), on_the_ward(as_of_occurred, zone))
     report = audit(app, student, course, window)

@@ -8,10 +8,13 @@ from zoneinfo import ZoneInfo
 
 import click
 
+from peerlog.cli.errors import Failed
+from peerlog.cli.listing import require_pair
 from peerlog.cli.output import echo_json, format_option, ratio, table, when
+from peerlog.cli.replay import not_formed_yet
 from peerlog.cli.session import Session, pass_session
 from peerlog.cli.times import as_of_options, on_the_ward
-from peerlog.projections import AsOf, balance_report
+from peerlog.projections import AsOf, NotInRecord, balance_report
 from peerlog.projections.local_time import pair_zone
 from peerlog.projections.names import Names, display_names, named
 from peerlog.projections.participation import MEMBER_COUNTS
@@ -41,11 +44,15 @@ def balance_command(
       peerlog balance p02
       peerlog balance p02 --as-of 2026-03-20 --format json
     """
+    session.must_exist()
     app = session.record().app
+    require_pair(app, pair)
     zone = pair_zone(app, pair)
-    report = balance_report(
-        app, pair, AsOf(on_the_ward(as_of, zone), on_the_ward(as_of_occurred, zone))
-    )
+    window = AsOf(on_the_ward(as_of, zone), on_the_ward(as_of_occurred, zone))
+    try:
+        report = balance_report(app, pair, window)
+    except NotInRecord:
+        raise Failed(not_formed_yet(app, pair, window, zone)) from None
     if fmt == "json":
         echo_json(report)
         return

@@ -103,6 +103,7 @@ def dashboard_command(
       peerlog dashboard
       peerlog dashboard --supervisor sup-1-1 --now 2026-04-24T18:00:00Z
     """
+    session.must_exist()
     runner = session.runner()
     if update:
         bring_up_to_date(runner, show=wanted(asked=progress))

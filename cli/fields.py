@@ -142,6 +142,7 @@ _SPECIAL: Final = {
     "actor": ("required", "--actor ID (or PEERLOG_ACTOR)"),
     "occurred_at": ("optional", "occurred_at=2026-03-02T08:30 (course's time zone; default: now)"),
     "changes": ("required", "changes.FIELD=value, e.g. changes.performers=s2"),
+    "giver": ("optional", "giver=ID (default: the actor)"),
 }
 
 

@@ -13,15 +13,17 @@ import re
 import weakref
 from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, time
-from typing import Final
+from typing import TYPE_CHECKING, Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from peerlog import PeerLog
 from peerlog.domain.events import CourseOpened, PairFormed
 from peerlog.domain.vocabulary import course_stream, pair_stream
 from peerlog.persistence.config import ConfigurationError
 from peerlog.persistence.mapper import EventMapper
 from peerlog.persistence.records import RecordedEvent
+
+if TYPE_CHECKING:
+    from peerlog import PeerLog
 
 TIME_ZONE: Final = "PEERLOG_TIME_ZONE"
 """The setting that names the time zone of courses that name none."""

@@ -9,9 +9,8 @@ gives no name is shown by their id alone.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
-from peerlog import PeerLog
 from peerlog.domain.erasure import ERASED_MARKER, is_erased
 from peerlog.domain.events import (
     CoordinatorAssigned,
@@ -20,6 +19,9 @@ from peerlog.domain.events import (
     SupervisorAssigned,
 )
 from peerlog.domain.vocabulary import COURSE_STREAM_PREFIX, course_stream
+
+if TYPE_CHECKING:
+    from peerlog import PeerLog
 
 Names = Mapping[str, str]
 """Person id -> display name (``[erased]`` when erased)."""

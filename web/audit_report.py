@@ -95,7 +95,7 @@ def event_line(ref: str, behind: Behind, zone: ZoneInfo = UTC_ZONE) -> tuple[str
         return ref, "", ""
     what = str(item["summary"])
     if item.get("changed_by"):
-        what += "; " + "; ".join(f"{c['kind']} at #{c['position']}" for c in item["changed_by"])
+        what += "; " + "; ".join(f"{c['kind']} at {c['event']}" for c in item["changed_by"])
     return ref, when(item["occurred_at"], zone=zone), what
 
 
@@ -122,8 +122,10 @@ def render_text(
         ]
         if goal["events"]:
             lines.append("  events:")
-            for ref, moment, what in (event_line(e, behind, zone) for e in goal["events"]):
-                lines.append(f"    {ref:<14} {moment:<20}  {what}".rstrip())
+            told = [event_line(e, behind, zone) for e in goal["events"]]
+            width = max(len(moment) for _, moment, _ in told)
+            for ref, moment, what in told:
+                lines.append(f"    {ref:<14} {moment:<{width}}  {what}".rstrip())
     if names:
         lines += ["", "People:"]
         lines += [f"  {person}: {name}" for person, name in sorted(names.items())]

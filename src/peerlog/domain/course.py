@@ -29,6 +29,7 @@ from peerlog.domain.events import (
     SupervisorAssigned,
 )
 from peerlog.domain.stamp import Stamp
+from peerlog.domain.suggest import suggestion
 from peerlog.domain.vocabulary import course_stream
 
 
@@ -122,11 +123,7 @@ class Course(msgspec.Struct, kw_only=True):
         for goal_id in goals:
             goal = self.goals.get(goal_id)
             if goal is None:
-                raise RuleViolation(
-                    field,
-                    "unknown_goal",
-                    f"'{goal_id}' is not a goal of course {self.course_id}",
-                )
+                raise RuleViolation(field, "unknown_goal", self.unknown_goal(goal_id, moment))
             if goal.retired_by(moment):
                 assert goal.retired_at is not None
                 raise RuleViolation(
@@ -135,6 +132,16 @@ class Course(msgspec.Struct, kw_only=True):
                     f"goal '{goal_id}' was retired at {goal.retired_at.isoformat()}; "
                     "evidence after retirement is not accepted",
                 )
+
+    def unknown_goal(self, goal_id: str, moment: datetime | None = None) -> str:
+        """The message for a goal the course does not have, with the ones it has."""
+        valid = [
+            g.goal_id for g in self.goals.values() if moment is None or not g.retired_by(moment)
+        ]
+        hint = suggestion(
+            goal_id, valid, f"goals of course {self.course_id}", f"peerlog goals {self.course_id}"
+        )
+        return f"'{goal_id}' is not a goal of course {self.course_id}. {hint}"
 
     def level_rank(self, level: str) -> int:
         return self.scale.index(level)
@@ -224,9 +231,7 @@ def require_course(course: Course | None, course_id: str) -> Course:
 def _require_goal(course: Course, goal_id: str) -> Goal:
     goal = course.goals.get(goal_id)
     if goal is None:
-        raise RuleViolation(
-            "goal_id", "unknown_goal", f"'{goal_id}' is not a goal of course {course.course_id}"
-        )
+        raise RuleViolation("goal_id", "unknown_goal", course.unknown_goal(goal_id))
     return goal
 
 
