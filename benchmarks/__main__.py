@@ -2,7 +2,7 @@
 
     python -m benchmarks [--size tiny|default|large] [--stores postgres,sqlite]
                          [--only writes,writers,rebuild,reads,import,upkeep,integrity,xapi,
-                                 guard,replication,workers,startup] [--json FILE]
+                                 guard,replication,workers,capture,startup] [--json FILE]
 
 PostgreSQL is the server named by PEERLOG_BENCH_POSTGRES_URL (or
 PEERLOG_TEST_POSTGRES_URL, or postgresql://postgres@127.0.0.1:5432/test); every
@@ -21,7 +21,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from benchmarks import guard, integrity, replication, startup, suite, workers
+from benchmarks import capture, guard, integrity, replication, startup, suite, workers
 from benchmarks.report import machine, table
 
 PER_STORE = {
@@ -32,6 +32,7 @@ PER_STORE = {
     "upkeep": ("one writer with and without the Merkle tree kept", integrity.upkeep),
     "integrity": ("Merkle tree, checkpoints, proofs and audit files", integrity.integrity),
     "xapi": ("forwarding to an LRS", suite.forwarding),
+    "capture": ("capture page: tap to accepted", capture.tap_to_accepted),
 }
 FIGURES = (*PER_STORE, "writers", "guard", "replication", "workers", "startup")
 

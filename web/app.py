@@ -28,7 +28,7 @@ from starlette.exceptions import HTTPException
 from peerlog import CommandRejected, PeerLog, __version__
 from peerlog.persistence.base import failure_summary
 from peerlog.projections import NotInRecord, Thresholds
-from peerlog.web import api, pages, schemas
+from peerlog.web import api, capture, pages, schemas
 from peerlog.web.api import MAX_BODY_BYTES
 from peerlog.web.auth import api_token
 from peerlog.web.errors import ApiError, status_of
@@ -325,6 +325,7 @@ def create_app(
     _install_handlers(app)
     app.include_router(api.router)
     app.include_router(pages.router)
+    app.include_router(capture.router)
     static = resources.files("peerlog.web") / "static"
     app.mount("/static", StaticFiles(directory=str(static), follow_symlink=True), name="static")
     app.openapi = _openapi(app)  # type: ignore[method-assign]
