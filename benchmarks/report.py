@@ -13,12 +13,14 @@ from typing import Any
 from benchmarks.suite import Result
 
 TARGETS = {
-    "one-writer commands": "postgres: >= 80% of raw one-row-per-transaction",
+    "one-writer commands": "postgres: >= 70% of raw one-row-per-transaction (median of rounds)",
     "projection rebuild": "postgres: >= 40,000 events/s and >= 50x the default runner",
     "replay of one pair": "< 20 ms for 2,000 events (the pair's state from its events)",
     "audit of one student, as of": "< 200 ms for 4,000 events",
     "import from JSON lines": "postgres: >= 5,000 commands/s",
-    "eight writers, different pairs": "0 events lost",
+    "eight writers, different pairs": (
+        "0 events lost; postgres: >= 80% of raw eight-writer inserts and >= 3x one writer"
+    ),
     "one writer, Merkle tree kept": ">= 90% of the same writer without it, same run",
     "startup of the command line": "--version and --help < 0.3 s, a record < 0.8 s",
     "patient-identifier guard": (

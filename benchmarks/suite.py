@@ -190,46 +190,126 @@ def _open_pairs(app: PeerLog, prefix: str, pairs: int) -> None:
     data.load(app, commands)
 
 
+def _interleaved(
+    rounds: int, runs: dict[str, Callable[[int], tuple[int, list[float]]]]
+) -> dict[str, list[tuple[float, list[float]]]]:
+    """Each of ``runs`` once per round, in turn (A B C A B C ...): per round, each run's
+    rate (items per second) and its latencies. Run in turn, a change of the machine's
+    load falls on all of them alike, so a ratio of two taken within a round holds."""
+    out: dict[str, list[tuple[float, list[float]]]] = {name: [] for name in runs}
+    for n in range(rounds):
+        for name, run in runs.items():
+            started = time.perf_counter()
+            count, latencies = run(n)
+            out[name].append((count / (time.perf_counter() - started), latencies))
+    return out
+
+
+def _ratio(
+    name: str,
+    ours: list[tuple[float, list[float]]],
+    theirs: list[tuple[float, list[float]]],
+) -> dict[str, float]:
+    """The median, min and max over the rounds of ours / theirs, each from one round."""
+    ratios = [a / b for (a, _), (b, _) in zip(ours, theirs, strict=True)]
+    return {
+        name: round(statistics.median(ratios), 3),
+        f"{name}_min": round(min(ratios), 3),
+        f"{name}_max": round(max(ratios), 3),
+    }
+
+
+def _rate_result(
+    figure: str,
+    store: str,
+    subject: str,
+    rounds: list[tuple[float, list[float]]],
+    unit: str,
+    **details: Any,
+) -> Result:
+    """A figure from interleaved rounds: the median of the rounds' rates, with their
+    min and max, and the percentiles of every latency."""
+    rates = [rate for rate, _ in rounds]
+    latencies = [t for _, times in rounds for t in times]
+    spread = {"rounds": len(rates), "min": round(min(rates), 1), "max": round(max(rates), 1)}
+    return Result(
+        figure,
+        store,
+        subject,
+        statistics.median(rates),
+        unit,
+        {**(_percentiles(latencies) if latencies else {}), **spread, **details},
+    )
+
+
 def commands_one_writer(ctx: Context, store: str) -> None:
+    """One writer, raw one-row transactions and the library's defaults, in turn."""
     size = ctx.size
     pairs = 50
+    rounds = size.repeats
+    chunk = max(1, size.writes // rounds)
     fresh = data.fresh_store(store, ctx.postgres_url, ctx.folder, "writes")
     app = fresh.open()
     try:
         _open_pairs(app, "w-", pairs)
-        commands = [json.dumps(c).encode() for _, c in _steps("w-", pairs, size.writes)]
-        latencies = []
-        started = time.perf_counter()
-        for line in commands:
-            t = time.perf_counter()
-            app.execute(line)
-            latencies.append(time.perf_counter() - t)
-        elapsed = time.perf_counter() - started
-        ours = ctx.add(
-            Result(
+        commands = [json.dumps(c).encode() for _, c in _steps("w-", pairs, chunk * rounds)]
+        app.execute(commands[0])
+        state = app.store.select_records("pair/w-p01")[-1].state
+        del commands[0]
+
+        def peerlog(n: int) -> tuple[int, list[float]]:
+            latencies = []
+            for line in commands[n * chunk : (n + 1) * chunk]:
+                t = time.perf_counter()
+                app.execute(line)
+                latencies.append(time.perf_counter() - t)
+            return len(latencies), latencies
+
+        with (
+            _raw_one_row_per_transaction(ctx, store, fresh, state) as raw,
+            _library_writes(ctx, store, pairs) as library,
+        ):
+            measured = _interleaved(
+                rounds,
+                {"peerlog": peerlog, "raw": lambda _: raw(chunk), "library": library(chunk)},
+            )
+        raw_subject = (
+            "raw psycopg, one row per transaction"
+            if store == "postgres"
+            else "raw sqlite3, one row per transaction"
+        )
+        ctx.add(
+            _rate_result(
                 "one-writer commands",
                 store,
                 "peerlog",
-                size.writes / elapsed,
+                measured["peerlog"],
                 "commands/s",
-                _percentiles(latencies),
+                **_ratio("vs_raw", measured["peerlog"], measured["raw"]),
+                **_ratio("vs_library", measured["peerlog"], measured["library"]),
             )
         )
-        state = app.store.select_records("pair/w-p01")[-1]
-        raw = _raw_one_row_per_transaction(ctx, store, fresh, state.state, size.writes)
-        library = _library_writes(ctx, store, size.writes, pairs)
-        ours.details["vs_raw"] = round(ours.value / raw.value, 3)
-        ours.details["vs_library"] = round(ours.value / library.value, 3)
+        ctx.add(_rate_result("one-writer commands", store, raw_subject, measured["raw"], "rows/s"))
+        ctx.add(
+            _rate_result(
+                "one-writer commands",
+                store,
+                "eventsourcing library, defaults",
+                measured["library"],
+                "commands/s",
+            )
+        )
     finally:
         app.close()
         fresh.drop()
 
 
+@contextmanager
 def _raw_one_row_per_transaction(
-    ctx: Context, store: str, fresh: data.Store, state: bytes, count: int
-) -> Result:
-    """The durability limit: one row of the same size per committed transaction."""
-    latencies = []
+    ctx: Context, store: str, fresh: data.Store, state: bytes
+) -> Iterator[Callable[[int], tuple[int, list[float]]]]:
+    """The durability limit: one row of the same size per committed transaction; yields
+    a function that inserts ``count`` rows and returns their latencies."""
     if store == "postgres":
         with psycopg.connect(ctx.postgres_url, autocommit=True) as conn:
             table = sql.Identifier(fresh.env["PEERLOG_SCHEMA"], "raw_rows")
@@ -242,24 +322,29 @@ def _raw_one_row_per_transaction(
             insert = sql.SQL(
                 "INSERT INTO {} (stream, version, topic, state) VALUES (%s, %s, %s, %s)"
             ).format(table)
-            started = time.perf_counter()
-            for n in range(count):
-                t = time.perf_counter()
-                conn.execute(insert, ("pair/w-p01", n, "StepRecorded", state), prepare=True)
-                latencies.append(time.perf_counter() - t)
-            elapsed = time.perf_counter() - started
-        subject = "raw psycopg, one row per transaction"
-    else:
-        path = fresh.env["PEERLOG_DATABASE_URL"].removeprefix("sqlite://")
-        lite = sqlite3.connect(path, isolation_level=None)
-        try:
-            lite.execute("PRAGMA journal_mode=WAL")
-            lite.execute("PRAGMA synchronous=FULL")
-            lite.execute(
-                "CREATE TABLE raw_rows (id INTEGER PRIMARY KEY, stream TEXT, version INTEGER, "
-                "topic TEXT, state BLOB, recorded_at TEXT)"
-            )
-            started = time.perf_counter()
+
+            def postgres(count: int) -> tuple[int, list[float]]:
+                latencies = []
+                for n in range(count):
+                    t = time.perf_counter()
+                    conn.execute(insert, ("pair/w-p01", n, "StepRecorded", state), prepare=True)
+                    latencies.append(time.perf_counter() - t)
+                return count, latencies
+
+            yield postgres
+        return
+    path = fresh.env["PEERLOG_DATABASE_URL"].removeprefix("sqlite://")
+    lite = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    try:
+        lite.execute("PRAGMA journal_mode=WAL")
+        lite.execute("PRAGMA synchronous=FULL")
+        lite.execute(
+            "CREATE TABLE raw_rows (id INTEGER PRIMARY KEY, stream TEXT, version INTEGER, "
+            "topic TEXT, state BLOB, recorded_at TEXT)"
+        )
+
+        def sqlite(count: int) -> tuple[int, list[float]]:
+            latencies = []
             for n in range(count):
                 t = time.perf_counter()
                 lite.execute("BEGIN IMMEDIATE")
@@ -270,20 +355,11 @@ def _raw_one_row_per_transaction(
                 )
                 lite.execute("COMMIT")
                 latencies.append(time.perf_counter() - t)
-            elapsed = time.perf_counter() - started
-        finally:
-            lite.close()
-        subject = "raw sqlite3, one row per transaction"
-    return ctx.add(
-        Result(
-            "one-writer commands",
-            store,
-            subject,
-            count / elapsed,
-            "rows/s",
-            _percentiles(latencies),
-        )
-    )
+            return count, latencies
+
+        yield sqlite
+    finally:
+        lite.close()
 
 
 @contextmanager
@@ -305,102 +381,189 @@ def _library_app(ctx: Context, store: str) -> Iterator[LibraryLog]:
                 conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
 
 
-def _library_writes(ctx: Context, store: str, count: int, pairs: int) -> Result:
-    """The same steps through the eventsourcing library with its defaults."""
+@contextmanager
+def _library_writes(
+    ctx: Context, store: str, pairs: int
+) -> Iterator[Callable[[int], Callable[[int], tuple[int, list[float]]]]]:
+    """The same steps through the eventsourcing library with its defaults: yields, for
+    a chunk size, a function that records round ``n``'s chunk of steps."""
     with _library_app(ctx, store) as app:
         ids = []
         for n in range(pairs):
             pair = PairLog(pair_id=f"lib-p{n}")
             app.save(pair)
             ids.append(pair.id)
-        latencies = []
-        started = time.perf_counter()
-        for n, (_, command) in enumerate(_steps("lib-", pairs, count)):
-            t = time.perf_counter()
-            pair = app.repository.get(ids[n % pairs])
-            pair.record_step(
-                command["session_id"],
-                command["step_id"],
-                command["kind"],
-                command["performers"],
-                command["observers"],
-                command["goals"],
-                command["note"],
-            )
-            app.save(pair)
-            latencies.append(time.perf_counter() - t)
-        elapsed = time.perf_counter() - started
-    return ctx.add(
-        Result(
-            "one-writer commands",
-            store,
-            "eventsourcing library, defaults",
-            count / elapsed,
-            "commands/s",
-            _percentiles(latencies),
-        )
-    )
+
+        def chunked(chunk: int) -> Callable[[int], tuple[int, list[float]]]:
+            def run(round_: int) -> tuple[int, list[float]]:
+                latencies = []
+                steps = _steps("lib-", pairs, chunk * (round_ + 1))[chunk * round_ :]
+                for n, (_, command) in enumerate(steps, start=chunk * round_):
+                    t = time.perf_counter()
+                    pair: PairLog = app.repository.get(ids[n % pairs])
+                    pair.record_step(
+                        command["session_id"],
+                        command["step_id"],
+                        command["kind"],
+                        command["performers"],
+                        command["observers"],
+                        command["goals"],
+                        command["note"],
+                    )
+                    app.save(pair)
+                    latencies.append(time.perf_counter() - t)
+                return len(latencies), latencies
+
+            return run
+
+        yield chunked
 
 
 # --- commands, eight writers ---------------------------------------------------------
 
 
 def commands_concurrent(ctx: Context) -> None:
+    """Eight writers on eight pairs, raw eight-writer inserts and one writer, in turn."""
     size = ctx.size
+    writers = size.writers
+    rounds = size.repeats
+    chunk = max(1, size.per_writer // rounds)
     fresh = data.fresh_store("postgres", ctx.postgres_url, ctx.folder, "writers")
     setup = fresh.open()
     try:
-        _open_pairs(setup, "c-", size.writers)
+        _open_pairs(setup, "c-", writers + 1)
     finally:
         setup.close()
+    steps = _steps("c-", writers + 1, (writers + 1) * chunk * rounds)
+    per_pair: dict[str, list[dict[str, Any]]] = {}
+    for pair, command in steps:
+        per_pair.setdefault(pair, []).append(command)
+    apps = [fresh.open() for _ in range(writers + 1)]
     errors: list[BaseException] = []
-    barrier = threading.Barrier(size.writers)
+    try:
+        # Every writer has its pair cached before the first round.
+        for n, app in enumerate(apps):
+            app.state_at(f"pair/c-p{n + 1:02d}", 1)
 
-    def write(writer: int) -> None:
-        app = fresh.open()
-        try:
-            pair = f"c-p{writer + 1:02d}"
-            commands = [
-                c
-                for p, c in _steps("c-", size.writers, size.writers * size.per_writer)
-                if p == pair
-            ]
-            barrier.wait()
-            for command in commands:
-                app.execute(command)
-        except BaseException as exc:  # noqa: BLE001 - counted below
-            errors.append(exc)
-        finally:
+        def eight(round_: int) -> tuple[int, list[float]]:
+            def write(writer: int) -> None:
+                pair = f"c-p{writer + 1:02d}"
+                try:
+                    for command in per_pair[pair][round_ * chunk : (round_ + 1) * chunk]:
+                        apps[writer].execute(command)
+                except BaseException as exc:  # noqa: BLE001 - counted below
+                    errors.append(exc)
+
+            _in_threads(write, writers)
+            return writers * chunk, []
+
+        def one(round_: int) -> tuple[int, list[float]]:
+            # The ninth pair, by a writer of its own.
+            pair = f"c-p{writers + 1:02d}"
+            for command in per_pair[pair][round_ * chunk : (round_ + 1) * chunk]:
+                apps[writers].execute(command)
+            return chunk, []
+
+        state = apps[0].store.select_records("pair/c-p01")[-1].state
+        with _raw_writers(ctx, fresh.env["PEERLOG_SCHEMA"], writers, state) as raw:
+            measured = _interleaved(
+                rounds, {"peerlog": eight, "raw": lambda _: raw(chunk), "one": one}
+            )
+    finally:
+        for app in apps:
             app.close()
-
-    threads = [threading.Thread(target=write, args=(w,)) for w in range(size.writers)]
-    started = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    elapsed = time.perf_counter() - started
     check = fresh.open()
     try:
-        expected = size.writers * size.per_writer
-        stored = check.store.find_commands(
-            {c["command_id"] for _, c in _steps("c-", size.writers, expected)}
-        )
+        expected = (writers + 1) * chunk * rounds
+        stored = check.store.find_commands({c["command_id"] for _, c in steps})
         lost = expected - len(stored)
         verified = check.verify().verified
     finally:
         check.close()
         fresh.drop()
     ctx.add(
-        Result(
+        _rate_result(
             "eight writers, different pairs",
             "postgres",
             "peerlog",
-            expected / elapsed,
+            measured["peerlog"],
             "commands/s",
-            {"events_lost": lost, "errors": len(errors), "chain_verified": verified},
+            **_ratio("vs_raw", measured["peerlog"], measured["raw"]),
+            **_ratio("vs_one_writer", measured["peerlog"], measured["one"]),
+            events_lost=lost,
+            errors=len(errors),
+            chain_verified=verified,
         )
     )
+    ctx.add(
+        _rate_result(
+            "eight writers, different pairs",
+            "postgres",
+            "raw psycopg, eight writers, one row per transaction",
+            measured["raw"],
+            "rows/s",
+        )
+    )
+    ctx.add(
+        _rate_result(
+            "eight writers, different pairs",
+            "postgres",
+            "peerlog, one writer",
+            measured["one"],
+            "commands/s",
+        )
+    )
+
+
+def _in_threads(work: Callable[[int], None], count: int) -> None:
+    """``work(0)`` to ``work(count - 1)`` at once, each in a thread; returns when all end."""
+    barrier = threading.Barrier(count)
+
+    def run(n: int) -> None:
+        barrier.wait()
+        work(n)
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
+@contextmanager
+def _raw_writers(
+    ctx: Context, schema: str, writers: int, state: bytes
+) -> Iterator[Callable[[int], tuple[int, list[float]]]]:
+    """Raw psycopg inserts by ``writers`` threads, each on its own connection, one row of
+    the same size per committed transaction: yields a function that has each insert
+    ``count`` rows."""
+    table = sql.Identifier(schema, "raw_rows")
+    conns = [psycopg.connect(ctx.postgres_url, autocommit=True) for _ in range(writers)]
+    try:
+        conns[0].execute(
+            sql.SQL(
+                "CREATE TABLE {} (id bigserial PRIMARY KEY, stream text, version bigint, "
+                "topic text, state bytea, recorded_at timestamptz DEFAULT now())"
+            ).format(table)
+        )
+        insert = sql.SQL(
+            "INSERT INTO {} (stream, version, topic, state) VALUES (%s, %s, %s, %s)"
+        ).format(table)
+
+        def run(count: int) -> tuple[int, list[float]]:
+            def write(writer: int) -> None:
+                for n in range(count):
+                    conns[writer].execute(
+                        insert, (f"pair/c-p{writer}", n, "StepRecorded", state), prepare=True
+                    )
+
+            _in_threads(write, writers)
+            return writers * count, []
+
+        yield run
+    finally:
+        for conn in conns:
+            conn.close()
 
 
 # --- projection rebuild --------------------------------------------------------------

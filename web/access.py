@@ -4,7 +4,8 @@ Two checks stand before the record's own rules:
 
 * **Who.** The token's actor is the command's actor: a command naming another actor is
   rejected (``actor_mismatch``); one that names none is recorded with the token's.
-* **Which commands.** A token's role allows a set of commands (:data:`COMMANDS_BY_ROLE`).
+* **Which commands.** A token's role allows a set of commands (:data:`COMMANDS_BY_ROLE`,
+  from each command model's ``senders``).
   Then the record decides, as it does for every command (docs/access.md): a supervisor
   token records steps only in the pairs its actor supervises. ``open_course``, which the
   record allows anyone (run locally, without authentication), takes a coordinator
@@ -27,39 +28,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
+from peerlog.commands import COMMAND_TYPES, command_name
 from peerlog.web.roster import PairRoster, Roster
 from peerlog.web.tokens import Role, Token
 
-PAIR_WORK: Final = frozenset(
-    {
-        "open_session",
-        "switch_roles",
-        "record_step",
-        "close_session",
-        "give_feedback",
-        "record_reflection",
-        "correct_entry",
-        "retract_entry",
-    }
-)
-COURSE_ADMINISTRATION: Final = frozenset(
-    {
-        "open_course",
-        "assign_coordinator",
-        "add_goal",
-        "revise_goal",
-        "retire_goal",
-        "enroll_student",
-        "assign_supervisor",
-        "form_pair",
-    }
-)
 COMMANDS_BY_ROLE: Final[dict[Role, frozenset[str]]] = {
-    Role.STUDENT: PAIR_WORK,
-    Role.SUPERVISOR: PAIR_WORK | {"assess_goal", "dissolve_pair"},
-    Role.COORDINATOR: COURSE_ADMINISTRATION | {"correct_entry", "retract_entry", "dissolve_pair"},
-    Role.EXAMINER: frozenset(),
+    role: frozenset(command_name(t) for t in COMMAND_TYPES if role.value in t.senders)
+    for role in Role
 }
+"""Each role's commands, as each command declares who may send it (``senders``)."""
 
 
 @dataclass(frozen=True)

@@ -9,13 +9,15 @@ the session open) are checked by the domain.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import json
 import re
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
-from typing import Annotated, Any, Final, Literal, TypeAlias
+from enum import Enum
+from typing import Annotated, Any, ClassVar, Final, Literal, TypeAlias, TypeVar, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import msgspec
@@ -34,6 +36,7 @@ from pydantic_core import PydanticCustomError
 
 from peerlog.domain.erasure import ERASED_MARKER
 from peerlog.domain.errors import CommandRejected, Violation
+from peerlog.domain.events import EntryChanges, FeedbackChanges, ReflectionChanges, StepChanges
 from peerlog.domain.identity_numbers import (
     IDENTITY_NUMBER_RULE,
     find_identity_numbers,
@@ -225,31 +228,38 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-PERSONAL_FIELDS: Final = frozenset(
-    {
-        "display_name",
-        "plan",
-        "reason",
-        "note",
-        "strengths",
-        "improvements",
-        "stages",
-        "comment",
-        "summary",
-        "changes",
-    }
-)
-"""Fields that may hold personal text: their values stay out of a command's repr."""
+class Streams(Enum):
+    """The aggregates a command's handler reads and writes."""
+
+    NEW_COURSE = "the course it opens (course_id), which must not exist yet"
+    COURSE = "its course (course_id)"
+    NEW_PAIR = "its course (course_id) and the pair it forms (pair_id), which must not exist yet"
+    PAIR = "its pair (pair_id) and the pair's course"
+    EVERY_COURSE = "every course (to find where a person is known)"
 
 
 class CommandBase(_Model):
+    """What every command carries, and what each command declares about itself: the
+    handler, the HTTP access lists, the repr and the erasure check read these
+    declarations rather than keeping lists of their own."""
+
     command_id: Id
     actor: Id
     occurred_at: Timestamp | None = None
 
+    streams: ClassVar[Streams]
+    """The aggregates its handler reads and writes."""
+    senders: ClassVar[frozenset[str]] = frozenset()
+    """The token roles that may send it over HTTP (the record's own rules still apply)."""
+    personal: ClassVar[frozenset[str]] = frozenset()
+    """Its fields that may hold personal text: their values stay out of its repr."""
+    newcomers: ClassVar[tuple[str, ...]] = ()
+    """Its fields naming a person it brings into a course (never someone forgotten)."""
+
     def __repr_args__(self) -> Any:
+        personal = type(self).personal
         for name, value in super().__repr_args__():
-            yield name, "<personal text>" if name in PERSONAL_FIELDS and value else value
+            yield name, "<personal text>" if name in personal and value else value
 
 
 class GoalInput(_Model):
@@ -259,11 +269,18 @@ class GoalInput(_Model):
     description: Text | None = None
 
 
+_PAIR_WORK: Final = frozenset({"student", "supervisor"})
+"""Who may send the pair's daily work over HTTP: its members and its supervisors."""
+
+
 # --- Course commands -----------------------------------------------------------------
 
 
 class OpenCourse(CommandBase):
     command: Literal["open_course"] = "open_course"
+    streams = Streams.NEW_COURSE
+    senders = frozenset({"coordinator"})
+    newcomers = ("actor",)
     course_id: Id
     title: Label
     starts_on: Day
@@ -276,6 +293,8 @@ class OpenCourse(CommandBase):
 
 class AddGoal(CommandBase):
     command: Literal["add_goal"] = "add_goal"
+    streams = Streams.COURSE
+    senders = frozenset({"coordinator"})
     course_id: Id
     goal_id: Id
     title: Label
@@ -285,6 +304,8 @@ class AddGoal(CommandBase):
 
 class ReviseGoal(CommandBase):
     command: Literal["revise_goal"] = "revise_goal"
+    streams = Streams.COURSE
+    senders = frozenset({"coordinator"})
     course_id: Id
     goal_id: Id
     title: Label | None = None
@@ -294,6 +315,9 @@ class ReviseGoal(CommandBase):
 
 class RetireGoal(CommandBase):
     command: Literal["retire_goal"] = "retire_goal"
+    streams = Streams.COURSE
+    senders = frozenset({"coordinator"})
+    personal = frozenset({"reason"})
     course_id: Id
     goal_id: Id
     reason: Reason
@@ -301,6 +325,10 @@ class RetireGoal(CommandBase):
 
 class EnrollStudent(CommandBase):
     command: Literal["enroll_student"] = "enroll_student"
+    streams = Streams.COURSE
+    senders = frozenset({"coordinator"})
+    personal = frozenset({"display_name"})
+    newcomers = ("student_id",)
     course_id: Id
     student_id: Id
     display_name: Label | None = None
@@ -308,6 +336,10 @@ class EnrollStudent(CommandBase):
 
 class AssignSupervisor(CommandBase):
     command: Literal["assign_supervisor"] = "assign_supervisor"
+    streams = Streams.COURSE
+    senders = frozenset({"coordinator"})
+    personal = frozenset({"display_name"})
+    newcomers = ("supervisor_id",)
     course_id: Id
     supervisor_id: Id
     display_name: Label | None = None
@@ -315,6 +347,10 @@ class AssignSupervisor(CommandBase):
 
 class AssignCoordinator(CommandBase):
     command: Literal["assign_coordinator"] = "assign_coordinator"
+    streams = Streams.COURSE
+    senders = frozenset({"coordinator"})
+    personal = frozenset({"display_name"})
+    newcomers = ("coordinator_id",)
     course_id: Id
     coordinator_id: Id
     display_name: Label | None = None
@@ -322,6 +358,8 @@ class AssignCoordinator(CommandBase):
 
 class FormPair(CommandBase):
     command: Literal["form_pair"] = "form_pair"
+    streams = Streams.NEW_PAIR
+    senders = frozenset({"coordinator"})
     course_id: Id
     pair_id: Id
     students: Annotated[IdList, Field(min_length=2)]
@@ -334,6 +372,9 @@ class FormPair(CommandBase):
 
 class OpenSession(CommandBase):
     command: Literal["open_session"] = "open_session"
+    streams = Streams.PAIR
+    senders = _PAIR_WORK
+    personal = frozenset({"plan"})
     pair_id: Id
     session_id: Id
     roles: Annotated[dict[Id, Role], Field(min_length=1)]
@@ -343,6 +384,9 @@ class OpenSession(CommandBase):
 
 class SwitchRoles(CommandBase):
     command: Literal["switch_roles"] = "switch_roles"
+    streams = Streams.PAIR
+    senders = _PAIR_WORK
+    personal = frozenset({"reason"})
     pair_id: Id
     session_id: Id
     roles: Annotated[dict[Id, Role], Field(min_length=1)]
@@ -351,6 +395,9 @@ class SwitchRoles(CommandBase):
 
 class RecordStep(CommandBase):
     command: Literal["record_step"] = "record_step"
+    streams = Streams.PAIR
+    senders = _PAIR_WORK
+    personal = frozenset({"note"})
     pair_id: Id
     session_id: Id
     step_id: Id
@@ -363,6 +410,9 @@ class RecordStep(CommandBase):
 
 class GiveFeedback(CommandBase):
     command: Literal["give_feedback"] = "give_feedback"
+    streams = Streams.PAIR
+    senders = _PAIR_WORK
+    personal = frozenset({"strengths", "improvements"})
     pair_id: Id
     feedback_id: Id
     giver: Id
@@ -376,6 +426,9 @@ class GiveFeedback(CommandBase):
 
 class RecordReflection(CommandBase):
     command: Literal["record_reflection"] = "record_reflection"
+    streams = Streams.PAIR
+    senders = _PAIR_WORK
+    personal = frozenset({"stages"})
     pair_id: Id
     reflection_id: Id
     authors: Annotated[IdList, Field(min_length=1)]
@@ -387,6 +440,9 @@ class RecordReflection(CommandBase):
 
 class AssessGoal(CommandBase):
     command: Literal["assess_goal"] = "assess_goal"
+    streams = Streams.PAIR
+    senders = frozenset({"supervisor"})
+    personal = frozenset({"comment"})
     pair_id: Id
     student_id: Id
     goal_id: Id
@@ -397,6 +453,9 @@ class AssessGoal(CommandBase):
 
 class CloseSession(CommandBase):
     command: Literal["close_session"] = "close_session"
+    streams = Streams.PAIR
+    senders = _PAIR_WORK
+    personal = frozenset({"summary"})
     pair_id: Id
     session_id: Id
     summary: Text | None = None
@@ -404,6 +463,9 @@ class CloseSession(CommandBase):
 
 class CorrectEntry(CommandBase):
     command: Literal["correct_entry"] = "correct_entry"
+    streams = Streams.PAIR
+    senders = frozenset({"student", "supervisor", "coordinator"})
+    personal = frozenset({"changes", "reason"})
     pair_id: Id
     entry_id: Id
     changes: Annotated[dict[str, Any], Field(min_length=1), AfterValidator(_check_json_texts)]
@@ -412,6 +474,9 @@ class CorrectEntry(CommandBase):
 
 class RetractEntry(CommandBase):
     command: Literal["retract_entry"] = "retract_entry"
+    streams = Streams.PAIR
+    senders = frozenset({"student", "supervisor", "coordinator"})
+    personal = frozenset({"reason"})
     pair_id: Id
     entry_id: Id
     reason: Reason
@@ -419,6 +484,9 @@ class RetractEntry(CommandBase):
 
 class DissolvePair(CommandBase):
     command: Literal["dissolve_pair"] = "dissolve_pair"
+    streams = Streams.PAIR
+    senders = frozenset({"supervisor", "coordinator"})
+    personal = frozenset({"reason"})
     pair_id: Id
     reason: Reason
 
@@ -428,34 +496,8 @@ class ForgetPerson(CommandBase):
     format: it destroys keys, which no replayed file should do)."""
 
     command: Literal["forget_person"] = "forget_person"
+    streams = Streams.EVERY_COURSE
     person_id: Id
-
-
-# --- The changes a correction may make, checked once the entry's kind is known --------
-
-
-class StepChangesInput(_Model):
-    kind: StepKind | None = None
-    performers: IdList | None = None
-    observers: IdList | None = None
-    goals: IdList | None = None
-    note: Text | None = None
-
-
-class FeedbackChangesInput(_Model):
-    giver: Id | None = None
-    receiver: Id | None = None
-    source: FeedbackSource | None = None
-    goals: IdList | None = None
-    strengths: Text | None = None
-    improvements: Text | None = None
-
-
-class ReflectionChangesInput(_Model):
-    authors: Annotated[IdList, Field(min_length=1)] | None = None
-    mode: ReflectionMode | None = None
-    stages: dict[GibbsStage, Text] | None = None
-    goals: IdList | None = None
 
 
 CourseCommand = (
@@ -482,29 +524,21 @@ PairCommand = (
 )
 Command = CourseCommand | PairCommand
 
-COMMAND_TYPES: Final[tuple[type[CommandBase], ...]] = (
-    OpenCourse,
-    AddGoal,
-    ReviseGoal,
-    RetireGoal,
-    EnrollStudent,
-    AssignSupervisor,
-    AssignCoordinator,
-    FormPair,
-    OpenSession,
-    SwitchRoles,
-    RecordStep,
-    GiveFeedback,
-    RecordReflection,
-    AssessGoal,
-    CloseSession,
-    CorrectEntry,
-    RetractEntry,
-    DissolvePair,
-)
-COMMAND_NAMES: Final[tuple[str, ...]] = tuple(
-    str(t.model_fields["command"].default) for t in COMMAND_TYPES
-)
+COMMAND_TYPES: Final[tuple[type[CommandBase], ...]] = get_args(Command)
+"""Every command of the import format, in the contract's order."""
+
+
+def command_name(model: type[CommandBase]) -> str:
+    """The contract's name of a command model (its ``command`` tag)."""
+    return str(model.model_fields["command"].default)
+
+
+COMMAND_NAMES: Final[tuple[str, ...]] = tuple(command_name(t) for t in COMMAND_TYPES)
+AnyCommand = Command | ForgetPerson
+"""Every command model: the import format's, and erasure."""
+_EVERY_COMMAND: Final[tuple[type[CommandBase], ...]] = (*COMMAND_TYPES, ForgetPerson)
+PERSONAL_FIELDS: Final = frozenset(name for t in _EVERY_COMMAND for name in t.personal)
+"""Every field that may hold personal text, in any command."""
 
 _ADAPTER: Final[TypeAdapter[Command]] = TypeAdapter(
     Annotated[Command, Field(discriminator="command")]
@@ -613,6 +647,20 @@ def parse_command(data: str | bytes | Mapping[str, Any] | object) -> Command:
         raise CommandRejected(_command_name(data), violations_from(exc)) from None
 
 
+_M = TypeVar("_M", bound=CommandBase)
+
+
+def build_command(model: type[_M], arguments: Mapping[str, Any]) -> _M:
+    """Validate a command built from keyword arguments, as if it had come from outside:
+    raise :class:`CommandRejected` if it is bad. Arguments at ``None`` are left out, so
+    that they count as not given."""
+    given = {k: v for k, v in arguments.items() if v is not None}
+    try:
+        return model.model_validate(given)
+    except ValidationError as exc:
+        raise CommandRejected(command_name(model), violations_from(exc, strip_tag=False)) from None
+
+
 def _plain(value: object) -> object:
     if isinstance(value, BaseModel):
         return {name: getattr(value, name) for name in value.model_fields_set}
@@ -634,5 +682,75 @@ def command_digest(command: CommandBase, key: bytes | None = None) -> bytes:
     payload["command"] = getattr(command, "command", "")
     encoded = _DIGEST_ENCODER.encode(payload)
     if key is not None:
-        return hmac.new(key, encoded, hashlib.sha256).digest()
+        mac = _keyed(key).copy()
+        mac.update(encoded)
+        return mac.digest()
     return hashlib.sha256(encoded).digest()
+
+
+# --- The changes a correction may make, checked once the entry's kind is known --------
+
+
+class StepChangesInput(_Model):
+    kind: StepKind | None = None
+    performers: IdList | None = None
+    observers: IdList | None = None
+    goals: IdList | None = None
+    note: Text | None = None
+
+
+class FeedbackChangesInput(_Model):
+    giver: Id | None = None
+    receiver: Id | None = None
+    source: FeedbackSource | None = None
+    goals: IdList | None = None
+    strengths: Text | None = None
+    improvements: Text | None = None
+
+
+class ReflectionChangesInput(_Model):
+    authors: Annotated[IdList, Field(min_length=1)] | None = None
+    mode: ReflectionMode | None = None
+    stages: dict[GibbsStage, Text] | None = None
+    goals: IdList | None = None
+
+
+_CHANGES_INPUT: Final[dict[str, type[BaseModel]]] = {
+    "step": StepChangesInput,
+    "feedback": FeedbackChangesInput,
+    "reflection": ReflectionChangesInput,
+}
+_CHANGES: Final[dict[str, type[EntryChanges]]] = {
+    "step": StepChanges,
+    "feedback": FeedbackChanges,
+    "reflection": ReflectionChanges,
+}
+
+
+def parse_changes(kind: str, command: str, raw: Mapping[str, Any]) -> EntryChanges:
+    """Check a correction's ``changes`` against the fields of the entry's kind."""
+    try:
+        checked = _CHANGES_INPUT[kind].model_validate(dict(raw))
+    except ValidationError as exc:
+        violations = [
+            Violation(f"changes.{v.field}", v.rule, v.message)
+            if v.rule != "extra_forbidden"
+            else Violation(
+                f"changes.{v.field}",
+                "not_changeable",
+                f"is not a field a correction can change in a {kind}",
+            )
+            for v in violations_from(exc, strip_tag=False)
+        ]
+        raise CommandRejected(command, violations) from None
+    values = checked.model_dump(exclude_none=True)
+    for key in ("performers", "observers", "goals", "authors"):
+        if key in values:
+            values[key] = tuple(values[key])
+    return msgspec.convert(values, _CHANGES[kind])
+
+
+@functools.lru_cache(maxsize=4)
+def _keyed(key: bytes) -> hmac.HMAC:
+    """The keyed digest with its key set up once (copied for each command)."""
+    return hmac.new(key, digestmod=hashlib.sha256)

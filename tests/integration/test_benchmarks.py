@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -89,8 +90,15 @@ def test_benchmarks_produce_every_figure_on_sqlite_and_postgres(
         assert r["details"]["runs"] == SIZES["tiny"].serve_rounds
         assert r["details"]["failed_requests"] == 0
         assert r["details"]["min"] <= r["value"] <= r["details"]["max"]
-    (writers,) = [r for r in results if r["figure"] == "eight writers, different pairs"]
-    assert writers["details"] == {"events_lost": 0, "errors": 0, "chain_verified": True}
+    writers = {r["subject"]: r for r in results if r["figure"] == "eight writers, different pairs"}
+    assert set(writers) == {
+        "peerlog",
+        "raw psycopg, eight writers, one row per transaction",
+        "peerlog, one writer",
+    }
+    ours = writers["peerlog"]["details"]
+    assert (ours["events_lost"], ours["errors"], ours["chain_verified"]) == (0, 0, True)
+    _assert_interleaved(results)
     rebuilds = [r for r in results if r["subject"] == "peerlog runner"]
     assert all(r["details"]["vs_default_runner"] > 0 for r in rebuilds)
     # Each figure is measured on at least the data size it names.
@@ -123,3 +131,16 @@ def test_benchmarks_produce_every_figure_on_sqlite_and_postgres(
     table = capsys.readouterr().out
     assert table.count("\n| ") == len(results) + 1  # and the header
     assert "Targets:" in table
+
+
+def _assert_interleaved(results: list[dict[str, Any]]) -> None:
+    """Each writers' figure is the median of rounds measured in turn with its baselines,
+    and each ratio the median of the rounds' ratios, between their min and max."""
+    for r in results:
+        if r["figure"] in {"one-writer commands", "eight writers, different pairs"}:
+            details = r["details"]
+            assert details["rounds"] == SIZES["tiny"].repeats
+            assert details["min"] <= r["value"] <= details["max"]
+            for ratio in ("vs_raw", "vs_library", "vs_one_writer"):
+                if ratio in details:
+                    assert details[f"{ratio}_min"] <= details[ratio] <= details[f"{ratio}_max"]

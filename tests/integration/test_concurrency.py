@@ -3,6 +3,7 @@ command is lost or recorded twice, and the hash chain still verifies."""
 
 from __future__ import annotations
 
+import multiprocessing
 import threading
 from collections import Counter
 
@@ -15,6 +16,46 @@ from tests.support import Placement
 
 WRITERS = 8
 COMMANDS_PER_WRITER = 25
+
+
+def _step(writer: int, n: int) -> dict[str, object]:
+    return {
+        "command": "record_step",
+        "command_id": f"w{writer}-{n}",
+        "actor": "s1" if n % 2 else "s2",
+        "pair_id": "p1",
+        "session_id": "d1",
+        "step_id": f"step-{writer}-{n}",
+        "kind": "performance",
+        "performers": ["s1"],
+        "observers": ["s2"],
+        "goals": ["hygiene"],
+    }
+
+
+def _write_in_a_process(env: dict[str, str], writer: int, count: int) -> list[str]:
+    """One writer process: ``count`` steps into pair p1; the accepted command ids."""
+    app = PeerLog(env)
+    try:
+        return [app.execute(_step(writer, n)).command_id for n in range(count)]
+    finally:
+        app.close()
+
+
+def test_eight_processes_on_one_pair(store: Store) -> None:
+    """Eight processes record into one pair at once: each accepted command is recorded
+    once, positions are gap-free and the chain verifies."""
+    Placement(store.open()).seed().app.close()
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(WRITERS) as pool:
+        results = pool.starmap(_write_in_a_process, [(store.env, w, 10) for w in range(WRITERS)])
+    accepted = [command_id for ids in results for command_id in ids]
+    assert len(accepted) == WRITERS * 10
+    app = store.open()
+    try:
+        _assert_each_recorded_once(app, accepted)
+    finally:
+        app.close()
 
 
 def _race(store: Store, writers: int, per_writer: int, *, shared: PeerLog | None) -> list[str]:
@@ -73,6 +114,9 @@ def _race(store: Store, writers: int, per_writer: int, *, shared: PeerLog | None
 
 
 def _assert_each_recorded_once(app: PeerLog, accepted: list[str]) -> None:
+    # Positions are gap-free: each one from 1 to the last is taken, once.
+    positions = app.store.select_positions()
+    assert positions == list(range(1, len(positions) + 1))
     records = app.records("pair/p1")
     assert [r.originator_version for r in records] == list(range(1, len(records) + 1))
     steps = [
@@ -148,6 +192,43 @@ def test_a_writer_with_a_stale_view_reloads_and_decides_again(store: Store) -> N
         pair = first.app.state_at("pair/p1", 1000)
         assert isinstance(pair, Pair)
         assert set(pair.entries) == {"st1", "st2"}
+    finally:
+        first.app.close()
+        second.close()
+
+
+def test_a_writer_in_its_turn_is_not_overtaken(store: Store) -> None:
+    """A command that lost a race holds the pair until it is answered: another writer's
+    command on that pair waits for it (and is then recorded after it), not beside it."""
+    first = Placement(store.open()).seed()
+    second = store.open()
+    try:
+        before = len(first.app.records("pair/p1"))
+        done = threading.Event()
+        outcome: list[object] = []
+
+        def other_writer() -> None:
+            try:
+                outcome.append(second.execute(first.step("st-other", actor="s2")))
+            except BaseException as exc:  # reported below
+                outcome.append(exc)
+            finally:
+                done.set()
+
+        with first.app.store.turn() as turn:
+            assert turn.lost_race(["pair/p1", "course/vfu-1"])
+            thread = threading.Thread(target=other_writer)
+            thread.start()
+            # The other writer waits for the turn: nothing of it is stored meanwhile.
+            assert not done.wait(0.5)
+            assert len(first.app.records("pair/p1")) == before
+        assert done.wait(30)
+        thread.join()
+        (result,) = outcome
+        assert not isinstance(result, BaseException), result
+        records = first.app.records("pair/p1")
+        assert len(records) == before + 1
+        assert records[-1].topic == "StepRecorded"
     finally:
         first.app.close()
         second.close()

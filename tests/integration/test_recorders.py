@@ -12,7 +12,7 @@ from typing import Any
 
 import psycopg
 import pytest
-from eventsourcing.persistence import InterfaceError
+from eventsourcing.persistence import InterfaceError, StoredEvent
 from eventsourcing.tests.persistence import (
     AggregateRecorderTestCase,
     ApplicationRecorderTestCase,
@@ -21,19 +21,22 @@ from eventsourcing.tests.persistence import (
 )
 from psycopg import sql
 
+from peerlog.persistence import chain
 from peerlog.persistence.postgres import (
+    Pending,
     PostgresDatastore,
     PostgresEventRecorder,
     PostgresSnapshotRecorder,
     PostgresTrackingRecorder,
 )
+from peerlog.persistence.records import CommandIdConflict, CommandRecord, StreamConflict
 from peerlog.persistence.sqlite import (
     SQLiteDatastore,
     SQLiteEventRecorder,
     SQLiteSnapshotRecorder,
     SQLiteTrackingRecorder,
 )
-from tests.conftest import POSTGRES_URL, _postgres_or_skip
+from tests.conftest import POSTGRES_URL, Store, _postgres_or_skip
 
 
 class SQLiteBase:
@@ -159,3 +162,79 @@ def test_closing_a_sqlite_store_while_other_threads_read(tmp_path: Path) -> None
         assert not any(reader.is_alive() for reader in readers)
         assert len(refused) == 3
         assert all("closed" in str(error) for error in refused)
+
+
+@pytest.mark.postgres
+def test_opening_a_current_schema_changes_nothing_in_it(postgres_store: Store) -> None:
+    """The append function is created when the schema's statements change, not each time
+    a store is opened (which took a DDL lock on every command-line call)."""
+
+    def definition() -> str:
+        ((xmin,),) = postgres_store.execute_raw(
+            "SELECT p.xmin::text FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
+            "WHERE n.nspname = %s AND p.proname = 'append_event'",
+            (postgres_store.schema,),
+        )
+        return str(xmin)
+
+    postgres_store.open().close()
+    created = definition()
+    for _ in range(3):
+        postgres_store.open().close()
+    assert definition() == created
+    # Statements of another version (an upgrade): opening creates the function again.
+    postgres_store.execute_raw("UPDATE schema_versions SET digest = 'older' WHERE name = 'events'")
+    postgres_store.open().close()
+    assert definition() != created
+    ((digest,),) = postgres_store.execute_raw(
+        "SELECT digest FROM schema_versions WHERE name = 'events'"
+    )
+    assert digest != "older"
+
+
+@pytest.mark.postgres
+def test_commands_appended_together_are_each_checked_on_their_own() -> None:
+    """A group commit appends concurrent commands in one transaction: each is checked
+    against the record and the commands before it in the group, and a refused one
+    leaves the others recorded, at consecutive positions, chained."""
+    _postgres_or_skip()
+    schema = f"test_{uuid.uuid4().hex[:12]}"
+    datastore = PostgresDatastore(POSTGRES_URL, schema=schema, pool_size=2)
+    try:
+        recorder = PostgresEventRecorder(datastore)
+        recorder.create_table()
+
+        def command(n: int) -> CommandRecord:
+            return CommandRecord(f"c{n}", "record_step", bytes([n]) * 32)
+
+        recorder.append([StoredEvent("a", 1, "T", b"1")], command=command(0))
+        group = [
+            Pending(recorder, [StoredEvent("a", 2, "T", b"2")], command(1), {}),
+            # Decided on stream a at version 1: the command before it moved a on.
+            Pending(recorder, [StoredEvent("b", 1, "T", b"b")], command(2), {"a": 1}),
+            # The id of a recorded command.
+            Pending(recorder, [StoredEvent("c", 1, "T", b"c")], command(0), {}),
+            Pending(recorder, [StoredEvent("a", 3, "T", b"3")], command(3), {}),
+        ]
+        recorder.append_group(group)
+
+        assert isinstance(group[1].error, StreamConflict)
+        assert isinstance(group[2].error, CommandIdConflict)
+        assert [p.landed for p in (group[1], group[2])] == [None, None]
+        assert [[a.position for a in p.landed or []] for p in (group[0], group[3])] == [[2], [3]]
+        assert recorder.select_positions() == [1, 2, 3]
+        records = recorder.select_records("a")
+        assert [(r.originator_version, r.state, r.id) for r in records] == [
+            (1, b"1", 1),
+            (2, b"2", 2),
+            (3, b"3", 3),
+        ]
+        previous = chain.GENESIS
+        for record in records:
+            assert record.chain == chain.link_of(record, previous)
+            previous = record.chain
+        assert set(recorder.find_commands(["c0", "c1", "c2", "c3"])) == {"c0", "c1", "c3"}
+    finally:
+        datastore.close()
+        with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))

@@ -13,6 +13,16 @@ from datetime import date, datetime
 
 import msgspec
 
+from peerlog.commands import (
+    AddGoal,
+    AssignCoordinator,
+    AssignSupervisor,
+    EnrollStudent,
+    ForgetPerson,
+    OpenCourse,
+    RetireGoal,
+    ReviseGoal,
+)
 from peerlog.domain.errors import RuleViolation
 from peerlog.domain.events import (
     CoordinatorAssigned,
@@ -244,19 +254,13 @@ def _require_new_goal_id(course: Course, goal_id: str, field: str) -> None:
         )
 
 
-def open_course(
-    existing: Course | None,
-    stamp: Stamp,
-    *,
-    course_id: str,
-    title: str,
-    starts_on: date,
-    ends_on: date,
-    scale: list[str],
-    pass_level: str,
-    goals: list[GoalSpec],
-    time_zone: str | None = None,
-) -> list[DomainEvent]:
+def open_course(existing: Course | None, stamp: Stamp, cmd: OpenCourse) -> list[DomainEvent]:
+    course_id, starts_on, ends_on = cmd.course_id, cmd.starts_on, cmd.ends_on
+    scale, pass_level = cmd.scale, cmd.pass_level
+    goals = [
+        GoalSpec(goal_id=g.goal_id, title=g.title, area=g.area, description=g.description)
+        for g in cmd.goals
+    ]
     if existing is not None:
         raise RuleViolation(
             "course_id", "duplicate_course", f"course '{course_id}' is already open"
@@ -286,49 +290,34 @@ def open_course(
         CourseOpened(
             **stamp.at(course_stream(course_id), 1),
             course_id=course_id,
-            title=title,
+            title=cmd.title,
             starts_on=starts_on,
             ends_on=ends_on,
             scale=tuple(scale),
             pass_level=pass_level,
             goals=tuple(goals),
-            time_zone=time_zone,
+            time_zone=cmd.time_zone,
         )
     ]
 
 
-def add_goal(
-    course: Course,
-    stamp: Stamp,
-    *,
-    goal_id: str,
-    title: str,
-    area: str | None,
-    description: str | None,
-) -> list[DomainEvent]:
+def add_goal(course: Course, stamp: Stamp, cmd: AddGoal) -> list[DomainEvent]:
     course.require_coordinator(stamp.actor, "add goals")
-    _require_new_goal_id(course, goal_id, "goal_id")
+    _require_new_goal_id(course, cmd.goal_id, "goal_id")
     return [
         GoalAdded(
             **stamp.next(course),
             course_id=course.course_id,
-            goal_id=goal_id,
-            title=title,
-            area=area,
-            description=description,
+            goal_id=cmd.goal_id,
+            title=cmd.title,
+            area=cmd.area,
+            description=cmd.description,
         )
     ]
 
 
-def revise_goal(
-    course: Course,
-    stamp: Stamp,
-    *,
-    goal_id: str,
-    title: str | None,
-    area: str | None,
-    description: str | None,
-) -> list[DomainEvent]:
+def revise_goal(course: Course, stamp: Stamp, cmd: ReviseGoal) -> list[DomainEvent]:
+    goal_id, title, area, description = cmd.goal_id, cmd.title, cmd.area, cmd.description
     course.require_coordinator(stamp.actor, "revise goals")
     goal = _require_goal(course, goal_id)
     if goal.retired_at is not None:
@@ -351,7 +340,8 @@ def revise_goal(
     ]
 
 
-def retire_goal(course: Course, stamp: Stamp, *, goal_id: str, reason: str) -> list[DomainEvent]:
+def retire_goal(course: Course, stamp: Stamp, cmd: RetireGoal) -> list[DomainEvent]:
+    goal_id = cmd.goal_id
     course.require_coordinator(stamp.actor, "retire goals")
     goal = _require_goal(course, goal_id)
     if goal.retired_at is not None:
@@ -369,14 +359,13 @@ def retire_goal(course: Course, stamp: Stamp, *, goal_id: str, reason: str) -> l
         )
     return [
         GoalRetired(
-            **stamp.next(course), course_id=course.course_id, goal_id=goal_id, reason=reason
+            **stamp.next(course), course_id=course.course_id, goal_id=goal_id, reason=cmd.reason
         )
     ]
 
 
-def enroll_student(
-    course: Course, stamp: Stamp, *, student_id: str, display_name: str | None
-) -> list[DomainEvent]:
+def enroll_student(course: Course, stamp: Stamp, cmd: EnrollStudent) -> list[DomainEvent]:
+    student_id = cmd.student_id
     course.require_coordinator(stamp.actor, "enroll students")
     if student_id in course.students:
         raise RuleViolation(
@@ -396,7 +385,7 @@ def enroll_student(
             **stamp.next(course),
             course_id=course.course_id,
             student_id=student_id,
-            display_name=display_name,
+            display_name=cmd.display_name,
         )
     ]
 
@@ -411,9 +400,8 @@ def _require_not_student(course: Course, person: str, field: str) -> None:
         )
 
 
-def assign_supervisor(
-    course: Course, stamp: Stamp, *, supervisor_id: str, display_name: str | None
-) -> list[DomainEvent]:
+def assign_supervisor(course: Course, stamp: Stamp, cmd: AssignSupervisor) -> list[DomainEvent]:
+    supervisor_id = cmd.supervisor_id
     course.require_coordinator(stamp.actor, "assign supervisors")
     if supervisor_id in course.supervisors:
         raise RuleViolation(
@@ -427,14 +415,13 @@ def assign_supervisor(
             **stamp.next(course),
             course_id=course.course_id,
             supervisor_id=supervisor_id,
-            display_name=display_name,
+            display_name=cmd.display_name,
         )
     ]
 
 
-def assign_coordinator(
-    course: Course, stamp: Stamp, *, coordinator_id: str, display_name: str | None
-) -> list[DomainEvent]:
+def assign_coordinator(course: Course, stamp: Stamp, cmd: AssignCoordinator) -> list[DomainEvent]:
+    coordinator_id = cmd.coordinator_id
     course.require_coordinator(stamp.actor, "assign coordinators")
     if coordinator_id in course.coordinators:
         raise RuleViolation(
@@ -448,7 +435,7 @@ def assign_coordinator(
             **stamp.next(course),
             course_id=course.course_id,
             coordinator_id=coordinator_id,
-            display_name=display_name,
+            display_name=cmd.display_name,
         )
     ]
 
@@ -480,8 +467,9 @@ def forget_person(course: Course, stamp: Stamp, *, person_id: str) -> list[Domai
 
 
 def forget_person_everywhere(
-    courses: Iterable[Course], stamp: Stamp, *, person_id: str
+    courses: Iterable[Course], stamp: Stamp, cmd: ForgetPerson
 ) -> list[DomainEvent]:
+    person_id = cmd.person_id
     """Forget a person in every course they are known in (a key is per person, so
     erasure reaches every course at once): the actor coordinates each of them."""
     known = [course for course in courses if course.is_known(person_id)]

@@ -14,6 +14,20 @@ from typing import ClassVar, TypeVar
 
 import msgspec
 
+from peerlog.commands import (
+    AssessGoal,
+    CloseSession,
+    CorrectEntry,
+    DissolvePair,
+    FormPair,
+    GiveFeedback,
+    OpenSession,
+    RecordReflection,
+    RecordStep,
+    RetractEntry,
+    SwitchRoles,
+    parse_changes,
+)
 from peerlog.domain.course import Course
 from peerlog.domain.erasure import ERASED
 from peerlog.domain.errors import RuleViolation
@@ -39,11 +53,9 @@ from peerlog.domain.events import (
 )
 from peerlog.domain.stamp import Stamp
 from peerlog.domain.vocabulary import (
-    AssessmentKind,
     FeedbackSource,
     ReflectionMode,
     Role,
-    Shift,
     StepKind,
     pair_stream,
 )
@@ -413,15 +425,9 @@ def _check_reflection(
 
 
 def form_pair(
-    course: Course,
-    existing: Pair | None,
-    stamp: Stamp,
-    *,
-    pair_id: str,
-    students: list[str],
-    supervisors: list[str],
-    unit: str | None,
+    course: Course, existing: Pair | None, stamp: Stamp, cmd: FormPair
 ) -> list[DomainEvent]:
+    pair_id, students, supervisors = cmd.pair_id, cmd.students, cmd.supervisors
     course.require_coordinator(stamp.actor, "form pairs")
     course.require_not_forgotten(students, "students")
     course.require_not_forgotten(supervisors, "supervisors")
@@ -468,12 +474,13 @@ def form_pair(
             course_id=course.course_id,
             students=tuple(students),
             supervisors=tuple(supervisors),
-            unit=unit,
+            unit=cmd.unit,
         ),
     ]
 
 
-def dissolve_pair(pair: Pair, course: Course, stamp: Stamp, *, reason: str) -> list[DomainEvent]:
+def dissolve_pair(pair: Pair, course: Course, stamp: Stamp, cmd: DissolvePair) -> list[DomainEvent]:
+    reason = cmd.reason
     _require_active(pair)
     course.require_known(stamp.actor)
     if stamp.actor not in pair.supervisors and stamp.actor not in course.coordinators:
@@ -513,16 +520,8 @@ def dissolve_pair(pair: Pair, course: Course, stamp: Stamp, *, reason: str) -> l
 # --- decide: sessions ----------------------------------------------------------------
 
 
-def open_session(
-    pair: Pair,
-    course: Course,
-    stamp: Stamp,
-    *,
-    session_id: str,
-    roles: dict[str, Role],
-    shift: Shift | None,
-    plan: str | None,
-) -> list[DomainEvent]:
+def open_session(pair: Pair, course: Course, stamp: Stamp, cmd: OpenSession) -> list[DomainEvent]:
+    session_id, roles = cmd.session_id, cmd.roles
     _require_active(pair)
     _require_member_or_supervisor(pair, course, stamp.actor, "open its sessions")
     if session_id in pair.sessions:
@@ -545,21 +544,14 @@ def open_session(
             pair_id=pair.pair_id,
             session_id=session_id,
             roles=dict(roles),
-            shift=shift,
-            plan=plan,
+            shift=cmd.shift,
+            plan=cmd.plan,
         )
     ]
 
 
-def switch_roles(
-    pair: Pair,
-    course: Course,
-    stamp: Stamp,
-    *,
-    session_id: str,
-    roles: dict[str, Role],
-    reason: str | None,
-) -> list[DomainEvent]:
+def switch_roles(pair: Pair, course: Course, stamp: Stamp, cmd: SwitchRoles) -> list[DomainEvent]:
+    session_id, roles = cmd.session_id, cmd.roles
     _require_active(pair)
     _require_member_or_supervisor(pair, course, stamp.actor, "switch roles")
     _require_session(pair, session_id, is_open=True)
@@ -570,14 +562,13 @@ def switch_roles(
             pair_id=pair.pair_id,
             session_id=session_id,
             roles=dict(roles),
-            reason=reason,
+            reason=cmd.reason,
         )
     ]
 
 
-def close_session(
-    pair: Pair, course: Course, stamp: Stamp, *, session_id: str, summary: str | None
-) -> list[DomainEvent]:
+def close_session(pair: Pair, course: Course, stamp: Stamp, cmd: CloseSession) -> list[DomainEvent]:
+    session_id, summary = cmd.session_id, cmd.summary
     _require_active(pair)
     _require_member_or_supervisor(pair, course, stamp.actor, "close its sessions")
     session = _require_session(pair, session_id, is_open=True)
@@ -612,19 +603,9 @@ def close_session(
 # --- decide: entries -----------------------------------------------------------------
 
 
-def record_step(
-    pair: Pair,
-    course: Course,
-    stamp: Stamp,
-    *,
-    session_id: str,
-    step_id: str,
-    kind: StepKind,
-    performers: list[str],
-    observers: list[str],
-    goals: list[str],
-    note: str | None,
-) -> list[DomainEvent]:
+def record_step(pair: Pair, course: Course, stamp: Stamp, cmd: RecordStep) -> list[DomainEvent]:
+    session_id, step_id = cmd.session_id, cmd.step_id
+    performers, observers, goals = cmd.performers, cmd.observers, cmd.goals
     _require_active(pair)
     _require_member_or_supervisor(pair, course, stamp.actor, "record its steps")
     _require_session(pair, session_id, is_open=True)
@@ -639,29 +620,18 @@ def record_step(
             pair_id=pair.pair_id,
             session_id=session_id,
             step_id=step_id,
-            kind=kind,
+            kind=cmd.kind,
             performers=tuple(performers),
             observers=tuple(observers),
             goals=tuple(goals),
-            note=note,
+            note=cmd.note,
         )
     ]
 
 
-def give_feedback(
-    pair: Pair,
-    course: Course,
-    stamp: Stamp,
-    *,
-    feedback_id: str,
-    giver: str,
-    receiver: str,
-    source: FeedbackSource,
-    goals: list[str],
-    strengths: str,
-    improvements: str,
-    session_id: str | None,
-) -> list[DomainEvent]:
+def give_feedback(pair: Pair, course: Course, stamp: Stamp, cmd: GiveFeedback) -> list[DomainEvent]:
+    feedback_id, giver, receiver, source = cmd.feedback_id, cmd.giver, cmd.receiver, cmd.source
+    strengths, improvements, session_id = cmd.strengths, cmd.improvements, cmd.session_id
     _require_active(pair)
     course.require_known(stamp.actor)
     if stamp.actor != giver:
@@ -681,7 +651,7 @@ def give_feedback(
             "empty_feedback",
             "feedback says what went well (strengths) or what to improve (improvements)",
         )
-    course.require_goals(tuple(goals), stamp.occurred_at, "goals")
+    course.require_goals(tuple(cmd.goals), stamp.occurred_at, "goals")
     return [
         FeedbackGiven(
             **stamp.next(pair),
@@ -691,7 +661,7 @@ def give_feedback(
             giver=giver,
             receiver=receiver,
             source=source,
-            goals=tuple(goals),
+            goals=tuple(cmd.goals),
             strengths=strengths,
             improvements=improvements,
         )
@@ -699,17 +669,11 @@ def give_feedback(
 
 
 def record_reflection(
-    pair: Pair,
-    course: Course,
-    stamp: Stamp,
-    *,
-    reflection_id: str,
-    authors: list[str],
-    mode: ReflectionMode,
-    stages: dict[str, str],
-    goals: list[str],
-    session_id: str | None,
+    pair: Pair, course: Course, stamp: Stamp, cmd: RecordReflection
 ) -> list[DomainEvent]:
+    reflection_id, authors, mode = cmd.reflection_id, cmd.authors, cmd.mode
+    stages = {str(stage): text for stage, text in cmd.stages.items()}
+    goals, session_id = cmd.goals, cmd.session_id
     _require_active(pair)
     course.require_known(stamp.actor)
     if stamp.actor not in authors and stamp.actor not in pair.supervisors:
@@ -733,23 +697,14 @@ def record_reflection(
             reflection_id=reflection_id,
             authors=tuple(authors),
             mode=mode,
-            stages=dict(stages),
+            stages=stages,
             goals=tuple(goals),
         )
     ]
 
 
-def assess_goal(
-    pair: Pair,
-    course: Course,
-    stamp: Stamp,
-    *,
-    student_id: str,
-    goal_id: str,
-    level: str,
-    kind: AssessmentKind,
-    comment: str | None,
-) -> list[DomainEvent]:
+def assess_goal(pair: Pair, course: Course, stamp: Stamp, cmd: AssessGoal) -> list[DomainEvent]:
+    student_id, goal_id, level = cmd.student_id, cmd.goal_id, cmd.level
     _require_active(pair)
     _require_pair_supervisor(pair, course, stamp.actor, "assess its students")
     _require_members(pair, [student_id], "student_id")
@@ -769,8 +724,8 @@ def assess_goal(
             student_id=student_id,
             goal_id=goal_id,
             level=level,
-            kind=kind,
-            comment=comment,
+            kind=cmd.kind,
+            comment=cmd.comment,
         )
     ]
 
@@ -803,16 +758,10 @@ def _require_changeable(entry: Entry, stamp: Stamp) -> None:
         )
 
 
-def correct_entry(
-    pair: Pair,
-    course: Course,
-    stamp: Stamp,
-    *,
-    entry_id: str,
-    changes: EntryChanges,
-    reason: str,
-) -> list[DomainEvent]:
+def correct_entry(pair: Pair, course: Course, stamp: Stamp, cmd: CorrectEntry) -> list[DomainEvent]:
+    entry_id = cmd.entry_id
     entry = require_entry(pair, entry_id)
+    changes = parse_changes(entry.kind_name, cmd.command, cmd.changes)
     _require_may_change_entry(pair, course, stamp.actor, entry)
     _require_changeable(entry, stamp)
     course.require_not_forgotten(entry.people(), "entry_id")
@@ -845,15 +794,14 @@ def correct_entry(
             pair_id=pair.pair_id,
             entry_id=entry_id,
             changes=changes,
-            reason=reason,
+            reason=cmd.reason,
             subjects=subjects,
         )
     ]
 
 
-def retract_entry(
-    pair: Pair, course: Course, stamp: Stamp, *, entry_id: str, reason: str
-) -> list[DomainEvent]:
+def retract_entry(pair: Pair, course: Course, stamp: Stamp, cmd: RetractEntry) -> list[DomainEvent]:
+    entry_id = cmd.entry_id
     entry = require_entry(pair, entry_id)
     _require_may_change_entry(pair, course, stamp.actor, entry)
     _require_changeable(entry, stamp)
@@ -863,7 +811,7 @@ def retract_entry(
             **stamp.next(pair),
             pair_id=pair.pair_id,
             entry_id=entry_id,
-            reason=reason,
+            reason=cmd.reason,
             subjects=entry.people(),
         )
     ]

@@ -5,7 +5,8 @@ from __future__ import annotations
 from abc import abstractmethod
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from types import TracebackType
+from typing import Any, Self
 
 from eventsourcing.persistence import ApplicationRecorder, StoredEvent
 
@@ -13,6 +14,33 @@ from peerlog.persistence.records import Appended, CommandRecord, RecordedEvent, 
 
 RawEvent = tuple[int, str, bytes, datetime]
 """A stored event as projections read it: position, topic, state, recorded_at."""
+
+
+class Turn:
+    """One command's turn at the streams it writes, so that writers to the same
+    aggregate take turns instead of racing: a command that lost a race waits for the
+    streams, holds them while it decides again on fresh state and appends, and lets go
+    when it is answered. Every append waits for a stream that another command holds
+    in its turn, so the holder cannot lose again; the optimistic check stays as the
+    guard. This one takes no turns (the caller pauses and retries)."""
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        del kind, value, traceback
+
+    def lost_race(self, streams: Collection[str]) -> bool:
+        """After a :class:`StreamConflict`, before catching up: wait until these
+        streams are this command's (held until the turn ends). Whether it waited for
+        them (if not, the caller pauses before retrying)."""
+        del streams
+        return False
 
 
 class EventRecorder(ApplicationRecorder):
@@ -47,6 +75,10 @@ class EventRecorder(ApplicationRecorder):
         each command's events at consecutive positions; ``expected`` as for ``append``.
         Raises :class:`StreamConflict` or :class:`CommandIdConflict` and stores nothing
         if any of them conflicts."""
+
+    def turn(self) -> Turn:
+        """A command's turn at the streams it writes (see :class:`Turn`)."""
+        return Turn()
 
     @abstractmethod
     def find_commands(self, command_ids: Collection[str]) -> dict[str, StoredCommand]:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import struct
+import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -274,3 +275,50 @@ def first_links_needed(
                 if stored.originator_version > 1:
                     needed.append((stream, stored.originator_version - 1))
     return needed
+
+
+class Heads:
+    """The last link this process appended to each stream (for a bounded number of
+    streams), so that the next append to a stream need not read the link before it
+    back: a stored link never changes, and where another writer appended since, the
+    append is refused by the stream's unique version anyway."""
+
+    def __init__(self, size: int = 10_000) -> None:
+        self._size = size
+        self._heads: dict[str, tuple[int, bytes]] = {}
+        self._lock = threading.Lock()
+
+    def before(self, stream: str, version: int) -> bytes | None:
+        """The link of the event before ``version`` in ``stream``, where known."""
+        if version == 1:
+            return GENESIS
+        head = self._heads.get(stream)
+        return head[1] if head is not None and head[0] == version - 1 else None
+
+    def known(
+        self, needed: Sequence[tuple[str, int]]
+    ) -> tuple[dict[tuple[str, int], bytes], list[tuple[str, int]]]:
+        """Of the links ``needed`` ((stream, version)), those known and the rest."""
+        found: dict[tuple[str, int], bytes] = {}
+        rest = []
+        for stream, version in needed:
+            head = self._heads.get(stream)
+            if head is not None and head[0] == version:
+                found[(stream, version)] = head[1]
+            else:
+                rest.append((stream, version))
+        return found, rest
+
+    def remember(
+        self,
+        commands: Sequence[tuple[Sequence[StoredEvent], CommandRecord | None]],
+        appended: Sequence[Sequence[Appended]],
+    ) -> None:
+        """The heads the appended commands left."""
+        with self._lock:
+            for (stored_events, _), landed in zip(commands, appended, strict=True):
+                for stored, where in zip(stored_events, landed, strict=True):
+                    if len(self._heads) >= self._size:
+                        self._heads.pop(next(iter(self._heads)), None)
+                    stream = str(stored.originator_id)
+                    self._heads[stream] = (stored.originator_version, where.chain)

@@ -28,7 +28,9 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from types import TracebackType
 from typing import Any, Final
 
 import psycopg
@@ -55,7 +57,7 @@ from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 
 from peerlog.persistence import chain
-from peerlog.persistence.base import EventRecorder, RawEvent
+from peerlog.persistence.base import EventRecorder, RawEvent, Turn
 from peerlog.persistence.config import ConfigurationError
 from peerlog.persistence.records import (
     Appended,
@@ -69,6 +71,9 @@ from peerlog.persistence.records import (
 logger = logging.getLogger(__name__)
 
 STREAM_CONFLICT: Final = "PLS01"
+DEADLOCK: Final = "40P01"
+"""Two writers each waiting for a stream the other holds: one is refused, and decides
+again in its turn."""
 DEFAULT_SCHEMA: Final = "peerlog"
 FAILOVER_SECONDS: Final = 30.0
 """How long a command whose connection broke waits for a primary to settle it."""
@@ -110,6 +115,8 @@ def _translate(exc: psycopg.Error) -> PersistenceError:
     """The library's exception for a psycopg error (the message is the server's)."""
     if exc.sqlstate == STREAM_CONFLICT:
         return StreamConflict(exc.diag.message_primary or str(exc))
+    if exc.sqlstate == DEADLOCK:
+        return StreamConflict("two writers waited for each other's streams")
     for psycopg_type, ours in _TRANSLATIONS:
         if isinstance(exc, psycopg_type):
             return ours(str(exc))
@@ -237,6 +244,11 @@ class PostgresDatastore:
         """This thread's own connection for appends, kept between them (taking one from
         the pool for every command costs more than the command's SQL). A connection
         that broke is closed and replaced next time, with the primary of the moment."""
+        held: psycopg.Connection[tuple[Any, ...]] | None = getattr(self._writers, "held", None)
+        if held is not None and not held.closed:
+            # A turn holds this thread's connection (and the locks taken on it).
+            yield held
+            return
         conn: psycopg.Connection[tuple[Any, ...]] | None = getattr(self._writers, "conn", None)
         if (conn is None or conn.closed) and len(self._pinned) >= self.max_pinned:
             # Many writing threads: the rest share the pool.
@@ -266,6 +278,22 @@ class PostgresDatastore:
                 self.lost_connection()
             raise
 
+    def holds_turn(self) -> bool:
+        """Whether this thread's writer connection holds a command's turn."""
+        return getattr(self._writers, "held", None) is not None
+
+    @contextmanager
+    def held_writer(self) -> Iterator[psycopg.Connection[tuple[Any, ...]]]:
+        """This thread's writer connection, held until the block ends: every
+        :meth:`writer` of the thread meanwhile is this one, so the appends run in the
+        session that holds a turn's locks."""
+        with self.writer() as conn:
+            self._writers.held = conn
+            try:
+                yield conn
+            finally:
+                self._writers.held = None
+
     def _release(self, conn: psycopg.Connection[tuple[Any, ...]]) -> None:
         self._writers.conn = None
         with self._open_lock:
@@ -283,10 +311,16 @@ class PostgresDatastore:
             self._standby = bool(row and row[0])
         return self._standby
 
-    def create(self, statements: Sequence[sql.Composed | sql.SQL]) -> None:
+    def create(self, statements: Sequence[sql.Composed | sql.SQL], *, name: str = "") -> None:
         """Run schema statements in the schema (created if missing), one process at a
-        time; on a standby, nothing (its schema is the primary's)."""
-        if self.standby:
+        time, unless the schema already has them: the digest of the statements is kept
+        under ``name`` (the digest itself if none) in the schema's ``schema_versions``,
+        so that opening a store takes no DDL lock unless its schema changed. On a
+        standby, nothing (its schema is the primary's)."""
+        digest = hashlib.sha256(b"\0".join(s.as_bytes(None) for s in statements)).hexdigest()
+        name = name or digest
+        versions = self.identifier("schema_versions")
+        if self._created(versions, name, digest) or self.standby:
             return
         with self.transaction() as conn:
             conn.execute(
@@ -299,6 +333,29 @@ class PostgresDatastore:
             )
             for statement in statements:
                 conn.execute(statement)
+            conn.execute(
+                sql.SQL(
+                    "CREATE TABLE IF NOT EXISTS {} (name text PRIMARY KEY, digest text NOT NULL)"
+                ).format(versions)
+            )
+            conn.execute(
+                sql.SQL(
+                    "INSERT INTO {} VALUES (%s, %s) "
+                    "ON CONFLICT (name) DO UPDATE SET digest = excluded.digest"
+                ).format(versions),
+                (name, digest),
+            )
+
+    def _created(self, versions: sql.Composed, name: str, digest: str) -> bool:
+        """Whether the schema has these statements' digest under ``name``."""
+        with self.connection() as conn:
+            try:
+                row = conn.execute(
+                    sql.SQL("SELECT digest FROM {} WHERE name = %s").format(versions), (name,)
+                ).fetchone()
+            except (psycopg.errors.UndefinedTable, psycopg.errors.InvalidSchemaName):
+                return False
+        return row is not None and row[0] == digest
 
     def identifier(self, name: str) -> sql.Composed:
         """A table (or other object) in this datastore's schema."""
@@ -328,7 +385,7 @@ _CREATE_APPEND_ONE: Final = """
 CREATE OR REPLACE FUNCTION {function}(
     p_stream text, p_version bigint, p_topic text, p_state bytea,
     p_command_id text, p_command text, p_digest bytea,
-    p_check_stream text, p_check_version bigint,
+    p_check_stream text, p_check_version bigint, p_previous bytea,
     OUT o_position bigint, OUT o_recorded_at timestamptz, OUT o_chain bytea)
 LANGUAGE plpgsql AS $fn$
 DECLARE
@@ -340,6 +397,7 @@ DECLARE
     v_oid bytea := convert_to(p_stream, 'UTF8');
     v_topic bytea := convert_to(p_topic, 'UTF8');
 BEGIN
+    PERFORM pg_advisory_xact_lock(hashtextextended(p_stream, {stream_seed}));
     PERFORM pg_advisory_xact_lock({lock});
     IF p_check_stream IS NOT NULL AND coalesce(
         (SELECT max(originator_version) FROM {events} WHERE originator_id = p_check_stream), 0
@@ -349,8 +407,13 @@ BEGIN
     END IF;
     SELECT coalesce(max(position), 0) + 1, clock_timestamp() INTO v_position, o_recorded_at
         FROM {events};
-    SELECT chain INTO v_previous FROM {events}
-        WHERE originator_id = p_stream AND originator_version = p_version - 1;
+    IF p_previous IS NOT NULL THEN
+        -- The writer appended the event before: its link, as it was stored.
+        v_previous := p_previous;
+    ELSE
+        SELECT chain INTO v_previous FROM {events}
+            WHERE originator_id = p_stream AND originator_version = p_version - 1;
+    END IF;
     v_micros := (extract(epoch FROM o_recorded_at) * 1000000)::bigint;
     o_chain := {link};
     INSERT INTO {events} VALUES (
@@ -403,13 +466,45 @@ class PostgresEventRecorder(EventRecorder):
         self.append_one = ds.identifier("append_event")
         self.channel = f"peerlog_{ds.schema}"[:63]
         self._lock = sql.Literal(lock_key(ds.schema, "append"))
+        self.heads = chain.Heads()
+        self._group = _group_for(ds.conninfo, ds.schema)
+        self._group_versions = sql.SQL(
+            "SELECT s, coalesce((SELECT max(originator_version) FROM {} "
+            "WHERE originator_id = s), 0) FROM unnest(%s::text[]) AS s"
+        ).format(self.events)
+        self._group_ids = sql.SQL("SELECT command_id FROM {} WHERE command_id = ANY(%s)").format(
+            self.events
+        )
+        self._group_head = sql.SQL(
+            "SELECT coalesce(max(position), 0), clock_timestamp() FROM {}"
+        ).format(self.events)
+        self._group_links = sql.SQL(
+            "SELECT e.originator_id, e.originator_version, e.chain FROM {} AS e "
+            "JOIN unnest(%s::text[], %s::bigint[]) AS n(s, v) "
+            "ON e.originator_id = n.s AND e.originator_version = n.v"
+        ).format(self.events)
+        self._group_insert = sql.SQL(
+            "INSERT INTO {} (position, originator_id, originator_version, topic, state, "
+            "recorded_at, chain, command_id, command, command_digest, command_events) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+        ).format(self.events)
+        self._stream_seed = sql.Literal(lock_key(ds.schema, "streams"))
+        # A stream's lock: keyed by the stream's name, hashed by the server, taken in
+        # the order of the keys (so two writers never wait for each other in a cycle).
+        self._stream_locks = {
+            function: sql.SQL(
+                "SELECT {}(k) FROM (SELECT DISTINCT hashtextextended(s, {}) AS k "
+                "FROM unnest(%s::text[]) AS s ORDER BY k) AS t"
+            ).format(sql.SQL(function), self._stream_seed)
+            for function in ("pg_advisory_xact_lock", "pg_advisory_lock", "pg_advisory_unlock")
+        }
         self._copy_events = sql.SQL(
             "COPY {} (position, originator_id, originator_version, topic, state, recorded_at, "
             "chain, command_id, command, command_digest, command_events) FROM STDIN"
         ).format(self.events)
         self._append_one_sql = sql.SQL(
-            "SELECT o_position, o_recorded_at, o_chain FROM {}(%s, %s, %s, %s, %s, %s, %s, %s, %s)"
-        ).format(self.append_one)
+            "SELECT o_position, o_recorded_at, o_chain FROM {}({})"
+        ).format(self.append_one, sql.SQL(", ").join([sql.Placeholder()] * 10))
         # Composed once: turning it into bytes on every command would cost more than its SQL.
         self._append_one = self._append_one_sql.as_bytes(None)
 
@@ -421,9 +516,11 @@ class PostgresEventRecorder(EventRecorder):
             "stream_conflict": sql.Literal(STREAM_CONFLICT),
             "channel": sql.Literal(self.channel),
             "link": sql.SQL(_LINK),
+            "stream_seed": self._stream_seed,
         }
         ds.create(
-            [
+            name="events",
+            statements=[
                 sql.SQL(
                     "CREATE TABLE IF NOT EXISTS {} ("
                     "position bigint PRIMARY KEY, "
@@ -441,7 +538,7 @@ class PostgresEventRecorder(EventRecorder):
                     "CONSTRAINT events_stream_version UNIQUE (originator_id, originator_version))"
                 ).format(self.events),
                 sql.SQL(_CREATE_APPEND_ONE).format(function=self.append_one, **names),
-            ]
+            ],
         )
 
     def append(
@@ -453,6 +550,19 @@ class PostgresEventRecorder(EventRecorder):
     ) -> list[Appended]:
         if not stored_events:
             return []
+        if command is None or self.datastore.holds_turn():
+            # A command in its turn appends on the connection that holds the turn.
+            return self.append_alone(stored_events, command, expected)
+        entry = Pending(self, stored_events, command, expected or {})
+        return self._group.append(entry)
+
+    def append_alone(
+        self,
+        stored_events: Sequence[StoredEvent],
+        command: CommandRecord | None,
+        expected: Mapping[str, int] | None,
+    ) -> list[Appended]:
+        """One command's events, appended in a transaction of their own."""
         # The streams being written are guarded by their unique (stream, version) key;
         # only the streams the command read without writing need checking.
         written = {str(s.originator_id) for s in stored_events}
@@ -468,6 +578,7 @@ class PostgresEventRecorder(EventRecorder):
             stored.state,
             *cmd,
             *next(iter(checks.items()), (None, None)),
+            self.heads.before(str(stored.originator_id), stored.originator_version),
         )
 
         def attempt() -> list[list[Appended]]:
@@ -475,7 +586,9 @@ class PostgresEventRecorder(EventRecorder):
                 rows = conn.execute(self._append_one, params, prepare=True).fetchall()
             return [[Appended(row[0], row[1], bytes(row[2])) for row in rows]]
 
-        return self._settled([command], attempt)[0]
+        appended = self._settled([command], attempt)
+        self.heads.remember([(stored_events, command)], appended)
+        return appended[0]
 
     def append_batch(
         self,
@@ -487,13 +600,73 @@ class PostgresEventRecorder(EventRecorder):
             return [[] for _ in commands]
         written = {str(s.originator_id) for events, _ in commands for s in events}
         checks = {k: v for k, v in (expected or {}).items() if k not in written}
-        needed = chain.first_links_needed(commands)
+        known, needed = self.heads.known(chain.first_links_needed(commands))
 
         def attempt() -> list[list[Appended]]:
             with self.datastore.writer() as conn, conn.transaction():
-                return self._append_batch(conn, commands, checks, needed)
+                # Wait for any command holding its turn at these streams.
+                conn.execute(self.stream_locks("pg_advisory_xact_lock"), (sorted(written),))
+                return self._append_batch(conn, commands, checks, needed, known)
 
-        return self._settled([command for _, command in commands], attempt)
+        appended = self._settled([command for _, command in commands], attempt)
+        self.heads.remember(commands, appended)
+        return appended
+
+    def append_group(self, entries: Sequence[Pending]) -> None:
+        """Several commands' events in one transaction (one durable commit for all),
+        each command checked on its own against the record and the commands before it
+        here: one that conflicts is answered with its conflict and leaves the others
+        be. Each entry's ``landed`` or ``error`` is set. Two round trips, pipelined:
+        the locks and what the checks and links need; then the rows and the commit."""
+        written = sorted({str(s.originator_id) for e in entries for s in e.events})
+        streams = sorted({*written, *(k for e in entries for k in e.expected)})
+        known = {k: v for e in entries for k, v in e.known.items()}
+        needed = [
+            n
+            for n in chain.first_links_needed([(e.events, e.command) for e in entries])
+            if n not in known
+        ]
+        with self.datastore.writer() as conn, conn.pipeline(), conn.transaction():
+            # Wait for any command holding its turn at these streams, then for the
+            # append lock: what is read from here on stays true until the commit.
+            conn.execute(self.stream_locks("pg_advisory_xact_lock"), (written,))
+            conn.execute(sql.SQL("SELECT pg_advisory_xact_lock({})").format(self._lock))
+            versions_read = conn.execute(self._group_versions, (streams,))
+            ids_read = conn.execute(self._group_ids, ([e.command.command_id for e in entries],))
+            head_read = conn.execute(self._group_head)
+            links_read = conn.execute(
+                self._group_links, ([s for s, _ in needed], [v for _, v in needed])
+            )
+            versions: dict[str, int] = dict(versions_read.fetchall())
+            ids = {row[0] for row in ids_read.fetchall()}
+            head = head_read.fetchone()
+            assert head is not None  # an aggregate always returns a row
+            previous = dict(known)
+            previous.update({(r[0], r[1]): bytes(r[2]) for r in links_read.fetchall()})
+            accepted = [e for e in entries if _admit(e, versions, ids)]
+            if not accepted:
+                return
+            rows, appended = chain.linked_rows(
+                [(e.events, e.command) for e in accepted],
+                after=head[0],
+                recorded_at=head[1],
+                previous=previous,
+            )
+            conn.cursor().executemany(self._group_insert, rows)
+            conn.execute(
+                sql.SQL("SELECT pg_notify({}, %s)").format(sql.Literal(self.channel)),
+                (str(rows[-1][0]),),
+            )
+        for entry, landed in zip(accepted, appended, strict=True):
+            entry.landed = landed
+
+    def stream_locks(self, function: str) -> sql.Composed:
+        """A statement that calls an advisory-lock ``function`` for each stream of its
+        one parameter (a list of stream ids), in the order of their keys."""
+        return self._stream_locks[function]
+
+    def turn(self) -> Turn:
+        return PostgresTurn(self)
 
     def _settled(
         self,
@@ -580,6 +753,7 @@ class PostgresEventRecorder(EventRecorder):
         commands: Sequence[tuple[Sequence[StoredEvent], CommandRecord | None]],
         checks: Mapping[str, int],
         needed: list[tuple[str, int]],
+        known: Mapping[tuple[str, int], bytes],
     ) -> list[list[Appended]]:
         # Each statement after the lock sees everything committed before it was taken.
         conn.execute(sql.SQL("SELECT pg_advisory_xact_lock({})").format(self._lock))
@@ -604,7 +778,7 @@ class PostgresEventRecorder(EventRecorder):
         ).fetchone()
         assert head is not None  # an aggregate always returns a row
         after, now = head
-        previous: dict[tuple[str, int], bytes] = {}
+        previous = dict(known)
         if needed:
             found = conn.execute(
                 sql.SQL(
@@ -614,7 +788,7 @@ class PostgresEventRecorder(EventRecorder):
                 ).format(self.events),
                 ([s for s, _ in needed], [v for _, v in needed]),
             ).fetchall()
-            previous = {(row[0], row[1]): bytes(row[2]) for row in found}
+            previous.update({(row[0], row[1]): bytes(row[2]) for row in found})
         rows, appended = chain.linked_rows(
             commands, after=after, recorded_at=now, previous=previous
         )
@@ -792,6 +966,168 @@ class PostgresEventRecorder(EventRecorder):
 
     def close(self) -> None:
         self.datastore.close()
+
+
+@dataclass
+class Pending:
+    """One command waiting to be appended with others."""
+
+    recorder: PostgresEventRecorder
+    events: Sequence[StoredEvent]
+    command: CommandRecord
+    expected: Mapping[str, int]
+    known: dict[tuple[str, int], bytes] = field(default_factory=dict)
+    landed: list[Appended] | None = None
+    error: BaseException | None = None
+    alone: bool = False
+    done: bool = False
+
+    def __post_init__(self) -> None:
+        self.known, _ = self.recorder.heads.known(chain.first_links_needed([(self.events, None)]))
+
+
+def _admit(entry: Pending, versions: dict[str, int], ids: set[str]) -> bool:
+    """Whether a command of a group may be appended after the record (``versions``,
+    ``ids``) and the group's commands before it; if so, it becomes part of them."""
+    if entry.command.command_id in ids:
+        entry.error = CommandIdConflict("a command with this id was recorded before")
+        return False
+    firsts: dict[str, int] = {}
+    for stored in entry.events:
+        firsts.setdefault(str(stored.originator_id), stored.originator_version)
+    moved = [s for s, v in entry.expected.items() if s not in firsts and versions.get(s, 0) != v]
+    moved += [s for s, first in firsts.items() if versions.get(s, 0) + 1 != first]
+    if moved:
+        entry.error = StreamConflict("another writer appended to a stream first")
+        return False
+    for stored in entry.events:
+        versions[str(stored.originator_id)] = stored.originator_version
+    ids.add(entry.command.command_id)
+    return True
+
+
+class GroupCommit:
+    """Commands of one process's writers to one schema, appended together.
+
+    The first writer to arrive appends its command alone and leads; those that arrive
+    meanwhile wait, and the next of them to lead appends all of them in one
+    transaction (one durable commit, instead of one each under the append lock). Each
+    command was decided on its own and is checked on its own; a group that fails as a
+    whole (a lost connection) is appended again command by command, each by its
+    own writer."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._queue: list[Pending] = []
+        self._leading = False
+
+    def append(self, entry: Pending) -> list[Appended]:
+        with self._cond:
+            self._queue.append(entry)
+            while self._leading and not entry.done:
+                self._cond.wait()
+            lead = not entry.done
+            if lead:
+                self._leading = True
+                group, self._queue = self._queue, []
+        if lead:
+            try:
+                self._lead(entry, group)
+            finally:
+                with self._cond:
+                    for each in group:
+                        each.done = True
+                    self._leading = False
+                    self._cond.notify_all()
+        if entry.alone:
+            return entry.recorder.append_alone(entry.events, entry.command, entry.expected)
+        if entry.error is not None:
+            raise entry.error
+        assert entry.landed is not None  # set by the leader with done
+        entry.recorder.heads.remember([(entry.events, entry.command)], [entry.landed])
+        return entry.landed
+
+    @staticmethod
+    def _lead(leader: Pending, group: list[Pending]) -> None:
+        if len(group) == 1:
+            try:
+                leader.landed = leader.recorder.append_alone(
+                    leader.events, leader.command, leader.expected
+                )
+            except BaseException as exc:  # noqa: BLE001 - raised in its writer's thread
+                leader.error = exc
+            return
+        try:
+            leader.recorder.append_group(group)
+        except (psycopg.Error, PersistenceError) as exc:
+            logger.debug("a group of %d commands failed (%s)", len(group), type(exc).__name__)
+            for each in group:
+                each.alone = True
+                each.error = None
+
+
+_GROUPS: dict[tuple[str, str], GroupCommit] = {}
+_GROUPS_LOCK = threading.Lock()
+
+
+def _group_for(conninfo: str, schema: str) -> GroupCommit:
+    with _GROUPS_LOCK:
+        return _GROUPS.setdefault((conninfo, schema), GroupCommit())
+
+
+class PostgresTurn(Turn):
+    """A command's turn: session-level advisory locks on the streams, taken on this
+    thread's writer connection (held until the turn ends) when the command lost a
+    race. The append function takes the same lock on the stream it writes for its
+    transaction, so it waits while another command holds its turn; the holder's own
+    appends run in the session that holds the lock, and pass."""
+
+    def __init__(self, recorder: PostgresEventRecorder) -> None:
+        self._recorder = recorder
+        self._held: list[str] = []
+        self._stack: ExitStack | None = None
+        self._conn: psycopg.Connection[tuple[Any, ...]] | None = None
+
+    def lost_race(self, streams: Collection[str]) -> bool:
+        recorder = self._recorder
+        try:
+            if self._conn is None:
+                self._stack = ExitStack()
+                self._conn = self._stack.enter_context(recorder.datastore.held_writer())
+            self._unlock()
+            wanted = sorted(streams)
+            self._conn.execute(recorder.stream_locks("pg_advisory_lock"), (wanted,))
+            self._held = wanted
+        except psycopg.Error as exc:
+            self._end(exc)
+            raise _translate(exc) from exc
+        return True
+
+    def _unlock(self) -> None:
+        if self._held and self._conn is not None and not self._conn.closed:
+            held, self._held = self._held, []
+            self._conn.execute(self._recorder.stream_locks("pg_advisory_unlock"), (held,))
+
+    def _end(self, exc: BaseException | None) -> None:
+        stack, self._stack, self._conn = self._stack, None, None
+        if stack is not None:
+            stack.__exit__(type(exc) if exc else None, exc, exc.__traceback__ if exc else None)
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        try:
+            self._unlock()
+        except psycopg.Error as exc:
+            # The connection broke (its locks went with it): replaced next time.
+            self._end(exc)
+            if value is None:
+                raise _translate(exc) from exc
+            return
+        self._end(value)
 
 
 def _stream_query(

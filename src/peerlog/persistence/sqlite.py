@@ -8,13 +8,17 @@ and processes, so positions are committed in order.
 
 from __future__ import annotations
 
+import fcntl
 import json
+import logging
+import os
 import sqlite3
 import threading
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any, Final
+from types import TracebackType
+from typing import Any, Final, Self
 
 from eventsourcing.persistence import (
     AggregateRecorder,
@@ -35,7 +39,7 @@ from eventsourcing.persistence import (
 )
 
 from peerlog.persistence import chain
-from peerlog.persistence.base import EventRecorder, RawEvent
+from peerlog.persistence.base import EventRecorder, RawEvent, Turn
 from peerlog.persistence.records import (
     Appended,
     CommandIdConflict,
@@ -44,6 +48,8 @@ from peerlog.persistence.records import (
     StoredCommand,
     StreamConflict,
 )
+
+logger = logging.getLogger(__name__)
 
 BUSY_TIMEOUT_SECONDS: Final = 30.0
 POLL_INTERVAL_SECONDS: Final = 0.2
@@ -255,11 +261,57 @@ def _command(row: tuple[Any, ...]) -> StoredCommand:
     )
 
 
+class SQLiteTurn(Turn):
+    """On SQLite, whose writers take turns at the whole file anyway, one command at a
+    time decides and appends: each holds an exclusive ``flock`` on a file beside the
+    database (``<file>-turn``) from before it decides until it is answered. The kernel
+    keeps the lock for the open file, so other threads and processes wait for it (no
+    busy timeout to run out) and the lock goes with a process that dies."""
+
+    def __init__(self, path: str) -> None:
+        self._path = f"{path}-turn"
+        self._fd: int | None = None
+
+    def __enter__(self) -> Self:
+        try:
+            fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as exc:
+            # A folder the writer cannot create files in: racing, with pauses.
+            logger.debug("no turn file beside the database: %s", exc.strerror)
+            return self
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        except BaseException:
+            os.close(fd)
+            raise
+        self._fd = fd
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            os.close(fd)  # which lets go of the lock
+
+    def lost_race(self, streams: Collection[str]) -> bool:
+        del streams
+        # Held already: the race was lost to a writer outside turns (an import).
+        return self._fd is not None
+
+
 class SQLiteEventRecorder(EventRecorder):
     """Events, commands and hash chains in one SQLite file."""
 
     def __init__(self, datastore: SQLiteDatastore) -> None:
         self.datastore = datastore
+        self.heads = chain.Heads()
+
+    def turn(self) -> Turn:
+        return SQLiteTurn(self.datastore.path)
 
     def create_table(self) -> None:
         with self.datastore.transaction(write=True) as conn:
@@ -274,6 +326,7 @@ class SQLiteEventRecorder(EventRecorder):
     ) -> list[list[Appended]]:
         if not any(events for events, _ in commands):
             return [[] for _ in commands]
+        previous, needed = self.heads.known(chain.first_links_needed(commands))
         with self.datastore.transaction(write=True) as conn:
             for stream, version in (expected or {}).items():
                 (current,) = conn.execute(
@@ -285,8 +338,7 @@ class SQLiteEventRecorder(EventRecorder):
                     msg = f"stream {stream} is at version {current}, not {version}"
                     raise StreamConflict(msg)
             (after,) = conn.execute("SELECT coalesce(max(position), 0) FROM events").fetchone()
-            previous = {}
-            for stream, version in chain.first_links_needed(commands):
+            for stream, version in needed:
                 row = conn.execute(
                     "SELECT chain FROM events WHERE originator_id = ? AND originator_version = ?",
                     (stream, version),
@@ -309,6 +361,7 @@ class SQLiteEventRecorder(EventRecorder):
                     raise CommandIdConflict(msg) from exc
                 msg = "another writer appended to a stream first"
                 raise StreamConflict(msg) from exc
+        self.heads.remember(commands, appended)
         return appended
 
     def find_commands(self, command_ids: Collection[str]) -> dict[str, StoredCommand]:

@@ -1,0 +1,259 @@
+"""The unit of work: the aggregates a command reads, kept up to date in memory.
+
+A state is taken from the in-process cache, else from its latest snapshot and the
+events after it, else from its events; once a command is recorded its events are
+applied to the cached states (no reload), and a stream that grows past the next
+snapshot interval is snapshotted. When another writer got there first, the states it
+moved on are caught up from the store. The handlers read through it
+(:class:`peerlog.handlers.Aggregates`); it never appends events itself.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from typing import Any, Final, TypeVar, cast
+
+import msgspec
+from eventsourcing.persistence import (
+    AggregateRecorder,
+    IntegrityError,
+    PersistenceError,
+    StoredEvent,
+)
+
+from peerlog.commands import CommandBase, Streams
+from peerlog.domain import course as course_rules
+from peerlog.domain import pair as pair_rules
+from peerlog.domain.course import Course
+from peerlog.domain.events import DomainEvent
+from peerlog.domain.pair import Pair
+from peerlog.domain.vocabulary import COURSE_STREAM_PREFIX, course_stream, pair_stream
+from peerlog.folding import folding
+from peerlog.handlers import streams_of
+from peerlog.persistence.base import EventRecorder, failure_summary
+from peerlog.persistence.mapper import EventMapper
+from peerlog.persistence.sealing import KeyRing
+
+logger = logging.getLogger(__name__)
+
+SNAPSHOT_SCHEMA: Final = 1
+"""Raise when the shape of Course or Pair changes; older snapshots are then ignored."""
+
+State = Course | Pair
+_S = TypeVar("_S", Course, Pair)
+
+
+class StateCache:
+    """The latest known state of recently used aggregates, least recently used first out."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._states: OrderedDict[str, State] = OrderedDict()
+
+    def get(self, stream: str) -> State | None:
+        state = self._states.get(stream)
+        if state is not None:
+            self._states.move_to_end(stream)
+        return state
+
+    def put(self, stream: str, state: State) -> None:
+        self._states[stream] = state
+        self._states.move_to_end(stream)
+        while len(self._states) > self.size:
+            self._states.popitem(last=False)
+
+    def evict(self, streams: Iterable[str]) -> None:
+        for stream in streams:
+            self._states.pop(stream, None)
+
+
+def evolver(stream: str) -> Callable[[Any, DomainEvent], State]:
+    """The fold of a stream's events into its state, by the stream's prefix."""
+    if stream.startswith(COURSE_STREAM_PREFIX):
+        return course_rules.evolve
+    return pair_rules.evolve
+
+
+def _snapshot_topic(kind: type[State]) -> str:
+    return f"{kind.__name__}#{SNAPSHOT_SCHEMA}"
+
+
+class UnitOfWork:
+    """Loading, caching, snapshots and catch-up of the aggregates commands read.
+
+    ``lock`` is held by whoever decides and appends: one command (or batch) at a time
+    reads and updates the cache."""
+
+    def __init__(
+        self,
+        store: EventRecorder,
+        snapshots: AggregateRecorder,
+        mapper: EventMapper,
+        keys: KeyRing,
+        *,
+        cache_size: int,
+        snapshot_interval: int,
+    ) -> None:
+        self.store = store
+        self.snapshot_recorder = snapshots
+        self.mapper = mapper
+        self.keys = keys
+        self.cache_size = cache_size
+        self.snapshot_interval = snapshot_interval
+        self.lock = threading.RLock()
+        self.cache = StateCache(cache_size)
+        self._state_encoder = msgspec.json.Encoder()
+        self._state_decoders: dict[type[State], msgspec.json.Decoder[Any]] = {
+            Course: msgspec.json.Decoder(Course),
+            Pair: msgspec.json.Decoder(Pair),
+        }
+
+    # --- what handlers read (peerlog.handlers.Aggregates) -----------------------------
+
+    def course(self, course_id: str) -> Course | None:
+        return self.load(course_stream(course_id), Course)
+
+    def pair(self, pair_id: str) -> Pair | None:
+        return self.load(pair_stream(pair_id), Pair)
+
+    def courses(self) -> list[Course]:
+        loaded = (self.load(stream, Course) for stream in self.course_streams())
+        return [course for course in loaded if course is not None]
+
+    def forgotten(self, people: list[str]) -> set[str]:
+        return set(self.keys.forgotten(people))
+
+    # --- which streams ---------------------------------------------------------------
+
+    def course_streams(self) -> list[str]:
+        return [s for s in self.store.select_streams() if s.startswith(COURSE_STREAM_PREFIX)]
+
+    def streams_of(self, cmd: CommandBase) -> list[str]:
+        """The streams a command reads, as it declares them."""
+        if cmd.streams is Streams.EVERY_COURSE:
+            return self.course_streams()
+        return streams_of(cmd)
+
+    # --- loading ---------------------------------------------------------------------
+
+    def load(self, stream: str, kind: type[_S]) -> _S | None:
+        cached = self.cache.get(stream)
+        if cached is not None:
+            if not isinstance(cached, kind):  # pragma: no cover - streams are typed by prefix
+                msg = f"{stream} holds a {type(cached).__name__}"
+                raise TypeError(msg)
+            return cached
+        state = self._read_snapshot(stream, kind)
+        evolve = evolver(stream)
+        after = state.version if state is not None else None
+        for stored in self.store.select_events(stream, gt=after):
+            state = cast("_S", evolve(state, self.mapper.decode(stored.topic, stored.state)))
+        if state is not None:
+            self.cache.put(stream, state)
+        return state
+
+    def catch_up(self, streams: Iterable[str]) -> None:
+        """Bring cached states up to date with events other writers have appended."""
+        for stream in streams:
+            state = self.cache.get(stream)
+            if state is None:
+                continue
+            evolve = evolver(stream)
+            for stored in self.store.select_events(stream, gt=state.version):
+                state = evolve(state, self.mapper.decode(stored.topic, stored.state))
+            self.cache.put(stream, state)
+
+    def evict(self, streams: Iterable[str]) -> None:
+        """Forget cached states (they are loaded from the store when next used)."""
+        self.cache.evict(streams)
+
+    def forget_cached_state(self) -> None:
+        """Drop every cached aggregate state."""
+        self.cache = StateCache(self.cache_size)
+
+    def state_at(self, stream: str, version: int) -> State | None:
+        """The state of an aggregate as it was at ``version`` (for tests and replay)."""
+        evolve = evolver(stream)
+        state: State | None = None
+        with folding():
+            for stored in self.store.select_events(stream, lte=version):
+                state = evolve(state, self.mapper.decode(stored.topic, stored.state))
+        return state
+
+    # --- after an append -------------------------------------------------------------
+
+    def apply(self, events: list[DomainEvent], *, snapshot: bool = True) -> None:
+        """Bring cached states up to date with events just recorded, and snapshot
+        streams that have grown past the next interval."""
+        for event in events:
+            stream = event.originator_id
+            state = self.cache.get(stream)
+            known = state.version if state is not None else 0
+            if known != event.originator_version - 1:
+                # Not cached (or cached behind): it is loaded from the store when next used.
+                self.cache.evict([stream])
+                continue
+            state = evolver(stream)(state, event)
+            self.cache.put(stream, state)
+            if snapshot and state.version % self.snapshot_interval == 0:
+                self.write_snapshot(state)
+
+    def snapshot_grown(self, stored: Iterable[StoredEvent]) -> None:
+        """Snapshot the streams a batch's events took past a snapshot interval."""
+        grown: dict[str, tuple[int, int]] = {}
+        for s in stored:
+            low, _ = grown.get(str(s.originator_id), (s.originator_version, 0))
+            grown[str(s.originator_id)] = (low, s.originator_version)
+        for stream, (low, high) in grown.items():
+            if (low - 1) // self.snapshot_interval != high // self.snapshot_interval:
+                state = self.cache.get(stream)
+                if state is not None:
+                    self.write_snapshot(state)
+
+    # --- snapshots -------------------------------------------------------------------
+
+    def take_snapshot(self, stream: str) -> None:
+        """Store a snapshot of an aggregate's current state."""
+        state: State | None = (
+            self.load(stream, Course)
+            if stream.startswith(COURSE_STREAM_PREFIX)
+            else self.load(stream, Pair)
+        )
+        if state is not None:
+            self.write_snapshot(state)
+
+    def write_snapshot(self, state: State) -> None:
+        try:
+            self.snapshot_recorder.insert_events(
+                [
+                    StoredEvent(
+                        originator_id=state.id,
+                        originator_version=state.version,
+                        topic=_snapshot_topic(type(state)),
+                        state=self._state_encoder.encode(state),
+                    )
+                ]
+            )
+        except IntegrityError:
+            pass  # another writer stored this snapshot first
+        except PersistenceError as exc:
+            # A missing snapshot only makes the next load slower; the command is recorded.
+            logger.warning(
+                "could not store a snapshot of %s (%s); what was recorded is kept, and the "
+                "stream is read from its events instead",
+                state.id,
+                failure_summary(exc),
+            )
+
+    def _read_snapshot(self, stream: str, kind: type[_S]) -> _S | None:
+        snapshots = self.snapshot_recorder.select_events(stream, desc=True, limit=1)
+        if not snapshots or snapshots[0].topic != _snapshot_topic(kind):
+            return None
+        try:
+            return cast("_S", self._state_decoders[kind].decode(snapshots[0].state))
+        except msgspec.DecodeError:
+            logger.warning("ignoring an unreadable snapshot of %s", stream)
+            return None
