@@ -217,6 +217,34 @@ class Item:
         return out
 
 
+KINDS: Final = {
+    "PairFormed": "pair",
+    "PairDissolved": "pair",
+    "SessionOpened": "session",
+    "RolesSwitched": "session",
+    "SessionClosed": "session",
+    "StepRecorded": "step",
+    "FeedbackGiven": "feedback",
+    "ReflectionRecorded": "reflection",
+    "GoalAssessed": "assessment",
+    "EntryCorrected": "correction",
+    "EntryRetracted": "retraction",
+}
+"""The kinds of a pair's events, by event type: what ``--kind`` chooses from."""
+KIND_NAMES: Final = tuple(dict.fromkeys(KINDS.values()))
+
+
+def _goals_of(event: DomainEvent) -> tuple[str, ...]:
+    """The goals an event names (an assessment's one goal, a correction's new goals)."""
+    goal_id = getattr(event, "goal_id", None)
+    if isinstance(goal_id, str):
+        return (goal_id,)
+    goals = getattr(event, "goals", None)
+    if goals is None and isinstance(event, EntryCorrected):
+        goals = event.changes.goals
+    return tuple(goals or ())
+
+
 _PEOPLE_FIELDS: Final = (
     "students",
     "supervisors",
@@ -251,12 +279,32 @@ class Timeline:
     total: int
     """Events in the pair's stream, whatever the view."""
 
-    def select(self, *, session: str | None = None, student: str | None = None) -> list[Item]:
-        """The items about one session (its entries, and corrections of them) and/or
-        naming one student."""
+    def select(
+        self,
+        *,
+        session: str | None = None,
+        student: str | None = None,
+        goal: str | None = None,
+        kind: str | None = None,
+    ) -> list[Item]:
+        """The items about one session (its entries, and corrections of them), naming
+        one student, about one goal (entries naming it, and their corrections and
+        retractions), and/or of one kind (``KINDS``)."""
         sessions_of_entries = {i.entry_id: i.session_id for i in self.items if i.entry_id}
+        about_goal = (
+            {i.entry_id for i in self.items if i.entry_id and goal in _goals_of(i.raw)}
+            if goal is not None
+            else set()
+        )
         chosen = []
         for item in self.items:
+            if goal is not None and not (
+                goal in _goals_of(item.raw)
+                or (item.changes is not None and item.entry_id in about_goal)
+            ):
+                continue
+            if kind is not None and KINDS.get(item.type) != kind:
+                continue
             if session is not None:
                 in_session = item.session_id
                 if in_session is None and item.changes is not None and item.entry_id:
@@ -509,9 +557,7 @@ class _Teller:
         _text(item.texts, "reason", event.reason)
         if original is not None:
             item.session_id = original.session_id
-            item.summary += " " + _after(
-                event.occurred_at - original.occurred_at, original.position
-            )
+            item.summary += " " + _after(event.occurred_at - original.occurred_at, original.event)
             item.changes = Link(
                 original.position, original.event, "entry", original.occurred_at, original.summary
             )
@@ -681,13 +727,13 @@ def _goals(goals: Sequence[str]) -> str:
     }
 
 
-def _after(delta: timedelta, position: int) -> str:
-    """How long after (or before) the entry, at ``position``, a change came."""
+def _after(delta: timedelta, entry: str) -> str:
+    """How long after (or before) the entry (the event ``entry``) a change came."""
     if delta >= timedelta(0):
-        words = _("(%(duration)s after the entry, #%(position)s)")
+        words = _("(%(duration)s after the entry, %(event)s)")
     else:
-        words, delta = _("(%(duration)s before the entry, #%(position)s)"), -delta
-    return words % {"duration": duration(delta), "position": position}
+        words, delta = _("(%(duration)s before the entry, %(event)s)"), -delta
+    return words % {"duration": duration(delta), "event": entry}
 
 
 def duration(delta: timedelta) -> str:

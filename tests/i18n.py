@@ -102,7 +102,8 @@ def record_texts(app: Any, streams: Iterable[str]) -> set[str]:
     def walk(value: Any) -> None:
         if isinstance(value, str):
             if len(value) > 1:
-                found.add(value)
+                # A code (a level of the scale) is shown with spaces for its underscores.
+                found.update({value, value.replace("_", " ")})
         elif isinstance(value, dict):
             for key, item in value.items():
                 walk(key)

@@ -13,15 +13,16 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from functools import partial
 from typing import Any, Final
+from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from peerlog import PeerLog, i18n
-from peerlog.domain.erasure import is_erased
-from peerlog.domain.vocabulary import course_stream
+from peerlog import i18n
 from peerlog.i18n import N_, Labels, _, ngettext
+from peerlog.projections.local_time import UTC_ZONE, local_when, zone_words
+from peerlog.projections.names import Names, named
 from peerlog.projections.progression import EVIDENCE_LABELS, STATUS_LABELS
 from peerlog.projections.trends import QUIET_WEEKS, quiet_goals
 
@@ -68,45 +69,22 @@ DIGEST_NOTE: Final = N_(
 )
 
 
-def when(value: Any, *, seconds: bool = False) -> str:
-    """A moment in UTC, ``2026-03-02 07:30`` (or with seconds)."""
+def when(value: Any, *, seconds: bool = False, zone: ZoneInfo = UTC_ZONE) -> str:
+    """A moment in the course's zone, ``2026-03-02 08:30 CET`` (or with seconds)."""
     if value is None or value == "":
         return ""
-    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
-    return i18n.moment(moment.astimezone(UTC), seconds=seconds)
+    return local_when(value, zone, seconds=seconds)
 
 
-def display_names(app: PeerLog, course_id: str) -> dict[str, str]:
-    """The display names the course's record gives its people (erased ones left out)."""
-    names: dict[str, str] = {}
-    for event in app.history(course_stream(course_id)):
-        name = getattr(event, "display_name", None)
-        person = next(
-            (
-                getattr(event, field)
-                for field in ("student_id", "supervisor_id", "coordinator_id")
-                if getattr(event, field, None)
-            ),
-            None,
-        )
-        if person and name and not is_erased(name):
-            names[person] = str(name)
-    return names
-
-
-def named(person: str, names: Mapping[str, str]) -> str:
-    name = names.get(person)
-    return f"{name} ({person})" if name else person
-
-
-def as_of_words(report: Mapping[str, Any]) -> str:
-    recorded = when(report["as_of"], seconds=True)
+def as_of_words(report: Mapping[str, Any], zone: ZoneInfo = UTC_ZONE) -> str:
+    recorded = when(report["as_of"], seconds=True, zone=zone)
     if report.get("as_of_occurred"):
-        return _("recorded by %(recorded)s UTC, happened by %(occurred)s UTC") % {
+        occurred = when(report["as_of_occurred"], seconds=True, zone=zone)
+        return _("recorded by %(recorded)s, happened by %(occurred)s") % {
             "recorded": recorded,
-            "occurred": when(report["as_of_occurred"], seconds=True),
+            "occurred": occurred,
         }
-    return _("recorded by %(recorded)s UTC") % {"recorded": recorded}
+    return _("recorded by %(recorded)s") % {"recorded": recorded}
 
 
 def status_words(goal: Mapping[str, Any]) -> str:
@@ -170,7 +148,7 @@ def digest_note() -> str:
     return _(DIGEST_NOTE)
 
 
-def event_line(ref: str, behind: Behind) -> tuple[str, str, str]:
+def event_line(ref: str, behind: Behind, zone: ZoneInfo = UTC_ZONE) -> tuple[str, str, str]:
     """(reference, when it happened, what happened) of an event behind the evidence."""
     item = behind.get(ref)
     if item is None:
@@ -178,11 +156,11 @@ def event_line(ref: str, behind: Behind) -> tuple[str, str, str]:
     what = str(item["summary"])
     if item.get("changed_by"):
         what += "; " + "; ".join(
-            _("%(kind)s at #%(position)s")
-            % {"kind": CHANGE_KINDS.get(c["kind"], c["kind"]), "position": c["position"]}
+            _("%(kind)s at %(event)s")
+            % {"kind": CHANGE_KINDS.get(c["kind"], c["kind"]), "event": c["event"]}
             for c in item["changed_by"]
         )
-    return ref, when(item["occurred_at"]), what
+    return ref, when(item["occurred_at"], zone=zone), what
 
 
 def texts_of(ref: str, behind: Behind) -> list[tuple[str, str]]:
@@ -205,15 +183,22 @@ def title(report: Mapping[str, Any], names: Mapping[str, str] | None = None) -> 
     }
 
 
-def as_of_line(report: Mapping[str, Any]) -> str:
+def as_of_line(report: Mapping[str, Any], zone: ZoneInfo = UTC_ZONE) -> str:
     return _("As of: %(as_of)s; pass level: %(level)s") % {
-        "as_of": as_of_words(report),
+        "as_of": as_of_words(report, zone),
         "level": report["pass_level"],
     }
 
 
-def render_text(report: Mapping[str, Any], behind: Behind) -> str:
-    lines = [title(report), as_of_line(report), counts_words(report)]
+def render_text(
+    report: Mapping[str, Any], behind: Behind, names: Names, zone: ZoneInfo = UTC_ZONE
+) -> str:
+    lines = [
+        title(report, names),
+        as_of_line(report, zone),
+        _("Times in %(zone)s.") % {"zone": zone_words(zone)},
+        counts_words(report),
+    ]
     for goal in report["goals"]:
         lines += [
             "",
@@ -223,8 +208,13 @@ def render_text(report: Mapping[str, Any], behind: Behind) -> str:
         ]
         if goal["events"]:
             lines.append("  " + _("events:"))
-            for ref, moment, what in (event_line(e, behind) for e in goal["events"]):
-                lines.append(f"    {ref:<14} {moment:<16}  {what}".rstrip())
+            told = [event_line(e, behind, zone) for e in goal["events"]]
+            width = max(len(moment) for _ref, moment, _what in told)
+            for ref, moment, what in told:
+                lines.append(f"    {ref:<14} {moment:<{width}}  {what}".rstrip())
+    if names:
+        lines += ["", _("People:")]
+        lines += [f"  {person}: {name}" for person, name in sorted(names.items())]
     lines += [
         "",
         _("Integrity: %(integrity)s") % {"integrity": integrity_words(report)},
@@ -238,13 +228,15 @@ def _md(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def render_markdown(report: Mapping[str, Any], behind: Behind, names: Mapping[str, str]) -> str:
+def render_markdown(
+    report: Mapping[str, Any], behind: Behind, names: Names, zone: ZoneInfo = UTC_ZONE
+) -> str:
     lines = [
         f"# {_md(title(report, names))}",
         "",
         _("As of: %(as_of)s; pass level: %(level)s")
         % {
-            "as_of": as_of_words(report),
+            "as_of": as_of_words(report, zone),
             "level": f"**{report['pass_level']}**",
         }
         + ".  ",
@@ -265,10 +257,14 @@ def render_markdown(report: Mapping[str, Any], behind: Behind, names: Mapping[st
             % {"status": f"**{status_words(goal)}**", "evidence": evidence_words(goal)},
         ]
         if goal["events"]:
-            head = (_("event"), _("occurred (UTC)"), _("what happened"))
+            head = (
+                _("event"),
+                _("occurred (%(zone)s)") % {"zone": zone_words(zone)},
+                _("what happened"),
+            )
             lines += ["", "| {} | {} | {} |".format(*head), "|---|---|---|"]
             for ref in goal["events"]:
-                _ref, moment, what = event_line(ref, behind)
+                _ref, moment, what = event_line(ref, behind, zone)
                 said = "".join(
                     f"<br>{_md(label)}: “{_md(value)}”" for label, value in texts_of(ref, behind)
                 )
@@ -300,8 +296,9 @@ i18n.install(_env)
 def context(
     report: Mapping[str, Any],
     behind: Behind,
-    names: Mapping[str, str],
+    names: Names,
     weeks: Mapping[str, Any] | None = None,
+    zone: ZoneInfo = UTC_ZONE,
 ) -> dict[str, Any]:
     """What ``audit_body.html`` needs (the dashboard's page adds its own); ``weeks``,
     the student's goals by weeks (``audit_weeks``), adds that grid."""
@@ -319,13 +316,15 @@ def context(
         "status_marks": STATUS_MARKS,
         "evidence_labels": EVIDENCE_LABELS,
         "named": named,
-        "when": when,
-        "as_of_words": as_of_words(report),
+        "when": partial(when, zone=zone),
+        "zone": zone,
+        "zone_words": zone_words(zone),
+        "as_of_words": as_of_words(report, zone),
         "counts_words": counts_words(report),
         "integrity_words": integrity_words(report),
         "digest_note": digest_note(),
         "title": title(report, names),
-        "event_line": event_line,
+        "event_line": partial(event_line, zone=zone),
         "texts_of": texts_of,
         "withheld_of": withheld_of,
         "assessment_labels": ASSESSMENT_LABELS,
@@ -336,21 +335,23 @@ def context(
 def render_html(
     report: Mapping[str, Any],
     behind: Behind,
-    names: Mapping[str, str],
+    names: Names,
     weeks: Mapping[str, Any] | None = None,
+    zone: ZoneInfo = UTC_ZONE,
 ) -> str:
     """One standalone HTML file, its styles inline."""
-    return _env.get_template("audit_file.html").render(context(report, behind, names, weeks))
+    return _env.get_template("audit_file.html").render(context(report, behind, names, weeks, zone))
 
 
 def render_pdf(
     report: Mapping[str, Any],
     behind: Behind,
-    names: Mapping[str, str],
+    names: Names,
     weeks: Mapping[str, Any] | None = None,
+    zone: ZoneInfo = UTC_ZONE,
 ) -> bytes:
     """The standalone HTML, printed to PDF (WeasyPrint), for the student's file."""
     from weasyprint import HTML  # noqa: PLC0415 - loads its fonts and Pango only when asked
 
-    pdf: bytes = HTML(string=render_html(report, behind, names, weeks)).write_pdf()
+    pdf: bytes = HTML(string=render_html(report, behind, names, weeks, zone)).write_pdf()
     return pdf

@@ -40,6 +40,7 @@ from peerlog.domain.events import (
     SupervisorAssigned,
 )
 from peerlog.domain.stamp import Stamp
+from peerlog.domain.suggest import suggestion
 from peerlog.domain.vocabulary import course_stream
 from peerlog.i18n import N_, Text, lazy
 
@@ -84,6 +85,8 @@ class Course(msgspec.Struct, kw_only=True):
     students: list[str] = msgspec.field(default_factory=list)
     paired: dict[str, str] = msgspec.field(default_factory=dict)
     """Each paired student's active pair."""
+    time_zone: str | None = None
+    """The IANA time zone people read and type the course's times in (None: the default)."""
     forgotten: list[str] = msgspec.field(default_factory=list)
     """People whose key was destroyed: they stay in the roster, nothing new is recorded
     by or about them."""
@@ -164,15 +167,7 @@ class Course(msgspec.Struct, kw_only=True):
         for goal_id in goals:
             goal = self.goals.get(goal_id)
             if goal is None:
-                raise RuleViolation(
-                    field,
-                    "unknown_goal",
-                    lazy(
-                        "'%(goal_id)s' is not a goal of course %(course_id)s",
-                        goal_id=goal_id,
-                        course_id=self.course_id,
-                    ),
-                )
+                raise RuleViolation(field, "unknown_goal", self.unknown_goal(goal_id, moment))
             if goal.retired_by(moment):
                 assert goal.retired_at is not None
                 raise RuleViolation(
@@ -185,6 +180,20 @@ class Course(msgspec.Struct, kw_only=True):
                         isoformat=goal.retired_at.isoformat(),
                     ),
                 )
+
+    def unknown_goal(self, goal_id: str, moment: datetime | None = None) -> Text:
+        """The message for a goal the course does not have, with the ones it has."""
+        valid = [
+            g.goal_id for g in self.goals.values() if moment is None or not g.retired_by(moment)
+        ]
+        what = lazy("goals of course %(course)s", course=self.course_id)
+        hint = suggestion(goal_id, valid, what, f"peerlog goals {self.course_id}")
+        return lazy(
+            "'%(goal_id)s' is not a goal of course %(course_id)s. %(hint)s",
+            goal_id=goal_id,
+            course_id=self.course_id,
+            hint=hint,
+        )
 
     def level_rank(self, level: str) -> int:
         return self.scale.index(level)
@@ -216,6 +225,7 @@ def evolve(course: Course | None, event: DomainEvent) -> Course:  # noqa: C901, 
                 for g in event.goals
             },
             coordinators=[event.actor],
+            time_zone=event.time_zone,
         )
     if course is None:
         msg = f"{type(event).__name__} before CourseOpened in {event.originator_id}"
@@ -276,15 +286,7 @@ def require_course(course: Course | None, course_id: str) -> Course:
 def _require_goal(course: Course, goal_id: str) -> Goal:
     goal = course.goals.get(goal_id)
     if goal is None:
-        raise RuleViolation(
-            "goal_id",
-            "unknown_goal",
-            lazy(
-                "'%(goal_id)s' is not a goal of course %(course_id)s",
-                goal_id=goal_id,
-                course_id=course.course_id,
-            ),
-        )
+        raise RuleViolation("goal_id", "unknown_goal", course.unknown_goal(goal_id))
     return goal
 
 
@@ -353,6 +355,7 @@ def open_course(existing: Course | None, stamp: Stamp, cmd: OpenCourse) -> list[
             scale=tuple(scale),
             pass_level=pass_level,
             goals=tuple(goals),
+            time_zone=cmd.time_zone,
         )
     ]
 
