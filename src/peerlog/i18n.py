@@ -22,11 +22,8 @@ from functools import cache
 from importlib import resources
 from typing import TYPE_CHECKING, Final, Self
 
-from babel import Locale
-from babel.dates import format_date, format_datetime, format_time
-from babel.numbers import format_decimal
-
 if TYPE_CHECKING:
+    from babel import Locale
     from jinja2 import Environment
 
 LANGUAGES: Final = ("sv", "da", "en")
@@ -141,6 +138,9 @@ def from_environment(given: str | None = None, environ: Mapping[str, str] | None
 
 
 def locale() -> Locale:
+    # Babel loads its locale data when a date or number is written, not at start-up.
+    from babel import Locale  # noqa: PLC0415
+
     return Locale.parse({"sv": "sv_SE", "da": "da_DK", "en": "en_GB"}[_current.get()])
 
 
@@ -148,6 +148,8 @@ def number(value: float) -> str:
     """A number as the language writes it (``1 234`` in Swedish, ``1.234`` in Danish)."""
     if _current.get() == DEFAULT:
         return f"{value:,}"
+    from babel.numbers import format_decimal  # noqa: PLC0415
+
     return str(format_decimal(value, locale=locale()))
 
 
@@ -155,6 +157,8 @@ def moment(value: datetime, *, seconds: bool = False) -> str:
     """A date and time as the language writes it (English keeps ``2026-03-02 07:30``)."""
     if _current.get() == DEFAULT:
         return value.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
+    from babel.dates import format_date, format_datetime, format_time  # noqa: PLC0415
+
     if seconds:
         written = format_date(value, "short", locale=locale())
         return f"{written} {format_time(value, 'medium', locale=locale())}"
@@ -165,6 +169,8 @@ def day(value: datetime) -> str:
     """A date as the language writes it."""
     if _current.get() == DEFAULT:
         return value.strftime("%Y-%m-%d")
+    from babel.dates import format_date  # noqa: PLC0415
+
     return str(format_date(value, "short", locale=locale()))
 
 
