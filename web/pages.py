@@ -31,6 +31,7 @@ from markupsafe import Markup
 
 from peerlog import PeerLog, i18n
 from peerlog.domain.vocabulary import ID_RE
+from peerlog.i18n import N_, Labels
 from peerlog.projections import Thresholds, audit
 from peerlog.projections.asof import audit_weeks
 from peerlog.projections.audit_file import make_file
@@ -43,7 +44,7 @@ from peerlog.projections.timeline import timeline
 from peerlog.projections.trends import QUIET_WEEKS, pair_trend, quiet_goals
 from peerlog.web import audit_report, charts, views
 from peerlog.web.access import Scope
-from peerlog.web.audit_report import ASSESSMENT_LABELS, STATUS_MARKS
+from peerlog.web.audit_report import ASSESSMENT_LABELS, CHANGE_KINDS, STATUS_MARKS, TEXT_LABELS
 from peerlog.web.auth import SESSION_COOKIE, scope_of, session_token
 from peerlog.web.errors import ApiError, forbidden
 from peerlog.web.headers import policy_for
@@ -54,14 +55,34 @@ from peerlog.web.tokens import SESSION_LIFETIME, Role
 
 router = APIRouter(include_in_schema=False)
 
-EVIDENCE_SHORT: Final = {
-    "performed": "Perf.",
-    "observed": "Obs.",
-    "feedback_received": "FB got",
-    "feedback_given": "FB given",
-    "reflections": "Refl.",
-    "assessments": "Assm.",
-}
+EVIDENCE_SHORT: Final = Labels(
+    {
+        "performed": N_("Perf."),
+        "observed": N_("Obs."),
+        "feedback_received": N_("FB got"),
+        "feedback_given": N_("FB given"),
+        "reflections": N_("Refl."),
+        "assessments": N_("Assm."),
+    }
+)
+ROLE_LABELS: Final = Labels(
+    {
+        "student": N_("student"),
+        "supervisor": N_("supervisor"),
+        "coordinator": N_("coordinator"),
+        "examiner": N_("examiner"),
+        "admin": N_("admin"),
+    }
+)
+FLAG_LABELS: Final = Labels(
+    {
+        "performer_imbalance": N_("performer imbalance"),
+        "no_reflection": N_("no reflection"),
+        "one_way_feedback": N_("one way feedback"),
+        "goals_without_evidence": N_("goals without evidence"),
+    }
+)
+"""The flags of a pair, in words (their codes are the API's)."""
 
 
 @pass_context
@@ -91,7 +112,13 @@ _env.globals.update(
     evidence_labels=EVIDENCE_LABELS,
     evidence_short=EVIDENCE_SHORT,
     assessment_labels=ASSESSMENT_LABELS,
+    role_labels=ROLE_LABELS,
+    flag_labels=FLAG_LABELS,
+    text_labels=TEXT_LABELS,
+    change_kinds=CHANGE_KINDS,
 )
+_env.filters["shown"] = i18n.shown
+_env.filters["text_label"] = lambda label: TEXT_LABELS.get(label, label)
 templates = Jinja2Templates(env=_env)
 
 
@@ -318,7 +345,7 @@ def _page(
     live: str | None,
     source: Source,
     *,
-    what: str = "Read models",
+    what: str = N_("Read models"),
     **context: Any,
 ) -> Response:
     where = views.positions(source)
@@ -495,7 +522,7 @@ def pair_page(
         session=session or None,
         student=student or None,
     )
-    return _page(request, scope, "timeline.html", "head", source, what="Record", **context)
+    return _page(request, scope, "timeline.html", "head", source, what=N_("Record"), **context)
 
 
 def pair_context(
@@ -588,7 +615,7 @@ def audit_page(
         "audit.html",
         None,
         source,
-        what="Record",
+        what=N_("Record"),
         **audit_report.context(
             report, behind, names, weeks, course_zone(source.app, report["course_id"])
         ),
