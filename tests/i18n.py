@@ -39,7 +39,8 @@ def english_fragments(language: str) -> list[str]:
             for fragment in PLACEHOLDER.split(msgid):
                 words = fragment.strip(" .,:;()[]·/-\n")
                 # A fragment the translation also has is no sign of English left.
-                if len(words) >= 2 and words not in translated and re.search("[A-Za-z]{2}", words):
+                # Two letters ("in", "at") are words of Swedish and Danish too.
+                if len(words) >= 3 and words not in translated and re.search("[A-Za-z]{2}", words):
                     found.add(words)
     return sorted(found, key=len, reverse=True)
 

@@ -31,7 +31,7 @@ from markupsafe import Markup
 
 from peerlog import PeerLog, i18n
 from peerlog.domain.vocabulary import ID_RE
-from peerlog.i18n import N_, Labels
+from peerlog.i18n import N_, Labels, lazy
 from peerlog.projections import Thresholds, audit
 from peerlog.projections.asof import audit_weeks
 from peerlog.projections.audit_file import make_file
@@ -266,7 +266,7 @@ def sso_start(request: Request) -> Response:
     """Send the browser to the identity provider, with a new attempt."""
     found = _services(request)
     if found.sso is None:
-        raise ApiError(404, "", "not_found", "single sign-on is not set up on this server")
+        raise ApiError(404, "", "not_found", lazy("single sign-on is not set up on this server"))
     try:
         attempt, url = found.sso.start(_redirect_uri(request))
     except SignInRefused as refusal:
@@ -290,7 +290,7 @@ def sso_callback(request: Request) -> Response:
     passes every check and the record knows the person."""
     found = _services(request)
     if found.sso is None:
-        raise ApiError(404, "", "not_found", "single sign-on is not set up on this server")
+        raise ApiError(404, "", "not_found", lazy("single sign-on is not set up on this server"))
     secret = request.cookies.get(ATTEMPT_COOKIE, "")
     attempt = found.tokens.take_attempt(secret) if secret else None
     params = {k: v[:2048] for k, v in request.query_params.items()}
@@ -330,7 +330,7 @@ def live(request: Request) -> JSONResponse:
     found = _services(request)
     if session_token(request, found) is None:
         return JSONResponse(
-            ApiError(401, "session", "unauthenticated", "log in again").as_dict(), 401
+            ApiError(401, "session", "unauthenticated", lazy("log in again")).as_dict(), 401
         )
     return JSONResponse(views.positions(found.reads.read_models()))
 
@@ -453,7 +453,7 @@ def _courses(scope: Scope) -> list[dict[str, Any]]:
 
 def _check_id(value: str, field: str) -> None:
     if not ID_RE.fullmatch(value):
-        raise ApiError(422, field, "invalid_id", "is not an id")
+        raise ApiError(422, field, "invalid_id", lazy("is not an id"))
 
 
 @router.get("/dashboard/courses/{course_id}")
@@ -462,7 +462,10 @@ def course_grid(request: Request, course_id: str) -> Response:
     _check_id(course_id, "course_id")
     students = scope.students(course_id)
     if not students:
-        raise forbidden("course_id", f"you read no student's progression in {course_id}")
+        raise forbidden(
+            "course_id",
+            lazy("you read no student's progression in %(course_id)s", course_id=course_id),
+        )
     source = _services(request).read_models_for(scope.actor)
     grid = views.progression_grid(source.store, course_id, students)
     return _page(request, scope, "grid.html", "position", source, grid=grid)
@@ -476,7 +479,10 @@ def student_page(
     _check_id(student_id, "student_id")
     _check_id(course, "course")
     if not scope.may_read_progression(student_id, course):
-        raise forbidden("student_id", f"you do not read the progression of {student_id}")
+        raise forbidden(
+            "student_id",
+            lazy("you do not read the progression of %(student_id)s", student_id=student_id),
+        )
     found = _services(request)
     source = found.read_models_for(scope.actor)
     data = views.student_progression(source.store, course, student_id)
@@ -509,7 +515,7 @@ def pair_page(
     scope = _scope(request)
     _check_id(pair_id, "pair_id")
     if not scope.may_read_pair(pair_id):
-        raise forbidden("pair_id", f"you do not read pair {pair_id}")
+        raise forbidden("pair_id", lazy("you do not read pair %(pair_id)s", pair_id=pair_id))
     found = _services(request)
     source = found.record_for(scope.actor)
     context = pair_context(
@@ -581,7 +587,14 @@ def _audit(
     _check_id(student_id, "student_id")
     _check_id(course, "course")
     if not scope.may_audit(student_id, course):
-        raise forbidden("student_id", f"you do not read audits of {student_id} in {course}")
+        raise forbidden(
+            "student_id",
+            lazy(
+                "you do not read audits of %(student_id)s in %(course)s",
+                student_id=student_id,
+                course=course,
+            ),
+        )
     source = _services(request).record_for(scope.actor)
     window = as_of(as_of_, None)
     report = audit(source.app, student_id, course, window)
@@ -655,7 +668,14 @@ def audit_file(
     _check_id(student_id, "student_id")
     _check_id(course, "course")
     if not scope.may_audit(student_id, course):
-        raise forbidden("student_id", f"you do not read audits of {student_id} in {course}")
+        raise forbidden(
+            "student_id",
+            lazy(
+                "you do not read audits of %(student_id)s in %(course)s",
+                student_id=student_id,
+                course=course,
+            ),
+        )
     source = _services(request).record_for(scope.actor)
     data = make_file(source.app, student_id, course, as_of(as_of_, None))
     return Response(

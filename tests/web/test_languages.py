@@ -126,3 +126,87 @@ def test_an_error_names_the_same_rule_in_every_language_with_its_message_transla
         "sv": "paret p1 har inget pass 'nope'; öppna det med open_session",
         "da": "parret p1 har ingen vagt 'nope'; åbn den med open_session",
     }
+
+
+DASHBOARD = {
+    "sup1": ["/dashboard", "/dashboard/pairs/p1", "/dashboard/students/s1?course=vfu-1"],
+    "coord": ["/dashboard", "/dashboard/courses/vfu-1", "/dashboard/students/s2?course=vfu-1"],
+    "examiner": ["/dashboard", "/dashboard/students/s1/audit?course=vfu-1"],
+    "s1": ["/dashboard", "/dashboard/pairs/p1", "/dashboard/pairs/nope"],
+}
+"""Every kind of dashboard page, for the readers who see it (and one they may not see)."""
+
+
+@pytest.mark.parametrize("language", ["sv", "da"])
+def test_every_dashboard_page_in_the_browsers_language(web: Web, language: str) -> None:
+    data = _data(web) | record_texts(web.app, ["course/vfu-2", "pair/p2"])
+    web.client.headers["accept-language"] = BROWSERS[language]
+    login = web.client.get("/login")
+    assert not english_left(shown_text(login.text), language, data)
+    for who, pages in DASHBOARD.items():
+        web.login(who)
+        for page in pages:
+            response = web.client.get(page)
+            assert response.status_code in {200, 403}, (who, page)
+            assert f'<html lang="{language}">' in response.text
+            left = english_left(shown_text(response.text), language, data)
+            assert not left, (who, page, left)
+        web.client.post("/logout")
+
+
+def test_the_overview_counts_pairs_in_the_plural_forms_of_the_language(web: Web) -> None:
+    from peerlog import i18n
+    from peerlog.web.pages import render_page
+
+    def lead(language: str, pairs: int, flagged: int) -> str:
+        del pairs  # no pairs on the page: the count of those that need attention varies
+        with i18n.speaking(language):
+            html = render_page(
+                "overview.html",
+                {"scope": None, "pairs": [], "flagged": flagged, "lag": 0, "courses": []},
+            )
+        found = re.search(r'<p class="lead">(.*?)</p>', html, re.DOTALL)
+        assert found
+        return re.sub(r"<[^>]+>", "", found.group(1))
+
+    assert [lead("en", 0, n) for n in (0, 1, 2)] == [
+        "0 pairs, 0 need attention.",
+        "0 pairs, 1 needs attention.",
+        "0 pairs, 2 need attention.",
+    ]
+    assert [lead("sv", 0, n) for n in (0, 1, 2)] == [
+        "0 par, 0 behöver uppmärksamhet.",
+        "0 par, 1 behöver uppmärksamhet.",
+        "0 par, 2 behöver uppmärksamhet.",
+    ]
+    assert [lead("da", 0, n) for n in (0, 1, 2)] == [
+        "0 par, 0 kræver opmærksomhed.",
+        "0 par, 1 kræver opmærksomhed.",
+        "0 par, 2 kræver opmærksomhed.",
+    ]
+
+
+def test_pairs_are_counted_in_the_plural_forms_of_the_language() -> None:
+    from peerlog import i18n
+
+    words = {}
+    for language in ("en", "sv", "da"):
+        with i18n.speaking(language):
+            words[language] = [
+                re.sub(
+                    r"<[^>]+>",
+                    "",
+                    i18n.ngettext(
+                        '<span id="pair-count">%(count)s</span> pair',
+                        '<span id="pair-count">%(count)s</span> pairs',
+                        n,
+                    )
+                    % {"count": n},
+                )
+                for n in (0, 1, 2)
+            ]
+    assert words == {
+        "en": ["0 pairs", "1 pair", "2 pairs"],
+        "sv": ["0 par", "1 par", "2 par"],
+        "da": ["0 par", "1 par", "2 par"],
+    }
