@@ -239,7 +239,9 @@ def _flags(
     counts = {m: sum(performed[(pair[0], s[1])].get(m, 0) for s in last) for m in members}
     recent_balance = balance([counts[m] for m in members])
     if recent_balance is not None and recent_balance < limits.performer_balance:
-        detail = ", ".join(f"{m} performed {n}" for m, n in counts.items())
+        detail = tuple(
+            lazy("%(member)s performed %(count)s", member=m, count=n) for m, n in counts.items()
+        )
         flags.append(
             Flag(
                 "performer_imbalance",
@@ -286,14 +288,14 @@ def _flags(
             )
         )
     if missing:
-        detail = "; ".join(f"{s}: {', '.join(goals)}" for s, goals in sorted(missing.items()))
+        unmet = "; ".join(f"{s}: {', '.join(goals)}" for s, goals in sorted(missing.items()))
         flags.append(
             Flag(
                 "goals_without_evidence",
                 lazy(
                     "past the middle of the placement, every goal needs some evidence; "
                     "goals without evidence: %(detail)s",
-                    detail=detail,
+                    detail=unmet,
                 ),
             )
         )

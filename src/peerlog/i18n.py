@@ -203,14 +203,18 @@ class Labels(Mapping[str, str]):
 class Text(str):
     """A message written in English (the ``str`` itself, as JSON and logs have it) that
     remembers its catalog id and values, so that where a person reads it it is shown in
-    their language (:func:`shown`). Values that are ``Text`` are translated with it."""
+    their language (:func:`shown`). Values that are ``Text`` are translated with it, and
+    a tuple of values is listed (``a, b``)."""
 
     __slots__ = ("msgid", "values")
     msgid: str
     values: Mapping[str, object]
 
     def __new__(cls, msgid: str, values: Mapping[str, object]) -> Self:
-        made = super().__new__(cls, msgid % dict(values) if values else msgid)
+        plain = {
+            k: ", ".join(map(str, v)) if isinstance(v, tuple) else v for k, v in values.items()
+        }
+        made = super().__new__(cls, msgid % plain if values else msgid)
         made.msgid = msgid
         made.values = dict(values)
         return made
@@ -219,7 +223,14 @@ class Text(str):
         message = gettext(self.msgid)
         if not self.values:
             return message
-        return message % {k: shown(v) if isinstance(v, Text) else v for k, v in self.values.items()}
+        return message % {k: _shown_value(v) for k, v in self.values.items()}
+
+
+def _shown_value(value: object) -> object:
+    """A value of a message as shown: a Text translated, a tuple of them listed."""
+    if isinstance(value, tuple):
+        return ", ".join(str(_shown_value(v)) for v in value)
+    return shown(value) if isinstance(value, Text) else value
 
 
 def lazy(msgid: str, **values: object) -> Text:
