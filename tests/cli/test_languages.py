@@ -186,3 +186,44 @@ def test_a_rejected_command_is_explained_in_the_language(
         "da": "Error: record_step blev afvist: session_id: parret p1 har ingen vagt 'nope'; "
         "åbn den med open_session [unknown_session]",
     }
+
+
+def test_the_dashboard_counts_pairs_in_the_plural_forms_of_the_language() -> None:
+    from datetime import UTC, datetime
+
+    from peerlog.cli.dashboard import render
+    from peerlog.projections import Thresholds
+    from peerlog.projections.local_time import UTC_ZONE
+
+    now = datetime(2026, 4, 24, 18, tzinfo=UTC)
+    headings = {}
+    for language in ("en", "sv", "da"):
+        with i18n.speaking(language):
+            page = render([], now, 5, 7, Thresholds(), names={}, zones={}, zone=UTC_ZONE)
+        headings[language] = page.splitlines()[:2]
+    assert headings == {
+        "en": [
+            "Supervisor overview at 2026-04-24 18:00 UTC: 0 pairs, 0 need attention.",
+            "Read models at position 5 of 7: 2 events behind.",
+        ],
+        "sv": [
+            "Handledaröversikt 2026-04-24 18:00 UTC: 0 par, 0 behöver uppmärksamhet.",
+            "Läsmodellerna vid position 5 av 7: 2 händelser efter.",
+        ],
+        "da": [
+            "Vejlederoverblik 24.04.2026 18.00 UTC: 0 par, 0 kræver opmærksomhed.",
+            "Læsemodellerne ved position 5 af 7: 2 hændelser bagud.",
+        ],
+    }
+    for language, (one, two) in {
+        "en": ("1 needs attention", "2 need attention"),
+        "sv": ("1 behöver uppmärksamhet", "2 behöver uppmärksamhet"),
+        "da": ("1 kræver opmærksomhed", "2 kræver opmærksomhed"),
+    }.items():
+        with i18n.speaking(language):
+            words = [
+                i18n.ngettext("%(count)s needs attention", "%(count)s need attention", n)
+                % {"count": n}
+                for n in (1, 2)
+            ]
+        assert words == [one, two]
