@@ -227,3 +227,12 @@ def test_the_dashboard_counts_pairs_in_the_plural_forms_of_the_language() -> Non
                 for n in (1, 2)
             ]
         assert words == [one, two]
+
+
+@pytest.mark.parametrize("language", ["sv", "da"])
+def test_the_replay_in_the_language(peerlog: Cli, placement: Placement, language: str) -> None:
+    data = record_texts(placement.app, ["course/vfu-1", "pair/p1"])
+    out = peerlog.ok("--lang", language, "replay", "p1")
+    assert not english_left(out, language, data), out
+    heading = {"sv": "Par p1 (kurs vfu-1): ", "da": "Par p1 (kursus vfu-1): "}[language]
+    assert out.startswith(heading)
