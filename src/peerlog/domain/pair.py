@@ -8,9 +8,9 @@ against the pair (and its course) and return the events it causes, or raise
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
-from typing import ClassVar, TypeVar
+from typing import Any, ClassVar, Final, TypeVar
 
 import msgspec
 
@@ -29,6 +29,7 @@ from peerlog.commands import (
     parse_changes,
 )
 from peerlog.domain.course import Course
+from peerlog.domain.deciders import Deciders
 from peerlog.domain.erasure import ERASED
 from peerlog.domain.errors import RuleViolation
 from peerlog.domain.events import (
@@ -253,6 +254,11 @@ def evolve(pair: Pair | None, event: DomainEvent) -> Pair:  # noqa: C901
         pair.dissolved = True
     pair.version = event.originator_version
     return pair
+
+
+PairDecider = Callable[[Pair, Course, Stamp, Any], list[DomainEvent]]
+DECIDERS: Final[Deciders[PairDecider]] = Deciders()
+"""The decider of each command in an existing pair (its course is read too)."""
 
 
 # --- rules shared by the commands ----------------------------------------------------
@@ -485,6 +491,7 @@ def form_pair(
     ]
 
 
+@DECIDERS(DissolvePair)
 def dissolve_pair(pair: Pair, course: Course, stamp: Stamp, cmd: DissolvePair) -> list[DomainEvent]:
     reason = cmd.reason
     _require_active(pair)
@@ -526,6 +533,7 @@ def dissolve_pair(pair: Pair, course: Course, stamp: Stamp, cmd: DissolvePair) -
 # --- decide: sessions ----------------------------------------------------------------
 
 
+@DECIDERS(OpenSession)
 def open_session(pair: Pair, course: Course, stamp: Stamp, cmd: OpenSession) -> list[DomainEvent]:
     session_id, roles = cmd.session_id, cmd.roles
     _require_active(pair)
@@ -556,6 +564,7 @@ def open_session(pair: Pair, course: Course, stamp: Stamp, cmd: OpenSession) -> 
     ]
 
 
+@DECIDERS(SwitchRoles)
 def switch_roles(pair: Pair, course: Course, stamp: Stamp, cmd: SwitchRoles) -> list[DomainEvent]:
     session_id, roles = cmd.session_id, cmd.roles
     _require_active(pair)
@@ -573,6 +582,7 @@ def switch_roles(pair: Pair, course: Course, stamp: Stamp, cmd: SwitchRoles) -> 
     ]
 
 
+@DECIDERS(CloseSession)
 def close_session(pair: Pair, course: Course, stamp: Stamp, cmd: CloseSession) -> list[DomainEvent]:
     session_id, summary = cmd.session_id, cmd.summary
     _require_active(pair)
@@ -609,6 +619,7 @@ def close_session(pair: Pair, course: Course, stamp: Stamp, cmd: CloseSession) -
 # --- decide: entries -----------------------------------------------------------------
 
 
+@DECIDERS(RecordStep)
 def record_step(pair: Pair, course: Course, stamp: Stamp, cmd: RecordStep) -> list[DomainEvent]:
     session_id, step_id = cmd.session_id, cmd.step_id
     performers, observers, goals = cmd.performers, cmd.observers, cmd.goals
@@ -635,6 +646,7 @@ def record_step(pair: Pair, course: Course, stamp: Stamp, cmd: RecordStep) -> li
     ]
 
 
+@DECIDERS(GiveFeedback)
 def give_feedback(pair: Pair, course: Course, stamp: Stamp, cmd: GiveFeedback) -> list[DomainEvent]:
     feedback_id, giver, receiver, source = cmd.feedback_id, cmd.giver, cmd.receiver, cmd.source
     strengths, improvements, session_id = cmd.strengths, cmd.improvements, cmd.session_id
@@ -674,6 +686,7 @@ def give_feedback(pair: Pair, course: Course, stamp: Stamp, cmd: GiveFeedback) -
     ]
 
 
+@DECIDERS(RecordReflection)
 def record_reflection(
     pair: Pair, course: Course, stamp: Stamp, cmd: RecordReflection
 ) -> list[DomainEvent]:
@@ -709,6 +722,7 @@ def record_reflection(
     ]
 
 
+@DECIDERS(AssessGoal)
 def assess_goal(pair: Pair, course: Course, stamp: Stamp, cmd: AssessGoal) -> list[DomainEvent]:
     student_id, goal_id, level = cmd.student_id, cmd.goal_id, cmd.level
     _require_active(pair)
@@ -764,6 +778,7 @@ def _require_changeable(entry: Entry, stamp: Stamp) -> None:
         )
 
 
+@DECIDERS(CorrectEntry)
 def correct_entry(pair: Pair, course: Course, stamp: Stamp, cmd: CorrectEntry) -> list[DomainEvent]:
     entry_id = cmd.entry_id
     entry = require_entry(pair, entry_id)
@@ -806,6 +821,7 @@ def correct_entry(pair: Pair, course: Course, stamp: Stamp, cmd: CorrectEntry) -
     ]
 
 
+@DECIDERS(RetractEntry)
 def retract_entry(pair: Pair, course: Course, stamp: Stamp, cmd: RetractEntry) -> list[DomainEvent]:
     entry_id = cmd.entry_id
     entry = require_entry(pair, entry_id)
