@@ -35,8 +35,6 @@ from peerlog.domain.events import (
     EntryRetracted,
     FeedbackChanges,
     FeedbackGiven,
-    GoalAssessed,
-    PairDissolved,
     PairFormed,
     ReflectionChanges,
     ReflectionRecorded,
@@ -402,12 +400,6 @@ class _Teller:
             item.summary = f"checked out of session {event.session_id}"
             item.session_id = event.session_id
             _text(texts, "summary", event.summary)
-        elif isinstance(event, GoalAssessed):
-            item.summary = (
-                f"{event.kind} assessment of {event.student_id} on goal {event.goal_id}: "
-                f"{event.level}"
-            )
-            _text(texts, "comment", event.comment)
         elif isinstance(event, EntryCorrected | EntryRetracted):
             self._change(item, event)
         elif isinstance(event, PairFormed):
@@ -417,11 +409,12 @@ class _Teller:
                 f"pair formed in course {event.course_id}{unit}: students "
                 f"{_names(event.students)}, supervised by {_names(event.supervisors)}"
             )
-        elif isinstance(event, PairDissolved):
-            item.summary = "pair dissolved"
-            _text(texts, "reason", event.reason)
-        else:  # pragma: no cover - every pair event is told above
-            item.summary = type(event).__name__
+        else:
+            # An event that tells itself: its template, and its personal texts.
+            item.summary = event.tell()
+            for text in event.personal_text:
+                if "." not in text.path:
+                    _text(texts, text.path.replace("_", " "), getattr(event, text.path))
         return item
 
     def _entry(self, item: Item, event: StepRecorded | FeedbackGiven | ReflectionRecorded) -> None:

@@ -4,6 +4,7 @@ serve them, and the events they cause are folded back in."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -14,7 +15,9 @@ from peerlog.commands import (
     COMMAND_TYPES,
     PERSONAL_FIELDS,
     AnyCommand,
+    AssessGoal,
     ForgetPerson,
+    RecordStep,
     Streams,
     parse_command,
 )
@@ -22,7 +25,9 @@ from peerlog.domain import course as course_rules
 from peerlog.domain import events as ev
 from peerlog.domain import pair as pair_rules
 from peerlog.domain.course import Course
+from peerlog.domain.deciders import Deciders
 from peerlog.domain.errors import CommandRejected, RuleViolation
+from peerlog.domain.events import DomainEvent
 from peerlog.domain.pair import Pair, StepEntry
 from peerlog.domain.stamp import Stamp
 from peerlog.domain.vocabulary import COURSE_STREAM_PREFIX, course_stream, pair_stream
@@ -152,6 +157,19 @@ def _step(m: Memory, step_id: str = "st1", **fields: Any) -> list[ev.DomainEvent
 def test_every_command_has_one_handler() -> None:
     assert set(HANDLERS) == {*COMMAND_TYPES, ForgetPerson}
     assert len(COMMAND_NAMES) == len(set(COMMAND_NAMES)) == len(COMMAND_TYPES)
+
+
+def test_a_command_has_one_registered_decider() -> None:
+    deciders: Deciders[Callable[..., list[DomainEvent]]] = Deciders()
+
+    @deciders(RecordStep)
+    def first(*_: object) -> list[DomainEvent]:
+        return []
+
+    assert dict(deciders.items()) == {RecordStep: first}
+    with pytest.raises(ValueError, match="RecordStep already has a decider"):
+        deciders(RecordStep)(first)
+    assert dict(pair_rules.DECIDERS.items())[AssessGoal] is pair_rules.assess_goal
 
 
 def test_the_access_lists_and_personal_fields_follow_from_the_commands() -> None:

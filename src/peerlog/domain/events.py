@@ -14,6 +14,12 @@ and adds an upcaster (see :mod:`peerlog.persistence.mapper`).
 data and whose texts they are: the people the text is by or about, named by other
 fields of the same event, so that every event says by itself whose data it holds.
 The mapper uses it to encrypt those texts under those people's keys.
+
+Two more declarations let an event be shown without code of its own elsewhere:
+``told`` is how the timeline tells it (a template over its fields, see
+:meth:`DomainEvent.tell`), and ``about_goal`` names the fields holding the student and
+the goal it belongs to in that student's audit (an event there that counts as no
+evidence, listed beside what does).
 """
 
 from __future__ import annotations
@@ -61,6 +67,18 @@ class DomainEvent(msgspec.Struct, frozen=True, kw_only=True):
     version: ClassVar[int] = 1
     upcasters: ClassVar[dict[int, Upcaster]] = {}
     personal_text: ClassVar[tuple[PersonalText, ...]] = ()
+    told: ClassVar[str] = ""
+    """How the timeline tells the event: a template naming its fields in braces
+    (``"{student_id} acknowledged ..."``); empty for events the timeline tells itself."""
+    about_goal: ClassVar[tuple[str, str] | None] = None
+    """The fields naming the student and the goal of an event listed in that student's
+    audit of the goal, when it is not evidence the progression counts itself."""
+
+    def tell(self) -> str:
+        """The event in plain words, by its ``told`` template (its type's name without)."""
+        if not self.told:
+            return type(self).__name__
+        return self.told.format_map({name: getattr(self, name) for name in self.__struct_fields__})
 
     def __repr__(self) -> str:
         # Personal texts stay out of reprs, and so out of logs and error messages.
@@ -251,6 +269,7 @@ class GoalAssessed(DomainEvent, frozen=True, kw_only=True):
     comment: str | None = None
 
     personal_text: ClassVar = (PersonalText("comment", ("student_id",)),)
+    told: ClassVar = "{kind} assessment of {student_id} on goal {goal_id}: {level}"
 
 
 class SessionClosed(DomainEvent, frozen=True, kw_only=True):
@@ -337,6 +356,7 @@ class PairDissolved(DomainEvent, frozen=True, kw_only=True):
     reason: str
 
     personal_text: ClassVar = (PersonalText("reason", ("students",)),)
+    told: ClassVar = "pair dissolved"
 
 
 class Snapshot(msgspec.Struct, frozen=True, kw_only=True):
