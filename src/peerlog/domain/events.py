@@ -267,9 +267,32 @@ class GoalAssessed(DomainEvent, frozen=True, kw_only=True):
     level: str
     kind: AssessmentKind
     comment: str | None = None
+    assessment_id: str | None = None
 
     personal_text: ClassVar = (PersonalText("comment", ("student_id",)),)
     told: ClassVar = "{kind} assessment of {student_id} on goal {goal_id}: {level}"
+
+
+class AssessmentAcknowledged(DomainEvent, frozen=True, kw_only=True):
+    """The assessed student confirms having read an assessment, and may answer it.
+
+    ``assessment`` is the assessment's event reference (``pair/p1@7``); its student,
+    goal, kind and level are repeated so that the event reads on its own."""
+
+    pair_id: str
+    assessment: str
+    student_id: str
+    goal_id: str
+    kind: AssessmentKind
+    level: str
+    assessment_id: str | None = None
+    comment: str | None = None
+
+    personal_text: ClassVar = (PersonalText("comment", ("student_id",)),)
+    told: ClassVar = (
+        "{student_id} acknowledged the {kind} assessment {assessment} on goal {goal_id} ({level})"
+    )
+    about_goal: ClassVar = ("student_id", "goal_id")
 
 
 class SessionClosed(DomainEvent, frozen=True, kw_only=True):
@@ -387,6 +410,7 @@ PAIR_EVENTS: tuple[type[DomainEvent], ...] = (
     FeedbackGiven,
     ReflectionRecorded,
     GoalAssessed,
+    AssessmentAcknowledged,
     SessionClosed,
     EntryCorrected,
     EntryRetracted,
