@@ -1,6 +1,7 @@
 # peerlog: one command sets everything up from nothing.
 #   make test   virtual environment, install, lint, type check, the whole test suite
-#   make demo   virtual environment, install, a demo placement on SQLite
+#   make demo   a virtual environment of its own with what peerlog needs to run (no
+#               development tools), a demo placement on SQLite
 #   make bench  the benchmark suite (BENCH_ARGS="--size large" for the 10x run)
 #   make lrs    ralph's learning record store, for the xAPI tests and benchmark
 #   make oidc   the OpenID Connect provider (npm's oidc-provider) the sign-on tests use
@@ -23,6 +24,11 @@ LRS_VENV ?= .venv-lrs
 LRS_STAMP := $(LRS_VENV)/.installed
 RALPH := ralph-malph[cli,lrs]==5.1.0
 BENCH_ARGS ?=
+# The demo's environment: peerlog and what it needs to run, none of the development
+# tools; installed as a wheel (no editable links), again whenever a source file changes.
+DEMO_VENV ?= .venv-demo
+DEMO_STAMP := $(DEMO_VENV)/.installed
+DEMO_SOURCES := $(shell find src projections cli web -type f -not -name '*.pyc' 2>/dev/null) pyproject.toml
 # The single sign-on tests sign in through a real OpenID Connect provider: npm's
 # oidc-provider, installed from its lockfile into tests/oidc/node_modules.
 OIDC_DIR := tests/oidc
@@ -69,11 +75,17 @@ pytest: install lrs oidc
 
 test: lint typecheck pytest
 
-demo: install
-	$(BIN)/peerlog demo
+$(DEMO_STAMP): $(DEMO_SOURCES)
+	test -x $(DEMO_VENV)/bin/python || $(PYTHON) -m venv $(DEMO_VENV)
+	$(DEMO_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(DEMO_VENV)/bin/python -m pip install --quiet --no-warn-script-location .
+	touch $(DEMO_STAMP)
+
+demo: $(DEMO_STAMP)
+	$(DEMO_VENV)/bin/peerlog demo
 
 bench: install lrs
 	PEERLOG_TEST_RALPH="$(abspath $(LRS_VENV))/bin/ralph" $(BIN)/python -m benchmarks $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) $(LRS_VENV) $(OIDC_DIR)/node_modules build .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) $(LRS_VENV) $(DEMO_VENV) $(OIDC_DIR)/node_modules build .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -2,7 +2,7 @@
 
     python -m benchmarks [--size tiny|default|large] [--stores postgres,sqlite]
                          [--only writes,writers,rebuild,reads,import,upkeep,integrity,xapi,
-                                 guard,replication,workers,capture] [--json FILE]
+                                 guard,replication,workers,capture,startup] [--json FILE]
 
 PostgreSQL is the server named by PEERLOG_BENCH_POSTGRES_URL (or
 PEERLOG_TEST_POSTGRES_URL, or postgresql://postgres@127.0.0.1:5432/test); every
@@ -21,7 +21,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from benchmarks import capture, guard, integrity, replication, suite, workers
+from benchmarks import capture, guard, integrity, replication, startup, suite, workers
 from benchmarks.report import machine, table
 from peerlog.folding import pause_while_folding
 
@@ -35,7 +35,7 @@ PER_STORE = {
     "xapi": ("forwarding to an LRS", suite.forwarding),
     "capture": ("capture page: tap to accepted", capture.tap_to_accepted),
 }
-FIGURES = (*PER_STORE, "writers", "guard", "replication", "workers")
+FIGURES = (*PER_STORE, "writers", "guard", "replication", "workers", "startup")
 
 
 STORES = ("postgres", "sqlite")
@@ -87,6 +87,9 @@ def main(argv: list[str] | None = None) -> int:
         if "writers" in only and "postgres" in stores:
             ctx.report("eight writers on postgres")
             suite.commands_concurrent(ctx)
+        if "startup" in only:
+            ctx.report("the command line's startup (new processes)")
+            startup.startup(ctx)
         if "guard" in only:
             ctx.report("the patient-identifier guard")
             guard.run(ctx)

@@ -22,6 +22,7 @@ TARGETS = {
         "0 events lost; postgres: >= 80% of raw eight-writer inserts and >= 3x one writer"
     ),
     "one writer, Merkle tree kept": ">= 90% of the same writer without it, same run",
+    "startup of the command line": "--version and --help < 0.3 s, a record < 0.8 s",
     "patient-identifier guard": (
         ">= 99.5% of identifiers caught, <= 0.5% of ordinary strings rejected"
     ),

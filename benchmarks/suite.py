@@ -672,7 +672,7 @@ def _pages(ctx: Context, store: str, runner: Runner, app: PeerLog) -> None:
 
     def overview_page() -> str:
         charts.forget()  # every sparkline drawn, as on the first visit
-        context = pages.overview_context(runner.store, scope, now=now, thresholds=limits)
+        context = pages.overview_context(app, runner.store, scope, now=now, thresholds=limits)
         return pages.render_page("overview.html", shown | context)
 
     def pair_page() -> str:

@@ -5,8 +5,5 @@ Each command lives in a module of its own and is a thin skin over the applicatio
 """
 
 from peerlog.cli.main import cli, main
-from peerlog.cli.registry import register
-
-register(cli)
 
 __all__ = ["cli", "main"]

@@ -11,16 +11,18 @@ import click
 
 from peerlog import PeerLog
 from peerlog.cli.errors import FAILED, Failed
+from peerlog.cli.listing import require_course, require_student
 from peerlog.cli.output import format_option, to_json
 from peerlog.cli.session import Session, pass_session
-from peerlog.cli.times import as_of_options
+from peerlog.cli.times import as_of_options, on_the_ward
 from peerlog.domain.vocabulary import PAIR_STREAM_PREFIX
 from peerlog.projections import AsOf, audit
 from peerlog.projections.asof import audit_weeks
 from peerlog.projections.audit_file import make_file
+from peerlog.projections.local_time import course_zone
+from peerlog.projections.names import display_names
 from peerlog.projections.timeline import timeline
 from peerlog.web.audit_report import (
-    display_names,
     render_html,
     render_markdown,
     render_pdf,
@@ -73,8 +75,11 @@ def audit_command(
       peerlog audit p02-a --course vfu-1
       peerlog audit p02-a --course vfu-1 --as-of 2026-03-27 --format html > p02-a.html
     """
+    session.must_exist()
     app = session.record().app
-    window = AsOf(as_of, as_of_occurred)
+    require_student(require_course(app, course), student)
+    zone = course_zone(app, course)
+    window = AsOf(on_the_ward(as_of, zone), on_the_ward(as_of_occurred, zone))
     report = audit(app, student, course, window)
     if bundle is not None:
         # The file is of this very audit: the same as-of, so the same digest.
@@ -86,18 +91,19 @@ def audit_command(
         click.echo(f"wrote the audit file {bundle} ({len(data):,} bytes)", err=True)
     if fmt == "json":
         _write(to_json(report) + "\n", output)
-    elif fmt == "text":
-        _write(render_text(report, behind(app, report, window)) + "\n", output)
     else:
         events, names = behind(app, report, window), display_names(app, course)
-        if fmt == "pdf":
+        if fmt == "text":
+            _write(render_text(report, events, names, zone) + "\n", output)
+        elif fmt == "pdf":
             if output is None and sys.stdout.isatty():
                 raise click.UsageError("a PDF goes to a file: give -o FILE (or > FILE)")
-            _write(render_pdf(report, events, names, audit_weeks(app, report)), output)
+            _write(render_pdf(report, events, names, audit_weeks(app, report), zone), output)
         elif fmt == "md":
-            _write(render_markdown(report, events, names) + "\n", output)
+            _write(render_markdown(report, events, names, zone) + "\n", output)
         else:
-            _write(render_html(report, events, names, audit_weeks(app, report)) + "\n", output)
+            html = render_html(report, events, names, audit_weeks(app, report), zone)
+            _write(html + "\n", output)
     if not report["integrity"]["verified"]:
         click.echo("Error: the record fails its integrity check; run 'peerlog verify'", err=True)
         click.get_current_context().exit(FAILED)

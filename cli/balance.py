@@ -4,13 +4,19 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import click
 
+from peerlog.cli.errors import Failed
+from peerlog.cli.listing import require_pair
 from peerlog.cli.output import echo_json, format_option, ratio, table, when
+from peerlog.cli.replay import not_formed_yet
 from peerlog.cli.session import Session, pass_session
-from peerlog.cli.times import as_of_options
-from peerlog.projections import AsOf, balance_report
+from peerlog.cli.times import as_of_options, on_the_ward
+from peerlog.projections import AsOf, NotInRecord, balance_report
+from peerlog.projections.local_time import pair_zone
+from peerlog.projections.names import Names, display_names, named
 from peerlog.projections.participation import MEMBER_COUNTS
 
 
@@ -38,21 +44,29 @@ def balance_command(
       peerlog balance p02
       peerlog balance p02 --as-of 2026-03-20 --format json
     """
-    report = balance_report(session.record().app, pair, AsOf(as_of, as_of_occurred))
+    session.must_exist()
+    app = session.record().app
+    require_pair(app, pair)
+    zone = pair_zone(app, pair)
+    window = AsOf(on_the_ward(as_of, zone), on_the_ward(as_of_occurred, zone))
+    try:
+        report = balance_report(app, pair, window)
+    except NotInRecord:
+        raise Failed(not_formed_yet(app, pair, window, zone)) from None
     if fmt == "json":
         echo_json(report)
         return
-    click.echo(render(report))
+    click.echo(render(report, display_names(app), zone))
 
 
-def render(report: dict[str, Any]) -> str:
-    as_of = f"as recorded by {when(datetime.fromisoformat(report['as_of']))} UTC"
+def render(report: dict[str, Any], names: Names, zone: ZoneInfo) -> str:
+    recorded = when(datetime.fromisoformat(report["as_of"]), zone=zone)
+    as_of = f"as recorded by {recorded}"
     if "as_of_occurred" in report:
-        as_of += (
-            f", what had happened by {when(datetime.fromisoformat(report['as_of_occurred']))} UTC"
-        )
+        occurred = when(datetime.fromisoformat(report["as_of_occurred"]), zone=zone)
+        as_of += f", what had happened by {occurred}"
     rows = [
-        [member, *(counts[key] for key in MEMBER_COUNTS)]
+        [named(member, names), *(counts[key] for key in MEMBER_COUNTS)]
         for member, counts in report["members"].items()
     ]
     header = ["student", *(key.replace("_", " ") for key in MEMBER_COUNTS)]

@@ -16,6 +16,7 @@ from peerlog.integrity.notes import Note, NoteError
 from peerlog.integrity.service import Integrity
 from peerlog.integrity.store import StoredCheckpoint
 from peerlog.integrity.witness import Request
+from peerlog.projections.local_time import default_zone
 
 OUTPUT = click.option(
     "-o",
@@ -76,9 +77,8 @@ def checkpoint_group(ctx: click.Context, output: Path | None) -> None:
     assert session is not None
     stored, new = _integrity(session).make_checkpoint()
     state = "signed" if new else "unchanged since"
-    click.echo(
-        f"checkpoint at {stored.size:,} events ({state} {when(stored.made_at)} UTC)", err=True
-    )
+    made = when(stored.made_at, zone=default_zone(session.app().settings))
+    click.echo(f"checkpoint at {stored.size:,} events ({state} {made})", err=True)
     _emit(stored.note, output, "the checkpoint")
 
 
@@ -123,11 +123,17 @@ def list_command(session: Session, fmt: str) -> None:
     if not stored:
         click.echo("no checkpoints yet; make one with 'peerlog checkpoint'")
         return
+    zone = default_zone(session.app().settings)
     rows = [
-        (s.size, when(s.made_at), Note.parse(s.note).body.split("\n")[2], _witnesses(s) or None)
+        (
+            s.size,
+            when(s.made_at, zone=zone),
+            Note.parse(s.note).body.split("\n")[2],
+            _witnesses(s) or None,
+        )
         for s in stored
     ]
-    click.echo(table(rows, ["events", "made (UTC)", "root hash", "cosigned by"]))
+    click.echo(table(rows, ["events", "made", "root hash", "cosigned by"]))
 
 
 @checkpoint_group.command("show")

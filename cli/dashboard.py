@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import click
 
+from peerlog import PeerLog
 from peerlog.cli.errors import Failed
 from peerlog.cli.output import echo_json, format_option, ratio, when
 from peerlog.cli.progress import Progress, progress_option, wanted
 from peerlog.cli.session import Session, pass_session
 from peerlog.cli.times import MOMENT
 from peerlog.projections import Runner, Thresholds, overview
+from peerlog.projections.local_time import course_zone, default_zone
+from peerlog.projections.names import Names, all_named, display_names
 from peerlog.projections.overview import PairOverview
 
 DEFAULTS = Thresholds()
@@ -99,6 +103,7 @@ def dashboard_command(
       peerlog dashboard
       peerlog dashboard --supervisor sup-1-1 --now 2026-04-24T18:00:00Z
     """
+    session.must_exist()
     runner = session.runner()
     if update:
         bring_up_to_date(runner, show=wanted(asked=progress))
@@ -129,28 +134,52 @@ def dashboard_command(
             }
         )
         return
-    click.echo(render(pairs, moment, position, head, thresholds))
+    app = session.app()
+    click.echo(render(pairs, moment, position, head, thresholds, **people_and_zones(app, pairs)))
+
+
+def people_and_zones(app: PeerLog, pairs: list[PairOverview]) -> dict[str, Any]:
+    """The names and time zones of the pairs' courses (``render``'s keywords)."""
+    courses = {p.course_id for p in pairs}
+    zones = {course: course_zone(app, course) for course in courses}
+    shared = set(zones.values())
+    return {
+        "names": display_names(app, courses),
+        "zones": zones,
+        "zone": shared.pop() if len(shared) == 1 else default_zone(app.settings),
+    }
 
 
 def render(
-    pairs: list[PairOverview], now: datetime, position: int, head: int, limits: Thresholds
+    pairs: list[PairOverview],
+    now: datetime,
+    position: int,
+    head: int,
+    limits: Thresholds,
+    *,
+    names: Names,
+    zones: Mapping[str, ZoneInfo],
+    zone: ZoneInfo,
 ) -> str:
+    """The overview in words: times in each pair's course's zone (the heading's in
+    ``zone``), people by their names."""
     flagged = sum(1 for p in pairs if p.flags)
     behind = " (up to date)." if position >= head else f": {head - position:,} events behind."
     lines = [
         (
-            f"Supervisor overview at {when(now, seconds=False)} UTC: {len(pairs)} pairs, "
+            f"Supervisor overview at {when(now, seconds=False, zone=zone)}: {len(pairs)} pairs, "
             f"{flagged} need attention."
         ),
         f"Read models at position {position:,} of {head:,}{behind}",
     ]
     for pair in pairs:
-        latest = when(pair.latest_activity_at, seconds=False)
+        latest = when(pair.latest_activity_at, seconds=False, zone=zones.get(pair.course_id, zone))
         lines += [
             "",
             (
-                f"{pair.pair_id}  course {pair.course_id}  students {', '.join(pair.students)}  "
-                f"supervisor {', '.join(pair.supervisors)}"
+                f"{pair.pair_id}  course {pair.course_id}  "
+                f"students {all_named(pair.students, names)}  "
+                f"supervisor {all_named(pair.supervisors, names)}"
             ),
             (
                 f"    sessions {pair.sessions} ({pair.recent_sessions} in the last "

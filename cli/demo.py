@@ -35,6 +35,8 @@ GOALS: Final = (
     ("development", "evidence", "Ground care decisions in evidence"),
     ("development", "reflect", "Reflect on own practice and learning"),
 )
+TIME_ZONE: Final = "Europe/Stockholm"
+"""The demo's wards are Swedish: their times are read in Swedish time."""
 SCALE: Final = ("not_yet", "pass", "good", "excellent")
 UNITS: Final = (
     "Ward 12, internal medicine",
@@ -182,6 +184,7 @@ def placement(  # noqa: C901, PLR0912
             ends_on=(start + timedelta(weeks=weeks, days=-3)).isoformat(),
             scale=list(SCALE),
             pass_level="pass",
+            time_zone=TIME_ZONE,
             goals=[
                 {
                     "goal_id": goal_id,

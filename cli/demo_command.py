@@ -61,7 +61,7 @@ def demo_command(
     first_day = start.date() if start is not None else start_of_demo(weeks=weeks)
     commands = list(placement(seed=seed, start=first_day, pairs=pairs, weeks=weeks))
     _check_not_in_future(commands, first_day)
-    app = session.app()
+    app = session.app(announce=False)  # the demo says where it seeded
     seeded = _seed(app, commands, session.where, show=wanted(asked=progress))
     runner = session.runner()
     runner.run()
@@ -70,7 +70,11 @@ def demo_command(
     head = runner.head()
     click.echo(seeded)
     click.echo("")
-    click.echo(dashboard.render(shown, now, head, head, Thresholds()))
+    click.echo(
+        dashboard.render(
+            shown, now, head, head, Thresholds(), **dashboard.people_and_zones(app, shown)
+        )
+    )
     click.echo("")
     click.echo(_next_steps(app, session, pairs))
 

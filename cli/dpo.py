@@ -143,6 +143,7 @@ def person_command(session: Session, /, *, person_id: str, fmt: str) -> None:
       peerlog person p03-a
       peerlog person p03-a --format json > p03-a.json
     """
+    session.must_exist()
     app = session.record().app
     record = _known(app, person_id)
     rows = []

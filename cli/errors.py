@@ -5,16 +5,13 @@ reached or read, a bad configuration, a file that cannot be read or written."""
 from __future__ import annotations
 
 import sqlite3
+import sys
 from collections.abc import Callable
 from typing import Any, Final
 
 import click
-import psycopg
-from eventsourcing.persistence import MapperDeserialisationError, PersistenceError
 
-from peerlog import CommandRejected
 from peerlog.persistence.config import ConfigurationError
-from peerlog.projections import NotInRecord, RebuildFailed
 
 FAILED: Final = 1
 """The exit code when a command could not do what was asked (click uses 2 for usage)."""
@@ -28,6 +25,19 @@ class Failed(click.ClickException):
 
 def translate(exc: Exception, where: str) -> click.ClickException | None:  # noqa: PLR0911
     """The message for an error a user can cause, or None for a bug."""
+    # Imported here: a command that fails has loaded them already, and one that only
+    # prints its help or version never needs them.
+    from eventsourcing.persistence import (  # noqa: PLC0415
+        MapperDeserialisationError,
+        PersistenceError,
+    )
+
+    from peerlog.domain.errors import CommandRejected  # noqa: PLC0415
+    from peerlog.projections.asof import NotInRecord  # noqa: PLC0415
+    from peerlog.projections.runner import RebuildFailed  # noqa: PLC0415
+
+    psycopg = sys.modules.get("psycopg")  # no PostgreSQL error without PostgreSQL loaded
+    database_errors = (PersistenceError, sqlite3.Error, *((psycopg.Error,) if psycopg else ()))
     if isinstance(exc, CommandRejected):
         return Failed(exc.describe())
     if isinstance(exc, NotInRecord):
@@ -38,7 +48,7 @@ def translate(exc: Exception, where: str) -> click.ClickException | None:  # noq
         return Failed(f"configuration: {exc}")
     if isinstance(exc, MapperDeserialisationError):
         return Failed(f"the record at {where} cannot be read: {exc}; run 'peerlog verify'")
-    if isinstance(exc, PersistenceError | psycopg.Error | sqlite3.Error):
+    if isinstance(exc, database_errors):
         return Failed(f"cannot use the record at {where}: {_first_line(exc)}")
     if isinstance(exc, OSError):
         name = f": {exc.filename}" if exc.filename else ""
@@ -55,7 +65,7 @@ def guarded(where: Callable[[], str], call: Callable[[], Any]) -> Any:
     """Run ``call``, turning errors a user can cause into messages."""
     try:
         return call()
-    except click.ClickException:
+    except (click.ClickException, BrokenPipeError):
         raise
     except Exception as exc:
         translated = translate(exc, where())

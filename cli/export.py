@@ -163,6 +163,7 @@ Example:
 def export_command(
     session: Session, /, *, what: str, pair_id: str | None, output: TextIO, fmt: str
 ) -> None:
+    session.must_exist()
     app = session.record().app if what in {"events", "xapi"} else session.app()
     if what == "xapi":
         if fmt != "jsonl":

@@ -140,8 +140,9 @@ _HOW: Final[dict[Kind, str]] = {
 _SPECIAL: Final = {
     "command_id": ("optional", "--id ID (default: a new id)"),
     "actor": ("required", "--actor ID (or PEERLOG_ACTOR)"),
-    "occurred_at": ("optional", "occurred_at=2026-03-02T07:30:00+01:00 (default: now)"),
+    "occurred_at": ("optional", "occurred_at=2026-03-02T08:30 (course's time zone; default: now)"),
     "changes": ("required", "changes.FIELD=value, e.g. changes.performers=s2"),
+    "giver": ("optional", "giver=ID (default: the actor)"),
 }
 
 

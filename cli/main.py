@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import logging
+import os
+import sys
 from typing import Any
 
 import click
 
 from peerlog import __version__
 from peerlog.cli.errors import guarded
-from peerlog.cli.group import OrderedGroup
+from peerlog.cli.registry import LazyGroup
 from peerlog.cli.session import DEFAULT_DB_HELP, Session
 from peerlog.folding import pause_while_folding
 
 
-class Group(OrderedGroup):
+class Group(LazyGroup):
     """The ``peerlog`` group: errors a user can cause become messages."""
 
     def invoke(self, ctx: click.Context) -> Any:
@@ -22,7 +24,13 @@ class Group(OrderedGroup):
             session = ctx.find_object(Session)
             return session.where if session is not None else "the configured store"
 
-        return guarded(where, lambda: super(Group, self).invoke(ctx))
+        try:
+            return guarded(where, lambda: super(Group, self).invoke(ctx))
+        except BrokenPipeError:
+            # Whoever reads the output (``| head``) has read enough: end quietly, as
+            # standard tools do; what is still buffered goes nowhere.
+            _quiet_stdout()
+            raise click.exceptions.Exit(0) from None
 
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -48,6 +56,16 @@ def cli(ctx: click.Context, db: str | None) -> None:
     """
     source = ctx.get_parameter_source("db")
     ctx.obj = Session(db or None, db_from_option=source is click.core.ParameterSource.COMMANDLINE)
+
+
+def _quiet_stdout() -> None:
+    try:
+        descriptor = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):
+        return  # not a file (a test's captured output)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, descriptor)
+    os.close(devnull)
 
 
 def main() -> None:

@@ -6,8 +6,11 @@ import json
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final, TypeVar
+from zoneinfo import ZoneInfo
 
 import click
+
+from peerlog.projections.local_time import local_when
 
 FORMAT_HELP: Final = "Output format."
 _ZERO: Final = timedelta(0)
@@ -43,10 +46,13 @@ def echo_json(data: Any) -> None:
     click.echo(to_json(data))
 
 
-def when(moment: datetime | None, *, seconds: bool = True) -> str:
-    """A moment in UTC, as ``2026-03-02 07:30:00`` (fast: replay prints thousands)."""
+def when(moment: datetime | None, *, seconds: bool = True, zone: ZoneInfo | None = None) -> str:
+    """A moment in UTC, as ``2026-03-02 07:30:00`` (fast: replay prints thousands); with
+    ``zone``, in that zone and named: ``2026-03-02 08:30:00 CET``."""
     if moment is None:
         return "-"
+    if zone is not None:
+        return local_when(moment, zone, seconds=seconds)
     if moment.utcoffset() != _ZERO:
         moment = moment.astimezone(UTC)
     return moment.isoformat(" ", "seconds")[: 19 if seconds else 16]

@@ -42,6 +42,7 @@ def status_command(session: Session, /, *, fmt: str) -> None:
     Example:
       peerlog projections status
     """
+    session.must_exist()
     statuses = session.runner().status()
     if fmt == "json":
         echo_json([s.as_dict() for s in statuses])

@@ -8,11 +8,17 @@ from typing import Any
 
 import click
 
+from peerlog import PeerLog
+from peerlog.cli.errors import Failed
 from peerlog.cli.fields import MODELS, FieldsError, describe_fields, parse_words
 from peerlog.cli.output import echo_json, format_option, table
 from peerlog.cli.session import Session, pass_session
 from peerlog.commands import COMMAND_NAMES
+from peerlog.domain.errors import CommandRejected
+from peerlog.domain.suggest import suggestion
 from peerlog.json_text import MAX_COMMAND_BYTES, JsonRejected, decode
+from peerlog.projections import directory
+from peerlog.projections.local_time import course_zone, pair_course, read_local
 
 
 def new_command_id() -> str:
@@ -60,10 +66,65 @@ def build_command(
     data.setdefault("command_id", new_command_id())
     if "actor" not in data:
         raise click.UsageError("who records it? give --actor ID (or set PEERLOG_ACTOR)")
+    if name == "give_feedback":
+        # Whoever records feedback from the shell gives it, unless giver= says otherwise.
+        data.setdefault("giver", data["actor"])
     return data
 
 
-@click.command("record", short_help="Record one command, written as FIELD=VALUE words.")
+_DEFAULTED = {"giver"}
+"""Fields the shell fills in when they are not given (the giver is the actor)."""
+
+
+def commands_and_fields() -> str:
+    """The epilog of ``peerlog record --help``: every command with its fields
+    (optional ones in brackets)."""
+    lines = [
+        "\b",
+        "The commands and their fields ([optional]; every command also takes actor,",
+        "command_id and occurred_at; 'peerlog record COMMAND --fields' tells more):",
+    ]
+    for name, model in MODELS.items():
+        fields = [
+            field if info.is_required() and field not in _DEFAULTED else f"[{field}]"
+            for field, info in model.model_fields.items()
+            if field not in {"command", "command_id", "actor", "occurred_at"}
+        ]
+        lines.append(f"  {name:<18} {' '.join(fields)}")
+    return "\n".join(lines)
+
+
+def _hint(app: PeerLog, rule: str, data: dict[str, Any]) -> str | None:
+    """The ids there are, after a course or pair that is not."""
+    if rule == "unknown_course":
+        known = directory.course_ids(app)
+        return suggestion(str(data.get("course_id")), known, "courses", "peerlog courses")
+    if rule == "unknown_pair":
+        known = [p.pair_id for p in directory.pairs(app)]
+        return suggestion(str(data.get("pair_id")), known, "pairs", "peerlog pairs")
+    return None
+
+
+def read_in_local_time(app: PeerLog, data: dict[str, Any]) -> None:
+    """An ``occurred_at`` typed without a UTC offset is a time on the ward: read it in
+    the course's time zone (``08:00`` is today at 08:00 there)."""
+    typed = data.get("occurred_at")
+    if not isinstance(typed, str):
+        return
+    course = data.get("course_id")
+    if not isinstance(course, str):
+        pair = data.get("pair_id")
+        course = pair_course(app, pair) if isinstance(pair, str) else None
+    moment = read_local(typed, course_zone(app, course), app.clock())
+    if moment is not None:
+        data["occurred_at"] = moment.isoformat()
+
+
+@click.command(
+    "record",
+    short_help="Record one command, written as FIELD=VALUE words.",
+    epilog=commands_and_fields(),
+)
 @click.argument("command", required=False, metavar="COMMAND")
 @click.argument("words", nargs=-1, metavar="[FIELD=VALUE]...")
 @click.option("--actor", envvar="PEERLOG_ACTOR", show_envvar=True, help="Who records it.")
@@ -106,7 +167,9 @@ def record_command(
 
     The actor is --actor (or PEERLOG_ACTOR, or actor=...); the command id is --id (or
     command_id=...), else a new one, which is printed: sending the same id again
-    records nothing twice. occurred_at=... says when it happened (default: now).
+    records nothing twice. occurred_at=... says when it happened (default: now); a time
+    without a UTC offset (occurred_at=08:00, or 2026-03-02T08:00) is read in the
+    course's time zone.
     COMMAND --fields lists a command's fields.
 
     \b
@@ -129,7 +192,13 @@ def record_command(
         click.echo(table(describe_fields(command), ("field", "needed", "write it as")))
         return
     data = build_command(command, words, json_text, actor=actor, command_id=command_id)
-    result = session.app().execute(data)
+    app = session.app()
+    read_in_local_time(app, data)
+    try:
+        result = app.execute(data)
+    except CommandRejected as rejected:
+        hints = [hint for v in rejected.violations if (hint := _hint(app, v.rule, data))]
+        raise Failed(" ".join([rejected.describe(), *hints])) from None
     name = data["command"]
     if fmt == "json":
         echo_json(result.as_dict())

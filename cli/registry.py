@@ -1,53 +1,93 @@
-"""Every command of ``peerlog``, in the order ``peerlog --help`` lists them."""
+"""Every command of ``peerlog``, in the order ``peerlog --help`` lists them.
+
+A command's module is imported only when the command runs (or its own help is asked
+for): ``peerlog --version`` and ``peerlog --help`` start without loading the record,
+the web server or the projections. ``--help`` lists each command with the short help
+written here, which a test keeps equal to the command's own.
+"""
 
 from __future__ import annotations
 
+import importlib
+from typing import Final, NamedTuple
+
 import click
 
-from peerlog.cli.audit import audit_command
-from peerlog.cli.backup import backup_command
-from peerlog.cli.balance import balance_command
-from peerlog.cli.checkpoint import checkpoint_group
-from peerlog.cli.dashboard import dashboard_command
-from peerlog.cli.demo_command import demo_command
-from peerlog.cli.dpo import forget_command, person_command
-from peerlog.cli.export import export_command
-from peerlog.cli.importing import import_command
-from peerlog.cli.read_models import projections_group
-from peerlog.cli.recording import record_command
-from peerlog.cli.replay import replay_command
-from peerlog.cli.rotation import keys_group
-from peerlog.cli.serve import serve_command
-from peerlog.cli.tokens import tokens_group
-from peerlog.cli.verify import verify_command
-from peerlog.cli.verify_bundle import verify_bundle_command
-from peerlog.cli.witness import witness_group
-from peerlog.cli.xapi import xapi_group
 
-COMMANDS = (
-    demo_command,
-    import_command,
-    record_command,
-    replay_command,
-    audit_command,
-    balance_command,
-    dashboard_command,
-    verify_command,
-    checkpoint_group,
-    verify_bundle_command,
-    witness_group,
-    projections_group,
-    export_command,
-    xapi_group,
-    serve_command,
-    tokens_group,
-    person_command,
-    forget_command,
-    keys_group,
-    backup_command,
-)
+class Entry(NamedTuple):
+    name: str
+    module: str
+    attribute: str
+    short_help: str
 
 
-def register(group: click.Group) -> None:
-    for command in COMMANDS:
-        group.add_command(command)
+COMMANDS: Final = (
+    Entry("demo", "demo_command", "demo_command",
+          "Seed a demo placement and show what peerlog makes of it."),
+    Entry("import", "importing", "import_command", "Apply a JSON-lines file of commands."),
+    Entry("record", "recording", "record_command",
+          "Record one command, written as FIELD=VALUE words."),
+    Entry("courses", "listing", "courses_command",
+          "The record's courses: ids, titles, dates, time zones."),
+    Entry("goals", "listing", "goals_command", "A course's goals, their ids and titles."),
+    Entry("pairs", "listing", "pairs_command",
+          "The record's pairs, their students and supervisors."),
+    Entry("replay", "replay", "replay_command", "A pair's history, event by event, as of a time."),
+    Entry("audit", "audit", "audit_command",
+          "A student's goals, evidence and the events behind them."),
+    Entry("balance", "balance", "balance_command", "How evenly a pair's members take part."),
+    Entry("dashboard", "dashboard", "dashboard_command",
+          "The supervisor overview, flagged pairs first."),
+    Entry("verify", "verify", "verify_command", "Check that the stored record was not altered."),
+    Entry("checkpoint", "checkpoint", "checkpoint_group",
+          "Sign a checkpoint of the record (and list, show, publish them)."),
+    Entry("verify-bundle", "verify_bundle", "verify_bundle_command",
+          "Check an examiner's audit file, without the record."),
+    Entry("witness", "witness", "witness_group",
+          "Cosign a record's checkpoints as a second party."),
+    Entry("projections", "read_models", "projections_group",
+          "Status, running and rebuilding of the read models."),
+    Entry("export", "export", "export_command",
+          "Events, xAPI statements or a read model as JSON lines or CSV."),
+    Entry("xapi", "xapi", "xapi_group", "Send the record to a learning record store."),
+    Entry("serve", "serve", "serve_command", "Serve the HTTP API and the supervisor dashboard."),
+    Entry("tokens", "tokens", "tokens_group", "API tokens for the HTTP API and the dashboard."),
+    Entry("person", "dpo", "person_command",
+          "What the record holds about a person (subject access)."),
+    Entry("forget", "dpo", "forget_command",
+          "Erase a person's personal data (the right to erasure)."),
+    Entry("keys", "rotation", "keys_group", "Replace the master key or the checkpoint key."),
+    Entry("backup", "backup", "backup_command",
+          "Copy an SQLite record while it is in use, and check the copy."),
+)  # fmt: skip
+BY_NAME: Final = {entry.name: entry for entry in COMMANDS}
+
+
+def load(entry: Entry) -> click.Command:
+    """The command itself (its module imported now)."""
+    module = importlib.import_module(f"peerlog.cli.{entry.module}")
+    command = getattr(module, entry.attribute)
+    assert isinstance(command, click.Command)
+    return command
+
+
+class LazyGroup(click.Group):
+    """A group whose commands are imported when one is run, and listed without."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        del ctx
+        return [entry.name for entry in COMMANDS]
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        del ctx
+        entry = BY_NAME.get(cmd_name)
+        if entry is None:
+            return None
+        if cmd_name not in self.commands:
+            self.commands[cmd_name] = load(entry)
+        return self.commands[cmd_name]
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        del ctx
+        with formatter.section("Commands"):
+            formatter.write_dl([(entry.name, entry.short_help) for entry in COMMANDS])

@@ -3,15 +3,29 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import click
 
+from peerlog import PeerLog
 from peerlog.cli.errors import Failed
+from peerlog.cli.listing import require_course, require_pair
 from peerlog.cli.output import echo_json, format_option, ratio, when
 from peerlog.cli.session import Session, pass_session
-from peerlog.cli.times import as_of_options
-from peerlog.projections import AsOf
-from peerlog.projections.timeline import LATE_AFTER, Item, PairState, Timeline, duration, timeline
+from peerlog.cli.times import as_of_options, on_the_ward
+from peerlog.domain.vocabulary import pair_stream
+from peerlog.projections import AsOf, NotInRecord
+from peerlog.projections.local_time import pair_zone, zone_words
+from peerlog.projections.names import Names, all_named, display_names
+from peerlog.projections.timeline import (
+    KIND_NAMES,
+    LATE_AFTER,
+    Item,
+    PairState,
+    Timeline,
+    duration,
+    timeline,
+)
 
 ACTOR_WIDTH = 14
 
@@ -21,6 +35,12 @@ ACTOR_WIDTH = 14
 @as_of_options
 @click.option("--session", "session_id", metavar="SESSION", help="Only this session's events.")
 @click.option("--student", metavar="STUDENT", help="Only events that name this student.")
+@click.option(
+    "--goal",
+    metavar="GOAL",
+    help="Only events about this goal (its entries, and their corrections and retractions).",
+)
+@click.option("--kind", type=click.Choice(KIND_NAMES), help="Only events of this kind.")
 @click.option("--state", is_flag=True, help="Show the pair's roles and balance after each event.")
 @click.option(
     "--late-after",
@@ -41,6 +61,8 @@ def replay_command(
     as_of_occurred: datetime | None,
     session_id: str | None,
     student: str | None,
+    goal: str | None,
+    kind: str | None,
     state: bool,
     late_after: float,
     fmt: str,
@@ -59,18 +81,26 @@ def replay_command(
       peerlog replay p03 --session p03-s006
       peerlog replay p03 --as-of 2026-03-18 --student p03-a --state
     """
-    history = timeline(
-        session.record().app,
-        pair,
-        AsOf(as_of, as_of_occurred),
-        late_after=timedelta(hours=late_after),
-        with_state=state,
-    )
+    session.must_exist()
+    app = session.record().app
+    require_pair(app, pair)
+    zone = pair_zone(app, pair)
+    window = AsOf(on_the_ward(as_of, zone), on_the_ward(as_of_occurred, zone))
+    try:
+        history = timeline(
+            app, pair, window, late_after=timedelta(hours=late_after), with_state=state
+        )
+    except NotInRecord:
+        raise Failed(not_formed_yet(app, pair, window, zone)) from None
     if session_id is not None and not any(i.session_id == session_id for i in history.items):
         raise Failed(f"pair {pair} has no session {session_id} (as of then)")
     if student is not None and not any(student in i.people for i in history.items):
         raise Failed(f"no event of pair {pair} names {student} (as of then)")
-    items = history.select(session=session_id, student=student)
+    if goal is not None and history.course_id is not None:
+        course = require_course(app, history.course_id)
+        if goal not in course.goals:
+            raise Failed(course.unknown_goal(goal))
+    items = history.select(session=session_id, student=student, goal=goal, kind=kind)
     if fmt == "json":
         echo_json(
             {
@@ -83,47 +113,102 @@ def replay_command(
             }
         )
         return
-    click.echo(render(history, items, session_id=session_id, student=student))
+    names = display_names(app, history.course_id) if history.course_id else {}
+    click.echo(
+        render(
+            history,
+            items,
+            names,
+            zone,
+            session_id=session_id,
+            student=student,
+            goal=goal,
+            kind=kind,
+        )
+    )
 
 
 def render(
-    history: Timeline, items: list[Item], *, session_id: str | None, student: str | None
+    history: Timeline,
+    items: list[Item],
+    names: Names,
+    zone: ZoneInfo,
+    *,
+    session_id: str | None,
+    student: str | None,
+    goal: str | None = None,
+    kind: str | None = None,
 ) -> str:
-    lines = [_heading(history, items, session_id=session_id, student=student), ""]
-    number_width = max([len(str(i.position)) for i in items] + [1])
+    lines = [
+        _heading(history, items, zone, session_id=session_id, student=student, goal=goal, kind=kind)
+    ]
+    people = sorted({person for item in items for person in item.people} & set(names))
+    if people:
+        lines.append(f"People: {all_named(people, names)}.")
+    lines.append("")
+    ref_width = max([len(i.event) for i in items] + [5])
     actor_width = min(ACTOR_WIDTH, max([len(i.actor) for i in items] + [5]))
+    recorded = [when(i.recorded_at, zone=zone) for i in items]
+    occurred = [when(i.occurred_at, zone=zone) for i in items]
+    width = max([len(t) for t in recorded + occurred] + [19])
     lines.append(
-        f"{'#':>{number_width}}  {'recorded':<19}  {'occurred':<19}  "
+        f"{'event':<{ref_width}}  {'recorded':<{width}}  {'occurred':<{width}}  "
         f"{'actor':<{actor_width}}  what happened"
     )
-    indent = " " * (number_width + 2 + 19 + 2 + 19 + 2 + actor_width + 2)
-    for item in items:
+    indent = " " * (ref_width + 2 + width + 2 + width + 2 + actor_width + 2)
+    for item, at, happened in zip(items, recorded, occurred, strict=True):
         lines.append(
-            f"{item.position:>{number_width}}  {when(item.recorded_at)}  "
-            f"{when(item.occurred_at)}  {item.actor:<{actor_width}}  {item.summary}"
+            f"{item.event:<{ref_width}}  {at:<{width}}  "
+            f"{happened:<{width}}  {item.actor:<{actor_width}}  {item.summary}"
         )
         lines.extend(indent + detail for detail in details(item))
     return "\n".join(lines)
 
 
+def not_formed_yet(app: PeerLog, pair: str, window: AsOf, zone: ZoneInfo) -> str:
+    """Why a pair is not there as of a time, and, for --as-of alone, what was meant."""
+    if window.recorded is None or window.occurred is not None:
+        when_ = when(window.occurred, zone=zone)
+        return f"pair {pair} had not been formed by {when_}"
+    first = app.records(pair_stream(pair))[0].recorded_at
+    return (
+        f"pair {pair} was not in the record yet by {when(window.recorded, zone=zone)}: its "
+        f"first event was recorded at {when(first, zone=zone)}. --as-of asks what had been "
+        "recorded by then; to see what had happened by then, as it was recorded since, "
+        "use --as-of-occurred instead"
+    )
+
+
 def _heading(
-    history: Timeline, items: list[Item], *, session_id: str | None, student: str | None
+    history: Timeline,
+    items: list[Item],
+    zone: ZoneInfo,
+    *,
+    session_id: str | None,
+    student: str | None,
+    goal: str | None = None,
+    kind: str | None = None,
 ) -> str:
     course = f" (course {history.course_id})" if history.course_id else ""
     view = []
     if history.as_of.recorded is not None:
-        view.append(f"as recorded by {when(history.as_of.recorded)}")
+        view.append(f"as recorded by {when(history.as_of.recorded, zone=zone)}")
     if history.as_of.occurred is not None:
-        view.append(f"what had happened by {when(history.as_of.occurred)}")
+        view.append(f"what had happened by {when(history.as_of.occurred, zone=zone)}")
     if session_id is not None:
         view.append(f"session {session_id}")
     if student is not None:
         view.append(f"events naming {student}")
+    if goal is not None:
+        view.append(f"events about goal {goal}")
+    if kind is not None:
+        view.append(f"{kind} events")
     shown = f"; {len(items)} shown ({', '.join(view)})" if view else ""
     late = f"{history.late_after.total_seconds() / 3600:g} h"
     return (
         f"Pair {history.pair_id}{course}: {history.total} events in the record{shown}.\n"
-        f"Times in UTC; late = recorded more than {late} later than the events before it."
+        f"Times in {zone_words(zone)}; "
+        f"late = recorded more than {late} later than the events before it."
     )
 
 
@@ -137,7 +222,7 @@ def details(item: Item) -> list[str]:
         out.append(f"LATE: recorded {duration(item.late_by)} later than the events before it")
     for link in item.changed_by:
         after = duration(link.occurred_at - item.occurred_at)
-        out.append(f"{link.kind} at #{link.position} ({after} later): {link.summary}")
+        out.append(f"{link.kind} at {link.event} ({after} later): {link.summary}")
     if item.state is not None:
         out.append(state_line(item.state))
     return out

@@ -39,7 +39,7 @@ def _on_postgres(app: PeerLog) -> bool:
     return isinstance(getattr(app.store, "datastore", None), PostgresDatastore)
 
 
-@click.command("serve")
+@click.command("serve", short_help="Serve the HTTP API and the supervisor dashboard.")
 @click.option("--host", default="127.0.0.1", show_default=True, help="The address to listen on.")
 @click.option(
     "--port", type=click.IntRange(1, 65535), default=8000, show_default=True, help="The port."
@@ -120,6 +120,7 @@ def serve_command(
         "access_log": access_log and not json_lines,
         "server_header": False,
     }
+    session.must_exist()
     app = session.app()
     if workers > 1 and not _on_postgres(app):
         msg = (

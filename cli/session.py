@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Final
+from pathlib import Path
+from typing import TYPE_CHECKING, Final
 
 import click
 
-from peerlog import PeerLog
-from peerlog.persistence.config import DATABASE_URL, default_sqlite_path, describe_url
-from peerlog.projections import Runner, StoreEvents
-from peerlog.projections.reads import Reads, Source
+from peerlog.cli.errors import Failed
+from peerlog.persistence.config import (
+    DATABASE_URL,
+    SQLITE_PREFIX,
+    default_sqlite_path,
+    describe_url,
+)
+
+if TYPE_CHECKING:
+    from peerlog import PeerLog
+    from peerlog.projections import Runner
+    from peerlog.projections.reads import Reads, Source
 
 DEFAULT_DB_HELP: Final = (
     "The record to use: sqlite:////absolute/path.sqlite3 or "
@@ -38,21 +47,64 @@ class Session:
             return describe_url(self.db)
         return f"sqlite:///{str(default_sqlite_path()).lstrip('/')}"
 
-    def app(self) -> PeerLog:
+    def _sqlite_file(self) -> Path | None:
+        """The SQLite file the store is (None for PostgreSQL)."""
+        url = self.db or f"{SQLITE_PREFIX}{str(default_sqlite_path()).lstrip('/')}"
+        if not url.startswith(SQLITE_PREFIX):
+            return None
+        return Path("/" + url[len(SQLITE_PREFIX) :].lstrip("/"))
+
+    def _check_url(self) -> None:
+        """A plain path where a URL belongs is answered with the URL to give."""
+        if self.db and "://" not in self.db:
+            named = "--db" if self.db_from_option else DATABASE_URL
+            path = Path(self.db).expanduser().absolute()
+            raise Failed(
+                f"{named} takes a URL, not a path: for the SQLite file {path}, give "
+                f"{SQLITE_PREFIX}{path} (a PostgreSQL database is "
+                "postgresql://user@host/dbname)"
+            )
+
+    def must_exist(self) -> None:
+        """A command that only reads refuses a record that is not there, creating nothing."""
+        self._check_url()
+        path = self._sqlite_file()
+        if path is not None and not path.exists():  # a folder: the configuration says so
+            raise Failed(
+                f"there is no record at {self.where}: the file {path} does not exist. "
+                "Give the record with --db (or PEERLOG_DATABASE_URL); 'peerlog import' "
+                "or 'peerlog demo' makes a new one"
+            )
+
+    def app(self, *, announce: bool = True) -> PeerLog:
+        """The application on the store; a new SQLite file is made (and, with
+        ``announce``, said on standard error) when there is none yet."""
         if self._app is None:
+            self._check_url()
+            path = self._sqlite_file()
+            new = path is not None and not path.exists()
+            from peerlog.application import PeerLog  # noqa: PLC0415 - not for --help
+
             env = {DATABASE_URL: self.db} if self.db else {}
             self._app = PeerLog(env)
             click.get_current_context().call_on_close(self._close)
+            if new and announce:
+                click.echo(f"made a new, empty record at {self.where}", err=True)
         return self._app
 
     def runner(self) -> Runner:
         if self._runner is None:
+            from peerlog.projections.runner import Runner  # noqa: PLC0415
+            from peerlog.projections.source import StoreEvents  # noqa: PLC0415
+
             self._runner = Runner(StoreEvents(self.app()))
         return self._runner
 
     def reads(self) -> Reads:
         """Where what only reads is read (a standby, with PEERLOG_READ_DATABASE_URL)."""
         if self._reads is None:
+            from peerlog.projections.reads import Reads  # noqa: PLC0415
+
             # The runner's read store, where a command has one (it made the tables).
             store = self._runner.store if self._runner is not None else None
             self._reads = Reads.open(self.app(), store)

@@ -1,9 +1,11 @@
-"""Times given on the command line: ISO 8601 with a UTC offset, or a date."""
+"""Times given on the command line: ISO 8601 with a UTC offset, or a date (the end of
+that day on the ward, in the course's time zone, where the command knows the course)."""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time
 from typing import TYPE_CHECKING, Any, TypeAlias
+from zoneinfo import ZoneInfo
 
 import click
 
@@ -15,9 +17,26 @@ else:
     _ParamType = click.ParamType  # generic for type checkers only (older click is not)
 
 
+class EndOfDay(datetime):
+    """The end of a day given as a bare date: in UTC until the command knows in which
+    time zone the day is meant (:func:`on_the_ward`)."""
+
+    @classmethod
+    def of(cls, day: date) -> EndOfDay:
+        return cls.combine(day, time.max, UTC)
+
+
+def on_the_ward(moment: datetime | None, zone: ZoneInfo) -> datetime | None:
+    """A moment from the command line, a bare date read as the end of that day in ``zone``."""
+    if isinstance(moment, EndOfDay):
+        return datetime.combine(moment.date(), time.max, zone).astimezone(UTC)
+    return moment
+
+
 class Moment(_ParamType):
     """``2026-03-20T18:00:00+01:00`` (or ``...Z``); a bare date means the end of that day
-    in UTC, so that ``--as-of 2026-03-20`` includes all of the 20th."""
+    (on the ward, where the command knows the course; else in UTC), so that
+    ``--as-of 2026-03-20`` includes all of the 20th."""
 
     name = "TIME"
 
@@ -27,8 +46,7 @@ class Moment(_ParamType):
         text = str(value).strip()
         try:
             if len(text) == 10:
-                day = date.fromisoformat(text)
-                return datetime.combine(day, time.max, UTC)
+                return EndOfDay.of(date.fromisoformat(text))
             moment = datetime.fromisoformat(text)
         except ValueError:
             self.fail(

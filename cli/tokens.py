@@ -13,7 +13,7 @@ from peerlog.web.roster import Roster
 from peerlog.web.tokens import Role, TokenError, Tokens
 
 
-@click.group("tokens")
+@click.group("tokens", short_help="API tokens for the HTTP API and the dashboard.")
 def tokens_group() -> None:
     """API tokens: one per actor and role, for the HTTP API and the dashboard.
 

@@ -60,6 +60,7 @@ def verify_command(
       peerlog verify --pair p03
       peerlog verify --against checkpoint-1797.txt --key "$(cat peerlog.pub)"
     """
+    session.must_exist()
     app = session.app()
     if against is not None and pair_id is not None:
         raise click.UsageError("--against checks the whole record; leave out --pair")

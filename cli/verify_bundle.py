@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -10,8 +11,10 @@ import click
 from peerlog.cli.errors import FAILED, Failed
 from peerlog.cli.keys import KEY_HELP, WITNESS_HELP, verifier_key
 from peerlog.cli.output import echo_json, format_option, when
+from peerlog.domain.vocabulary import course_stream
 from peerlog.integrity.bundle import BundleInvalid
 from peerlog.projections.audit_file import recount
+from peerlog.projections.local_time import zone_in_records
 
 
 @click.command("verify-bundle", short_help="Check an examiner's audit file, without the record.")
@@ -63,17 +66,20 @@ def verify_bundle_command(file: Path, key: str, witnesses: tuple[str, ...], fmt:
             }
         )
     else:
+        course = course_stream(str(audit["course_id"]))
+        zone = zone_in_records(checked.records.get(course, []), os.environ)
+        recorded = when(datetime.fromisoformat(audit["as_of"]), zone=zone)
         click.echo(
-            f"audit of {audit['student_id']} in course {audit['course_id']}, as recorded by "
-            f"{when(datetime.fromisoformat(audit['as_of']))} UTC"
+            f"audit of {audit['student_id']} in course {audit['course_id']}, "
+            f"as recorded by {recorded}"
         )
         click.echo(
             f"{events:,} events, each proven to be in the checkpoint of {checkpoint.origin} "
             f"at {checkpoint.size:,} events, signed by {verifier.name}"
         )
         for witness, moment in checked.cosigned.items():
-            at = when(datetime.fromtimestamp(moment, UTC))
-            click.echo(f"cosigned by the witness {witness.split('+')[0]} at {at} UTC")
+            at = when(datetime.fromtimestamp(moment, UTC), zone=zone)
+            click.echo(f"cosigned by the witness {witness.split('+')[0]} at {at}")
         if result.differences:
             click.echo("NOT VERIFIED: recounted from the events in the file, the audit differs:")
             for difference in result.differences:

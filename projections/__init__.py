@@ -10,18 +10,49 @@
 * :mod:`~peerlog.projections.asof`: the same projections folded in memory as of a time
   (the audit and balance reports);
 * :mod:`~peerlog.projections.overview`: the supervisor overview, from the read models.
+
+The names below (but the overview's) are loaded when first asked for, so that a module
+of the read side (the time zones, the names) can be imported without loading all of it.
 """
 
-from peerlog.projections.asof import AsOf, NotInRecord, audit, balance_report, fold, fold_all
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+# Imported now, not when first asked for: the function ``overview`` has the name of its
+# module, which the import system would set here when the module is first imported.
 from peerlog.projections.overview import InMemory, Thresholds, overview
-from peerlog.projections.runner import (
-    PROJECTIONS,
-    TABLES,
-    ProjectionStatus,
-    RebuildFailed,
-    Runner,
-)
-from peerlog.projections.source import EventSource, StoreEvents
+
+if TYPE_CHECKING:
+    from peerlog.projections.asof import (
+        AsOf,
+        NotInRecord,
+        audit,
+        balance_report,
+        fold,
+        fold_all,
+    )
+    from peerlog.projections.runner import (
+        PROJECTIONS,
+        TABLES,
+        ProjectionStatus,
+        RebuildFailed,
+        Runner,
+    )
+    from peerlog.projections.source import EventSource, StoreEvents
+
+_WHERE = {
+    **dict.fromkeys(
+        ("AsOf", "NotInRecord", "audit", "balance_report", "fold", "fold_all"),
+        "peerlog.projections.asof",
+    ),
+    **dict.fromkeys(
+        ("PROJECTIONS", "TABLES", "ProjectionStatus", "RebuildFailed", "Runner"),
+        "peerlog.projections.runner",
+    ),
+    **dict.fromkeys(("EventSource", "StoreEvents"), "peerlog.projections.source"),
+}
 
 __all__ = [
     "PROJECTIONS",
@@ -41,3 +72,13 @@ __all__ = [
     "fold_all",
     "overview",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        msg = f"module 'peerlog.projections' has no attribute {name!r}"
+        raise AttributeError(msg)
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value

@@ -243,7 +243,7 @@ def _flags(
             Flag(
                 "performer_imbalance",
                 f"performer balance {recent_balance:.2f} over the last {len(last)} "
-                f"session(s): {detail}",
+                f"session(s), below the threshold of {limits.performer_balance:.2f}: {detail}",
             )
         )
     closed = [s for s in ordered if s[4] is not None][-limits.reflection_sessions :]
@@ -251,7 +251,8 @@ def _flags(
         flags.append(
             Flag(
                 "no_reflection",
-                f"no reflection in the last {len(closed)} closed session(s)",
+                f"no reflection in the last {len(closed)} closed session(s); the threshold "
+                f"is a reflection in every {limits.reflection_sessions} closed sessions",
             )
         )
     if (
@@ -262,12 +263,18 @@ def _flags(
         flags.append(
             Flag(
                 "one_way_feedback",
-                f"peer feedback mostly one way: balance {pair[7]:.2f} over {pair[6]} feedbacks",
+                f"peer feedback mostly one way: balance {pair[7]:.2f} over {pair[6]} "
+                f"feedbacks, below the threshold of {limits.feedback_balance:.2f} (counted "
+                f"from {limits.min_peer_feedback} peer feedbacks on)",
             )
         )
     if missing:
         detail = "; ".join(f"{s}: {', '.join(goals)}" for s, goals in sorted(missing.items()))
         flags.append(
-            Flag("goals_without_evidence", f"past mid-placement, goals without evidence: {detail}")
+            Flag(
+                "goals_without_evidence",
+                "past the middle of the placement, every goal needs some evidence; "
+                f"goals without evidence: {detail}",
+            )
         )
     return flags

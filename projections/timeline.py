@@ -214,6 +214,34 @@ class Item:
         return out
 
 
+KINDS: Final = {
+    "PairFormed": "pair",
+    "PairDissolved": "pair",
+    "SessionOpened": "session",
+    "RolesSwitched": "session",
+    "SessionClosed": "session",
+    "StepRecorded": "step",
+    "FeedbackGiven": "feedback",
+    "ReflectionRecorded": "reflection",
+    "GoalAssessed": "assessment",
+    "EntryCorrected": "correction",
+    "EntryRetracted": "retraction",
+}
+"""The kinds of a pair's events, by event type: what ``--kind`` chooses from."""
+KIND_NAMES: Final = tuple(dict.fromkeys(KINDS.values()))
+
+
+def _goals_of(event: DomainEvent) -> tuple[str, ...]:
+    """The goals an event names (an assessment's one goal, a correction's new goals)."""
+    goal_id = getattr(event, "goal_id", None)
+    if isinstance(goal_id, str):
+        return (goal_id,)
+    goals = getattr(event, "goals", None)
+    if goals is None and isinstance(event, EntryCorrected):
+        goals = event.changes.goals
+    return tuple(goals or ())
+
+
 _PEOPLE_FIELDS: Final = (
     "students",
     "supervisors",
@@ -248,12 +276,32 @@ class Timeline:
     total: int
     """Events in the pair's stream, whatever the view."""
 
-    def select(self, *, session: str | None = None, student: str | None = None) -> list[Item]:
-        """The items about one session (its entries, and corrections of them) and/or
-        naming one student."""
+    def select(
+        self,
+        *,
+        session: str | None = None,
+        student: str | None = None,
+        goal: str | None = None,
+        kind: str | None = None,
+    ) -> list[Item]:
+        """The items about one session (its entries, and corrections of them), naming
+        one student, about one goal (entries naming it, and their corrections and
+        retractions), and/or of one kind (``KINDS``)."""
         sessions_of_entries = {i.entry_id: i.session_id for i in self.items if i.entry_id}
+        about_goal = (
+            {i.entry_id for i in self.items if i.entry_id and goal in _goals_of(i.raw)}
+            if goal is not None
+            else set()
+        )
         chosen = []
         for item in self.items:
+            if goal is not None and not (
+                goal in _goals_of(item.raw)
+                or (item.changes is not None and item.entry_id in about_goal)
+            ):
+                continue
+            if kind is not None and KINDS.get(item.type) != kind:
+                continue
             if session is not None:
                 in_session = item.session_id
                 if in_session is None and item.changes is not None and item.entry_id:
@@ -473,7 +521,7 @@ class _Teller:
         if original is not None:
             item.session_id = original.session_id
             after = _after(event.occurred_at - original.occurred_at)
-            item.summary += f" ({after} the entry, #{original.position})"
+            item.summary += f" ({after} the entry, {original.event})"
             item.changes = Link(
                 original.position, original.event, "entry", original.occurred_at, original.summary
             )

@@ -50,9 +50,12 @@ class Placement:
     def run(self, command: str, actor: str, **fields: Any) -> Any:
         return self.app.execute(self.cmd(command, actor, **fields))
 
-    def seed(self) -> Placement:
+    def seed(self, names: dict[str, str] | None = None, time_zone: str | None = None) -> Placement:
         """Course vfu-1 (coordinator coord), students s1-s6, supervisors sup1, sup2;
-        pair p1 (s1, s2; sup1) with session d1 open; pair p2 (s3, s4; sup2)."""
+        pair p1 (s1, s2; sup1) with session d1 open; pair p2 (s3, s4; sup2). ``names``
+        gives people display names; ``time_zone`` the course's time zone."""
+        names = names or {}
+        zone = {"time_zone": time_zone} if time_zone else {}
         self.run(
             "open_course",
             "coord",
@@ -64,13 +67,19 @@ class Placement:
             pass_level="pass",
             goals=GOALS,
             occurred_at=T0.isoformat(),
+            **zone,
         )
         # The roster is set up as the placement starts, not when the test runs, so that
         # as-of questions about the placement's weeks see it.
         at = T0.isoformat()
         for student in ("s1", "s2", "s3", "s4", "s5", "s6"):
             self.run(
-                "enroll_student", "coord", course_id=COURSE, student_id=student, occurred_at=at
+                "enroll_student",
+                "coord",
+                course_id=COURSE,
+                student_id=student,
+                occurred_at=at,
+                **({"display_name": names[student]} if student in names else {}),
             )
         for supervisor in ("sup1", "sup2"):
             self.run(
@@ -79,6 +88,7 @@ class Placement:
                 course_id=COURSE,
                 supervisor_id=supervisor,
                 occurred_at=at,
+                **({"display_name": names[supervisor]} if supervisor in names else {}),
             )
         self.run(
             "form_pair",

@@ -13,14 +13,14 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from functools import partial
 from typing import Any, Final
+from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from peerlog import PeerLog
-from peerlog.domain.erasure import is_erased
-from peerlog.domain.vocabulary import course_stream
+from peerlog.projections.local_time import UTC_ZONE, local_when, zone_words
+from peerlog.projections.names import Names, named
 from peerlog.projections.progression import EVIDENCE_LABELS, STATUS_LABELS
 from peerlog.projections.trends import QUIET_WEEKS, quiet_goals
 
@@ -38,43 +38,19 @@ NOT_VERIFIED: Final = "NOT VERIFIED: the stored record was altered; run 'peerlog
 UNPROVEN: Final = "not yet proven: {problems}"
 
 
-def when(value: Any, *, seconds: bool = False) -> str:
-    """A moment in UTC, ``2026-03-02 07:30`` (or with seconds)."""
+def when(value: Any, *, seconds: bool = False, zone: ZoneInfo = UTC_ZONE) -> str:
+    """A moment in the course's zone, ``2026-03-02 08:30 CET`` (or with seconds)."""
     if value is None or value == "":
         return ""
-    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
-    moment = moment.astimezone(UTC)
-    return str(moment.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M"))
+    return local_when(value, zone, seconds=seconds)
 
 
-def display_names(app: PeerLog, course_id: str) -> dict[str, str]:
-    """The display names the course's record gives its people (erased ones left out)."""
-    names: dict[str, str] = {}
-    for event in app.history(course_stream(course_id)):
-        name = getattr(event, "display_name", None)
-        person = next(
-            (
-                getattr(event, field)
-                for field in ("student_id", "supervisor_id", "coordinator_id")
-                if getattr(event, field, None)
-            ),
-            None,
-        )
-        if person and name and not is_erased(name):
-            names[person] = str(name)
-    return names
-
-
-def named(person: str, names: Mapping[str, str]) -> str:
-    name = names.get(person)
-    return f"{name} ({person})" if name else person
-
-
-def as_of_words(report: Mapping[str, Any]) -> str:
-    text = f"recorded by {when(report['as_of'], seconds=True)} UTC"
+def as_of_words(report: Mapping[str, Any], zone: ZoneInfo = UTC_ZONE) -> str:
+    recorded = when(report["as_of"], seconds=True, zone=zone)
     if report.get("as_of_occurred"):
-        text += f", happened by {when(report['as_of_occurred'], seconds=True)} UTC"
-    return text
+        occurred = when(report["as_of_occurred"], seconds=True, zone=zone)
+        return f"recorded by {recorded}, happened by {occurred}"
+    return f"recorded by {recorded}"
 
 
 def status_words(goal: Mapping[str, Any]) -> str:
@@ -112,15 +88,15 @@ def integrity_words(report: Mapping[str, Any]) -> str:
     return NOT_VERIFIED
 
 
-def event_line(ref: str, behind: Behind) -> tuple[str, str, str]:
+def event_line(ref: str, behind: Behind, zone: ZoneInfo = UTC_ZONE) -> tuple[str, str, str]:
     """(reference, when it happened, what happened) of an event behind the evidence."""
     item = behind.get(ref)
     if item is None:
         return ref, "", ""
     what = str(item["summary"])
     if item.get("changed_by"):
-        what += "; " + "; ".join(f"{c['kind']} at #{c['position']}" for c in item["changed_by"])
-    return ref, when(item["occurred_at"]), what
+        what += "; " + "; ".join(f"{c['kind']} at {c['event']}" for c in item["changed_by"])
+    return ref, when(item["occurred_at"], zone=zone), what
 
 
 def texts_of(ref: str, behind: Behind) -> list[tuple[str, str]]:
@@ -128,10 +104,13 @@ def texts_of(ref: str, behind: Behind) -> list[tuple[str, str]]:
     return list(item.get("texts", {}).items()) if item is not None else []
 
 
-def render_text(report: Mapping[str, Any], behind: Behind) -> str:
+def render_text(
+    report: Mapping[str, Any], behind: Behind, names: Names, zone: ZoneInfo = UTC_ZONE
+) -> str:
     lines = [
-        f"Audit of {report['student_id']} in course {report['course_id']}",
-        f"As of: {as_of_words(report)}; pass level: {report['pass_level']}",
+        f"Audit of {named(report['student_id'], names)} in course {report['course_id']}",
+        f"As of: {as_of_words(report, zone)}; pass level: {report['pass_level']}",
+        f"Times in {zone_words(zone)}.",
         counts_words(report),
     ]
     for goal in report["goals"]:
@@ -143,8 +122,13 @@ def render_text(report: Mapping[str, Any], behind: Behind) -> str:
         ]
         if goal["events"]:
             lines.append("  events:")
-            for ref, moment, what in (event_line(e, behind) for e in goal["events"]):
-                lines.append(f"    {ref:<14} {moment:<16}  {what}".rstrip())
+            told = [event_line(e, behind, zone) for e in goal["events"]]
+            width = max(len(moment) for _, moment, _ in told)
+            for ref, moment, what in told:
+                lines.append(f"    {ref:<14} {moment:<{width}}  {what}".rstrip())
+    if names:
+        lines += ["", "People:"]
+        lines += [f"  {person}: {name}" for person, name in sorted(names.items())]
     lines += [
         "",
         f"Integrity: {integrity_words(report)}",
@@ -158,11 +142,13 @@ def _md(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def render_markdown(report: Mapping[str, Any], behind: Behind, names: Mapping[str, str]) -> str:
+def render_markdown(
+    report: Mapping[str, Any], behind: Behind, names: Names, zone: ZoneInfo = UTC_ZONE
+) -> str:
     lines = [
         f"# Audit of {_md(named(report['student_id'], names))} in course {report['course_id']}",
         "",
-        f"As of: {as_of_words(report)}; pass level: **{report['pass_level']}**.  ",
+        f"As of: {as_of_words(report, zone)}; pass level: **{report['pass_level']}**.  ",
         f"{counts_words(report)}.",
         "",
         "| goal | status | " + " | ".join(EVIDENCE_LABELS.values()) + " |",
@@ -179,9 +165,13 @@ def render_markdown(report: Mapping[str, Any], behind: Behind, names: Mapping[st
             f"Status: **{status_words(goal)}**. Evidence: {evidence_words(goal)}.",
         ]
         if goal["events"]:
-            lines += ["", "| event | occurred (UTC) | what happened |", "|---|---|---|"]
+            lines += [
+                "",
+                f"| event | occurred ({zone_words(zone)}) | what happened |",
+                "|---|---|---|",
+            ]
             for ref in goal["events"]:
-                _, moment, what = event_line(ref, behind)
+                _, moment, what = event_line(ref, behind, zone)
                 said = "".join(
                     f"<br>{_md(label)}: “{_md(value)}”" for label, value in texts_of(ref, behind)
                 )
@@ -212,8 +202,9 @@ _env = Environment(
 def context(
     report: Mapping[str, Any],
     behind: Behind,
-    names: Mapping[str, str],
+    names: Names,
     weeks: Mapping[str, Any] | None = None,
+    zone: ZoneInfo = UTC_ZONE,
 ) -> dict[str, Any]:
     """What ``audit_body.html`` needs (the dashboard's page adds its own); ``weeks``,
     the student's goals by weeks (``audit_weeks``), adds that grid."""
@@ -231,12 +222,14 @@ def context(
         "status_marks": STATUS_MARKS,
         "evidence_labels": EVIDENCE_LABELS,
         "named": named,
-        "when": when,
-        "as_of_words": as_of_words(report),
+        "when": partial(when, zone=zone),
+        "zone": zone,
+        "zone_words": zone_words(zone),
+        "as_of_words": as_of_words(report, zone),
         "counts_words": counts_words(report),
         "integrity_words": integrity_words(report),
         "digest_note": DIGEST_NOTE,
-        "event_line": event_line,
+        "event_line": partial(event_line, zone=zone),
         "texts_of": texts_of,
         "status_words": status_words,
     }
@@ -245,21 +238,23 @@ def context(
 def render_html(
     report: Mapping[str, Any],
     behind: Behind,
-    names: Mapping[str, str],
+    names: Names,
     weeks: Mapping[str, Any] | None = None,
+    zone: ZoneInfo = UTC_ZONE,
 ) -> str:
     """One standalone HTML file, its styles inline."""
-    return _env.get_template("audit_file.html").render(context(report, behind, names, weeks))
+    return _env.get_template("audit_file.html").render(context(report, behind, names, weeks, zone))
 
 
 def render_pdf(
     report: Mapping[str, Any],
     behind: Behind,
-    names: Mapping[str, str],
+    names: Names,
     weeks: Mapping[str, Any] | None = None,
+    zone: ZoneInfo = UTC_ZONE,
 ) -> bytes:
     """The standalone HTML, printed to PDF (WeasyPrint), for the student's file."""
     from weasyprint import HTML  # noqa: PLC0415 - loads its fonts and Pango only when asked
 
-    pdf: bytes = HTML(string=render_html(report, behind, names, weeks)).write_pdf()
+    pdf: bytes = HTML(string=render_html(report, behind, names, weeks, zone)).write_pdf()
     return pdf

@@ -36,9 +36,9 @@ from peerlog.domain.events import (
     StepRecorded,
 )
 from peerlog.domain.vocabulary import GIBBS_STAGES, ID_RE, course_stream, pair_stream
+from peerlog.projections.names import display_names
 from peerlog.web import api, pages
 from peerlog.web.access import Scope
-from peerlog.web.audit_report import display_names
 from peerlog.web.auth import scope_of, session_token
 from peerlog.web.errors import ApiError, forbidden
 from peerlog.web.headers import POLICY

@@ -28,6 +28,14 @@ from peerlog.domain.vocabulary import ID_RE
 from peerlog.web.tokens import SECRET_PREFIXES
 
 HIDDEN: Final = "*"
+QUIET_PATHS: Final = ("/dashboard/live",)
+"""Paths asked for over and over by an open page (the dashboard's live updates, twice a
+second): they write no access-log line, or a day's log would be little else."""
+
+
+def quiet(path: str) -> bool:
+    """Whether a request for ``path`` (with or without its query) goes unlogged."""
+    return path.partition("?")[0] in QUIET_PATHS
 
 
 def _shown(part: str) -> bool:
@@ -52,11 +60,14 @@ def loggable_path(full_path: str) -> str:
 
 class AccessLogFilter(logging.Filter):
     """Rewrites uvicorn's access records (client, method, path, version, status) so
-    that their path shows only what :func:`loggable_path` lets through."""
+    that their path shows only what :func:`loggable_path` lets through; drops those of
+    the live-update polls (:data:`QUIET_PATHS`)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         args = record.args
         if isinstance(args, tuple) and len(args) == 5 and isinstance(args[2], str):
+            if quiet(args[2]):
+                return False
             record.args = (args[0], args[1], loggable_path(args[2]), args[3], args[4])
         return True
 
@@ -90,7 +101,9 @@ class JsonFormatter(logging.Formatter):
 
 
 def request_line(method: str, path: str, status: int, seconds: float) -> None:
-    """Log one request (the JSON log's access line)."""
+    """Log one request (the JSON log's access line); a live-update poll is not logged."""
+    if quiet(path):
+        return
     shown = loggable_path(path.partition("?")[0])
     logging.getLogger(ACCESS_LOGGER).info(
         "%s %s %d",

@@ -20,11 +20,13 @@ import ipaddress
 from datetime import datetime
 from typing import Annotated, Any, Final
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
-from jinja2 import Environment, PackageLoader, select_autoescape
+from jinja2 import Environment, PackageLoader, pass_context, select_autoescape
+from jinja2.runtime import Context
 from markupsafe import Markup
 
 from peerlog import PeerLog
@@ -32,6 +34,8 @@ from peerlog.domain.vocabulary import ID_RE
 from peerlog.projections import Thresholds, audit
 from peerlog.projections.asof import audit_weeks
 from peerlog.projections.audit_file import make_file
+from peerlog.projections.local_time import UTC_ZONE, course_zone, default_zone, local_when
+from peerlog.projections.names import all_named, display_names, named
 from peerlog.projections.progression import EVIDENCE_LABELS, STATUS_LABELS
 from peerlog.projections.reads import Source
 from peerlog.projections.store import ReadStore
@@ -60,11 +64,10 @@ EVIDENCE_SHORT: Final = {
 }
 
 
-def _when(value: Any, *, seconds: bool = False) -> str:
-    if value is None:
-        return "-"
-    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
-    return str(moment.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M"))
+@pass_context
+def _when(page: Context, value: Any, zone: ZoneInfo | None = None, *, seconds: bool = False) -> str:
+    """A moment in the page's time zone (the course's), with the zone named."""
+    return local_when(value, zone or page.get("zone") or UTC_ZONE, seconds=seconds)
 
 
 def _ratio(value: float | None) -> str:
@@ -80,6 +83,8 @@ _env = Environment(
 _env.filters["when"] = _when
 _env.filters["ratio"] = _ratio
 _env.globals.update(
+    named=named,
+    all_named=all_named,
     status_labels=STATUS_LABELS,
     status_marks=STATUS_MARKS,
     evidence_labels=EVIDENCE_LABELS,
@@ -315,6 +320,10 @@ def _page(
     **context: Any,
 ) -> Response:
     where = views.positions(source)
+    if "names" not in context:
+        context["names"] = display_names(_services(request).app, scope.courses())
+    if "zone" not in context:
+        context["zone"] = default_zone(_services(request).app.settings)
     return render(
         request,
         name,
@@ -336,6 +345,7 @@ def dashboard(request: Request, *, include_dissolved: Annotated[bool, Query()] =
     source = found.read_models_for(scope.actor)
     if scope.role in {Role.SUPERVISOR, Role.COORDINATOR}:
         context = overview_context(
+            found.app,
             source.store,
             scope,
             now=found.now(),
@@ -364,6 +374,7 @@ def dashboard(request: Request, *, include_dissolved: Annotated[bool, Query()] =
 
 
 def overview_context(
+    app: PeerLog,
     store: ReadStore,
     scope: Scope,
     *,
@@ -378,6 +389,8 @@ def overview_context(
     )
     return {
         "pairs": pairs,
+        "names": display_names(app, {p["course_id"] for p in pairs}),
+        "zones": {p["course_id"]: course_zone(app, p["course_id"]) for p in pairs},
         "sparks": _sparks(pairs),
         "spark_words": {p["pair_id"]: charts.sparkline_words(p["weekly_balance"]) for p in pairs},
         "flagged": sum(1 for p in pairs if p["flags"]),
@@ -449,6 +462,7 @@ def student_page(
         "position",
         source,
         progression=data,
+        zone=course_zone(source.app, course),
         pairs=pairs,
         weeks=weeks,
         quiet=quiet_goals(weeks),
@@ -510,6 +524,8 @@ def pair_context(
     return {
         "trend": trend,
         "charts": drawn,
+        "names": display_names(app, head["course_id"]) if head.get("course_id") else {},
+        "zone": course_zone(app, head.get("course_id")),
         "head": head,
         "items": list(reversed(items)),
         "pair": pair.as_dict() if pair else None,
@@ -551,7 +567,7 @@ def _audit(
         told = timeline(source.app, pair_id, window)
         for item in told.items:
             behind[item.event] = views.timeline_item(item, scope)
-    names = audit_report.display_names(source.app, course)
+    names = display_names(source.app, course)
     return scope, report, behind, names, source, audit_weeks(source.app, report)
 
 
@@ -571,7 +587,9 @@ def audit_page(
         None,
         source,
         what="Record",
-        **audit_report.context(report, behind, names, weeks),
+        **audit_report.context(
+            report, behind, names, weeks, course_zone(source.app, report["course_id"])
+        ),
         as_of=as_of_,
     )
 
@@ -585,9 +603,10 @@ def audit_pdf(
     as_of_: Annotated[str | None, Query(alias="as_of", max_length=40)] = None,
 ) -> Response:
     """The audit as a PDF, for the student's file."""
-    _, report, behind, names, _, weeks = _audit(request, student_id, course, as_of_)
+    _, report, behind, names, source, weeks = _audit(request, student_id, course, as_of_)
+    zone = course_zone(source.app, course)
     return Response(
-        audit_report.render_pdf(report, behind, names, weeks),
+        audit_report.render_pdf(report, behind, names, weeks, zone),
         media_type="application/pdf",
         headers={"content-disposition": f'attachment; filename="{student_id}-{course}-audit.pdf"'},
     )

@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
 from enum import Enum
 from typing import Annotated, Any, ClassVar, Final, Literal, TypeAlias, TypeVar, get_args
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import msgspec
 from pydantic import (
@@ -117,6 +118,22 @@ def _check_unique(values: list[str]) -> list[str]:
             raise PydanticCustomError("duplicate", f"'{value}' is named twice")
         seen.add(value)
     return values
+
+
+def _check_time_zone(value: str) -> str:
+    """An IANA time zone name the system knows, such as ``Europe/Stockholm``."""
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise PydanticCustomError(
+            "unknown_time_zone",
+            "is not a time zone this system knows; give an IANA name, like Europe/Stockholm",
+        ) from None
+    return value
+
+
+TimeZone = Annotated[str, Field(min_length=1, max_length=64), AfterValidator(_check_time_zone)]
+"""The time zone in which people read and type a course's times."""
 
 
 def _time_given(value: object) -> object:
@@ -271,6 +288,7 @@ class OpenCourse(CommandBase):
     scale: Annotated[list[Label], Field(min_length=1), AfterValidator(_check_unique)]
     pass_level: Label
     goals: list[GoalInput]
+    time_zone: TimeZone | None = None
 
 
 class AddGoal(CommandBase):

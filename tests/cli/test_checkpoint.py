@@ -46,7 +46,7 @@ def test_a_checkpoint_is_signed_kept_and_made_again_only_when_the_record_grew(
     assert grown == ""
     assert open_note((tmp_path / "grown.txt").read_text(), key).checkpoint.size == head + 1
     listed = peerlog.ok("checkpoint", "list").splitlines()
-    assert listed[0].split() == ["events", "made", "(UTC)", "root", "hash", "cosigned", "by"]
+    assert listed[0].split() == ["events", "made", "root", "hash", "cosigned", "by"]
     assert [line.split()[0] for line in listed[1:]] == [str(head), str(head + 1)]
     assert peerlog.ok("checkpoint", "show", str(head)) == note
     missing = peerlog("checkpoint", "show", "3")

@@ -44,7 +44,7 @@ def test_seeds_a_fresh_record_shows_the_dashboard_and_what_to_try(
 
     # The hints work: the first shows a correction made days later, the second a late entry.
     corrected = peerlog.ok(*hints[0].split()[1:])
-    assert re.search(r"corrected at #\d+ \(3 days \d+ h later\)", corrected)
+    assert re.search(r"corrected at pair/p\d+@\d+ \(3 days \d+ h later\)", corrected)
     late = peerlog.ok(*hints[1].split()[1:])
     assert "LATE: recorded 1 day 23 h later than the events before it" in late
     assert "state: " in late

@@ -215,7 +215,10 @@ def test_person_lists_every_entry_by_or_about_them_as_the_stored_events_show(
     assert ABOUT_S1["step_note"] not in json.dumps(after, ensure_ascii=False)
 
 
-def test_person_says_when_the_record_holds_nothing_about_someone(peerlog: Cli) -> None:
+def test_person_says_when_the_record_holds_nothing_about_someone(
+    peerlog: Cli, app: PeerLog
+) -> None:
+    del app  # the record exists, and holds nothing about s42
     result = peerlog("person", "s42")
     assert (result.exit_code, result.stderr) == (
         1,

@@ -47,9 +47,19 @@ def test_the_environment_names_the_store(tmp_path: Path) -> None:
     result = CliRunner().invoke(
         cli, ["verify"], env={"PEERLOG_DATABASE_URL": url}, catch_exceptions=False
     )
+    # verify only reads: it names the record it was given and does not make one.
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"Error: there is no record at {url}: ")
+    assert not (tmp_path / "from-env.sqlite3").exists()
+    made = CliRunner().invoke(
+        cli, ["demo", "--pairs", "1", "--weeks", "1"], env={"PEERLOG_DATABASE_URL": url}
+    )
+    assert made.exit_code == 0, made.output
+    result = CliRunner().invoke(
+        cli, ["verify"], env={"PEERLOG_DATABASE_URL": url}, catch_exceptions=False
+    )
     assert result.exit_code == 0
-    assert (tmp_path / "from-env.sqlite3").exists()
-    assert result.stdout.startswith("verified: 0 events in 0 streams")
+    assert result.stdout.startswith("verified: ")
 
 
 def test_usage_errors_exit_2() -> None:

@@ -34,6 +34,9 @@ def test_the_walk_finds_every_command_and_subcommand() -> None:
         "demo",
         "import",
         "record",
+        "courses",
+        "goals",
+        "pairs",
         "replay",
         "audit",
         "balance",
@@ -70,3 +73,35 @@ def test_docs_cli_md_documents_it(path: tuple[str, ...]) -> None:
     assert re.search(rf"^\$ peerlog {re.escape(name)}\b", body, re.MULTILINE) or (
         f"peerlog {name}" in body
     ), f"the section for peerlog {name} has no example"
+
+
+def test_the_listed_short_help_is_each_commands_own() -> None:
+    from peerlog.cli.registry import COMMANDS, load
+
+    for entry in COMMANDS:
+        assert load(entry).get_short_help_str(limit=200) == entry.short_help, entry.name
+
+
+def test_version_and_help_load_neither_the_record_nor_the_server() -> None:
+    """``peerlog --version`` and ``--help`` import no store, projection or web server
+    (the benchmark suite times them: docs/performance.md)."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys\n"
+        "from peerlog.cli import cli\n"
+        "for args in (['--version'], ['--help']):\n"
+        "    try:\n"
+        "        cli.main(args, prog_name='peerlog', standalone_mode=False)\n"
+        "    except SystemExit:\n"
+        "        pass\n"
+        "heavy = ('peerlog.application', 'peerlog.projections.runner', 'fastapi', 'uvicorn',\n"
+        "         'psycopg', 'pydantic', 'eventsourcing', 'weasyprint')\n"
+        "print(','.join(m for m in heavy if m in sys.modules))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert "Usage: peerlog" in done.stdout
+    assert done.stdout.splitlines()[-1] == ""

@@ -29,10 +29,10 @@ def test_every_event_with_times_actor_and_plain_words(peerlog: Cli, history: His
     out = peerlog.ok("replay", "p1")
     lines = out.splitlines()
     assert lines[0] == "Pair p1 (course vfu-1): 17 events in the record."
-    assert lines[3].split() == ["#", "recorded", "occurred", "actor", "what", "happened"]
+    assert lines[3].split() == ["event", "recorded", "occurred", "actor", "what", "happened"]
     st1 = _line_of(out, r"step st1 ")
     assert re.match(
-        r"\s*\d+  \d{4}-\d\d-\d\d \d\d:\d\d:\d\d  2026-03-03 09:00:00  s1     "
+        r"pair/p1@\d+ +\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC  2026-03-03 09:00:00 UTC  s1     "
         r"step st1 \(performance\): performed by s1, observed by s2; goal hygiene$",
         st1,
     )
@@ -51,16 +51,16 @@ def test_corrections_and_retractions_are_shown_next_to_their_entries(
     assert st2 == ": performed by s1, observed by s2; goals hygiene, medication"
     assert note.strip() == 'note: "Hand hygiene before and after the dressing change"'
     assert re.fullmatch(
-        r" +corrected at #(\d+) \(2 days 23 h later\): performers s1 -> s2; observers s2 -> s1",
+        r" +corrected at pair/p1@(\d+) \(2 days 23 h later\): performers s1 -> s2; observers s2 -> s1",
         changed,
     )
     assert re.search(
-        r"retracted at #\d+ \(3 days 23 h later\): it no longer counts$", out, re.MULTILINE
+        r"retracted at pair/p1@\d+ \(3 days 23 h later\): it no longer counts$", out, re.MULTILINE
     )
     correction = _line_of(out, r"corrected step st2:")
     assert re.search(
         r"  sup1   corrected step st2: performers s1 -> s2; observers s2 -> s1 "
-        r"\(2 days 23 h after the entry, #\d+\)$",
+        r"\(2 days 23 h after the entry, pair/p1@\d+\)$",
         correction,
     )
     assert 'reason: "The partner performed; the roles were swapped when it was recorded"' in out
@@ -77,7 +77,7 @@ def test_as_of_shows_the_record_as_it_stood_an_entry_corrected_later_is_uncorrec
     assert "corrected" not in out
     assert "retracted" not in out
     now = peerlog.ok("replay", "p1")
-    assert "corrected at #" in now
+    assert "corrected at pair/p1@" in now
 
 
 def test_as_of_occurred(peerlog: Cli, history: History) -> None:
@@ -90,7 +90,7 @@ def test_as_of_occurred(peerlog: Cli, history: History) -> None:
 
 def test_session_student_and_state(peerlog: Cli, history: History) -> None:
     out = peerlog.ok("replay", "p1", "--session", "d1", "--student", "sup1", "--state")
-    shown = [ln for ln in out.splitlines()[4:] if re.match(r"\s*\d+  ", ln)]
+    shown = [ln for ln in out.splitlines()[4:] if re.match(r"pair/p1@\d+ ", ln)]
     # In session d1, sup1 recorded fb3, the correction and the retraction (assessments
     # belong to no session).
     assert [re.split(r"\s{2,}", ln.strip())[4].split(":")[0] for ln in shown] == [

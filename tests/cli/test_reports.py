@@ -177,8 +177,8 @@ def test_audit_text_shows_goals_evidence_events_integrity(peerlog: Cli, history:
         "reflections 0, assessments 1"
     ) in out
     assert re.search(
-        r"pair/p1@4 +2026-03-03 09:10  step st2 \(performance\): performed by s1, observed by "
-        r"s2; goals hygiene, medication; corrected at #\d+",
+        r"pair/p1@4 +2026-03-03 09:10 UTC  step st2 \(performance\): performed by s1, observed by "
+        r"s2; goals hygiene, medication; corrected at pair/p1@\d+",
         out,
     )
     assert (
@@ -208,15 +208,22 @@ def test_audit_markdown_and_html(peerlog: Cli, history: History) -> None:
 def test_unknown_student_course_or_pair(peerlog: Cli, history: History) -> None:
     del history
     for args, message in (
-        (("audit", "s9", "--course", "vfu-1"), "'s9' is not enrolled in course vfu-1"),
-        (("audit", "s1", "--course", "vfu-9"), "course 'vfu-9' is not in the record"),
-        (("balance", "p9"), "pair 'p9' is not in the record"),
+        (
+            ("audit", "s9", "--course", "vfu-1"),
+            "'s9' is not a student of course vfu-1. The students of course vfu-1 are: s1, s2",
+        ),
+        (
+            ("audit", "s1", "--course", "vfu-9"),
+            "course 'vfu-9' is not in the record. Did you mean vfu-1? The courses are: vfu-1.",
+        ),
+        (("balance", "p9"), "pair 'p9' is not in the record. The pairs are: p1"),
         (
             ("balance", "p1", "--as-of", DAY.replace(year=2020).isoformat()),
-            "pair 'p1' had not been formed by then",
+            "pair p1 was not in the record yet by 2020-03-03 09:00:00 UTC",
         ),
     ):
         result = peerlog(*args)
         assert result.exit_code == 1
-        assert result.stderr == f"Error: {message}\n"
+        assert result.stderr.startswith(f"Error: {message}")
+        assert len(result.stderr.splitlines()) == 1
         assert result.stdout == ""

@@ -100,8 +100,20 @@ def seed_second_course(app: PeerLog) -> None:
 
 
 @pytest.fixture
-def web(app: PeerLog) -> Iterator[Web]:
-    placement = Placement(app).seed()
+def names() -> dict[str, str] | None:
+    """The display names the placement gives its people (a test module may give some)."""
+    return None
+
+
+@pytest.fixture
+def time_zone() -> str | None:
+    """The placement's time zone (a test module may name one)."""
+    return None
+
+
+@pytest.fixture
+def web(app: PeerLog, names: dict[str, str] | None, time_zone: str | None) -> Iterator[Web]:
+    placement = Placement(app).seed(names, time_zone)
     seed_second_course(app)
     application = create_app(app)
     services: Services = application.state.services

@@ -123,10 +123,13 @@ def test_json_lines_hold_no_secret_and_no_personal_text(
 def test_several_workers_on_sqlite_are_refused(tmp_path: Path) -> None:
     import subprocess
 
+    from peerlog import PeerLog
     from tests.web.server import PEERLOG
 
+    url = f"sqlite:///{tmp_path / 'one.sqlite3'}"
+    PeerLog({"PEERLOG_DATABASE_URL": url}).close()  # the record exists (serve only reads)
     done = subprocess.run(
-        [PEERLOG, "--db", f"sqlite:///{tmp_path / 'one.sqlite3'}", "serve", "--workers", "2"],
+        [PEERLOG, "--db", url, "serve", "--workers", "2"],
         capture_output=True,
         text=True,
         timeout=60,

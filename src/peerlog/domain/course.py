@@ -41,6 +41,7 @@ from peerlog.domain.events import (
     SupervisorAssigned,
 )
 from peerlog.domain.stamp import Stamp
+from peerlog.domain.suggest import suggestion
 from peerlog.domain.vocabulary import course_stream
 
 
@@ -72,6 +73,8 @@ class Course(msgspec.Struct, kw_only=True):
     students: list[str] = msgspec.field(default_factory=list)
     paired: dict[str, str] = msgspec.field(default_factory=dict)
     """Each paired student's active pair."""
+    time_zone: str | None = None
+    """The IANA time zone people read and type the course's times in (None: the default)."""
     forgotten: list[str] = msgspec.field(default_factory=list)
     """People whose key was destroyed: they stay in the roster, nothing new is recorded
     by or about them."""
@@ -132,11 +135,7 @@ class Course(msgspec.Struct, kw_only=True):
         for goal_id in goals:
             goal = self.goals.get(goal_id)
             if goal is None:
-                raise RuleViolation(
-                    field,
-                    "unknown_goal",
-                    f"'{goal_id}' is not a goal of course {self.course_id}",
-                )
+                raise RuleViolation(field, "unknown_goal", self.unknown_goal(goal_id, moment))
             if goal.retired_by(moment):
                 assert goal.retired_at is not None
                 raise RuleViolation(
@@ -145,6 +144,16 @@ class Course(msgspec.Struct, kw_only=True):
                     f"goal '{goal_id}' was retired at {goal.retired_at.isoformat()}; "
                     "evidence after retirement is not accepted",
                 )
+
+    def unknown_goal(self, goal_id: str, moment: datetime | None = None) -> str:
+        """The message for a goal the course does not have, with the ones it has."""
+        valid = [
+            g.goal_id for g in self.goals.values() if moment is None or not g.retired_by(moment)
+        ]
+        hint = suggestion(
+            goal_id, valid, f"goals of course {self.course_id}", f"peerlog goals {self.course_id}"
+        )
+        return f"'{goal_id}' is not a goal of course {self.course_id}. {hint}"
 
     def level_rank(self, level: str) -> int:
         return self.scale.index(level)
@@ -181,6 +190,7 @@ def evolve(course: Course | None, event: DomainEvent) -> Course:  # noqa: C901, 
                 for g in event.goals
             },
             coordinators=[event.actor],
+            time_zone=event.time_zone,
         )
     if course is None:
         msg = f"{type(event).__name__} before CourseOpened in {event.originator_id}"
@@ -238,9 +248,7 @@ def require_course(course: Course | None, course_id: str) -> Course:
 def _require_goal(course: Course, goal_id: str) -> Goal:
     goal = course.goals.get(goal_id)
     if goal is None:
-        raise RuleViolation(
-            "goal_id", "unknown_goal", f"'{goal_id}' is not a goal of course {course.course_id}"
-        )
+        raise RuleViolation("goal_id", "unknown_goal", course.unknown_goal(goal_id))
     return goal
 
 
@@ -295,6 +303,7 @@ def open_course(existing: Course | None, stamp: Stamp, cmd: OpenCourse) -> list[
             scale=tuple(scale),
             pass_level=pass_level,
             goals=tuple(goals),
+            time_zone=cmd.time_zone,
         )
     ]
 

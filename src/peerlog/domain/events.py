@@ -112,6 +112,9 @@ class CourseOpened(DomainEvent, frozen=True, kw_only=True):
     scale: tuple[str, ...]
     pass_level: str
     goals: tuple[GoalSpec, ...]
+    time_zone: str | None = None
+    """The IANA time zone in which people read and type the course's times (None: the
+    deployment's default)."""
 
 
 class GoalAdded(DomainEvent, frozen=True, kw_only=True):

@@ -1,0 +1,42 @@
+"""The dashboard of a course in Europe/Stockholm shows Swedish time, winter and summer
+(across the clock change), with the zone named; the API keeps UTC offsets."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from tests.web.conftest import Web
+
+WINTER = datetime(2026, 3, 27, 7, 0, tzinfo=UTC)  # 08:00 CET
+SUMMER = datetime(2026, 3, 30, 6, 0, tzinfo=UTC)  # 08:00 CEST
+
+
+@pytest.fixture
+def time_zone() -> str:
+    return "Europe/Stockholm"
+
+
+def test_the_pages_show_the_ward_time_across_the_clock_change(web: Web) -> None:
+    p = web.placement
+    for step_id, moment in (("winter", WINTER), ("summer", SUMMER)):
+        step = p.step(step_id, occurred_at=moment.isoformat())
+        assert web.command("s1", step).status_code == 201
+    web.catch_up()
+    web.login("sup1")
+    timeline = web.client.get("/dashboard/pairs/p1").text
+    assert "times in Europe/Stockholm." in timeline
+    assert "<time>2026-03-27 08:00 CET</time>" in timeline
+    assert "<time>2026-03-30 08:00 CEST</time>" in timeline
+    overview = web.client.get("/dashboard").text
+    assert "last activity 2026-03-30 08:00 CEST" in overview
+    student = web.client.get("/dashboard/students/s1?course=vfu-1").text
+    assert "2026-03-30 08:00 CEST" in student
+    audit = web.client.get("/dashboard/students/s1/audit?course=vfu-1").text
+    assert "Happened (Europe/Stockholm)" in audit
+    assert "2026-03-27 08:00 CET" in audit
+    assert "2026-03-30 08:00 CEST" in audit
+    data = web.get("sup1", "/api/pairs/p1/timeline").json()
+    moments = {e["occurred_at"] for e in data["items"]}
+    assert {WINTER.isoformat(), SUMMER.isoformat()} <= moments
