@@ -30,6 +30,7 @@ import msgspec
 from peerlog.application import PeerLog
 from peerlog.domain.erasure import is_erased
 from peerlog.domain.events import (
+    PAIR_EVENTS,
     DomainEvent,
     EntryCorrected,
     EntryRetracted,
@@ -214,19 +215,7 @@ class Item:
         return out
 
 
-KINDS: Final = {
-    "PairFormed": "pair",
-    "PairDissolved": "pair",
-    "SessionOpened": "session",
-    "RolesSwitched": "session",
-    "SessionClosed": "session",
-    "StepRecorded": "step",
-    "FeedbackGiven": "feedback",
-    "ReflectionRecorded": "reflection",
-    "GoalAssessed": "assessment",
-    "EntryCorrected": "correction",
-    "EntryRetracted": "retraction",
-}
+KINDS: Final = {event.__name__: event.kind_told for event in PAIR_EVENTS}
 """The kinds of a pair's events, by event type: what ``--kind`` chooses from."""
 KIND_NAMES: Final = tuple(dict.fromkeys(KINDS.values()))
 

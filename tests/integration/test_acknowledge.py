@@ -71,6 +71,8 @@ def test_an_acknowledged_assessment_is_in_the_audit_and_the_timeline(store: Stor
     )
     assert [(t.label, t.value) for t in told.texts] == [("comment", "Read it; I will keep it up")]
     assert "s1" in told.people
+    chosen = timeline(app, "p1").select(kind="assessment")
+    assert [item.event for item in chosen] == [reference, ack_ref]
     assert timeline(app, "p1").by_event()[reference].summary == (
         "midpoint assessment of s1 on goal hygiene: good"
     )

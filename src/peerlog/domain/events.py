@@ -71,6 +71,9 @@ class DomainEvent(msgspec.Struct, frozen=True, kw_only=True):
     """How the timeline tells the event: a template naming its fields in braces
     (``"{student_id} acknowledged ..."``); empty for events the timeline tells itself."""
     about_goal: ClassVar[tuple[str, str] | None] = None
+    kind_told: ClassVar[str] = ""
+    """The kind of a pair event, for choosing a pair's events by kind (``peerlog replay
+    --kind``): ``pair``, ``session``, ``step``, ``assessment``..."""
     """The fields naming the student and the goal of an event listed in that student's
     audit of the goal, when it is not evidence the progression counts itself."""
 
@@ -200,6 +203,7 @@ class PairFormed(DomainEvent, frozen=True, kw_only=True):
     students: tuple[str, ...]
     supervisors: tuple[str, ...]
     unit: str | None = None
+    kind_told: ClassVar = "pair"
 
 
 class SessionOpened(DomainEvent, frozen=True, kw_only=True):
@@ -210,6 +214,7 @@ class SessionOpened(DomainEvent, frozen=True, kw_only=True):
     plan: str | None = None
 
     personal_text: ClassVar = (PersonalText("plan", ("roles",)),)
+    kind_told: ClassVar = "session"
 
 
 class RolesSwitched(DomainEvent, frozen=True, kw_only=True):
@@ -219,6 +224,7 @@ class RolesSwitched(DomainEvent, frozen=True, kw_only=True):
     reason: str | None = None
 
     personal_text: ClassVar = (PersonalText("reason", ("roles",)),)
+    kind_told: ClassVar = "session"
 
 
 class StepRecorded(DomainEvent, frozen=True, kw_only=True):
@@ -232,6 +238,7 @@ class StepRecorded(DomainEvent, frozen=True, kw_only=True):
     note: str | None = None
 
     personal_text: ClassVar = (PersonalText("note", ("performers", "observers")),)
+    kind_told: ClassVar = "step"
 
 
 class FeedbackGiven(DomainEvent, frozen=True, kw_only=True):
@@ -249,6 +256,7 @@ class FeedbackGiven(DomainEvent, frozen=True, kw_only=True):
         PersonalText("strengths", ("giver", "receiver")),
         PersonalText("improvements", ("giver", "receiver")),
     )
+    kind_told: ClassVar = "feedback"
 
 
 class ReflectionRecorded(DomainEvent, frozen=True, kw_only=True):
@@ -261,6 +269,7 @@ class ReflectionRecorded(DomainEvent, frozen=True, kw_only=True):
     session_id: str | None = None
 
     personal_text: ClassVar = (PersonalText("stages.*", ("authors",)),)
+    kind_told: ClassVar = "reflection"
 
 
 class GoalAssessed(DomainEvent, frozen=True, kw_only=True):
@@ -274,6 +283,7 @@ class GoalAssessed(DomainEvent, frozen=True, kw_only=True):
 
     personal_text: ClassVar = (PersonalText("comment", ("student_id",)),)
     told: ClassVar = "{kind} assessment of {student_id} on goal {goal_id}: {level}"
+    kind_told: ClassVar = "assessment"
 
 
 class AssessmentAcknowledged(DomainEvent, frozen=True, kw_only=True):
@@ -296,6 +306,7 @@ class AssessmentAcknowledged(DomainEvent, frozen=True, kw_only=True):
         "{student_id} acknowledged the {kind} assessment {assessment} on goal {goal_id} ({level})"
     )
     about_goal: ClassVar = ("student_id", "goal_id")
+    kind_told: ClassVar = "assessment"
 
 
 class SessionClosed(DomainEvent, frozen=True, kw_only=True):
@@ -305,6 +316,7 @@ class SessionClosed(DomainEvent, frozen=True, kw_only=True):
     summary: str | None = None
 
     personal_text: ClassVar = (PersonalText("summary", ("students",)),)
+    kind_told: ClassVar = "session"
 
 
 class StepChanges(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, tag="step"):
@@ -364,6 +376,7 @@ class EntryCorrected(DomainEvent, frozen=True, kw_only=True):
         PersonalText("changes.stages.*", ("subjects",)),
         PersonalText("reason", ("subjects",)),
     )
+    kind_told: ClassVar = "correction"
 
 
 class EntryRetracted(DomainEvent, frozen=True, kw_only=True):
@@ -373,6 +386,7 @@ class EntryRetracted(DomainEvent, frozen=True, kw_only=True):
     subjects: tuple[str, ...] = ()
 
     personal_text: ClassVar = (PersonalText("reason", ("subjects",)),)
+    kind_told: ClassVar = "retraction"
 
 
 class PairDissolved(DomainEvent, frozen=True, kw_only=True):
@@ -383,6 +397,7 @@ class PairDissolved(DomainEvent, frozen=True, kw_only=True):
 
     personal_text: ClassVar = (PersonalText("reason", ("students",)),)
     told: ClassVar = "pair dissolved"
+    kind_told: ClassVar = "pair"
 
 
 class Snapshot(msgspec.Struct, frozen=True, kw_only=True):
