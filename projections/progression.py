@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any, ClassVar, Final
 
 from peerlog.domain.events import (
+    PAIR_EVENTS,
     CourseOpened,
     DomainEvent,
     GoalAdded,
@@ -37,6 +38,7 @@ STUDENTS: Final = "progression_students"
 PAIRS: Final = "progression_pairs"
 ENTRIES: Final = "progression_entries"
 ASSESSMENTS: Final = "progression_assessments"
+MENTIONS: Final = "progression_mentions"
 
 EVIDENCE_KEYS: Final = (
     "performed",
@@ -169,7 +171,24 @@ TABLES: Final = (
         key=2,
         doc="Every assessment.",
     ),
+    Table(
+        MENTIONS,
+        (
+            Column("pair_id", "text"),
+            Column("position", "integer"),
+            Column("course_id", "text"),
+            Column("student_id", "text"),
+            Column("goal_id", "text"),
+            Column("event", "text"),
+        ),
+        key=2,
+        doc="Events listed in a student's audit of a goal that count as no evidence "
+        "(those whose class names its student and goal in ``about_goal``).",
+    ),
 )
+
+MENTIONED: Final = tuple(event for event in PAIR_EVENTS if event.about_goal is not None)
+"""The pair events a student's audit of a goal lists beside the evidence."""
 
 # Column positions, for speed and readability in the handlers below.
 P_COUNTS: Final = {name: 3 + i for i, name in enumerate(EVIDENCE_KEYS)}
@@ -196,12 +215,13 @@ def contributions(entry: Entry) -> list[tuple[str, str, int]]:
 
 class Progression(Projection):
     name: ClassVar[str] = "progression"
-    version: ClassVar[int] = 2
+    version: ClassVar[int] = 3
     tables: ClassVar = TABLES
 
     def reindex(self) -> None:
         self.evidence: dict[CSG, set[EntryKey]] = {}
         self.assessed: dict[CSG, list[tuple[str, int]]] = {}
+        self.mentioned: dict[CSG, list[tuple[int, str]]] = {}
         self.goals_of: dict[str, list[str]] = {}
         self.students_of: dict[str, list[str]] = {}
         self.rank: dict[str, dict[str, int]] = {}
@@ -222,6 +242,9 @@ class Progression(Projection):
         for assessment in sorted(rows.all(ASSESSMENTS), key=lambda a: a[1]):
             csg = (assessment[2], assessment[3], assessment[4])
             self.assessed.setdefault(csg, []).append((assessment[0], assessment[1]))
+        for mention in rows.all(MENTIONS):
+            csg = (mention[2], mention[3], mention[4])
+            self.mentioned.setdefault(csg, []).append((mention[1], mention[5]))
 
     def _index_course(self, course_id: str, scale: tuple[str, ...], pass_level: str) -> None:
         self.rank[course_id] = {level: i for i, level in enumerate(scale)}
@@ -450,6 +473,18 @@ class Progression(Projection):
         self._count_in_summary(row, +1)
         self.rows.touch(PROGRESSION, csg)
 
+    def on_mention(self, position: int, recorded_at: datetime, event: DomainEvent) -> None:
+        del recorded_at
+        pair = self.rows.get(PAIRS, (getattr(event, "pair_id"),))  # noqa: B009
+        if pair is None or event.about_goal is None:
+            return
+        student_field, goal_field = event.about_goal
+        csg = (pair[1], getattr(event, student_field), getattr(event, goal_field))
+        if self.rows.get(PROGRESSION, csg) is None:
+            return
+        self.rows.put(MENTIONS, (pair[0], position), [pair[0], position, *csg, ref(event)])
+        self.mentioned.setdefault(csg, []).append((position, ref(event)))
+
     # --- queries over the rows ---------------------------------------------------------
 
     def events_behind(self, course_id: str, student_id: str, goal_id: str) -> list[str]:
@@ -460,6 +495,7 @@ class Progression(Projection):
             found.extend((e[0], e[1]) for e in self.ledger.events(key))
         for pair_id, position in self.assessed.get(csg, ()):
             found.append((position, self.rows.data[ASSESSMENTS][(pair_id, position)][8]))
+        found.extend(self.mentioned.get(csg, ()))
         return [event for _, event in sorted(found)]
 
     handlers: ClassVar[dict[type[DomainEvent], Handler]] = {
@@ -471,4 +507,5 @@ class Progression(Projection):
         PairFormed: on_pair_formed,
         **dict.fromkeys(ENTRY_EVENTS, on_entry),
         GoalAssessed: on_goal_assessed,
+        **dict.fromkeys(MENTIONED, on_mention),
     }

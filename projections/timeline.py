@@ -30,13 +30,12 @@ import msgspec
 from peerlog.application import PeerLog
 from peerlog.domain.erasure import is_erased
 from peerlog.domain.events import (
+    PAIR_EVENTS,
     DomainEvent,
     EntryCorrected,
     EntryRetracted,
     FeedbackChanges,
     FeedbackGiven,
-    GoalAssessed,
-    PairDissolved,
     PairFormed,
     ReflectionChanges,
     ReflectionRecorded,
@@ -217,19 +216,7 @@ class Item:
         return out
 
 
-KINDS: Final = {
-    "PairFormed": "pair",
-    "PairDissolved": "pair",
-    "SessionOpened": "session",
-    "RolesSwitched": "session",
-    "SessionClosed": "session",
-    "StepRecorded": "step",
-    "FeedbackGiven": "feedback",
-    "ReflectionRecorded": "reflection",
-    "GoalAssessed": "assessment",
-    "EntryCorrected": "correction",
-    "EntryRetracted": "retraction",
-}
+KINDS: Final = {event.__name__: event.kind_told for event in PAIR_EVENTS}
 """The kinds of a pair's events, by event type: what ``--kind`` chooses from."""
 KIND_NAMES: Final = tuple(dict.fromkeys(KINDS.values()))
 
@@ -460,14 +447,6 @@ class _Teller:
             item.summary = _("checked out of session %(session)s") % {"session": event.session_id}
             item.session_id = event.session_id
             _text(texts, "summary", event.summary)
-        elif isinstance(event, GoalAssessed):
-            item.summary = _("%(kind)s assessment of %(student)s on goal %(goal)s: %(level)s") % {
-                "kind": ASSESSMENT_KINDS.get(event.kind, event.kind),
-                "student": event.student_id,
-                "goal": event.goal_id,
-                "level": event.level,
-            }
-            _text(texts, "comment", event.comment)
         elif isinstance(event, EntryCorrected | EntryRetracted):
             self._change(item, event)
         elif isinstance(event, PairFormed):
@@ -489,11 +468,12 @@ class _Teller:
                     "supervised by %(supervisors)s"
                 )
             ) % values
-        elif isinstance(event, PairDissolved):
-            item.summary = _("pair dissolved")
-            _text(texts, "reason", event.reason)
-        else:  # pragma: no cover - every pair event is told above
-            item.summary = type(event).__name__
+        else:
+            # An event that tells itself: its template, and its personal texts.
+            item.summary = event.tell()
+            for text in event.personal_text:
+                if "." not in text.path:
+                    _text(texts, text.path.replace("_", " "), getattr(event, text.path))
         return item
 
     def _entry(self, item: Item, event: StepRecorded | FeedbackGiven | ReflectionRecorded) -> None:

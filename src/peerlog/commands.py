@@ -453,6 +453,39 @@ class AssessGoal(CommandBase):
     level: Label
     kind: AssessmentKind
     comment: Text | None = None
+    assessment_id: Id | None = None
+    """Names the assessment for an acknowledgement (in the pair's entry-id namespace)."""
+
+
+_ASSESSMENT_REF: Final = re.compile(r"^pair/([A-Za-z0-9._:-]{1,64})@([1-9][0-9]{0,17})$")
+
+
+def _check_assessment(value: str) -> str:
+    if ID_RE.match(value) is None and _ASSESSMENT_REF.match(value) is None:
+        raise PydanticCustomError(
+            "invalid_assessment",
+            "names an assessment by its assessment_id or by its event reference as "
+            "audits print it (pair/<pair_id>@<n>)",
+        )
+    return value
+
+
+def assessment_reference(value: str) -> tuple[str, int] | None:
+    """The pair stream and version an event reference names (``None`` for an id)."""
+    found = _ASSESSMENT_REF.match(value)
+    if found is None:
+        return None
+    return f"pair/{found[1]}", int(found[2])
+
+
+class AcknowledgeAssessment(CommandBase):
+    command: Literal["acknowledge_assessment"] = "acknowledge_assessment"
+    streams = Streams.PAIR
+    senders = frozenset({"student"})
+    personal = frozenset({"comment"})
+    pair_id: Id
+    assessment: Annotated[str, Field(max_length=96), AfterValidator(_check_assessment)]
+    comment: Text | None = None
 
 
 class CloseSession(CommandBase):
@@ -521,6 +554,7 @@ PairCommand = (
     | GiveFeedback
     | RecordReflection
     | AssessGoal
+    | AcknowledgeAssessment
     | CloseSession
     | CorrectEntry
     | RetractEntry

@@ -15,28 +15,12 @@ from dataclasses import dataclass, field
 from typing import Any, Final, Protocol, TypeVar
 
 from peerlog.commands import (
-    AddGoal,
     AnyCommand,
-    AssessGoal,
-    AssignCoordinator,
-    AssignSupervisor,
-    CloseSession,
     CommandBase,
-    CorrectEntry,
-    DissolvePair,
-    EnrollStudent,
     ForgetPerson,
     FormPair,
-    GiveFeedback,
     OpenCourse,
-    OpenSession,
-    RecordReflection,
-    RecordStep,
-    RetireGoal,
-    RetractEntry,
-    ReviseGoal,
     Streams,
-    SwitchRoles,
 )
 from peerlog.domain import course as course_rules
 from peerlog.domain import pair as pair_rules
@@ -133,26 +117,14 @@ def on_pair(decide: Callable[[Pair, Course, Stamp, _P], list[DomainEvent]]) -> H
 
 HANDLERS: Final[dict[type[CommandBase], Handler]] = {
     OpenCourse: _open_course,
-    AddGoal: on_course(course_rules.add_goal),
-    ReviseGoal: on_course(course_rules.revise_goal),
-    RetireGoal: on_course(course_rules.retire_goal),
-    EnrollStudent: on_course(course_rules.enroll_student),
-    AssignSupervisor: on_course(course_rules.assign_supervisor),
-    AssignCoordinator: on_course(course_rules.assign_coordinator),
     FormPair: _form_pair,
-    OpenSession: on_pair(pair_rules.open_session),
-    SwitchRoles: on_pair(pair_rules.switch_roles),
-    RecordStep: on_pair(pair_rules.record_step),
-    GiveFeedback: on_pair(pair_rules.give_feedback),
-    RecordReflection: on_pair(pair_rules.record_reflection),
-    AssessGoal: on_pair(pair_rules.assess_goal),
-    CloseSession: on_pair(pair_rules.close_session),
-    CorrectEntry: on_pair(pair_rules.correct_entry),
-    RetractEntry: on_pair(pair_rules.retract_entry),
-    DissolvePair: on_pair(pair_rules.dissolve_pair),
     ForgetPerson: _forget_person,
+    **{command: on_course(decide) for command, decide in course_rules.DECIDERS.items()},
+    **{command: on_pair(decide) for command, decide in pair_rules.DECIDERS.items()},
 }
-"""Every command's handler: adding a command adds one line here."""
+"""Every command's handler: the three that read more than one existing aggregate, and
+one for each decider registered with ``@DECIDERS(Command)`` in the course and pair
+modules (adding such a command adds nothing here)."""
 
 
 def handle(aggregates: Aggregates, cmd: AnyCommand, stamp: Stamp) -> Decision:

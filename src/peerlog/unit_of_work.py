@@ -10,6 +10,8 @@ moved on are caught up from the store. The handlers read through it
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import logging
 import threading
 from collections import OrderedDict
@@ -17,6 +19,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, Final, TypeVar, cast
 
 import msgspec
+import msgspec.inspect
 from eventsourcing.persistence import (
     AggregateRecorder,
     IntegrityError,
@@ -40,7 +43,10 @@ from peerlog.persistence.sealing import KeyRing
 logger = logging.getLogger(__name__)
 
 SNAPSHOT_SCHEMA: Final = 1
-"""Raise when the shape of Course or Pair changes; older snapshots are then ignored."""
+"""Raise when what Course or Pair keep means something else (fold older events into
+them differently) while their shape stays; older snapshots are then ignored. A change
+of shape (a field added, removed or retyped, here or in a struct they hold) changes
+the snapshot's topic by itself (:func:`state_shape`)."""
 
 State = Course | Pair
 _S = TypeVar("_S", Course, Pair)
@@ -77,8 +83,15 @@ def evolver(stream: str) -> Callable[[Any, DomainEvent], State]:
     return pair_rules.evolve
 
 
+@functools.cache
+def state_shape(kind: type[State]) -> str:
+    """A digest of the state's shape: its fields, their types and defaults, nested."""
+    described = repr(msgspec.inspect.type_info(kind))
+    return hashlib.sha256(described.encode()).hexdigest()[:12]
+
+
 def _snapshot_topic(kind: type[State]) -> str:
-    return f"{kind.__name__}#{SNAPSHOT_SCHEMA}"
+    return f"{kind.__name__}#{SNAPSHOT_SCHEMA}.{state_shape(kind)}"
 
 
 class UnitOfWork:

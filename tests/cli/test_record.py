@@ -153,3 +153,32 @@ def test_fields_lists_a_commands_fields(peerlog: Cli) -> None:
     assert "performers   required  performers=a,b" in out
     assert "note         optional  note=text" in out
     assert "roles" in peerlog.ok("record", "open_session", "--fields")
+
+
+def test_the_assessed_student_acknowledges_an_assessment(
+    peerlog: Cli, placement: Placement
+) -> None:
+    assess = (
+        "assess_goal",
+        "pair_id=p1",
+        "student_id=s1",
+        "goal_id=hygiene",
+        "level=pass",
+        "kind=formative",
+        "assessment_id=f-1",
+    )
+    out = peerlog.ok("record", *assess, "--actor", "sup1", "--id", "assess-1")
+    (reference,) = re.findall(r"pair/p1@\d+", out)
+    ack = ("acknowledge_assessment", "pair_id=p1", f"assessment={reference}")
+    refused = peerlog("record", *ack, "--actor", "s2", "--id", "ack-s2")
+    assert refused.exit_code != 0
+    assert "only the assessed student ('s1') may acknowledge" in refused.output
+    out = peerlog.ok("record", *ack, "comment=Understood", "--actor", "s1", "--id", "ack-s1")
+    assert out.startswith("recorded acknowledge_assessment ack-s1: pair/p1@")
+    placement.app.forget_cached_state()
+    event = placement.app.event_mapper.to_domain_event(placement.app.records("pair/p1")[-1])
+    assert (event.assessment, event.assessment_id, event.comment) == (
+        reference,
+        "f-1",
+        "Understood",
+    )

@@ -63,6 +63,19 @@ def _step_by_s2(p: Placement) -> None:
     p.app.execute(p.step("st0", actor="s2"))
 
 
+def _assess_s1(p: Placement) -> None:
+    p.run(
+        "assess_goal",
+        "sup1",
+        pair_id="p1",
+        student_id="s1",
+        goal_id="hygiene",
+        level="pass",
+        kind="formative",
+        assessment_id="as0",
+    )
+
+
 def _open_course(p: Placement, actor: str) -> dict[str, Any]:
     return p.cmd(
         "open_course",
@@ -154,6 +167,12 @@ CASES = [
         _table(sup1=True),
     ),
     Case(
+        "acknowledge_assessment",
+        _pair("acknowledge_assessment", assessment="as0"),
+        _table(s1=True),
+        setup=_assess_s1,
+    ),
+    Case(
         "correct_entry",
         _pair("correct_entry", entry_id="st0", changes={"goals": ["medication"]}, reason="Goal"),
         _table(s2=True, sup1=True, coord=True),
@@ -230,7 +249,12 @@ def test_every_command_of_the_contract_is_in_the_matrix() -> None:
 # docs/access.md's matrix: which of the test's actors each column and cell stands for.
 DOC = (Path(__file__).resolve().parents[2] / "docs" / "access.md").read_text()
 COLUMNS = (("coord",), ("sup1",), ("s1", "s2"), ("coord2", "sup2", "s3", "ghost"))
-MEMBERS = {"an author": ("s1",), "the giver": ("s2",), "the entry's original actor": ("s2",)}
+MEMBERS = {
+    "an author": ("s1",),
+    "the giver": ("s2",),
+    "the entry's original actor": ("s2",),
+    "the assessed student": ("s1",),
+}
 VARIANTS = {"(source `peer`)": "peer, giver s2", "(source `supervisor`)": "supervisor, giver sup1"}
 
 

@@ -35,8 +35,9 @@ def test_the_message_lists_every_broken_field() -> None:
 
 
 def test_every_contract_command_has_a_model() -> None:
-    assert len(COMMAND_NAMES) == 18
+    assert len(COMMAND_NAMES) == 19
     assert "correct_entry" in COMMAND_NAMES
+    assert "acknowledge_assessment" in COMMAND_NAMES
 
 
 def test_the_digest_depends_on_what_was_given() -> None:

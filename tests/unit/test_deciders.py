@@ -4,6 +4,7 @@ serve them, and the events they cause are folded back in."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -14,7 +15,9 @@ from peerlog.commands import (
     COMMAND_TYPES,
     PERSONAL_FIELDS,
     AnyCommand,
+    AssessGoal,
     ForgetPerson,
+    RecordStep,
     Streams,
     parse_command,
 )
@@ -22,7 +25,9 @@ from peerlog.domain import course as course_rules
 from peerlog.domain import events as ev
 from peerlog.domain import pair as pair_rules
 from peerlog.domain.course import Course
+from peerlog.domain.deciders import Deciders
 from peerlog.domain.errors import CommandRejected, RuleViolation
+from peerlog.domain.events import DomainEvent
 from peerlog.domain.pair import Pair, StepEntry
 from peerlog.domain.stamp import Stamp
 from peerlog.domain.vocabulary import COURSE_STREAM_PREFIX, course_stream, pair_stream
@@ -154,10 +159,25 @@ def test_every_command_has_one_handler() -> None:
     assert len(COMMAND_NAMES) == len(set(COMMAND_NAMES)) == len(COMMAND_TYPES)
 
 
+def test_a_command_has_one_registered_decider() -> None:
+    deciders: Deciders[Callable[..., list[DomainEvent]]] = Deciders()
+
+    @deciders(RecordStep)
+    def first(*_: object) -> list[DomainEvent]:
+        return []
+
+    assert dict(deciders.items()) == {RecordStep: first}
+    with pytest.raises(ValueError, match="RecordStep already has a decider"):
+        deciders(RecordStep)(first)
+    assert dict(pair_rules.DECIDERS.items())[AssessGoal] is pair_rules.assess_goal
+
+
 def test_the_access_lists_and_personal_fields_follow_from_the_commands() -> None:
     assert COMMANDS_BY_ROLE[Role.EXAMINER] == frozenset()
     assert "assess_goal" in COMMANDS_BY_ROLE[Role.SUPERVISOR]
     assert "assess_goal" not in COMMANDS_BY_ROLE[Role.STUDENT]
+    assert "acknowledge_assessment" in COMMANDS_BY_ROLE[Role.STUDENT]
+    assert "acknowledge_assessment" not in COMMANDS_BY_ROLE[Role.SUPERVISOR]
     assert "enroll_student" in COMMANDS_BY_ROLE[Role.COORDINATOR]
     assert "record_step" not in COMMANDS_BY_ROLE[Role.COORDINATOR]
     assert {"note", "strengths", "changes", "display_name"} <= PERSONAL_FIELDS
@@ -437,6 +457,91 @@ def test_assess_goal(memory: Memory) -> None:
     assert memory.rule("assess_goal", "s2", **assess) == "not_allowed"
     assert memory.rule("assess_goal", "sup1", **(assess | {"level": "top"})) == "level_in_scale"
     assert memory.rule("assess_goal", "sup1", **(assess | {"student_id": "s3"})) == "not_member"
+
+
+_ASSESS: dict[str, Any] = {
+    "pair_id": "p1",
+    "student_id": "s1",
+    "goal_id": "hygiene",
+    "level": "pass",
+    "kind": "midpoint",
+}
+
+
+def test_acknowledge_assessment_by_id_with_an_answer(memory: Memory) -> None:
+    (assessed,) = memory.run("assess_goal", "sup1", **_ASSESS, assessment_id="a1")
+    assert isinstance(assessed, ev.GoalAssessed)
+    assert assessed.assessment_id == "a1"
+    (acknowledged,) = memory.run(
+        "acknowledge_assessment", "s1", pair_id="p1", assessment="a1", comment="Agreed"
+    )
+    assert isinstance(acknowledged, ev.AssessmentAcknowledged)
+    assert acknowledged.assessment == f"pair/p1@{assessed.originator_version}"
+    assert (acknowledged.student_id, acknowledged.goal_id) == ("s1", "hygiene")
+    assert (acknowledged.kind, acknowledged.level) == ("midpoint", "pass")
+    assert (acknowledged.assessment_id, acknowledged.comment) == ("a1", "Agreed")
+    assert acknowledged.tell() == (
+        f"s1 acknowledged the midpoint assessment {acknowledged.assessment} on goal hygiene (pass)"
+    )
+    # Once: neither by its id nor by its event reference again.
+    again = {"pair_id": "p1", "assessment": "a1"}
+    assert memory.rule("acknowledge_assessment", "s1", **again) == "already_acknowledged"
+    by_ref = {"pair_id": "p1", "assessment": acknowledged.assessment}
+    assert memory.rule("acknowledge_assessment", "s1", **by_ref) == "already_acknowledged"
+
+
+def test_acknowledge_assessment_by_reference_without_an_answer(memory: Memory) -> None:
+    (assessed,) = memory.run("assess_goal", "sup1", **_ASSESS)
+    reference = f"pair/p1@{assessed.originator_version}"
+    (acknowledged,) = memory.run("acknowledge_assessment", "s1", pair_id="p1", assessment=reference)
+    assert isinstance(acknowledged, ev.AssessmentAcknowledged)
+    assert acknowledged.assessment == reference
+    assert acknowledged.comment is None
+    assert acknowledged.assessment_id is None
+
+
+def test_only_the_assessed_student_acknowledges_an_assessment(memory: Memory) -> None:
+    memory.run("assess_goal", "sup1", **_ASSESS, assessment_id="a1")
+    ack = {"pair_id": "p1", "assessment": "a1"}
+    assert memory.rule("acknowledge_assessment", "s2", **ack) == "not_allowed"
+    assert memory.rule("acknowledge_assessment", "sup1", **ack) == "not_allowed"
+    assert memory.rule("acknowledge_assessment", "s3", **ack) == "not_allowed"
+    assert memory.rule("acknowledge_assessment", "nobody", **ack) == "unknown_actor"
+    assert memory.run("acknowledge_assessment", "s1", **ack)
+
+
+def test_acknowledging_an_unknown_assessment_is_rejected(memory: Memory) -> None:
+    (assessed,) = memory.run("assess_goal", "sup1", **_ASSESS, assessment_id="a1")
+    _step(memory, "st1")
+    elsewhere = f"pair/p2@{assessed.originator_version}"
+    for named in ("a2", "st1", "pair/p1@1", elsewhere, "pair/p1@99"):
+        ack = {"pair_id": "p1", "assessment": named}
+        assert memory.rule("acknowledge_assessment", "s1", **ack) == "unknown_assessment", named
+    bad = {"pair_id": "p1", "assessment": "pair/p1"}
+    assert memory.rule("acknowledge_assessment", "s1", **bad) == "invalid_assessment"
+    early = {"pair_id": "p1", "assessment": "a1", "occurred_at": "2026-03-02T06:00:00+00:00"}
+    assert memory.rule("acknowledge_assessment", "s1", **early) == "not_before_assessment"
+    assert assessed.occurred_at > datetime(2026, 3, 2, 6, tzinfo=UTC)
+
+
+def test_assessment_ids_share_the_pairs_entry_id_namespace(memory: Memory) -> None:
+    _step(memory, "st1")
+    taken = _ASSESS | {"assessment_id": "st1"}
+    assert memory.rule("assess_goal", "sup1", **taken) == "duplicate_entry"
+    memory.run("assess_goal", "sup1", **_ASSESS, assessment_id="a1")
+    assert memory.rule("assess_goal", "sup1", **(_ASSESS | {"assessment_id": "a1"})) == (
+        "duplicate_entry"
+    )
+    step = {
+        "pair_id": "p1",
+        "session_id": "d1",
+        "step_id": "a1",
+        "kind": "performance",
+        "performers": ["s1"],
+        "observers": [],
+        "goals": [],
+    }
+    assert memory.rule("record_step", "s1", **step) == "duplicate_entry"
 
 
 def test_correct_entry_applies_the_changes(memory: Memory) -> None:

@@ -142,6 +142,41 @@ def test_a_supervisor_assesses_and_a_coordinator_opens_a_course(web: Web) -> Non
     )
 
 
+def test_a_student_acknowledges_their_own_assessment(web: Web) -> None:
+    assess = web.placement.cmd(
+        "assess_goal",
+        "sup1",
+        pair_id="p1",
+        student_id="s1",
+        goal_id="hygiene",
+        level="pass",
+        kind="final",
+        assessment_id="final-1",
+    )
+    assert web.command("sup1", assess).status_code == 201
+    ack = {"command": "acknowledge_assessment", "pair_id": "p1", "assessment": "final-1"}
+    # The other member of the pair may not; a supervisor's token does not send it.
+    response = web.command("s2", {**ack, "command_id": "ack-s2"})
+    assert response.status_code == 403
+    assert response.json()["errors"][0]["rule"] == "not_allowed"
+    response = web.command("sup1", {**ack, "command_id": "ack-sup1"})
+    assert response.status_code == 403
+    assert response.json()["errors"][0]["rule"] == "forbidden"
+    response = web.command("s1", {**ack, "command_id": "ack-s1", "comment": "Thank you"})
+    assert response.status_code == 201, response.text
+    response = web.command("s1", {**ack, "command_id": "ack-s1-again"})
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["rule"] == "already_acknowledged"
+    web.catch_up()
+    timeline = web.get("s1", "/api/pairs/p1/timeline").json()
+    (told,) = [i for i in timeline["items"] if i["type"] == "AssessmentAcknowledged"]
+    assert told["actor"] == "s1"
+    assert told["texts"] == {"comment": "Thank you"}
+    audit = web.get("s1", "/api/students/s1/audit?course=vfu-1").json()
+    (hygiene,) = [g for g in audit["goals"] if g["goal_id"] == "hygiene"]
+    assert told["event"] in hygiene["events"]
+
+
 def test_rule_and_validation_errors_name_the_command_field_and_rule(web: Web) -> None:
     cases: list[tuple[dict[str, Any], int, str, str]] = [
         (web.placement.step("st1", session_id="nope"), 422, "session_id", "unknown_session"),

@@ -8,9 +8,9 @@ Neither reads a clock or a database.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date, datetime
-from typing import Final
+from typing import Any, Final
 
 import msgspec
 
@@ -24,6 +24,7 @@ from peerlog.commands import (
     RetireGoal,
     ReviseGoal,
 )
+from peerlog.domain.deciders import Deciders
 from peerlog.domain.errors import RuleViolation
 from peerlog.domain.events import (
     CoordinatorAssigned,
@@ -202,6 +203,11 @@ class Course(msgspec.Struct, kw_only=True):
 # --- evolve --------------------------------------------------------------------------
 
 
+CourseDecider = Callable[[Course, Stamp, Any], list[DomainEvent]]
+DECIDERS: Final[Deciders[CourseDecider]] = Deciders()
+"""The decider of each command that changes one existing course."""
+
+
 def evolve(course: Course | None, event: DomainEvent) -> Course:  # noqa: C901, PLR0912
     """Apply one course event to the state (changing it in place where there is one)."""
     if isinstance(event, CourseOpened):
@@ -360,6 +366,7 @@ def open_course(existing: Course | None, stamp: Stamp, cmd: OpenCourse) -> list[
     ]
 
 
+@DECIDERS(AddGoal)
 def add_goal(course: Course, stamp: Stamp, cmd: AddGoal) -> list[DomainEvent]:
     course.require_coordinator(stamp.actor, lazy("add goals"))
     _require_new_goal_id(course, cmd.goal_id, "goal_id")
@@ -375,6 +382,7 @@ def add_goal(course: Course, stamp: Stamp, cmd: AddGoal) -> list[DomainEvent]:
     ]
 
 
+@DECIDERS(ReviseGoal)
 def revise_goal(course: Course, stamp: Stamp, cmd: ReviseGoal) -> list[DomainEvent]:
     goal_id, title, area, description = cmd.goal_id, cmd.title, cmd.area, cmd.description
     course.require_coordinator(stamp.actor, lazy("revise goals"))
@@ -401,6 +409,7 @@ def revise_goal(course: Course, stamp: Stamp, cmd: ReviseGoal) -> list[DomainEve
     ]
 
 
+@DECIDERS(RetireGoal)
 def retire_goal(course: Course, stamp: Stamp, cmd: RetireGoal) -> list[DomainEvent]:
     goal_id = cmd.goal_id
     course.require_coordinator(stamp.actor, lazy("retire goals"))
@@ -432,6 +441,7 @@ def retire_goal(course: Course, stamp: Stamp, cmd: RetireGoal) -> list[DomainEve
     ]
 
 
+@DECIDERS(EnrollStudent)
 def enroll_student(course: Course, stamp: Stamp, cmd: EnrollStudent) -> list[DomainEvent]:
     student_id = cmd.student_id
     course.require_coordinator(stamp.actor, lazy("enroll students"))
@@ -481,6 +491,7 @@ def _require_not_student(course: Course, person: str, field: str) -> None:
         )
 
 
+@DECIDERS(AssignSupervisor)
 def assign_supervisor(course: Course, stamp: Stamp, cmd: AssignSupervisor) -> list[DomainEvent]:
     supervisor_id = cmd.supervisor_id
     course.require_coordinator(stamp.actor, lazy("assign supervisors"))
@@ -505,6 +516,7 @@ def assign_supervisor(course: Course, stamp: Stamp, cmd: AssignSupervisor) -> li
     ]
 
 
+@DECIDERS(AssignCoordinator)
 def assign_coordinator(course: Course, stamp: Stamp, cmd: AssignCoordinator) -> list[DomainEvent]:
     coordinator_id = cmd.coordinator_id
     course.require_coordinator(stamp.actor, lazy("assign coordinators"))

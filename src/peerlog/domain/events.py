@@ -14,6 +14,12 @@ and adds an upcaster (see :mod:`peerlog.persistence.mapper`).
 data and whose texts they are: the people the text is by or about, named by other
 fields of the same event, so that every event says by itself whose data it holds.
 The mapper uses it to encrypt those texts under those people's keys.
+
+Two more declarations let an event be shown without code of its own elsewhere:
+``told`` is how the timeline tells it (a template over its fields, see
+:meth:`DomainEvent.tell`), and ``about_goal`` names the fields holding the student and
+the goal it belongs to in that student's audit (an event there that counts as no
+evidence, listed beside what does).
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ from peerlog.domain.vocabulary import (
     Shift,
     StepKind,
 )
+from peerlog.i18n import N_, gettext
 
 # An upcaster turns the stored state of version n into the state of version n + 1.
 Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
@@ -61,6 +68,23 @@ class DomainEvent(msgspec.Struct, frozen=True, kw_only=True):
     version: ClassVar[int] = 1
     upcasters: ClassVar[dict[int, Upcaster]] = {}
     personal_text: ClassVar[tuple[PersonalText, ...]] = ()
+    told: ClassVar[str] = ""
+    """How the timeline tells the event: a template naming its fields in braces
+    (``"{student_id} acknowledged ..."``); empty for events the timeline tells itself."""
+    about_goal: ClassVar[tuple[str, str] | None] = None
+    kind_told: ClassVar[str] = ""
+    """The kind of a pair event, for choosing a pair's events by kind (``peerlog replay
+    --kind``): ``pair``, ``session``, ``step``, ``assessment``..."""
+    """The fields naming the student and the goal of an event listed in that student's
+    audit of the goal, when it is not evidence the progression counts itself."""
+
+    def tell(self) -> str:
+        """The event in plain words, by its ``told`` template (its type's name without)."""
+        if not self.told:
+            return type(self).__name__
+        # The template in the reader's language (the catalogs have every event's).
+        template = gettext(self.told)
+        return template.format_map({name: getattr(self, name) for name in self.__struct_fields__})
 
     def __repr__(self) -> str:
         # Personal texts stay out of reprs, and so out of logs and error messages.
@@ -182,6 +206,7 @@ class PairFormed(DomainEvent, frozen=True, kw_only=True):
     students: tuple[str, ...]
     supervisors: tuple[str, ...]
     unit: str | None = None
+    kind_told: ClassVar = "pair"
 
 
 class SessionOpened(DomainEvent, frozen=True, kw_only=True):
@@ -192,6 +217,7 @@ class SessionOpened(DomainEvent, frozen=True, kw_only=True):
     plan: str | None = None
 
     personal_text: ClassVar = (PersonalText("plan", ("roles",)),)
+    kind_told: ClassVar = "session"
 
 
 class RolesSwitched(DomainEvent, frozen=True, kw_only=True):
@@ -201,6 +227,7 @@ class RolesSwitched(DomainEvent, frozen=True, kw_only=True):
     reason: str | None = None
 
     personal_text: ClassVar = (PersonalText("reason", ("roles",)),)
+    kind_told: ClassVar = "session"
 
 
 class StepRecorded(DomainEvent, frozen=True, kw_only=True):
@@ -214,6 +241,7 @@ class StepRecorded(DomainEvent, frozen=True, kw_only=True):
     note: str | None = None
 
     personal_text: ClassVar = (PersonalText("note", ("performers", "observers")),)
+    kind_told: ClassVar = "step"
 
 
 class FeedbackGiven(DomainEvent, frozen=True, kw_only=True):
@@ -231,6 +259,7 @@ class FeedbackGiven(DomainEvent, frozen=True, kw_only=True):
         PersonalText("strengths", ("giver", "receiver")),
         PersonalText("improvements", ("giver", "receiver")),
     )
+    kind_told: ClassVar = "feedback"
 
 
 class ReflectionRecorded(DomainEvent, frozen=True, kw_only=True):
@@ -243,6 +272,7 @@ class ReflectionRecorded(DomainEvent, frozen=True, kw_only=True):
     session_id: str | None = None
 
     personal_text: ClassVar = (PersonalText("stages.*", ("authors",)),)
+    kind_told: ClassVar = "reflection"
 
 
 class GoalAssessed(DomainEvent, frozen=True, kw_only=True):
@@ -252,8 +282,34 @@ class GoalAssessed(DomainEvent, frozen=True, kw_only=True):
     level: str
     kind: AssessmentKind
     comment: str | None = None
+    assessment_id: str | None = None
 
     personal_text: ClassVar = (PersonalText("comment", ("student_id",)),)
+    told: ClassVar = N_("{kind} assessment of {student_id} on goal {goal_id}: {level}")
+    kind_told: ClassVar = "assessment"
+
+
+class AssessmentAcknowledged(DomainEvent, frozen=True, kw_only=True):
+    """The assessed student confirms having read an assessment, and may answer it.
+
+    ``assessment`` is the assessment's event reference (``pair/p1@7``); its student,
+    goal, kind and level are repeated so that the event reads on its own."""
+
+    pair_id: str
+    assessment: str
+    student_id: str
+    goal_id: str
+    kind: AssessmentKind
+    level: str
+    assessment_id: str | None = None
+    comment: str | None = None
+
+    personal_text: ClassVar = (PersonalText("comment", ("student_id",)),)
+    told: ClassVar = N_(
+        "{student_id} acknowledged the {kind} assessment {assessment} on goal {goal_id} ({level})"
+    )
+    about_goal: ClassVar = ("student_id", "goal_id")
+    kind_told: ClassVar = "assessment"
 
 
 class SessionClosed(DomainEvent, frozen=True, kw_only=True):
@@ -263,6 +319,7 @@ class SessionClosed(DomainEvent, frozen=True, kw_only=True):
     summary: str | None = None
 
     personal_text: ClassVar = (PersonalText("summary", ("students",)),)
+    kind_told: ClassVar = "session"
 
 
 class StepChanges(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, tag="step"):
@@ -322,6 +379,7 @@ class EntryCorrected(DomainEvent, frozen=True, kw_only=True):
         PersonalText("changes.stages.*", ("subjects",)),
         PersonalText("reason", ("subjects",)),
     )
+    kind_told: ClassVar = "correction"
 
 
 class EntryRetracted(DomainEvent, frozen=True, kw_only=True):
@@ -331,6 +389,7 @@ class EntryRetracted(DomainEvent, frozen=True, kw_only=True):
     subjects: tuple[str, ...] = ()
 
     personal_text: ClassVar = (PersonalText("reason", ("subjects",)),)
+    kind_told: ClassVar = "retraction"
 
 
 class PairDissolved(DomainEvent, frozen=True, kw_only=True):
@@ -340,6 +399,8 @@ class PairDissolved(DomainEvent, frozen=True, kw_only=True):
     reason: str
 
     personal_text: ClassVar = (PersonalText("reason", ("students",)),)
+    told: ClassVar = N_("pair dissolved")
+    kind_told: ClassVar = "pair"
 
 
 class Snapshot(msgspec.Struct, frozen=True, kw_only=True):
@@ -370,6 +431,7 @@ PAIR_EVENTS: tuple[type[DomainEvent], ...] = (
     FeedbackGiven,
     ReflectionRecorded,
     GoalAssessed,
+    AssessmentAcknowledged,
     SessionClosed,
     EntryCorrected,
     EntryRetracted,

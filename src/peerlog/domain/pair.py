@@ -8,13 +8,14 @@ against the pair (and its course) and return the events it causes, or raise
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
-from typing import ClassVar, TypeVar
+from typing import Any, ClassVar, Final, TypeVar
 
 import msgspec
 
 from peerlog.commands import (
+    AcknowledgeAssessment,
     AssessGoal,
     CloseSession,
     CorrectEntry,
@@ -26,12 +27,15 @@ from peerlog.commands import (
     RecordStep,
     RetractEntry,
     SwitchRoles,
+    assessment_reference,
     parse_changes,
 )
 from peerlog.domain.course import Course
+from peerlog.domain.deciders import Deciders
 from peerlog.domain.erasure import ERASED
 from peerlog.domain.errors import RuleViolation
 from peerlog.domain.events import (
+    AssessmentAcknowledged,
     DomainEvent,
     EntryChanges,
     EntryCorrected,
@@ -53,6 +57,7 @@ from peerlog.domain.events import (
 )
 from peerlog.domain.stamp import Stamp
 from peerlog.domain.vocabulary import (
+    AssessmentKind,
     FeedbackSource,
     ReflectionMode,
     Role,
@@ -128,6 +133,18 @@ class ReflectionEntry(EntryBase, kw_only=True, tag="reflection"):
 Entry = StepEntry | FeedbackEntry | ReflectionEntry
 
 
+class Assessment(msgspec.Struct, kw_only=True):
+    """An assessment, for checking its acknowledgement (its comment is not needed)."""
+
+    student_id: str
+    goal_id: str
+    kind: AssessmentKind
+    level: str
+    occurred_at: datetime
+    assessment_id: str | None = None
+    acknowledged: bool = False
+
+
 class Pair(msgspec.Struct, kw_only=True):
     id: str
     version: int
@@ -140,6 +157,10 @@ class Pair(msgspec.Struct, kw_only=True):
     sessions: dict[str, Session] = msgspec.field(default_factory=dict)
     open_session: str | None = None
     entries: dict[str, Entry] = msgspec.field(default_factory=dict)
+    assessments: dict[str, Assessment] = msgspec.field(default_factory=dict)
+    """By the event reference of the assessment (``pair/p1@7``)."""
+    assessment_ids: dict[str, str] = msgspec.field(default_factory=dict)
+    """The event reference of each assessment given an ``assessment_id``."""
 
 
 def recorded_entry(event: StepRecorded | FeedbackGiven | ReflectionRecorded) -> Entry:
@@ -250,10 +271,34 @@ def evolve(pair: Pair | None, event: DomainEvent) -> Pair:  # noqa: C901
         pair.entries[event.entry_id] = apply_changes(pair.entries[event.entry_id], event.changes)
     elif isinstance(event, EntryRetracted):
         pair.entries[event.entry_id].retracted = True
+    elif isinstance(event, GoalAssessed | AssessmentAcknowledged):
+        _evolve_assessment(pair, event)
     elif isinstance(event, PairDissolved):
         pair.dissolved = True
     pair.version = event.originator_version
     return pair
+
+
+PairDecider = Callable[[Pair, Course, Stamp, Any], list[DomainEvent]]
+DECIDERS: Final[Deciders[PairDecider]] = Deciders()
+"""The decider of each command in an existing pair (its course is read too)."""
+
+
+def _evolve_assessment(pair: Pair, event: GoalAssessed | AssessmentAcknowledged) -> None:
+    if isinstance(event, AssessmentAcknowledged):
+        pair.assessments[event.assessment].acknowledged = True
+        return
+    reference = f"{event.originator_id}@{event.originator_version}"
+    pair.assessments[reference] = Assessment(
+        student_id=event.student_id,
+        goal_id=event.goal_id,
+        kind=event.kind,
+        level=event.level,
+        occurred_at=event.occurred_at,
+        assessment_id=event.assessment_id,
+    )
+    if event.assessment_id is not None:
+        pair.assessment_ids[event.assessment_id] = reference
 
 
 # --- rules shared by the commands ----------------------------------------------------
@@ -364,6 +409,13 @@ def _require_session(pair: Pair, session_id: str, *, is_open: bool) -> Session:
 
 def _require_new_entry_id(pair: Pair, entry_id: str, field: str) -> None:
     existing = pair.entries.get(entry_id)
+    if entry_id in pair.assessment_ids:
+        raise RuleViolation(
+            field,
+            "duplicate_entry",
+            f"pair {pair.pair_id} already has an assessment '{entry_id}'; step, feedback, "
+            "reflection and assessment ids are unique within a pair",
+        )
     if existing is not None:
         raise RuleViolation(
             field,
@@ -548,6 +600,7 @@ def form_pair(
     ]
 
 
+@DECIDERS(DissolvePair)
 def dissolve_pair(pair: Pair, course: Course, stamp: Stamp, cmd: DissolvePair) -> list[DomainEvent]:
     reason = cmd.reason
     _require_active(pair)
@@ -597,6 +650,7 @@ def dissolve_pair(pair: Pair, course: Course, stamp: Stamp, cmd: DissolvePair) -
 # --- decide: sessions ----------------------------------------------------------------
 
 
+@DECIDERS(OpenSession)
 def open_session(pair: Pair, course: Course, stamp: Stamp, cmd: OpenSession) -> list[DomainEvent]:
     session_id, roles = cmd.session_id, cmd.roles
     _require_active(pair)
@@ -635,6 +689,7 @@ def open_session(pair: Pair, course: Course, stamp: Stamp, cmd: OpenSession) -> 
     ]
 
 
+@DECIDERS(SwitchRoles)
 def switch_roles(pair: Pair, course: Course, stamp: Stamp, cmd: SwitchRoles) -> list[DomainEvent]:
     session_id, roles = cmd.session_id, cmd.roles
     _require_active(pair)
@@ -652,6 +707,7 @@ def switch_roles(pair: Pair, course: Course, stamp: Stamp, cmd: SwitchRoles) -> 
     ]
 
 
+@DECIDERS(CloseSession)
 def close_session(pair: Pair, course: Course, stamp: Stamp, cmd: CloseSession) -> list[DomainEvent]:
     session_id, summary = cmd.session_id, cmd.summary
     _require_active(pair)
@@ -695,6 +751,7 @@ def close_session(pair: Pair, course: Course, stamp: Stamp, cmd: CloseSession) -
 # --- decide: entries -----------------------------------------------------------------
 
 
+@DECIDERS(RecordStep)
 def record_step(pair: Pair, course: Course, stamp: Stamp, cmd: RecordStep) -> list[DomainEvent]:
     session_id, step_id = cmd.session_id, cmd.step_id
     performers, observers, goals = cmd.performers, cmd.observers, cmd.goals
@@ -721,6 +778,7 @@ def record_step(pair: Pair, course: Course, stamp: Stamp, cmd: RecordStep) -> li
     ]
 
 
+@DECIDERS(GiveFeedback)
 def give_feedback(pair: Pair, course: Course, stamp: Stamp, cmd: GiveFeedback) -> list[DomainEvent]:
     feedback_id, giver, receiver, source = cmd.feedback_id, cmd.giver, cmd.receiver, cmd.source
     strengths, improvements, session_id = cmd.strengths, cmd.improvements, cmd.session_id
@@ -764,6 +822,7 @@ def give_feedback(pair: Pair, course: Course, stamp: Stamp, cmd: GiveFeedback) -
     ]
 
 
+@DECIDERS(RecordReflection)
 def record_reflection(
     pair: Pair, course: Course, stamp: Stamp, cmd: RecordReflection
 ) -> list[DomainEvent]:
@@ -803,6 +862,7 @@ def record_reflection(
     ]
 
 
+@DECIDERS(AssessGoal)
 def assess_goal(pair: Pair, course: Course, stamp: Stamp, cmd: AssessGoal) -> list[DomainEvent]:
     student_id, goal_id, level = cmd.student_id, cmd.goal_id, cmd.level
     _require_active(pair)
@@ -821,6 +881,8 @@ def assess_goal(pair: Pair, course: Course, stamp: Stamp, cmd: AssessGoal) -> li
                 join=", ".join(course.scale),
             ),
         )
+    if cmd.assessment_id is not None:
+        _require_new_entry_id(pair, cmd.assessment_id, "assessment_id")
     return [
         GoalAssessed(
             **stamp.next(pair),
@@ -829,6 +891,68 @@ def assess_goal(pair: Pair, course: Course, stamp: Stamp, cmd: AssessGoal) -> li
             goal_id=goal_id,
             level=level,
             kind=cmd.kind,
+            comment=cmd.comment,
+            assessment_id=cmd.assessment_id,
+        )
+    ]
+
+
+def _require_assessment(pair: Pair, named: str) -> tuple[str, Assessment]:
+    reference = pair.assessment_ids.get(named)
+    if reference is None:
+        given = assessment_reference(named)
+        if given is not None:
+            reference = f"{given[0]}@{given[1]}"
+    assessment = pair.assessments.get(reference) if reference is not None else None
+    if reference is None or assessment is None:
+        raise RuleViolation(
+            "assessment",
+            "unknown_assessment",
+            f"pair {pair.pair_id} has no assessment '{named}'; name it by its assessment_id "
+            "or by its event reference as the audit prints it",
+        )
+    return reference, assessment
+
+
+@DECIDERS(AcknowledgeAssessment)
+def acknowledge_assessment(
+    pair: Pair, course: Course, stamp: Stamp, cmd: AcknowledgeAssessment
+) -> list[DomainEvent]:
+    _require_active(pair)
+    course.require_known(stamp.actor)
+    reference, assessment = _require_assessment(pair, cmd.assessment)
+    if stamp.actor != assessment.student_id:
+        raise RuleViolation(
+            "actor",
+            "not_allowed",
+            f"{course.who(stamp.actor)}; only the assessed student "
+            f"('{assessment.student_id}') may acknowledge assessment {cmd.assessment}",
+        )
+    course.require_not_forgotten([assessment.student_id], "actor")
+    if assessment.acknowledged:
+        raise RuleViolation(
+            "assessment",
+            "already_acknowledged",
+            f"assessment {cmd.assessment} was acknowledged already; an assessment is "
+            "acknowledged once",
+        )
+    if stamp.occurred_at < assessment.occurred_at:
+        raise RuleViolation(
+            "occurred_at",
+            "not_before_assessment",
+            f"assessment {cmd.assessment} occurred at {assessment.occurred_at.isoformat()}; "
+            "it cannot be acknowledged before that",
+        )
+    return [
+        AssessmentAcknowledged(
+            **stamp.next(pair),
+            pair_id=pair.pair_id,
+            assessment=reference,
+            student_id=assessment.student_id,
+            goal_id=assessment.goal_id,
+            kind=assessment.kind,
+            level=assessment.level,
+            assessment_id=assessment.assessment_id,
             comment=cmd.comment,
         )
     ]
@@ -873,6 +997,7 @@ def _require_changeable(entry: Entry, stamp: Stamp) -> None:
         )
 
 
+@DECIDERS(CorrectEntry)
 def correct_entry(pair: Pair, course: Course, stamp: Stamp, cmd: CorrectEntry) -> list[DomainEvent]:
     entry_id = cmd.entry_id
     entry = require_entry(pair, entry_id)
@@ -915,6 +1040,7 @@ def correct_entry(pair: Pair, course: Course, stamp: Stamp, cmd: CorrectEntry) -
     ]
 
 
+@DECIDERS(RetractEntry)
 def retract_entry(pair: Pair, course: Course, stamp: Stamp, cmd: RetractEntry) -> list[DomainEvent]:
     entry_id = cmd.entry_id
     entry = require_entry(pair, entry_id)
