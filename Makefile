@@ -15,9 +15,15 @@ STAMP := $(VENV)/.installed
 # pyproject.toml and on the list of files (rewritten only when it changes), not on
 # every edit.
 FILE_LIST := build/peerlog-files.txt
-$(shell mkdir -p build && find src projections cli web -type f -not -name '*.pyc' 2>/dev/null | sort > $(FILE_LIST).new && (cmp -s $(FILE_LIST).new $(FILE_LIST) || mv $(FILE_LIST).new $(FILE_LIST)); rm -f $(FILE_LIST).new)
+$(shell mkdir -p build && find src projections cli web -type f -not -name '*.pyc' -not -name '*.mo' 2>/dev/null | sort > $(FILE_LIST).new && (cmp -s $(FILE_LIST).new $(FILE_LIST) || mv $(FILE_LIST).new $(FILE_LIST)); rm -f $(FILE_LIST).new)
 SOURCES := $(FILE_LIST) pyproject.toml
 PYTEST_ARGS ?=
+# The texts people read: gettext catalogs (Babel). `make messages` extracts the messages
+# of the code and templates into the template and merges it into each language's .po
+# (committed); every install compiles the .po files into the .mo files read at run time.
+LOCALES := src/peerlog/locale
+CATALOGS := $(wildcard $(LOCALES)/*/LC_MESSAGES/peerlog.po)
+COMPILED := $(CATALOGS:.po=.mo)
 # ralph (a learning record store) pins older FastAPI, click and uvicorn than peerlog:
 # it gets a virtual environment of its own, which the tests start it from.
 LRS_VENV ?= .venv-lrs
@@ -34,17 +40,35 @@ DEMO_SOURCES := $(shell find src projections cli web -type f -not -name '*.pyc' 
 OIDC_DIR := tests/oidc
 OIDC_STAMP := $(OIDC_DIR)/node_modules/.installed
 
-.PHONY: install lrs oidc test lint typecheck pytest demo bench clean
+.PHONY: install messages lrs oidc test lint typecheck pytest demo bench clean
 
 $(STAMP): $(SOURCES)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	# The catalogs are compiled before the install links the package's files.
+	$(BIN)/python -m pip install --quiet "babel>=2.16,<3"
+	$(if $(CATALOGS),$(BIN)/pybabel -q compile --domain peerlog --directory $(LOCALES) >/dev/null)
 	# "strict" editable mode maps projections/ and cli/ into the peerlog package
 	# for every tool, mypy included.
 	$(BIN)/python -m pip install --quiet -e ".[dev]" --config-settings editable_mode=strict
 	touch $(STAMP)
 
-install: $(STAMP)
+install: $(STAMP) $(COMPILED)
+
+# A changed catalog is compiled again (the installed package links the .mo file).
+%.mo: %.po
+	$(BIN)/pybabel -q compile --domain peerlog --input-file $< --output-file $@ >/dev/null
+
+messages: install
+	test -n "$(CATALOGS)"
+	$(BIN)/pybabel -q extract --mapping-file babel.cfg --keywords N_ --keywords lazy \
+		--no-location --sort-output --project peerlog --copyright-holder "the peerlog authors" \
+		--msgid-bugs-address "" --output-file $(LOCALES)/peerlog.pot .
+	$(BIN)/pybabel -q update --domain peerlog --input-file $(LOCALES)/peerlog.pot \
+		--output-dir $(LOCALES) --no-fuzzy-matching --ignore-obsolete
+	# No extraction date in the committed catalogs: they change only when a message does.
+	sed -i '/^"POT-Creation-Date: /d' $(CATALOGS)
+	$(BIN)/pybabel -q compile --domain peerlog --directory $(LOCALES)
 
 # ralph's lrs extra leaves out requests, which its command line needs.
 $(LRS_STAMP):

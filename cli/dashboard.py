@@ -10,12 +10,13 @@ from zoneinfo import ZoneInfo
 
 import click
 
-from peerlog import PeerLog
+from peerlog import PeerLog, i18n
 from peerlog.cli.errors import Failed
 from peerlog.cli.output import echo_json, format_option, ratio, when
 from peerlog.cli.progress import Progress, progress_option, wanted
 from peerlog.cli.session import Session, pass_session
 from peerlog.cli.times import MOMENT
+from peerlog.i18n import _, ngettext, shown
 from peerlog.projections import Runner, Thresholds, overview
 from peerlog.projections.local_time import course_zone, default_zone
 from peerlog.projections.names import Names, all_named, display_names
@@ -121,7 +122,10 @@ def dashboard_command(
         include_dissolved=include_dissolved,
     )
     if supervisor is not None and not pairs:
-        raise Failed(f"no pairs supervised by '{supervisor}' in the read models")
+        raise Failed(
+            _("no pairs supervised by '%(supervisor)s' in the read models")
+            % {"supervisor": supervisor}
+        )
     if fmt == "json":
         echo_json(
             {
@@ -164,33 +168,55 @@ def render(
     """The overview in words: times in each pair's course's zone (the heading's in
     ``zone``), people by their names."""
     flagged = sum(1 for p in pairs if p.flags)
-    behind = " (up to date)." if position >= head else f": {head - position:,} events behind."
+    counted = {
+        "when": when(now, seconds=False, zone=zone),
+        "pairs": ngettext("%(count)s pair", "%(count)s pairs", len(pairs))
+        % {"count": i18n.number(len(pairs))},
+        "flagged": ngettext("%(count)s needs attention", "%(count)s need attention", flagged)
+        % {"count": i18n.number(flagged)},
+    }
+    where = {"position": i18n.number(position), "head": i18n.number(head)}
     lines = [
-        (
-            f"Supervisor overview at {when(now, seconds=False, zone=zone)}: {len(pairs)} pairs, "
-            f"{flagged} need attention."
-        ),
-        f"Read models at position {position:,} of {head:,}{behind}",
+        _("Supervisor overview at %(when)s: %(pairs)s, %(flagged)s.") % counted,
+        _("Read models at position %(position)s of %(head)s (up to date).") % where
+        if position >= head
+        else ngettext(
+            "Read models at position %(position)s of %(head)s: %(lag)s event behind.",
+            "Read models at position %(position)s of %(head)s: %(lag)s events behind.",
+            head - position,
+        )
+        % {**where, "lag": i18n.number(head - position)},
     ]
     for pair in pairs:
         latest = when(pair.latest_activity_at, seconds=False, zone=zones.get(pair.course_id, zone))
         lines += [
             "",
-            (
-                f"{pair.pair_id}  course {pair.course_id}  "
-                f"students {all_named(pair.students, names)}  "
-                f"supervisor {all_named(pair.supervisors, names)}"
-            ),
-            (
-                f"    sessions {pair.sessions} ({pair.recent_sessions} in the last "
-                f"{limits.recent_days} days), last activity {latest}"
-            ),
-            (
-                f"    performer balance {ratio(pair.performer_balance)}, "
-                f"feedback balance {ratio(pair.feedback_balance)}"
-            ),
+            _("%(pair)s  course %(course)s  students %(students)s  supervisor %(supervisors)s")
+            % {
+                "pair": pair.pair_id,
+                "course": pair.course_id,
+                "students": all_named(pair.students, names),
+                "supervisors": all_named(pair.supervisors, names),
+            },
+            "    "
+            + _(
+                "sessions %(sessions)s (%(recent)s in the last %(days)s days), "
+                "last activity %(latest)s"
+            )
+            % {
+                "sessions": pair.sessions,
+                "recent": pair.recent_sessions,
+                "days": limits.recent_days,
+                "latest": latest,
+            },
+            "    "
+            + _("performer balance %(performer)s, feedback balance %(feedback)s")
+            % {
+                "performer": ratio(pair.performer_balance),
+                "feedback": ratio(pair.feedback_balance),
+            },
         ]
-        lines += [f"    ! {flag.code}: {flag.message}" for flag in pair.flags]
+        lines += [f"    ! {flag.code}: {shown(flag.message)}" for flag in pair.flags]
     if not pairs:
-        lines += ["", "No pairs to show."]
+        lines += ["", _("No pairs to show.")]
     return "\n".join(lines)

@@ -11,6 +11,7 @@ from typing import Any, Final
 
 import click
 
+from peerlog.i18n import _, shown
 from peerlog.persistence.config import ConfigurationError
 
 FAILED: Final = 1
@@ -41,15 +42,23 @@ def translate(exc: Exception, where: str) -> click.ClickException | None:  # noq
     if isinstance(exc, CommandRejected):
         return Failed(exc.describe())
     if isinstance(exc, NotInRecord):
-        return Failed(str(exc))
+        return Failed(shown(exc.args[0]) if exc.args else str(exc))
     if isinstance(exc, RebuildFailed):
-        return Failed(f"the rebuild failed ({exc}); the live tables are as they were")
+        return Failed(
+            _("the rebuild failed (%(error)s); the live tables are as they were") % {"error": exc}
+        )
     if isinstance(exc, ConfigurationError):
-        return Failed(f"configuration: {exc}")
+        return Failed(_("configuration: %(error)s") % {"error": exc})
     if isinstance(exc, MapperDeserialisationError):
-        return Failed(f"the record at {where} cannot be read: {exc}; run 'peerlog verify'")
+        return Failed(
+            _("the record at %(where)s cannot be read: %(error)s; run 'peerlog verify'")
+            % {"where": where, "error": exc}
+        )
     if isinstance(exc, database_errors):
-        return Failed(f"cannot use the record at {where}: {_first_line(exc)}")
+        return Failed(
+            _("cannot use the record at %(where)s: %(error)s")
+            % {"where": where, "error": _first_line(exc)}
+        )
     if isinstance(exc, OSError):
         name = f": {exc.filename}" if exc.filename else ""
         return Failed(f"{exc.strerror or exc}{name}")

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from peerlog import __version__
+from peerlog import __version__, i18n
 from peerlog.cli.errors import guarded
 from peerlog.cli.registry import LazyGroup
 from peerlog.cli.session import DEFAULT_DB_HELP, Session
@@ -41,9 +41,17 @@ class Group(LazyGroup):
     show_envvar=True,
     help=DEFAULT_DB_HELP,
 )
+@click.option(
+    "--lang",
+    metavar="LANGUAGE",
+    type=click.Choice(i18n.LANGUAGES),
+    help="The language of the output people read: sv (Swedish), da (Danish) or en "
+    "(English). Else PEERLOG_LANGUAGE, else the locale (LC_ALL, LC_MESSAGES, LANG), "
+    "else English. JSON output is the same in every language.",
+)
 @click.version_option(__version__, prog_name="peerlog")
 @click.pass_context
-def cli(ctx: click.Context, db: str | None) -> None:
+def cli(ctx: click.Context, db: str | None, lang: str | None) -> None:
     """peerlog keeps the learning record of peer learning in clinical placements.
 
     Every command works on one record: --db, else PEERLOG_DATABASE_URL, else the
@@ -54,6 +62,8 @@ def cli(ctx: click.Context, db: str | None) -> None:
       peerlog demo
       peerlog replay p03 --session p03-s006
     """
+    # The language of this command's output, for as long as it runs.
+    ctx.with_resource(i18n.speaking(i18n.from_environment(lang)))
     source = ctx.get_parameter_source("db")
     ctx.obj = Session(db or None, db_from_option=source is click.core.ParameterSource.COMMANDLINE)
 

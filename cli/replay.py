@@ -14,6 +14,7 @@ from peerlog.cli.output import echo_json, format_option, ratio, when
 from peerlog.cli.session import Session, pass_session
 from peerlog.cli.times import as_of_options, on_the_ward
 from peerlog.domain.vocabulary import pair_stream
+from peerlog.i18n import _, ngettext
 from peerlog.projections import AsOf, NotInRecord
 from peerlog.projections.local_time import pair_zone, zone_words
 from peerlog.projections.names import Names, all_named, display_names
@@ -26,6 +27,7 @@ from peerlog.projections.timeline import (
     duration,
     timeline,
 )
+from peerlog.web.audit_report import CHANGE_KINDS, TEXT_LABELS
 
 ACTOR_WIDTH = 14
 
@@ -144,16 +146,17 @@ def render(
     ]
     people = sorted({person for item in items for person in item.people} & set(names))
     if people:
-        lines.append(f"People: {all_named(people, names)}.")
+        lines.append(_("People: %(people)s.") % {"people": all_named(people, names)})
     lines.append("")
     ref_width = max([len(i.event) for i in items] + [5])
     actor_width = min(ACTOR_WIDTH, max([len(i.actor) for i in items] + [5]))
     recorded = [when(i.recorded_at, zone=zone) for i in items]
     occurred = [when(i.occurred_at, zone=zone) for i in items]
     width = max([len(t) for t in recorded + occurred] + [19])
+    event, at, happened, actor = _("event"), _("recorded"), _("occurred"), _("actor")
     lines.append(
-        f"{'event':<{ref_width}}  {'recorded':<{width}}  {'occurred':<{width}}  "
-        f"{'actor':<{actor_width}}  what happened"
+        f"{event:<{ref_width}}  {at:<{width}}  {happened:<{width}}  "
+        f"{actor:<{actor_width}}  {_('what happened')}"
     )
     indent = " " * (ref_width + 2 + width + 2 + width + 2 + actor_width + 2)
     for item, at, happened in zip(items, recorded, occurred, strict=True):
@@ -189,26 +192,42 @@ def _heading(
     goal: str | None = None,
     kind: str | None = None,
 ) -> str:
-    course = f" (course {history.course_id})" if history.course_id else ""
+    course = _(" (course %(course)s)") % {"course": history.course_id} if history.course_id else ""
     view = []
     if history.as_of.recorded is not None:
-        view.append(f"as recorded by {when(history.as_of.recorded, zone=zone)}")
+        view.append(
+            _("as recorded by %(when)s") % {"when": when(history.as_of.recorded, zone=zone)}
+        )
     if history.as_of.occurred is not None:
-        view.append(f"what had happened by {when(history.as_of.occurred, zone=zone)}")
+        view.append(
+            _("what had happened by %(when)s") % {"when": when(history.as_of.occurred, zone=zone)}
+        )
     if session_id is not None:
-        view.append(f"session {session_id}")
+        view.append(_("session %(session)s") % {"session": session_id})
     if student is not None:
-        view.append(f"events naming {student}")
+        view.append(_("events naming %(student)s") % {"student": student})
     if goal is not None:
-        view.append(f"events about goal {goal}")
+        view.append(_("events about goal %(goal)s") % {"goal": goal})
     if kind is not None:
-        view.append(f"{kind} events")
-    shown = f"; {len(items)} shown ({', '.join(view)})" if view else ""
+        view.append(_("%(kind)s events") % {"kind": kind})
+    shown = (
+        _("; %(count)s shown (%(view)s)") % {"count": len(items), "view": ", ".join(view)}
+        if view
+        else ""
+    )
     late = f"{history.late_after.total_seconds() / 3600:g} h"
+    total = ngettext(
+        "Pair %(pair)s%(course)s: %(count)s event in the record%(shown)s.",
+        "Pair %(pair)s%(course)s: %(count)s events in the record%(shown)s.",
+        history.total,
+    ) % {"pair": history.pair_id, "course": course, "count": history.total, "shown": shown}
     return (
-        f"Pair {history.pair_id}{course}: {history.total} events in the record{shown}.\n"
-        f"Times in {zone_words(zone)}; "
-        f"late = recorded more than {late} later than the events before it."
+        total
+        + "\n"
+        + _(
+            "Times in %(zone)s; late = recorded more than %(late)s later than the events before it."
+        )
+        % {"zone": zone_words(zone), "late": late}
     )
 
 
@@ -217,12 +236,24 @@ def details(item: Item) -> list[str]:
     out = []
     for text in item.texts:
         value = str(text.value) if text.erased else f'"{text.value}"'
-        out.append(f"{text.label}: {value}".replace("\n", "\n    "))
+        label = TEXT_LABELS.get(text.label, text.label)
+        out.append(f"{label}: {value}".replace("\n", "\n    "))
     if item.late_by is not None:
-        out.append(f"LATE: recorded {duration(item.late_by)} later than the events before it")
+        out.append(
+            _("LATE: recorded %(duration)s later than the events before it")
+            % {"duration": duration(item.late_by)}
+        )
     for link in item.changed_by:
         after = duration(link.occurred_at - item.occurred_at)
-        out.append(f"{link.kind} at {link.event} ({after} later): {link.summary}")
+        out.append(
+            _("%(kind)s at %(event)s (%(after)s later): %(summary)s")
+            % {
+                "kind": CHANGE_KINDS.get(link.kind, link.kind),
+                "event": link.event,
+                "after": after,
+                "summary": link.summary,
+            }
+        )
     if item.state is not None:
         out.append(state_line(item.state))
     return out

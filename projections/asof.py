@@ -19,6 +19,7 @@ from peerlog.application import PeerLog
 from peerlog.domain.events import DomainEvent, StudentsPaired
 from peerlog.domain.vocabulary import course_stream, pair_stream
 from peerlog.folding import folding
+from peerlog.i18n import lazy
 from peerlog.integrity.audits import integrity_of
 from peerlog.integrity.service import Integrity
 from peerlog.persistence.records import RecordedEvent
@@ -145,12 +146,21 @@ def make_audit(
     rows = state.rows
     course_row = rows.get(COURSES, (course_id,))
     if course_row is None:
-        msg = f"course '{course_id}' had not been opened by then"
+        msg = lazy("course '%(course_id)s' had not been opened by then", course_id=course_id)
         raise NotInRecord(msg)
     if rows.get("progression_summary", (course_id, student_id)) is None:
-        msg = f"'{student_id}' is not enrolled in course {course_id}" + (
-            " (at that time)" if given.recorded or given.occurred else ""
-        )
+        if given.recorded or given.occurred:
+            msg = lazy(
+                "'%(student)s' is not enrolled in course %(course)s (at that time)",
+                student=student_id,
+                course=course_id,
+            )
+        else:
+            msg = lazy(
+                "'%(student)s' is not enrolled in course %(course)s",
+                student=student_id,
+                course=course_id,
+            )
         raise NotInRecord(msg)
     goals = sorted(
         (TABLES[GOALS].named(g) for g in rows.all(GOALS) if g[0] == course_id),
@@ -192,7 +202,7 @@ def student_records(
     course = course_stream(course_id)
     course_records = read(course)
     if not course_records:
-        msg = f"course '{course_id}' is not in the record"
+        msg = lazy("course '%(course_id)s' is not in the record", course_id=course_id)
         raise NotInRecord(msg)
     pairs: list[str] = []
     for record in course_records:
@@ -223,12 +233,12 @@ def balance_report(app: PeerLog, pair_id: str, as_of: AsOf | None = None) -> dic
     now = datetime.now(UTC)
     records = app.records(pair_stream(pair_id))
     if not records:
-        msg = f"pair '{pair_id}' is not in the record"
+        msg = lazy("pair '%(pair_id)s' is not in the record", pair_id=pair_id)
         raise NotInRecord(msg)
     state, _ = fold(app, Participation, records, as_of)
     pair = state.rows.get(BALANCE, (pair_id,))
     if pair is None:
-        msg = f"pair '{pair_id}' had not been formed by then"
+        msg = lazy("pair '%(pair_id)s' had not been formed by then", pair_id=pair_id)
         raise NotInRecord(msg)
     return balance_json(pair, state.rows, as_of.describe(now))
 

@@ -16,6 +16,7 @@ from datetime import UTC, date, datetime, time
 from typing import TYPE_CHECKING, Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from peerlog import i18n
 from peerlog.domain.events import CourseOpened, PairFormed
 from peerlog.domain.vocabulary import course_stream, pair_stream
 from peerlog.persistence.config import ConfigurationError
@@ -113,7 +114,8 @@ def local_when(moment: datetime | str | None, zone: ZoneInfo, *, seconds: bool =
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     local = moment.astimezone(zone)
-    return local.strftime("%Y-%m-%d %H:%M:%S %Z" if seconds else "%Y-%m-%d %H:%M %Z")
+    # The date and time as the reader's language writes them, the zone as it is named.
+    return f"{i18n.moment(local, seconds=seconds)} {local.strftime('%Z')}"
 
 
 def zone_words(zone: ZoneInfo) -> str:

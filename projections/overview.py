@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
+from peerlog.i18n import lazy
 from peerlog.projections.participation import (
     BALANCE,
     SESSION_PARTICIPATION,
@@ -238,12 +239,20 @@ def _flags(
     counts = {m: sum(performed[(pair[0], s[1])].get(m, 0) for s in last) for m in members}
     recent_balance = balance([counts[m] for m in members])
     if recent_balance is not None and recent_balance < limits.performer_balance:
-        detail = ", ".join(f"{m} performed {n}" for m, n in counts.items())
+        detail = tuple(
+            lazy("%(member)s performed %(count)s", member=m, count=n) for m, n in counts.items()
+        )
         flags.append(
             Flag(
                 "performer_imbalance",
-                f"performer balance {recent_balance:.2f} over the last {len(last)} "
-                f"session(s), below the threshold of {limits.performer_balance:.2f}: {detail}",
+                lazy(
+                    "performer balance %(balance)s over the last %(count)s session(s), below "
+                    "the threshold of %(threshold)s: %(detail)s",
+                    balance=f"{recent_balance:.2f}",
+                    count=len(last),
+                    threshold=f"{limits.performer_balance:.2f}",
+                    detail=detail,
+                ),
             )
         )
     closed = [s for s in ordered if s[4] is not None][-limits.reflection_sessions :]
@@ -251,8 +260,12 @@ def _flags(
         flags.append(
             Flag(
                 "no_reflection",
-                f"no reflection in the last {len(closed)} closed session(s); the threshold "
-                f"is a reflection in every {limits.reflection_sessions} closed sessions",
+                lazy(
+                    "no reflection in the last %(count)s closed session(s); the threshold is "
+                    "a reflection in every %(every)s closed sessions",
+                    count=len(closed),
+                    every=limits.reflection_sessions,
+                ),
             )
         )
     if (
@@ -263,18 +276,27 @@ def _flags(
         flags.append(
             Flag(
                 "one_way_feedback",
-                f"peer feedback mostly one way: balance {pair[7]:.2f} over {pair[6]} "
-                f"feedbacks, below the threshold of {limits.feedback_balance:.2f} (counted "
-                f"from {limits.min_peer_feedback} peer feedbacks on)",
+                lazy(
+                    "peer feedback mostly one way: balance %(balance)s over %(count)s "
+                    "feedbacks, below the threshold of %(threshold)s (counted from %(least)s "
+                    "peer feedbacks on)",
+                    balance=f"{pair[7]:.2f}",
+                    count=pair[6],
+                    threshold=f"{limits.feedback_balance:.2f}",
+                    least=limits.min_peer_feedback,
+                ),
             )
         )
     if missing:
-        detail = "; ".join(f"{s}: {', '.join(goals)}" for s, goals in sorted(missing.items()))
+        unmet = "; ".join(f"{s}: {', '.join(goals)}" for s, goals in sorted(missing.items()))
         flags.append(
             Flag(
                 "goals_without_evidence",
-                "past the middle of the placement, every goal needs some evidence; "
-                f"goals without evidence: {detail}",
+                lazy(
+                    "past the middle of the placement, every goal needs some evidence; "
+                    "goals without evidence: %(detail)s",
+                    detail=unmet,
+                ),
             )
         )
     return flags

@@ -25,6 +25,7 @@ from peerlog.domain.events import (
     StudentEnrolled,
 )
 from peerlog.domain.pair import Entry, FeedbackEntry, StepEntry
+from peerlog.i18n import N_, Labels
 from peerlog.projections.base import Handler, Projection, ref
 from peerlog.projections.ledger import ENTRY_EVENTS, EntryKey, Ledger, ledger_table
 from peerlog.projections.tables import Column, Table
@@ -47,10 +48,28 @@ EVIDENCE_KEYS: Final = (
     "reflections",
 )
 STATUSES: Final = ("met", "not_met", "evidenced", "no_evidence")
-STATUS_LABELS: Final = {status: status.replace("_", " ") for status in STATUSES}
-"""Each status in words, for reports."""
-EVIDENCE_LABELS: Final = {key: key.replace("_", " ") for key in (*EVIDENCE_KEYS, "assessments")}
+STATUS_LABELS: Final = Labels(
+    {
+        "met": N_("met"),
+        "not_met": N_("not met"),
+        "evidenced": N_("evidenced"),
+        "no_evidence": N_("no evidence"),
+    }
+)
+"""Each status in words, for reports (in the current language)."""
+EVIDENCE_LABELS: Final = Labels(
+    {
+        "performed": N_("performed"),
+        "observed": N_("observed"),
+        "feedback_received": N_("feedback received"),
+        "feedback_given": N_("feedback given"),
+        "reflections": N_("reflections"),
+        "assessments": N_("assessments"),
+    }
+)
 """Each evidence count of the audit in words, for reports, in the audit's order."""
+assert tuple(STATUS_LABELS) == STATUSES
+assert tuple(EVIDENCE_LABELS) == (*EVIDENCE_KEYS, "assessments")
 
 TABLES: Final = (
     Table(

@@ -31,7 +31,9 @@ from typing import Any, Final
 
 from eventsourcing.persistence import PersistenceError
 
+from peerlog import i18n
 from peerlog.application import PeerLog
+from peerlog.i18n import _
 from peerlog.integrity.service import Integrity
 from peerlog.persistence.config import (
     DATABASE_URL,
@@ -90,9 +92,36 @@ class Source:
 
     def describe(self, what: str) -> str:
         """``record as of position 1,790 of 1,792 (a standby, 2 events behind)``."""
-        where = "a standby" if self.replica else "the primary"
-        behind = f", {self.lag:,} events behind" if self.lag else ", up to date"
-        return f"{what} as of position {self.position:,} of {self.head:,} ({where}{behind})"
+        values = {
+            "what": _(what),
+            "position": i18n.number(self.position),
+            "head": i18n.number(self.head),
+            "lag": i18n.number(self.lag),
+        }
+        if self.replica:
+            if self.lag:
+                return (
+                    _(
+                        "%(what)s as of position %(position)s of %(head)s (a standby, %(lag)s "
+                        "events behind)"
+                    )
+                    % values
+                )
+            return (
+                _("%(what)s as of position %(position)s of %(head)s (a standby, up to date)")
+                % values
+            )
+        if self.lag:
+            return (
+                _(
+                    "%(what)s as of position %(position)s of %(head)s (the primary, %(lag)s "
+                    "events behind)"
+                )
+                % values
+            )
+        return (
+            _("%(what)s as of position %(position)s of %(head)s (the primary, up to date)") % values
+        )
 
 
 def wait_seconds(settings: dict[str, str]) -> float:

@@ -48,6 +48,7 @@ from peerlog.domain.events import (
 from peerlog.domain.pair import Entry
 from peerlog.domain.vocabulary import GIBBS_STAGES, pair_stream
 from peerlog.folding import folding
+from peerlog.i18n import N_, Labels, _, lazy, ngettext
 from peerlog.persistence.records import RecordedEvent
 from peerlog.projections.asof import AsOf, NotInRecord
 from peerlog.projections.base import ref
@@ -319,7 +320,7 @@ def timeline(
     with folding():
         records = app.records(pair_stream(pair_id))
         if not records:
-            msg = f"pair '{pair_id}' is not in the record"
+            msg = lazy("pair '%(pair_id)s' is not in the record", pair_id=pair_id)
             raise NotInRecord(msg)
         return build(app, pair_id, records, as_of, late_after=late_after, with_state=with_state)
 
@@ -347,14 +348,14 @@ def build(
     teller = _Teller()
     tracker = _StateTracker(pair_id) if with_state else None
     items = []
-    for (record, _, late_by), event in zip(kept, events, strict=True):
+    for (record, _decoded, late_by), event in zip(kept, events, strict=True):
         item = teller.tell(record, event)
         item.late_by = late_by
         if tracker is not None:
             item.state = tracker.after(record, event, teller)
         items.append(item)
     if not items:
-        msg = f"pair '{pair_id}' had not been formed by then"
+        msg = lazy("pair '%(pair_id)s' had not been formed by then", pair_id=pair_id)
         raise NotInRecord(msg)
     return Timeline(pair_id, teller.course_id, as_of, late_after, items, len(records))
 
@@ -413,7 +414,7 @@ class _Teller:
         self.ledger = Ledger(Rows((ledger_table(LEDGER),), track=False), LEDGER)
         """Each entry as corrections leave it."""
 
-    def tell(self, record: RecordedEvent, event: DomainEvent) -> Item:
+    def tell(self, record: RecordedEvent, event: DomainEvent) -> Item:  # noqa: C901 - by event
         item = Item(record, event)
         texts = item.texts
         if isinstance(event, StepRecorded | FeedbackGiven | ReflectionRecorded):
@@ -421,31 +422,52 @@ class _Teller:
         elif isinstance(event, SessionOpened):
             self.open_session = event.session_id
             self.roles = dict(event.roles)
-            shift = f" ({event.shift} shift)" if event.shift else ""
-            item.summary = f"checked in to session {event.session_id}{shift}: {_roles(event.roles)}"
+            values = {"session": event.session_id, "roles": _roles(event.roles)}
+            if event.shift:
+                values["shift"] = SHIFTS.get(event.shift, event.shift)
+                item.summary = (
+                    _("checked in to session %(session)s (%(shift)s): %(roles)s") % values
+                )
+            else:
+                item.summary = _("checked in to session %(session)s: %(roles)s") % values
             item.session_id = event.session_id
             _text(texts, "plan", event.plan)
         elif isinstance(event, RolesSwitched):
             self.roles = dict(event.roles)
-            item.summary = f"switched roles in session {event.session_id}: {_roles(event.roles)}"
+            item.summary = _("switched roles in session %(session)s: %(roles)s") % {
+                "session": event.session_id,
+                "roles": _roles(event.roles),
+            }
             item.session_id = event.session_id
             _text(texts, "reason", event.reason)
         elif isinstance(event, SessionClosed):
             if self.open_session == event.session_id:
                 self.open_session = None
                 self.roles = {}
-            item.summary = f"checked out of session {event.session_id}"
+            item.summary = _("checked out of session %(session)s") % {"session": event.session_id}
             item.session_id = event.session_id
             _text(texts, "summary", event.summary)
         elif isinstance(event, EntryCorrected | EntryRetracted):
             self._change(item, event)
         elif isinstance(event, PairFormed):
             self.course_id = event.course_id
-            unit = f" on {event.unit}" if event.unit else ""
+            values = {
+                "course": event.course_id,
+                "unit": event.unit or "",
+                "students": _names(event.students),
+                "supervisors": _names(event.supervisors),
+            }
             item.summary = (
-                f"pair formed in course {event.course_id}{unit}: students "
-                f"{_names(event.students)}, supervised by {_names(event.supervisors)}"
-            )
+                _(
+                    "pair formed in course %(course)s on %(unit)s: students %(students)s, "
+                    "supervised by %(supervisors)s"
+                )
+                if event.unit
+                else _(
+                    "pair formed in course %(course)s: students %(students)s, "
+                    "supervised by %(supervisors)s"
+                )
+            ) % values
         else:
             # An event that tells itself: its template, and its personal texts.
             item.summary = event.tell()
@@ -458,31 +480,37 @@ class _Teller:
         self.ledger.apply(item.position, event)
         if isinstance(event, StepRecorded):
             entry_id = event.step_id
-            item.summary = f"step {entry_id} ({event.kind}): {_step_people(event)}" + _goals(
-                event.goals
-            )
+            item.summary = _("step %(step)s (%(kind)s): %(people)s") % {
+                "step": entry_id,
+                "kind": STEP_KINDS.get(event.kind, event.kind),
+                "people": _step_people(event),
+            } + _goals(event.goals)
             _text(item.texts, "note", event.note)
         elif isinstance(event, FeedbackGiven):
             entry_id = event.feedback_id
             item.summary = (
-                f"{event.source} feedback {entry_id} from {event.giver} to {event.receiver}"
-                + _goals(event.goals)
-            )
+                FEEDBACK_WORDS.get(event.source, FEEDBACK_WORDS["peer"])
+                % {"feedback": entry_id, "giver": event.giver, "receiver": event.receiver}
+            ) + _goals(event.goals)
             _text(item.texts, "strengths", event.strengths)
             _text(item.texts, "improvements", event.improvements)
         else:
             entry_id = event.reflection_id
             covered = [s for s in GIBBS_STAGES if s in event.stages]
             complete = (
-                "all six Gibbs stages"
+                _("all six Gibbs stages")
                 if len(covered) == len(GIBBS_STAGES)
-                else f"{len(covered)} of 6 Gibbs stages"
+                else ngettext(
+                    "%(count)s of 6 Gibbs stages", "%(count)s of 6 Gibbs stages", len(covered)
+                )
+                % {"count": len(covered)}
             )
-            mode = event.mode.replace("_", " ")
-            item.summary = (
-                f"reflection {entry_id} ({mode}) by {_names(event.authors)}, {complete}"
-                + _goals(event.goals)
-            )
+            item.summary = _("reflection %(reflection)s (%(mode)s) by %(authors)s, %(stages)s") % {
+                "reflection": entry_id,
+                "mode": MODES.get(event.mode, event.mode),
+                "authors": _names(event.authors),
+                "stages": complete,
+            } + _goals(event.goals)
             for stage in GIBBS_STAGES:
                 _text(item.texts, stage.replace("_", " "), event.stages.get(stage))
         item.entry_id = entry_id
@@ -498,25 +526,102 @@ class _Teller:
         self.ledger.apply(item.position, event)
         if isinstance(event, EntryCorrected):
             what = _describe_changes(event.changes, before)
-            item.summary = f"corrected {kind} {entry_id}: {what}"
+            item.summary = CORRECTED[kind] % {"entry": entry_id, "what": what}
             _changed_texts(item.texts, event.changes)
             link_kind = "corrected"
             link_summary = what
         else:
-            item.summary = f"retracted {kind} {entry_id}: it no longer counts"
+            item.summary = RETRACTED[kind] % {"entry": entry_id}
             link_kind = "retracted"
-            link_summary = "it no longer counts"
+            link_summary = _("it no longer counts")
         _text(item.texts, "reason", event.reason)
         if original is not None:
             item.session_id = original.session_id
-            after = _after(event.occurred_at - original.occurred_at)
-            item.summary += f" ({after} the entry, {original.event})"
+            item.summary += " " + _after(event.occurred_at - original.occurred_at, original.event)
             item.changes = Link(
                 original.position, original.event, "entry", original.occurred_at, original.summary
             )
             original.changed_by.append(
                 Link(item.position, item.event, link_kind, event.occurred_at, link_summary)
             )
+
+
+# The English words are the codes as the replay has always shown them.
+STEP_KINDS: Final = Labels(
+    {
+        "performance": N_("performance"),
+        "preparation": N_("preparation"),
+        "pre_briefing": N_("pre_briefing"),
+        "checkpoint": N_("checkpoint"),
+        "time_out": N_("time_out"),
+        "debriefing": N_("debriefing"),
+        "other": N_("other"),
+    }
+)
+ROLES: Final = Labels(
+    {
+        "performer": N_("performer"),
+        "observer": N_("observer"),
+        "team_leader": N_("team leader"),
+        "medication_responsible": N_("medication responsible"),
+        "rounds_responsible": N_("rounds responsible"),
+        "follower": N_("follower"),
+    }
+)
+SHIFTS: Final = Labels(
+    {"day": N_("day shift"), "evening": N_("evening shift"), "night": N_("night shift")}
+)
+MODES: Final = Labels(
+    {
+        "individual": N_("individual"),
+        "pair": N_("pair"),
+        "with_supervisor": N_("with supervisor"),
+    }
+)
+ASSESSMENT_KINDS: Final = Labels(
+    {"formative": N_("formative"), "midpoint": N_("midpoint"), "final": N_("final")}
+)
+FEEDBACK_WORDS: Final = Labels(
+    {
+        "peer": N_("peer feedback %(feedback)s from %(giver)s to %(receiver)s"),
+        "supervisor": N_("supervisor feedback %(feedback)s from %(giver)s to %(receiver)s"),
+    }
+)
+CORRECTED: Final = Labels(
+    {
+        "step": N_("corrected step %(entry)s: %(what)s"),
+        "feedback": N_("corrected feedback %(entry)s: %(what)s"),
+        "reflection": N_("corrected reflection %(entry)s: %(what)s"),
+        "entry": N_("corrected entry %(entry)s: %(what)s"),
+    }
+)
+RETRACTED: Final = Labels(
+    {
+        "step": N_("retracted step %(entry)s: it no longer counts"),
+        "feedback": N_("retracted feedback %(entry)s: it no longer counts"),
+        "reflection": N_("retracted reflection %(entry)s: it no longer counts"),
+        "entry": N_("retracted entry %(entry)s: it no longer counts"),
+    }
+)
+FIELDS: Final = Labels(
+    {
+        "kind": N_("kind"),
+        "performers": N_("performers"),
+        "observers": N_("observers"),
+        "goals": N_("goals"),
+        "giver": N_("giver"),
+        "receiver": N_("receiver"),
+        "source": N_("source"),
+        "authors": N_("authors"),
+        "mode": N_("mode"),
+        "note": N_("note"),
+        "strengths": N_("strengths"),
+        "improvements": N_("improvements"),
+        "stages": N_("stages"),
+    }
+)
+"""The words of a pair's events in the current language (the summaries people read; the
+codes and texts' labels in the JSON are the same in every language)."""
 
 
 def _text(texts: list[Text], label: str, value: str | None) -> None:
@@ -553,20 +658,21 @@ def _describe_changes(changes: Any, before: Entry | None) -> str:
             continue
         old = getattr(before, _ENTRY_FIELDS.get(name, name), None)
         shown_new = _value(new)
-        parts.append(f"{name} {_value(old)} -> {shown_new}" if old is not None else shown_new)
+        field = FIELDS.get(name, name)
+        parts.append(f"{field} {_value(old)} -> {shown_new}" if old is not None else shown_new)
     texts = [
         name
         for name in ("note", "strengths", "improvements", "stages")
         if getattr(changes, name, None) is not None
     ]
     if texts:
-        parts.append("new " + " and ".join(texts))
-    return "; ".join(parts) or "no fields changed"
+        parts.append(_("new %(texts)s") % {"texts": _(" and ").join(FIELDS[t] for t in texts)})
+    return "; ".join(parts) or _("no fields changed")
 
 
 def _value(value: Any) -> str:
     if isinstance(value, tuple | list):
-        return _names(value) if value else "(none)"
+        return _names(value) if value else _("(none)")
     return str(value)
 
 
@@ -577,30 +683,37 @@ def _entry_kind(item: Item | None) -> str:
 
 
 def _names(ids: Iterable[str]) -> str:
-    return ", ".join(ids) or "(none)"
+    return ", ".join(ids) or _("(none)")
 
 
 def _roles(roles: Mapping[str, str]) -> str:
-    return ", ".join(f"{who} {role.replace('_', ' ')}" for who, role in roles.items())
+    return ", ".join(f"{who} {ROLES.get(role, role)}" for who, role in roles.items())
 
 
 def _step_people(step: StepRecorded) -> str:
     parts = []
     if step.performers:
-        parts.append(f"performed by {_names(step.performers)}")
+        parts.append(_("performed by %(people)s") % {"people": _names(step.performers)})
     if step.observers:
-        parts.append(f"observed by {_names(step.observers)}")
+        parts.append(_("observed by %(people)s") % {"people": _names(step.observers)})
     return ", ".join(parts)
 
 
 def _goals(goals: Sequence[str]) -> str:
     if not goals:
         return ""
-    return f"; goal{'s' if len(goals) > 1 else ''} {', '.join(goals)}"
+    return "; " + ngettext("goal %(goals)s", "goals %(goals)s", len(goals)) % {
+        "goals": ", ".join(goals)
+    }
 
 
-def _after(delta: timedelta) -> str:
-    return f"{duration(delta)} after" if delta >= timedelta(0) else f"{duration(-delta)} before"
+def _after(delta: timedelta, entry: str) -> str:
+    """How long after (or before) the entry (the event ``entry``) a change came."""
+    if delta >= timedelta(0):
+        words = _("(%(duration)s after the entry, %(event)s)")
+    else:
+        words, delta = _("(%(duration)s before the entry, %(event)s)"), -delta
+    return words % {"duration": duration(delta), "event": entry}
 
 
 def duration(delta: timedelta) -> str:
@@ -609,10 +722,12 @@ def duration(delta: timedelta) -> str:
     days, minutes = divmod(minutes, 24 * 60)
     hours, minutes = divmod(minutes, 60)
     if days:
-        return f"{days} day{'s' if days != 1 else ''}" + (f" {hours} h" if hours else "")
+        words = ngettext("%(days)s day", "%(days)s days", days) % {"days": days}
+        return words + (_(" %(hours)s h") % {"hours": hours} if hours else "")
     if hours:
-        return f"{hours} h" + (f" {minutes} min" if minutes else "")
-    return f"{minutes} min"
+        words = _("%(hours)s h") % {"hours": hours}
+        return words + (_(" %(minutes)s min") % {"minutes": minutes} if minutes else "")
+    return _("%(minutes)s min") % {"minutes": minutes}
 
 
 def _link_dict(link: Link) -> dict[str, Any]:

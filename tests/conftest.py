@@ -23,6 +23,10 @@ from psycopg import sql
 
 from peerlog import PeerLog
 
+# The tests read English unless they choose a language: a developer's Swedish or Danish
+# locale does not change what they expect.
+os.environ["PEERLOG_LANGUAGE"] = "en"
+
 POSTGRES_URL = os.environ.get("PEERLOG_TEST_POSTGRES_URL", "")
 REQUIRE_POSTGRES = os.environ.get("PEERLOG_REQUIRE_POSTGRES", "") not in ("", "0")
 

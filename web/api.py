@@ -19,6 +19,7 @@ from peerlog import CommandRejected, CommandResult
 from peerlog.commands import COMMAND_NAMES, NOT_AN_OBJECT, display_key, violations_from
 from peerlog.domain.errors import Violation
 from peerlog.domain.vocabulary import ID_PATTERN
+from peerlog.i18n import lazy
 from peerlog.json_text import JsonRejected, decode, decode_batch
 from peerlog.projections import audit, balance_report
 from peerlog.projections.reads import Source
@@ -135,16 +136,23 @@ def prepare(raw: object, token: Token) -> dict[str, Any]:
             403,
             "actor",
             "actor_mismatch",
-            f"this token acts for '{token.actor}', and a command is recorded by the token's actor "
-            "(leave 'actor' out, or name the token's)",
+            lazy(
+                "this token acts for '%(actor)s', and a command is recorded by the token's actor "
+                "(leave 'actor' out, or name the token's)",
+                actor=token.actor,
+            ),
             command=command,
         )
     allowed = COMMANDS_BY_ROLE[token.role]
     if command is not None and command not in allowed:
         raise forbidden(
             "command",
-            f"{token.role.named} token does not send {command}; "
-            f"it sends: {', '.join(sorted(allowed)) or 'no commands'}",
+            lazy(
+                "%(named)s token does not send %(command)s; it sends: %(value)s",
+                named=token.role.named,
+                command=command,
+                value=", ".join(sorted(allowed)) or "no commands",
+            ),
             command=command,
         )
     return data
@@ -294,7 +302,9 @@ def pairs(
 
 def _pair(scope: Scope, pair_id: str) -> None:
     if not scope.may_read_pair(pair_id):
-        raise forbidden("pair_id", f"the token does not read pair '{pair_id}'")
+        raise forbidden(
+            "pair_id", lazy("the token does not read pair '%(pair_id)s'", pair_id=pair_id)
+        )
 
 
 @router.get(
@@ -381,7 +391,12 @@ def student_audit(
     and evidence, the events behind it, and the integrity of the record."""
     if not scope.may_audit(student_id, course):
         raise forbidden(
-            "student_id", f"the token does not read audits of '{student_id}' in course {course}"
+            "student_id",
+            lazy(
+                "the token does not read audits of '%(student_id)s' in course %(course)s",
+                student_id=student_id,
+                course=course,
+            ),
         )
     source = found.record_for(scope.actor)
     report = audit(source.app, student_id, course, as_of(as_of_, as_of_occurred))
@@ -399,7 +414,12 @@ def student_progression(
     """A student's progression in a course, goal by goal, from the read models."""
     if not scope.may_read_progression(student_id, course):
         raise forbidden(
-            "student_id", f"the token does not read the progression of '{student_id}' in {course}"
+            "student_id",
+            lazy(
+                "the token does not read the progression of '%(student_id)s' in %(course)s",
+                student_id=student_id,
+                course=course,
+            ),
         )
     source = found.read_models_for(scope.actor)
     data = views.student_progression(source.store, course, student_id)
@@ -418,7 +438,12 @@ def student_trends(
     each goal's evidence counts and assessments (level and kind) in each week."""
     if not scope.may_read_progression(student_id, course):
         raise forbidden(
-            "student_id", f"the token does not read the progression of '{student_id}' in {course}"
+            "student_id",
+            lazy(
+                "the token does not read the progression of '%(student_id)s' in %(course)s",
+                student_id=student_id,
+                course=course,
+            ),
         )
     source = found.read_models_for(scope.actor)
     data = views.student_trends(source.store, course, student_id, now=found.now())
@@ -437,7 +462,10 @@ def course_progression(
     in the order they were enrolled."""
     students = scope.students(course_id)
     if not students:
-        raise forbidden("course_id", f"the token reads no student's progression in {course_id}")
+        raise forbidden(
+            "course_id",
+            lazy("the token reads no student's progression in %(course_id)s", course_id=course_id),
+        )
     chosen, page = views.Page(limit, offset).of(students)
     source = found.read_models_for(scope.actor)
     data = views.progression_grid(source.store, course_id, chosen)

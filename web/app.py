@@ -26,9 +26,10 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 
 from peerlog import CommandRejected, PeerLog, __version__
+from peerlog.i18n import lazy
 from peerlog.persistence.base import failure_summary
 from peerlog.projections import NotInRecord, Thresholds
-from peerlog.web import api, capture, pages, schemas
+from peerlog.web import api, capture, language, pages, schemas
 from peerlog.web.api import MAX_BODY_BYTES
 from peerlog.web.auth import api_token
 from peerlog.web.errors import ApiError, status_of
@@ -59,7 +60,13 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 def _too_large() -> JSONResponse:
     return JSONResponse(
         ApiError(
-            413, "", "too_large", f"a request body is at most {MAX_BODY_BYTES:,} bytes"
+            413,
+            "",
+            "too_large",
+            lazy(
+                "a request body is at most %(MAX_BODY_BYTES)s bytes",
+                MAX_BODY_BYTES=f"{MAX_BODY_BYTES:,}",
+            ),
         ).as_dict(),
         status_code=413,
     )
@@ -114,7 +121,7 @@ class Guard:
                 _where(exc),
             )
             if not started:
-                error = ApiError(500, "", "internal_error", "something went wrong; try again")
+                error = ApiError(500, "", "internal_error", lazy("something went wrong; try again"))
                 await JSONResponse(error.as_dict(), status_code=500)(scope, receive, send)
 
     @staticmethod
@@ -213,7 +220,11 @@ def _install_handlers(app: FastAPI) -> None:
         return _error(request, status_of(exc), exc.as_dict())
 
     async def not_in_record(request: Request, exc: Exception) -> Response:
-        return _error(request, 404, ApiError(404, "", "not_in_record", str(exc)).as_dict())
+        return _error(
+            request,
+            404,
+            ApiError(404, "", "not_in_record", exc.args[0] if exc.args else str(exc)).as_dict(),
+        )
 
     async def invalid(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
@@ -239,7 +250,7 @@ def _install_handlers(app: FastAPI) -> None:
         # The first line of the store's message names the store and the problem.
         logger.warning("the store is unavailable: %s", failure_summary(exc))
         body = ApiError(
-            503, "", "store_unavailable", "the record cannot be reached just now; try again"
+            503, "", "store_unavailable", lazy("the record cannot be reached just now; try again")
         ).as_dict()
         return _error(request, 503, body, {"Retry-After": "5"})
 
@@ -326,6 +337,7 @@ def create_app(
     app.include_router(api.router)
     app.include_router(pages.router)
     app.include_router(capture.router)
+    app.include_router(language.router)
     static = resources.files("peerlog.web") / "static"
     app.mount("/static", StaticFiles(directory=str(static), follow_symlink=True), name="static")
     app.openapi = _openapi(app)  # type: ignore[method-assign]
@@ -337,6 +349,7 @@ def create_app(
         del token
         return JSONResponse(app.openapi())
 
+    app.add_middleware(language.Language)
     app.add_middleware(Guard)
     if request_log:
         app.add_middleware(RequestLog)

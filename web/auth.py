@@ -8,6 +8,7 @@ from typing import Annotated, Final
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from peerlog.i18n import lazy
 from peerlog.web.access import Scope
 from peerlog.web.errors import ApiError, unauthenticated
 from peerlog.web.services import Services, services
@@ -44,8 +45,11 @@ def scope_of(token: Token, found: Services) -> Scope:
             403,
             "authorization",
             "person_forgotten",
-            f"'{token.actor}' was forgotten: their personal data was erased and the record "
-            "is closed to them",
+            lazy(
+                "'%(actor)s' was forgotten: their personal data was erased and the record is "
+                "closed to them",
+                actor=token.actor,
+            ),
         )
     return scope
 

@@ -36,6 +36,7 @@ from peerlog.domain.events import (
     StepRecorded,
 )
 from peerlog.domain.vocabulary import GIBBS_STAGES, ID_RE, course_stream, pair_stream
+from peerlog.i18n import N_, gettext, lazy, ngettext
 from peerlog.projections.names import display_names
 from peerlog.web import api, pages
 from peerlog.web.access import Scope
@@ -50,38 +51,93 @@ CAPTURE_POLICY: Final = POLICY.format(styles="") + "; manifest-src 'self'; worke
 """The pages' policy: the dashboard's, and the capture's own manifest and worker."""
 
 ROLE_LABELS: Final = {
-    "performer": "Performer",
-    "observer": "Observer",
-    "team_leader": "Team leader",
-    "medication_responsible": "Medication responsible",
-    "rounds_responsible": "Rounds responsible",
-    "follower": "Follower",
+    "performer": N_("Performer"),
+    "observer": N_("Observer"),
+    "team_leader": N_("Team leader"),
+    "medication_responsible": N_("Medication responsible"),
+    "rounds_responsible": N_("Rounds responsible"),
+    "follower": N_("Follower"),
 }
 STEP_KINDS: Final = {
-    "performance": "Performance",
-    "preparation": "Preparation",
-    "pre_briefing": "Pre-briefing",
-    "checkpoint": "Checkpoint",
-    "time_out": "Time out",
-    "debriefing": "Debriefing",
-    "other": "Other",
+    "performance": N_("Performance"),
+    "preparation": N_("Preparation"),
+    "pre_briefing": N_("Pre-briefing"),
+    "checkpoint": N_("Checkpoint"),
+    "time_out": N_("Time out"),
+    "debriefing": N_("Debriefing"),
+    "other": N_("Other"),
 }
-SHIFTS: Final = {"day": "Day", "evening": "Evening", "night": "Night"}
+SHIFTS: Final = {"day": N_("Day"), "evening": N_("Evening"), "night": N_("Night")}
+SHIFT_NAMES: Final = {
+    "day": N_("day shift"),
+    "evening": N_("evening shift"),
+    "night": N_("night shift"),
+}
 GIBBS: Final = {
-    "description": ("Description", "What happened?"),
-    "feelings": ("Feelings", "What did you think and feel?"),
-    "evaluation": ("Evaluation", "What was good and what could be better?"),
-    "analysis": ("Analysis", "What can you learn from it?"),
-    "conclusion": ("Conclusion", "Could you have done something differently?"),
-    "action_plan": ("Action plan", "If it happens again, what will you do?"),
+    "description": (N_("Description"), N_("What happened?")),
+    "feelings": (N_("Feelings"), N_("What did you think and feel?")),
+    "evaluation": (N_("Evaluation"), N_("What was good and what could be better?")),
+    "analysis": (N_("Analysis"), N_("What can you learn from it?")),
+    "conclusion": (N_("Conclusion"), N_("Could you have done something differently?")),
+    "action_plan": (N_("Action plan"), N_("If it happens again, what will you do?")),
 }
 assert tuple(GIBBS) == GIBBS_STAGES
 MODES: Final = {
-    "individual": "Individual",
-    "pair": "As a pair",
-    "with_supervisor": "With supervisor",
+    "individual": N_("Individual"),
+    "pair": N_("As a pair"),
+    "with_supervisor": N_("With supervisor"),
 }
-ASSESSMENT_KINDS: Final = {"formative": "Formative", "midpoint": "Midpoint", "final": "Final"}
+ASSESSMENT_KINDS: Final = {
+    "formative": N_("Formative"),
+    "midpoint": N_("Midpoint"),
+    "final": N_("Final"),
+}
+ENTRY_KINDS: Final = {
+    "step": N_("Step"),
+    "feedback": N_("Feedback"),
+    "reflection": N_("Reflection"),
+}
+SCRIPT_MESSAGES: Final = {
+    "online": N_("online"),
+    "offline": N_("offline"),
+    "identity_number": N_(
+        "This looks like a personal identity number. Patients must not be identifiable: remove it."
+    ),
+    "step": N_("Step"),
+    "open_session": N_("Check-in"),
+    "switch_roles": N_("Roles swapped"),
+    "give_feedback": N_("Feedback"),
+    "record_reflection": N_("Reflection"),
+    "assess_goal": N_("Assessment"),
+    "close_session": N_("Check-out"),
+    "correct_entry": N_("Correction"),
+    "retract_entry": N_("Retraction"),
+    "waiting": N_("Waiting"),
+    "accepted": N_("Accepted"),
+    "rejected": N_("Rejected"),
+    "fix": N_("Fix and send again"),
+    "discard": N_("Discard"),
+    "summary": N_("%(waiting)s waiting, %(accepted)s accepted, %(rejected)s rejected."),
+    "incomplete": N_("(incomplete)"),
+}
+"""What the page's script writes, in the page's language (``data-messages``)."""
+
+
+def script_messages() -> dict[str, str]:
+    """The script's messages translated, and its plural ones in the forms for one and for
+    more (Swedish, Danish and English have those two)."""
+    found = {key: gettext(message) for key, message in SCRIPT_MESSAGES.items()}
+    for n, key in ((1, "stages_one"), (2, "stages_other")):
+        found[key] = ngettext(
+            "%(written)s of %(count)s stage written",
+            "%(written)s of %(count)s stages written",
+            n,
+        )
+    for kind in STEP_KINDS:
+        found[f"kind_{kind}"] = gettext(STEP_KINDS[kind]).lower()
+    return found
+
+
 PAGES: Final = (
     "today",
     "checkin",
@@ -244,7 +300,12 @@ def pair_view(app: PeerLog, pair_id: str) -> PairView:  # noqa: C901, PLR0912 - 
         elif isinstance(event, GoalAssessed):
             pair.assessments += 1
     if pair is None:
-        raise ApiError(404, "pair_id", "not_in_record", f"pair {pair_id} is not in the record")
+        raise ApiError(
+            404,
+            "pair_id",
+            "not_in_record",
+            lazy("pair %(pair_id)s is not in the record", pair_id=pair_id),
+        )
     return pair
 
 
@@ -263,9 +324,9 @@ def _scope(request: Request) -> Scope:
 def _pair_for(request: Request, pair_id: str) -> tuple[Scope, PairView, CourseView]:
     scope = _scope(request)
     if not ID_RE.fullmatch(pair_id):
-        raise ApiError(422, "pair_id", "invalid_id", "is not an id")
+        raise ApiError(422, "pair_id", "invalid_id", lazy("is not an id"))
     if scope.role not in {Role.STUDENT, Role.SUPERVISOR} or not scope.may_read_pair(pair_id):
-        raise forbidden("pair_id", f"you do not record in pair {pair_id}")
+        raise forbidden("pair_id", lazy("you do not record in pair %(pair_id)s", pair_id=pair_id))
     app = pages._services(request).record_for(scope.actor).app  # noqa: SLF001
     pair = pair_view(app, pair_id)
     return scope, pair, course_view(app, pair.course_id)
@@ -303,9 +364,12 @@ def _context(
         "role_labels": ROLE_LABELS,
         "step_kinds": STEP_KINDS,
         "shifts": SHIFTS,
+        "shift_names": SHIFT_NAMES,
         "gibbs": GIBBS,
         "modes": MODES,
         "assessment_kinds": ASSESSMENT_KINDS,
+        "entry_kinds": ENTRY_KINDS,
+        "script_messages": script_messages(),
         "goals": course.active_goals(),
         **more,
     }
@@ -320,7 +384,9 @@ def capture_home(request: Request) -> Response:
     scope = _scope(request)
     pairs = [p for p in scope.pairs() if p.active] or scope.pairs()
     if scope.role not in {Role.STUDENT, Role.SUPERVISOR} or not pairs:
-        raise forbidden("actor", "capture pages are for the students and supervisors of a pair")
+        raise forbidden(
+            "actor", lazy("capture pages are for the students and supervisors of a pair")
+        )
     return RedirectResponse(f"/capture/{pairs[0].pair_id}", status_code=303)
 
 
@@ -411,7 +477,7 @@ def _same_origin(request: Request) -> None:
     if request.headers.get("x-peerlog-capture") != "1" or (
         origin is not None and origin.split("://", 1)[-1] != host
     ):
-        raise forbidden("origin", "entries are sent by the capture page of this server")
+        raise forbidden("origin", lazy("entries are sent by the capture page of this server"))
 
 
 @router.post("/capture/batch")
@@ -423,7 +489,7 @@ def batch(request: Request, data: Annotated[bytes, Depends(api.raw_body)]) -> JS
     if token is None:
         # The script keeps the entries and sends them again after logging in.
         return JSONResponse(
-            ApiError(401, "session", "unauthenticated", "log in again").as_dict(), 401
+            ApiError(401, "session", "unauthenticated", lazy("log in again")).as_dict(), 401
         )
     _same_origin(request)
     return api.post_batch(scope_of(token, found).token, found, data)

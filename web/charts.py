@@ -26,6 +26,9 @@ from typing import Any, Final
 import pygal
 from pygal.style import Style
 
+from peerlog import i18n
+from peerlog.i18n import _, ngettext
+
 # pygal puts an import hook for its map plugins on sys.meta_path, of the old kind that
 # Python 3.11 warns about on every import it is asked for; peerlog draws no maps.
 sys.meta_path[:] = [f for f in sys.meta_path if not isinstance(f, pygal.PluginImportFixer)]
@@ -88,17 +91,17 @@ def _short(week: str) -> str:
 def balance_by_week(weeks: Sequence[Mapping[str, Any]], threshold: float) -> str:
     """Performer balance per week as a line against the flag threshold; the weeks at
     whose end the pair was flagged marked with large dots."""
-    chart = _base(pygal.Line, "Performer balance per week", range=(0, 1), dots_size=4)
+    chart = _base(pygal.Line, _("Performer balance per week"), range=(0, 1), dots_size=4)
     chart.x_labels = [_short(w["week"]) for w in weeks]
-    chart.add("performer balance", [w["performer_balance"] for w in weeks], stroke_style=LINE)
+    chart.add(_("performer balance"), [w["performer_balance"] for w in weeks], stroke_style=LINE)
     chart.add(
-        f"flag threshold {threshold:g}",
+        _("flag threshold %(threshold)s") % {"threshold": f"{threshold:g}"},
         [threshold] * len(weeks),
         stroke_style=THRESHOLD_DASH,
         dots_size=1,
     )
     chart.add(
-        "flagged week (large dot)",
+        _("flagged week (large dot)"),
         [
             {"value": w["performer_balance"] or 0.0, "node": {"r": 7}} if w["flags"] else None
             for w in weeks
@@ -112,13 +115,13 @@ def balance_by_week(weeks: Sequence[Mapping[str, Any]], threshold: float) -> str
 
 def balance_by_session(sessions: Sequence[Mapping[str, Any]], threshold: float) -> str:
     """Performer balance in each session, in the order opened, against the threshold."""
-    chart = _base(pygal.Line, "Performer balance per session", range=(0, 1), dots_size=4)
+    chart = _base(pygal.Line, _("Performer balance per session"), range=(0, 1), dots_size=4)
     chart.x_labels = [str(s["ordinal"] + 1) for s in sessions]
-    chart.x_title = "session, in the order opened"
+    chart.x_title = _("session, in the order opened")
     chart.show_minor_x_labels = len(sessions) <= 16
-    chart.add("performer balance", [s["performer_balance"] for s in sessions], stroke_style=LINE)
+    chart.add(_("performer balance"), [s["performer_balance"] for s in sessions], stroke_style=LINE)
     chart.add(
-        f"flag threshold {threshold:g}",
+        _("flag threshold %(threshold)s") % {"threshold": f"{threshold:g}"},
         [threshold] * len(sessions),
         stroke_style=THRESHOLD_DASH,
         dots_size=1,
@@ -128,11 +131,13 @@ def balance_by_session(sessions: Sequence[Mapping[str, Any]], threshold: float) 
 
 def feedback_by_week(weeks: Sequence[Mapping[str, Any]], members: Sequence[str]) -> str:
     """Peer feedback each member gave, week by week, as bars labelled with their counts."""
-    chart = _base(pygal.Bar, "Peer feedback given per week", print_values=True, print_zeroes=False)
+    chart = _base(
+        pygal.Bar, _("Peer feedback given per week"), print_values=True, print_zeroes=False
+    )
     chart.x_labels = [_short(w["week"]) for w in weeks]
     for member in members:
         chart.add(
-            f"given by {member}",
+            _("given by %(member)s") % {"member": member},
             [w["members"][member]["peer_feedback_given"] for w in weeks],
         )
     return _render(chart)
@@ -143,29 +148,29 @@ def reflections_by_week(weeks: Sequence[Mapping[str, Any]]) -> str:
     bars labelled with the percentage; weeks without reflections have no bar."""
     chart = _base(
         pygal.Bar,
-        "Reflection completeness per week",
+        _("Reflection completeness per week"),
         range=(0, 1),
         print_values=True,
         value_formatter=lambda v: f"{v:.0%}",
     )
     chart.x_labels = [_short(w["week"]) for w in weeks]
-    chart.add("Gibbs stages covered", [w["reflection_completeness"] for w in weeks])
+    chart.add(_("Gibbs stages covered"), [w["reflection_completeness"] for w in weeks])
     return _render(chart)
 
 
 def sparkline(pair_id: str, values: Sequence[float | None]) -> str:
     """A small line of a pair's weekly balances, for the overview (its numbers are
     beside it)."""
-    return _sparkline(pair_id, tuple(values))
+    return _sparkline(pair_id, tuple(values), i18n.language())
 
 
 @functools.lru_cache(maxsize=KEPT)
-def _sparkline(pair_id: str, values: tuple[float | None, ...]) -> str:
-    del pair_id  # one pair's chart per page: no two with the same pygal id on a page
+def _sparkline(pair_id: str, values: tuple[float | None, ...], language: str) -> str:
+    del pair_id, language  # one pair's chart per page; drawn in the current language
     chart = pygal.Line(
         style=STYLE, js=[], range=(0, 1), allow_interruptions=True, disable_xml_declaration=True
     )
-    chart.add("performer balance", list(values), stroke_style=LINE)
+    chart.add(_("performer balance"), list(values), stroke_style=LINE)
     return _render(chart, width=160, height=36, show_dots=True, dots_size=2, is_unicode=True)
 
 
@@ -175,7 +180,7 @@ def _ratio(value: float | None) -> str:
 
 def pair_charts(trend: Mapping[str, Any]) -> dict[str, str]:
     """The pair page's charts (SVG) and the sentence that sums them up."""
-    return dict(_pair_charts(json.dumps(trend, sort_keys=True)))
+    return dict(_pair_charts(json.dumps(trend, sort_keys=True), i18n.language()))
 
 
 def forget() -> None:
@@ -185,7 +190,9 @@ def forget() -> None:
 
 
 @functools.lru_cache(maxsize=KEPT)
-def _pair_charts(figures: str) -> tuple[tuple[str, str], ...]:
+def _pair_charts(figures: str, language: str) -> tuple[tuple[str, str], ...]:
+    """Drawn once for each pair's figures in each language (the current one)."""
+    del language
     trend = json.loads(figures)
     weeks, sessions = trend["weeks"], trend["sessions"]
     threshold = trend["thresholds"]["performer_balance"]
@@ -206,27 +213,53 @@ def summary(trend: Mapping[str, Any]) -> str:
     worked = [w for w in weeks if w["performer_balance"] is not None]
     below = [_short(w["week"]) for w in worked if w["performer_balance"] < threshold]
     flagged = [_short(w["week"]) for w in weeks if w["flags"]]
+    values = {"weeks": len(weeks), "worked": len(worked), "threshold": f"{threshold:g}"}
     parts = [
-        f"{len(weeks)} weeks, {len(worked)} with steps; performer balance below {threshold:g} "
-        f"in {len(below)}" + (f" ({', '.join(below)})" if below else "") + "."
+        ngettext(
+            "%(weeks)s week, %(worked)s with steps; performer balance below %(threshold)s in",
+            "%(weeks)s weeks, %(worked)s with steps; performer balance below %(threshold)s in",
+            len(weeks),
+        )
+        % values
+        + f" {len(below)}"
+        + (f" ({', '.join(below)})" if below else "")
+        + "."
     ]
     parts.append(
-        f"Flagged at the end of {len(flagged)} week(s)"
+        ngettext(
+            "Flagged at the end of %(count)s week",
+            "Flagged at the end of %(count)s weeks",
+            len(flagged),
+        )
+        % {"count": len(flagged)}
         + (f": {', '.join(flagged)}." if flagged else ".")
     )
     given = {
         m: sum(w["members"][m]["peer_feedback_given"] for w in weeks) for m in trend["members"]
     }
-    parts.append("Peer feedback given: " + ", ".join(f"{m} {n}" for m, n in given.items()) + ".")
+    parts.append(
+        _("Peer feedback given: %(given)s.")
+        % {"given": ", ".join(f"{m} {n}" for m, n in given.items())}
+    )
     reflected = [w for w in weeks if w["reflection_completeness"] is not None]
     if reflected:
         last = reflected[-1]
         parts.append(
-            f"Reflections in {len(reflected)} week(s); in {_short(last['week'])} they covered "
-            f"{last['reflection_completeness']:.0%} of the Gibbs stages."
+            ngettext(
+                "Reflections in %(count)s week; in %(week)s they covered %(share)s of the "
+                "Gibbs stages.",
+                "Reflections in %(count)s weeks; in %(week)s they covered %(share)s of the "
+                "Gibbs stages.",
+                len(reflected),
+            )
+            % {
+                "count": len(reflected),
+                "week": _short(last["week"]),
+                "share": f"{last['reflection_completeness']:.0%}",
+            }
         )
     else:
-        parts.append("No reflections yet.")
+        parts.append(_("No reflections yet."))
     return " ".join(parts)
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any, Final
 
 from peerlog import CommandRejected
+from peerlog.i18n import shown
 
 CONFLICT_RULES: Final = frozenset(
     {
@@ -59,7 +60,7 @@ class ApiError(Exception):
     def as_dict(self) -> dict[str, Any]:
         return {
             "command": self.command,
-            "errors": [{"field": self.field, "rule": self.rule, "message": self.message}],
+            "errors": [{"field": self.field, "rule": self.rule, "message": shown(self.message)}],
         }
 
 

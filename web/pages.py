@@ -29,8 +29,9 @@ from jinja2 import Environment, PackageLoader, pass_context, select_autoescape
 from jinja2.runtime import Context
 from markupsafe import Markup
 
-from peerlog import PeerLog
+from peerlog import PeerLog, i18n
 from peerlog.domain.vocabulary import ID_RE
+from peerlog.i18n import N_, Labels, lazy
 from peerlog.projections import Thresholds, audit
 from peerlog.projections.asof import audit_weeks
 from peerlog.projections.audit_file import make_file
@@ -43,7 +44,7 @@ from peerlog.projections.timeline import timeline
 from peerlog.projections.trends import QUIET_WEEKS, pair_trend, quiet_goals
 from peerlog.web import audit_report, charts, views
 from peerlog.web.access import Scope
-from peerlog.web.audit_report import STATUS_MARKS
+from peerlog.web.audit_report import ASSESSMENT_LABELS, CHANGE_KINDS, STATUS_MARKS, TEXT_LABELS
 from peerlog.web.auth import SESSION_COOKIE, scope_of, session_token
 from peerlog.web.errors import ApiError, forbidden
 from peerlog.web.headers import policy_for
@@ -54,14 +55,34 @@ from peerlog.web.tokens import SESSION_LIFETIME, Role
 
 router = APIRouter(include_in_schema=False)
 
-EVIDENCE_SHORT: Final = {
-    "performed": "Perf.",
-    "observed": "Obs.",
-    "feedback_received": "FB got",
-    "feedback_given": "FB given",
-    "reflections": "Refl.",
-    "assessments": "Assm.",
-}
+EVIDENCE_SHORT: Final = Labels(
+    {
+        "performed": N_("Perf."),
+        "observed": N_("Obs."),
+        "feedback_received": N_("FB got"),
+        "feedback_given": N_("FB given"),
+        "reflections": N_("Refl."),
+        "assessments": N_("Assm."),
+    }
+)
+ROLE_LABELS: Final = Labels(
+    {
+        "student": N_("student"),
+        "supervisor": N_("supervisor"),
+        "coordinator": N_("coordinator"),
+        "examiner": N_("examiner"),
+        "admin": N_("admin"),
+    }
+)
+FLAG_LABELS: Final = Labels(
+    {
+        "performer_imbalance": N_("performer imbalance"),
+        "no_reflection": N_("no reflection"),
+        "one_way_feedback": N_("one way feedback"),
+        "goals_without_evidence": N_("goals without evidence"),
+    }
+)
+"""The flags of a pair, in words (their codes are the API's)."""
 
 
 @pass_context
@@ -80,6 +101,7 @@ _env = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+i18n.install(_env)
 _env.filters["when"] = _when
 _env.filters["ratio"] = _ratio
 _env.globals.update(
@@ -89,7 +111,14 @@ _env.globals.update(
     status_marks=STATUS_MARKS,
     evidence_labels=EVIDENCE_LABELS,
     evidence_short=EVIDENCE_SHORT,
+    assessment_labels=ASSESSMENT_LABELS,
+    role_labels=ROLE_LABELS,
+    flag_labels=FLAG_LABELS,
+    text_labels=TEXT_LABELS,
+    change_kinds=CHANGE_KINDS,
 )
+_env.filters["shown"] = i18n.shown
+_env.filters["text_label"] = lambda label: TEXT_LABELS.get(label, label)
 templates = Jinja2Templates(env=_env)
 
 
@@ -237,7 +266,7 @@ def sso_start(request: Request) -> Response:
     """Send the browser to the identity provider, with a new attempt."""
     found = _services(request)
     if found.sso is None:
-        raise ApiError(404, "", "not_found", "single sign-on is not set up on this server")
+        raise ApiError(404, "", "not_found", lazy("single sign-on is not set up on this server"))
     try:
         attempt, url = found.sso.start(_redirect_uri(request))
     except SignInRefused as refusal:
@@ -261,7 +290,7 @@ def sso_callback(request: Request) -> Response:
     passes every check and the record knows the person."""
     found = _services(request)
     if found.sso is None:
-        raise ApiError(404, "", "not_found", "single sign-on is not set up on this server")
+        raise ApiError(404, "", "not_found", lazy("single sign-on is not set up on this server"))
     secret = request.cookies.get(ATTEMPT_COOKIE, "")
     attempt = found.tokens.take_attempt(secret) if secret else None
     params = {k: v[:2048] for k, v in request.query_params.items()}
@@ -301,7 +330,7 @@ def live(request: Request) -> JSONResponse:
     found = _services(request)
     if session_token(request, found) is None:
         return JSONResponse(
-            ApiError(401, "session", "unauthenticated", "log in again").as_dict(), 401
+            ApiError(401, "session", "unauthenticated", lazy("log in again")).as_dict(), 401
         )
     return JSONResponse(views.positions(found.reads.read_models()))
 
@@ -316,7 +345,7 @@ def _page(
     live: str | None,
     source: Source,
     *,
-    what: str = "Read models",
+    what: str = N_("Read models"),
     **context: Any,
 ) -> Response:
     where = views.positions(source)
@@ -424,7 +453,7 @@ def _courses(scope: Scope) -> list[dict[str, Any]]:
 
 def _check_id(value: str, field: str) -> None:
     if not ID_RE.fullmatch(value):
-        raise ApiError(422, field, "invalid_id", "is not an id")
+        raise ApiError(422, field, "invalid_id", lazy("is not an id"))
 
 
 @router.get("/dashboard/courses/{course_id}")
@@ -433,7 +462,10 @@ def course_grid(request: Request, course_id: str) -> Response:
     _check_id(course_id, "course_id")
     students = scope.students(course_id)
     if not students:
-        raise forbidden("course_id", f"you read no student's progression in {course_id}")
+        raise forbidden(
+            "course_id",
+            lazy("you read no student's progression in %(course_id)s", course_id=course_id),
+        )
     source = _services(request).read_models_for(scope.actor)
     grid = views.progression_grid(source.store, course_id, students)
     return _page(request, scope, "grid.html", "position", source, grid=grid)
@@ -447,7 +479,10 @@ def student_page(
     _check_id(student_id, "student_id")
     _check_id(course, "course")
     if not scope.may_read_progression(student_id, course):
-        raise forbidden("student_id", f"you do not read the progression of {student_id}")
+        raise forbidden(
+            "student_id",
+            lazy("you do not read the progression of %(student_id)s", student_id=student_id),
+        )
     found = _services(request)
     source = found.read_models_for(scope.actor)
     data = views.student_progression(source.store, course, student_id)
@@ -480,7 +515,7 @@ def pair_page(
     scope = _scope(request)
     _check_id(pair_id, "pair_id")
     if not scope.may_read_pair(pair_id):
-        raise forbidden("pair_id", f"you do not read pair {pair_id}")
+        raise forbidden("pair_id", lazy("you do not read pair %(pair_id)s", pair_id=pair_id))
     found = _services(request)
     source = found.record_for(scope.actor)
     context = pair_context(
@@ -493,7 +528,7 @@ def pair_page(
         session=session or None,
         student=student or None,
     )
-    return _page(request, scope, "timeline.html", "head", source, what="Record", **context)
+    return _page(request, scope, "timeline.html", "head", source, what=N_("Record"), **context)
 
 
 def pair_context(
@@ -552,7 +587,14 @@ def _audit(
     _check_id(student_id, "student_id")
     _check_id(course, "course")
     if not scope.may_audit(student_id, course):
-        raise forbidden("student_id", f"you do not read audits of {student_id} in {course}")
+        raise forbidden(
+            "student_id",
+            lazy(
+                "you do not read audits of %(student_id)s in %(course)s",
+                student_id=student_id,
+                course=course,
+            ),
+        )
     source = _services(request).record_for(scope.actor)
     window = as_of(as_of_, None)
     report = audit(source.app, student_id, course, window)
@@ -586,7 +628,7 @@ def audit_page(
         "audit.html",
         None,
         source,
-        what="Record",
+        what=N_("Record"),
         **audit_report.context(
             report, behind, names, weeks, course_zone(source.app, report["course_id"])
         ),
@@ -626,7 +668,14 @@ def audit_file(
     _check_id(student_id, "student_id")
     _check_id(course, "course")
     if not scope.may_audit(student_id, course):
-        raise forbidden("student_id", f"you do not read audits of {student_id} in {course}")
+        raise forbidden(
+            "student_id",
+            lazy(
+                "you do not read audits of %(student_id)s in %(course)s",
+                student_id=student_id,
+                course=course,
+            ),
+        )
     source = _services(request).record_for(scope.actor)
     data = make_file(source.app, student_id, course, as_of(as_of_, None))
     return Response(

@@ -54,6 +54,7 @@ from peerlog.domain.vocabulary import (
     Shift,
     StepKind,
 )
+from peerlog.i18n import lazy
 from peerlog.json_text import JsonRejected, as_bytes, check_text, check_value, named
 
 MAX_LABEL_LENGTH: Final = 200
@@ -179,8 +180,11 @@ def future_violation(occurred_at: datetime, now: datetime) -> Violation | None:
     return Violation(
         "occurred_at",
         "not_in_future",
-        f"{occurred_at.isoformat()} is more than 5 minutes ahead of the record's clock "
-        f"({now.isoformat(timespec='seconds')})",
+        lazy(
+            "%(isoformat)s is more than 5 minutes ahead of the record's clock (%(isoformat2)s)",
+            isoformat=occurred_at.isoformat(),
+            isoformat2=now.isoformat(timespec="seconds"),
+        ),
     )
 
 
@@ -600,10 +604,10 @@ def _command_name(data: object) -> str:
 
 
 _MESSAGES: Final = {
-    "extra_forbidden": "is not a field of this command",
-    "missing": "is required",
-    "timezone_aware": f"needs a UTC offset, for example {TIME_EXAMPLE}",
-    "string_unicode": "is not valid text (it holds a lone surrogate)",
+    "extra_forbidden": lazy("is not a field of this command"),
+    "missing": lazy("is required"),
+    "timezone_aware": lazy("needs a UTC offset, for example %(example)s", example=TIME_EXAMPLE),
+    "string_unicode": lazy("is not valid text (it holds a lone surrogate)"),
 }
 
 
@@ -623,25 +627,31 @@ def violations_from(error: ValidationError, *, strip_tag: bool = True) -> list[V
         if rule == "union_tag_invalid":
             field = "command"
             tag = display_key(detail.get("ctx", {}).get("tag", ""))
-            message = f"unknown command '{tag}'; the commands are: {', '.join(COMMAND_NAMES)}"
+            message = lazy(
+                "unknown command '%(tag)s'; the commands are: %(commands)s",
+                tag=tag,
+                commands=", ".join(COMMAND_NAMES),
+            )
             rule = "unknown_command"
         elif rule == "union_tag_not_found":
             field = "command"
-            message = "every command needs a 'command' field naming what to do"
+            message = lazy("every command needs a 'command' field naming what to do")
             rule = "missing_command"
         elif rule == "json_invalid":
             field = ""
-            message = f"not valid JSON: {detail.get('ctx', {}).get('error', message)}"
+            message = lazy(
+                "not valid JSON: %(exc)s", exc=detail.get("ctx", {}).get("error", message)
+            )
         elif (
             rule == "string_pattern_mismatch" and detail.get("ctx", {}).get("pattern") == ID_PATTERN
         ):
             rule = "invalid_id"
-            message = f"an id must be {ID_RULE_TEXT}"
+            message = lazy("an id must be %(rule)s", rule=lazy(ID_RULE_TEXT))
         violations.append(Violation(field, rule, message))
     return violations
 
 
-NOT_AN_OBJECT: Final = Violation("", "not_an_object", "a command is a JSON object")
+NOT_AN_OBJECT: Final = Violation("", "not_an_object", lazy("a command is a JSON object"))
 
 
 def parse_command(data: str | bytes | Mapping[str, Any] | object) -> Command:
@@ -772,7 +782,7 @@ def parse_changes(kind: str, command: str, raw: Mapping[str, Any]) -> EntryChang
             else Violation(
                 f"changes.{v.field}",
                 "not_changeable",
-                f"is not a field a correction can change in a {kind}",
+                lazy("is not a field a correction can change in a %(kind)s", kind=kind),
             )
             for v in violations_from(exc, strip_tag=False)
         ]

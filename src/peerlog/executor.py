@@ -32,6 +32,7 @@ from peerlog.commands import (
 from peerlog.domain.errors import CommandRejected, RuleViolation, Violation
 from peerlog.domain.stamp import Stamp
 from peerlog.handlers import handle
+from peerlog.i18n import lazy
 from peerlog.persistence.base import EventRecorder, Turn
 from peerlog.persistence.mapper import EventMapper
 from peerlog.persistence.records import (
@@ -111,8 +112,12 @@ def _reused(cmd: AnyCommand, first_command: str) -> CommandRejected:
             Violation(
                 "command_id",
                 "command_id_reused",
-                f"'{cmd.command_id}' was already used for a different {first_command} "
-                "command; give each command its own id",
+                lazy(
+                    "'%(command_id)s' was already used for a different %(first_command)s "
+                    "command; give each command its own id",
+                    command_id=cmd.command_id,
+                    first_command=first_command,
+                ),
             )
         ],
     )
@@ -218,8 +223,11 @@ class Executor:
                 Violation(
                     "",
                     "contention",
-                    f"other writers kept changing the same record; gave up after {MAX_ATTEMPTS} "
-                    "attempts, nothing was written - send the command again",
+                    lazy(
+                        "other writers kept changing the same record; gave up after "
+                        "%(MAX_ATTEMPTS)s attempts, nothing was written - send the command again",
+                        MAX_ATTEMPTS=MAX_ATTEMPTS,
+                    ),
                 )
             ],
         )

@@ -30,6 +30,7 @@ from peerlog.domain.events import DomainEvent
 from peerlog.domain.pair import Pair
 from peerlog.domain.stamp import Stamp
 from peerlog.domain.vocabulary import course_stream, pair_stream
+from peerlog.i18n import lazy
 
 
 @dataclass(frozen=True)
@@ -144,8 +145,11 @@ def _require_no_forgotten_newcomer(aggregates: Aggregates, cmd: CommandBase) -> 
             raise RuleViolation(
                 field_name,
                 "person_forgotten",
-                f"'{person}' was forgotten: their personal data was erased, and the id "
-                "of someone forgotten is not used again; give the person a new id",
+                lazy(
+                    "'%(person)s' was forgotten: their personal data was erased, and the id of "
+                    "someone forgotten is not used again; give the person a new id",
+                    person=person,
+                ),
             )
 
 

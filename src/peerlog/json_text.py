@@ -27,6 +27,7 @@ from typing import Any, Final
 import msgspec
 
 from peerlog.domain.errors import Violation
+from peerlog.i18n import lazy
 
 MAX_COMMAND_BYTES: Final = 1024 * 1024
 """A command's JSON (and a line of an import) is at most 1 MiB."""
@@ -56,14 +57,23 @@ def too_deep(field: str = "", limit: int = MAX_DEPTH) -> Violation:
     return Violation(
         field,
         "too_deep",
-        f"arrays and objects nest more than {limit} levels deep; no command needs more than 3",
+        lazy(
+            "arrays and objects nest more than %(limit)s levels deep; no command needs more than 3",
+            limit=limit,
+        ),
     )
 
 
 def too_large(size: int | None = None, limit: int = MAX_COMMAND_BYTES) -> Violation:
     what = f" ({size:,} bytes)" if size is not None else ""
     return Violation(
-        "", "too_large", f"a command's JSON is at most {limit:,} bytes{what}; send less text"
+        "",
+        "too_large",
+        lazy(
+            "a command's JSON is at most %(limit)s bytes%(what)s; send less text",
+            limit=f"{limit:,}",
+            what=what,
+        ),
     )
 
 
@@ -90,7 +100,7 @@ def as_bytes(data: str | bytes) -> bytes:
             return data.encode("utf-8")
         except UnicodeEncodeError:
             raise JsonRejected(
-                Violation("", "json_invalid", "not valid JSON: it holds a lone surrogate")
+                Violation("", "json_invalid", lazy("not valid JSON: it holds a lone surrogate"))
             ) from None
     return strip_bom(data)
 
@@ -160,7 +170,9 @@ def decode(data: str | bytes, *, limit: int = MAX_COMMAND_BYTES, depth: int = MA
     try:
         return _DECODER.decode(text)
     except msgspec.DecodeError as exc:
-        raise JsonRejected(Violation("", "json_invalid", f"not valid JSON: {exc}")) from None
+        raise JsonRejected(
+            Violation("", "json_invalid", lazy("not valid JSON: %(exc)s", exc=exc))
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -210,7 +222,7 @@ def _read_item(item: bytes, nesting: int) -> Violation | None:
     try:
         _DECODER.decode(item)
     except msgspec.DecodeError as exc:
-        return Violation("", "json_invalid", f"not valid JSON: {exc}")
+        return Violation("", "json_invalid", lazy("not valid JSON: %(exc)s", exc=exc))
     return None
 
 
@@ -229,7 +241,7 @@ def decode_batch(data: bytes, *, limit: int, key: str = "commands") -> Batch:
         try:
             return Batch(_DECODER.decode(text), {})
         except msgspec.DecodeError as exc:
-            failure = Violation("", "json_invalid", f"not valid JSON: {exc}")
+            failure = Violation("", "json_invalid", lazy("not valid JSON: %(exc)s", exc=exc))
     pieces: list[bytes] = []
     unread: dict[int, Violation] = {}
     at = 0

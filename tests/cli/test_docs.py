@@ -42,7 +42,7 @@ MASKS = [
     # Checkpoint keys and signatures, root hashes: made anew for each record.
     (re.compile(r"\+[0-9a-f]{8}\+[A-Za-z0-9+/]{44}"), "+<key>"),
     (re.compile(r"(\u2014 \S+) [A-Za-z0-9+/]{86,}={0,2}"), r"\1 <signature>"),
-    (re.compile(r"\b[A-Za-z0-9+/]{43}="), "<hash>"),
+    (re.compile(r"(?<![A-Za-z0-9+/])[A-Za-z0-9+/]{43}="), "<hash>"),
     (re.compile(r"\(\d[\d,]* bytes\)"), "(<size> bytes)"),
     (re.compile(r"\), \d[\d,]* bytes$", re.MULTILINE), "), <size> bytes"),
     (re.compile(r"\btok-[0-9a-f]{12}\b"), "tok-<id>"),

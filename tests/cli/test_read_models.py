@@ -138,7 +138,7 @@ def test_dashboard_brings_the_read_models_up_to_date_and_flags_pairs(
     assert re.search(r"Read models at position 0 of \d+: \d+ events behind\.", behind)
     out = peerlog.ok("dashboard", "--now", "2026-03-03T18:00:00Z")
     lines = out.splitlines()
-    assert lines[0] == "Supervisor overview at 2026-03-03 18:00 UTC: 2 pairs, 1 need attention."
+    assert lines[0] == "Supervisor overview at 2026-03-03 18:00 UTC: 2 pairs, 1 needs attention."
     assert lines[1].endswith("(up to date).")
     assert lines[3] == "p1  course vfu-1  students s1, s2  supervisor sup1"
     assert lines[4].startswith("    sessions 1 (1 in the last 7 days), last activity 2026-")

@@ -182,3 +182,76 @@ def test_a_supervisor_on_the_dashboard(
             browser.close()
     for name in ("overview.png", "progression.png", "audit.png"):
         assert (tmp_path / name).stat().st_size > 10_000
+
+
+LANGUAGES = {
+    "sv": {
+        "locale": "sv-SE",
+        "flag": "obalans i utförandet",
+        "calm": "Inget behöver uppmärksamhet.",
+        "met": "uppnått",
+        "verified": "Verifierad",
+        "level": "senaste nivå good",
+        "head": "Dina par",
+    },
+    "da": {
+        "locale": "da-DK",
+        "flag": "ubalance i udførelsen",
+        "calm": "Intet kræver opmærksomhed.",
+        "met": "opfyldt",
+        "verified": "Verificeret",
+        "level": "seneste niveau good",
+        "head": "Dine par",
+    },
+}
+SHOTS = os.environ.get("PEERLOG_SCREENSHOTS", "")
+"""A folder to write the screenshots to (else the test's own temporary folder)."""
+
+
+@pytest.mark.parametrize("language", ["sv", "da"])
+def test_the_dashboard_in_swedish_and_danish(
+    chromium: str, ward: tuple[Server, dict[str, str]], tmp_path: Path, language: str
+) -> None:
+    """A browser set to Swedish (Danish) shows the overview, a student's progression and
+    the audit in that language; they are pictured for the docs and the reviewers."""
+    from playwright.sync_api import expect, sync_playwright
+
+    words = LANGUAGES[language]
+    shots = Path(SHOTS) if SHOTS else tmp_path
+    shots.mkdir(parents=True, exist_ok=True)
+    server, secrets = ward
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=ARGS, headless=True)
+        try:
+            context = browser.new_context(
+                viewport={"width": 1024, "height": 1366}, locale=words["locale"]
+            )
+            page = context.new_page()
+            page.goto(server.url + "/login")
+            expect(page.locator("html")).to_have_attribute("lang", language)
+            page.fill("#token", secrets["sup"])
+            page.click("form[action='/login'] button[type=submit]")
+            expect(page).to_have_url(server.url + "/dashboard")
+            expect(page.locator("h1")).to_have_text(words["head"])
+            pairs = page.locator("li.pair")
+            expect(pairs.first.locator(".flag")).to_contain_text(words["flag"])
+            expect(pairs.nth(1)).to_contain_text(words["calm"])
+            page.screenshot(path=shots / f"overview-{language}.png", full_page=True)
+
+            page.click("li.pair[data-pair=pb] a.student:text('b1')")
+            row = page.locator("table.progression tr[data-goal=medication]")
+            expect(row.locator("td.st")).to_contain_text(words["met"])
+            page.screenshot(path=shots / f"progression-{language}.png", full_page=True)
+
+            page.click("#audit-link")
+            expect(page.locator(".integrity")).to_contain_text(words["verified"])
+            expect(page.locator("section.goal[data-goal=medication]")).to_contain_text(
+                words["level"]
+            )
+            page.emulate_media(media="print")
+            page.screenshot(path=shots / f"audit-{language}.png", full_page=True)
+            context.close()
+        finally:
+            browser.close()
+    for name in ("overview", "progression", "audit"):
+        assert (shots / f"{name}-{language}.png").stat().st_size > 10_000

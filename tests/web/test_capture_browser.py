@@ -159,11 +159,13 @@ def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
-def _device(browser: Any, ward: Ward, who: str, viewport: dict[str, int] = PHONE) -> Any:
-    """A browser context (a phone) logged in as ``who``, on its pair's page of today."""
+def _device(
+    browser: Any, ward: Ward, who: str, viewport: dict[str, int] = PHONE, locale: str = "en-GB"
+) -> Any:
+    """A browser context (a phone set to ``locale``) logged in as ``who``."""
     from playwright.sync_api import expect
 
-    context = browser.new_context(viewport=viewport, service_workers="allow")
+    context = browser.new_context(viewport=viewport, service_workers="allow", locale=locale)
     page = context.new_page()
     page.goto(ward.server.url + "/login")
     page.fill("#token", ward.secrets[who])
@@ -543,6 +545,39 @@ def test_a_step_is_recorded_with_the_keyboard_alone(browser: Any, ward: Ward) ->
     assert [(e.actor, e.kind, e.performers, e.observers, e.note) for e in steps] == [
         ("d1", "preparation", ("d1",), ("d2",), "Helped the patient to the chair")
     ]
+
+
+def test_a_phone_in_swedish_and_the_language_changed_to_danish(
+    browser: Any, ward: Ward, shots: Path
+) -> None:
+    """The phone's language (Swedish) gives the pages and what their script writes in
+    Swedish; Danish chosen on the page stays chosen."""
+    from playwright.sync_api import expect
+
+    context, page = _device(browser, ward, "b2", locale="sv-SE")
+    try:
+        page.goto(ward.server.url + "/capture/pb/reflection")
+        expect(page.locator("html")).to_have_attribute("lang", "sv")
+        expect(page.locator("h1")).to_have_text("Reflektion")
+        expect(page.locator("#net")).to_have_text("ansluten")
+        expect(page.locator("#stages-done")).to_have_text("0 av 6 steg skrivna (ofullständig)")
+        expect(page.locator("label[for=stage-evaluation]")).to_contain_text(
+            "3. Värdering: Vad var bra och vad kunde ha varit bättre?"
+        )
+        expect(page.locator("#queue-summary")).to_have_text("0 väntar, 0 godtagna, 0 avvisade.")
+        page.screenshot(path=shots / "capture-reflection-sv.png", full_page=True)
+        page.select_option("#language-choice", "da")
+        page.click("form.language button[type=submit]")
+        expect(page).to_have_url(ward.server.url + "/capture/pb/reflection")
+        expect(page.locator("h1")).to_have_text("Refleksion")
+        expect(page.locator("#stages-done")).to_have_text("0 af 6 trin skrevet (ufuldstændig)")
+        page.goto(ward.server.url + "/capture/pb")
+        expect(page.locator("html")).to_have_attribute("lang", "da")
+        expect(page.locator("h1")).to_have_text("Mit par i dag")
+        page.screenshot(path=shots / "capture-today-da.png", full_page=True)
+        _scan(page, "capture-today-da")
+    finally:
+        context.close()
 
 
 def _scan(page: Any, name: str) -> None:

@@ -6,6 +6,12 @@
   const DB = "peerlog-capture", STORE = "queue", CACHE = "peerlog-capture-v1", KEEP = 20;
   const body = document.body;
   const pair = body.dataset.pair, me = body.dataset.me;
+  // The page's language: the server writes the script's messages into the page.
+  const words = JSON.parse(body.dataset.messages || "{}");
+  function say(key, fallback) { return words[key] || fallback; }
+  function fill(text, values) {
+    return text.replace(/%\((\w+)\)s/g, function (all, name) { return String(values[name]); });
+  }
   let sequence = 0;
 
   // --- IndexedDB ------------------------------------------------------------------------
@@ -117,7 +123,7 @@
       note.className = "flagged";
       note.dataset.flagFor = field.name;
       note.id = "flag-" + (field.id || field.name);
-      note.textContent = "This looks like a personal identity number. Patients must not be identifiable: remove it.";
+      note.textContent = say("identity_number", "This looks like a personal identity number. Patients must not be identifiable: remove it.");
       field.insertAdjacentElement("afterend", note);
       field.setAttribute("aria-describedby", note.id);
     } else if (!bad && note) {
@@ -173,12 +179,10 @@
     return command;
   }
   function describe(command) {
-    if (command.command === "record_step") { return "Step: " + command.kind.replace(/_/g, " "); }
-    return {
-      open_session: "Check-in", switch_roles: "Roles swapped", give_feedback: "Feedback",
-      record_reflection: "Reflection", assess_goal: "Assessment", close_session: "Check-out",
-      correct_entry: "Correction", retract_entry: "Retraction"
-    }[command.command] || command.command;
+    if (command.command === "record_step") {
+      return say("step", "Step") + ": " + say("kind_" + command.kind, command.kind.replace(/_/g, " "));
+    }
+    return say(command.command, command.command);
   }
   function localEffect(command) {
     const at = command.occurred_at;
@@ -289,7 +293,7 @@
   function time(iso) { return new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", hour12: false }); }
   function render() {
     const net = document.getElementById("net");
-    if (net) { net.textContent = navigator.onLine ? "online" : "offline"; net.className = "net " + (navigator.onLine ? "on" : "off"); }
+    if (net) { net.textContent = navigator.onLine ? say("online", "online") : say("offline", "offline"); net.className = "net " + (navigator.onLine ? "on" : "off"); }
     return all().then(function (items) {
       const mine = items.filter(function (i) { return i.pair === pair && i.me === me; });
       const list = document.getElementById("queue-list");
@@ -304,9 +308,9 @@
         li.dataset.status = i.status;
         li.dataset.command = i.command_id;
         li.className = "item " + i.status;
-        const word = { waiting: "Waiting", accepted: "Accepted", rejected: "Rejected" }[i.status];
+        const word = say(i.status, i.status);
         const head = document.createElement("span");
-        head.textContent = i.label + " · " + time(i.command.occurred_at) + " · " + word;
+        head.textContent = describe(i.command) + " · " + time(i.command.occurred_at) + " · " + word;
         li.appendChild(head);
         if (i.status === "rejected") {
           (i.errors || []).forEach(function (e) {
@@ -318,12 +322,12 @@
           });
           const fix = document.createElement("a");
           fix.href = i.page + "?fix=" + encodeURIComponent(i.command_id);
-          fix.textContent = "Fix and send again";
+          fix.textContent = say("fix", "Fix and send again");
           fix.className = "button";
           li.appendChild(fix);
           const drop = document.createElement("button");
           drop.type = "button";
-          drop.textContent = "Discard";
+          drop.textContent = say("discard", "Discard");
           drop.className = "quiet";
           drop.addEventListener("click", function () { remove(i.command_id).then(render); });
           li.appendChild(drop);
@@ -331,7 +335,7 @@
         list.appendChild(li);
       });
       const summary = document.getElementById("queue-summary");
-      summary.textContent = counts.waiting + " waiting, " + counts.accepted + " accepted, " + counts.rejected + " rejected.";
+      summary.textContent = fill(say("summary", "%(waiting)s waiting, %(accepted)s accepted, %(rejected)s rejected."), counts);
       return mine;
     });
   }
@@ -398,7 +402,12 @@
       if (!empty) { written++; }
     });
     const done = document.getElementById("stages-done");
-    if (done) { done.textContent = written + " of " + marks.length + " stages written" + (written < marks.length ? " (incomplete)" : ""); }
+    if (done) {
+      // Swedish, Danish and English have a form for one and one for every other number.
+      const form = say(marks.length === 1 ? "stages_one" : "stages_other", "%(written)s of %(count)s stages written");
+      done.textContent = fill(form, { written: written, count: marks.length }) +
+        (written < marks.length ? " " + say("incomplete", "(incomplete)") : "");
+    }
   }
   function filterGoals(input) {
     const words = input.value.trim().toLowerCase();

@@ -43,6 +43,7 @@ from peerlog.domain.events import (
 from peerlog.domain.stamp import Stamp
 from peerlog.domain.suggest import suggestion
 from peerlog.domain.vocabulary import course_stream
+from peerlog.i18n import N_, Text, lazy
 
 
 class Goal(msgspec.Struct, kw_only=True):
@@ -56,6 +57,18 @@ class Goal(msgspec.Struct, kw_only=True):
     def retired_by(self, moment: datetime) -> bool:
         """Whether the goal had been retired by ``moment`` (on the occurred-at clock)."""
         return self.retired_at is not None and self.retired_at <= moment
+
+
+ROLE_WORDS: Final = {
+    ("coordinator",): N_("a coordinator"),
+    ("supervisor",): N_("a supervisor"),
+    ("student",): N_("a student"),
+    ("coordinator", "supervisor"): N_("a coordinator and a supervisor"),
+    ("coordinator", "student"): N_("a coordinator and a student"),
+    ("supervisor", "student"): N_("a supervisor and a student"),
+    ("coordinator", "supervisor", "student"): N_("a coordinator, a supervisor and a student"),
+}
+"""A person's roles in a course, in words for messages."""
 
 
 class Course(msgspec.Struct, kw_only=True):
@@ -79,20 +92,28 @@ class Course(msgspec.Struct, kw_only=True):
     """People whose key was destroyed: they stay in the roster, nothing new is recorded
     by or about them."""
 
-    def role_of(self, person: str) -> str | None:
+    def role_of(self, person: str) -> Text | None:
         """The person's role in the course, as words for messages; None if unknown."""
-        roles = []
-        if person in self.coordinators:
-            roles.append("a coordinator")
-        if person in self.supervisors:
-            roles.append("a supervisor")
-        if person in self.students:
-            roles.append("a student")
-        return " and ".join(roles) if roles else None
+        held = tuple(
+            role
+            for role, people in (
+                ("coordinator", self.coordinators),
+                ("supervisor", self.supervisors),
+                ("student", self.students),
+            )
+            if person in people
+        )
+        return lazy(ROLE_WORDS[held]) if held else None
 
     def who(self, person: str) -> str:
-        """``'x' is a student of course c1``, for messages."""
-        return f"'{person}' is {self.role_of(person) or 'not known'} of course {self.course_id}"
+        """``'x' is a student of course c1``, for messages (translated where shown)."""
+        role = self.role_of(person) or lazy("not known")
+        return lazy(
+            "'%(person)s' is %(role)s of course %(course)s",
+            person=person,
+            role=role,
+            course=self.course_id,
+        )
 
     def is_known(self, person: str) -> bool:
         return person in self.students or person in self.supervisors or person in self.coordinators
@@ -102,8 +123,12 @@ class Course(msgspec.Struct, kw_only=True):
             raise RuleViolation(
                 "actor",
                 "unknown_actor",
-                f"'{actor}' is not known in course {self.course_id}: only its coordinators, "
-                "supervisors and enrolled students record in it",
+                lazy(
+                    "'%(actor)s' is not known in course %(course_id)s: only its coordinators, "
+                    "supervisors and enrolled students record in it",
+                    actor=actor,
+                    course_id=self.course_id,
+                ),
             )
         self.require_not_forgotten([actor], "actor")
 
@@ -117,8 +142,12 @@ class Course(msgspec.Struct, kw_only=True):
                 raise RuleViolation(
                     field,
                     "person_forgotten",
-                    f"'{person}' was forgotten in course {self.course_id}: their personal "
-                    "data was erased, and nothing new is recorded by or about them",
+                    lazy(
+                        "'%(person)s' was forgotten in course %(course_id)s: their personal data "
+                        "was erased, and nothing new is recorded by or about them",
+                        person=person,
+                        course_id=self.course_id,
+                    ),
                 )
 
     def require_coordinator(self, actor: str, doing: str) -> None:
@@ -127,7 +156,11 @@ class Course(msgspec.Struct, kw_only=True):
             raise RuleViolation(
                 "actor",
                 "not_allowed",
-                f"{self.who(actor)}; only a coordinator of the course may {doing}",
+                lazy(
+                    "%(who)s; only a coordinator of the course may %(doing)s",
+                    who=self.who(actor),
+                    doing=doing,
+                ),
             )
 
     def require_goals(self, goals: tuple[str, ...], moment: datetime, field: str) -> None:
@@ -141,19 +174,27 @@ class Course(msgspec.Struct, kw_only=True):
                 raise RuleViolation(
                     field,
                     "goal_retired",
-                    f"goal '{goal_id}' was retired at {goal.retired_at.isoformat()}; "
-                    "evidence after retirement is not accepted",
+                    lazy(
+                        "goal '%(goal_id)s' was retired at %(isoformat)s; evidence after "
+                        "retirement is not accepted",
+                        goal_id=goal_id,
+                        isoformat=goal.retired_at.isoformat(),
+                    ),
                 )
 
-    def unknown_goal(self, goal_id: str, moment: datetime | None = None) -> str:
+    def unknown_goal(self, goal_id: str, moment: datetime | None = None) -> Text:
         """The message for a goal the course does not have, with the ones it has."""
         valid = [
             g.goal_id for g in self.goals.values() if moment is None or not g.retired_by(moment)
         ]
-        hint = suggestion(
-            goal_id, valid, f"goals of course {self.course_id}", f"peerlog goals {self.course_id}"
+        what = lazy("goals of course %(course)s", course=self.course_id)
+        hint = suggestion(goal_id, valid, what, f"peerlog goals {self.course_id}")
+        return lazy(
+            "'%(goal_id)s' is not a goal of course %(course_id)s. %(hint)s",
+            goal_id=goal_id,
+            course_id=self.course_id,
+            hint=hint,
         )
-        return f"'{goal_id}' is not a goal of course {self.course_id}. {hint}"
 
     def level_rank(self, level: str) -> int:
         return self.scale.index(level)
@@ -240,7 +281,10 @@ def require_course(course: Course | None, course_id: str) -> Course:
         raise RuleViolation(
             "course_id",
             "unknown_course",
-            f"course '{course_id}' does not exist; open it first with open_course",
+            lazy(
+                "course '%(course_id)s' does not exist; open it first with open_course",
+                course_id=course_id,
+            ),
         )
     return course
 
@@ -257,7 +301,11 @@ def _require_new_goal_id(course: Course, goal_id: str, field: str) -> None:
         raise RuleViolation(
             field,
             "duplicate_goal",
-            f"course {course.course_id} already has a goal '{goal_id}'; choose another goal_id",
+            lazy(
+                "course %(course_id)s already has a goal '%(goal_id)s'; choose another goal_id",
+                course_id=course.course_id,
+                goal_id=goal_id,
+            ),
         )
 
 
@@ -270,19 +318,29 @@ def open_course(existing: Course | None, stamp: Stamp, cmd: OpenCourse) -> list[
     ]
     if existing is not None:
         raise RuleViolation(
-            "course_id", "duplicate_course", f"course '{course_id}' is already open"
+            "course_id",
+            "duplicate_course",
+            lazy("course '%(course_id)s' is already open", course_id=course_id),
         )
     if ends_on < starts_on:
         raise RuleViolation(
             "ends_on",
             "dates_in_order",
-            f"the course ends ({ends_on}) before it starts ({starts_on})",
+            lazy(
+                "the course ends (%(ends_on)s) before it starts (%(starts_on)s)",
+                ends_on=ends_on,
+                starts_on=starts_on,
+            ),
         )
     if pass_level not in scale:
         raise RuleViolation(
             "pass_level",
             "level_in_scale",
-            f"'{pass_level}' is not on the scale ({', '.join(scale)})",
+            lazy(
+                "'%(pass_level)s' is not on the scale (%(join)s)",
+                pass_level=pass_level,
+                join=", ".join(scale),
+            ),
         )
     seen: set[str] = set()
     for index, goal in enumerate(goals):
@@ -290,7 +348,7 @@ def open_course(existing: Course | None, stamp: Stamp, cmd: OpenCourse) -> list[
             raise RuleViolation(
                 f"goals.{index}.goal_id",
                 "duplicate_goal",
-                f"goal '{goal.goal_id}' is listed twice",
+                lazy("goal '%(goal_id)s' is listed twice", goal_id=goal.goal_id),
             )
         seen.add(goal.goal_id)
     return [
@@ -310,7 +368,7 @@ def open_course(existing: Course | None, stamp: Stamp, cmd: OpenCourse) -> list[
 
 @DECIDERS(AddGoal)
 def add_goal(course: Course, stamp: Stamp, cmd: AddGoal) -> list[DomainEvent]:
-    course.require_coordinator(stamp.actor, "add goals")
+    course.require_coordinator(stamp.actor, lazy("add goals"))
     _require_new_goal_id(course, cmd.goal_id, "goal_id")
     return [
         GoalAdded(
@@ -327,15 +385,17 @@ def add_goal(course: Course, stamp: Stamp, cmd: AddGoal) -> list[DomainEvent]:
 @DECIDERS(ReviseGoal)
 def revise_goal(course: Course, stamp: Stamp, cmd: ReviseGoal) -> list[DomainEvent]:
     goal_id, title, area, description = cmd.goal_id, cmd.title, cmd.area, cmd.description
-    course.require_coordinator(stamp.actor, "revise goals")
+    course.require_coordinator(stamp.actor, lazy("revise goals"))
     goal = _require_goal(course, goal_id)
     if goal.retired_at is not None:
         raise RuleViolation(
-            "goal_id", "goal_retired", f"goal '{goal_id}' is retired and can no longer be revised"
+            "goal_id",
+            "goal_retired",
+            lazy("goal '%(goal_id)s' is retired and can no longer be revised", goal_id=goal_id),
         )
     if title is None and area is None and description is None:
         raise RuleViolation(
-            "title", "nothing_to_revise", "give at least one of title, area or description"
+            "title", "nothing_to_revise", lazy("give at least one of title, area or description")
         )
     return [
         GoalRevised(
@@ -352,20 +412,27 @@ def revise_goal(course: Course, stamp: Stamp, cmd: ReviseGoal) -> list[DomainEve
 @DECIDERS(RetireGoal)
 def retire_goal(course: Course, stamp: Stamp, cmd: RetireGoal) -> list[DomainEvent]:
     goal_id = cmd.goal_id
-    course.require_coordinator(stamp.actor, "retire goals")
+    course.require_coordinator(stamp.actor, lazy("retire goals"))
     goal = _require_goal(course, goal_id)
     if goal.retired_at is not None:
         raise RuleViolation(
             "goal_id",
             "goal_retired",
-            f"goal '{goal_id}' was already retired at {goal.retired_at.isoformat()}",
+            lazy(
+                "goal '%(goal_id)s' was already retired at %(isoformat)s",
+                goal_id=goal_id,
+                isoformat=goal.retired_at.isoformat(),
+            ),
         )
     if stamp.occurred_at < goal.added_at:
         raise RuleViolation(
             "occurred_at",
             "not_before_added",
-            f"goal '{goal_id}' was added at {goal.added_at.isoformat()}; "
-            "it cannot be retired before that",
+            lazy(
+                "goal '%(goal_id)s' was added at %(isoformat)s; it cannot be retired before that",
+                goal_id=goal_id,
+                isoformat=goal.added_at.isoformat(),
+            ),
         )
     return [
         GoalRetired(
@@ -377,19 +444,28 @@ def retire_goal(course: Course, stamp: Stamp, cmd: RetireGoal) -> list[DomainEve
 @DECIDERS(EnrollStudent)
 def enroll_student(course: Course, stamp: Stamp, cmd: EnrollStudent) -> list[DomainEvent]:
     student_id = cmd.student_id
-    course.require_coordinator(stamp.actor, "enroll students")
+    course.require_coordinator(stamp.actor, lazy("enroll students"))
     if student_id in course.students:
         raise RuleViolation(
             "student_id",
             "already_enrolled",
-            f"'{student_id}' is already enrolled in course {course.course_id}",
+            lazy(
+                "'%(student_id)s' is already enrolled in course %(course_id)s",
+                student_id=student_id,
+                course_id=course.course_id,
+            ),
         )
     if student_id in course.supervisors or student_id in course.coordinators:
         raise RuleViolation(
             "student_id",
             "one_role",
-            f"'{student_id}' is {course.role_of(student_id)} of course {course.course_id}; "
-            "a student cannot also supervise or coordinate the same course",
+            lazy(
+                "'%(student_id)s' is %(role_of)s of course %(course_id)s; a student cannot also "
+                "supervise or coordinate the same course",
+                student_id=student_id,
+                role_of=course.role_of(student_id),
+                course_id=course.course_id,
+            ),
         )
     return [
         StudentEnrolled(
@@ -406,20 +482,28 @@ def _require_not_student(course: Course, person: str, field: str) -> None:
         raise RuleViolation(
             field,
             "one_role",
-            f"'{person}' is enrolled as a student in course {course.course_id}; "
-            "a student cannot also supervise or coordinate the same course",
+            lazy(
+                "'%(person)s' is enrolled as a student in course %(course_id)s; a student cannot "
+                "also supervise or coordinate the same course",
+                person=person,
+                course_id=course.course_id,
+            ),
         )
 
 
 @DECIDERS(AssignSupervisor)
 def assign_supervisor(course: Course, stamp: Stamp, cmd: AssignSupervisor) -> list[DomainEvent]:
     supervisor_id = cmd.supervisor_id
-    course.require_coordinator(stamp.actor, "assign supervisors")
+    course.require_coordinator(stamp.actor, lazy("assign supervisors"))
     if supervisor_id in course.supervisors:
         raise RuleViolation(
             "supervisor_id",
             "already_assigned",
-            f"'{supervisor_id}' is already a supervisor in course {course.course_id}",
+            lazy(
+                "'%(supervisor_id)s' is already a supervisor in course %(course_id)s",
+                supervisor_id=supervisor_id,
+                course_id=course.course_id,
+            ),
         )
     _require_not_student(course, supervisor_id, "supervisor_id")
     return [
@@ -435,12 +519,16 @@ def assign_supervisor(course: Course, stamp: Stamp, cmd: AssignSupervisor) -> li
 @DECIDERS(AssignCoordinator)
 def assign_coordinator(course: Course, stamp: Stamp, cmd: AssignCoordinator) -> list[DomainEvent]:
     coordinator_id = cmd.coordinator_id
-    course.require_coordinator(stamp.actor, "assign coordinators")
+    course.require_coordinator(stamp.actor, lazy("assign coordinators"))
     if coordinator_id in course.coordinators:
         raise RuleViolation(
             "coordinator_id",
             "already_assigned",
-            f"'{coordinator_id}' is already a coordinator of course {course.course_id}",
+            lazy(
+                "'%(coordinator_id)s' is already a coordinator of course %(course_id)s",
+                coordinator_id=coordinator_id,
+                course_id=course.course_id,
+            ),
         )
     _require_not_student(course, coordinator_id, "coordinator_id")
     return [
@@ -456,25 +544,37 @@ def assign_coordinator(course: Course, stamp: Stamp, cmd: AssignCoordinator) -> 
 def forget_person(course: Course, stamp: Stamp, *, person_id: str) -> list[DomainEvent]:
     """Record that a person known in the course was forgotten (their key is destroyed
     by the application once this is recorded)."""
-    course.require_coordinator(stamp.actor, "forget people")
+    course.require_coordinator(stamp.actor, lazy("forget people"))
     if not course.is_known(person_id):
         raise RuleViolation(
             "person_id",
             "unknown_person",
-            f"'{person_id}' is not known in course {course.course_id}",
+            lazy(
+                "'%(person_id)s' is not known in course %(course_id)s",
+                person_id=person_id,
+                course_id=course.course_id,
+            ),
         )
     if person_id == stamp.actor:
         raise RuleViolation(
             "person_id",
             "not_self",
-            f"'{person_id}' cannot forget themselves; another coordinator of course "
-            f"{course.course_id} records it",
+            lazy(
+                "'%(person_id)s' cannot forget themselves; another coordinator of course "
+                "%(course_id)s records it",
+                person_id=person_id,
+                course_id=course.course_id,
+            ),
         )
     if course.is_forgotten(person_id):
         raise RuleViolation(
             "person_id",
             "already_forgotten",
-            f"'{person_id}' was already forgotten in course {course.course_id}",
+            lazy(
+                "'%(person_id)s' was already forgotten in course %(course_id)s",
+                person_id=person_id,
+                course_id=course.course_id,
+            ),
         )
     return [PersonForgotten(**stamp.next(course), course_id=course.course_id, person_id=person_id)]
 
@@ -488,14 +588,20 @@ def forget_person_everywhere(
     known = [course for course in courses if course.is_known(person_id)]
     if not known:
         raise RuleViolation(
-            "person_id", "unknown_person", f"'{person_id}' is not known in any course"
+            "person_id",
+            "unknown_person",
+            lazy("'%(person_id)s' is not known in any course", person_id=person_id),
         )
     for course in known:
-        course.require_coordinator(stamp.actor, f"forget people ('{person_id}' is known there)")
+        course.require_coordinator(
+            stamp.actor, lazy("forget people ('%(person)s' is known there)", person=person_id)
+        )
     pending = [course for course in known if not course.is_forgotten(person_id)]
     if not pending:
         raise RuleViolation(
-            "person_id", "already_forgotten", f"'{person_id}' was already forgotten"
+            "person_id",
+            "already_forgotten",
+            lazy("'%(person_id)s' was already forgotten", person_id=person_id),
         )
     events: list[DomainEvent] = []
     for course in pending:

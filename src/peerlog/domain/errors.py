@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from peerlog.i18n import _, shown
+
 
 @dataclass(frozen=True)
 class Violation:
-    """One broken rule: which field, which rule, and a message that says how to fix it."""
+    """One broken rule: which field, which rule, and a message that says how to fix it
+    (written in English; shown in the reader's language, :func:`peerlog.i18n.shown`)."""
 
     field: str
     rule: str
@@ -15,7 +18,7 @@ class Violation:
 
     def __str__(self) -> str:
         where = f"{self.field}: " if self.field else ""
-        return f"{where}{self.message} [{self.rule}]"
+        return f"{where}{shown(self.message)} [{self.rule}]"
 
 
 class RuleViolation(Exception):
@@ -48,7 +51,10 @@ class CommandRejected(Exception):
 
     def describe(self) -> str:
         reasons = "; ".join(str(v) for v in self.violations)
-        return f"{self.command or 'command'} rejected: {reasons}"
+        return _("%(command)s rejected: %(reasons)s") % {
+            "command": self.command or _("command"),
+            "reasons": reasons,
+        }
 
     @property
     def rule(self) -> str:
@@ -62,6 +68,7 @@ class CommandRejected(Exception):
         return {
             "command": self.command,
             "errors": [
-                {"field": v.field, "rule": v.rule, "message": v.message} for v in self.violations
+                {"field": v.field, "rule": v.rule, "message": shown(v.message)}
+                for v in self.violations
             ],
         }

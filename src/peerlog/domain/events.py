@@ -38,6 +38,7 @@ from peerlog.domain.vocabulary import (
     Shift,
     StepKind,
 )
+from peerlog.i18n import N_, gettext
 
 # An upcaster turns the stored state of version n into the state of version n + 1.
 Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
@@ -81,7 +82,9 @@ class DomainEvent(msgspec.Struct, frozen=True, kw_only=True):
         """The event in plain words, by its ``told`` template (its type's name without)."""
         if not self.told:
             return type(self).__name__
-        return self.told.format_map({name: getattr(self, name) for name in self.__struct_fields__})
+        # The template in the reader's language (the catalogs have every event's).
+        template = gettext(self.told)
+        return template.format_map({name: getattr(self, name) for name in self.__struct_fields__})
 
     def __repr__(self) -> str:
         # Personal texts stay out of reprs, and so out of logs and error messages.
@@ -282,7 +285,7 @@ class GoalAssessed(DomainEvent, frozen=True, kw_only=True):
     assessment_id: str | None = None
 
     personal_text: ClassVar = (PersonalText("comment", ("student_id",)),)
-    told: ClassVar = "{kind} assessment of {student_id} on goal {goal_id}: {level}"
+    told: ClassVar = N_("{kind} assessment of {student_id} on goal {goal_id}: {level}")
     kind_told: ClassVar = "assessment"
 
 
@@ -302,7 +305,7 @@ class AssessmentAcknowledged(DomainEvent, frozen=True, kw_only=True):
     comment: str | None = None
 
     personal_text: ClassVar = (PersonalText("comment", ("student_id",)),)
-    told: ClassVar = (
+    told: ClassVar = N_(
         "{student_id} acknowledged the {kind} assessment {assessment} on goal {goal_id} ({level})"
     )
     about_goal: ClassVar = ("student_id", "goal_id")
@@ -396,7 +399,7 @@ class PairDissolved(DomainEvent, frozen=True, kw_only=True):
     reason: str
 
     personal_text: ClassVar = (PersonalText("reason", ("students",)),)
-    told: ClassVar = "pair dissolved"
+    told: ClassVar = N_("pair dissolved")
     kind_told: ClassVar = "pair"
 
 

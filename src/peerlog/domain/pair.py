@@ -64,6 +64,7 @@ from peerlog.domain.vocabulary import (
     StepKind,
     pair_stream,
 )
+from peerlog.i18n import lazy
 
 _T = TypeVar("_T")
 
@@ -308,7 +309,9 @@ def require_pair(pair: Pair | None, pair_id: str) -> Pair:
         raise RuleViolation(
             "pair_id",
             "unknown_pair",
-            f"pair '{pair_id}' does not exist; form it first with form_pair",
+            lazy(
+                "pair '%(pair_id)s' does not exist; form it first with form_pair", pair_id=pair_id
+            ),
         )
     return pair
 
@@ -318,8 +321,11 @@ def _require_active(pair: Pair) -> None:
         raise RuleViolation(
             "pair_id",
             "pair_dissolved",
-            f"pair {pair.pair_id} was dissolved; only corrections and retractions "
-            "can still be recorded in it",
+            lazy(
+                "pair %(pair_id)s was dissolved; only corrections and retractions can still be "
+                "recorded in it",
+                pair_id=pair.pair_id,
+            ),
         )
 
 
@@ -329,8 +335,13 @@ def _require_member_or_supervisor(pair: Pair, course: Course, actor: str, doing:
         raise RuleViolation(
             "actor",
             "not_allowed",
-            f"{course.who(actor)} but neither a member nor a "
-            f"supervisor of pair {pair.pair_id}; only they may {doing}",
+            lazy(
+                "%(who)s but neither a member nor a supervisor of pair %(pair_id)s; only they "
+                "may %(doing)s",
+                who=course.who(actor),
+                pair_id=pair.pair_id,
+                doing=doing,
+            ),
         )
 
 
@@ -340,8 +351,13 @@ def _require_pair_supervisor(pair: Pair, course: Course, actor: str, doing: str)
         raise RuleViolation(
             "actor",
             "not_allowed",
-            f"{course.who(actor)} but not a supervisor of "
-            f"pair {pair.pair_id}; only the pair's supervisors may {doing}",
+            lazy(
+                "%(who)s but not a supervisor of pair %(pair_id)s; only the pair's supervisors "
+                "may %(doing)s",
+                who=course.who(actor),
+                pair_id=pair.pair_id,
+                doing=doing,
+            ),
         )
 
 
@@ -351,8 +367,12 @@ def _require_members(pair: Pair, people: Iterable[str], field: str) -> None:
             raise RuleViolation(
                 field,
                 "not_member",
-                f"'{person}' is not a member of pair {pair.pair_id} "
-                f"(its members: {', '.join(pair.students)})",
+                lazy(
+                    "'%(person)s' is not a member of pair %(pair_id)s (its members: %(join)s)",
+                    person=person,
+                    pair_id=pair.pair_id,
+                    join=", ".join(pair.students),
+                ),
             )
 
 
@@ -368,13 +388,21 @@ def _require_session(pair: Pair, session_id: str, *, is_open: bool) -> Session:
         raise RuleViolation(
             "session_id",
             "unknown_session",
-            f"pair {pair.pair_id} has no session '{session_id}'; open it with open_session",
+            lazy(
+                "pair %(pair_id)s has no session '%(session_id)s'; open it with open_session",
+                pair_id=pair.pair_id,
+                session_id=session_id,
+            ),
         )
     if is_open and not session.is_open:
         raise RuleViolation(
             "session_id",
             "session_closed",
-            f"session '{session_id}' of pair {pair.pair_id} is closed",
+            lazy(
+                "session '%(session_id)s' of pair %(pair_id)s is closed",
+                session_id=session_id,
+                pair_id=pair.pair_id,
+            ),
         )
     return session
 
@@ -392,8 +420,13 @@ def _require_new_entry_id(pair: Pair, entry_id: str, field: str) -> None:
         raise RuleViolation(
             field,
             "duplicate_entry",
-            f"pair {pair.pair_id} already has an entry '{entry_id}' (a {existing.kind_name}); "
-            "step, feedback and reflection ids are unique within a pair",
+            lazy(
+                "pair %(pair_id)s already has an entry '%(entry_id)s' (a %(kind_name)s); step, "
+                "feedback and reflection ids are unique within a pair",
+                pair_id=pair.pair_id,
+                entry_id=entry_id,
+                kind_name=existing.kind_name,
+            ),
         )
 
 
@@ -403,7 +436,11 @@ def require_entry(pair: Pair, entry_id: str) -> Entry:
         raise RuleViolation(
             "entry_id",
             "unknown_entry",
-            f"pair {pair.pair_id} has no step, feedback or reflection '{entry_id}'",
+            lazy(
+                "pair %(pair_id)s has no step, feedback or reflection '%(entry_id)s'",
+                pair_id=pair.pair_id,
+                entry_id=entry_id,
+            ),
         )
     return entry
 
@@ -416,11 +453,11 @@ def _check_step(pair: Pair, performers: tuple[str, ...], observers: tuple[str, .
         raise RuleViolation(
             "observers",
             "performer_and_observer",
-            f"'{min(both)}' cannot both perform and observe the same step",
+            lazy("'%(min)s' cannot both perform and observe the same step", min=min(both)),
         )
     if not performers and not observers:
         raise RuleViolation(
-            "performers", "no_participants", "a step needs at least one performer or observer"
+            "performers", "no_participants", lazy("a step needs at least one performer or observer")
         )
 
 
@@ -434,16 +471,23 @@ def _check_feedback(
             raise RuleViolation(
                 "receiver",
                 "peer_is_other_member",
-                "peer feedback goes from one member to another; giver and receiver are the same",
+                lazy(
+                    "peer feedback goes from one member to another; giver and receiver are the same"
+                ),
             )
     else:
         if giver not in pair.supervisors:
             raise RuleViolation(
                 "giver",
                 "supervisor_of_pair",
-                f"supervisor feedback is given by a supervisor of pair {pair.pair_id} "
-                f"(its supervisors: {', '.join(pair.supervisors)}); '{giver}' is "
-                f"{course.role_of(giver) or 'not known in the course'}",
+                lazy(
+                    "supervisor feedback is given by a supervisor of pair %(pair_id)s (its "
+                    "supervisors: %(join)s); '%(giver)s' is %(value)s",
+                    pair_id=pair.pair_id,
+                    join=", ".join(pair.supervisors),
+                    giver=giver,
+                    value=course.role_of(giver) or lazy("not known in the course"),
+                ),
             )
         _require_members(pair, [receiver], "receiver")
 
@@ -454,28 +498,30 @@ def _check_reflection(
     _require_members(pair, authors, "authors")
     if mode == "individual" and len(authors) != 1:
         raise RuleViolation(
-            "authors", "individual_has_one_author", "an individual reflection has one author"
+            "authors", "individual_has_one_author", lazy("an individual reflection has one author")
         )
     if mode == "pair" and len(authors) < 2:
         raise RuleViolation(
             "authors",
             "pair_has_two_authors",
-            "a pair reflection is written by at least two members",
+            lazy("a pair reflection is written by at least two members"),
         )
     if stages is not None:
         if not stages:
             raise RuleViolation(
                 "stages",
                 "no_stages",
-                "a reflection covers at least one of the Gibbs stages (description, feelings, "
-                "evaluation, analysis, conclusion, action_plan)",
+                lazy(
+                    "a reflection covers at least one of the Gibbs stages (description, "
+                    "feelings, evaluation, analysis, conclusion, action_plan)"
+                ),
             )
         for stage, text in stages.items():
             if not text.strip():
                 raise RuleViolation(
                     f"stages.{stage}",
                     "blank",
-                    "must not be empty; leave the stage out if it was not reflected on",
+                    lazy("must not be empty; leave the stage out if it was not reflected on"),
                 )
 
 
@@ -486,38 +532,55 @@ def form_pair(
     course: Course, existing: Pair | None, stamp: Stamp, cmd: FormPair
 ) -> list[DomainEvent]:
     pair_id, students, supervisors = cmd.pair_id, cmd.students, cmd.supervisors
-    course.require_coordinator(stamp.actor, "form pairs")
+    course.require_coordinator(stamp.actor, lazy("form pairs"))
     course.require_not_forgotten(students, "students")
     course.require_not_forgotten(supervisors, "supervisors")
     if existing is not None:
         raise RuleViolation(
             "pair_id",
             "duplicate_pair",
-            f"pair '{pair_id}' already exists (in course {existing.course_id})",
+            lazy(
+                "pair '%(pair_id)s' already exists (in course %(course_id)s)",
+                pair_id=pair_id,
+                course_id=existing.course_id,
+            ),
         )
     for student in students:
         if student not in course.students:
             raise RuleViolation(
                 "students",
                 "not_enrolled",
-                f"'{student}' is not enrolled in course {course.course_id}; "
-                "enroll them with enroll_student first",
+                lazy(
+                    "'%(student)s' is not enrolled in course %(course_id)s; enroll them with "
+                    "enroll_student first",
+                    student=student,
+                    course_id=course.course_id,
+                ),
             )
         active = course.paired.get(student)
         if active is not None:
             raise RuleViolation(
                 "students",
                 "already_paired",
-                f"'{student}' already works in active pair {active} of course "
-                f"{course.course_id}; a student is in at most one active pair per course",
+                lazy(
+                    "'%(student)s' already works in active pair %(active)s of course "
+                    "%(course_id)s; a student is in at most one active pair per course",
+                    student=student,
+                    active=active,
+                    course_id=course.course_id,
+                ),
             )
     for supervisor in supervisors:
         if supervisor not in course.supervisors:
             raise RuleViolation(
                 "supervisors",
                 "not_supervisor",
-                f"'{supervisor}' is not a supervisor in course {course.course_id}; "
-                "assign them with assign_supervisor first",
+                lazy(
+                    "'%(supervisor)s' is not a supervisor in course %(course_id)s; assign them "
+                    "with assign_supervisor first",
+                    supervisor=supervisor,
+                    course_id=course.course_id,
+                ),
             )
     return [
         StudentsPaired(
@@ -546,15 +609,23 @@ def dissolve_pair(pair: Pair, course: Course, stamp: Stamp, cmd: DissolvePair) -
         raise RuleViolation(
             "actor",
             "not_allowed",
-            f"{course.who(stamp.actor)}; only a supervisor of "
-            f"pair {pair.pair_id} or a coordinator of the course may dissolve it",
+            lazy(
+                "%(who)s; only a supervisor of pair %(pair_id)s or a coordinator of the course "
+                "may dissolve it",
+                who=course.who(stamp.actor),
+                pair_id=pair.pair_id,
+            ),
         )
     if pair.open_session is not None:
         raise RuleViolation(
             "pair_id",
             "session_open",
-            f"session '{pair.open_session}' of pair {pair.pair_id} is still open; "
-            "close it before dissolving the pair",
+            lazy(
+                "session '%(open_session)s' of pair %(pair_id)s is still open; close it before "
+                "dissolving the pair",
+                open_session=pair.open_session,
+                pair_id=pair.pair_id,
+            ),
         )
     if any(course.is_forgotten(student) for student in pair.students):
         # The reason is about every member; a text about someone forgotten is not kept.
@@ -583,19 +654,27 @@ def dissolve_pair(pair: Pair, course: Course, stamp: Stamp, cmd: DissolvePair) -
 def open_session(pair: Pair, course: Course, stamp: Stamp, cmd: OpenSession) -> list[DomainEvent]:
     session_id, roles = cmd.session_id, cmd.roles
     _require_active(pair)
-    _require_member_or_supervisor(pair, course, stamp.actor, "open its sessions")
+    _require_member_or_supervisor(pair, course, stamp.actor, lazy("open its sessions"))
     if session_id in pair.sessions:
         raise RuleViolation(
             "session_id",
             "duplicate_session",
-            f"pair {pair.pair_id} already has a session '{session_id}'",
+            lazy(
+                "pair %(pair_id)s already has a session '%(session_id)s'",
+                pair_id=pair.pair_id,
+                session_id=session_id,
+            ),
         )
     if pair.open_session is not None:
         raise RuleViolation(
             "session_id",
             "session_open",
-            f"session '{pair.open_session}' of pair {pair.pair_id} is still open; "
-            "close it (check out) before opening another",
+            lazy(
+                "session '%(open_session)s' of pair %(pair_id)s is still open; close it (check "
+                "out) before opening another",
+                open_session=pair.open_session,
+                pair_id=pair.pair_id,
+            ),
         )
     _require_roles(pair, course, roles)
     return [
@@ -614,7 +693,7 @@ def open_session(pair: Pair, course: Course, stamp: Stamp, cmd: OpenSession) -> 
 def switch_roles(pair: Pair, course: Course, stamp: Stamp, cmd: SwitchRoles) -> list[DomainEvent]:
     session_id, roles = cmd.session_id, cmd.roles
     _require_active(pair)
-    _require_member_or_supervisor(pair, course, stamp.actor, "switch roles")
+    _require_member_or_supervisor(pair, course, stamp.actor, lazy("switch roles"))
     _require_session(pair, session_id, is_open=True)
     _require_roles(pair, course, roles)
     return [
@@ -632,14 +711,17 @@ def switch_roles(pair: Pair, course: Course, stamp: Stamp, cmd: SwitchRoles) -> 
 def close_session(pair: Pair, course: Course, stamp: Stamp, cmd: CloseSession) -> list[DomainEvent]:
     session_id, summary = cmd.session_id, cmd.summary
     _require_active(pair)
-    _require_member_or_supervisor(pair, course, stamp.actor, "close its sessions")
+    _require_member_or_supervisor(pair, course, stamp.actor, lazy("close its sessions"))
     session = _require_session(pair, session_id, is_open=True)
     if stamp.occurred_at < session.opened_at:
         raise RuleViolation(
             "occurred_at",
             "not_before_opened",
-            f"session '{session_id}' was opened at {session.opened_at.isoformat()}; "
-            "it cannot close before that",
+            lazy(
+                "session '%(session_id)s' was opened at %(isoformat)s; it cannot close before that",
+                session_id=session_id,
+                isoformat=session.opened_at.isoformat(),
+            ),
         )
     if summary is not None:
         # A summary is about every member.
@@ -648,8 +730,12 @@ def close_session(pair: Pair, course: Course, stamp: Stamp, cmd: CloseSession) -
             raise RuleViolation(
                 "summary",
                 "person_forgotten",
-                f"'{forgotten[0]}' was forgotten, and a summary is about every member of "
-                f"pair {pair.pair_id}; close the session without a summary",
+                lazy(
+                    "'%(forgotten)s' was forgotten, and a summary is about every member of pair "
+                    "%(pair_id)s; close the session without a summary",
+                    forgotten=forgotten[0],
+                    pair_id=pair.pair_id,
+                ),
             )
     return [
         SessionClosed(
@@ -670,7 +756,7 @@ def record_step(pair: Pair, course: Course, stamp: Stamp, cmd: RecordStep) -> li
     session_id, step_id = cmd.session_id, cmd.step_id
     performers, observers, goals = cmd.performers, cmd.observers, cmd.goals
     _require_active(pair)
-    _require_member_or_supervisor(pair, course, stamp.actor, "record its steps")
+    _require_member_or_supervisor(pair, course, stamp.actor, lazy("record its steps"))
     _require_session(pair, session_id, is_open=True)
     _require_new_entry_id(pair, step_id, "step_id")
     _check_step(pair, tuple(performers), tuple(observers))
@@ -702,7 +788,11 @@ def give_feedback(pair: Pair, course: Course, stamp: Stamp, cmd: GiveFeedback) -
         raise RuleViolation(
             "actor",
             "not_allowed",
-            f"feedback is recorded by its giver ('{giver}'), not by '{stamp.actor}'",
+            lazy(
+                "feedback is recorded by its giver ('%(giver)s'), not by '%(actor)s'",
+                giver=giver,
+                actor=stamp.actor,
+            ),
         )
     _check_feedback(pair, course, giver, receiver, source)
     course.require_not_forgotten([receiver], "receiver")
@@ -713,7 +803,7 @@ def give_feedback(pair: Pair, course: Course, stamp: Stamp, cmd: GiveFeedback) -
         raise RuleViolation(
             "strengths",
             "empty_feedback",
-            "feedback says what went well (strengths) or what to improve (improvements)",
+            lazy("feedback says what went well (strengths) or what to improve (improvements)"),
         )
     course.require_goals(tuple(cmd.goals), stamp.occurred_at, "goals")
     return [
@@ -745,8 +835,12 @@ def record_reflection(
         raise RuleViolation(
             "actor",
             "not_allowed",
-            f"{course.who(stamp.actor)}; a reflection is recorded "
-            f"by one of its authors or a supervisor of pair {pair.pair_id}",
+            lazy(
+                "%(who)s; a reflection is recorded by one of its authors or a supervisor of pair "
+                "%(pair_id)s",
+                who=course.who(stamp.actor),
+                pair_id=pair.pair_id,
+            ),
         )
     _check_reflection(pair, tuple(authors), mode, stages)
     course.require_not_forgotten(authors, "authors")
@@ -772,7 +866,7 @@ def record_reflection(
 def assess_goal(pair: Pair, course: Course, stamp: Stamp, cmd: AssessGoal) -> list[DomainEvent]:
     student_id, goal_id, level = cmd.student_id, cmd.goal_id, cmd.level
     _require_active(pair)
-    _require_pair_supervisor(pair, course, stamp.actor, "assess its students")
+    _require_pair_supervisor(pair, course, stamp.actor, lazy("assess its students"))
     _require_members(pair, [student_id], "student_id")
     course.require_not_forgotten([student_id], "student_id")
     course.require_goals((goal_id,), stamp.occurred_at, "goal_id")
@@ -780,8 +874,12 @@ def assess_goal(pair: Pair, course: Course, stamp: Stamp, cmd: AssessGoal) -> li
         raise RuleViolation(
             "level",
             "level_in_scale",
-            f"'{level}' is not on the scale of course {course.course_id} "
-            f"({', '.join(course.scale)})",
+            lazy(
+                "'%(level)s' is not on the scale of course %(course_id)s (%(join)s)",
+                level=level,
+                course_id=course.course_id,
+                join=", ".join(course.scale),
+            ),
         )
     if cmd.assessment_id is not None:
         _require_new_entry_id(pair, cmd.assessment_id, "assessment_id")
@@ -866,9 +964,13 @@ def _require_may_change_entry(pair: Pair, course: Course, actor: str, entry: Ent
         raise RuleViolation(
             "actor",
             "not_allowed",
-            f"{course.who(actor)}; entry '{entry.entry_id}' "
-            f"can be changed by the one who recorded it ('{entry.actor}'), a supervisor of "
-            "the pair or a coordinator of the course",
+            lazy(
+                "%(who)s; entry '%(entry_id)s' can be changed by the one who recorded it "
+                "('%(actor)s'), a supervisor of the pair or a coordinator of the course",
+                who=course.who(actor),
+                entry_id=entry.entry_id,
+                actor=entry.actor,
+            ),
         )
 
 
@@ -877,14 +979,21 @@ def _require_changeable(entry: Entry, stamp: Stamp) -> None:
         raise RuleViolation(
             "entry_id",
             "entry_retracted",
-            f"entry '{entry.entry_id}' was retracted; it can no longer be changed",
+            lazy(
+                "entry '%(entry_id)s' was retracted; it can no longer be changed",
+                entry_id=entry.entry_id,
+            ),
         )
     if stamp.occurred_at < entry.occurred_at:
         raise RuleViolation(
             "occurred_at",
             "not_before_entry",
-            f"entry '{entry.entry_id}' occurred at {entry.occurred_at.isoformat()}; a "
-            "correction or retraction cannot occur before the entry it changes",
+            lazy(
+                "entry '%(entry_id)s' occurred at %(isoformat)s; a correction or retraction "
+                "cannot occur before the entry it changes",
+                entry_id=entry.entry_id,
+                isoformat=entry.occurred_at.isoformat(),
+            ),
         )
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from typing import Final, Literal, get_args
 
+from peerlog.i18n import N_
+
 Role = Literal[
     "performer",
     "observer",
@@ -45,7 +47,7 @@ GIBBS_STAGES: Final[tuple[str, ...]] = get_args(GibbsStage)
 
 ID_PATTERN: Final = r"^[A-Za-z0-9._:-]{1,64}$"
 ID_RE: Final = re.compile(ID_PATTERN)
-ID_RULE_TEXT: Final = "1 to 64 letters, digits, '-', '_', '.' or ':'"
+ID_RULE_TEXT: Final = N_("1 to 64 letters, digits, '-', '_', '.' or ':'")
 
 COURSE_STREAM_PREFIX: Final = "course/"
 PAIR_STREAM_PREFIX: Final = "pair/"

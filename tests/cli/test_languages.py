@@ -1,0 +1,238 @@
+"""The audit in Swedish, Danish and English, in every format: no English message left in
+the Swedish and Danish reports, counts in the language's plural forms, and the language
+taken from --lang, PEERLOG_LANGUAGE or the locale."""
+
+from __future__ import annotations
+
+import json
+import re
+import zlib
+from pathlib import Path
+
+import pytest
+
+from peerlog import i18n
+from tests.cli.conftest import Cli
+from tests.cli.test_audit_reports import FEELINGS, STRENGTHS
+from tests.cli.test_audit_reports import placement as placement  # noqa: PLC0414 - the fixture
+from tests.i18n import english_left, record_texts, shown_text
+from tests.support import Placement
+
+DATA = (
+    "Clinical placement",
+    "Basic hygiene",
+    "Saga Lind",
+    "Noah Berg",
+    "Eva Holm",
+    STRENGTHS,
+    FEELINGS,
+)
+"""The record's own texts: the same in every language."""
+
+TITLES = {
+    "en": "Audit of Saga Lind (s1) in course vfu-1",
+    "sv": "Granskning av Saga Lind (s1) i kursen vfu-1",
+    "da": "Gennemgang af Saga Lind (s1) på kurset vfu-1",
+}
+
+
+def _audit(peerlog: Cli, language: str, fmt: str) -> str:
+    return peerlog.ok("--lang", language, "audit", "s1", "--course", "vfu-1", "--format", fmt)
+
+
+@pytest.mark.parametrize("language", ["sv", "da"])
+def test_every_audit_format_is_in_the_language_chosen(
+    peerlog: Cli, placement: Placement, language: str
+) -> None:
+    data = record_texts(placement.app, ["course/vfu-1", "pair/p1"])
+    assert STRENGTHS in data
+    text = _audit(peerlog, language, "text")
+    md = _audit(peerlog, language, "md")
+    html = _audit(peerlog, language, "html")
+    for report in (text, md, shown_text(html)):
+        assert not english_left(report, language, data), report
+    assert text.splitlines()[0] == TITLES[language]
+    assert md.startswith(f"# {TITLES[language]}\n")
+    assert f"<title>{TITLES[language]}</title>" in html
+    assert f'<html lang="{language}">' in html
+    # The record's texts are shown as written, labelled in the language.
+    said = {"sv": "känslor", "da": "følelser"}[language]
+    assert f"{said}: “{FEELINGS}”" in md
+    # The JSON is the same whatever the language.
+    translated = json.loads(_audit(peerlog, language, "json"))
+    english = json.loads(_audit(peerlog, "en", "json"))
+    # The same audit, made a moment later: only its time and so its digest differ.
+    for report in (translated, english):
+        assert report.pop("as_of")
+        assert report["integrity"].pop("digest")
+    assert translated == english
+
+
+def test_the_english_audit_reads_as_before(peerlog: Cli, placement: Placement) -> None:
+    del placement
+    md = _audit(peerlog, "en", "md")
+    assert md.startswith(f"# {TITLES['en']}\n")
+    assert "1 goal: evidenced 1." in md
+    assert "| goal | status | performed | observed | feedback received |" in md
+
+
+def test_a_pdf_in_each_language(peerlog: Cli, placement: Placement, tmp_path: Path) -> None:
+    del placement
+    for language in ("sv", "da", "en"):
+        out = tmp_path / f"{language}.pdf"
+        peerlog.ok(
+            "--lang",
+            language,
+            "audit",
+            "s1",
+            "--course",
+            "vfu-1",
+            "--format",
+            "pdf",
+            "-o",
+            str(out),
+        )
+        data = out.read_bytes()
+        assert data.startswith(b"%PDF-")
+        # The PDF names its language and its title (the report's, in that language).
+        objects = _pdf_objects(data)
+        assert f"/Lang ({language})".encode() in objects
+        assert _pdf_title(objects) == TITLES[language]
+
+
+def _pdf_objects(data: bytes) -> bytes:
+    """The PDF's objects, its compressed streams inflated (WeasyPrint packs the catalog
+    and the document information into them)."""
+    out = [data]
+    for found in re.finditer(rb"stream\r?\n(.*?)endstream", data, re.DOTALL):
+        try:
+            out.append(zlib.decompress(found.group(1)))
+        except zlib.error:
+            continue
+    return b"\n".join(out)
+
+
+def _pdf_title(data: bytes) -> str:
+    found = re.search(rb"/Title\s*(<[0-9A-Fa-f]+>|\((?:[^()\\]|\\.)*\))", data)
+    assert found, "the PDF has no title"
+    raw = found.group(1)
+    if raw.startswith(b"<"):
+        decoded = bytes.fromhex(raw[1:-1].decode())
+        return (
+            decoded.decode("utf-16")
+            if decoded.startswith(b"\xfe\xff")
+            else decoded.decode("latin-1")
+        )
+    return re.sub(rb"\\(.)", rb"\1", raw[1:-1]).decode("latin-1")
+
+
+def test_counts_in_the_plural_forms_of_the_language(peerlog: Cli, placement: Placement) -> None:
+    placement.run(
+        "add_goal",
+        "coord",
+        course_id="vfu-1",
+        goal_id="meds",
+        title="Medication",
+        occurred_at="2026-03-03T08:00:00+00:00",
+    )
+    two = {"en": "2 goals:", "sv": "2 mål:", "da": "2 læringsmål:"}
+    for language, words in two.items():
+        assert words in _audit(peerlog, language, "text"), language
+    with i18n.speaking("en"):
+        from peerlog.web.audit_report import counts_words
+
+        goals = [{"status": "met", "retired": False}, {"status": "met", "retired": True}]
+        assert counts_words({"goals": goals[1:]}) == "0 goals: none (and 1 retired)"
+        assert counts_words({"goals": goals}) == "1 goal: met 1 (and 1 retired)"
+        assert counts_words({"goals": [*goals, *goals]}) == "2 goals: met 2 (and 2 retired)"
+    with i18n.speaking("sv"):
+        assert counts_words({"goals": goals[1:]}) == "0 mål: inga (och 1 avvecklat)"
+        assert counts_words({"goals": [*goals, *goals]}) == "2 mål: uppnått 2 (och 2 avvecklade)"
+
+
+def test_the_language_from_the_environment_and_the_locale(
+    peerlog: Cli, placement: Placement
+) -> None:
+    del placement
+    args = ("audit", "s1", "--course", "vfu-1", "--format", "md")
+    peerlog.env["PEERLOG_LANGUAGE"] = "da"
+    assert peerlog.ok(*args).startswith(f"# {TITLES['da']}")
+    # --lang wins over the environment.
+    assert peerlog.ok("--lang", "sv", *args).startswith(f"# {TITLES['sv']}")
+    del peerlog.env["PEERLOG_LANGUAGE"]
+    peerlog.env.update({"PEERLOG_LANGUAGE": "", "LC_ALL": "", "LANG": "sv_SE.UTF-8"})
+    assert peerlog.ok(*args).startswith(f"# {TITLES['sv']}")
+    bad = peerlog("--lang", "de", *args)
+    assert bad.exit_code == 2
+    assert "'de' is not one of 'sv', 'da', 'en'" in bad.output
+
+
+def test_a_rejected_command_is_explained_in_the_language(
+    peerlog: Cli, placement: Placement
+) -> None:
+    del placement
+    args = ("record", "record_step", "pair_id=p1", "session_id=nope", "step_id=x1",
+            "kind=performance", "performers=s1", "observers=s2", "goals=hygiene", "--actor", "s1")  # fmt: skip
+    said = {}
+    for language in ("en", "sv", "da"):
+        result = peerlog("--lang", language, *args)
+        assert result.exit_code == 1
+        said[language] = result.stderr.strip()
+    assert said == {
+        "en": "Error: record_step rejected: session_id: pair p1 has no session 'nope'; "
+        "open it with open_session [unknown_session]",
+        "sv": "Error: record_step avvisades: session_id: paret p1 har inget pass 'nope'; "
+        "öppna det med open_session [unknown_session]",
+        "da": "Error: record_step blev afvist: session_id: parret p1 har ingen vagt 'nope'; "
+        "åbn den med open_session [unknown_session]",
+    }
+
+
+def test_the_dashboard_counts_pairs_in_the_plural_forms_of_the_language() -> None:
+    from datetime import UTC, datetime
+
+    from peerlog.cli.dashboard import render
+    from peerlog.projections import Thresholds
+    from peerlog.projections.local_time import UTC_ZONE
+
+    now = datetime(2026, 4, 24, 18, tzinfo=UTC)
+    headings = {}
+    for language in ("en", "sv", "da"):
+        with i18n.speaking(language):
+            page = render([], now, 5, 7, Thresholds(), names={}, zones={}, zone=UTC_ZONE)
+        headings[language] = page.splitlines()[:2]
+    assert headings == {
+        "en": [
+            "Supervisor overview at 2026-04-24 18:00 UTC: 0 pairs, 0 need attention.",
+            "Read models at position 5 of 7: 2 events behind.",
+        ],
+        "sv": [
+            "Handledaröversikt 2026-04-24 18:00 UTC: 0 par, 0 behöver uppmärksamhet.",
+            "Läsmodellerna vid position 5 av 7: 2 händelser efter.",
+        ],
+        "da": [
+            "Vejlederoverblik 24.04.2026 18.00 UTC: 0 par, 0 kræver opmærksomhed.",
+            "Læsemodellerne ved position 5 af 7: 2 hændelser bagud.",
+        ],
+    }
+    for language, (one, two) in {
+        "en": ("1 needs attention", "2 need attention"),
+        "sv": ("1 behöver uppmärksamhet", "2 behöver uppmärksamhet"),
+        "da": ("1 kræver opmærksomhed", "2 kræver opmærksomhed"),
+    }.items():
+        with i18n.speaking(language):
+            words = [
+                i18n.ngettext("%(count)s needs attention", "%(count)s need attention", n)
+                % {"count": n}
+                for n in (1, 2)
+            ]
+        assert words == [one, two]
+
+
+@pytest.mark.parametrize("language", ["sv", "da"])
+def test_the_replay_in_the_language(peerlog: Cli, placement: Placement, language: str) -> None:
+    data = record_texts(placement.app, ["course/vfu-1", "pair/p1"])
+    out = peerlog.ok("--lang", language, "replay", "p1")
+    assert not english_left(out, language, data), out
+    heading = {"sv": "Par p1 (kurs vfu-1): ", "da": "Par p1 (kursus vfu-1): "}[language]
+    assert out.startswith(heading)
