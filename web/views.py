@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from peerlog import PeerLog
+from peerlog.i18n import gettext
 from peerlog.projections import TABLES, AsOf, Runner, Thresholds, overview
 from peerlog.projections.overview import PairOverview
 from peerlog.projections.participation import MEMBER_COUNTS, PARTICIPATION
@@ -311,9 +312,13 @@ def timeline_item(item: Item, scope: Scope) -> dict[str, Any]:
     if _partner_assessment(item, scope):
         fields.pop("level", None)
         data["withheld"].append("level")
-        data["summary"] = (
-            f"{fields.get('kind', '')} assessment of {fields.get('student_id', '')} on goal "
-            f"{fields.get('goal_id', '')} (withheld: students are assessed one by one)"
+        data["summary"] = gettext(
+            "{kind} assessment of {student_id} on goal {goal_id} (level withheld: students "
+            "are assessed one by one)"
+        ).format(
+            kind=fields.get("kind", ""),
+            student_id=fields.get("student_id", ""),
+            goal_id=fields.get("goal_id", ""),
         )
     return data
 

@@ -35,8 +35,8 @@ ARGS = [
 ]
 
 
-@pytest.fixture
-def chromium() -> str:
+def chromium_or_skip() -> str:
+    """Debian's chromium, or the test skipped (failed with PEERLOG_REQUIRE_BROWSER)."""
     if not Path(CHROMIUM).exists():
         reason = (
             "Debian's chromium is not installed (apt-get install chromium); "
@@ -46,6 +46,11 @@ def chromium() -> str:
             pytest.fail(f"PEERLOG_REQUIRE_BROWSER is set, but {reason}")
         pytest.skip(reason)
     return CHROMIUM
+
+
+@pytest.fixture
+def chromium() -> str:
+    return chromium_or_skip()
 
 
 def _ward(app: PeerLog) -> None:

@@ -37,7 +37,7 @@ from peerlog.domain.events import (
 from peerlog.domain.identity_numbers import find_identity_numbers
 from peerlog.web import Tokens
 from tests.web.server import Server, serve
-from tests.web.test_browser import ARGS, CHROMIUM, REQUIRED
+from tests.web.test_browser import ARGS, chromium_or_skip
 
 PHONE = {"width": 390, "height": 844}
 TABLET = {"width": 820, "height": 1180}
@@ -60,15 +60,7 @@ phone numbers, words before a number; it stays the judge)."""
 
 @pytest.fixture(scope="module")
 def chromium_path() -> str:
-    if not Path(CHROMIUM).exists():
-        reason = (
-            "Debian's chromium is not installed (apt-get install chromium); "
-            "set PEERLOG_REQUIRE_BROWSER=1 to make its absence a failure"
-        )
-        if REQUIRED:
-            pytest.fail(f"PEERLOG_REQUIRE_BROWSER is set, but {reason}")
-        pytest.skip(reason)
-    return CHROMIUM
+    return chromium_or_skip()
 
 
 def _ward(app: PeerLog) -> None:

@@ -246,6 +246,19 @@ def test_a_student_reads_what_names_them_not_what_a_partner_wrote_or_was_told_al
     assert "level" not in their_assessment[0]["fields"]
     assert "pass" not in their_assessment[0]["summary"]
     assert their_assessment[0]["withheld"] == ["comment", "level"]
+    assert their_assessment[0]["summary"] == (
+        "midpoint assessment of s2 on goal hygiene (level withheld: students are assessed "
+        "one by one)"
+    )
+    # A Swedish student reads why in Swedish.
+    swedish = web.get("s1", "/api/pairs/p1/timeline", headers={"accept-language": "sv"})
+    assert [
+        i["summary"]
+        for i in swedish.json()["items"]
+        if i["type"] == "GoalAssessed" and i["fields"]["student_id"] == "s2"
+    ] == [
+        "bedömning (midpoint) av s2 på målet hygiene (nivån visas inte: studenter bedöms var för sig)"
+    ]
     # The supervisor reads it all.
     full = web.get("sup1", "/api/pairs/p1/timeline").json()["items"]
     assert any(i["texts"].get("comment") == "Needs practice" for i in full)
