@@ -102,6 +102,10 @@ test: lint typecheck pytest
 $(DEMO_STAMP): $(DEMO_SOURCES)
 	test -x $(DEMO_VENV)/bin/python || $(PYTHON) -m venv $(DEMO_VENV)
 	$(DEMO_VENV)/bin/python -m pip install --quiet --upgrade pip
+	# The wheel carries the compiled catalogs: compile them first (Babel is one of
+	# peerlog's own dependencies).
+	$(DEMO_VENV)/bin/python -m pip install --quiet "babel>=2.16,<3"
+	$(if $(CATALOGS),$(DEMO_VENV)/bin/pybabel -q compile --domain peerlog --directory $(LOCALES) >/dev/null)
 	$(DEMO_VENV)/bin/python -m pip install --quiet --no-warn-script-location .
 	touch $(DEMO_STAMP)
 
