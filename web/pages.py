@@ -40,7 +40,7 @@ from peerlog.projections.names import all_named, display_names, named
 from peerlog.projections.progression import EVIDENCE_LABELS, STATUS_LABELS
 from peerlog.projections.reads import Source
 from peerlog.projections.store import ReadStore
-from peerlog.projections.timeline import timeline
+from peerlog.projections.timeline import KIND_NAMES, timeline
 from peerlog.projections.trends import QUIET_WEEKS, pair_trend, quiet_goals
 from peerlog.web import audit_report, charts, views
 from peerlog.web.access import Scope
@@ -65,6 +65,19 @@ EVIDENCE_SHORT: Final = Labels(
         "assessments": N_("Assm."),
     }
 )
+KIND_LABELS: Final = Labels(
+    {
+        "pair": N_("the pair"),
+        "session": N_("sessions"),
+        "step": N_("steps"),
+        "feedback": N_("feedback"),
+        "reflection": N_("reflections"),
+        "assessment": N_("assessments"),
+        "correction": N_("corrections"),
+        "retraction": N_("retractions"),
+    }
+)
+"""The kinds of events the timeline filters by (``KIND_NAMES``), as the page says them."""
 ROLE_LABELS: Final = Labels(
     {
         "student": N_("student"),
@@ -511,9 +524,14 @@ def pair_page(
     pair_id: str,
     session: Annotated[str | None, Query(max_length=64)] = None,
     student: Annotated[str | None, Query(max_length=64)] = None,
+    goal: Annotated[str | None, Query(max_length=64)] = None,
+    kind: Annotated[str | None, Query(max_length=40)] = None,
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
 ) -> Response:
     scope = _scope(request)
     _check_id(pair_id, "pair_id")
+    if goal:
+        _check_id(goal, "goal")
     if not scope.may_read_pair(pair_id):
         raise forbidden("pair_id", lazy("you do not read pair %(pair_id)s", pair_id=pair_id))
     found = _services(request)
@@ -527,6 +545,9 @@ def pair_page(
         thresholds=found.thresholds,
         session=session or None,
         student=student or None,
+        goal=goal or None,
+        kind=kind or None,
+        page=page,
     )
     return _page(request, scope, "timeline.html", "head", source, what=N_("Record"), **context)
 
@@ -541,12 +562,23 @@ def pair_context(
     thresholds: Thresholds,
     session: str | None = None,
     student: str | None = None,
+    goal: str | None = None,
+    kind: str | None = None,
+    page: int = 1,
 ) -> dict[str, Any]:
-    """What the pair page shows: its trends drawn from the read models, and its
-    timeline folded from the record."""
+    """What the pair page shows: its trends drawn from the read models, and one page
+    of its timeline (newest first) folded from the record."""
     head, items = views.pair_timeline(
-        app, scope, pair_id, as_of(None, None), session=session, student=student
+        app,
+        scope,
+        pair_id,
+        as_of(None, None),
+        session=session,
+        student=student,
+        goal=goal,
+        kind=kind,
     )
+    shown, paging = views.timeline_page(items, page)
     pair = scope.roster.pair(pair_id)
     trend = pair_trend(store, pair_id, until=now.date(), thresholds=thresholds)
     drawn = None
@@ -562,10 +594,26 @@ def pair_context(
         "names": display_names(app, head["course_id"]) if head.get("course_id") else {},
         "zone": course_zone(app, head.get("course_id")),
         "head": head,
-        "items": list(reversed(items)),
+        "items": shown,
+        "matched": len(items),
+        "paging": paging,
         "pair": pair.as_dict() if pair else None,
         "session": session,
         "student": student,
+        "goal": goal,
+        "kind": kind,
+        "kinds": KIND_NAMES,
+        "kind_labels": KIND_LABELS,
+        "filters": {
+            name: value
+            for name, value in (
+                ("session", session),
+                ("student", student),
+                ("goal", goal),
+                ("kind", kind),
+            )
+            if value
+        },
     }
 
 

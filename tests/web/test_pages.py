@@ -144,3 +144,33 @@ def test_ids_in_page_addresses_are_checked(web: Web) -> None:
     response = web.client.get("/dashboard/pairs/p%201")
     assert response.status_code == 422
     assert "is not an id" in response.text
+
+
+def test_a_pairs_timeline_pages_fifty_events_newest_first_with_its_filters(web: Web) -> None:
+    p = web.placement
+    for n in range(60):
+        assert web.command("s1", p.step(f"x{n}", goals=["hygiene"])).status_code == 201
+    web.login("sup1")
+    first = web.client.get("/dashboard/pairs/p1")
+    positions = [int(n) for n in re.findall(r'<span class="pos">#(\d+)</span>', first.text)]
+    assert len(positions) == 50
+    assert positions == sorted(positions, reverse=True)
+    assert "Page 1 of 2" in first.text
+    assert 'rel="next" href="?page=2"' in first.text
+    second = web.client.get("/dashboard/pairs/p1", params={"page": 2}).text
+    older = [int(n) for n in re.findall(r'<span class="pos">#(\d+)</span>', second)]
+    assert max(older) < min(positions)
+    assert 'rel="prev" href="?page=1"' in second
+    assert 'rel="next"' not in second
+    steps = web.client.get("/dashboard/pairs/p1", params={"kind": "step", "goal": "hygiene"})
+    assert steps.text.count('data-type="StepRecorded"') == 50
+    assert 'rel="next" href="?goal=hygiene&amp;kind=step&amp;page=2"' in steps.text
+    assert '<option value="step" selected>steps</option>' in steps.text
+    beyond = web.client.get("/dashboard/pairs/p1", params={"page": 3})
+    assert beyond.status_code == 422
+    assert "there is no page 3; the last page is 2" in beyond.text
+    danish = web.client.get(
+        "/dashboard/pairs/p1", params={"kind": "nope"}, headers={"accept-language": "da"}
+    )
+    assert danish.status_code == 422
+    assert "'nope' er ikke" in danish.text
