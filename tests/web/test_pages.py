@@ -173,4 +173,4 @@ def test_a_pairs_timeline_pages_fifty_events_newest_first_with_its_filters(web: 
         "/dashboard/pairs/p1", params={"kind": "nope"}, headers={"accept-language": "da"}
     )
     assert danish.status_code == 422
-    assert "'nope' er ikke" in danish.text
+    assert "&#39;nope&#39; er ikke en slags hændelse" in danish.text
