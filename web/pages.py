@@ -522,6 +522,7 @@ def student_page(
 def pair_page(
     request: Request,
     pair_id: str,
+    *,
     session: Annotated[str | None, Query(max_length=64)] = None,
     student: Annotated[str | None, Query(max_length=64)] = None,
     goal: Annotated[str | None, Query(max_length=64)] = None,

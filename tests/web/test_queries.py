@@ -356,9 +356,8 @@ def test_a_pairs_timeline_by_goal_and_by_kind(web: Web) -> None:
     body = steps.json()
     assert [i["entry_id"] for i in body["items"]] == ["st1"]
     assert (body["total"], body["next_offset"], body["events"]) == (2, 1, 8)
-    assert {i["type"] for i in web.get(
-        "sup1", "/api/pairs/p1/timeline", params={"kind": "correction"}
-    ).json()["items"]} == {"EntryCorrected"}
+    corrections = web.get("sup1", "/api/pairs/p1/timeline", params={"kind": "correction"})
+    assert {i["type"] for i in corrections.json()["items"]} == {"EntryCorrected"}
 
 
 def test_an_unknown_goal_or_kind_in_a_timeline_is_a_message(web: Web) -> None:
