@@ -625,7 +625,11 @@ def render_page(name: str, context: dict[str, Any]) -> str:
 
 
 def _audit(
-    request: Request, student_id: str, course: str, as_of_: str | None
+    request: Request,
+    student_id: str,
+    course: str,
+    as_of_: str | None,
+    as_of_occurred: str | None = None,
 ) -> tuple[
     Scope, dict[str, Any], dict[str, dict[str, Any]], dict[str, str], Source, dict[str, Any]
 ]:
@@ -645,7 +649,7 @@ def _audit(
             ),
         )
     source = _services(request).record_for(scope.actor)
-    window = as_of(as_of_, None)
+    window = as_of(as_of_, as_of_occurred)
     report = audit(source.app, student_id, course, window)
     behind: dict[str, dict[str, Any]] = {}
     pairs = {
@@ -669,8 +673,11 @@ def audit_page(
     student_id: str,
     course: Annotated[str, Query(max_length=64)],
     as_of_: Annotated[str | None, Query(alias="as_of", max_length=40)] = None,
+    as_of_occurred: Annotated[str | None, Query(max_length=40)] = None,
 ) -> Response:
-    scope, report, behind, names, source, weeks = _audit(request, student_id, course, as_of_)
+    scope, report, behind, names, source, weeks = _audit(
+        request, student_id, course, as_of_, as_of_occurred
+    )
     return _page(
         request,
         scope,
@@ -682,6 +689,7 @@ def audit_page(
             report, behind, names, weeks, course_zone(source.app, report["course_id"])
         ),
         as_of=as_of_,
+        as_of_occurred=as_of_occurred,
     )
 
 
@@ -692,9 +700,12 @@ def audit_pdf(
     student_id: str,
     course: Annotated[str, Query(max_length=64)],
     as_of_: Annotated[str | None, Query(alias="as_of", max_length=40)] = None,
+    as_of_occurred: Annotated[str | None, Query(max_length=40)] = None,
 ) -> Response:
     """The audit as a PDF, for the student's file."""
-    _, report, behind, names, source, weeks = _audit(request, student_id, course, as_of_)
+    _, report, behind, names, source, weeks = _audit(
+        request, student_id, course, as_of_, as_of_occurred
+    )
     zone = course_zone(source.app, course)
     return Response(
         audit_report.render_pdf(report, behind, names, weeks, zone),
@@ -710,6 +721,7 @@ def audit_file(
     student_id: str,
     course: Annotated[str, Query(max_length=64)],
     as_of_: Annotated[str | None, Query(alias="as_of", max_length=40)] = None,
+    as_of_occurred: Annotated[str | None, Query(max_length=40)] = None,
 ) -> Response:
     """The examiner's audit file: the audit, the events it was made from with their
     inclusion proofs, and the signed checkpoint."""
@@ -726,7 +738,7 @@ def audit_file(
             ),
         )
     source = _services(request).record_for(scope.actor)
-    data = make_file(source.app, student_id, course, as_of(as_of_, None))
+    data = make_file(source.app, student_id, course, as_of(as_of_, as_of_occurred))
     return Response(
         data,
         media_type="application/json",

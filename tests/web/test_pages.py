@@ -174,3 +174,26 @@ def test_a_pairs_timeline_pages_fifty_events_newest_first_with_its_filters(web: 
     )
     assert danish.status_code == 422
     assert "&#39;nope&#39; er ikke en slags hændelse" in danish.text
+
+
+def test_the_audit_page_offers_both_clocks_in_the_readers_language(web: Web) -> None:
+    assert web.command("s1", web.placement.step("st1")).status_code == 201
+    web.login("sup1")
+    params = {"course": "vfu-1", "as_of_occurred": "2026-03-02T08:00:00Z"}
+    swedish = web.client.get(
+        "/dashboard/students/s1/audit", params=params, headers={"accept-language": "sv"}
+    ).text
+    assert 'Registrerat t.o.m. <input name="as_of"' in swedish
+    assert 'Inträffat t.o.m. <input name="as_of_occurred"' in swedish
+    assert 'value="2026-03-02T08:00:00Z"' in swedish
+    assert "inträffat t.o.m." in swedish
+    assert "&amp;as_of_occurred=2026-03-02T08%3A00%3A00%2B00%3A00" in swedish
+    danish = web.client.get(
+        "/dashboard/students/s1/audit", params=params, headers={"accept-language": "da"}
+    ).text
+    assert 'Sket t.o.m. <input name="as_of_occurred"' in danish
+    # Before the step happened, the audit holds no evidence of it.
+    before = web.client.get("/dashboard/students/s1/audit", params=params).text
+    now = web.client.get("/dashboard/students/s1/audit", params={"course": "vfu-1"}).text
+    assert "st1" in now
+    assert "st1" not in before
