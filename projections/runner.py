@@ -185,7 +185,7 @@ class Runner:
                 for name in names:
                     self._states.pop(name, None)
                 raise
-            head = self.head()
+            head = self.head() if self.progress is not None else 0
             for state, _, new in moves:
                 self._positions[state.name] = new
                 self._report(f"{state.name}: processed up to", new, head)

@@ -293,6 +293,7 @@ class PostgresReadStore(ReadStore):
         self.schema = f"{datastore.schema}_read"
         self.channel = channel
         self._listener: psycopg.Connection[Any] | None = None
+        self._statements: dict[tuple[str, str], str] = {}
 
     def name(self, table: str) -> sql.Composed:
         return sql.SQL("{}.{}").format(sql.Identifier(self.schema), sql.Identifier(table))
@@ -383,20 +384,53 @@ class PostgresReadStore(ReadStore):
         *,
         before_commit: Callable[[], None] | None = None,
     ) -> None:
-        with self.datastore.transaction() as conn:
+        # Pipelined: the statements go out together and their answers come back at the
+        # end (a round trip or two for the batch, not one per table).
+        with self.datastore.connection() as conn, conn.pipeline(), conn.transaction():
+            checks = []
             for projection, old, new in moves:
                 self.write_changes(conn, projection)
-                moved = conn.execute(
-                    sql.SQL(
-                        "UPDATE {} SET position = %s, version = %s, updated_at = now() "
-                        "WHERE name = %s AND position = %s"
-                    ).format(self.name(TRACKING)),
-                    (new, projection.version, projection.name, old),
-                ).rowcount
-                if moved != 1:
+                checks.append(
+                    (
+                        projection,
+                        old,
+                        conn.execute(
+                            self._statement("move", None, TRACKING, conn),
+                            (new, projection.version, projection.name, old),
+                        ),
+                    )
+                )
+            for projection, old, moved in checks:
+                if moved.fetchone() is None:
                     raise _moved_on(projection, old)
             if before_commit is not None:
                 before_commit()
+
+    def _statement(
+        self, kind: str, table: Table | None, name: str, conn: psycopg.Connection[Any]
+    ) -> str:
+        """A statement of the flush as text, composed once (psycopg caches what it
+        makes of a text query; a composed one is made again each time)."""
+        key = (kind, name)
+        found = self._statements.get(key)
+        if found is None:
+            if kind == "move":
+                composed = sql.SQL(
+                    "UPDATE {} SET position = %s, version = %s, updated_at = now() "
+                    "WHERE name = %s AND position = %s RETURNING name"
+                ).format(self.name(TRACKING))
+            elif kind == "upsert" and table is not None:
+                composed = self._upsert(table, name)
+            elif kind == "delete" and table is not None:
+                where = sql.SQL(" AND ").join(
+                    sql.SQL("{} = %s").format(sql.Identifier(k))
+                    for k in table.column_names[: table.key]
+                )
+                composed = sql.SQL("DELETE FROM {} WHERE {}").format(self.name(name), where)
+            else:  # pragma: no cover - the kinds are this class's own
+                raise ValueError(kind)
+            found = self._statements[key] = composed.as_string(conn)
+        return found
 
     def write_changes(
         self, conn: psycopg.Connection[Any], projection: Projection, *, suffix: str = ""
@@ -406,21 +440,14 @@ class PostgresReadStore(ReadStore):
         with conn.cursor() as cursor:
             for table in projection.tables:
                 name = table.name + suffix
-                keys = table.column_names[: table.key]
                 removed = rows.removed[table.name]
                 if removed:
-                    where = sql.SQL(" AND ").join(
-                        sql.SQL("{} = %s").format(sql.Identifier(k)) for k in keys
-                    )
-                    cursor.executemany(
-                        sql.SQL("DELETE FROM {} WHERE {}").format(self.name(name), where),
-                        list(removed),
-                    )
+                    cursor.executemany(self._statement("delete", table, name, conn), list(removed))
                 changed = rows.changed[table.name]
                 if changed:
                     data = rows.data[table.name]
                     cursor.executemany(
-                        self._upsert(table, name),
+                        self._statement("upsert", table, name, conn),
                         list(iter_rows_sql(table, (data[k] for k in changed), "postgres")),
                     )
         rows.clear_changes()
@@ -528,18 +555,20 @@ class PostgresReadStore(ReadStore):
     def locks(self, names: Sequence[str]) -> Iterator[None]:
         # On one connection (the pool's others stay free for the readers).
         keys = [sql.Literal(lock_key(self.schema, f"projection:{name}")) for name in names]
+
+        def each(function: str) -> sql.Composed:
+            # One statement; its calls are made in the order written.
+            calls = (sql.SQL("{}({})").format(sql.SQL(function), key) for key in keys)
+            return sql.SQL("SELECT {}").format(sql.SQL(", ").join(calls))
+
         with self.datastore.connection() as conn:
-            taken: list[sql.Literal] = []
+            conn.execute(each("pg_advisory_lock"))
             try:
-                for key in keys:
-                    conn.execute(sql.SQL("SELECT pg_advisory_lock({})").format(key))
-                    taken.append(key)
                 yield
             finally:
                 # A lock on a server that went away went with it (and with its session).
                 if not conn.broken:
-                    for key in reversed(taken):
-                        conn.execute(sql.SQL("SELECT pg_advisory_unlock({})").format(key))
+                    conn.execute(each("pg_advisory_unlock"))
 
     def wait_for_events(self, timeout: float, stop: threading.Event | None) -> None:
         deadline = min(timeout, 1.0)
