@@ -10,8 +10,11 @@ command on the state the ones before it left and appends them in one transaction
 
 No lock of the application's is held across a decision or an append: threads of one
 process decide and append at once, and the append's check (with the retry loop) is
-what keeps a decision on a state that moved on from being recorded. Commands on one
-aggregate take turns at the store (:class:`peerlog.persistence.base.Turn`).
+what keeps a decision on a state that moved on from being recorded. In one process a
+command on a pair holds the pair's in-process turn (:meth:`UnitOfWork.turn`), so that
+its state can be changed in place; commands on other pairs go on beside it. Across
+processes, commands on one aggregate take turns at the store
+(:class:`peerlog.persistence.base.Turn`).
 """
 
 from __future__ import annotations
@@ -176,7 +179,7 @@ class Executor:
             stamp = self.stamp(cmd)
         except RuleViolation as violation:
             return self._reject_unless_repeated(cmd, digest, violation.violation)
-        with self.store.turn() as turn:
+        with self.uow.turn(cmd), self.store.turn() as turn:
             return self._decide_and_append(cmd, digest, stamp, turn)
 
     def _decide_and_append(
