@@ -13,7 +13,10 @@ from tests.conftest import Store
 from tests.support import Placement
 
 
-def _read_models_equal_a_rebuild(runner: Runner, placement: Placement) -> None:
+def _caught_up(runner: Runner, placement: Placement) -> None:
+    """Every projection is at the head, and its read model equals a rebuild."""
+    head = runner.head()
+    assert {s.name: s.position for s in runner.status()} == {p.name: head for p in PROJECTIONS}
     stored = {p.name: runner.store.load(p).snapshot() for p in PROJECTIONS}
     assert stored == {p.name: fold_all(placement.app, p).rows.snapshot() for p in PROJECTIONS}
 
@@ -28,9 +31,7 @@ def test_commands_recorded_together_cost_one_commit(store: Store) -> None:
         runner.run()
         # Every projection's changes, of every event so far, in one transaction.
         assert len(commits) == 1
-        head = runner.head()
-        assert {s.name: s.position for s in runner.status()} == {p.name: head for p in PROJECTIONS}
-        _read_models_equal_a_rebuild(runner, placement)
+        _caught_up(runner, placement)
     finally:
         runner.close()
         placement.app.close()
@@ -61,9 +62,7 @@ def test_commands_recorded_during_a_flush_are_written_in_the_next_one(
         placement.app.execute(placement.step("first"))
         runner.run()
         assert len(commits) == 2
-        head = runner.head()
-        assert {s.name: s.position for s in runner.status()} == {p.name: head for p in PROJECTIONS}
-        _read_models_equal_a_rebuild(runner, placement)
+        _caught_up(runner, placement)
     finally:
         runner.close()
         placement.app.close()
