@@ -667,21 +667,22 @@ def _pages(ctx: Context, store: str, runner: Runner, app: PeerLog) -> None:
     now = datetime.now(UTC)
     limits = Thresholds()
     token = Token("bench", supervisor, Role.SUPERVISOR, (), now)
-    scope = Scope(token, Roster(StoreEvents(app)).refresh())
+    source = StoreEvents(app)
+    scope = Scope(token, Roster(source).refresh())
     shown = {"scope": scope, "live": None}
 
     def overview_page() -> str:
         charts.forget()  # every sparkline drawn, as on the first visit
-        context = pages.overview_context(app, runner.store, scope, now=now, thresholds=limits)
+        context = pages.overview_context(source, runner.store, scope, now=now, thresholds=limits)
         return pages.render_page("overview.html", shown | context)
 
     def pair_page() -> str:
         charts.forget()
-        context = pages.pair_context(app, runner.store, scope, pair_id, now=now, thresholds=limits)
+        context = pages.pair_context(source, runner.store, scope, pair_id, now=now, thresholds=limits)
         return pages.render_page("timeline.html", shown | context)
 
     def timeline_only() -> None:
-        views.pair_timeline(app, scope, pair_id, AsOf())
+        views.pair_timeline(source, scope, pair_id, AsOf())
 
     events = len(app.records(f"pair/{pair_id}"))
     for subject, page, baseline, without in (
@@ -902,6 +903,7 @@ def replay_and_audit(ctx: Context, store: str) -> None:
     try:
         data.load(app, data.long_pair(size.replay_events, prefix="r-"))
         data.load(app, data.long_pair(size.audit_events, prefix="a-", seed=6))
+        source = StoreEvents(app)
         replay_pair = "r-p01"
         events = len(app.records(f"pair/{replay_pair}"))
         # The pair's state from all its events (no snapshot, no cache): what the
@@ -919,7 +921,7 @@ def replay_and_audit(ctx: Context, store: str) -> None:
             )
         )
         # What a dispute reads: every event told, its texts opened.
-        median, spread = _median_ms(lambda: timeline(app, replay_pair), size.repeats)
+        median, spread = _median_ms(lambda: timeline(source, replay_pair), size.repeats)
         ctx.add(
             Result(
                 "replay of one pair",
@@ -938,7 +940,7 @@ def replay_and_audit(ctx: Context, store: str) -> None:
         audited = sum(len(app.records(s)) for s in streams)
         records = app.records("pair/a-p01")
         as_of = AsOf(recorded=records[len(records) * 3 // 4].recorded_at)
-        median, spread = _median_ms(lambda: audit(app, student, course, as_of), size.repeats)
+        median, spread = _median_ms(lambda: audit(source, student, course, as_of), size.repeats)
         ctx.add(
             Result(
                 "audit of one student, as of",
@@ -1037,9 +1039,10 @@ def forwarding(ctx: Context, store: str) -> None:
     try:
         data.load(app, data.placement_for_events(ctx.size.xapi_events, seed=13))
         events = app.store.max_notification_id() or 0
-        settings = xapi_settings(app)
+        source = StoreEvents(app)
+        settings = xapi_settings(source)
         started = time.perf_counter()
-        statements = sum(1 for _ in export(app, settings))
+        statements = sum(1 for _ in export(source, settings))
         elapsed = time.perf_counter() - started
         ctx.add(
             Result(
@@ -1053,7 +1056,7 @@ def forwarding(ctx: Context, store: str) -> None:
         )
         folder = ctx.folder / f"lrs-{store}-{uuid.uuid4().hex[:6]}"
         with running_lrs(folder, ralph=ralph) as lrs:
-            forwarder = Forwarder(app, lrs.client(), settings)
+            forwarder = Forwarder(source, lrs.client(), settings)
             try:
                 started = time.perf_counter()
                 report = forwarder.run()
