@@ -216,7 +216,7 @@ def student_records(
             event = decode(record.topic, record.state)
             if isinstance(event, StudentsPaired) and student_id in event.students:
                 pairs.append(pair_stream(event.pair_id))
-    return {stream: read(stream) for stream in (course, *pairs)}
+    return {course: course_records} | {stream: read(stream) for stream in pairs}
 
 
 def audit_weeks(source: EventSource, report: Mapping[str, Any]) -> dict[str, Any]:
