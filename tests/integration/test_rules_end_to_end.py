@@ -13,7 +13,6 @@ from peerlog import CommandRejected, CommandResult
 from peerlog.projections import Runner, StoreEvents
 from peerlog.projections.asof import AsOf, audit
 from peerlog.projections.progression import GOALS, TABLES, Progression
-from peerlog.projections.source import StoreEvents
 from tests.conftest import Store
 from tests.support import COURSE, T0, FixedClock, Placement
 
