@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 from peerlog.integrity.checkpoints import Checkpoint
+from peerlog.integrity.heads import VerifiedHead
 from peerlog.integrity.leaves import Entry
 from peerlog.integrity.merkle import ProofError
 from peerlog.integrity.notes import Note
@@ -54,7 +55,7 @@ def integrity_of(
     (:mod:`peerlog.integrity.heads`)."""
     problems = []
     for stream, stream_records in records.items():
-        problem = integrity.heads.check(stream, stream_records).problem
+        problem = integrity.heads.check(stream, stream_records)
         if problem is not None:
             problems.append(problem.describe())
     needed = max((r.id for r in kept), default=0)
@@ -102,11 +103,14 @@ def _tree_problems(
         return [str(exc)]
     heads = integrity.heads
     covered: dict[str, list[RecordedEvent]] = {}
+    checked: dict[str, VerifiedHead] = {}
     for stream, stream_records in records.items():
         # Leaves found in the tree before, of events found unchanged since, are not
         # hashed again (a leaf, once in the tree, stays at its position).
         head = heads.get(stream)
-        found = head.leaves if head is not None else 0
+        found = 0
+        if head is not None:
+            checked[stream], found = head, head.leaves
         covered[stream] = [
             r for r in stream_records if r.id <= checkpoint.size and r.originator_version > found
         ]
@@ -121,7 +125,7 @@ def _tree_problems(
         ]
         if wrong:
             heads.forget(stream)
-        elif stream_records:
-            heads.leaves_found(stream, stream_records[-1].originator_version)
+        elif stream_records and stream in checked:
+            heads.leaves_found(stream, checked[stream], stream_records[-1].originator_version)
         problems += wrong
     return problems

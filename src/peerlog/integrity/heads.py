@@ -52,20 +52,9 @@ class VerifiedHead:
     position: int
     link: bytes
     fingerprint: bytes
-    """Of the stored events up to ``version`` (:func:`fingerprint`)."""
+    """Of the stored events up to ``version`` (:class:`Fingerprint`)."""
     leaves: int = 0
     """The version up to which their Merkle leaves were found in the tree."""
-
-
-@dataclass(frozen=True)
-class Checked:
-    """One stream's chain, checked: the problem found, if any, and what was hashed."""
-
-    problem: chain.Problem | None
-    hashed: int
-    """How many of its events' links were computed."""
-    known: VerifiedHead | None
-    """The remembered head the check started from (None: from the first event)."""
 
 
 class Fingerprint:
@@ -99,13 +88,6 @@ class Fingerprint:
         return hashlib.sha256(b"".join(part.digest() for part in self._parts)).digest()
 
 
-def fingerprint(events: Sequence[RecordedEvent]) -> bytes:
-    """The :class:`Fingerprint` of stored events."""
-    found = Fingerprint()
-    found.add(events)
-    return found.digest()
-
-
 class VerifiedHeads:
     """The chain heads found whole so far, by stream (thread-safe)."""
 
@@ -128,7 +110,7 @@ class VerifiedHeads:
             while len(self._heads) > self._size:
                 self._heads.popitem(last=False)
 
-    def check(self, stream: str, events: Sequence[RecordedEvent]) -> Checked:
+    def check(self, stream: str, events: Sequence[RecordedEvent]) -> chain.Problem | None:
         """Check a stream's stored events (all of them, in version order), hashing the
         links of those after its remembered head only where that head still holds;
         remember the new head if the stream is whole, forget it if not."""
@@ -142,10 +124,10 @@ class VerifiedHeads:
             known = None
         start = known.version if known is not None else 0
         rest = events[start:]
-        count, _, problem = chain.check_stream(rest, after=events[start - 1] if start else None)
+        _, _, problem = chain.check_stream(rest, after=events[start - 1] if start else None)
         if problem is not None:
             self._put(stream, None)
-            return Checked(problem, count, known)
+            return problem
         if rest:
             digest.add(rest)
             last = events[-1]
@@ -159,7 +141,7 @@ class VerifiedHeads:
             self._put(stream, head)
         elif known is None:
             self._put(stream, None)  # an empty stream: nothing to remember
-        return Checked(None, count, known)
+        return None
 
     @staticmethod
     def _at_head(known: VerifiedHead, events: Sequence[RecordedEvent]) -> bool:
@@ -178,9 +160,11 @@ class VerifiedHeads:
         """Check the stream from its first event next time."""
         self._put(stream, None)
 
-    def leaves_found(self, stream: str, version: int) -> None:
-        """The stream's leaves up to ``version`` were found in the tree."""
+    def leaves_found(self, stream: str, checked: VerifiedHead, version: int) -> None:
+        """The leaves of the stream's events up to ``version``, of those ``checked``
+        stood for, were found in the tree (kept only while that head is the one
+        remembered)."""
         with self._lock:
             head = self._heads.get(stream)
-            if head is not None and head.leaves < version <= head.version:
+            if head is checked and head.leaves < version <= head.version:
                 self._heads[stream] = replace(head, leaves=version)
