@@ -13,15 +13,19 @@ stored or read is a change here.
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Iterator, Mapping
-from typing import Protocol, Self
+from typing import TYPE_CHECKING, Protocol, Self
 
 from peerlog.application import PeerLog
 from peerlog.domain.events import DomainEvent
 from peerlog.folding import folding
-from peerlog.integrity.service import Integrity
 from peerlog.persistence.base import RawEvent
 from peerlog.persistence.records import RecordedEvent
-from peerlog.projections.store import ReadStore, read_store_for
+
+if TYPE_CHECKING:
+    # Imported when first asked for: they load both stores' drivers, which a command
+    # that only records into SQLite does without.
+    from peerlog.integrity.service import Integrity
+    from peerlog.projections.store import ReadStore
 
 
 class EventSource(Protocol):
@@ -117,9 +121,13 @@ class StoreEvents:
         return self._store.select_streams()
 
     def read_store(self) -> ReadStore:
+        from peerlog.projections.store import read_store_for  # noqa: PLC0415 - see above
+
         return read_store_for(self._store)
 
     def integrity(self) -> Integrity:
+        from peerlog.integrity.service import Integrity  # noqa: PLC0415 - see above
+
         return Integrity.of(self._app)
 
     def pseudonym_key(self) -> bytes:
