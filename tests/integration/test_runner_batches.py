@@ -18,7 +18,9 @@ def _caught_up(runner: Runner, placement: Placement) -> None:
     head = runner.head()
     assert {s.name: s.position for s in runner.status()} == {p.name: head for p in PROJECTIONS}
     stored = {p.name: runner.store.load(p).snapshot() for p in PROJECTIONS}
-    assert stored == {p.name: fold_all(placement.app, p).rows.snapshot() for p in PROJECTIONS}
+    assert stored == {
+        p.name: fold_all(StoreEvents(placement.app), p).rows.snapshot() for p in PROJECTIONS
+    }
 
 
 def test_commands_recorded_together_cost_one_commit(store: Store) -> None:

@@ -161,7 +161,9 @@ def test_threads_on_distinct_pairs_and_on_one_pair_through_one_application(
         # The read models the follower wrote meanwhile, caught up, equal a rebuild.
         follower.run()
         stored = {p.name: follower.store.load(p).snapshot() for p in PROJECTIONS}
-        assert stored == {p.name: fold_all(app, p).rows.snapshot() for p in PROJECTIONS}
+        assert stored == {
+            p.name: fold_all(StoreEvents(app), p).rows.snapshot() for p in PROJECTIONS
+        }
         report = app.verify()
         assert report.verified, [p.describe() for p in report.problems]
     finally:
