@@ -12,7 +12,6 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from peerlog import PeerLog
 from peerlog.i18n import gettext, lazy
 from peerlog.projections import TABLES, AsOf, Runner, Thresholds, directory, overview
 from peerlog.projections.overview import PairOverview
@@ -26,6 +25,7 @@ from peerlog.projections.progression import (
     SUMMARY,
 )
 from peerlog.projections.reads import Source
+from peerlog.projections.source import EventSource
 from peerlog.projections.store import ReadStore
 from peerlog.projections.tables import Table
 from peerlog.projections.timeline import KIND_NAMES, Item, timeline
@@ -276,7 +276,7 @@ def student_trends(
 
 
 def pair_timeline(
-    app: PeerLog,
+    events: EventSource,
     scope: Scope,
     pair_id: str,
     as_of: AsOf,
@@ -300,9 +300,9 @@ def pair_timeline(
                 kinds=", ".join(KIND_NAMES),
             ),
         )
-    told = timeline(app, pair_id, as_of, with_state=True)
+    told = timeline(events, pair_id, as_of, with_state=True)
     if goal is not None and told.course_id is not None:
-        course = directory.course(app, told.course_id)
+        course = directory.course(events, told.course_id)
         if course is not None and goal not in course.goals:
             raise ApiError(422, "goal", "unknown_goal", course.unknown_goal(goal))
     chosen = told.select(session=session, student=student, goal=goal, kind=kind)

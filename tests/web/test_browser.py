@@ -266,7 +266,7 @@ def test_the_dashboard_in_swedish_and_danish(
 def test_a_students_progression_table_is_not_clipped_at_1280_px(
     chromium: str, ward: tuple[Server, dict[str, str]], language: str
 ) -> None:
-    """On a 1280×800 screen the per-student table fits: its scrolling container needs no
+    """On a 1280 by 800 screen the per-student table fits: its scrolling container needs no
     scrolling sideways, and its last column ends inside the window, in every language."""
     from playwright.sync_api import expect, sync_playwright
 
