@@ -32,7 +32,7 @@ from markupsafe import Markup
 from peerlog import i18n
 from peerlog.domain.vocabulary import ID_RE
 from peerlog.i18n import N_, Labels, lazy
-from peerlog.projections import Thresholds, audit
+from peerlog.projections import Thresholds, audit, directory
 from peerlog.projections.asof import audit_weeks
 from peerlog.projections.audit_file import make_file
 from peerlog.projections.local_time import UTC_ZONE, course_zone, default_zone, local_when
@@ -605,6 +605,7 @@ def pair_context(
         "goal": goal,
         "kind": kind,
         "kinds": KIND_NAMES,
+        "goals": _goal_choices(events, head.get("course_id")),
         "kind_labels": KIND_LABELS,
         "filters": {
             name: value
@@ -617,6 +618,12 @@ def pair_context(
             if value
         },
     }
+
+
+def _goal_choices(events: EventSource, course_id: str | None) -> list[tuple[str, str]]:
+    """The goals of a pair's course, for the timeline's goal filter: (id, title)."""
+    course = directory.course(events, course_id) if course_id else None
+    return [(g, goal.title) for g, goal in course.goals.items()] if course else []
 
 
 def render_page(name: str, context: dict[str, Any]) -> str:
