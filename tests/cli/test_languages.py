@@ -312,3 +312,15 @@ def test_the_main_help_in_each_language() -> None:
         cli, ["--help"], prog_name="peerlog", env={"PEERLOG_LANGUAGE": "da"}
     )
     assert "Vis denne hjælp og afslut." in " ".join(result.output.split())
+
+
+def test_a_time_that_is_none_is_told_in_the_language(peerlog: Cli) -> None:
+    said = {
+        "sv": "'igår' är ingen tidpunkt",
+        "da": "'igår' er ikke et tidspunkt",
+        "en": "'igår' is not a time",
+    }
+    for language, words in said.items():
+        result = peerlog("--lang", language, "replay", "p1", "--as-of", "igår")
+        assert result.exit_code == 2, result.output
+        assert words in result.output, (language, result.output)
