@@ -22,12 +22,17 @@ from tests.xapi.lrs import ralph_or_skip
 
 FIGURES = {
     "one-writer commands": {"peerlog", "raw", "eventsourcing library, defaults"},
+    "single commands, 4 HTTP clients": {
+        "peerlog, one writer in process",
+        "peerlog serve, following the record",
+        "peerlog serve --no-follow",
+    },
     "replay of one pair": {
         "peerlog replay",
         "peerlog timeline",
         "library: load the aggregate, defaults",
     },
-    "audit of one student, as of": {"peerlog audit"},
+    "audit of one student, as of": {"peerlog audit: "},
     "import from JSON lines": {"peerlog import"},
     "projection rebuild": {"peerlog runner", "library ProjectionRunner", "raw SELECT"},
     "supervisor overview": {"peerlog overview: one supervisor", "peerlog overview: one course"},
