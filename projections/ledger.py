@@ -88,8 +88,9 @@ class Ledger:
         """Whether each entry keeps the events behind it (for the audit's references)."""
         self._data = rows.of(table)
         for row in self._data.values():  # loaded from storage: JSON back into entries
-            if not isinstance(row.entry, msgspec.Struct):
-                row.entry = msgspec.convert(row.entry, Entry)
+            stored: object = row.entry
+            if not isinstance(stored, msgspec.Struct):
+                row.entry = msgspec.convert(stored, Entry)
 
     def apply(self, position: int, event: DomainEvent) -> Change | None:
         """Fold one event in; the change it makes to an entry, if it makes one."""

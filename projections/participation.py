@@ -25,7 +25,7 @@ from peerlog.domain.events import (
     SessionOpened,
 )
 from peerlog.domain.pair import Entry, FeedbackEntry, StepEntry
-from peerlog.domain.vocabulary import GIBBS_STAGES
+from peerlog.domain.vocabulary import GIBBS_STAGES, Role
 from peerlog.projections.base import Handler, Projection
 from peerlog.projections.ledger import ENTRY_EVENTS, Ledger, ledger_table
 from peerlog.projections.tables import Row, Table, doc
@@ -83,7 +83,7 @@ class PairSessionRow(Row):
     opened_at: datetime
     closed_at: datetime | None
     shift: str | None
-    roles: Annotated[dict[str, str], doc("roles at check-in")]
+    roles: Annotated[dict[str, Role], doc("roles at check-in")]
     steps: Annotated[int, doc("steps that count")]
     reflections: Annotated[int, doc("reflections that count, by session")]
 
@@ -182,7 +182,22 @@ class Participation(Projection):
             BALANCE,
             (p,),
             PairBalanceRow(
-                p, c, event.students, True, 0, None, 0, None, 0, 0, 0, 0, 0, None, None, None
+                p,
+                c,
+                event.students,
+                active=True,
+                steps=0,
+                performer_balance=None,
+                peer_feedback=0,
+                feedback_balance=None,
+                reflections=0,
+                incomplete_reflections=0,
+                sessions=0,
+                role_switches=0,
+                rotated_sessions=0,
+                role_rotation=None,
+                latest_activity_at=None,
+                latest_recorded_at=None,
             ),
         )
         for student in event.students:
@@ -190,7 +205,9 @@ class Participation(Projection):
                 PARTICIPATION, (p, student), ParticipationRow(p, student, c, 0, 0, 0, 0, 0)
             )
         for supervisor in event.supervisors:
-            self.rows.put(SUPERVISORS, (supervisor, p), SupervisorPairRow(supervisor, p, c, True))
+            self.rows.put(
+                SUPERVISORS, (supervisor, p), SupervisorPairRow(supervisor, p, c, active=True)
+            )
         self.sessions_of[p] = []
 
     def on_pair_dissolved(self, position: int, recorded_at: datetime, event: PairDissolved) -> None:

@@ -16,8 +16,18 @@ import types
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Annotated, Any, Final, Generic, Literal, TypeVar, Union, get_args, get_origin
-from typing import get_type_hints
+from typing import (
+    Annotated,
+    Any,
+    Final,
+    Generic,
+    Literal,
+    TypeVar,
+    Union,
+    get_args,
+    get_origin,
+    get_type_hints,
+)
 
 import msgspec
 
@@ -85,7 +95,7 @@ def _column(name: str, hint: Any) -> Column:
     description = ""
     if get_origin(hint) is Annotated:
         hint, *extras = get_args(hint)
-        description = next((m.description for m in extras if isinstance(m, msgspec.Meta)), "")
+        description = next((m.description or "" for m in extras if isinstance(m, msgspec.Meta)), "")
     nullable = False
     if get_origin(hint) in {Union, types.UnionType}:
         options = [a for a in get_args(hint) if a is not type(None)]
@@ -93,10 +103,13 @@ def _column(name: str, hint: Any) -> Column:
         hint = options[0] if len(options) == 1 else hint
     if get_origin(hint) is Literal:  # a str of a few values is text
         hint = type(get_args(hint)[0])
-    kind: ColumnType = next(
-        (k for t, k in _KINDS if isinstance(hint, type) and issubclass(hint, t)), "json"
-    )
-    return Column(name, kind, description or "", nullable=nullable)
+    kind: ColumnType = next((k for t, k in _KINDS if _is_subclass(hint, t)), "json")
+    return Column(name, kind, description, nullable=nullable)
+
+
+def _is_subclass(hint: Any, kind: type) -> bool:
+    """Whether a field's type is a plain class deriving from ``kind`` (not a generic)."""
+    return get_origin(hint) is None and isinstance(hint, type) and issubclass(hint, kind)
 
 
 @dataclass(frozen=True)
