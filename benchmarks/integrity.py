@@ -36,6 +36,7 @@ from peerlog.persistence.records import to_micros
 from peerlog.persistence.sqlite import format_time
 from peerlog.projections import AsOf
 from peerlog.projections.audit_file import make_file
+from peerlog.projections.source import StoreEvents
 from peerlog.web.services import TREE_SECONDS
 
 SYNTHETIC_STREAMS: Final = 30_000
@@ -312,7 +313,7 @@ def _against(ctx: Context, store: str, integrity: Integrity) -> None:
 def _bundle(ctx: Context, store: str, app: PeerLog) -> None:
     """The audit file of a final audit: a student at the end of an 8-week placement."""
     started = time.perf_counter()
-    file = make_file(app, "b-p01-a", "b-vfu-1", AsOf())
+    file = make_file(StoreEvents(app), "b-p01-a", "b-vfu-1", AsOf())
     elapsed = time.perf_counter() - started
     events = len(json.loads(file)["events"])
     ctx.add(

@@ -178,9 +178,10 @@ def _reads_while_writing(ctx: Context, primary: Node, standby: Node, env: dict[s
     # 20 s at the default size, 2 s for CI's tiny run, a minute at 10 times the size.
     seconds = max(2.0, min(60.0, ctx.size.writes / 150))
     app = PeerLog(env)
-    runner = Runner(StoreEvents(app))
-    replica = PeerLog({**env, "PEERLOG_DATABASE_URL": standby.url})
-    reads = Reads(app, runner.store, replica=replica, wait=0)
+    events = StoreEvents(app)
+    runner = Runner(events)
+    replica = StoreEvents.open({**env, "PEERLOG_DATABASE_URL": standby.url})
+    reads = Reads(events, runner.store, replica=replica, wait=0)
     stop = threading.Event()
     written = [0]
     course = f"r-{_first_course(app)}"

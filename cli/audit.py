@@ -9,7 +9,6 @@ from typing import Any
 
 import click
 
-from peerlog import PeerLog
 from peerlog.cli.errors import FAILED, Failed
 from peerlog.cli.listing import require_course, require_student
 from peerlog.cli.output import format_option, to_json
@@ -21,6 +20,7 @@ from peerlog.projections.asof import audit_weeks
 from peerlog.projections.audit_file import make_file
 from peerlog.projections.local_time import course_zone
 from peerlog.projections.names import display_names
+from peerlog.projections.source import EventSource
 from peerlog.projections.timeline import timeline
 from peerlog.web.audit_report import (
     render_html,
@@ -76,14 +76,14 @@ def audit_command(
       peerlog audit p02-a --course vfu-1 --as-of 2026-03-27 --format html > p02-a.html
     """
     session.must_exist()
-    app = session.record().app
-    require_student(require_course(app, course), student)
-    zone = course_zone(app, course)
+    source = session.record().events
+    require_student(require_course(source, course), student)
+    zone = course_zone(source, course)
     window = AsOf(on_the_ward(as_of, zone), on_the_ward(as_of_occurred, zone))
-    report = audit(app, student, course, window)
+    report = audit(source, student, course, window)
     if bundle is not None:
         # The file is of this very audit: the same as-of, so the same digest.
-        data = make_file(app, student, course, _fixed(report, window))
+        data = make_file(source, student, course, _fixed(report, window))
         try:
             bundle.write_bytes(data)
         except OSError as exc:
@@ -92,17 +92,17 @@ def audit_command(
     if fmt == "json":
         _write(to_json(report) + "\n", output)
     else:
-        events, names = behind(app, report, window), display_names(app, course)
+        events, names = behind(source, report, window), display_names(source, course)
         if fmt == "text":
             _write(render_text(report, events, names, zone) + "\n", output)
         elif fmt == "pdf":
             if output is None and sys.stdout.isatty():
                 raise click.UsageError("a PDF goes to a file: give -o FILE (or > FILE)")
-            _write(render_pdf(report, events, names, audit_weeks(app, report), zone), output)
+            _write(render_pdf(report, events, names, audit_weeks(source, report), zone), output)
         elif fmt == "md":
             _write(render_markdown(report, events, names, zone) + "\n", output)
         else:
-            html = render_html(report, events, names, audit_weeks(app, report), zone)
+            html = render_html(report, events, names, audit_weeks(source, report), zone)
             _write(html + "\n", output)
     if not report["integrity"]["verified"]:
         click.echo("Error: the record fails its integrity check; run 'peerlog verify'", err=True)
@@ -126,7 +126,7 @@ def _write(content: str | bytes, output: Path | None) -> None:
         raise Failed(f"cannot write {output}: {exc.strerror or exc}") from None
 
 
-def behind(app: PeerLog, report: dict[str, Any], window: AsOf) -> dict[str, dict[str, Any]]:
+def behind(source: EventSource, report: dict[str, Any], window: AsOf) -> dict[str, dict[str, Any]]:
     """The events behind the audit's evidence, told as the replay tells them (the
     record's operator reads every text)."""
     streams = set()
@@ -138,6 +138,9 @@ def behind(app: PeerLog, report: dict[str, Any], window: AsOf) -> dict[str, dict
     found: dict[str, dict[str, Any]] = {}
     for pair_id in sorted(streams):
         found.update(
-            {ref: item.as_dict() for ref, item in timeline(app, pair_id, window).by_event().items()}
+            {
+                ref: item.as_dict()
+                for ref, item in timeline(source, pair_id, window).by_event().items()
+            }
         )
     return found

@@ -45,18 +45,18 @@ def balance_command(
       peerlog balance p02 --as-of 2026-03-20 --format json
     """
     session.must_exist()
-    app = session.record().app
-    require_pair(app, pair)
-    zone = pair_zone(app, pair)
+    source = session.record().events
+    require_pair(source, pair)
+    zone = pair_zone(source, pair)
     window = AsOf(on_the_ward(as_of, zone), on_the_ward(as_of_occurred, zone))
     try:
-        report = balance_report(app, pair, window)
+        report = balance_report(source, pair, window)
     except NotInRecord:
-        raise Failed(not_formed_yet(app, pair, window, zone)) from None
+        raise Failed(not_formed_yet(source, pair, window, zone)) from None
     if fmt == "json":
         echo_json(report)
         return
-    click.echo(render(report, display_names(app), zone))
+    click.echo(render(report, display_names(source), zone))
 
 
 def render(report: dict[str, Any], names: Names, zone: ZoneInfo) -> str:

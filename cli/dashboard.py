@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 import click
 
-from peerlog import PeerLog, i18n
+from peerlog import i18n
 from peerlog.cli.errors import Failed
 from peerlog.cli.output import echo_json, format_option, ratio, when
 from peerlog.cli.progress import Progress, progress_option, wanted
@@ -21,6 +21,7 @@ from peerlog.projections import Runner, Thresholds, overview
 from peerlog.projections.local_time import course_zone, default_zone
 from peerlog.projections.names import Names, all_named, display_names
 from peerlog.projections.overview import PairOverview
+from peerlog.projections.source import EventSource
 
 DEFAULTS = Thresholds()
 
@@ -138,19 +139,22 @@ def dashboard_command(
             }
         )
         return
-    app = session.app()
-    click.echo(render(pairs, moment, position, head, thresholds, **people_and_zones(app, pairs)))
+    click.echo(
+        render(
+            pairs, moment, position, head, thresholds, **people_and_zones(session.events(), pairs)
+        )
+    )
 
 
-def people_and_zones(app: PeerLog, pairs: list[PairOverview]) -> dict[str, Any]:
+def people_and_zones(source: EventSource, pairs: list[PairOverview]) -> dict[str, Any]:
     """The names and time zones of the pairs' courses (``render``'s keywords)."""
     courses = {p.course_id for p in pairs}
-    zones = {course: course_zone(app, course) for course in courses}
+    zones = {course: course_zone(source, course) for course in courses}
     shared = set(zones.values())
     return {
-        "names": display_names(app, courses),
+        "names": display_names(source, courses),
         "zones": zones,
-        "zone": shared.pop() if len(shared) == 1 else default_zone(app.settings),
+        "zone": shared.pop() if len(shared) == 1 else default_zone(source.settings),
     }
 
 

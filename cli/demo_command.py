@@ -14,6 +14,7 @@ from peerlog.cli.errors import FAILED, Failed
 from peerlog.cli.progress import Progress, progress_option, wanted
 from peerlog.cli.session import Session, pass_session
 from peerlog.projections import NotInRecord, Thresholds, overview
+from peerlog.projections.source import EventSource
 from peerlog.projections.timeline import timeline
 
 FUTURE_TOLERANCE: Final = timedelta(minutes=5)
@@ -72,11 +73,16 @@ def demo_command(
     click.echo("")
     click.echo(
         dashboard.render(
-            shown, now, head, head, Thresholds(), **dashboard.people_and_zones(app, shown)
+            shown,
+            now,
+            head,
+            head,
+            Thresholds(),
+            **dashboard.people_and_zones(session.events(), shown),
         )
     )
     click.echo("")
-    click.echo(_next_steps(app, session, pairs))
+    click.echo(_next_steps(session, pairs))
 
 
 def _check_not_in_future(commands: list[dict[str, Any]], first_day: date) -> None:
@@ -124,7 +130,7 @@ def _seed(app: PeerLog, commands: list[dict[str, Any]], where: str, *, show: boo
     )
 
 
-def _next_steps(app: PeerLog, session: Session, pairs: int) -> str:
+def _next_steps(session: Session, pairs: int) -> str:
     """The commands to try next, with the ids of this record."""
     prefix = "peerlog" + (f" --db {session.where}" if session.db_from_option else "")
     notable = notable_pairs(pairs)
@@ -133,7 +139,7 @@ def _next_steps(app: PeerLog, session: Session, pairs: int) -> str:
     late = by_trait.get(notable_pairs(6).get("p03", ""))
     lines = ["Next, try:"]
     if late is not None:
-        lines += _late_pair_steps(app, prefix, late)
+        lines += _late_pair_steps(session.events(), prefix, late)
     lines += [
         f"  {prefix} audit {imbalanced}-a --course vfu-1",
         f"  {prefix} audit {imbalanced}-a --course vfu-1 --format html > {imbalanced}-a.html",
@@ -145,9 +151,9 @@ def _next_steps(app: PeerLog, session: Session, pairs: int) -> str:
     return "\n".join(lines)
 
 
-def _late_pair_steps(app: PeerLog, prefix: str, pair_id: str) -> list[str]:
+def _late_pair_steps(source: EventSource, prefix: str, pair_id: str) -> list[str]:
     try:
-        history = timeline(app, pair_id)
+        history = timeline(source, pair_id)
     except NotInRecord:
         return []
     corrected = next((i for i in history.items if i.type == "EntryCorrected"), None)

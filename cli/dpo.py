@@ -17,10 +17,11 @@ from peerlog.cli.session import Session, pass_session
 from peerlog.domain.errors import CommandRejected
 from peerlog.persistence.keys import ErasureIncomplete
 from peerlog.projections.persons import PersonRecord, opened, person_record, texts_about
+from peerlog.projections.source import EventSource
 
 
-def _known(app: PeerLog, person_id: str) -> PersonRecord:
-    record = person_record(app, person_id)
+def _known(source: EventSource, person_id: str) -> PersonRecord:
+    record = person_record(source, person_id)
     if not record.known:
         raise Failed(f"'{person_id}' is not in the record: no event is by or about them")
     return record
@@ -82,7 +83,7 @@ def forget_command(
     if actor is None:
         raise click.UsageError("who erases? give --actor ID (or set PEERLOG_ACTOR)")
     app = session.app()
-    record = _known(app, person_id)
+    record = _known(session.events(), person_id)
     try:
         app.check_forget(person_id, actor=actor)
     except CommandRejected as rejected:
@@ -144,11 +145,11 @@ def person_command(session: Session, /, *, person_id: str, fmt: str) -> None:
       peerlog person p03-a --format json > p03-a.json
     """
     session.must_exist()
-    app = session.record().app
-    record = _known(app, person_id)
+    source = session.record().events
+    record = _known(source, person_id)
     rows = []
     readable = erased = 0
-    for entry, event in opened(app, record):
+    for entry, event in opened(source, record):
         rows.append((entry, event_row(entry.position, entry.recorded_at, entry.topic, event)))
         counted = texts_about(entry, event, person_id)
         readable, erased = readable + counted[0], erased + counted[1]

@@ -11,7 +11,6 @@ from typing import Any, Final, TextIO
 import click
 import msgspec
 
-from peerlog import PeerLog
 from peerlog.cli.errors import Failed
 from peerlog.cli.output import format_option
 from peerlog.cli.session import Session, pass_session
@@ -19,6 +18,7 @@ from peerlog.cli.xapi import export_statements
 from peerlog.domain.events import DomainEvent
 from peerlog.domain.vocabulary import pair_stream
 from peerlog.projections import TABLES
+from peerlog.projections.source import EventSource
 from peerlog.projections.tables import R, Table
 
 EVENT_COLUMNS: Final = ("position", "recorded_at", "stream", "version", "type")
@@ -26,16 +26,16 @@ EVENT_BASE: Final = ("command_id", "actor", "occurred_at")
 CHUNK: Final = 1000
 
 
-def events(app: PeerLog, stream: str | None) -> Iterator[dict[str, Any]]:
+def events(source: EventSource, stream: str | None) -> Iterator[dict[str, Any]]:
     """Every stored event (of one stream, or of the record), readable: personal texts
     opened (or shown as erased), in the order recorded."""
-    mapper = app.event_mapper
+    mapper = source
     if stream is not None:
         batches: Iterator[list[tuple[int, str, bytes, datetime]]] = iter(
-            [[(r.id, r.topic, r.state, r.recorded_at) for r in app.records(stream)]]
+            [[(r.id, r.topic, r.state, r.recorded_at) for r in source.records(stream)]]
         )
     else:
-        batches = _chunks(app.store.iter_raw(0))
+        batches = _chunks(source.iter_raw(0))
     for batch in batches:
         decoded = [mapper.decode(topic, state) for _, topic, state, _ in batch]
         for (position, topic, _, recorded_at), event in zip(
@@ -163,18 +163,18 @@ def export_command(
     session: Session, /, *, what: str, pair_id: str | None, output: TextIO, fmt: str
 ) -> None:
     session.must_exist()
-    app = session.record().app if what in {"events", "xapi"} else session.app()
     if what == "xapi":
         if fmt != "jsonl":
             raise click.UsageError("xAPI statements are JSON; leave out --format csv")
-        if pair_id is not None and not app.records(pair_stream(pair_id)):
+        if pair_id is not None and not session.record().events.records(pair_stream(pair_id)):
             raise Failed(f"pair '{pair_id}' is not in the record")
         count = export_statements(session, pair_id, output)
     elif what == "events":
         stream = pair_stream(pair_id) if pair_id is not None else None
-        if stream is not None and not app.records(stream):
+        record = session.record().events
+        if stream is not None and not record.records(stream):
             raise Failed(f"pair '{pair_id}' is not in the record")
-        count = write_events(events(app, stream), output, fmt)
+        count = write_events(events(record, stream), output, fmt)
     else:
         table = TABLES[what]
         where = {}

@@ -7,7 +7,6 @@ from typing import Any
 
 import click
 
-from peerlog import PeerLog
 from peerlog.cli.errors import Failed
 from peerlog.cli.output import echo_json, format_option, table
 from peerlog.cli.session import Session, pass_session
@@ -16,22 +15,23 @@ from peerlog.domain.suggest import suggestion
 from peerlog.projections import directory
 from peerlog.projections.local_time import course_zone, local_when, zone_words
 from peerlog.projections.names import all_named, display_names
+from peerlog.projections.source import EventSource
 
 
-def require_course(app: PeerLog, course_id: str) -> Course:
+def require_course(source: EventSource, course_id: str) -> Course:
     """The course, or a message naming the courses there are."""
-    found = directory.course(app, course_id)
+    found = directory.course(source, course_id)
     if found is None:
-        hint = suggestion(course_id, directory.course_ids(app), "courses", "peerlog courses")
+        hint = suggestion(course_id, directory.course_ids(source), "courses", "peerlog courses")
         raise Failed(f"course '{course_id}' is not in the record. {hint}")
     return found
 
 
-def require_pair(app: PeerLog, pair_id: str) -> None:
+def require_pair(source: EventSource, pair_id: str) -> None:
     """Nothing if the record holds the pair, else a message naming the pairs there are."""
-    if app.store.select_events(f"pair/{pair_id}", limit=1):
+    if source.records(f"pair/{pair_id}", limit=1):
         return
-    known = [p.pair_id for p in directory.pairs(app)]
+    known = [p.pair_id for p in directory.pairs(source)]
     hint = suggestion(pair_id, known, "pairs", "peerlog pairs")
     raise Failed(f"pair '{pair_id}' is not in the record. {hint}")
 
@@ -60,15 +60,15 @@ def courses_command(session: Session, *, fmt: str) -> None:
       peerlog courses
     """
     session.must_exist()
-    app = session.record().app
-    found = directory.courses(app)
-    pairs = directory.pairs(app)
+    source = session.record().events
+    found = directory.courses(source)
+    pairs = directory.pairs(source)
     rows = []
     data = []
     for c in found:
         active = [g for g in c.goals.values() if g.retired_at is None]
         in_course = [p for p in pairs if p.course_id == c.course_id]
-        zone = course_zone(app, c.course_id)
+        zone = course_zone(source, c.course_id)
         rows.append(
             [
                 c.course_id,
@@ -116,9 +116,9 @@ def goals_command(session: Session, *, course: str, include_retired: bool, fmt: 
       peerlog goals vfu-1
     """
     session.must_exist()
-    app = session.record().app
-    found = require_course(app, course)
-    zone = course_zone(app, course)
+    source = session.record().events
+    found = require_course(source, course)
+    zone = course_zone(source, course)
     goals = [g for g in found.goals.values() if include_retired or g.retired_at is None]
     if fmt == "json":
         echo_json(
@@ -160,11 +160,11 @@ def pairs_command(
       peerlog pairs --course vfu-1 --format json
     """
     session.must_exist()
-    app = session.record().app
+    source = session.record().events
     if course is not None:
-        require_course(app, course)
-    found = [p for p in directory.pairs(app, course) if include_dissolved or p.active]
-    names = display_names(app, {p.course_id for p in found})
+        require_course(source, course)
+    found = [p for p in directory.pairs(source, course) if include_dissolved or p.active]
+    names = display_names(source, {p.course_id for p in found})
     if fmt == "json":
         echo_json(
             [

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import sys
 import uuid
+from datetime import datetime
 from typing import Any
 
 import click
 
-from peerlog import PeerLog
 from peerlog.cli.errors import Failed
 from peerlog.cli.fields import MODELS, FieldsError, describe_fields, parse_words
 from peerlog.cli.output import echo_json, format_option, table
@@ -19,6 +19,7 @@ from peerlog.domain.suggest import suggestion
 from peerlog.json_text import MAX_COMMAND_BYTES, JsonRejected, decode
 from peerlog.projections import directory
 from peerlog.projections.local_time import course_zone, pair_course, read_local
+from peerlog.projections.source import EventSource
 
 
 def new_command_id() -> str:
@@ -94,18 +95,18 @@ def commands_and_fields() -> str:
     return "\n".join(lines)
 
 
-def _hint(app: PeerLog, rule: str, data: dict[str, Any]) -> str | None:
+def _hint(source: EventSource, rule: str, data: dict[str, Any]) -> str | None:
     """The ids there are, after a course or pair that is not."""
     if rule == "unknown_course":
-        known = directory.course_ids(app)
+        known = directory.course_ids(source)
         return suggestion(str(data.get("course_id")), known, "courses", "peerlog courses")
     if rule == "unknown_pair":
-        known = [p.pair_id for p in directory.pairs(app)]
+        known = [p.pair_id for p in directory.pairs(source)]
         return suggestion(str(data.get("pair_id")), known, "pairs", "peerlog pairs")
     return None
 
 
-def read_in_local_time(app: PeerLog, data: dict[str, Any]) -> None:
+def read_in_local_time(source: EventSource, data: dict[str, Any], now: datetime) -> None:
     """An ``occurred_at`` typed without a UTC offset is a time on the ward: read it in
     the course's time zone (``08:00`` is today at 08:00 there)."""
     typed = data.get("occurred_at")
@@ -114,8 +115,8 @@ def read_in_local_time(app: PeerLog, data: dict[str, Any]) -> None:
     course = data.get("course_id")
     if not isinstance(course, str):
         pair = data.get("pair_id")
-        course = pair_course(app, pair) if isinstance(pair, str) else None
-    moment = read_local(typed, course_zone(app, course), app.clock())
+        course = pair_course(source, pair) if isinstance(pair, str) else None
+    moment = read_local(typed, course_zone(source, course), now)
     if moment is not None:
         data["occurred_at"] = moment.isoformat()
 
@@ -193,11 +194,13 @@ def record_command(
         return
     data = build_command(command, words, json_text, actor=actor, command_id=command_id)
     app = session.app()
-    read_in_local_time(app, data)
+    read_in_local_time(session.events(), data, app.clock())
     try:
         result = app.execute(data)
     except CommandRejected as rejected:
-        hints = [hint for v in rejected.violations if (hint := _hint(app, v.rule, data))]
+        hints = [
+            hint for v in rejected.violations if (hint := _hint(session.events(), v.rule, data))
+        ]
         raise Failed(" ".join([rejected.describe(), *hints])) from None
     name = data["command"]
     if fmt == "json":

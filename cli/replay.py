@@ -7,7 +7,6 @@ from zoneinfo import ZoneInfo
 
 import click
 
-from peerlog import PeerLog
 from peerlog.cli.errors import Failed
 from peerlog.cli.listing import require_course, require_pair
 from peerlog.cli.output import echo_json, format_option, ratio, when
@@ -18,6 +17,7 @@ from peerlog.i18n import _, ngettext
 from peerlog.projections import AsOf, NotInRecord
 from peerlog.projections.local_time import pair_zone, zone_words
 from peerlog.projections.names import Names, all_named, display_names
+from peerlog.projections.source import EventSource
 from peerlog.projections.timeline import (
     KIND_NAMES,
     LATE_AFTER,
@@ -84,22 +84,22 @@ def replay_command(
       peerlog replay p03 --as-of 2026-03-18 --student p03-a --state
     """
     session.must_exist()
-    app = session.record().app
-    require_pair(app, pair)
-    zone = pair_zone(app, pair)
+    source = session.record().events
+    require_pair(source, pair)
+    zone = pair_zone(source, pair)
     window = AsOf(on_the_ward(as_of, zone), on_the_ward(as_of_occurred, zone))
     try:
         history = timeline(
-            app, pair, window, late_after=timedelta(hours=late_after), with_state=state
+            source, pair, window, late_after=timedelta(hours=late_after), with_state=state
         )
     except NotInRecord:
-        raise Failed(not_formed_yet(app, pair, window, zone)) from None
+        raise Failed(not_formed_yet(source, pair, window, zone)) from None
     if session_id is not None and not any(i.session_id == session_id for i in history.items):
         raise Failed(f"pair {pair} has no session {session_id} (as of then)")
     if student is not None and not any(student in i.people for i in history.items):
         raise Failed(f"no event of pair {pair} names {student} (as of then)")
     if goal is not None and history.course_id is not None:
-        course = require_course(app, history.course_id)
+        course = require_course(source, history.course_id)
         if goal not in course.goals:
             raise Failed(course.unknown_goal(goal))
     items = history.select(session=session_id, student=student, goal=goal, kind=kind)
@@ -115,7 +115,7 @@ def replay_command(
             }
         )
         return
-    names = display_names(app, history.course_id) if history.course_id else {}
+    names = display_names(source, history.course_id) if history.course_id else {}
     click.echo(
         render(
             history,
@@ -168,12 +168,12 @@ def render(
     return "\n".join(lines)
 
 
-def not_formed_yet(app: PeerLog, pair: str, window: AsOf, zone: ZoneInfo) -> str:
+def not_formed_yet(source: EventSource, pair: str, window: AsOf, zone: ZoneInfo) -> str:
     """Why a pair is not there as of a time, and, for --as-of alone, what was meant."""
     if window.recorded is None or window.occurred is not None:
         when_ = when(window.occurred, zone=zone)
         return f"pair {pair} had not been formed by {when_}"
-    first = app.records(pair_stream(pair))[0].recorded_at
+    first = source.records(pair_stream(pair))[0].recorded_at
     return (
         f"pair {pair} was not in the record yet by {when(window.recorded, zone=zone)}: its "
         f"first event was recorded at {when(first, zone=zone)}. --as-of asks what had been "

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from peerlog import PeerLog
     from peerlog.projections import Runner
     from peerlog.projections.reads import Reads, Source
+    from peerlog.projections.source import StoreEvents
 
 DEFAULT_DB_HELP: Final = (
     "The record to use: sqlite:////absolute/path.sqlite3 or "
@@ -37,6 +38,7 @@ class Session:
     db_from_option: bool = False
     """Whether --db named the store (rather than the environment or the default)."""
     _app: PeerLog | None = field(default=None, repr=False)
+    _events: StoreEvents | None = field(default=None, repr=False)
     _runner: Runner | None = field(default=None, repr=False)
     _reads: Reads | None = field(default=None, repr=False)
 
@@ -92,12 +94,20 @@ class Session:
                 click.echo(f"made a new, empty record at {self.where}", err=True)
         return self._app
 
+    def events(self) -> StoreEvents:
+        """The application's record as the read side reads it (one per command, so
+        that what it remembers, like the chain heads an audit verified, is shared)."""
+        if self._events is None:
+            from peerlog.projections.source import StoreEvents  # noqa: PLC0415
+
+            self._events = StoreEvents(self.app())
+        return self._events
+
     def runner(self) -> Runner:
         if self._runner is None:
             from peerlog.projections.runner import Runner  # noqa: PLC0415
-            from peerlog.projections.source import StoreEvents  # noqa: PLC0415
 
-            self._runner = Runner(StoreEvents(self.app()))
+            self._runner = Runner(self.events())
         return self._runner
 
     def reads(self) -> Reads:
@@ -107,7 +117,7 @@ class Session:
 
             # The runner's read store, where a command has one (it made the tables).
             store = self._runner.store if self._runner is not None else None
-            self._reads = Reads.open(self.app(), store)
+            self._reads = Reads.open(self.events(), store)
         return self._reads
 
     def record(self) -> Source:
@@ -134,6 +144,7 @@ class Session:
         if self._runner is not None:
             self._runner.close()
             self._runner = None
+        self._events = None
         if self._app is not None:
             self._app.close()
             self._app = None

@@ -14,7 +14,6 @@ from peerlog.cli.output import echo_json, format_option, table, when
 from peerlog.cli.progress import Progress, progress_option, wanted
 from peerlog.cli.read_models import stop_on_signals
 from peerlog.cli.session import Session, pass_session
-from peerlog.projections.store import read_store_for
 from peerlog.projections.xapi import (
     Forwarder,
     ForwarderBusy,
@@ -40,9 +39,9 @@ def write_statements(produced: Iterator[Produced], out: TextIO) -> int:
 
 def export_statements(session: Session, pair_id: str | None, out: TextIO) -> int:
     """``peerlog export xapi``."""
-    app = session.record().app
-    settings = xapi_settings(app)
-    return write_statements(export(app, settings, pair_id), out)
+    source = session.record().events
+    settings = xapi_settings(source)
+    return write_statements(export(source, settings, pair_id), out)
 
 
 @click.group("xapi", cls=OrderedGroup, short_help="Send the record to a learning record store.")
@@ -127,9 +126,9 @@ def forward_command(
       peerlog xapi forward --lrs https://lrs.example.edu/xAPI/ --follow
     """
     url = _lrs_url(lrs)
-    app = session.app()
-    settings = xapi_settings(app)
-    client = LrsClient.from_settings(url, app.settings, settings.version)
+    source = session.events()
+    settings = xapi_settings(source)
+    client = LrsClient.from_settings(url, source.settings, settings.version)
 
     def refused(refusal: Refusal) -> None:
         click.echo(
@@ -146,7 +145,7 @@ def forward_command(
         bar.reached(position)
 
     forwarder = Forwarder(
-        app,
+        source,
         client,
         settings,
         batch_size=batch_size,
@@ -190,9 +189,9 @@ def status_command(session: Session, /, *, lrs: str | None, fmt: str) -> None:
       peerlog xapi status
       peerlog xapi status --lrs https://lrs.example.edu/xAPI/
     """
-    app = session.app()
-    head = app.store.max_notification_id() or 0
-    read_store = read_store_for(app.store)
+    source = session.events()
+    head = source.head()
+    read_store = source.read_store()
     try:
         tracking = ForwardingStore(read_store)
         if lrs is not None:

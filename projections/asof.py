@@ -15,13 +15,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from peerlog.application import PeerLog
 from peerlog.domain.events import DomainEvent, StudentsPaired
 from peerlog.domain.vocabulary import course_stream, pair_stream
 from peerlog.folding import folding
 from peerlog.i18n import lazy
 from peerlog.integrity.audits import integrity_of
-from peerlog.integrity.service import Integrity
 from peerlog.persistence.records import RecordedEvent
 from peerlog.projections.base import Projection
 from peerlog.projections.overview import InMemory
@@ -40,6 +38,7 @@ from peerlog.projections.progression import (
     SUMMARY,
     Progression,
 )
+from peerlog.projections.source import EventSource
 from peerlog.projections.tables import Rows
 from peerlog.projections.trends import Trends, goal_weeks
 
@@ -63,16 +62,16 @@ class AsOf:
         return out
 
 
-def merged(app: PeerLog, streams: Iterable[str]) -> Iterator[RecordedEvent]:
+def merged(source: EventSource, streams: Iterable[str]) -> Iterator[RecordedEvent]:
     """The stored events of several streams, in the order they were recorded."""
-    return heapq.merge(*(app.records(s) for s in streams), key=lambda r: r.id)
+    return heapq.merge(*(source.records(s) for s in streams), key=lambda r: r.id)
 
 
 def fold(
-    app: PeerLog, projection: type[P], records: Iterable[RecordedEvent], as_of: AsOf
+    source: EventSource, projection: type[P], records: Iterable[RecordedEvent], as_of: AsOf
 ) -> tuple[P, list[RecordedEvent]]:
     """Fold the kept events into a fresh projection in memory; also return what was kept."""
-    return fold_with(app.event_mapper.decode, projection, records, as_of)
+    return fold_with(source.decode, projection, records, as_of)
 
 
 def fold_with(
@@ -98,14 +97,12 @@ def fold_with(
     return state, kept
 
 
-def fold_all(app: PeerLog, projection: type[P]) -> P:
+def fold_all(source: EventSource, projection: type[P]) -> P:
     """A projection folded over the whole record, in memory (what its read model holds)."""
     state = projection(Rows(projection.tables, track=False))
-    decode = app.event_mapper.decode
+    decode = source.decode
     with folding():
-        for position, topic, stored, recorded_at in app.store.iter_raw(
-            0, topics=projection.topics()
-        ):
+        for position, topic, stored, recorded_at in source.iter_raw(0, topics=projection.topics()):
             state.apply(position, recorded_at, decode(topic, stored))
     return state
 
@@ -122,14 +119,23 @@ class MadeAudit:
 
 
 def audit(
-    app: PeerLog, student_id: str, course_id: str, as_of: AsOf | None = None
+    source: EventSource, student_id: str, course_id: str, as_of: AsOf | None = None
 ) -> dict[str, Any]:
     """The contract's audit: each goal's status and evidence, the events behind them,
     and the integrity of the record it was made from."""
-    made = make_audit(app.event_mapper.decode, app.records, student_id, course_id, as_of)
+    return checked_audit(source, student_id, course_id, as_of)[0]
+
+
+def checked_audit(
+    source: EventSource, student_id: str, course_id: str, as_of: AsOf | None = None
+) -> tuple[dict[str, Any], MadeAudit]:
+    """:func:`audit`, and what it was made from. Each stream is read once: the same
+    stored events are folded and their chains checked (only the events after a
+    stream's last verified head are hashed again)."""
+    made = make_audit(source.decode, source.records, student_id, course_id, as_of)
     # The digest names the audit and the checkpoint it is proven against.
-    integrity = integrity_of(Integrity.of(app), made.records, made.kept, made.content)
-    return made.content | {"integrity": integrity}
+    integrity = integrity_of(source.integrity(), made.records, made.kept, made.content)
+    return made.content | {"integrity": integrity}, made
 
 
 def make_audit(
@@ -216,10 +222,10 @@ def student_records(
             event = decode(record.topic, record.state)
             if isinstance(event, StudentsPaired) and student_id in event.students:
                 pairs.append(pair_stream(event.pair_id))
-    return {stream: read(stream) for stream in (course, *pairs)}
+    return {course: course_records} | {stream: read(stream) for stream in pairs}
 
 
-def audit_weeks(app: PeerLog, report: Mapping[str, Any]) -> dict[str, Any]:
+def audit_weeks(source: EventSource, report: Mapping[str, Any]) -> dict[str, Any]:
     """The goals by weeks of an audit's student, as of the audit's time (its ``as_of``
     and ``as_of_occurred``): the trends projection folded in memory over the events the
     audit read."""
@@ -227,21 +233,21 @@ def audit_weeks(app: PeerLog, report: Mapping[str, Any]) -> dict[str, Any]:
     occurred = report.get("as_of_occurred")
     as_of = AsOf(recorded, datetime.fromisoformat(occurred) if occurred else None)
     student_id, course_id = report["student_id"], report["course_id"]
-    records = student_records(app.event_mapper.decode, app.records, student_id, course_id)
-    state, _ = fold(app, Trends, heapq.merge(*records.values(), key=lambda r: r.id), as_of)
+    records = student_records(source.decode, source.records, student_id, course_id)
+    state, _ = fold(source, Trends, heapq.merge(*records.values(), key=lambda r: r.id), as_of)
     until = min(recorded, as_of.occurred or recorded).date()
     return goal_weeks(InMemory([state.rows]), course_id, student_id, report["goals"], until=until)
 
 
-def balance_report(app: PeerLog, pair_id: str, as_of: AsOf | None = None) -> dict[str, Any]:
+def balance_report(source: EventSource, pair_id: str, as_of: AsOf | None = None) -> dict[str, Any]:
     """The contract's balance report for a pair."""
     as_of = as_of or AsOf()
     now = datetime.now(UTC)
-    records = app.records(pair_stream(pair_id))
+    records = source.records(pair_stream(pair_id))
     if not records:
         msg = lazy("pair '%(pair_id)s' is not in the record", pair_id=pair_id)
         raise NotInRecord(msg)
-    state, _ = fold(app, Participation, records, as_of)
+    state, _ = fold(source, Participation, records, as_of)
     pair = state.rows.get(BALANCE, (pair_id,))
     if pair is None:
         msg = lazy("pair '%(pair_id)s' had not been formed by then", pair_id=pair_id)

@@ -12,22 +12,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from peerlog.application import PeerLog
 from peerlog.integrity import bundle
 from peerlog.integrity.leaves import Entry
 from peerlog.integrity.notes import Verifier
-from peerlog.integrity.service import Integrity
 from peerlog.persistence.mapper import EventMapper
 from peerlog.persistence.records import RecordedEvent
-from peerlog.projections.asof import AsOf, NotInRecord, make_audit
-from peerlog.projections.asof import audit as make_report
+from peerlog.projections.asof import AsOf, NotInRecord, checked_audit, make_audit
+from peerlog.projections.source import EventSource
 
 
-def make_file(app: PeerLog, student_id: str, course_id: str, as_of: AsOf | None = None) -> bytes:
+def make_file(
+    source: EventSource, student_id: str, course_id: str, as_of: AsOf | None = None
+) -> bytes:
     """The audit file of an audit (its checkpoint made now if none holds it yet)."""
-    made = make_audit(app.event_mapper.decode, app.records, student_id, course_id, as_of)
-    report = make_report(app, student_id, course_id, _fixed(made.content, as_of))
-    integrity = Integrity.of(app)
+    report, made = checked_audit(source, student_id, course_id, as_of)
+    integrity = source.integrity()
     named = report["integrity"].get("checkpoint")
     if named is None:
         msg = "the audit is not proven against any checkpoint: " + "; ".join(
@@ -40,16 +39,10 @@ def make_file(app: PeerLog, student_id: str, course_id: str, as_of: AsOf | None 
     events = [
         bundle.event_json(Entry.of(r), integrity.inclusion_proof(r.id, stored.size))
         for stream in made.records
-        for r in app.records(stream)
+        for r in source.records(stream)
         if r.id <= stored.size
     ]
     return bundle.make(report, stored.note, events, integrity.signer())
-
-
-def _fixed(content: dict[str, Any], as_of: AsOf | None) -> AsOf:
-    """The as-of of an audit just made, so that the report is of the same moment."""
-    recorded, occurred = bundle.as_of_of(content)
-    return AsOf(recorded, (as_of.occurred if as_of else None) or occurred)
 
 
 @dataclass(frozen=True)

@@ -15,9 +15,10 @@ from typing import TYPE_CHECKING
 from peerlog.domain.course import Course, evolve
 from peerlog.domain.events import PairDissolved, PairFormed
 from peerlog.domain.vocabulary import COURSE_STREAM_PREFIX, course_stream
+from peerlog.projections.source import history
 
 if TYPE_CHECKING:
-    from peerlog import PeerLog
+    from peerlog.projections.source import EventSource
 
 
 @dataclass(frozen=True)
@@ -40,35 +41,35 @@ class PairEntry:
         }
 
 
-def course_ids(app: PeerLog) -> list[str]:
+def course_ids(source: EventSource) -> list[str]:
     """Every course of the record, in the order their streams sort."""
     return sorted(
         s.removeprefix(COURSE_STREAM_PREFIX)
-        for s in app.store.select_streams()
+        for s in source.streams()
         if s.startswith(COURSE_STREAM_PREFIX)
     )
 
 
-def course(app: PeerLog, course_id: str) -> Course | None:
+def course(source: EventSource, course_id: str) -> Course | None:
     """The course as the record holds it now (None if it was never opened)."""
     state: Course | None = None
-    for event in app.history(course_stream(course_id)):
+    for event in history(source, course_stream(course_id)):
         state = evolve(state, event)
     return state
 
 
-def courses(app: PeerLog) -> list[Course]:
-    found = (course(app, c) for c in course_ids(app))
+def courses(source: EventSource) -> list[Course]:
+    found = (course(source, c) for c in course_ids(source))
     return [c for c in found if c is not None]
 
 
-def pairs(app: PeerLog, course_id: str | None = None) -> list[PairEntry]:
+def pairs(source: EventSource, course_id: str | None = None) -> list[PairEntry]:
     """The record's pairs (a course's only, with ``course_id``), in the order formed."""
     formed: dict[str, PairEntry] = {}
     dissolved: set[str] = set()
     topics = {PairFormed.__name__, PairDissolved.__name__}
-    decode = app.event_mapper.decode
-    for _, topic, state, _ in app.store.iter_raw(0, topics=topics):
+    decode = source.decode
+    for _, topic, state, _ in source.iter_raw(0, topics=topics):
         event = decode(topic, state)
         if isinstance(event, PairFormed):
             formed[event.pair_id] = PairEntry(

@@ -24,7 +24,7 @@ from peerlog.persistence.mapper import EventMapper
 from peerlog.persistence.records import RecordedEvent
 
 if TYPE_CHECKING:
-    from peerlog import PeerLog
+    from peerlog.projections.source import EventSource
 
 TIME_ZONE: Final = "PEERLOG_TIME_ZONE"
 """The setting that names the time zone of courses that name none."""
@@ -34,7 +34,7 @@ _CLOCK_TIME: Final = re.compile(r"\d{1,2}:\d{2}(:\d{2})?")
 _NO_OFFSET: Final = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{1,2}:\d{2}(:\d{2}(\.\d{1,6})?)?")
 
 # A course's zone is set when it is opened and never changes: read once per record.
-_known: weakref.WeakKeyDictionary[PeerLog, dict[str, str | None]] = weakref.WeakKeyDictionary()
+_known: weakref.WeakKeyDictionary[EventSource, dict[str, str | None]] = weakref.WeakKeyDictionary()
 
 
 def zone_named(name: str) -> ZoneInfo:
@@ -60,14 +60,14 @@ def default_zone(settings: Mapping[str, str]) -> ZoneInfo:
         raise ConfigurationError(f"{TIME_ZONE}: {exc}") from None
 
 
-def _course_zone_name(app: PeerLog, course_id: str) -> str | None:
-    known = _known.setdefault(app, {})
+def _course_zone_name(source: EventSource, course_id: str) -> str | None:
+    known = _known.setdefault(source, {})
     if course_id in known:
         return known[course_id]
-    first = app.store.select_events(course_stream(course_id), limit=1)
+    first = source.records(course_stream(course_id), limit=1)
     if not first:
         return None
-    event = app.event_mapper.decode(first[0].topic, first[0].state)
+    event = source.decode(first[0].topic, first[0].state)
     name = event.time_zone if isinstance(event, CourseOpened) else None
     known[course_id] = name
     return name
@@ -86,23 +86,23 @@ def zone_in_records(records: Sequence[RecordedEvent], settings: Mapping[str, str
     return default_zone(settings)
 
 
-def course_zone(app: PeerLog, course_id: str | None) -> ZoneInfo:
+def course_zone(source: EventSource, course_id: str | None) -> ZoneInfo:
     """The zone the course's times are read in: its own, else the default, else UTC."""
-    name = _course_zone_name(app, course_id) if course_id else None
-    return zone_named(name) if name else default_zone(app.settings)
+    name = _course_zone_name(source, course_id) if course_id else None
+    return zone_named(name) if name else default_zone(source.settings)
 
 
-def pair_course(app: PeerLog, pair_id: str) -> str | None:
+def pair_course(source: EventSource, pair_id: str) -> str | None:
     """The course a pair was formed in (None for a pair the record does not hold)."""
-    first = app.store.select_events(pair_stream(pair_id), limit=1)
+    first = source.records(pair_stream(pair_id), limit=1)
     if not first:
         return None
-    event = app.event_mapper.decode(first[0].topic, first[0].state)
+    event = source.decode(first[0].topic, first[0].state)
     return event.course_id if isinstance(event, PairFormed) else None
 
 
-def pair_zone(app: PeerLog, pair_id: str) -> ZoneInfo:
-    return course_zone(app, pair_course(app, pair_id))
+def pair_zone(source: EventSource, pair_id: str) -> ZoneInfo:
+    return course_zone(source, pair_course(source, pair_id))
 
 
 def local_when(moment: datetime | str | None, zone: ZoneInfo, *, seconds: bool = False) -> str:

@@ -19,9 +19,10 @@ from peerlog.domain.events import (
     SupervisorAssigned,
 )
 from peerlog.domain.vocabulary import COURSE_STREAM_PREFIX, course_stream
+from peerlog.projections.source import history
 
 if TYPE_CHECKING:
-    from peerlog import PeerLog
+    from peerlog.projections.source import EventSource
 
 Names = Mapping[str, str]
 """Person id -> display name (``[erased]`` when erased)."""
@@ -33,18 +34,20 @@ _PERSON_FIELD: Final[dict[type[DomainEvent], str]] = {
 }
 
 
-def display_names(app: PeerLog, courses: str | Iterable[str] | None = None) -> dict[str, str]:
+def display_names(
+    source: EventSource, courses: str | Iterable[str] | None = None
+) -> dict[str, str]:
     """The display names the courses' record gives their people (every course's when
     ``courses`` is None); the latest name where a person has several, ``[erased]`` for
     a name that was erased."""
     if courses is None:
-        streams = [s for s in app.store.select_streams() if s.startswith(COURSE_STREAM_PREFIX)]
+        streams = [s for s in source.streams() if s.startswith(COURSE_STREAM_PREFIX)]
     else:
         wanted = [courses] if isinstance(courses, str) else list(dict.fromkeys(courses))
         streams = [course_stream(c) for c in wanted]
     names: dict[str, str] = {}
     for stream in streams:
-        for event in app.history(stream):
+        for event in history(source, stream):
             field = _PERSON_FIELD.get(type(event))
             if field is None:
                 continue

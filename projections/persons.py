@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final
 
-from peerlog import PeerLog
 from peerlog.domain.erasure import is_erased
 from peerlog.domain.events import (
     CoordinatorAssigned,
@@ -31,6 +30,7 @@ from peerlog.domain.events import (
 from peerlog.domain.vocabulary import COURSE_STREAM_PREFIX, PAIR_STREAM_PREFIX
 from peerlog.folding import folding
 from peerlog.persistence.sealing import ENVELOPE_PREFIX, personal_texts
+from peerlog.projections.source import EventSource
 
 PEOPLE_FIELDS: Final = (
     "student_id",
@@ -152,13 +152,12 @@ def _streams(entries: list[Entry], prefix: str) -> list[str]:
     return list(seen)
 
 
-def person_record(app: PeerLog, person_id: str) -> PersonRecord:
+def person_record(source: EventSource, person_id: str) -> PersonRecord:
     """Every event by or about ``person_id``, in the order recorded (texts sealed)."""
     record = PersonRecord(person_id)
-    mapper = app.event_mapper
     with folding():
-        for position, topic, state, recorded_at in app.store.iter_raw(0):
-            event = mapper.decode(topic, state)
+        for position, topic, state, recorded_at in source.iter_raw(0):
+            event = source.decode(topic, state)
             by = event.actor == person_id
             if not by and person_id not in named_people(event):
                 continue
@@ -167,12 +166,11 @@ def person_record(app: PeerLog, person_id: str) -> PersonRecord:
     return record
 
 
-def opened(app: PeerLog, record: PersonRecord) -> Iterator[tuple[Entry, DomainEvent]]:
+def opened(source: EventSource, record: PersonRecord) -> Iterator[tuple[Entry, DomainEvent]]:
     """The record's entries with their texts opened (or marked erased)."""
-    mapper = app.event_mapper
     for start in range(0, len(record.entries), CHUNK):
         chunk = record.entries[start : start + CHUNK]
-        yield from zip(chunk, mapper.open_many(e.event for e in chunk), strict=True)
+        yield from zip(chunk, source.open_many(e.event for e in chunk), strict=True)
 
 
 def texts_about(entry: Entry, event: DomainEvent, person_id: str) -> tuple[int, int]:

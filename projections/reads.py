@@ -25,16 +25,14 @@ import logging
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
 from eventsourcing.persistence import PersistenceError
 
 from peerlog import i18n
-from peerlog.application import PeerLog
 from peerlog.i18n import _
-from peerlog.integrity.service import Integrity
 from peerlog.persistence.config import (
     DATABASE_URL,
     READ_DATABASE_URL,
@@ -43,7 +41,8 @@ from peerlog.persistence.config import (
     with_session_attrs,
 )
 from peerlog.projections.runner import PROJECTIONS
-from peerlog.projections.store import ReadStore, read_store_for
+from peerlog.projections.source import EventSource, StoreEvents
+from peerlog.projections.store import ReadStore
 
 logger = logging.getLogger(__name__)
 
@@ -61,7 +60,8 @@ ACTORS_KEPT: Final = 10_000
 class Source:
     """The copy of the record an answer was read from, and how far it had come."""
 
-    app: PeerLog
+    events: EventSource
+    """The copy's record (:mod:`peerlog.projections.source`)."""
     store: ReadStore
     replica: bool
     position: int
@@ -124,7 +124,7 @@ class Source:
         )
 
 
-def wait_seconds(settings: dict[str, str]) -> float:
+def wait_seconds(settings: Mapping[str, str]) -> float:
     value = settings.get(READ_WAIT)
     if not value:
         return DEFAULT_WAIT_SECONDS
@@ -149,10 +149,10 @@ class Reads:
 
     def __init__(
         self,
-        primary: PeerLog,
+        primary: EventSource,
         primary_store: ReadStore | None = None,
         *,
-        replica: PeerLog | None = None,
+        replica: StoreEvents | None = None,
         replica_url: str | None = None,
         wait: float = DEFAULT_WAIT_SECONDS,
     ) -> None:
@@ -161,7 +161,7 @@ class Reads:
         self.primary = primary
         self._given_store = primary_store
         self._own_store: ReadStore | None = None
-        self.replica: PeerLog | None = None
+        self.replica: StoreEvents | None = None
         self.replica_store: ReadStore | None = None
         self.replica_url = replica_url
         self.wait = wait
@@ -171,12 +171,12 @@ class Reads:
         if replica is not None:
             self._use(replica)
 
-    def _use(self, replica: PeerLog) -> None:
+    def _use(self, replica: StoreEvents) -> None:
         self.replica = replica
-        self.replica_store = read_store_for(replica.store)
+        self.replica_store = replica.read_store()
         # A standby cannot sign the checkpoint an audit needs: the primary does, and
         # the standby waits for it to arrive.
-        Integrity.of(replica).maker = Integrity.of(self.primary)
+        replica.integrity().maker = self.primary.integrity()
 
     @property
     def configured(self) -> bool:
@@ -189,13 +189,13 @@ class Reads:
         if self._given_store is not None:
             return self._given_store
         if self._own_store is None:
-            self._own_store = read_store_for(self.primary.store)
+            self._own_store = self.primary.read_store()
         return self._own_store
 
     @classmethod
-    def open(cls, primary: PeerLog, primary_store: ReadStore | None = None) -> Reads:
-        """The reads of an application: on the standby its settings name, if any (a
-        standby that is down does not keep the application from starting)."""
+    def open(cls, primary: EventSource, primary_store: ReadStore | None = None) -> Reads:
+        """The reads of a record: on the standby its settings name, if any (a
+        standby that is down does not keep the record from being opened)."""
         settings = primary.settings
         wait = wait_seconds(settings)
         url = settings.get(READ_DATABASE_URL)
@@ -229,11 +229,11 @@ class Reads:
 
     def head(self) -> int:
         """The primary's last position."""
-        return self.primary.store.max_notification_id() or 0
+        return self.primary.head()
 
     # --- choosing a copy -------------------------------------------------------------
 
-    def _standby(self) -> tuple[PeerLog, ReadStore] | None:
+    def _standby(self) -> tuple[StoreEvents, ReadStore] | None:
         """The standby to try, unless there is none or it is being passed over."""
         if not self.configured or time.monotonic() < self._passed_over_until:
             return None
@@ -242,7 +242,7 @@ class Reads:
                 if self.replica is None:
                     try:
                         self._use(
-                            PeerLog(
+                            StoreEvents.open(
                                 {
                                     **self.primary.settings,
                                     DATABASE_URL: with_session_attrs(
@@ -269,7 +269,7 @@ class Reads:
         standby = self._standby()
         if standby is not None:
             replica, store = standby
-            reached = self._reached(lambda: replica.store.max_notification_id() or 0, after)
+            reached = self._reached(replica.head, after)
             if reached is not None:
                 return Source(
                     replica,

@@ -29,7 +29,6 @@ from datetime import datetime
 from multiprocessing.process import BaseProcess
 from typing import Any, Final
 
-from peerlog.application import PeerLog
 from peerlog.folding import folding, pause_while_folding
 from peerlog.projections.base import Projection
 from peerlog.projections.participation import Participation
@@ -347,14 +346,14 @@ def _rebuild_one(settings: dict[str, str], name: str, batch_size: int, messages:
     gc.disable()
     pause_while_folding()
     try:
-        app = PeerLog(settings)
+        source = StoreEvents.open(settings)
         try:
             projection = next((p for p in PROJECTIONS if p.name == name), None)
             if projection is None:
                 msg = f"no projection called {name}"
                 raise ValueError(msg)
             runner = Runner(
-                StoreEvents(app),
+                source,
                 [projection],
                 batch_size=batch_size,
                 progress=lambda what, position, head: messages.put(
@@ -366,7 +365,7 @@ def _rebuild_one(settings: dict[str, str], name: str, batch_size: int, messages:
             finally:
                 runner.close()
         finally:
-            app.close()
+            source.close()
     except Exception as exc:
         logger.exception("rebuilding %s failed", name)
         messages.put(("failed", name, f"{type(exc).__name__}: {exc}"))

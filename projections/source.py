@@ -1,23 +1,31 @@
 """Where the read side reads the record: a narrow event source, and its one adapter.
 
-Projections, the runner, as-of answers, the timeline and the web roster read events
-through :class:`EventSource` (raw events in position order, one stream's records, the
-mapper's decoding and opening of texts) and never reach into the application.
-:class:`StoreEvents` adapts an application to it; it is the only place the read side
-touches the write side's store and mapper, so a change of how events are stored or
-read is a change here.
+Everything under ``peerlog.projections`` (the projections and their runner, as-of
+answers and audits, the timeline, names, zones, persons, the xAPI side, the choice of
+a standby) reads events through :class:`EventSource` (raw events in position order,
+one stream's records, the stream ids, the mapper's decoding and opening of texts, and
+the record's integrity) and never reaches into the application. :class:`StoreEvents`
+adapts an application to it; it is the only place the read side touches the write
+side's store and mapper (a test holds the rest to that), so a change of how events are
+stored or read is a change here.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Iterator, Mapping
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol, Self
 
 from peerlog.application import PeerLog
 from peerlog.domain.events import DomainEvent
+from peerlog.folding import folding
 from peerlog.persistence.base import RawEvent
 from peerlog.persistence.records import RecordedEvent
-from peerlog.projections.store import ReadStore, read_store_for
+
+if TYPE_CHECKING:
+    # Imported when first asked for: they load both stores' drivers, which a command
+    # that only records into SQLite does without.
+    from peerlog.integrity.service import Integrity
+    from peerlog.projections.store import ReadStore
 
 
 class EventSource(Protocol):
@@ -39,8 +47,12 @@ class EventSource(Protocol):
         (inclusive), in position order; with ``topics``, only events of those types."""
         ...
 
-    def records(self, stream: str) -> list[RecordedEvent]:
-        """One stream's stored events, in version order."""
+    def records(self, stream: str, *, limit: int | None = None) -> list[RecordedEvent]:
+        """One stream's stored events, in version order (the first ``limit`` only)."""
+        ...
+
+    def streams(self) -> list[str]:
+        """The ids of every stream in the record."""
         ...
 
     def decode(self, topic: str, state: bytes) -> DomainEvent:
@@ -55,12 +67,34 @@ class EventSource(Protocol):
         """Where this record's read models are kept."""
         ...
 
+    def integrity(self) -> Integrity:
+        """The record's Merkle tree and checkpoints, and the chain heads verified so far."""
+        ...
+
+    def pseudonym_key(self) -> bytes:
+        """The key the record's opaque pseudonyms are made with (the xAPI accounts)."""
+        ...
+
+
+def history(source: EventSource, stream: str) -> list[DomainEvent]:
+    """A stream's events in order, personal texts opened (or marked erased)."""
+    with folding():
+        return source.open_many(source.decode(r.topic, r.state) for r in source.records(stream))
+
 
 class StoreEvents:
     """An application's record as an :class:`EventSource`."""
 
+    @classmethod
+    def open(cls, settings: Mapping[str, str]) -> Self:
+        """The record the settings name, opened here (and closed by :meth:`close`)."""
+        made = cls(PeerLog(dict(settings)))
+        made._owned = True
+        return made
+
     def __init__(self, app: PeerLog) -> None:
         self._app = app  # kept alive: an application closes its store when collected
+        self._owned = False
         self._store = app.store
         self._mapper = app.event_mapper
         self._settings: Mapping[str, str] = app.settings
@@ -80,8 +114,26 @@ class StoreEvents:
     ) -> Iterator[RawEvent]:
         return self._store.iter_raw(after, stop=stop, topics=topics)
 
-    def records(self, stream: str) -> list[RecordedEvent]:
-        return self._store.select_records(stream)
+    def records(self, stream: str, *, limit: int | None = None) -> list[RecordedEvent]:
+        return self._store.select_records(stream, limit=limit)
+
+    def streams(self) -> list[str]:
+        return self._store.select_streams()
 
     def read_store(self) -> ReadStore:
+        from peerlog.projections.store import read_store_for  # noqa: PLC0415 - see above
+
         return read_store_for(self._store)
+
+    def integrity(self) -> Integrity:
+        from peerlog.integrity.service import Integrity  # noqa: PLC0415 - see above
+
+        return Integrity.of(self._app)
+
+    def pseudonym_key(self) -> bytes:
+        return self._app.keys.pseudonym_key()
+
+    def close(self) -> None:
+        """Close the application, if it was opened here (:meth:`open`)."""
+        if self._owned:
+            self._app.close()

@@ -1,6 +1,6 @@
 """A pair's history, event by event, as the record knew it at a time: the dispute replay.
 
-``timeline(app, pair_id, as_of)`` reads the pair's stream once, opens its personal texts
+``timeline(source, pair_id, as_of)`` reads the pair's stream once, opens its personal texts
 in one go (a text of a forgotten person reads as the erased marker the mapper gives), and
 tells each event in plain words: who recorded what, when it happened and when the record
 learned of it. Corrections and retractions are linked both ways with the entries they
@@ -27,7 +27,6 @@ from typing import Any, Final, NamedTuple
 
 import msgspec
 
-from peerlog.application import PeerLog
 from peerlog.domain.erasure import is_erased
 from peerlog.domain.events import (
     PAIR_EVENTS,
@@ -54,6 +53,7 @@ from peerlog.projections.asof import AsOf, NotInRecord
 from peerlog.projections.base import ref
 from peerlog.projections.ledger import Ledger, ledger_table
 from peerlog.projections.participation import BALANCE, PARTICIPATION, Participation
+from peerlog.projections.source import EventSource
 from peerlog.projections.tables import Rows
 
 LATE_AFTER: Final = timedelta(hours=24)
@@ -298,7 +298,7 @@ class Timeline:
 
 
 def timeline(
-    app: PeerLog,
+    source: EventSource,
     pair_id: str,
     as_of: AsOf | None = None,
     *,
@@ -308,15 +308,15 @@ def timeline(
     """The pair's history as the record knew it (``as_of``), told event by event."""
     as_of = as_of or AsOf()
     with folding():
-        records = app.records(pair_stream(pair_id))
+        records = source.records(pair_stream(pair_id))
         if not records:
             msg = lazy("pair '%(pair_id)s' is not in the record", pair_id=pair_id)
             raise NotInRecord(msg)
-        return build(app, pair_id, records, as_of, late_after=late_after, with_state=with_state)
+        return build(source, pair_id, records, as_of, late_after=late_after, with_state=with_state)
 
 
 def build(
-    app: PeerLog,
+    source: EventSource,
     pair_id: str,
     records: Sequence[RecordedEvent],
     as_of: AsOf,
@@ -325,7 +325,7 @@ def build(
     with_state: bool = False,
 ) -> Timeline:
     """A timeline from a pair's stored events (in version order)."""
-    mapper = app.event_mapper
+    mapper = source
     decoded = [mapper.decode(r.topic, r.state) for r in records]
     late = _lateness(records, decoded, late_after)
     kept = [

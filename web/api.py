@@ -101,7 +101,7 @@ def ok(data: Any, status: int = 200, source: Source | None = None) -> JSONRespon
 @router.get("/health", tags=["service"], responses={200: {"model": schemas.Health}})
 def health(found: Found) -> JSONResponse:
     """Whether the server is up and can reach its store. Needs no token."""
-    found.app.store.max_notification_id()
+    found.events.head()
     return ok({"status": "ok"})
 
 
@@ -323,7 +323,7 @@ def balance(
     """The contract's balance report for a pair, as of a time."""
     _pair(scope, pair_id)
     source = found.record_for(scope.actor)
-    report = balance_report(source.app, pair_id, as_of(as_of_, as_of_occurred))
+    report = balance_report(source.events, pair_id, as_of(as_of_, as_of_occurred))
     return ok(report, source=source)
 
 
@@ -351,7 +351,12 @@ def pair_timeline(
     _pair(scope, pair_id)
     source = found.record_for(scope.actor)
     head, items = views.pair_timeline(
-        source.app, scope, pair_id, as_of(as_of_, as_of_occurred), session=session, student=student
+        source.events,
+        scope,
+        pair_id,
+        as_of(as_of_, as_of_occurred),
+        session=session,
+        student=student,
     )
     chosen, page = views.Page(limit, offset).of(items)
     return ok({**head, **page, "items": chosen}, source=source)
@@ -399,7 +404,7 @@ def student_audit(
             ),
         )
     source = found.record_for(scope.actor)
-    report = audit(source.app, student_id, course, as_of(as_of_, as_of_occurred))
+    report = audit(source.events, student_id, course, as_of(as_of_, as_of_occurred))
     return ok(report, source=source)
 
 

@@ -18,7 +18,6 @@ from typing import Annotated, Any, Final
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
-from peerlog import PeerLog
 from peerlog.domain.events import (
     CourseOpened,
     EntryCorrected,
@@ -38,6 +37,7 @@ from peerlog.domain.events import (
 from peerlog.domain.vocabulary import GIBBS_STAGES, ID_RE, course_stream, pair_stream
 from peerlog.i18n import N_, gettext, lazy, ngettext
 from peerlog.projections.names import display_names
+from peerlog.projections.source import EventSource, history
 from peerlog.web import api, pages
 from peerlog.web.access import Scope
 from peerlog.web.auth import scope_of, session_token
@@ -210,12 +210,12 @@ class PairView:
         return next(reversed(self.sessions.values()), None)
 
 
-def course_view(app: PeerLog, course_id: str) -> CourseView:
+def course_view(events: EventSource, course_id: str) -> CourseView:
     """A course's title, scale, goals (titles as revised, retired ones marked) and names."""
     title: str = course_id
     scale: tuple[str, ...] = ()
     goals: dict[str, Goal] = {}
-    for event in app.history(course_stream(course_id)):
+    for event in history(events, course_stream(course_id)):
         if isinstance(event, CourseOpened):
             title, scale = event.title, event.scale
             goals = {g.goal_id: Goal(g.goal_id, g.title) for g in event.goals}
@@ -225,7 +225,7 @@ def course_view(app: PeerLog, course_id: str) -> CourseView:
             goals[event.goal_id].title = event.title
         elif isinstance(event, GoalRetired) and event.goal_id in goals:
             goals[event.goal_id].retired = True
-    return CourseView(course_id, title, tuple(scale), goals, display_names(app, course_id))
+    return CourseView(course_id, title, tuple(scale), goals, display_names(events, course_id))
 
 
 def _entry_fields(event: StepRecorded | FeedbackGiven | ReflectionRecorded) -> dict[str, Any]:
@@ -253,10 +253,10 @@ def _entry_fields(event: StepRecorded | FeedbackGiven | ReflectionRecorded) -> d
     }
 
 
-def pair_view(app: PeerLog, pair_id: str) -> PairView:  # noqa: C901, PLR0912 - one branch per event
+def pair_view(events: EventSource, pair_id: str) -> PairView:  # noqa: C901, PLR0912 - one branch per event
     """A pair's sessions (roles now, open or closed) and entries (corrections applied)."""
     pair: PairView | None = None
-    for event in app.history(pair_stream(pair_id)):
+    for event in history(events, pair_stream(pair_id)):
         if isinstance(event, PairFormed):
             pair = PairView(pair_id, event.course_id, event.students, event.supervisors)
             continue
@@ -327,9 +327,9 @@ def _pair_for(request: Request, pair_id: str) -> tuple[Scope, PairView, CourseVi
         raise ApiError(422, "pair_id", "invalid_id", lazy("is not an id"))
     if scope.role not in {Role.STUDENT, Role.SUPERVISOR} or not scope.may_read_pair(pair_id):
         raise forbidden("pair_id", lazy("you do not record in pair %(pair_id)s", pair_id=pair_id))
-    app = pages._services(request).record_for(scope.actor).app  # noqa: SLF001
-    pair = pair_view(app, pair_id)
-    return scope, pair, course_view(app, pair.course_id)
+    events = pages._services(request).record_for(scope.actor).events  # noqa: SLF001
+    pair = pair_view(events, pair_id)
+    return scope, pair, course_view(events, pair.course_id)
 
 
 def _render(request: Request, name: str, context: dict[str, Any]) -> Response:

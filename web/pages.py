@@ -29,7 +29,7 @@ from jinja2 import Environment, PackageLoader, pass_context, select_autoescape
 from jinja2.runtime import Context
 from markupsafe import Markup
 
-from peerlog import PeerLog, i18n
+from peerlog import i18n
 from peerlog.domain.vocabulary import ID_RE
 from peerlog.i18n import N_, Labels, lazy
 from peerlog.projections import Thresholds, audit
@@ -39,6 +39,7 @@ from peerlog.projections.local_time import UTC_ZONE, course_zone, default_zone, 
 from peerlog.projections.names import all_named, display_names, named
 from peerlog.projections.progression import EVIDENCE_LABELS, STATUS_LABELS
 from peerlog.projections.reads import Source
+from peerlog.projections.source import EventSource
 from peerlog.projections.store import ReadStore
 from peerlog.projections.timeline import timeline
 from peerlog.projections.trends import QUIET_WEEKS, pair_trend, quiet_goals
@@ -350,9 +351,9 @@ def _page(
 ) -> Response:
     where = views.positions(source)
     if "names" not in context:
-        context["names"] = display_names(_services(request).app, scope.courses())
+        context["names"] = display_names(_services(request).events, scope.courses())
     if "zone" not in context:
-        context["zone"] = default_zone(_services(request).app.settings)
+        context["zone"] = default_zone(_services(request).events.settings)
     return render(
         request,
         name,
@@ -374,7 +375,7 @@ def dashboard(request: Request, *, include_dissolved: Annotated[bool, Query()] =
     source = found.read_models_for(scope.actor)
     if scope.role in {Role.SUPERVISOR, Role.COORDINATOR}:
         context = overview_context(
-            found.app,
+            found.events,
             source.store,
             scope,
             now=found.now(),
@@ -403,7 +404,7 @@ def dashboard(request: Request, *, include_dissolved: Annotated[bool, Query()] =
 
 
 def overview_context(
-    app: PeerLog,
+    events: EventSource,
     store: ReadStore,
     scope: Scope,
     *,
@@ -418,8 +419,8 @@ def overview_context(
     )
     return {
         "pairs": pairs,
-        "names": display_names(app, {p["course_id"] for p in pairs}),
-        "zones": {p["course_id"]: course_zone(app, p["course_id"]) for p in pairs},
+        "names": display_names(events, {p["course_id"] for p in pairs}),
+        "zones": {p["course_id"]: course_zone(events, p["course_id"]) for p in pairs},
         "sparks": _sparks(pairs),
         "spark_words": {p["pair_id"]: charts.sparkline_words(p["weekly_balance"]) for p in pairs},
         "flagged": sum(1 for p in pairs if p["flags"]),
@@ -497,7 +498,7 @@ def student_page(
         "position",
         source,
         progression=data,
-        zone=course_zone(source.app, course),
+        zone=course_zone(source.events, course),
         pairs=pairs,
         weeks=weeks,
         quiet=quiet_goals(weeks),
@@ -519,7 +520,7 @@ def pair_page(
     found = _services(request)
     source = found.record_for(scope.actor)
     context = pair_context(
-        source.app,
+        source.events,
         found.read_models_for(scope.actor).store,
         scope,
         pair_id,
@@ -532,7 +533,7 @@ def pair_page(
 
 
 def pair_context(
-    app: PeerLog,
+    events: EventSource,
     store: ReadStore,
     scope: Scope,
     pair_id: str,
@@ -545,7 +546,7 @@ def pair_context(
     """What the pair page shows: its trends drawn from the read models, and its
     timeline folded from the record."""
     head, items = views.pair_timeline(
-        app, scope, pair_id, as_of(None, None), session=session, student=student
+        events, scope, pair_id, as_of(None, None), session=session, student=student
     )
     pair = scope.roster.pair(pair_id)
     trend = pair_trend(store, pair_id, until=now.date(), thresholds=thresholds)
@@ -559,8 +560,8 @@ def pair_context(
     return {
         "trend": trend,
         "charts": drawn,
-        "names": display_names(app, head["course_id"]) if head.get("course_id") else {},
-        "zone": course_zone(app, head.get("course_id")),
+        "names": display_names(events, head["course_id"]) if head.get("course_id") else {},
+        "zone": course_zone(events, head.get("course_id")),
         "head": head,
         "items": list(reversed(items)),
         "pair": pair.as_dict() if pair else None,
@@ -597,7 +598,7 @@ def _audit(
         )
     source = _services(request).record_for(scope.actor)
     window = as_of(as_of_, None)
-    report = audit(source.app, student_id, course, window)
+    report = audit(source.events, student_id, course, window)
     behind: dict[str, dict[str, Any]] = {}
     pairs = {
         ref.rpartition("@")[0].removeprefix("pair/")
@@ -606,11 +607,11 @@ def _audit(
         if ref.startswith("pair/")
     }
     for pair_id in sorted(pairs):
-        told = timeline(source.app, pair_id, window)
+        told = timeline(source.events, pair_id, window)
         for item in told.items:
             behind[item.event] = views.timeline_item(item, scope)
-    names = display_names(source.app, course)
-    return scope, report, behind, names, source, audit_weeks(source.app, report)
+    names = display_names(source.events, course)
+    return scope, report, behind, names, source, audit_weeks(source.events, report)
 
 
 @router.get("/dashboard/students/{student_id}/audit")
@@ -630,7 +631,7 @@ def audit_page(
         source,
         what=N_("Record"),
         **audit_report.context(
-            report, behind, names, weeks, course_zone(source.app, report["course_id"])
+            report, behind, names, weeks, course_zone(source.events, report["course_id"])
         ),
         as_of=as_of_,
     )
@@ -646,7 +647,7 @@ def audit_pdf(
 ) -> Response:
     """The audit as a PDF, for the student's file."""
     _, report, behind, names, source, weeks = _audit(request, student_id, course, as_of_)
-    zone = course_zone(source.app, course)
+    zone = course_zone(source.events, course)
     return Response(
         audit_report.render_pdf(report, behind, names, weeks, zone),
         media_type="application/pdf",
@@ -677,7 +678,7 @@ def audit_file(
             ),
         )
     source = _services(request).record_for(scope.actor)
-    data = make_file(source.app, student_id, course, as_of(as_of_, None))
+    data = make_file(source.events, student_id, course, as_of(as_of_, None))
     return Response(
         data,
         media_type="application/json",

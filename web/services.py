@@ -20,6 +20,7 @@ from peerlog.persistence.base import failure_summary
 from peerlog.persistence.config import ConfigurationError
 from peerlog.projections import Runner, StoreEvents, Thresholds
 from peerlog.projections.reads import Reads, Source
+from peerlog.projections.source import EventSource
 from peerlog.web.roster import Roster
 from peerlog.web.sso import SingleSignOn, SsoSettings
 from peerlog.web.tokens import Tokens
@@ -42,6 +43,9 @@ away (its lock goes with its process, or with its database session)."""
 @dataclass
 class Services:
     app: PeerLog
+    events: EventSource
+    """The record as the read side reads it: one per application, so that what it
+    remembers (the chain heads audits verified, the courses' zones) is shared."""
     runner: Runner
     tokens: Tokens
     roster: Roster
@@ -65,10 +69,11 @@ class Services:
         runner = Runner(source)
         return cls(
             app,
+            source,
             runner,
             Tokens.of(app),
             Roster(source),
-            Reads.open(app, runner.store),
+            Reads.open(source, runner.store),
             follow=follow,
             checkpoint_seconds=checkpoint_interval(app.settings),
             sso=SingleSignOn(sso_settings) if sso_settings else None,

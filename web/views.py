@@ -12,7 +12,6 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from peerlog import PeerLog
 from peerlog.i18n import gettext
 from peerlog.projections import AsOf, Runner, Thresholds, overview
 from peerlog.projections.overview import PairOverview
@@ -26,6 +25,7 @@ from peerlog.projections.progression import (
     SUMMARY,
 )
 from peerlog.projections.reads import Source
+from peerlog.projections.source import EventSource
 from peerlog.projections.store import ReadStore
 from peerlog.projections.tables import Table
 from peerlog.projections.timeline import Item, timeline
@@ -270,7 +270,7 @@ def student_trends(
 
 
 def pair_timeline(
-    app: PeerLog,
+    events: EventSource,
     scope: Scope,
     pair_id: str,
     as_of: AsOf,
@@ -280,7 +280,7 @@ def pair_timeline(
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """A pair's history as of a time (the dispute replay), each event as data; texts a
     student does not read are withheld."""
-    told = timeline(app, pair_id, as_of, with_state=True)
+    told = timeline(events, pair_id, as_of, with_state=True)
     items = [timeline_item(item, scope) for item in told.select(session=session, student=student)]
     head = {
         "pair_id": pair_id,

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from peerlog.application import PeerLog
 from peerlog.domain.vocabulary import pair_stream
+from peerlog.projections.source import EventSource
 from peerlog.projections.xapi.forwarder import (
     Forwarder,
     ForwarderBusy,
@@ -29,18 +29,20 @@ from peerlog.projections.xapi.statements import Produced, StatementFold
 from peerlog.projections.xapi.tracking import ForwardingStore, Refusal
 
 
-def xapi_settings(app: PeerLog) -> XapiSettings:
-    """The deployment's statement settings, from the application's settings."""
-    return XapiSettings.from_settings(app.settings, app.keys.pseudonym_key)
+def xapi_settings(source: EventSource) -> XapiSettings:
+    """The deployment's statement settings, from the record's settings."""
+    return XapiSettings.from_settings(source.settings, source.pseudonym_key)
 
 
-def export(app: PeerLog, settings: XapiSettings, pair_id: str | None = None) -> Iterator[Produced]:
+def export(
+    source: EventSource, settings: XapiSettings, pair_id: str | None = None
+) -> Iterator[Produced]:
     """Every statement the record makes, in order: what a forwarder sends. With
     ``pair_id``, those stating the pair's events, and the voiding of them."""
-    fold, source = fold_up_to(app, settings, 0)
+    fold, record = fold_up_to(source, settings, 0)
     prefix = f"{pair_stream(pair_id)}@" if pair_id is not None else None
     kept: set[str] = set()
-    for _, produced in statements_of(source, fold, 0, None):
+    for _, produced in statements_of(record, fold, 0, None):
         for statement in produced:
             if prefix is not None:
                 target = statement.statement["object"]

@@ -31,8 +31,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Final
 
-from peerlog.application import PeerLog
-from peerlog.projections.store import ReadStore, read_store_for
+from peerlog.projections.source import EventSource
+from peerlog.projections.store import ReadStore
 from peerlog.projections.xapi.lrs import Answer, LrsClient, LrsError
 from peerlog.projections.xapi.settings import XapiSettings
 from peerlog.projections.xapi.source import RecordSource
@@ -83,11 +83,11 @@ def statements_of(
 
 
 def fold_up_to(
-    app: PeerLog, settings: XapiSettings, position: int
+    events: EventSource, settings: XapiSettings, position: int
 ) -> tuple[StatementFold, RecordSource]:
     """A fold brought up to ``position`` (its statements made, not sent)."""
     fold = StatementFold(settings)
-    source = RecordSource(app, topics=fold.topics(), open_texts=settings.personal)
+    source = RecordSource(events, topics=fold.topics(), open_texts=settings.personal)
     if position:
         for _ in statements_of(source, fold, 0, position):
             pass
@@ -99,7 +99,7 @@ class Forwarder:
 
     def __init__(
         self,
-        app: PeerLog,
+        events: EventSource,
         client: LrsClient,
         settings: XapiSettings,
         *,
@@ -112,7 +112,7 @@ class Forwarder:
         if batch_size < 1:
             msg = f"a batch holds at least one statement, not {batch_size}"
             raise ValueError(msg)
-        self.app = app
+        self.events = events
         self.client = client
         self.settings = settings
         self.batch_size = batch_size
@@ -121,7 +121,7 @@ class Forwarder:
         self.on_refused = on_refused
         self.sleep = sleep
         self.target = client.where
-        self.read_store: ReadStore = read_store_for(app.store)
+        self.read_store: ReadStore = events.read_store()
         self.tracking = ForwardingStore(self.read_store)
 
     def close(self) -> None:
@@ -141,7 +141,7 @@ class Forwarder:
                 msg = f"another forwarder to {self.target} is running; stop it first"
                 raise ForwarderBusy(msg)
             start = self.tracking.forwarded(self.target).position
-            fold, source = fold_up_to(self.app, self.settings, start)
+            fold, source = fold_up_to(self.events, self.settings, start)
             report = ForwardReport(self.target, start, start, source.head())
             while not stop.is_set():
                 head = source.head()

@@ -105,3 +105,32 @@ def test_version_and_help_load_neither_the_record_nor_the_server() -> None:
     )
     assert "Usage: peerlog" in done.stdout
     assert done.stdout.splitlines()[-1] == ""
+
+
+def test_a_record_into_sqlite_loads_neither_postgresql_nor_the_server(tmp_path: Path) -> None:
+    """``peerlog record`` on an SQLite record imports no PostgreSQL driver, web server or
+    projection runner (the benchmark suite times it: docs/performance.md)."""
+    import subprocess
+    import sys
+
+    url = f"sqlite:///{tmp_path / 'record.sqlite3'}"
+    probe = (
+        "import sys\n"
+        "from peerlog.cli import cli\n"
+        f"args = ['--db', {url!r}, 'record', 'open_course', '--actor', 'coord', 'course_id=c0',\n"
+        "        'title=Ward', 'starts_on=2026-03-02', 'ends_on=2026-04-24', 'scale=pass',\n"
+        "        'pass_level=pass', 'goals:=[]']\n"
+        "try:\n"
+        "    cli.main(args, prog_name='peerlog', standalone_mode=False)\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "heavy = ('psycopg', 'peerlog.persistence.postgres', 'peerlog.projections.runner',\n"
+        "         'fastapi', 'uvicorn', 'weasyprint')\n"
+        "print(','.join(m for m in heavy if m in sys.modules))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert done.stdout.splitlines()[0].startswith("recorded open_course"), done.stdout
+    assert "course/c0@1" in done.stdout
+    assert done.stdout.splitlines()[-1] == "", "imported: " + done.stdout.splitlines()[-1]

@@ -55,25 +55,25 @@ def test_an_acknowledged_assessment_is_in_the_audit_and_the_timeline(store: Stor
         placement.run("acknowledge_assessment", "s2", pair_id="p1", assessment="mid-1")
     assert other.value.rule == "not_allowed"
 
-    report = audit(app, "s1", COURSE)
+    report = audit(StoreEvents(app), "s1", COURSE)
     (hygiene,) = [g for g in report["goals"] if g["goal_id"] == "hygiene"]
     assert hygiene["events"] == [reference, ack_ref]
     assert hygiene["evidence"]["assessments"] == 1
     assert (hygiene["status"], hygiene["latest_level"]) == ("met", "good")
     # The other member's audit does not list it.
-    other_audit = audit(app, "s2", COURSE)
+    other_audit = audit(StoreEvents(app), "s2", COURSE)
     assert all(ack_ref not in g["events"] for g in other_audit["goals"])
 
-    told = timeline(app, "p1").by_event()[ack_ref]
+    told = timeline(StoreEvents(app), "p1").by_event()[ack_ref]
     assert told.type == "AssessmentAcknowledged"
     assert told.summary == (
         f"s1 acknowledged the midpoint assessment {reference} on goal hygiene (good)"
     )
     assert [(t.label, t.value) for t in told.texts] == [("comment", "Read it; I will keep it up")]
     assert "s1" in told.people
-    chosen = timeline(app, "p1").select(kind="assessment")
+    chosen = timeline(StoreEvents(app), "p1").select(kind="assessment")
     assert [item.event for item in chosen] == [reference, ack_ref]
-    assert timeline(app, "p1").by_event()[reference].summary == (
+    assert timeline(StoreEvents(app), "p1").by_event()[reference].summary == (
         "midpoint assessment of s1 on goal hygiene: good"
     )
 
@@ -81,7 +81,7 @@ def test_an_acknowledged_assessment_is_in_the_audit_and_the_timeline(store: Stor
     try:
         runner.run()
         stored = runner.store.load(Progression).snapshot()
-        assert stored == fold_all(app, Progression).rows.snapshot()
+        assert stored == fold_all(StoreEvents(app), Progression).rows.snapshot()
         assert {row[3:] for row in stored[MENTIONS.name]} == {("s1", "hygiene", ack_ref)}
     finally:
         runner.close()

@@ -9,6 +9,7 @@ import pytest
 
 from peerlog import PeerLog
 from peerlog.projections import AsOf, NotInRecord, audit, balance_report
+from peerlog.projections.source import StoreEvents
 from tests.support import T0, Placement
 
 DAY = T0.replace(hour=9) + timedelta(days=1)  # Tuesday 09:00, the shift the steps happened
@@ -57,13 +58,13 @@ def history(app: PeerLog) -> dict[str, datetime]:
 
 
 def _performed(app: PeerLog, student: str, as_of: AsOf) -> int:
-    report = audit(app, student, "vfu-1", as_of)
+    report = audit(StoreEvents(app), student, "vfu-1", as_of)
     (hygiene,) = [g for g in report["goals"] if g["goal_id"] == "hygiene"]
     return int(hygiene["evidence"]["performed"])
 
 
 def _performers(app: PeerLog, as_of: AsOf) -> dict[str, int]:
-    report = balance_report(app, "p1", as_of)
+    report = balance_report(StoreEvents(app), "p1", as_of)
     return {member: counts["performer"] for member, counts in report["members"].items()}
 
 
@@ -108,7 +109,7 @@ def test_both_clocks_at_once(app: PeerLog, history: dict[str, datetime]) -> None
         occurred=DAY + timedelta(days=3, hours=8),
     )
     assert _performers(app, as_of) == {"s1": 2, "s2": 0}
-    report = balance_report(app, "p1", as_of)
+    report = balance_report(StoreEvents(app), "p1", as_of)
     assert report["as_of"] == as_of.recorded.isoformat()  # type: ignore[union-attr]
     assert report["as_of_occurred"] == as_of.occurred.isoformat()  # type: ignore[union-attr]
 
@@ -117,7 +118,7 @@ def test_the_audit_names_the_events_behind_the_evidence(
     app: PeerLog, history: dict[str, datetime]
 ) -> None:
     del history
-    report = audit(app, "s2", "vfu-1")
+    report = audit(StoreEvents(app), "s2", "vfu-1")
     (hygiene,) = [g for g in report["goals"] if g["goal_id"] == "hygiene"]
     # st1 (pair/p1@3) as corrected (@5) and the late st0 (@7); not the retracted st2.
     assert hygiene["events"] == ["pair/p1@3", "pair/p1@5", "pair/p1@7"]
@@ -127,11 +128,11 @@ def test_the_audit_names_the_events_behind_the_evidence(
 def test_a_report_before_the_record_knew_of_it_says_so(app: PeerLog) -> None:
     Placement(app).seed()
     with pytest.raises(NotInRecord, match="not in the record"):
-        audit(app, "s1", "no-such-course")
+        audit(StoreEvents(app), "s1", "no-such-course")
     with pytest.raises(NotInRecord, match="not enrolled"):
-        audit(app, "s9", "vfu-1")
+        audit(StoreEvents(app), "s9", "vfu-1")
     with pytest.raises(NotInRecord, match="not in the record"):
-        balance_report(app, "p9")
+        balance_report(StoreEvents(app), "p9")
     long_ago = AsOf(recorded=datetime(2020, 1, 1, tzinfo=DAY.tzinfo))
     with pytest.raises(NotInRecord):
-        balance_report(app, "p1", long_ago)
+        balance_report(StoreEvents(app), "p1", long_ago)

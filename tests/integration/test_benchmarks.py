@@ -27,7 +27,7 @@ FIGURES = {
         "peerlog timeline",
         "library: load the aggregate, defaults",
     },
-    "audit of one student, as of": {"peerlog audit"},
+    "audit of one student, as of": {"peerlog audit: "},
     "import from JSON lines": {"peerlog import"},
     "projection rebuild": {"peerlog runner", "library ProjectionRunner", "raw SELECT"},
     "supervisor overview": {"peerlog overview: one supervisor", "peerlog overview: one course"},

@@ -118,7 +118,7 @@ def _overview(app: PeerLog, now: datetime, **limits: float) -> dict[str, PairOve
     finally:
         runner.close()
     in_memory = overview(
-        InMemory([fold_all(app, p).rows for p in PROJECTIONS]),
+        InMemory([fold_all(StoreEvents(app), p).rows for p in PROJECTIONS]),
         now=now,
         thresholds=Thresholds(**limits),  # type: ignore[arg-type]
     )

@@ -210,7 +210,7 @@ def _check_agreement(kind: str, operations: list[tuple[Any, Any, Any, Any]]) -> 
         incremental = Runner(StoreEvents(app), batch_size=3)
         incremental.run()
         stored = {p.name: incremental.store.load(p).snapshot() for p in PROJECTIONS}
-        in_memory = {p.name: fold_all(app, p).rows.snapshot() for p in PROJECTIONS}
+        in_memory = {p.name: fold_all(StoreEvents(app), p).rows.snapshot() for p in PROJECTIONS}
         rebuilt_runner = Runner(StoreEvents(app))
         rebuilt_runner.rebuild()
         rebuilt = {p.name: rebuilt_runner.store.load(p).snapshot() for p in PROJECTIONS}
@@ -223,7 +223,10 @@ def _check_agreement(kind: str, operations: list[tuple[Any, Any, Any, Any]]) -> 
         streams = [course_stream(COURSE), pair_stream("p1"), pair_stream("p2")]
         for recorded, tables in driver.seen:
             as_of = AsOf(recorded=recorded)
-            folded = {p.name: fold(app, p, merged(app, streams), as_of)[0] for p in PROJECTIONS}
+            folded = {
+                p.name: fold(StoreEvents(app), p, merged(StoreEvents(app), streams), as_of)[0]
+                for p in PROJECTIONS
+            }
             assert {name: s.rows.snapshot() for name, s in folded.items()} == tables
             _trends_add_up(folded)
 
@@ -328,7 +331,7 @@ def test_a_rebuild_in_parallel_processes_gives_the_same_tables(store: Store) -> 
         head = app.store.max_notification_id()
         assert done == dict.fromkeys((p.name for p in PROJECTIONS), head)
         stored = {p.name: runner.store.load(p).snapshot() for p in PROJECTIONS}
-        in_memory = {p.name: fold_all(app, p).rows.snapshot() for p in PROJECTIONS}
+        in_memory = {p.name: fold_all(StoreEvents(app), p).rows.snapshot() for p in PROJECTIONS}
         assert stored == in_memory
         assert any("switched" in what for what in seen)
         assert set(runner.peak_memory) == {p.name for p in PROJECTIONS}
@@ -348,7 +351,7 @@ def test_a_runner_keeps_only_the_projections_it_is_given(store: Store) -> None:
         assert set(runner.store.tracking()) == {"participation"}
         assert [s.name for s in runner.status()] == ["participation"]
         stored = runner.store.load(Participation).snapshot()
-        assert stored == fold_all(app, Participation).rows.snapshot()
+        assert stored == fold_all(StoreEvents(app), Participation).rows.snapshot()
         assert ("p1", "s1", COURSE, 1, 0, 0, 0, 0) in stored[PARTICIPATION.name]
     finally:
         runner.close()

@@ -46,10 +46,10 @@ def test_a_revised_goal_title_reaches_the_read_models_and_the_audit(store: Store
         titles = _goal_titles(runner)
         assert titles["hygiene"] == REVISED
         assert titles["medication"] == "Safe medication handling"
-        now = {g["goal_id"]: g["title"] for g in audit(app, "s1", COURSE)["goals"]}
+        now = {g["goal_id"]: g["title"] for g in audit(StoreEvents(app), "s1", COURSE)["goals"]}
         assert now["hygiene"] == REVISED
         # As of before the revision, the audit shows the title the goal had then.
-        then = audit(app, "s1", COURSE, AsOf(recorded=before))
+        then = audit(StoreEvents(app), "s1", COURSE, AsOf(recorded=before))
         assert {g["goal_id"]: g["title"] for g in then["goals"]}["hygiene"] == (
             "Basic hygiene and infection control"
         )

@@ -70,7 +70,7 @@ def test_a_runner_killed_mid_batch_recovers_to_what_a_rebuild_gives(store: Store
         stored = {p.name: runner.store.load(p).snapshot() for p in PROJECTIONS}
         runner.rebuild()
         rebuilt = {p.name: runner.store.load(p).snapshot() for p in PROJECTIONS}
-        in_memory = {p.name: fold_all(app, p).rows.snapshot() for p in PROJECTIONS}
+        in_memory = {p.name: fold_all(StoreEvents(app), p).rows.snapshot() for p in PROJECTIONS}
     finally:
         runner.close()
         app.close()
@@ -92,7 +92,7 @@ def test_two_runners_at_once_never_count_twice(store: Store) -> None:
         first.run()
         second.run()
         stored = {p.name: first.store.load(p).snapshot() for p in PROJECTIONS}
-        in_memory = {p.name: fold_all(app, p).rows.snapshot() for p in PROJECTIONS}
+        in_memory = {p.name: fold_all(StoreEvents(app), p).rows.snapshot() for p in PROJECTIONS}
     finally:
         first.close()
         second.close()

@@ -256,7 +256,7 @@ def _check_record(env: dict[str, str], seeded: set[str], acknowledged: dict[str,
         assert after.verify().verified
         runner = Runner(StoreEvents(after))
         followed = {p.name: runner.store.load(p).snapshot() for p in PROJECTIONS}
-        in_memory = {p.name: fold_all(after, p).rows.snapshot() for p in PROJECTIONS}
+        in_memory = {p.name: fold_all(StoreEvents(after), p).rows.snapshot() for p in PROJECTIONS}
         runner.rebuild()
         rebuilt = {p.name: runner.store.load(p).snapshot() for p in PROJECTIONS}
         runner.close()

@@ -11,7 +11,7 @@ import msgspec
 import pytest
 
 from peerlog import PeerLog
-from peerlog.projections import PROJECTIONS, TABLES
+from peerlog.projections import PROJECTIONS, TABLES, StoreEvents
 from peerlog.projections.asof import fold_all
 from peerlog.projections.participation import BALANCE, PairBalanceRow
 from peerlog.projections.tables import Row, Rows, Table, iter_rows_sql, row_from_sql
@@ -97,7 +97,7 @@ def _folded(tmp_path: Path) -> dict[str, Rows]:
         occurred_at=(at + timedelta(hours=2)).isoformat(),
     )
     try:
-        return {p.name: fold_all(app, p).rows for p in PROJECTIONS}
+        return {p.name: fold_all(StoreEvents(app), p).rows for p in PROJECTIONS}
     finally:
         app.close()
 

@@ -216,7 +216,7 @@ def test_fifty_clients_for_a_minute_lose_nothing(
         # a rebuild of the tables.
         runner = Runner(StoreEvents(app))
         followed = {p.name: runner.store.load(p).snapshot() for p in PROJECTIONS}
-        in_memory = {p.name: fold_all(app, p).rows.snapshot() for p in PROJECTIONS}
+        in_memory = {p.name: fold_all(StoreEvents(app), p).rows.snapshot() for p in PROJECTIONS}
         runner.rebuild()
         rebuilt = {p.name: runner.store.load(p).snapshot() for p in PROJECTIONS}
         runner.close()

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from peerlog.projections import AsOf, audit, balance_report
+from peerlog.projections.source import StoreEvents
 from tests.support import T0
 from tests.web.conftest import Web
 
@@ -41,7 +42,7 @@ def test_the_audit_is_the_contracts_json_exactly(web: Web) -> None:
     )
     assert response.status_code == 200
     body = response.json()
-    expected = audit(web.app, "s1", "vfu-1", AsOf(moment))
+    expected = audit(StoreEvents(web.app), "s1", "vfu-1", AsOf(moment))
     assert body == expected
     assert list(body) == ["student_id", "course_id", "as_of", "pass_level", "goals", "integrity"]
     hygiene = body["goals"][0]
@@ -94,7 +95,7 @@ def test_the_balance_is_the_contracts_json_exactly(web: Web) -> None:
     response = web.get("s2", "/api/pairs/p1/balance", params={"as_of": moment.isoformat()})
     body = response.json()
     assert response.status_code == 200
-    assert body == balance_report(web.app, "p1", AsOf(moment))
+    assert body == balance_report(StoreEvents(web.app), "p1", AsOf(moment))
     assert list(body) == ["pair_id", "as_of", "members", "performer_balance", "feedback_balance"]
     now = web.get("s2", "/api/pairs/p1/balance").json()
     assert now["members"]["s1"] == {

@@ -14,6 +14,7 @@ import pytest
 
 from peerlog.projections import AsOf, InMemory, Thresholds, audit, fold_all
 from peerlog.projections.asof import audit_weeks, fold, merged
+from peerlog.projections.source import StoreEvents
 from peerlog.projections.trends import Trends, goal_weeks, pair_trend, weekly_balances
 from peerlog.web import audit_report
 from tests.support import COURSE, GOALS, T0
@@ -99,7 +100,12 @@ def test_late_corrections_and_retractions_change_the_weeks_they_belong_to(
 
     # As of a time before them, the in-memory answer has the first week as it was then.
     streams = ["course/vfu-1", "pair/p1", "pair/p2"]
-    then, _ = fold(web.app, Trends, merged(web.app, streams), AsOf(recorded=history["before"]))
+    then, _ = fold(
+        StoreEvents(web.app),
+        Trends,
+        merged(StoreEvents(web.app), streams),
+        AsOf(recorded=history["before"]),
+    )
     earlier = pair_trend(InMemory([then.rows]), "p1", until=W12.date())
     assert earlier is not None
     old = _week(earlier, "2026-W10")
@@ -124,7 +130,7 @@ def test_the_read_model_answers_as_the_same_projection_in_memory(
 ) -> None:
     del history
     now = web.services.now()
-    in_memory = InMemory([fold_all(web.app, Trends).rows])
+    in_memory = InMemory([fold_all(StoreEvents(web.app), Trends).rows])
     answered = web.get("sup1", "/api/pairs/p1/trends").json()
     expected = pair_trend(in_memory, "p1", until=now.date(), thresholds=web.services.thresholds)
     assert {k: v for k, v in answered.items() if k != "position"} == expected
@@ -325,8 +331,8 @@ def test_the_audit_shows_the_goal_grid_as_of_its_time(
 ) -> None:
     web.login("sup1")
     page = web.client.get("/dashboard/students/s1/audit", params={"course": COURSE})
-    report = audit(web.app, "s1", COURSE)
-    now = audit_weeks(web.app, report)
+    report = audit(StoreEvents(web.app), "s1", COURSE)
+    now = audit_weeks(StoreEvents(web.app), report)
     assert _grid(page.text) == _expected(now)
     # As of before the late correction and retraction: the first week as it was then.
     then = web.client.get(

@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 
 from peerlog import PeerLog
+from peerlog.projections.source import StoreEvents
 from peerlog.projections.xapi import export, settings, xapi_settings
 from peerlog.projections.xapi import vocabulary as v
 from tests.xapi.conftest import seed_demo
@@ -32,7 +33,7 @@ def test_docs_xapi_md_shows_each_kind_of_statement_as_it_is_made(tmp_path: Path)
     try:
         seed_demo(app)
         forget_and_dissolve(app)
-        made = {p.id: p for p in export(app, xapi_settings(app))}
+        made = {p.id: p for p in export(StoreEvents(app), xapi_settings(StoreEvents(app)))}
     finally:
         app.close()
     shown = BLOCK.findall(DOC)

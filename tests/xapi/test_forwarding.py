@@ -23,6 +23,7 @@ from click.testing import CliRunner
 from peerlog import PeerLog
 from peerlog.cli import cli
 from peerlog.cli.export import events
+from peerlog.projections.source import StoreEvents
 from peerlog.projections.store import read_store_for
 from peerlog.projections.xapi import (
     Forwarder,
@@ -57,7 +58,7 @@ def expected_statements(app: PeerLog) -> int:
         return len(fields["authors"])
 
     state: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {}
-    for row in events(app, None):
+    for row in events(StoreEvents(app), None):
         kind = row["type"]
         if kind in ("PairFormed", "PairDissolved"):
             count += len(row["students"])
@@ -91,10 +92,10 @@ def test_the_demo_placement_reaches_the_store_once(store: Store, lrs: Lrs) -> No
     app = store.open()
     try:
         head = seed_demo(app)
-        settings = xapi_settings(app)
-        exported = [p.statement for p in export(app, settings)]
+        settings = xapi_settings(StoreEvents(app))
+        exported = [p.statement for p in export(StoreEvents(app), settings)]
         assert len(exported) == expected_statements(app)
-        forwarder = Forwarder(app, lrs.client(), settings)
+        forwarder = Forwarder(StoreEvents(app), lrs.client(), settings)
         try:
             report = forwarder.run()
             again = forwarder.run()
@@ -143,7 +144,7 @@ FORWARDER = textwrap.dedent(
 
     app = PeerLog(env)
     client = Stalling(url, username=username, password=password)
-    Forwarder(app, client, xapi_settings(app), batch_size=100).run()
+    Forwarder(StoreEvents(app), client, xapi_settings(StoreEvents(app)), batch_size=100).run()
     print("finished", flush=True)
     """
 )
@@ -155,7 +156,7 @@ def test_a_forwarder_killed_mid_way_sends_nothing_twice_and_misses_nothing(
     app = store.open()
     try:
         head = seed_demo(app)
-        exported = [p.statement for p in export(app, xapi_settings(app))]
+        exported = [p.statement for p in export(StoreEvents(app), xapi_settings(StoreEvents(app)))]
     finally:
         app.close()
     env = {**os.environ, **store.env}
@@ -219,15 +220,15 @@ def test_a_forgotten_students_statements_are_voided_in_the_store(store: Store, l
     app = store.open()
     try:
         seed_demo(app, pairs=2, weeks=3)
-        settings = xapi_settings(app)
-        first = Forwarder(app, lrs.client(), settings)
+        settings = xapi_settings(StoreEvents(app))
+        first = Forwarder(StoreEvents(app), lrs.client(), settings)
         try:
             first.run()
         finally:
             first.close()
-        before = {p.id for p in export(app, settings)}
+        before = {p.id for p in export(StoreEvents(app), settings)}
         forget_and_dissolve(app)
-        second = Forwarder(app, lrs.client(), settings)
+        second = Forwarder(StoreEvents(app), lrs.client(), settings)
         try:
             report = second.run()
         finally:
@@ -262,8 +263,8 @@ def test_a_statement_the_store_refuses_is_reported_and_stops_nothing(
     app = store.open()
     try:
         seed_demo(app, pairs=1, weeks=1)
-        settings = xapi_settings(app)
-        exported = list(export(app, settings))
+        settings = xapi_settings(StoreEvents(app))
+        exported = list(export(StoreEvents(app), settings))
         # The store already holds a different statement with the id of the 30th.
         taken = exported[29]
         other = json.loads(json.dumps(taken.statement))
@@ -310,10 +311,10 @@ def test_an_unreachable_store_is_tried_again_with_growing_pauses(store: Store, l
     app = store.open()
     try:
         seed_demo(app, pairs=1, weeks=1)
-        settings = xapi_settings(app)
+        settings = xapi_settings(StoreEvents(app))
         pauses: list[float] = []
         nowhere = LrsClient(f"http://127.0.0.1:{free_port()}/xAPI/", version=settings.version)
-        forwarder = Forwarder(app, nowhere, settings, retries=4, sleep=pauses.append)
+        forwarder = Forwarder(StoreEvents(app), nowhere, settings, retries=4, sleep=pauses.append)
         try:
             with pytest.raises(ForwardingFailed, match="cannot reach it") as failed:
                 forwarder.run()
@@ -327,9 +328,9 @@ def test_an_unreachable_store_is_tried_again_with_growing_pauses(store: Store, l
         assert all(0.5 * b <= p <= 1.5 * b for p, b in zip(pauses, bases, strict=True))
         assert ForwardingStore(read_store_for(app.store)).forwarded(nowhere.where).position == 0
         # The same record to a store that answers: everything arrives.
-        reached = Forwarder(app, lrs.client(), settings)
+        reached = Forwarder(StoreEvents(app), lrs.client(), settings)
         try:
-            assert reached.run().sent == len(list(export(app, settings)))
+            assert reached.run().sent == len(list(export(StoreEvents(app), settings)))
         finally:
             reached.close()
     finally:
@@ -365,8 +366,8 @@ def test_a_following_forwarder_sends_new_events_as_they_are_recorded(
     app = store.open()
     try:
         seed_demo(app, pairs=1, weeks=1)
-        settings = xapi_settings(app)
-        forwarder = Forwarder(app, lrs.client(), settings, batch_size=20)
+        settings = xapi_settings(StoreEvents(app))
+        forwarder = Forwarder(StoreEvents(app), lrs.client(), settings, batch_size=20)
         stop = threading.Event()
         outcome: list[object] = []
         follower = threading.Thread(
@@ -374,10 +375,10 @@ def test_a_following_forwarder_sends_new_events_as_they_are_recorded(
         )
         follower.start()
         try:
-            made = [p.id for p in export(app, settings)]
+            made = [p.id for p in export(StoreEvents(app), settings)]
             assert _wait_for(lambda: len(lrs.statements()) == len(made))
             # A second forwarder to the same store is refused while this one runs.
-            second = Forwarder(app, lrs.client(), settings)
+            second = Forwarder(StoreEvents(app), lrs.client(), settings)
             try:
                 with pytest.raises(ForwarderBusy, match=r"another forwarder to .* is running"):
                     second.run()
@@ -393,7 +394,7 @@ def test_a_following_forwarder_sends_new_events_as_they_are_recorded(
                     "roles": {"p01-a": "performer", "p01-b": "observer"},
                 }
             )
-            now = {p.id for p in export(app, settings)}
+            now = {p.id for p in export(StoreEvents(app), settings)}
             assert len(now) == len(made) + 2
             assert _wait_for(lambda: {s["id"] for s in lrs.statements()} == now)
         finally:

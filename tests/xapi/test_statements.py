@@ -16,6 +16,7 @@ from ralph.models.xapi.base.statements import BaseXapiStatement
 from peerlog import PeerLog
 from peerlog.cli import cli
 from peerlog.cli.demo import placement
+from peerlog.projections.source import StoreEvents
 from peerlog.projections.xapi import Produced, export, xapi_settings
 from peerlog.projections.xapi import vocabulary as v
 from tests.conftest import Store
@@ -56,8 +57,8 @@ def test_every_statement_of_the_demo_is_valid_xapi_and_follows_its_template(stor
     try:
         seed_demo(app)
         forget_and_dissolve(app)
-        settings = xapi_settings(app)
-        produced = list(export(app, settings))
+        settings = xapi_settings(StoreEvents(app))
+        produced = list(export(StoreEvents(app), settings))
     finally:
         app.close()
     for p in produced:
@@ -85,8 +86,8 @@ def test_statements_name_people_only_by_opaque_accounts(store: Store) -> None:
     app = store.open()
     try:
         seed_demo(app, pairs=2, weeks=2)
-        settings = xapi_settings(app)
-        dumped = [json.dumps(p.statement) for p in export(app, settings)]
+        settings = xapi_settings(StoreEvents(app))
+        dumped = [json.dumps(p.statement) for p in export(StoreEvents(app), settings)]
     finally:
         app.close()
     everything = "\n".join(dumped)
@@ -115,7 +116,7 @@ def test_a_deployment_may_send_names_texts_ids_and_xapi_2(store: Store) -> None:
         }
         named = PeerLog(env)
         try:
-            produced = list(export(named, xapi_settings(named)))
+            produced = list(export(StoreEvents(named), xapi_settings(StoreEvents(named))))
         finally:
             named.close()
     finally:
@@ -146,9 +147,9 @@ def test_export_xapi_writes_the_statements_as_json_lines(store: Store) -> None:
     app = store.open()
     try:
         seed_demo(app, pairs=2, weeks=1)
-        settings = xapi_settings(app)
-        every = [p.statement for p in export(app, settings)]
-        of_p02 = [p.statement for p in export(app, settings, "p02")]
+        settings = xapi_settings(StoreEvents(app))
+        every = [p.statement for p in export(StoreEvents(app), settings)]
+        of_p02 = [p.statement for p in export(StoreEvents(app), settings, "p02")]
     finally:
         app.close()
     runner = CliRunner()
@@ -189,7 +190,7 @@ def test_the_validator_finds_what_breaks_a_template(store: Store) -> None:
     app = store.open()
     try:
         seed_demo(app, pairs=1, weeks=1)
-        produced = list(export(app, xapi_settings(app)))
+        produced = list(export(StoreEvents(app), xapi_settings(StoreEvents(app))))
     finally:
         app.close()
     opened = next(p for p in produced if p.template == v.T_SESSION_OPENED)

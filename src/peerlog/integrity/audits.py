@@ -17,13 +17,13 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 from peerlog.integrity.checkpoints import Checkpoint
+from peerlog.integrity.heads import VerifiedHead
 from peerlog.integrity.leaves import Entry
 from peerlog.integrity.merkle import ProofError
 from peerlog.integrity.notes import Note
 from peerlog.integrity.service import Integrity
 from peerlog.integrity.signing import SigningKeyError
 from peerlog.integrity.tree import TreeGap
-from peerlog.persistence import chain
 from peerlog.persistence.records import RecordedEvent
 
 DIGEST_PREFIX: Final = b"peerlog audit digest v1\n"
@@ -48,10 +48,14 @@ def integrity_of(
 ) -> dict[str, Any]:
     """The audit's ``integrity``: whether its streams' chains hold and their events are
     those of the checkpoint it is proven against (made now if none holds them yet), and
-    the digest that names the audit and that checkpoint."""
+    the digest that names the audit and that checkpoint.
+
+    The events are the ones the audit was made from (one read of each stream); only
+    those after a stream's remembered verified head are hashed again
+    (:mod:`peerlog.integrity.heads`)."""
     problems = []
-    for stream_records in records.values():
-        _, _, problem = chain.check_stream(stream_records)
+    for stream, stream_records in records.items():
+        problem = integrity.heads.check(stream, stream_records)
         if problem is not None:
             problems.append(problem.describe())
     needed = max((r.id for r in kept), default=0)
@@ -97,11 +101,31 @@ def _tree_problems(
             ]
     except ProofError as exc:
         return [str(exc)]
-    covered = [r for rs in records.values() for r in rs if r.id <= checkpoint.size]
-    stored = integrity.tree.leaf_hashes(r.id - 1 for r in covered)
-    return [
-        f"{Entry.of(r)} (position {r.id}) is not the event checkpoint {checkpoint.size} "
-        "holds there: run 'peerlog verify'"
-        for r in covered
-        if stored.get(r.id - 1) != Entry.of(r).leaf_hash()
-    ]
+    heads = integrity.heads
+    covered: dict[str, list[RecordedEvent]] = {}
+    checked: dict[str, VerifiedHead] = {}
+    for stream, stream_records in records.items():
+        # Leaves found in the tree before, of events found unchanged since, are not
+        # hashed again (a leaf, once in the tree, stays at its position).
+        head = heads.get(stream)
+        found = 0
+        if head is not None:
+            checked[stream], found = head, head.leaves
+        covered[stream] = [
+            r for r in stream_records if r.id <= checkpoint.size and r.originator_version > found
+        ]
+    stored = integrity.tree.leaf_hashes(r.id - 1 for rs in covered.values() for r in rs)
+    problems = []
+    for stream, stream_records in covered.items():
+        wrong = [
+            f"{Entry.of(r)} (position {r.id}) is not the event checkpoint {checkpoint.size} "
+            "holds there: run 'peerlog verify'"
+            for r in stream_records
+            if stored.get(r.id - 1) != Entry.of(r).leaf_hash()
+        ]
+        if wrong:
+            heads.forget(stream)
+        elif stream_records and stream in checked:
+            heads.leaves_found(stream, checked[stream], stream_records[-1].originator_version)
+        problems += wrong
+    return problems

@@ -12,6 +12,7 @@ from typing import Final
 from peerlog.application import PeerLog
 from peerlog.integrity import checkpoints
 from peerlog.integrity.checkpoints import Checkpoint
+from peerlog.integrity.heads import VerifiedHeads
 from peerlog.integrity.notes import Note, Signer, Verifier
 from peerlog.integrity.signing import SigningKeyError, load_signer
 from peerlog.integrity.source import RecordSource
@@ -44,6 +45,9 @@ class Integrity:
         self.store: IntegrityStore = integrity_store_for(app.factory)
         self.source = RecordSource(app.store)
         self.tree = StoredTree(self.store)
+        self.heads = VerifiedHeads()
+        """The chain heads audits found whole (in memory): the next audit of a stream
+        hashes only its events after them (:mod:`peerlog.integrity.heads`)."""
         self._signer: Signer | None = None
         self.maker: Integrity | None = None
         """On a standby, the primary's: it makes the checkpoints this copy lacks (a

@@ -91,12 +91,15 @@ class Problem:
         return f"{where}: {self.reason}"
 
 
-def check_stream(events: Iterable[RecordedEvent]) -> tuple[int, bytes, Problem | None]:
+def check_stream(
+    events: Iterable[RecordedEvent], *, after: RecordedEvent | None = None
+) -> tuple[int, bytes, Problem | None]:
     """Check one stream's events (in version order): how many, the head link, and the
-    first problem found, if any."""
-    previous = GENESIS
-    expected_version = 1
-    last_position = 0
+    first problem found, if any. With ``after``, ``events`` are those that follow it
+    (whose own link is taken as checked)."""
+    previous = GENESIS if after is None else after.chain
+    expected_version = 1 if after is None else after.originator_version + 1
+    last_position = 0 if after is None else after.id
     count = 0
     stream = ""
     for event in events:
