@@ -43,7 +43,7 @@ from peerlog.projections.trends import Trends
 logger = logging.getLogger(__name__)
 
 PROJECTIONS: Final[tuple[type[Projection], ...]] = (Progression, Participation, Trends)
-TABLES: Final[dict[str, Table]] = {t.name: t for p in PROJECTIONS for t in p.tables}
+TABLES: Final[dict[str, Table[Any]]] = {t.name: t for p in PROJECTIONS for t in p.tables}
 """Every read-model table by name: the one list the API, the dashboard and export use."""
 BATCH_SIZE: Final = 5_000
 PARALLEL_FROM: Final = 200_000

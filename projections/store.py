@@ -28,7 +28,16 @@ from psycopg import sql
 from peerlog.persistence.postgres import PostgresDatastore, PostgresEventRecorder, lock_key
 from peerlog.persistence.sqlite import SQLiteDatastore
 from peerlog.projections.base import Projection
-from peerlog.projections.tables import SQL_TYPES, Rows, Table, from_sql, iter_rows_sql, to_sql
+from peerlog.projections.tables import (
+    SQL_TYPES,
+    R,
+    Rows,
+    Table,
+    from_sql,
+    iter_rows_sql,
+    row_from_sql,
+    to_sql,
+)
 
 TRACKING: Final = "projection_tracking"
 POLL_SECONDS: Final = 0.2
@@ -90,7 +99,7 @@ class ReadStore(ABC):
         live tables to them and set the position, in one transaction at the end."""
 
     @abstractmethod
-    def read(self, table: Table, **where: Any) -> list[list[Any]]:
+    def read(self, table: Table[R], **where: Any) -> list[R]:
         """Rows of a read-model table (optionally those whose columns equal values)."""
 
     @abstractmethod
@@ -130,7 +139,7 @@ class SQLiteReadStore(ReadStore):
         self.datastore = datastore
 
     @staticmethod
-    def _create(table: Table, name: str) -> str:
+    def _create(table: Table[Any], name: str) -> str:
         columns = ", ".join(
             f"{c.name} {SQL_TYPES['sqlite'][c.type]}" + ("" if c.nullable else " NOT NULL")
             for c in table.columns
@@ -164,9 +173,10 @@ class SQLiteReadStore(ReadStore):
             for table in projection.tables:
                 kinds = [c.type for c in table.columns]
                 data = rows.data[table.name]
+                make, key = table.row, table.key
                 for stored in conn.execute(f"SELECT * FROM {table.name}"):  # noqa: S608
-                    row = [from_sql(v, k) for v, k in zip(stored, kinds, strict=True)]
-                    data[tuple(row[: table.key])] = row
+                    values = [from_sql(v, k) for v, k in zip(stored, kinds, strict=True)]
+                    data[tuple(values[:key])] = make(*values)
         return rows
 
     def flush_all(
@@ -217,7 +227,7 @@ class SQLiteReadStore(ReadStore):
                 conn.execute(self._create(table, table.name + fresh))
                 conn.executemany(
                     _insert(table, table.name + fresh, "?"),
-                    iter_rows_sql(table, projection.rows.all(table.name), "sqlite"),
+                    iter_rows_sql(table, projection.rows.all(table), "sqlite"),
                 )
             for table in projection.tables:
                 conn.execute(f"DROP TABLE IF EXISTS {table.name}")
@@ -230,7 +240,7 @@ class SQLiteReadStore(ReadStore):
             )
         projection.rows.clear_changes()
 
-    def read(self, table: Table, **where: Any) -> list[list[Any]]:
+    def read(self, table: Table[R], **where: Any) -> list[R]:
         statement = f"SELECT * FROM {table.name}"  # noqa: S608
         params: list[Any] = []
         if where:
@@ -247,10 +257,9 @@ class SQLiteReadStore(ReadStore):
                     clauses.append(f"{column} = ?")
                     params.append(to_sql(value, kinds[column], "sqlite"))
             statement += " WHERE " + " AND ".join(clauses)
-        kinds_list = [c.type for c in table.columns]
         with self.datastore.transaction(write=False) as conn:
             rows = conn.execute(statement, params).fetchall()
-        return [[from_sql(v, k) for v, k in zip(r, kinds_list, strict=True)] for r in rows]
+        return [row_from_sql(table, r) for r in rows]
 
     @contextmanager
     def lock(self, name: str, *, wait: bool) -> Iterator[bool]:
@@ -270,14 +279,14 @@ class SQLiteReadStore(ReadStore):
         (stop or threading.Event()).wait(min(timeout, POLL_SECONDS))
 
 
-def _upsert(table: Table, name: str, mark: str) -> str:
+def _upsert(table: Table[Any], name: str, mark: str) -> str:
     keys = table.column_names[: table.key]
     others = table.column_names[table.key :]
     update = ", ".join(f"{c} = excluded.{c}" for c in others)
     return f"{_insert(table, name, mark)} ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {update}"
 
 
-def _insert(table: Table, name: str, mark: str) -> str:
+def _insert(table: Table[Any], name: str, mark: str) -> str:
     columns = ", ".join(table.column_names)
     marks = ", ".join(mark for _ in table.columns)
     return f"INSERT INTO {name} ({columns}) VALUES ({marks})"  # noqa: S608
@@ -298,7 +307,7 @@ class PostgresReadStore(ReadStore):
     def name(self, table: str) -> sql.Composed:
         return sql.SQL("{}.{}").format(sql.Identifier(self.schema), sql.Identifier(table))
 
-    def _create(self, table: Table, name: str) -> sql.Composed:
+    def _create(self, table: Table[Any], name: str) -> sql.Composed:
         columns = sql.SQL(", ").join(
             sql.SQL("{} {}{}").format(
                 sql.Identifier(c.name),
@@ -356,12 +365,13 @@ class PostgresReadStore(ReadStore):
                 data = rows.data[table.name]
                 with conn.cursor(binary=True) as cursor:
                     cursor.execute(sql.SQL("SELECT * FROM {}").format(self.name(table.name)))
+                    make, key = table.row, table.key
                     for stored in cursor:
-                        row = [from_sql(v, k) for v, k in zip(stored, kinds, strict=True)]
-                        data[tuple(row[: table.key])] = row
+                        values = [from_sql(v, k) for v, k in zip(stored, kinds, strict=True)]
+                        data[tuple(values[:key])] = make(*values)
         return rows
 
-    def _upsert(self, table: Table, name: str) -> sql.Composed:
+    def _upsert(self, table: Table[Any], name: str) -> sql.Composed:
         keys = [sql.Identifier(k) for k in table.column_names[: table.key]]
         update = sql.SQL(", ").join(
             sql.SQL("{0} = excluded.{0}").format(sql.Identifier(c))
@@ -371,7 +381,7 @@ class PostgresReadStore(ReadStore):
             self._insert(table, name), sql.SQL(", ").join(keys), update
         )
 
-    def _insert(self, table: Table, name: str) -> sql.Composed:
+    def _insert(self, table: Table[Any], name: str) -> sql.Composed:
         return sql.SQL("INSERT INTO {} ({}) VALUES ({})").format(
             self.name(name),
             sql.SQL(", ").join(sql.Identifier(c) for c in table.column_names),
@@ -464,7 +474,7 @@ class PostgresReadStore(ReadStore):
                     self.name(table.name + fresh), columns
                 )
                 with conn.cursor().copy(copy) as writer:
-                    for row in iter_rows_sql(table, projection.rows.all(table.name), "postgres"):
+                    for row in iter_rows_sql(table, projection.rows.all(table), "postgres"):
                         writer.write_row(row)
             for table in projection.tables:
                 conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(self.name(table.name)))
@@ -483,7 +493,7 @@ class PostgresReadStore(ReadStore):
             )
         projection.rows.clear_changes()
 
-    def read(self, table: Table, **where: Any) -> list[list[Any]]:
+    def read(self, table: Table[R], **where: Any) -> list[R]:
         statement = sql.SQL("SELECT * FROM {}").format(self.name(table.name))
         params: list[Any] = []
         if where:
@@ -500,10 +510,9 @@ class PostgresReadStore(ReadStore):
                     clauses.append(sql.SQL("{} = %s").format(sql.Identifier(column)))
                     params.append(to_sql(value, kinds[column], "postgres"))
             statement += sql.SQL(" WHERE ") + sql.SQL(" AND ").join(clauses)
-        kinds_list = [c.type for c in table.columns]
         with self.datastore.connection() as conn:
             rows = conn.execute(statement, params).fetchall()
-        return [[from_sql(v, k) for v, k in zip(r, kinds_list, strict=True)] for r in rows]
+        return [row_from_sql(table, r) for r in rows]
 
     def grant_reader(self, role: str) -> None:
         """Let a database role read the read models, and nothing else of peerlog's.

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 from peerlog.i18n import gettext, lazy
-from peerlog.projections import TABLES, AsOf, Runner, Thresholds, directory, overview
+from peerlog.projections import AsOf, Runner, Thresholds, directory, overview
 from peerlog.projections.overview import PairOverview
 from peerlog.projections.participation import MEMBER_COUNTS, PARTICIPATION
 from peerlog.projections.progression import (
@@ -35,15 +35,9 @@ from peerlog.web.errors import ApiError
 from peerlog.web.tokens import Role
 
 
-def named(table: str, rows: Sequence[Sequence[Any]]) -> list[dict[str, Any]]:
+def read(store: ReadStore, table: Table[Any], **where: Any) -> list[dict[str, Any]]:
     """Read-model rows as dicts by column name."""
-    spec = TABLES[table]
-    return [spec.named(row) for row in rows]
-
-
-def read(store: ReadStore, table: str, **where: Any) -> list[dict[str, Any]]:
-    spec: Table = TABLES[table]
-    return named(table, store.read(spec, **where))
+    return [table.named(row) for row in store.read(table, **where)]
 
 
 @dataclasses.dataclass(frozen=True)
