@@ -417,7 +417,7 @@ class PostgresReadStore(ReadStore):
                 before_commit()
 
     def _statement(
-        self, kind: str, table: Table | None, name: str, conn: psycopg.Connection[Any]
+        self, kind: str, table: Table[Any] | None, name: str, conn: psycopg.Connection[Any]
     ) -> str:
         """A statement of the flush as text, composed once (psycopg caches what it
         makes of a text query; a composed one is made again each time)."""
