@@ -40,3 +40,22 @@ def test_the_pages_show_the_ward_time_across_the_clock_change(web: Web) -> None:
     data = web.get("sup1", "/api/pairs/p1/timeline").json()
     moments = {e["occurred_at"] for e in data["items"]}
     assert {WINTER.isoformat(), SUMMER.isoformat()} <= moments
+
+
+def test_my_entries_show_the_ward_time_with_the_zone_named(web: Web) -> None:
+    p = web.placement
+    for step_id, moment in (("winter", WINTER), ("summer", SUMMER)):
+        step = p.step(step_id, occurred_at=moment.isoformat())
+        assert web.command("s1", step).status_code == 201
+    web.login("s1")
+    entries = web.client.get("/capture/p1/entries").text
+    assert "Times in Europe/Stockholm." in entries
+    winter = entries.split('data-entry="winter"', 1)[1].split("</h2>", 1)[0]
+    summer = entries.split('data-entry="summer"', 1)[1].split("</h2>", 1)[0]
+    assert ">2026-03-27 08:00 CET</time>" in winter
+    assert ">2026-03-30 08:00 CEST</time>" in summer
+    assert "UTC" not in winter + summer
+    web.client.cookies.set("peerlog_lang", "sv")
+    swedish = web.client.get("/capture/p1/entries").text
+    assert "Tider i Europe/Stockholm." in swedish
+    assert "08:00 CEST</time>" in swedish
