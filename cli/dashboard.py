@@ -16,7 +16,7 @@ from peerlog.cli.output import echo_json, format_option, ratio, when
 from peerlog.cli.progress import Progress, progress_option, wanted
 from peerlog.cli.session import Session, pass_session
 from peerlog.cli.times import MOMENT, WardTime, on_the_ward
-from peerlog.i18n import _, ngettext, shown
+from peerlog.i18n import N_, _, ngettext, shown
 from peerlog.projections import Runner, Thresholds, directory, overview
 from peerlog.projections.local_time import course_zone, default_zone
 from peerlog.projections.names import Names, all_named, display_names
@@ -30,17 +30,17 @@ def threshold_options(function: Callable[..., Any]) -> Callable[..., Any]:
     """One option per threshold of the overview's flags."""
     options = [
         ("--performer-balance", "performer_balance", float,
-         "Flag a pair whose performer balance over its last sessions is below this."),
+         N_("Flag a pair whose performer balance over its last sessions is below this.")),
         ("--balance-sessions", "balance_sessions", int,
-         "How many of a pair's last sessions that performer balance is taken over."),
+         N_("How many of a pair's last sessions that performer balance is taken over.")),
         ("--reflection-sessions", "reflection_sessions", int,
-         "Flag a pair without a reflection in this many last closed sessions."),
+         N_("Flag a pair without a reflection in this many last closed sessions.")),
         ("--feedback-balance", "feedback_balance", float,
-         "Flag one-way peer feedback: feedback balance below this..."),
+         N_("Flag one-way peer feedback: feedback balance below this...")),
         ("--min-peer-feedback", "min_peer_feedback", int,
-         "...with at least this many peer feedbacks."),
+         N_("...with at least this many peer feedbacks.")),
         ("--recent-days", "recent_days", int,
-         "Sessions in this many last days count as recent."),
+         N_("Sessions in this many last days count as recent.")),
     ]  # fmt: skip
     for flag, name, kind, text in reversed(options):
         function = click.option(

@@ -45,6 +45,8 @@ class Group(LazyGroup):
     "--lang",
     metavar="LANGUAGE",
     type=click.Choice(i18n.LANGUAGES),
+    # Read before --help, so that the help is in the language given.
+    is_eager=True,
     help="The language of the output people read: sv (Swedish), da (Danish) or en "
     "(English). Else PEERLOG_LANGUAGE, else the locale (LC_ALL, LC_MESSAGES, LANG), "
     "else English. JSON output is the same in every language.",

@@ -13,6 +13,8 @@ from typing import Final, NamedTuple
 
 import click
 
+from peerlog.cli.help import HelpContext, in_the_readers_language
+
 
 class Entry(NamedTuple):
     name: str
@@ -72,7 +74,10 @@ def load(entry: Entry) -> click.Command:
 
 
 class LazyGroup(click.Group):
-    """A group whose commands are imported when one is run, and listed without."""
+    """A group whose commands are imported when one is run, and listed without; their
+    help is in the reader's language."""
+
+    context_class = HelpContext
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         del ctx
@@ -84,7 +89,7 @@ class LazyGroup(click.Group):
         if entry is None:
             return None
         if cmd_name not in self.commands:
-            self.commands[cmd_name] = load(entry)
+            self.commands[cmd_name] = in_the_readers_language(load(entry))
         return self.commands[cmd_name]
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:

@@ -76,7 +76,7 @@ def replay_command(
     person's texts read as erased). Corrections and retractions are shown under the
     entries they change, and where they were recorded. An event is marked late when
     it was recorded more than --late-after hours later than the pair's events before
-    it. Times are in UTC.
+    it. Times are in the course's time zone.
 
     \b
     Example:
