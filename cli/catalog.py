@@ -3,9 +3,9 @@ this (babel.cfg names it for cli/), beside the messages marked in the code.
 
 Besides what Babel's Python extractor finds, a command's help is its docstring, and an
 option's its ``help=``: each paragraph of a docstring (split as :mod:`peerlog.cli.help`
-translates them), the first sentence of a group's subcommand (the short help the group lists), every string
-given as ``help=`` or ``short_help=``, and the short help of each entry of the registry.
-Never imported when a command runs.
+translates them), the first sentence of a group's subcommand (the short help the group
+lists), every string given as ``help=`` or ``short_help=``, and the short help of each
+entry of the registry. Never imported when a command runs.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ def extract(
 ) -> Iterator[Found]:
     source = fileobj.read()
     fileobj.seek(0)
-    yield from extract_python(fileobj, keywords, comment_tags, options)  # type: ignore[misc]
+    yield from extract_python(fileobj, keywords, comment_tags, options)  # type: ignore[arg-type,misc]
     tree = ast.parse(source)
     for node in ast.walk(tree):
         commands = [d for d in getattr(node, "decorator_list", ()) if _is_command(d)]

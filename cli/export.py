@@ -17,6 +17,7 @@ from peerlog.cli.session import Session, pass_session
 from peerlog.cli.xapi import export_statements
 from peerlog.domain.events import DomainEvent
 from peerlog.domain.vocabulary import pair_stream
+from peerlog.i18n import N_
 from peerlog.projections import TABLES
 from peerlog.projections.source import EventSource
 from peerlog.projections.tables import Table
@@ -126,31 +127,21 @@ def write_table(table: Table, rows: list[list[Any]], out: TextIO, fmt: str) -> i
     return len(rows)
 
 
-HELP: Final = f"""Export the record's events, its xAPI statements, or a read-model table, as
-JSON lines or CSV.
-
-WHAT is "events", "xapi" or the name of a read-model table (see docs/read-models.md):
-{", ".join(TABLES)}.
-
-Events come in the order recorded, readable: position, recorded_at, stream, version,
-type and the event's fields, personal texts opened (or "[erased]"). The export holds
-personal data: keep it as safe as the record. In CSV the event's own fields are one
-JSON column, "data". A table is exported as its read model stands; run "peerlog
-projections run" first to bring it up to date. "xapi" writes the statements a
-forwarder sends to a learning record store (docs/xapi.md), one per line, in order:
-JSON lines only. --pair keeps one pair's events or statements (and the voiding of
-them), or the rows of a table that has a pair_id column.
-
-\b
-Example:
-  peerlog export events --pair p03 > p03.jsonl
-  peerlog export xapi --pair p03 > p03-statements.jsonl
-  peerlog export pair_balance --format csv -o balance.csv
-"""
+def tables_list() -> str:
+    """The read-model tables WHAT may name, for the help (names, never translated)."""
+    lines, line = [], " "
+    for name in TABLES:
+        if len(line) + len(name) > 76:
+            lines.append(line)
+            line = " "
+        line += f" {name},"
+    return "\n".join(["\b", N_("Read-model tables:"), *lines, line.rstrip(",")])
 
 
 @click.command(
-    "export", help=HELP, short_help="Events, xAPI statements or a read model as JSON lines or CSV."
+    "export",
+    short_help="Events, xAPI statements or a read model as JSON lines or CSV.",
+    epilog=tables_list(),
 )
 @click.argument("what", type=click.Choice(["events", "xapi", *TABLES]), metavar="WHAT")
 @click.option("--pair", "pair_id", metavar="PAIR", help="Only this pair's events or rows.")
@@ -163,6 +154,27 @@ Example:
 def export_command(
     session: Session, /, *, what: str, pair_id: str | None, output: TextIO, fmt: str
 ) -> None:
+    """Export the record's events, its xAPI statements, or a read-model table, as
+    JSON lines or CSV.
+
+    WHAT is "events", "xapi" or the name of a read-model table (see docs/read-models.md),
+    listed below.
+
+    Events come in the order recorded, readable: position, recorded_at, stream, version,
+    type and the event's fields, personal texts opened (or "[erased]"). The export holds
+    personal data: keep it as safe as the record. In CSV the event's own fields are one
+    JSON column, "data". A table is exported as its read model stands; run "peerlog
+    projections run" first to bring it up to date. "xapi" writes the statements a
+    forwarder sends to a learning record store (docs/xapi.md), one per line, in order:
+    JSON lines only. --pair keeps one pair's events or statements (and the voiding of
+    them), or the rows of a table that has a pair_id column.
+
+    \b
+    Example:
+      peerlog export events --pair p03 > p03.jsonl
+      peerlog export xapi --pair p03 > p03-statements.jsonl
+      peerlog export pair_balance --format csv -o balance.csv
+    """
     session.must_exist()
     if what == "xapi":
         if fmt != "jsonl":

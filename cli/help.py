@@ -13,7 +13,7 @@ with :mod:`peerlog.cli.catalog`, which splits them the same way (:func:`paragrap
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from typing import Final
 
 import click
@@ -24,6 +24,7 @@ from peerlog.i18n import N_, gettext
 NO_WRAP: Final = "\b"
 """click's mark of a paragraph it keeps as written (an example's command lines)."""
 _PARAGRAPHS: Final = re.compile(r"\n\s*\n")
+_SENTENCE: Final = re.compile(r"(.*?\.)(?:\s|$)")
 _EXTRAS: Final = re.compile(r"^(.*?)(\s+\[[^\[\]]*\])$", re.DOTALL)
 
 CLICK_TEXTS: Final = (
@@ -55,8 +56,7 @@ def translated_text(text: str) -> str:
             lines = paragraph.splitlines()
             out.append(
                 "\n".join(
-                    [lines[0]]
-                    + [gettext(line) if line[:1].strip() else line for line in lines[1:]]
+                    [lines[0]] + [gettext(line) if line[:1].strip() else line for line in lines[1:]]
                 )
             )
         else:
@@ -90,9 +90,11 @@ class HelpFormatter(click.HelpFormatter):
         super().write_text(translated_text(text))
 
     def write_dl(
-        self, rows: Sequence[tuple[str, str]], col_max: int = 30, col_spacing: int = 2
+        self, rows: Iterable[tuple[str, str]], col_max: int = 30, col_spacing: int = 2
     ) -> None:
-        super().write_dl([(term, translated_line(text)) for term, text in rows], col_max, col_spacing)
+        super().write_dl(
+            [(term, translated_line(text)) for term, text in rows], col_max, col_spacing
+        )
 
 
 def help_language(ctx: click.Context) -> str:
@@ -129,5 +131,6 @@ def in_the_readers_language(command: click.Command) -> click.Command:
 
 def short_help(text: str) -> str:
     """A command's first sentence (as click shortens its help, not cut off)."""
-    return click.utils.make_default_short_help(text, max_length=10_000)
-
+    first = " ".join(line.strip() for line in _PARAGRAPHS.split(text.strip(), 1)[0].splitlines())
+    sentence = _SENTENCE.match(first)
+    return sentence.group(1) if sentence else first

@@ -16,8 +16,8 @@ from peerlog.cli.session import Session, pass_session
 from peerlog.commands import COMMAND_NAMES
 from peerlog.domain.errors import CommandRejected
 from peerlog.domain.suggest import suggestion
-from peerlog.json_text import MAX_COMMAND_BYTES, JsonRejected, decode
 from peerlog.i18n import N_
+from peerlog.json_text import MAX_COMMAND_BYTES, JsonRejected, decode
 from peerlog.projections import directory
 from peerlog.projections.local_time import course_zone, pair_course, read_local
 from peerlog.projections.source import EventSource

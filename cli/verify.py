@@ -12,16 +12,16 @@ from peerlog import PeerLog
 from peerlog.application import VerifyReport
 from peerlog.cli.errors import FAILED, Failed
 from peerlog.cli.keys import KEY_HELP, WITNESS_HELP, read_text, verifier_key
-from peerlog.i18n import N_
 from peerlog.cli.output import echo_json, format_option
 from peerlog.cli.session import Session, pass_session
+from peerlog.i18n import N_
 from peerlog.integrity import tamper
 from peerlog.integrity.checkpoints import Checkpoint, CheckpointError, open_note
 from peerlog.integrity.notes import Note, NoteError, Verifier
 from peerlog.integrity.service import Integrity
 
-
 DEFAULT_KEY = N_("[default: the configured key]")
+
 
 @click.command("verify", short_help="Check that the stored record was not altered.")
 @click.option("--pair", "pair_id", metavar="PAIR", help="Check only this pair's events.")

@@ -20,7 +20,8 @@ def _extracted() -> set[str]:
     method_map = [
         ("src/**.py", "python"),
         ("projections/**.py", "python"),
-        ("cli/**.py", "python"),
+        # The commands' help besides: their docstrings and help= texts.
+        ("cli/**.py", "peerlog.cli.catalog:extract"),
         ("web/**.py", "python"),
         ("web/templates/**.html", "jinja2"),
     ]
