@@ -11,13 +11,14 @@ from typing import Any, Final, TextIO
 import click
 import msgspec
 
+from peerlog import i18n
 from peerlog.cli.errors import Failed
 from peerlog.cli.output import format_option
 from peerlog.cli.session import Session, pass_session
 from peerlog.cli.xapi import export_statements
 from peerlog.domain.events import DomainEvent
 from peerlog.domain.vocabulary import pair_stream
-from peerlog.i18n import N_
+from peerlog.i18n import N_, _, ngettext
 from peerlog.projections import TABLES
 from peerlog.projections.source import EventSource
 from peerlog.projections.tables import Table
@@ -39,7 +40,7 @@ def events(source: EventSource, stream: str | None) -> Iterator[dict[str, Any]]:
         batches = _chunks(source.iter_raw(0))
     for batch in batches:
         decoded = [mapper.decode(topic, state) for _, topic, state, _ in batch]
-        for (position, topic, _, recorded_at), event in zip(
+        for (position, topic, _state, recorded_at), event in zip(
             batch, mapper.open_many(decoded), strict=True
         ):
             yield event_row(position, recorded_at, topic, event)
@@ -178,22 +179,24 @@ def export_command(
     session.must_exist()
     if what == "xapi":
         if fmt != "jsonl":
-            raise click.UsageError("xAPI statements are JSON; leave out --format csv")
+            raise click.UsageError(_("xAPI statements are JSON; leave out --format csv"))
         if pair_id is not None and not session.record().events.records(pair_stream(pair_id)):
-            raise Failed(f"pair '{pair_id}' is not in the record")
+            raise Failed(_("pair '%(pair_id)s' is not in the record") % {"pair_id": pair_id})
         count = export_statements(session, pair_id, output)
     elif what == "events":
         stream = pair_stream(pair_id) if pair_id is not None else None
         record = session.record().events
         if stream is not None and not record.records(stream):
-            raise Failed(f"pair '{pair_id}' is not in the record")
+            raise Failed(_("pair '%(pair_id)s' is not in the record") % {"pair_id": pair_id})
         count = write_events(events(record, stream), output, fmt)
     else:
         table = TABLES[what]
         where = {}
         if pair_id is not None:
             if "pair_id" not in table.column_names:
-                raise click.UsageError(f"{what} has no pair_id column; leave out --pair")
+                raise click.UsageError(
+                    _("%(table)s has no pair_id column; leave out --pair") % {"table": what}
+                )
             where["pair_id"] = pair_id
         session.runner()  # the read models' tables, made if they are missing
         source = session.read_models()
@@ -201,9 +204,19 @@ def export_command(
         lag = source.lag
         if lag:
             click.echo(
-                f"note: the read models are {lag:,} events behind the record; "
-                "'peerlog projections run' brings them up to date",
+                ngettext(
+                    "note: the read models are %(lag)s event behind the record; "
+                    "'peerlog projections run' brings them up to date",
+                    "note: the read models are %(lag)s events behind the record; "
+                    "'peerlog projections run' brings them up to date",
+                    lag,
+                )
+                % {"lag": i18n.number(lag)},
                 err=True,
             )
     if output.name not in ("<stdout>", "-"):
-        click.echo(f"wrote {count:,} rows to {output.name}", err=True)
+        click.echo(
+            ngettext("wrote %(count)s row to %(file)s", "wrote %(count)s rows to %(file)s", count)
+            % {"count": i18n.number(count), "file": output.name},
+            err=True,
+        )

@@ -339,3 +339,22 @@ def test_the_help_takes_its_language_from_the_environment(
         cli, ["--lang", "en", "balance", "--help"], env={**_NO_LOCALE, **env}
     )
     assert "How evenly a pair's members take part" in english.output
+
+
+def test_the_listings_speak_the_language_chosen(peerlog: Cli, placement: Placement) -> None:
+    del placement
+    courses = peerlog.ok("--lang", "sv", "courses")
+    assert courses.splitlines()[0].split() == [
+        "kurs", "titel", "datum", "tidszon", "mål", "studenter", "par",
+    ]  # fmt: skip
+    goals = peerlog.ok("--lang", "da", "goals", "vfu-1")
+    assert goals.startswith("Mål i kurset vfu-1, ")
+    pairs = peerlog.ok("--lang", "da", "pairs")
+    assert pairs.splitlines()[0].split() == ["par", "kursus", "studerende", "vejledere", "enhed"]
+    missing = peerlog("--lang", "sv", "pairs", "--course", "vfu-9")
+    assert missing.exit_code == 1
+    assert "kursen 'vfu-9' finns inte i registret" in missing.output
+    # JSON stays the same in every language.
+    assert peerlog.ok("--lang", "sv", "pairs", "--format", "json") == peerlog.ok(
+        "--lang", "en", "pairs", "--format", "json"
+    )
