@@ -4,8 +4,8 @@ this (babel.cfg names it for cli/), beside the messages marked in the code.
 Besides what Babel's Python extractor finds, a command's help is its docstring, and an
 option's its ``help=``: each paragraph of a docstring (split as :mod:`peerlog.cli.help`
 translates them), the first sentence of a group's subcommand (the short help the group
-lists), every string given as ``help=`` or ``short_help=``, and the short help of each
-entry of the registry. Never imported when a command runs.
+lists), and every string given as ``help=`` or ``short_help=``. Never imported when a
+command runs.
 """
 
 from __future__ import annotations
@@ -66,10 +66,6 @@ def _call_texts(node: ast.Call) -> Iterator[Found]:
             text = _text(keyword.value)
             if text:
                 yield node.lineno, None, inspect.cleandoc(text), []
-    if isinstance(node.func, ast.Name) and node.func.id == "Entry" and len(node.args) == 4:
-        text = _text(node.args[3])
-        if text:
-            yield node.lineno, None, text, []
 
 
 def _text(value: ast.expr) -> str | None:

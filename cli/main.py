@@ -14,6 +14,7 @@ from peerlog.cli.errors import guarded
 from peerlog.cli.registry import LazyGroup
 from peerlog.cli.session import DEFAULT_DB_HELP, Session
 from peerlog.folding import pause_while_folding
+from peerlog.i18n import N_
 
 
 class Group(LazyGroup):
@@ -47,9 +48,11 @@ class Group(LazyGroup):
     type=click.Choice(i18n.LANGUAGES),
     # Read before --help, so that the help is in the language given.
     is_eager=True,
-    help="The language of the output people read: sv (Swedish), da (Danish) or en "
-    "(English). Else PEERLOG_LANGUAGE, else the locale (LC_ALL, LC_MESSAGES, LANG), "
-    "else English. JSON output is the same in every language.",
+    help=N_(
+        "The language of the output people read: sv (Swedish), da (Danish) or en "
+        "(English). Else PEERLOG_LANGUAGE, else the locale (LC_ALL, LC_MESSAGES, LANG), "
+        "else English. JSON output is the same in every language."
+    ),
 )
 @click.version_option(__version__, prog_name="peerlog")
 @click.pass_context

@@ -28,7 +28,8 @@ DEFAULT_DB_HELP: Final = (
         "The record to use: sqlite:////absolute/path.sqlite3 or "
         "postgresql://user[:password]@host[:port]/dbname."
     )
-    + f" [default: {default_sqlite_path()}]"
+    # Two spaces: the help shown in the reader's language, the default as it is.
+    + f"  [default: the SQLite file {default_sqlite_path()}]"
 )
 
 

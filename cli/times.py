@@ -67,7 +67,7 @@ class Moment(_ParamType):
         except ValueError:
             self.fail(
                 _(
-                    "%(text)r is not a time; give ISO 8601, like 2026-03-20T18:00 (on the "
+                    "'%(text)s' is not a time; give ISO 8601, like 2026-03-20T18:00 (on the "
                     "ward), 2026-03-20T18:00:00+01:00 or 2026-03-20T17:00:00Z, or a date "
                     "(2026-03-20)"
                 )
@@ -81,7 +81,7 @@ class Moment(_ParamType):
             return moment.astimezone(UTC)
         except (OverflowError, ValueError):
             self.fail(
-                _("%(text)r is out of range (years 1 to 9999, in UTC)") % {"text": text},
+                _("'%(text)s' is out of range (years 1 to 9999, in UTC)") % {"text": text},
                 param,
                 ctx,
             )
