@@ -15,9 +15,9 @@ from peerlog.cli.errors import Failed
 from peerlog.cli.output import echo_json, format_option, ratio, when
 from peerlog.cli.progress import Progress, progress_option, wanted
 from peerlog.cli.session import Session, pass_session
-from peerlog.cli.times import MOMENT
-from peerlog.i18n import _, ngettext, shown
-from peerlog.projections import Runner, Thresholds, overview
+from peerlog.cli.times import MOMENT, WardTime, on_the_ward
+from peerlog.i18n import N_, _, ngettext, shown
+from peerlog.projections import Runner, Thresholds, directory, overview
 from peerlog.projections.local_time import course_zone, default_zone
 from peerlog.projections.names import Names, all_named, display_names
 from peerlog.projections.overview import PairOverview
@@ -30,17 +30,17 @@ def threshold_options(function: Callable[..., Any]) -> Callable[..., Any]:
     """One option per threshold of the overview's flags."""
     options = [
         ("--performer-balance", "performer_balance", float,
-         "Flag a pair whose performer balance over its last sessions is below this."),
+         N_("Flag a pair whose performer balance over its last sessions is below this.")),
         ("--balance-sessions", "balance_sessions", int,
-         "How many of a pair's last sessions that performer balance is taken over."),
+         N_("How many of a pair's last sessions that performer balance is taken over.")),
         ("--reflection-sessions", "reflection_sessions", int,
-         "Flag a pair without a reflection in this many last closed sessions."),
+         N_("Flag a pair without a reflection in this many last closed sessions.")),
         ("--feedback-balance", "feedback_balance", float,
-         "Flag one-way peer feedback: feedback balance below this..."),
+         N_("Flag one-way peer feedback: feedback balance below this...")),
         ("--min-peer-feedback", "min_peer_feedback", int,
-         "...with at least this many peer feedbacks."),
+         N_("...with at least this many peer feedbacks.")),
         ("--recent-days", "recent_days", int,
-         "Sessions in this many last days count as recent."),
+         N_("Sessions in this many last days count as recent.")),
     ]  # fmt: skip
     for flag, name, kind, text in reversed(options):
         function = click.option(
@@ -71,7 +71,8 @@ def bring_up_to_date(runner: Runner, *, show: bool) -> None:
 @click.option(
     "--now",
     type=MOMENT,
-    help="The moment to look from (flags and recent sessions depend on it). [default: now]",
+    help="The moment to look from (flags and recent sessions depend on it); without a UTC "
+    "offset, on the clock of the pairs' course (else PEERLOG_TIME_ZONE). [default: now]",
 )
 @click.option(
     "--update/--no-update",
@@ -113,6 +114,8 @@ def dashboard_command(
     statuses = runner.status()
     source = session.read_models(after=min(s.position for s in statuses))
     position, head = source.position, source.head
+    if isinstance(now, WardTime):
+        now = on_the_ward(now, ward_zone(session.events(), supervisor))
     moment = now or datetime.now(UTC)
     thresholds = Thresholds(**limits)
     pairs = overview(
@@ -144,6 +147,18 @@ def dashboard_command(
             pairs, moment, position, head, thresholds, **people_and_zones(session.events(), pairs)
         )
     )
+
+
+def ward_zone(source: EventSource, supervisor: str | None) -> ZoneInfo:
+    """The zone a ``--now`` without an offset is read in: that of the courses of the
+    pairs (the supervisor's), where they share one; else the default."""
+    courses = {
+        p.course_id
+        for p in directory.pairs(source)
+        if supervisor is None or supervisor in p.supervisors
+    }
+    zones = {course_zone(source, course) for course in courses}
+    return zones.pop() if len(zones) == 1 else default_zone(source.settings)
 
 
 def people_and_zones(source: EventSource, pairs: list[PairOverview]) -> dict[str, Any]:

@@ -11,12 +11,14 @@ from typing import Any, Final, TextIO
 import click
 import msgspec
 
+from peerlog import i18n
 from peerlog.cli.errors import Failed
 from peerlog.cli.output import format_option
 from peerlog.cli.session import Session, pass_session
 from peerlog.cli.xapi import export_statements
 from peerlog.domain.events import DomainEvent
 from peerlog.domain.vocabulary import pair_stream
+from peerlog.i18n import N_, _, ngettext
 from peerlog.projections import TABLES
 from peerlog.projections.source import EventSource
 from peerlog.projections.tables import R, Table
@@ -38,7 +40,7 @@ def events(source: EventSource, stream: str | None) -> Iterator[dict[str, Any]]:
         batches = _chunks(source.iter_raw(0))
     for batch in batches:
         decoded = [mapper.decode(topic, state) for _, topic, state, _ in batch]
-        for (position, topic, _, recorded_at), event in zip(
+        for (position, topic, _state, recorded_at), event in zip(
             batch, mapper.open_many(decoded), strict=True
         ):
             yield event_row(position, recorded_at, topic, event)
@@ -125,31 +127,21 @@ def write_table(table: Table[R], rows: list[R], out: TextIO, fmt: str) -> int:
     return len(rows)
 
 
-HELP: Final = f"""Export the record's events, its xAPI statements, or a read-model table, as
-JSON lines or CSV.
-
-WHAT is "events", "xapi" or the name of a read-model table (see docs/read-models.md):
-{", ".join(TABLES)}.
-
-Events come in the order recorded, readable: position, recorded_at, stream, version,
-type and the event's fields, personal texts opened (or "[erased]"). The export holds
-personal data: keep it as safe as the record. In CSV the event's own fields are one
-JSON column, "data". A table is exported as its read model stands; run "peerlog
-projections run" first to bring it up to date. "xapi" writes the statements a
-forwarder sends to a learning record store (docs/xapi.md), one per line, in order:
-JSON lines only. --pair keeps one pair's events or statements (and the voiding of
-them), or the rows of a table that has a pair_id column.
-
-\b
-Example:
-  peerlog export events --pair p03 > p03.jsonl
-  peerlog export xapi --pair p03 > p03-statements.jsonl
-  peerlog export pair_balance --format csv -o balance.csv
-"""
+def tables_list() -> str:
+    """The read-model tables WHAT may name, for the help (names, never translated)."""
+    lines, line = [], " "
+    for name in TABLES:
+        if len(line) + len(name) > 76:
+            lines.append(line)
+            line = " "
+        line += f" {name},"
+    return "\n".join(["\b", N_("Read-model tables:"), *lines, line.rstrip(",")])
 
 
 @click.command(
-    "export", help=HELP, short_help="Events, xAPI statements or a read model as JSON lines or CSV."
+    "export",
+    short_help="Events, xAPI statements or a read model as JSON lines or CSV.",
+    epilog=tables_list(),
 )
 @click.argument("what", type=click.Choice(["events", "xapi", *TABLES]), metavar="WHAT")
 @click.option("--pair", "pair_id", metavar="PAIR", help="Only this pair's events or rows.")
@@ -162,25 +154,48 @@ Example:
 def export_command(
     session: Session, /, *, what: str, pair_id: str | None, output: TextIO, fmt: str
 ) -> None:
+    """Export the record's events, its xAPI statements, or a read-model table, as
+    JSON lines or CSV.
+
+    WHAT is "events", "xapi" or the name of a read-model table (see docs/read-models.md),
+    listed below.
+
+    Events come in the order recorded, readable: position, recorded_at, stream, version,
+    type and the event's fields, personal texts opened (or "[erased]"). The export holds
+    personal data: keep it as safe as the record. In CSV the event's own fields are one
+    JSON column, "data". A table is exported as its read model stands; run "peerlog
+    projections run" first to bring it up to date. "xapi" writes the statements a
+    forwarder sends to a learning record store (docs/xapi.md), one per line, in order:
+    JSON lines only. --pair keeps one pair's events or statements (and the voiding of
+    them), or the rows of a table that has a pair_id column.
+
+    \b
+    Example:
+      peerlog export events --pair p03 > p03.jsonl
+      peerlog export xapi --pair p03 > p03-statements.jsonl
+      peerlog export pair_balance --format csv -o balance.csv
+    """
     session.must_exist()
     if what == "xapi":
         if fmt != "jsonl":
-            raise click.UsageError("xAPI statements are JSON; leave out --format csv")
+            raise click.UsageError(_("xAPI statements are JSON; leave out --format csv"))
         if pair_id is not None and not session.record().events.records(pair_stream(pair_id)):
-            raise Failed(f"pair '{pair_id}' is not in the record")
+            raise Failed(_("pair '%(pair_id)s' is not in the record") % {"pair_id": pair_id})
         count = export_statements(session, pair_id, output)
     elif what == "events":
         stream = pair_stream(pair_id) if pair_id is not None else None
         record = session.record().events
         if stream is not None and not record.records(stream):
-            raise Failed(f"pair '{pair_id}' is not in the record")
+            raise Failed(_("pair '%(pair_id)s' is not in the record") % {"pair_id": pair_id})
         count = write_events(events(record, stream), output, fmt)
     else:
         table = TABLES[what]
         where = {}
         if pair_id is not None:
             if "pair_id" not in table.column_names:
-                raise click.UsageError(f"{what} has no pair_id column; leave out --pair")
+                raise click.UsageError(
+                    _("%(table)s has no pair_id column; leave out --pair") % {"table": what}
+                )
             where["pair_id"] = pair_id
         session.runner()  # the read models' tables, made if they are missing
         source = session.read_models()
@@ -188,9 +203,19 @@ def export_command(
         lag = source.lag
         if lag:
             click.echo(
-                f"note: the read models are {lag:,} events behind the record; "
-                "'peerlog projections run' brings them up to date",
+                ngettext(
+                    "note: the read models are %(lag)s event behind the record; "
+                    "'peerlog projections run' brings them up to date",
+                    "note: the read models are %(lag)s events behind the record; "
+                    "'peerlog projections run' brings them up to date",
+                    lag,
+                )
+                % {"lag": i18n.number(lag)},
                 err=True,
             )
     if output.name not in ("<stdout>", "-"):
-        click.echo(f"wrote {count:,} rows to {output.name}", err=True)
+        click.echo(
+            ngettext("wrote %(count)s row to %(file)s", "wrote %(count)s rows to %(file)s", count)
+            % {"count": i18n.number(count), "file": output.name},
+            err=True,
+        )

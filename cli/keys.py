@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from peerlog.cli.errors import Failed
+from peerlog.i18n import N_
 from peerlog.integrity.notes import NoteError, Verifier
 
 
@@ -31,10 +32,10 @@ def read_text(path: Path, what: str) -> str:
         raise Failed(f"cannot read {what} {path}: {type(exc).__name__}") from None
 
 
-KEY_HELP = (
+KEY_HELP = N_(
     "The record's checkpoint key (NAME+ID+KEY, as 'peerlog checkpoint key' prints it, "
     "or a file holding it)."
 )
-WITNESS_HELP = (
+WITNESS_HELP = N_(
     "Also require a cosignature by this witness key (NAME+ID+KEY or a file); may be repeated."
 )

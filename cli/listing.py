@@ -12,6 +12,7 @@ from peerlog.cli.output import echo_json, format_option, table
 from peerlog.cli.session import Session, pass_session
 from peerlog.domain.course import Course
 from peerlog.domain.suggest import suggestion
+from peerlog.i18n import _, pgettext
 from peerlog.projections import directory
 from peerlog.projections.local_time import course_zone, local_when, zone_words
 from peerlog.projections.names import all_named, display_names
@@ -23,7 +24,10 @@ def require_course(source: EventSource, course_id: str) -> Course:
     found = directory.course(source, course_id)
     if found is None:
         hint = suggestion(course_id, directory.course_ids(source), "courses", "peerlog courses")
-        raise Failed(f"course '{course_id}' is not in the record. {hint}")
+        raise Failed(
+            _("course '%(course_id)s' is not in the record") % {"course_id": course_id}
+            + f". {hint}"
+        )
     return found
 
 
@@ -33,7 +37,7 @@ def require_pair(source: EventSource, pair_id: str) -> None:
         return
     known = [p.pair_id for p in directory.pairs(source)]
     hint = suggestion(pair_id, known, "pairs", "peerlog pairs")
-    raise Failed(f"pair '{pair_id}' is not in the record. {hint}")
+    raise Failed(_("pair '%(pair_id)s' is not in the record") % {"pair_id": pair_id} + f". {hint}")
 
 
 def require_student(course: Course, student_id: str) -> None:
@@ -45,7 +49,11 @@ def require_student(course: Course, student_id: str) -> None:
         f"students of course {course.course_id}",
         f"peerlog pairs --course {course.course_id}",
     )
-    raise Failed(f"'{student_id}' is not a student of course {course.course_id}. {hint}")
+    raise Failed(
+        _("'%(student_id)s' is not a student of course %(course_id)s")
+        % {"student_id": student_id, "course_id": course.course_id}
+        + f". {hint}"
+    )
 
 
 @click.command("courses", short_help="The record's courses: ids, titles, dates, time zones.")
@@ -96,9 +104,17 @@ def courses_command(session: Session, *, fmt: str) -> None:
         echo_json(data)
         return
     if not rows:
-        click.echo("The record holds no courses yet; 'peerlog demo' makes a demo placement.")
+        click.echo(_("The record holds no courses yet; 'peerlog demo' makes a demo placement."))
         return
-    header = ["course", "title", "dates", "time zone", "goals", "students", "pairs"]
+    header = [
+        pgettext("column", "course"),
+        pgettext("column", "title"),
+        pgettext("column", "dates"),
+        pgettext("column", "time zone"),
+        pgettext("column", "goals"),
+        pgettext("column", "students"),
+        pgettext("column", "pairs"),
+    ]
     click.echo(table(rows, header))
 
 
@@ -137,10 +153,18 @@ def goals_command(session: Session, *, course: str, include_retired: bool, fmt: 
     for g in goals:
         title = g.title
         if g.retired_at is not None:
-            title += f" (retired {local_when(g.retired_at, zone)})"
+            title += " " + _("(retired %(when)s)") % {"when": local_when(g.retired_at, zone)}
         rows.append([g.goal_id, g.area, title])
-    click.echo(f"Goals of course {found.course_id}, {found.title}:")
-    click.echo(table(rows, ["goal", "area", "title"]))
+    click.echo(
+        _("Goals of course %(course_id)s, %(title)s:")
+        % {"course_id": found.course_id, "title": found.title}
+    )
+    click.echo(
+        table(
+            rows,
+            [pgettext("column", "goal"), pgettext("column", "area"), pgettext("column", "title")],
+        )
+    )
 
 
 @click.command("pairs", short_help="The record's pairs, their students and supervisors.")
@@ -181,11 +205,11 @@ def pairs_command(
         )
         return
     if not found:
-        click.echo("No pairs to show.")
+        click.echo(_("No pairs to show."))
         return
     rows = [
         [
-            p.pair_id if p.active else f"{p.pair_id} (dissolved)",
+            p.pair_id if p.active else _("%(pair_id)s (dissolved)") % {"pair_id": p.pair_id},
             p.course_id,
             all_named(p.students, names),
             all_named(p.supervisors, names),
@@ -193,4 +217,11 @@ def pairs_command(
         ]
         for p in found
     ]
-    click.echo(table(rows, ["pair", "course", "students", "supervisors", "unit"]))
+    header = [
+        pgettext("column", "pair"),
+        pgettext("column", "course"),
+        pgettext("column", "students"),
+        pgettext("column", "supervisors"),
+        pgettext("column", "unit"),
+    ]
+    click.echo(table(rows, header))

@@ -10,9 +10,10 @@ from zoneinfo import ZoneInfo
 
 import click
 
+from peerlog.i18n import N_
 from peerlog.projections.local_time import local_when
 
-FORMAT_HELP: Final = "Output format."
+FORMAT_HELP: Final = N_("Output format.")
 _ZERO: Final = timedelta(0)
 
 F = TypeVar("F", bound=Callable[..., Any])

@@ -16,6 +16,7 @@ from peerlog.cli.session import Session, pass_session
 from peerlog.commands import COMMAND_NAMES
 from peerlog.domain.errors import CommandRejected
 from peerlog.domain.suggest import suggestion
+from peerlog.i18n import N_
 from peerlog.json_text import MAX_COMMAND_BYTES, JsonRejected, decode
 from peerlog.projections import directory
 from peerlog.projections.local_time import course_zone, pair_course, read_local
@@ -81,9 +82,12 @@ def commands_and_fields() -> str:
     """The epilog of ``peerlog record --help``: every command with its fields
     (optional ones in brackets)."""
     lines = [
+        N_(
+            "The commands and their fields ([optional]; every command also takes actor, "
+            "command_id and occurred_at; 'peerlog record COMMAND --fields' tells more):"
+        ),
+        "",
         "\b",
-        "The commands and their fields ([optional]; every command also takes actor,",
-        "command_id and occurred_at; 'peerlog record COMMAND --fields' tells more):",
     ]
     for name, model in MODELS.items():
         fields = [

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import importlib
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any, Final, NamedTuple
 
 import click
 
 from peerlog import i18n
+from peerlog.cli.help import HelpContext, in_the_readers_language
 from peerlog.i18n import N_
 
 
@@ -71,54 +72,6 @@ COMMANDS: Final = (
 BY_NAME: Final = {entry.name: entry for entry in COMMANDS}
 
 
-class TranslatingFormatter(click.HelpFormatter):
-    """Writes a command's help in the current language: its text and each option's help
-    (the catalogs' messages; what click appends, ``[default: ...]``, stays as it is)."""
-
-    def write_usage(self, prog: str, args: str = "", prefix: str | None = None) -> None:
-        super().write_usage(prog, args, i18n.gettext("Usage: ") if prefix is None else prefix)
-
-    def write_heading(self, heading: str) -> None:
-        super().write_heading(i18n.gettext(heading))
-
-    def write_text(self, text: str) -> None:
-        super().write_text(i18n.gettext(text))
-
-    def write_dl(
-        self, rows: Iterable[tuple[str, str]], col_max: int = 30, col_spacing: int = 2
-    ) -> None:
-        rows = [(term, _translated_row(help_)) for term, help_ in rows]
-        super().write_dl(rows, col_max, col_spacing)
-
-
-def _translated_row(text: str) -> str:
-    help_, sep, extra = text.partition("  [")
-    return i18n.gettext(help_) + sep + extra
-
-
-CLICK_WORDS: Final = (
-    N_("Usage: "),
-    N_("Options"),
-    N_("Commands"),
-    N_("Show the version and exit."),
-    N_("Show this message and exit."),
-)
-"""click's own words in the help, in the catalogs."""
-
-
-class TranslatingContext(click.Context):
-    formatter_class = TranslatingFormatter
-
-
-def speak_help(command: click.Command) -> click.Command:
-    """The command (and its subcommands) render their help in the current language."""
-    command.context_class = TranslatingContext
-    if isinstance(command, click.Group):
-        for sub in command.commands.values():
-            speak_help(sub)
-    return command
-
-
 def language_of(args: Sequence[str]) -> str:
     """The language ``--lang`` (else the environment) names, read before click parses the
     arguments: ``--help`` is answered while they are parsed."""
@@ -138,13 +91,14 @@ def load(entry: Entry) -> click.Command:
     module = importlib.import_module(f"peerlog.cli.{entry.module}")
     command = getattr(module, entry.attribute)
     assert isinstance(command, click.Command)
-    return speak_help(command)
+    return in_the_readers_language(command)
 
 
 class LazyGroup(click.Group):
-    """A group whose commands are imported when one is run, and listed without."""
+    """A group whose commands are imported when one is run, and listed without; their
+    help is in the reader's language (:mod:`peerlog.cli.help`)."""
 
-    context_class = TranslatingContext
+    context_class = HelpContext
 
     def main(self, args: Sequence[str] | None = None, *rest: Any, **options: Any) -> Any:
         # The language of the help and of click's own messages, which click writes while
@@ -168,5 +122,5 @@ class LazyGroup(click.Group):
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         del ctx
-        with formatter.section(i18n.gettext("Commands")):
+        with formatter.section("Commands"):
             formatter.write_dl([(entry.name, entry.short_help) for entry in COMMANDS])

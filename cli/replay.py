@@ -76,7 +76,7 @@ def replay_command(
     person's texts read as erased). Corrections and retractions are shown under the
     entries they change, and where they were recorded. An event is marked late when
     it was recorded more than --late-after hours later than the pair's events before
-    it. Times are in UTC.
+    it. Times are in the course's time zone.
 
     \b
     Example:
@@ -95,9 +95,15 @@ def replay_command(
     except NotInRecord:
         raise Failed(not_formed_yet(source, pair, window, zone)) from None
     if session_id is not None and not any(i.session_id == session_id for i in history.items):
-        raise Failed(f"pair {pair} has no session {session_id} (as of then)")
+        raise Failed(
+            _("pair %(pair)s has no session %(session_id)s (as of then)")
+            % {"pair": pair, "session_id": session_id}
+        )
     if student is not None and not any(student in i.people for i in history.items):
-        raise Failed(f"no event of pair {pair} names {student} (as of then)")
+        raise Failed(
+            _("no event of pair %(pair)s names %(student)s (as of then)")
+            % {"pair": pair, "student": student}
+        )
     if goal is not None and history.course_id is not None:
         course = require_course(source, history.course_id)
         if goal not in course.goals:

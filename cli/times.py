@@ -1,5 +1,6 @@
-"""Times given on the command line: ISO 8601 with a UTC offset, or a date (the end of
-that day on the ward, in the course's time zone, where the command knows the course)."""
+"""Times given on the command line: ISO 8601 with a UTC offset; without one, a time on
+the ward's clock (in the course's time zone where the command knows the course, else in
+``PEERLOG_TIME_ZONE``); or a date (the end of that day on the ward)."""
 
 from __future__ import annotations
 
@@ -18,26 +19,40 @@ else:
     _ParamType = click.ParamType  # generic for type checkers only (older click is not)
 
 
-class EndOfDay(datetime):
-    """The end of a day given as a bare date: in UTC until the command knows in which
-    time zone the day is meant (:func:`on_the_ward`)."""
+class WardTime(datetime):
+    """A time given without a UTC offset: its clock time is kept (marked UTC) until the
+    command knows in which time zone it is meant (:func:`on_the_ward`)."""
 
     @classmethod
-    def of(cls, day: date) -> EndOfDay:
+    def of(cls, moment: datetime) -> WardTime:
+        return cls.combine(moment.date(), moment.time(), UTC)
+
+
+class EndOfDay(WardTime):
+    """The end of a day given as a bare date."""
+
+    @classmethod
+    def of_day(cls, day: date) -> EndOfDay:
         return cls.combine(day, time.max, UTC)
 
 
 def on_the_ward(moment: datetime | None, zone: ZoneInfo) -> datetime | None:
-    """A moment from the command line, a bare date read as the end of that day in ``zone``."""
-    if isinstance(moment, EndOfDay):
-        return datetime.combine(moment.date(), time.max, zone).astimezone(UTC)
+    """A moment from the command line, one given without an offset read on the clock of
+    ``zone`` (a bare date as the end of that day there)."""
+    if isinstance(moment, WardTime):
+        wall = datetime.combine(moment.date(), moment.time(), zone)
+        try:
+            return wall.astimezone(UTC)
+        except (OverflowError, ValueError):
+            return moment  # the first or last hours of year 1 or 9999: as given, in UTC
     return moment
 
 
 class Moment(_ParamType):
-    """``2026-03-20T18:00:00+01:00`` (or ``...Z``); a bare date means the end of that day
-    (on the ward, where the command knows the course; else in UTC), so that
-    ``--as-of 2026-03-20`` includes all of the 20th."""
+    """``2026-03-20T18:00:00+01:00`` (or ``...Z``); without an offset, a time on the ward
+    (``2026-03-20T18:00``); a bare date means the end of that day on the ward, so that
+    ``--as-of 2026-03-20`` includes all of the 20th. The command reads these in the
+    course's zone (:func:`on_the_ward`)."""
 
     name = "TIME"
 
@@ -47,25 +62,21 @@ class Moment(_ParamType):
         text = str(value).strip()
         try:
             if len(text) == 10:
-                return EndOfDay.of(date.fromisoformat(text))
+                return EndOfDay.of_day(date.fromisoformat(text))
             moment = datetime.fromisoformat(text)
         except ValueError:
             self.fail(
                 _(
-                    "'%(text)s' is not a time; give ISO 8601 with a UTC offset, like "
-                    "2026-03-20T18:00:00+01:00 or 2026-03-20T17:00:00Z, or a date (2026-03-20)"
+                    "'%(text)s' is not a time; give ISO 8601, like 2026-03-20T18:00 (on the "
+                    "ward), 2026-03-20T18:00:00+01:00 or 2026-03-20T17:00:00Z, or a date "
+                    "(2026-03-20)"
                 )
                 % {"text": text},
                 param,
                 ctx,
             )
         if moment.tzinfo is None:
-            self.fail(
-                _("'%(text)s' has no UTC offset; add one, like %(text)s+01:00 or %(text)sZ")
-                % {"text": text},
-                param,
-                ctx,
-            )
+            return WardTime.of(moment)
         try:
             return moment.astimezone(UTC)
         except (OverflowError, ValueError):

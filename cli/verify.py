@@ -14,10 +14,13 @@ from peerlog.cli.errors import FAILED, Failed
 from peerlog.cli.keys import KEY_HELP, WITNESS_HELP, read_text, verifier_key
 from peerlog.cli.output import echo_json, format_option
 from peerlog.cli.session import Session, pass_session
+from peerlog.i18n import N_
 from peerlog.integrity import tamper
 from peerlog.integrity.checkpoints import Checkpoint, CheckpointError, open_note
 from peerlog.integrity.notes import Note, NoteError, Verifier
 from peerlog.integrity.service import Integrity
+
+DEFAULT_KEY = N_("[default: the configured key]")
 
 
 @click.command("verify", short_help="Check that the stored record was not altered.")
@@ -28,7 +31,7 @@ from peerlog.integrity.service import Integrity
     metavar="CHECKPOINT",
     help="A checkpoint published earlier (a file): prove the record extends it.",
 )
-@click.option("--key", metavar="KEY", help=KEY_HELP + " [default: the configured key]")
+@click.option("--key", metavar="KEY", help=KEY_HELP + " " + DEFAULT_KEY)
 @click.option("--witness", "witnesses", metavar="KEY", multiple=True, help=WITNESS_HELP)
 @format_option("text", "json")
 @pass_session

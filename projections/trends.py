@@ -8,9 +8,10 @@ the assessments (level and kind) of that week.
 
 An entry counts in the week it happened (its ``occurred_at``), whenever it was recorded:
 a correction or retraction recorded weeks later changes the entry's own week, not the
-week of the correction. Weeks are ISO weeks (Monday to Sunday) in UTC: the record keeps
-no course time zone, so a shift that ends after midnight UTC on a Sunday counts in the
-next week. Counts follow the contract (entries not retracted, corrections applied), and
+week of the correction. Weeks are the course's ISO weeks (Monday 00:00 to Sunday 24:00
+on the ward, in the time zone the course names; in UTC for a course that names none):
+an evening shift that ends at 23:30 on a Sunday in Stockholm counts in that week, in
+summer and in winter. Counts follow the contract (entries not retracted, corrections applied), and
 balances are the contract's 1 - G* over the week's counts.
 
 Rows of weeks without anything left in them are deleted, so an in-memory fold, the
@@ -22,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any, ClassVar, Final
+from zoneinfo import ZoneInfo
 
 from peerlog.domain.events import (
     CourseOpened,
@@ -34,6 +36,7 @@ from peerlog.domain.pair import Entry, FeedbackEntry, ReflectionEntry, StepEntry
 from peerlog.domain.vocabulary import GIBBS_STAGES
 from peerlog.projections.base import Handler, Projection
 from peerlog.projections.ledger import ENTRY_EVENTS, Ledger, ledger_table
+from peerlog.projections.local_time import UTC_ZONE, zone_named
 from peerlog.projections.overview import Source, Thresholds
 from peerlog.projections.participation import balance
 from peerlog.projections.progression import EVIDENCE_KEYS, contributions
@@ -52,7 +55,7 @@ GOAL_KEYS: Final = (*EVIDENCE_KEYS, "assessments")
 
 class TrendWeekRow(Row):
     pair_id: str
-    week: Annotated[str, doc("ISO week, e.g. 2026-W10 (UTC)")]
+    week: Annotated[str, doc("ISO week of the course, e.g. 2026-W10")]
     course_id: str
     starts_on: Annotated[date, doc("the week's Monday")]
     sessions: Annotated[int, doc("sessions opened that week")]
@@ -113,6 +116,10 @@ class TrendCourseRow(Row):
     course_id: str
     starts_on: date
     ends_on: date
+    time_zone: Annotated[
+        str | None,
+        doc("the course's own time zone, whose Mondays its weeks start on (UTC if none)"),
+    ]
 
 
 class TrendPairRow(Row):
@@ -157,20 +164,25 @@ ENTRIES: Final = ledger_table("trend_entries")
 TABLES: Final = (WEEKS, WEEK_MEMBERS, SESSIONS, GOAL_WEEKS, COURSES, PAIRS, ENTRIES)
 
 
-def iso_week(moment: datetime | date) -> tuple[str, date]:
-    """The ISO week (in UTC) a moment falls in, e.g. ``2026-W10``, and its Monday."""
-    day = moment.astimezone(UTC).date() if isinstance(moment, datetime) else moment
+def iso_week(moment: datetime | date, zone: ZoneInfo = UTC_ZONE) -> tuple[str, date]:
+    """The ISO week a moment falls in on the clock of ``zone``, e.g. ``2026-W10``, and its
+    Monday."""
+    day = moment.astimezone(zone).date() if isinstance(moment, datetime) else moment
     year, week, _ = day.isocalendar()
     return f"{year}-W{week:02d}", date.fromisocalendar(year, week, 1)
 
 
 class Trends(Projection):
     name: ClassVar[str] = "trends"
-    version: ClassVar[int] = 2
+    version: ClassVar[int] = 3
     tables: ClassVar = TABLES
 
     def reindex(self) -> None:
         self.ledger = Ledger(self.rows, ENTRIES)
+        # The zone of each course, whose weeks its pairs' rows are counted in.
+        self.zones: dict[str, ZoneInfo] = {
+            course.course_id: _zone(course.time_zone) for course in self.rows.all(COURSES)
+        }
         # How many sessions each pair has opened (the next one's ordinal).
         self.opened: dict[str, int] = {}
         for session in self.rows.all(SESSIONS):
@@ -181,7 +193,14 @@ class Trends(Projection):
     def on_course_opened(self, position: int, recorded_at: datetime, event: CourseOpened) -> None:
         del position, recorded_at
         c = event.course_id
-        self.rows.put(COURSES, (c,), TrendCourseRow(c, event.starts_on, event.ends_on))
+        self.rows.put(
+            COURSES, (c,), TrendCourseRow(c, event.starts_on, event.ends_on, event.time_zone)
+        )
+        self.zones[c] = _zone(event.time_zone)
+
+    def _iso_week(self, pair: TrendPairRow, moment: datetime) -> tuple[str, date]:
+        """The week of the pair's course ``moment`` falls in."""
+        return iso_week(moment, self.zones.get(pair.course_id, UTC_ZONE))
 
     def on_pair_formed(self, position: int, recorded_at: datetime, event: PairFormed) -> None:
         del position, recorded_at
@@ -195,7 +214,7 @@ class Trends(Projection):
         if pair is None:
             return
         p = pair.pair_id
-        week, _ = iso_week(event.occurred_at)
+        week, _ = self._iso_week(pair, event.occurred_at)
         ordinal = self.opened.get(p, 0)
         self.opened[p] = ordinal + 1
         performed = (0,) * len(pair.members)
@@ -234,7 +253,7 @@ class Trends(Projection):
     def _count(self, pair: TrendPairRow, entry: Entry, session_id: str | None, delta: int) -> None:
         """Add (+1) or remove (-1) what an entry counts for, in the week it happened."""
         week = self._week(pair, entry.occurred_at)
-        members = self._members(pair, iso_week(entry.occurred_at)[0])
+        members = self._members(pair, self._iso_week(pair, entry.occurred_at)[0])
         if isinstance(entry, StepEntry):
             self._count_step(pair, entry, week, members, delta, session_id=session_id)
         elif isinstance(entry, FeedbackEntry):
@@ -324,7 +343,7 @@ class Trends(Projection):
         self.rows.touch(SESSIONS, key)
 
     def _count_goals(self, pair: TrendPairRow, entry: Entry, delta: int) -> None:
-        week, starts_on = iso_week(entry.occurred_at)
+        week, starts_on = self._iso_week(pair, entry.occurred_at)
         for student, goal, column in contributions(entry):
             if student not in pair.members:
                 continue  # a supervisor's feedback is evidence for its receiver only
@@ -339,7 +358,7 @@ class Trends(Projection):
         pair = self.rows.get(PAIRS, (event.pair_id,))
         if pair is None:
             return
-        week, starts_on = iso_week(event.occurred_at)
+        week, starts_on = self._iso_week(pair, event.occurred_at)
         row = self._goal_week(pair.course_id, event.student_id, event.goal_id, week, starts_on)
         row.assessments += 1
         when = event.occurred_at.astimezone(UTC).isoformat()
@@ -350,7 +369,7 @@ class Trends(Projection):
     def _week(self, pair: TrendPairRow, moment: datetime) -> TrendWeekRow:
         """The pair's row of the week ``moment`` falls in (made, with its members' rows,
         if the week had none), marked as changed."""
-        week, starts_on = iso_week(moment)
+        week, starts_on = self._iso_week(pair, moment)
         p = pair.pair_id
         key = (p, week)
         row = self.rows.get(WEEKS, key)
@@ -422,6 +441,16 @@ class Trends(Projection):
 
 # --- reading the trends ----------------------------------------------------------------
 # From stored tables or from rows folded in memory (an as-of answer), alike.
+
+
+def _zone(name: str | None) -> ZoneInfo:
+    """A course's zone by its name (UTC for none, or one this system no longer knows)."""
+    if not name:
+        return UTC_ZONE
+    try:
+        return zone_named(name)
+    except ValueError:
+        return UTC_ZONE
 
 
 def weeks_between(first: date, last: date) -> list[tuple[str, date]]:

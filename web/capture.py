@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Annotated, Any, Final
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
@@ -36,6 +37,7 @@ from peerlog.domain.events import (
 )
 from peerlog.domain.vocabulary import GIBBS_STAGES, ID_RE, course_stream, pair_stream
 from peerlog.i18n import N_, gettext, lazy, ngettext
+from peerlog.projections.local_time import course_zone
 from peerlog.projections.names import display_names
 from peerlog.projections.source import EventSource, history
 from peerlog.web import api, pages
@@ -164,6 +166,8 @@ class CourseView:
     scale: tuple[str, ...]
     goals: dict[str, Goal]
     names: dict[str, str]
+    zone: ZoneInfo
+    """The zone the ward reads the course's times in."""
 
     def active_goals(self) -> list[Goal]:
         return [g for g in self.goals.values() if not g.retired]
@@ -211,7 +215,8 @@ class PairView:
 
 
 def course_view(events: EventSource, course_id: str) -> CourseView:
-    """A course's title, scale, goals (titles as revised, retired ones marked) and names."""
+    """A course's title, scale, goals (titles as revised, retired ones marked), names and
+    time zone."""
     title: str = course_id
     scale: tuple[str, ...] = ()
     goals: dict[str, Goal] = {}
@@ -225,7 +230,14 @@ def course_view(events: EventSource, course_id: str) -> CourseView:
             goals[event.goal_id].title = event.title
         elif isinstance(event, GoalRetired) and event.goal_id in goals:
             goals[event.goal_id].retired = True
-    return CourseView(course_id, title, tuple(scale), goals, display_names(events, course_id))
+    return CourseView(
+        course_id,
+        title,
+        tuple(scale),
+        goals,
+        display_names(events, course_id),
+        course_zone(events, course_id),
+    )
 
 
 def _entry_fields(event: StepRecorded | FeedbackGiven | ReflectionRecorded) -> dict[str, Any]:
@@ -371,6 +383,8 @@ def _context(
         "entry_kinds": ENTRY_KINDS,
         "script_messages": script_messages(),
         "goals": course.active_goals(),
+        # The ``when`` filter writes times in the course's zone, and names it.
+        "zone": course.zone,
         **more,
     }
 

@@ -88,6 +88,12 @@ def ngettext(singular: str, plural: str, n: int) -> str:
     return translations(_current.get()).ngettext(singular, plural, n)
 
 
+def pgettext(context: str, message: str) -> str:
+    """A message of a context (``column``: a table's heading), where the same English
+    word is translated otherwise elsewhere."""
+    return translations(_current.get()).pgettext(context, message)
+
+
 _ = gettext
 
 

@@ -16,7 +16,7 @@ DOC = (Path(__file__).resolve().parents[2] / "docs" / "cli.md").read_text()
 
 
 def _walk(group: click.Group, path: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
-    ctx = click.Context(group)
+    ctx = click.Context(group, **group.context_settings)
     for name in group.list_commands(ctx):
         command = group.get_command(ctx, name)
         assert command is not None

@@ -4,18 +4,25 @@ taken from --lang, PEERLOG_LANGUAGE or the locale."""
 
 from __future__ import annotations
 
+import inspect
 import json
 import re
 import zlib
 from pathlib import Path
 
+import click
 import pytest
+from click.testing import CliRunner
 
 from peerlog import i18n
+from peerlog.cli import cli
+from peerlog.cli import help as help_texts
+from peerlog.persistence.config import default_sqlite_path
 from tests.cli.conftest import Cli
 from tests.cli.test_audit_reports import FEELINGS, STRENGTHS
 from tests.cli.test_audit_reports import placement as placement  # noqa: PLC0414 - the fixture
-from tests.i18n import english_left, record_texts, shown_text
+from tests.cli.test_help import COMMANDS
+from tests.i18n import catalog, english_left, forms, record_texts, shown_text
 from tests.support import Placement
 
 DATA = (
@@ -238,6 +245,121 @@ def test_the_replay_in_the_language(peerlog: Cli, placement: Placement, language
     assert out.startswith(heading)
 
 
+def _option_messages(text: str, translations: dict[str, str]) -> set[str]:
+    """An option's help as a message, or, where a default is added to one, both."""
+    if text in translations:
+        return {text}
+    # What is not written in the code (the default file's path) is no message.
+    return set(re.split(r" +(?=\[default: )", text)) - {f"[default: the SQLite file {DB}]"}
+
+
+def _help_messages(
+    command: click.Command, ctx: click.Context, translations: dict[str, str]
+) -> set[str]:
+    """The messages a command's help is written with: its help, paragraph by paragraph,
+    its options' help (without what click adds in brackets), its subcommands' short
+    help, and click's own words."""
+    found = set(help_texts.CLICK_TEXTS)
+    if command.help:
+        found |= set(help_texts.paragraphs(inspect.cleandoc(command.help).partition("\f")[0]))
+    if command.epilog:
+        found |= set(help_texts.paragraphs(inspect.cleandoc(command.epilog)))
+    for param in command.get_params(ctx):
+        record = param.get_help_record(ctx)
+        text = getattr(param, "help", None)
+        if record is not None and text:
+            # What is not written in the code (the default file's path) is no message.
+            found |= _option_messages(str(text), translations)
+    if isinstance(command, click.Group):
+        for name in command.list_commands(ctx):
+            sub = command.get_command(ctx, name)
+            assert sub is not None
+            found.add(sub.get_short_help_str(10_000))
+    return {message for message in found if message.strip()}
+
+
+DB = default_sqlite_path()
+
+
+def _flat(text: str) -> str:
+    """A help as words, without click's wrapping (which breaks lines after a hyphen)."""
+    return " ".join(re.sub(r"(?<=\w)-\n\s+", "-", text).split())
+
+
+@pytest.mark.parametrize("language", ["sv", "da"])
+@pytest.mark.parametrize("path", [(), *COMMANDS], ids=lambda p: " ".join(p) or "peerlog")
+def test_every_help_is_in_the_language_chosen(language: str, path: tuple[str, ...]) -> None:
+    command: click.Command = cli
+    ctx = click.Context(cli, **cli.context_settings)
+    for name in path:
+        assert isinstance(command, click.Group)
+        found = command.get_command(ctx, name)
+        assert found is not None
+        command, ctx = found, click.Context(found, parent=ctx)
+    translations = {forms(m.id)[0]: forms(m.string)[0] for m in catalog(language) if m.id}
+    messages = _help_messages(command, ctx, translations)
+    assert len(messages) > len(help_texts.CLICK_TEXTS)
+    untranslated = sorted(m for m in messages if not translations.get(m))
+    assert not untranslated, f"{language}: run 'make messages' and translate {untranslated}"
+    result = CliRunner().invoke(cli, ["--lang", language, *path, "--help"], env=_NO_LOCALE)
+    assert result.exit_code == 0, result.output
+    shown = _flat(result.output)
+    for message in messages:
+        if translations[message] != message:
+            assert _flat(message) not in shown, (language, message)
+            assert _flat(translations[message]) in shown or message in help_texts.CLICK_TEXTS
+    # The examples' command lines are kept as written.
+    if command.help and "Example:" in command.help:
+        assert {"sv": "Exempel:", "da": "Eksempel:"}[language] in result.output
+        first = command.help.split("Example:\n", 1)[1].splitlines()[0].strip()
+        assert first in result.output
+
+
+_NO_LOCALE = {"LC_ALL": None, "LC_MESSAGES": None, "LANG": None, "PEERLOG_LANGUAGE": None}
+
+
+@pytest.mark.parametrize(
+    ("env", "heading"),
+    [
+        ({"PEERLOG_LANGUAGE": "sv"}, "Kommandon:"),
+        ({"LANG": "da_DK.UTF-8"}, "Kommandoer:"),
+        ({"LANG": "C.UTF-8"}, "Commands:"),
+    ],
+)
+def test_the_help_takes_its_language_from_the_environment(
+    env: dict[str, str], heading: str
+) -> None:
+    for args in (["--help"], ["audit", "--help"], ["checkpoint", "--help"]):
+        result = CliRunner().invoke(cli, args, env={**_NO_LOCALE, **env})
+        assert result.exit_code == 0, result.output
+        if args == ["--help"]:
+            assert f"\n{heading}\n" in result.output
+    # --lang before the command wins over the environment.
+    english = CliRunner().invoke(
+        cli, ["--lang", "en", "balance", "--help"], env={**_NO_LOCALE, **env}
+    )
+    assert "How evenly a pair's members take part" in english.output
+
+
+def test_the_listings_speak_the_language_chosen(peerlog: Cli, placement: Placement) -> None:
+    del placement
+    courses = peerlog.ok("--lang", "sv", "courses")
+    assert courses.splitlines()[0].split() == [
+        "kurs", "titel", "datum", "tidszon", "mål", "studenter", "par",
+    ]  # fmt: skip
+    goals = peerlog.ok("--lang", "da", "goals", "vfu-1")
+    assert goals.startswith("Mål i kurset vfu-1, ")
+    pairs = peerlog.ok("--lang", "da", "pairs")
+    assert pairs.splitlines()[0].split() == ["par", "kursus", "studerende", "vejledere", "enhed"]
+    missing = peerlog("--lang", "sv", "pairs", "--course", "vfu-9")
+    assert missing.exit_code == 1
+    assert "kursen 'vfu-9' finns inte i registret" in missing.output
+    # JSON stays the same in every language.
+    assert peerlog.ok("--lang", "sv", "pairs", "--format", "json") == peerlog.ok(
+        "--lang", "en", "pairs", "--format", "json"
+    )
+
+
 def _help(language: str, *command: str) -> str:
     from click.testing import CliRunner
 
@@ -255,7 +377,7 @@ def _walk_commands() -> list[tuple[str, ...]]:
     from peerlog.cli import cli
 
     found: list[tuple[str, ...]] = [()]
-    ctx = click.Context(cli)
+    ctx = click.Context(cli, **cli.context_settings)
     for name in cli.list_commands(ctx):
         command = cli.get_command(ctx, name)
         found.append((name,))

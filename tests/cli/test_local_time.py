@@ -83,6 +83,27 @@ def test_eight_in_the_morning_is_read_on_the_ward_across_the_clock_change(
     data = json.loads(peerlog.ok("dashboard", "--now", "2026-03-30T09:00:00Z", "--format", "json"))
     assert data["now"] == "2026-03-30T09:00:00+00:00"
 
+    # --now without an offset is on the ward's clock, winter and summer.
+    winter_local = peerlog.ok("dashboard", "--now", "2026-03-28T08:00")
+    assert "Supervisor overview at 2026-03-28 08:00 CET" in winter_local
+    summer_local = json.loads(
+        peerlog.ok("dashboard", "--now", "2026-03-30T08:00", "--format", "json")
+    )
+    assert summer_local["now"] == "2026-03-30T06:00:00+00:00"
+    winter_json = json.loads(
+        peerlog.ok("dashboard", "--now", "2026-03-28T08:00", "--format", "json")
+    )
+    assert winter_json["now"] == "2026-03-28T07:00:00+00:00"
+    # --as-of-occurred without an offset is on the ward's clock too (08:00 CEST).
+    before = json.loads(
+        peerlog.ok("replay", "p1", "--as-of-occurred", "2026-03-30T08:00", "--format", "json")
+    )["events"]
+    assert "2026-03-30T06:00:00+00:00" in {e["occurred_at"] for e in before}
+    earlier = json.loads(
+        peerlog.ok("replay", "p1", "--as-of-occurred", "2026-03-30T07:59", "--format", "json")
+    )["events"]
+    assert "2026-03-30T06:00:00+00:00" not in {e["occurred_at"] for e in earlier}
+
     audit = peerlog.ok("audit", "s1", "--course", COURSE)
     assert "Times in Europe/Stockholm." in audit
     assert "2026-03-27 08:00 CET" in audit

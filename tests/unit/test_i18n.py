@@ -12,7 +12,14 @@ from babel.messages.mofile import read_mo
 from peerlog import i18n
 from tests.i18n import LOCALES, ROOT, TRANSLATED, catalog, forms
 
-KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None, "lazy": None}
+KEYWORDS = {
+    "_": None,
+    "gettext": None,
+    "ngettext": (1, 2),
+    "pgettext": ((1, "c"), 2),
+    "N_": None,
+    "lazy": None,
+}
 
 
 def _extracted() -> set[str]:
@@ -20,7 +27,8 @@ def _extracted() -> set[str]:
     method_map = [
         ("src/**.py", "python"),
         ("projections/**.py", "python"),
-        ("cli/**.py", "python"),
+        # The commands' help besides: their docstrings and help= texts.
+        ("cli/**.py", "peerlog.cli.catalog:extract"),
         ("web/**.py", "python"),
         ("web/templates/**.html", "jinja2"),
     ]
