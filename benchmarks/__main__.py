@@ -1,7 +1,7 @@
 """Run the benchmark suite and print (and save) its table.
 
     python -m benchmarks [--size tiny|default|large] [--stores postgres,sqlite]
-                         [--only writes,writers,rebuild,reads,import,upkeep,integrity,xapi,
+                         [--only writes,posts,writers,rebuild,reads,import,upkeep,integrity,xapi,
                                  guard,replication,workers,capture,startup] [--json FILE]
 
 PostgreSQL is the server named by PEERLOG_BENCH_POSTGRES_URL (or
@@ -21,12 +21,13 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from benchmarks import capture, guard, integrity, replication, startup, suite, workers
+from benchmarks import capture, guard, integrity, posts, replication, startup, suite, workers
 from benchmarks.report import machine, table
 from peerlog.folding import pause_while_folding
 
 PER_STORE = {
     "writes": ("one-writer commands", suite.commands_one_writer),
+    "posts": ("single commands from four HTTP clients, against one writer", posts.posts),
     "reads": ("replay and audit", suite.replay_and_audit),
     "import": ("import", suite.importing),
     "rebuild": ("projection rebuild", suite.rebuild),

@@ -636,9 +636,8 @@ def rebuild(ctx: Context, store: str) -> None:
 def _dashboard(ctx: Context, store: str, runner: Runner) -> None:
     """The supervisor overview from the rebuilt read models: one supervisor's pairs, and
     one course's (what a coordinator opens)."""
-    pairs = runner.store.read(TABLES[SUPERVISORS])
-    first = TABLES[SUPERVISORS].named(pairs[0])
-    supervisor, course = first["supervisor_id"], first["course_id"]
+    pairs = runner.store.read(SUPERVISORS)
+    supervisor, course = pairs[0].supervisor_id, pairs[0].course_id
     now = datetime.now(UTC)
     views: tuple[tuple[str, Callable[[], list[Any]]], ...] = (
         (
@@ -667,8 +666,8 @@ def _pages(ctx: Context, store: str, runner: Runner, app: PeerLog) -> None:
     pair page with its charts, each made as its route makes it (from the same read
     models and record) and rendered to HTML, every chart drawn afresh; measured in turn
     with what the page was without trends (the overview's read; the pair's timeline)."""
-    first = TABLES[SUPERVISORS].named(runner.store.read(TABLES[SUPERVISORS])[0])
-    supervisor, pair_id = first["supervisor_id"], first["pair_id"]
+    first = runner.store.read(SUPERVISORS)[0]
+    supervisor, pair_id = first.supervisor_id, first.pair_id
     now = datetime.now(UTC)
     limits = Thresholds()
     token = Token("bench", supervisor, Role.SUPERVISOR, (), now)

@@ -19,7 +19,7 @@ from peerlog.domain.events import DomainEvent
 from peerlog.domain.vocabulary import pair_stream
 from peerlog.projections import TABLES
 from peerlog.projections.source import EventSource
-from peerlog.projections.tables import Table
+from peerlog.projections.tables import R, Table
 
 EVENT_COLUMNS: Final = ("position", "recorded_at", "stream", "version", "type")
 EVENT_BASE: Final = ("command_id", "actor", "occurred_at")
@@ -113,16 +113,15 @@ def write_events(rows: Iterator[dict[str, Any]], out: TextIO, fmt: str) -> int:
     return count
 
 
-def write_table(table: Table, rows: list[list[Any]], out: TextIO, fmt: str) -> int:
-    names = table.column_names
+def write_table(table: Table[R], rows: list[R], out: TextIO, fmt: str) -> int:
     if fmt == "jsonl":
         for row in rows:
-            record = {n: _json_value(v) for n, v in zip(names, row, strict=True)}
+            record = {n: _json_value(v) for n, v in table.named(row).items()}
             out.write(json.dumps(record, ensure_ascii=False) + "\n")
         return len(rows)
     writer = csv.writer(out)
-    writer.writerow(names)
-    writer.writerows([_csv_value(v) for v in row] for row in rows)
+    writer.writerow(table.column_names)
+    writer.writerows([_csv_value(v) for v in table.named(row).values()] for row in rows)
     return len(rows)
 
 

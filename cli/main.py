@@ -14,6 +14,7 @@ from peerlog.cli.errors import guarded
 from peerlog.cli.registry import LazyGroup
 from peerlog.cli.session import DEFAULT_DB_HELP, Session
 from peerlog.folding import pause_while_folding
+from peerlog.i18n import N_
 
 
 class Group(LazyGroup):
@@ -33,7 +34,16 @@ class Group(LazyGroup):
             raise click.exceptions.Exit(0) from None
 
 
-@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    cls=Group,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    help=N_(
+        "peerlog keeps the learning record of peer learning in clinical placements.\n\n"
+        "Every command works on one record: --db, else PEERLOG_DATABASE_URL, else the\n"
+        "default SQLite file. Commands whose output is data take --format.\n\n"
+        "\b\nExample:\n  peerlog demo\n  peerlog replay p03 --session p03-s006"
+    ),
+)
 @click.option(
     "--db",
     metavar="URL",
@@ -45,23 +55,16 @@ class Group(LazyGroup):
     "--lang",
     metavar="LANGUAGE",
     type=click.Choice(i18n.LANGUAGES),
-    help="The language of the output people read: sv (Swedish), da (Danish) or en "
-    "(English). Else PEERLOG_LANGUAGE, else the locale (LC_ALL, LC_MESSAGES, LANG), "
-    "else English. JSON output is the same in every language.",
+    help=N_(
+        "The language of the output people read: sv (Swedish), da (Danish) or en "
+        "(English). Else PEERLOG_LANGUAGE, else the locale (LC_ALL, LC_MESSAGES, LANG), "
+        "else English. JSON output is the same in every language."
+    ),
 )
 @click.version_option(__version__, prog_name="peerlog")
 @click.pass_context
 def cli(ctx: click.Context, db: str | None, lang: str | None) -> None:
-    """peerlog keeps the learning record of peer learning in clinical placements.
-
-    Every command works on one record: --db, else PEERLOG_DATABASE_URL, else the
-    default SQLite file. Commands whose output is data take --format.
-
-    \b
-    Example:
-      peerlog demo
-      peerlog replay p03 --session p03-s006
-    """
+    """The group's help is given above, in the catalogs."""
     # The language of this command's output, for as long as it runs.
     ctx.with_resource(i18n.speaking(i18n.from_environment(lang)))
     source = ctx.get_parameter_source("db")

@@ -9,9 +9,14 @@ written here, which a test keeps equal to the command's own.
 from __future__ import annotations
 
 import importlib
-from typing import Final, NamedTuple
+import sys
+from collections.abc import Iterable, Sequence
+from typing import Any, Final, NamedTuple
 
 import click
+
+from peerlog import i18n
+from peerlog.i18n import N_
 
 
 class Entry(NamedTuple):
@@ -23,44 +28,109 @@ class Entry(NamedTuple):
 
 COMMANDS: Final = (
     Entry("demo", "demo_command", "demo_command",
-          "Seed a demo placement and show what peerlog makes of it."),
-    Entry("import", "importing", "import_command", "Apply a JSON-lines file of commands."),
+          N_("Seed a demo placement and show what peerlog makes of it.")),
+    Entry("import", "importing", "import_command", N_("Apply a JSON-lines file of commands.")),
     Entry("record", "recording", "record_command",
-          "Record one command, written as FIELD=VALUE words."),
+          N_("Record one command, written as FIELD=VALUE words.")),
     Entry("courses", "listing", "courses_command",
-          "The record's courses: ids, titles, dates, time zones."),
-    Entry("goals", "listing", "goals_command", "A course's goals, their ids and titles."),
+          N_("The record's courses: ids, titles, dates, time zones.")),
+    Entry("goals", "listing", "goals_command", N_("A course's goals, their ids and titles.")),
     Entry("pairs", "listing", "pairs_command",
-          "The record's pairs, their students and supervisors."),
-    Entry("replay", "replay", "replay_command", "A pair's history, event by event, as of a time."),
+          N_("The record's pairs, their students and supervisors.")),
+    Entry("replay", "replay", "replay_command",
+          N_("A pair's history, event by event, as of a time.")),
     Entry("audit", "audit", "audit_command",
-          "A student's goals, evidence and the events behind them."),
-    Entry("balance", "balance", "balance_command", "How evenly a pair's members take part."),
+          N_("A student's goals, evidence and the events behind them.")),
+    Entry("balance", "balance", "balance_command", N_("How evenly a pair's members take part.")),
     Entry("dashboard", "dashboard", "dashboard_command",
-          "The supervisor overview, flagged pairs first."),
-    Entry("verify", "verify", "verify_command", "Check that the stored record was not altered."),
+          N_("The supervisor overview, flagged pairs first.")),
+    Entry("verify", "verify", "verify_command",
+          N_("Check that the stored record was not altered.")),
     Entry("checkpoint", "checkpoint", "checkpoint_group",
-          "Sign a checkpoint of the record (and list, show, publish them)."),
+          N_("Sign a checkpoint of the record (and list, show, publish them).")),
     Entry("verify-bundle", "verify_bundle", "verify_bundle_command",
-          "Check an examiner's audit file, without the record."),
+          N_("Check an examiner's audit file, without the record.")),
     Entry("witness", "witness", "witness_group",
-          "Cosign a record's checkpoints as a second party."),
+          N_("Cosign a record's checkpoints as a second party.")),
     Entry("projections", "read_models", "projections_group",
-          "Status, running and rebuilding of the read models."),
+          N_("Status, running and rebuilding of the read models.")),
     Entry("export", "export", "export_command",
-          "Events, xAPI statements or a read model as JSON lines or CSV."),
-    Entry("xapi", "xapi", "xapi_group", "Send the record to a learning record store."),
-    Entry("serve", "serve", "serve_command", "Serve the HTTP API and the supervisor dashboard."),
-    Entry("tokens", "tokens", "tokens_group", "API tokens for the HTTP API and the dashboard."),
+          N_("Events, xAPI statements or a read model as JSON lines or CSV.")),
+    Entry("xapi", "xapi", "xapi_group", N_("Send the record to a learning record store.")),
+    Entry("serve", "serve", "serve_command",
+          N_("Serve the HTTP API and the supervisor dashboard.")),
+    Entry("tokens", "tokens", "tokens_group", N_("API tokens for the HTTP API and the dashboard.")),
     Entry("person", "dpo", "person_command",
-          "What the record holds about a person (subject access)."),
+          N_("What the record holds about a person (subject access).")),
     Entry("forget", "dpo", "forget_command",
-          "Erase a person's personal data (the right to erasure)."),
-    Entry("keys", "rotation", "keys_group", "Replace the master key or the checkpoint key."),
+          N_("Erase a person's personal data (the right to erasure).")),
+    Entry("keys", "rotation", "keys_group", N_("Replace the master key or the checkpoint key.")),
     Entry("backup", "backup", "backup_command",
-          "Copy an SQLite record while it is in use, and check the copy."),
+          N_("Copy an SQLite record while it is in use, and check the copy.")),
 )  # fmt: skip
 BY_NAME: Final = {entry.name: entry for entry in COMMANDS}
+
+
+class TranslatingFormatter(click.HelpFormatter):
+    """Writes a command's help in the current language: its text and each option's help
+    (the catalogs' messages; what click appends, ``[default: ...]``, stays as it is)."""
+
+    def write_usage(self, prog: str, args: str = "", prefix: str | None = None) -> None:
+        super().write_usage(prog, args, i18n.gettext("Usage: ") if prefix is None else prefix)
+
+    def write_heading(self, heading: str) -> None:
+        super().write_heading(i18n.gettext(heading))
+
+    def write_text(self, text: str) -> None:
+        super().write_text(i18n.gettext(text))
+
+    def write_dl(
+        self, rows: Iterable[tuple[str, str]], col_max: int = 30, col_spacing: int = 2
+    ) -> None:
+        rows = [(term, _translated_row(help_)) for term, help_ in rows]
+        super().write_dl(rows, col_max, col_spacing)
+
+
+def _translated_row(text: str) -> str:
+    help_, sep, extra = text.partition("  [")
+    return i18n.gettext(help_) + sep + extra
+
+
+CLICK_WORDS: Final = (
+    N_("Usage: "),
+    N_("Options"),
+    N_("Commands"),
+    N_("Show the version and exit."),
+    N_("Show this message and exit."),
+)
+"""click's own words in the help, in the catalogs."""
+
+
+class TranslatingContext(click.Context):
+    formatter_class = TranslatingFormatter
+
+
+def speak_help(command: click.Command) -> click.Command:
+    """The command (and its subcommands) render their help in the current language."""
+    command.context_class = TranslatingContext
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            speak_help(sub)
+    return command
+
+
+def language_of(args: Sequence[str]) -> str:
+    """The language ``--lang`` (else the environment) names, read before click parses the
+    arguments: ``--help`` is answered while they are parsed."""
+    given: str | None = None
+    for index, arg in enumerate(args):
+        if arg == "--":
+            break
+        if arg == "--lang" and index + 1 < len(args):
+            given = args[index + 1]
+        elif arg.startswith("--lang="):
+            given = arg.partition("=")[2]
+    return i18n.from_environment(given)
 
 
 def load(entry: Entry) -> click.Command:
@@ -68,11 +138,20 @@ def load(entry: Entry) -> click.Command:
     module = importlib.import_module(f"peerlog.cli.{entry.module}")
     command = getattr(module, entry.attribute)
     assert isinstance(command, click.Command)
-    return command
+    return speak_help(command)
 
 
 class LazyGroup(click.Group):
     """A group whose commands are imported when one is run, and listed without."""
+
+    context_class = TranslatingContext
+
+    def main(self, args: Sequence[str] | None = None, *rest: Any, **options: Any) -> Any:
+        # The language of the help and of click's own messages, which click writes while
+        # it parses the arguments (before any command runs).
+        given = sys.argv[1:] if args is None else list(args)
+        with i18n.speaking(language_of(given)):
+            return super().main(given, *rest, **options)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         del ctx
@@ -89,5 +168,5 @@ class LazyGroup(click.Group):
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         del ctx
-        with formatter.section("Commands"):
+        with formatter.section(i18n.gettext("Commands")):
             formatter.write_dl([(entry.name, entry.short_help) for entry in COMMANDS])

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Final
 import click
 
 from peerlog.cli.errors import Failed
+from peerlog.i18n import N_
 from peerlog.persistence.config import (
     DATABASE_URL,
     SQLITE_PREFIX,
@@ -23,9 +24,12 @@ if TYPE_CHECKING:
     from peerlog.projections.source import StoreEvents
 
 DEFAULT_DB_HELP: Final = (
-    "The record to use: sqlite:////absolute/path.sqlite3 or "
-    "postgresql://user[:password]@host[:port]/dbname. "
-    f"[default: the SQLite file {default_sqlite_path()}]"
+    N_(
+        "The record to use: sqlite:////absolute/path.sqlite3 or "
+        "postgresql://user[:password]@host[:port]/dbname."
+    )
+    # Two spaces: the help shown in the reader's language, the default as it is.
+    + f"  [default: the SQLite file {default_sqlite_path()}]"
 )
 
 

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 import click
 
 from peerlog.cli.output import F
+from peerlog.i18n import _
 
 if TYPE_CHECKING:
     _ParamType: TypeAlias = click.ParamType[datetime, Any]
@@ -50,19 +51,29 @@ class Moment(_ParamType):
             moment = datetime.fromisoformat(text)
         except ValueError:
             self.fail(
-                f"{text!r} is not a time; give ISO 8601 with a UTC offset, like "
-                "2026-03-20T18:00:00+01:00 or 2026-03-20T17:00:00Z, or a date (2026-03-20)",
+                _(
+                    "'%(text)s' is not a time; give ISO 8601 with a UTC offset, like "
+                    "2026-03-20T18:00:00+01:00 or 2026-03-20T17:00:00Z, or a date (2026-03-20)"
+                )
+                % {"text": text},
                 param,
                 ctx,
             )
         if moment.tzinfo is None:
             self.fail(
-                f"{text!r} has no UTC offset; add one, like {text}+01:00 or {text}Z", param, ctx
+                _("'%(text)s' has no UTC offset; add one, like %(text)s+01:00 or %(text)sZ")
+                % {"text": text},
+                param,
+                ctx,
             )
         try:
             return moment.astimezone(UTC)
         except (OverflowError, ValueError):
-            self.fail(f"{text!r} is out of range (years 1 to 9999, in UTC)", param, ctx)
+            self.fail(
+                _("'%(text)s' is out of range (years 1 to 9999, in UTC)") % {"text": text},
+                param,
+                ctx,
+            )
 
 
 MOMENT = Moment()

@@ -23,15 +23,21 @@ from peerlog.integrity.audits import integrity_of
 from peerlog.persistence.records import RecordedEvent
 from peerlog.projections.base import Projection
 from peerlog.projections.overview import InMemory
-from peerlog.projections.participation import BALANCE, MEMBER_COUNTS, PARTICIPATION, Participation
+from peerlog.projections.participation import (
+    BALANCE,
+    MEMBER_COUNTS,
+    PARTICIPATION,
+    PairBalanceRow,
+    Participation,
+)
 from peerlog.projections.progression import (
     COURSES,
     EVIDENCE_KEYS,
     GOALS,
     PROGRESSION,
+    SUMMARY,
     Progression,
 )
-from peerlog.projections.runner import TABLES
 from peerlog.projections.source import EventSource
 from peerlog.projections.tables import Rows
 from peerlog.projections.trends import Trends, goal_weeks
@@ -154,7 +160,7 @@ def make_audit(
     if course_row is None:
         msg = lazy("course '%(course_id)s' had not been opened by then", course_id=course_id)
         raise NotInRecord(msg)
-    if rows.get("progression_summary", (course_id, student_id)) is None:
+    if rows.get(SUMMARY, (course_id, student_id)) is None:
         if given.recorded or given.occurred:
             msg = lazy(
                 "'%(student)s' is not enrolled in course %(course)s (at that time)",
@@ -169,29 +175,29 @@ def make_audit(
             )
         raise NotInRecord(msg)
     goals = sorted(
-        (TABLES[GOALS].named(g) for g in rows.all(GOALS) if g[0] == course_id),
-        key=lambda g: g["ordinal"],
+        (g for g in rows.all(GOALS) if g.course_id == course_id), key=lambda g: g.ordinal
     )
+    progression = rows.of(PROGRESSION)
     out_goals = []
     for goal in goals:
-        goal_id = goal["goal_id"]
-        row = TABLES[PROGRESSION].named(rows.data[PROGRESSION][(course_id, student_id, goal_id)])
+        goal_id = goal.goal_id
+        row = progression[(course_id, student_id, goal_id)]
         out_goals.append(
             {
                 "goal_id": goal_id,
-                "title": goal["title"],
-                "status": row["status"],
-                "latest_level": row["latest_level"],
-                "evidence": {key: row[key] for key in (*EVIDENCE_KEYS, "assessments")},
+                "title": goal.title,
+                "status": row.status,
+                "latest_level": row.latest_level,
+                "evidence": {key: getattr(row, key) for key in (*EVIDENCE_KEYS, "assessments")},
                 "events": state.events_behind(course_id, student_id, goal_id),
-                "retired": goal["retired_at"] is not None,
+                "retired": goal.retired_at is not None,
             }
         )
     content = {
         "student_id": student_id,
         "course_id": course_id,
         **as_of.describe(recorded),
-        "pass_level": TABLES[COURSES].named(course_row)["pass_level"],
+        "pass_level": course_row.pass_level,
         "goals": out_goals,
     }
     return MadeAudit(content, records, kept)
@@ -249,18 +255,18 @@ def balance_report(source: EventSource, pair_id: str, as_of: AsOf | None = None)
     return balance_json(pair, state.rows, as_of.describe(now))
 
 
-def balance_json(pair_row: list[Any], rows: Rows, when: dict[str, str]) -> dict[str, Any]:
-    pair = TABLES[BALANCE].named(pair_row)
+def balance_json(pair: PairBalanceRow, rows: Rows, when: dict[str, str]) -> dict[str, Any]:
+    counts = rows.of(PARTICIPATION)
     members = {}
-    for member in pair["members"]:
-        row = TABLES[PARTICIPATION].named(rows.data[PARTICIPATION][(pair["pair_id"], member)])
-        members[member] = {key: row[key] for key in MEMBER_COUNTS}
+    for member in pair.members:
+        row = counts[(pair.pair_id, member)]
+        members[member] = {key: getattr(row, key) for key in MEMBER_COUNTS}
     return {
-        "pair_id": pair["pair_id"],
+        "pair_id": pair.pair_id,
         **when,
         "members": members,
-        "performer_balance": _rounded(pair["performer_balance"]),
-        "feedback_balance": _rounded(pair["feedback_balance"]),
+        "performer_balance": _rounded(pair.performer_balance),
+        "feedback_balance": _rounded(pair.feedback_balance),
     }
 
 

@@ -29,7 +29,7 @@ class Projection:
     version: ClassVar[int]
     """Raised whenever the tables or the logic change: stored read models of another
     version are rebuilt."""
-    tables: ClassVar[tuple[Table, ...]]
+    tables: ClassVar[tuple[Table[Any], ...]]
     handlers: ClassVar[dict[type[DomainEvent], Handler]] = {}
 
     def __init__(self, rows: Rows | None = None) -> None:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime
-from typing import Final, NamedTuple
+from typing import Annotated, Final, NamedTuple
 
 import msgspec
 
@@ -32,7 +32,7 @@ from peerlog.domain.events import (
 )
 from peerlog.domain.pair import Entry, apply_changes, recorded_entry
 from peerlog.projections.base import ref
-from peerlog.projections.tables import Column, Rows, Table
+from peerlog.projections.tables import Row, Rows, Table, doc
 
 ENTRY_EVENTS: Final = (
     StepRecorded,
@@ -43,22 +43,24 @@ ENTRY_EVENTS: Final = (
 )
 """The events a ledger reads."""
 
-L_ENTRY, L_EVENTS, L_NOTE = 2, 3, 4
-
 EntryKey = tuple[str, str]
 
 
-def ledger_table(name: str) -> Table:
+class LedgerRow(Row):
+    pair_id: str
+    entry_id: str
+    entry: Annotated[Entry, doc("the entry as corrections leave it (retracted or not)")]
+    events: Annotated[
+        tuple[tuple[int, str], ...], doc("[position, event] of the entry and its corrections")
+    ]
+    note: Annotated[str | None, doc("what the projection keeps about the entry")]
+
+
+def ledger_table(name: str) -> Table[LedgerRow]:
     """A projection's ledger of entries, as a table."""
     return Table(
         name,
-        (
-            Column("pair_id", "text"),
-            Column("entry_id", "text"),
-            Column("entry", "json", "the entry as corrections leave it (retracted or not)"),
-            Column("events", "json", "[position, event] of the entry and its corrections"),
-            Column("note", "text", "what the projection keeps about the entry", nullable=True),
-        ),
+        LedgerRow,
         key=2,
         doc="Each step, feedback and reflection as corrections leave it.",
         public=False,
@@ -79,15 +81,16 @@ class Change(NamedTuple):
 class Ledger:
     """The entries of the record, in one table of a projection's rows."""
 
-    def __init__(self, rows: Rows, table: str, *, keep_events: bool = False) -> None:
+    def __init__(self, rows: Rows, table: Table[LedgerRow], *, keep_events: bool = False) -> None:
         self.rows = rows
         self.table = table
         self.keep_events = keep_events
         """Whether each entry keeps the events behind it (for the audit's references)."""
-        self._data = rows.data[table]
+        self._data = rows.of(table)
         for row in self._data.values():  # loaded from storage: JSON back into entries
-            if not isinstance(row[L_ENTRY], msgspec.Struct):
-                row[L_ENTRY] = msgspec.convert(row[L_ENTRY], Entry)
+            stored: object = row.entry
+            if not isinstance(stored, msgspec.Struct):
+                row.entry = msgspec.convert(stored, Entry)
 
     def apply(self, position: int, event: DomainEvent) -> Change | None:
         """Fold one event in; the change it makes to an entry, if it makes one."""
@@ -95,22 +98,22 @@ class Ledger:
             entry = recorded_entry(event)
             key = (event.pair_id, entry.entry_id)
             events = ((position, ref(event)),) if self.keep_events else ()
-            self.rows.put(self.table, key, [key[0], key[1], entry, events, None])
+            self.rows.put(self.table, key, LedgerRow(key[0], key[1], entry, events, None))
             return Change(key, None, entry)
         if isinstance(event, EntryCorrected | EntryRetracted):
             key = (event.pair_id, event.entry_id)
             row = self._data.get(key)
-            if row is None or row[L_ENTRY].retracted:
+            if row is None or row.entry.retracted:
                 return None
-            before: Entry = row[L_ENTRY]
+            before = row.entry
+            after: Entry | None
             if isinstance(event, EntryCorrected):
-                after: Entry | None = apply_changes(before, event.changes)
-                row[L_ENTRY] = after
+                after = row.entry = apply_changes(before, event.changes)
             else:
-                row[L_ENTRY] = msgspec.structs.replace(before, retracted=True)
+                row.entry = msgspec.structs.replace(before, retracted=True)
                 after = None
             if self.keep_events:
-                row[L_EVENTS] = (*row[L_EVENTS], (position, ref(event)))
+                row.events = (*row.events, (position, ref(event)))
             self.rows.touch(self.table, key)
             return Change(key, before, after)
         return None
@@ -118,32 +121,27 @@ class Ledger:
     def get(self, key: EntryKey) -> Entry | None:
         """The entry as it stands (retracted entries too), or ``None``."""
         row = self._data.get(key)
-        if row is None:
-            return None
-        entry: Entry = row[L_ENTRY]
-        return entry
+        return None if row is None else row.entry
 
     def occurred_at(self, key: EntryKey) -> datetime:
         """When the entry happened (corrections leave it)."""
-        entry: Entry = self._data[key][L_ENTRY]
-        return entry.occurred_at
+        return self._data[key].entry.occurred_at
 
     def counting(self) -> Iterator[tuple[EntryKey, Entry]]:
         """Every entry that counts (not retracted), with its key."""
         for key, row in self._data.items():
-            if not row[L_ENTRY].retracted:
-                yield key, row[L_ENTRY]
+            if not row.entry.retracted:
+                yield key, row.entry
 
     def events(self, key: EntryKey) -> tuple[tuple[int, str], ...]:
         """[position, event] of the entry and its corrections (with ``keep_events``)."""
-        return self._data[key][L_EVENTS]  # type: ignore[no-any-return]
+        return self._data[key].events
 
     def note(self, key: EntryKey) -> str | None:
         """What the projection noted about the entry (see :meth:`set_note`)."""
-        note: str | None = self._data[key][L_NOTE]
-        return note
+        return self._data[key].note
 
     def set_note(self, key: EntryKey, value: str | None) -> None:
         """Keep beside the entry something the projection decided when it was recorded
         (participation: the session it counts in), stored with the ledger."""
-        self._data[key][L_NOTE] = value
+        self._data[key].note = value

@@ -21,7 +21,7 @@ from collections import defaultdict
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from peerlog.i18n import lazy
 from peerlog.projections.participation import (
@@ -29,20 +29,20 @@ from peerlog.projections.participation import (
     SESSION_PARTICIPATION,
     SESSIONS,
     SUPERVISORS,
+    PairBalanceRow,
+    PairSessionRow,
     balance,
 )
-from peerlog.projections.participation import TABLES as PARTICIPATION_TABLES
-from peerlog.projections.progression import COURSES, PROGRESSION
-from peerlog.projections.progression import TABLES as PROGRESSION_TABLES
-from peerlog.projections.tables import Rows, Table
+from peerlog.projections.progression import COURSES, PROGRESSION, ProgressionCourseRow
+from peerlog.projections.tables import Row, Rows, Table
 
-TABLES = {t.name: t for t in (*PARTICIPATION_TABLES, *PROGRESSION_TABLES)}
+R = TypeVar("R", bound=Row)
 
 
 class Source(Protocol):
     """Somewhere to read read-model rows from: a read store, or rows in memory."""
 
-    def read(self, table: Table, **where: Any) -> list[list[Any]]: ...
+    def read(self, table: Table[R], **where: Any) -> list[R]: ...
 
 
 @dataclass(frozen=True)
@@ -51,17 +51,19 @@ class InMemory:
 
     rows: Sequence[Rows]
 
-    def read(self, table: Table, **where: Any) -> list[list[Any]]:
+    def read(self, table: Table[R], **where: Any) -> list[R]:
         for rows in self.rows:
             if table.name in rows.data:
-                found = list(rows.data[table.name].values())
+                found = list(rows.of(table).values())
                 break
         else:
             return []
         for column, value in where.items():
-            index = table.index(column)
+            if column not in table.column_names:
+                msg = f"{table.name} has no column {column}"
+                raise ValueError(msg)
             values = set(value) if isinstance(value, list | tuple | set | frozenset) else {value}
-            found = [r for r in found if r[index] in values]
+            found = [r for r in found if getattr(r, column) in values]
         return found
 
 
@@ -137,35 +139,35 @@ def overview(
     if not supervised:
         return []
     pair_ids = sorted(supervised)
-    pairs = {r[0]: r for r in source.read(TABLES[BALANCE], pair_id=pair_ids)}
-    sessions: dict[str, list[list[Any]]] = defaultdict(list)
-    for row in source.read(TABLES[SESSIONS], pair_id=pair_ids):
-        sessions[row[0]].append(row)
+    pairs = {r.pair_id: r for r in source.read(BALANCE, pair_id=pair_ids)}
+    sessions: dict[str, list[PairSessionRow]] = defaultdict(list)
+    for session in source.read(SESSIONS, pair_id=pair_ids):
+        sessions[session.pair_id].append(session)
     performed: dict[tuple[str, str], dict[str, int]] = defaultdict(dict)
-    for row in source.read(TABLES[SESSION_PARTICIPATION], pair_id=pair_ids):
-        performed[(row[0], row[1])][row[2]] = row[3]
-    course_ids = sorted({p[1] for p in pairs.values()})
-    courses = {r[0]: r for r in source.read(TABLES[COURSES], course_id=course_ids)}
-    missing = _goals_without_evidence(source, pairs, courses, now)
+    for row in source.read(SESSION_PARTICIPATION, pair_id=pair_ids):
+        performed[(row.pair_id, row.session_id)][row.student_id] = row.performer
+    course_ids = sorted({p.course_id for p in pairs.values()})
+    in_view = {r.course_id: r for r in source.read(COURSES, course_id=course_ids)}
+    missing = _goals_without_evidence(source, pairs, in_view, now)
 
     result = []
     for pair_id in pair_ids:
         pair = pairs.get(pair_id)
         if pair is None:
             continue
-        ordered = sorted(sessions[pair_id], key=lambda s: s[2])
+        ordered = sorted(sessions[pair_id], key=lambda s: s.ordinal)
         item = PairOverview(
             pair_id=pair_id,
-            course_id=pair[1],
+            course_id=pair.course_id,
             supervisors=sorted(supervised[pair_id]),
-            students=list(pair[2]),
+            students=list(pair.members),
             sessions=len(ordered),
             recent_sessions=sum(
-                1 for s in ordered if s[3] >= now - timedelta(days=limits.recent_days)
+                1 for s in ordered if s.opened_at >= now - timedelta(days=limits.recent_days)
             ),
-            latest_activity_at=pair[14],
-            performer_balance=pair[5],
-            feedback_balance=pair[7],
+            latest_activity_at=pair.latest_activity_at,
+            performer_balance=pair.performer_balance,
+            feedback_balance=pair.feedback_balance,
         )
         item.flags = _flags(pair, ordered, performed, missing.get(pair_id, {}), limits)
         result.append(item)
@@ -189,36 +191,36 @@ def _supervised(
     supervised: dict[str, list[str]] = defaultdict(list)
     if courses is not None and not courses:
         return supervised
-    for row in source.read(TABLES[SUPERVISORS], **where):
-        if row[3] or include_dissolved:
-            supervised[row[1]].append(row[0])
+    for row in source.read(SUPERVISORS, **where):
+        if row.active or include_dissolved:
+            supervised[row.pair_id].append(row.supervisor_id)
     return supervised
 
 
 def _goals_without_evidence(
     source: Source,
-    pairs: dict[str, list[Any]],
-    courses: dict[str, list[Any]],
+    pairs: dict[str, PairBalanceRow],
+    courses: dict[str, ProgressionCourseRow],
     now: datetime,
 ) -> dict[str, dict[str, list[str]]]:
     """For each pair past its course's midpoint: each student's active goals without
     any evidence or assessment."""
     past: dict[str, list[str]] = defaultdict(list)
     for pair in pairs.values():
-        course = courses.get(pair[1])
-        if course is not None and now.date() > midpoint(course[2], course[3]):
-            past[pair[1]].extend(pair[2])
+        course = courses.get(pair.course_id)
+        if course is not None and now.date() > midpoint(course.starts_on, course.ends_on):
+            past[pair.course_id].extend(pair.members)
     out: dict[str, dict[str, list[str]]] = defaultdict(dict)
     for course_id, students in past.items():
         empty: dict[str, list[str]] = defaultdict(list)
-        for row in source.read(TABLES[PROGRESSION], course_id=course_id, student_id=students):
-            if row[12] == "no_evidence" and not row[15]:
-                empty[row[1]].append(row[2])
+        for row in source.read(PROGRESSION, course_id=course_id, student_id=students):
+            if row.status == "no_evidence" and not row.retired:
+                empty[row.student_id].append(row.goal_id)
         for pair in pairs.values():
-            if pair[1] == course_id:
-                found = {s: sorted(empty[s]) for s in pair[2] if empty.get(s)}
+            if pair.course_id == course_id:
+                found = {s: sorted(empty[s]) for s in pair.members if empty.get(s)}
                 if found:
-                    out[pair[0]] = found
+                    out[pair.pair_id] = found
     return out
 
 
@@ -227,16 +229,18 @@ def midpoint(starts_on: date, ends_on: date) -> date:
 
 
 def _flags(
-    pair: list[Any],
-    ordered: list[list[Any]],
+    pair: PairBalanceRow,
+    ordered: list[PairSessionRow],
     performed: dict[tuple[str, str], dict[str, int]],
     missing: dict[str, list[str]],
     limits: Thresholds,
 ) -> list[Flag]:
     flags = []
-    members = list(pair[2])
+    members = list(pair.members)
     last = ordered[-limits.balance_sessions :]
-    counts = {m: sum(performed[(pair[0], s[1])].get(m, 0) for s in last) for m in members}
+    counts = {
+        m: sum(performed[(pair.pair_id, s.session_id)].get(m, 0) for s in last) for m in members
+    }
     recent_balance = balance([counts[m] for m in members])
     if recent_balance is not None and recent_balance < limits.performer_balance:
         detail = tuple(
@@ -255,8 +259,8 @@ def _flags(
                 ),
             )
         )
-    closed = [s for s in ordered if s[4] is not None][-limits.reflection_sessions :]
-    if closed and not any(s[8] for s in closed):
+    closed = [s for s in ordered if s.closed_at is not None][-limits.reflection_sessions :]
+    if closed and not any(s.reflections for s in closed):
         flags.append(
             Flag(
                 "no_reflection",
@@ -269,9 +273,9 @@ def _flags(
             )
         )
     if (
-        pair[7] is not None
-        and pair[7] < limits.feedback_balance
-        and pair[6] >= limits.min_peer_feedback
+        pair.feedback_balance is not None
+        and pair.feedback_balance < limits.feedback_balance
+        and pair.peer_feedback >= limits.min_peer_feedback
     ):
         flags.append(
             Flag(
@@ -280,8 +284,8 @@ def _flags(
                     "peer feedback mostly one way: balance %(balance)s over %(count)s "
                     "feedbacks, below the threshold of %(threshold)s (counted from %(least)s "
                     "peer feedbacks on)",
-                    balance=f"{pair[7]:.2f}",
-                    count=pair[6],
+                    balance=f"{pair.feedback_balance:.2f}",
+                    count=pair.peer_feedback,
                     threshold=f"{limits.feedback_balance:.2f}",
                     least=limits.min_peer_feedback,
                 ),

@@ -13,7 +13,7 @@ from __future__ import annotations
 import bisect
 from datetime import datetime
 from itertools import combinations
-from typing import Any, ClassVar, Final
+from typing import Annotated, ClassVar, Final, Literal
 
 from peerlog.domain.events import (
     DomainEvent,
@@ -25,17 +25,10 @@ from peerlog.domain.events import (
     SessionOpened,
 )
 from peerlog.domain.pair import Entry, FeedbackEntry, StepEntry
-from peerlog.domain.vocabulary import GIBBS_STAGES
+from peerlog.domain.vocabulary import GIBBS_STAGES, Role
 from peerlog.projections.base import Handler, Projection
 from peerlog.projections.ledger import ENTRY_EVENTS, Ledger, ledger_table
-from peerlog.projections.tables import Column, Table
-
-PARTICIPATION: Final = "participation"
-BALANCE: Final = "pair_balance"
-SUPERVISORS: Final = "supervisor_pairs"
-SESSIONS: Final = "pair_sessions"
-SESSION_PARTICIPATION: Final = "session_participation"
-ENTRIES: Final = "participation_entries"
+from peerlog.projections.tables import Row, Table, doc
 
 MEMBER_COUNTS: Final = (
     "performer",
@@ -45,100 +38,85 @@ MEMBER_COUNTS: Final = (
     "reflections",
 )
 
-TABLES: Final = (
-    Table(
-        PARTICIPATION,
-        (
-            Column("pair_id", "text"),
-            Column("student_id", "text"),
-            Column("course_id", "text"),
-            Column("performer", "integer", "steps naming the member as performer"),
-            Column("observer", "integer", "steps naming the member as observer"),
-            Column("feedback_given", "integer", "feedback with the member as giver"),
-            Column("feedback_received", "integer", "feedback with the member as receiver"),
-            Column("reflections", "integer", "reflections the member authored"),
-        ),
-        key=2,
-        doc="One row per pair and member.",
-    ),
-    Table(
-        BALANCE,
-        (
-            Column("pair_id", "text"),
-            Column("course_id", "text"),
-            Column("members", "json", "the pair's students"),
-            Column("active", "boolean", "false once the pair is dissolved"),
-            Column("steps", "integer", "steps that count"),
-            Column("performer_balance", "real", "1 - G* of performer counts", nullable=True),
-            Column("peer_feedback", "integer", "peer feedback between members"),
-            Column("feedback_balance", "real", "1 - G* of peer feedback given", nullable=True),
-            Column("reflections", "integer", "reflections that count"),
-            Column("incomplete_reflections", "integer", "of those, missing Gibbs stages"),
-            Column("sessions", "integer", "sessions opened"),
-            Column("role_switches", "integer", "role switches within sessions"),
-            Column("rotated_sessions", "integer", "sessions opened with other roles than the last"),
-            Column("role_rotation", "real", "rotated_sessions / (sessions - 1)", nullable=True),
-            Column(
-                "latest_activity_at", "timestamp", "latest pair event (occurred)", nullable=True
-            ),
-            Column(
-                "latest_recorded_at", "timestamp", "latest pair event (recorded)", nullable=True
-            ),
-        ),
-        key=1,
-        doc="One row per pair: balance, rotation, reflections and activity.",
-    ),
-    Table(
-        SUPERVISORS,
-        (
-            Column("supervisor_id", "text"),
-            Column("pair_id", "text"),
-            Column("course_id", "text"),
-            Column("active", "boolean", "false once the pair is dissolved"),
-        ),
-        key=2,
-        doc="Each supervisor's pairs.",
-    ),
-    Table(
-        SESSIONS,
-        (
-            Column("pair_id", "text"),
-            Column("session_id", "text"),
-            Column("ordinal", "integer", "the pair's sessions in the order opened, from 0"),
-            Column("opened_at", "timestamp"),
-            Column("closed_at", "timestamp", nullable=True),
-            Column("shift", "text", nullable=True),
-            Column("roles", "json", "roles at check-in"),
-            Column("steps", "integer", "steps that count"),
-            Column("reflections", "integer", "reflections that count, by session"),
-        ),
-        key=2,
-        doc="One row per session.",
-    ),
-    Table(
-        SESSION_PARTICIPATION,
-        (
-            Column("pair_id", "text"),
-            Column("session_id", "text"),
-            Column("student_id", "text"),
-            Column("performer", "integer"),
-            Column("observer", "integer"),
-        ),
-        key=3,
-        doc="One row per session and member.",
-    ),
-    ledger_table(ENTRIES),
-)
 
-# Column positions.
-M_COUNT: Final = {name: 3 + i for i, name in enumerate(MEMBER_COUNTS)}
-B_MEMBERS, B_ACTIVE, B_STEPS, B_PERFORMER_BALANCE = 2, 3, 4, 5
-B_PEER, B_FEEDBACK_BALANCE, B_REFLECTIONS, B_INCOMPLETE = 6, 7, 8, 9
-B_SESSIONS, B_SWITCHES, B_ROTATED, B_ROTATION, B_ACTIVITY, B_RECORDED = 10, 11, 12, 13, 14, 15
-S_ORDINAL, S_OPENED, S_CLOSED, S_ROLES, S_STEPS, S_REFLECTIONS = 2, 3, 4, 6, 7, 8
-M_PERFORMED, M_OBSERVED = M_COUNT["performer"], M_COUNT["observer"]
-M_GIVEN = M_COUNT["feedback_given"]
-M_RECEIVED, M_REFLECTED = M_COUNT["feedback_received"], M_COUNT["reflections"]
+class ParticipationRow(Row):
+    pair_id: str
+    student_id: str
+    course_id: str
+    performer: Annotated[int, doc("steps naming the member as performer")]
+    observer: Annotated[int, doc("steps naming the member as observer")]
+    feedback_given: Annotated[int, doc("feedback with the member as giver")]
+    feedback_received: Annotated[int, doc("feedback with the member as receiver")]
+    reflections: Annotated[int, doc("reflections the member authored")]
+
+
+class PairBalanceRow(Row):
+    pair_id: str
+    course_id: str
+    members: Annotated[tuple[str, ...], doc("the pair's students")]
+    active: Annotated[bool, doc("false once the pair is dissolved")]
+    steps: Annotated[int, doc("steps that count")]
+    performer_balance: Annotated[float | None, doc("1 - G* of performer counts")]
+    peer_feedback: Annotated[int, doc("peer feedback between members")]
+    feedback_balance: Annotated[float | None, doc("1 - G* of peer feedback given")]
+    reflections: Annotated[int, doc("reflections that count")]
+    incomplete_reflections: Annotated[int, doc("of those, missing Gibbs stages")]
+    sessions: Annotated[int, doc("sessions opened")]
+    role_switches: Annotated[int, doc("role switches within sessions")]
+    rotated_sessions: Annotated[int, doc("sessions opened with other roles than the last")]
+    role_rotation: Annotated[float | None, doc("rotated_sessions / (sessions - 1)")]
+    latest_activity_at: Annotated[datetime | None, doc("latest pair event (occurred)")]
+    latest_recorded_at: Annotated[datetime | None, doc("latest pair event (recorded)")]
+
+
+class SupervisorPairRow(Row):
+    supervisor_id: str
+    pair_id: str
+    course_id: str
+    active: Annotated[bool, doc("false once the pair is dissolved")]
+
+
+class PairSessionRow(Row):
+    pair_id: str
+    session_id: str
+    ordinal: Annotated[int, doc("the pair's sessions in the order opened, from 0")]
+    opened_at: datetime
+    closed_at: datetime | None
+    shift: str | None
+    roles: Annotated[dict[str, Role], doc("roles at check-in")]
+    steps: Annotated[int, doc("steps that count")]
+    reflections: Annotated[int, doc("reflections that count, by session")]
+
+
+class SessionParticipationRow(Row):
+    pair_id: str
+    session_id: str
+    student_id: str
+    performer: int
+    observer: int
+
+
+PARTICIPATION: Final = Table(
+    "participation", ParticipationRow, key=2, doc="One row per pair and member."
+)
+BALANCE: Final = Table(
+    "pair_balance",
+    PairBalanceRow,
+    key=1,
+    doc="One row per pair: balance, rotation, reflections and activity.",
+)
+SUPERVISORS: Final = Table(
+    "supervisor_pairs", SupervisorPairRow, key=2, doc="Each supervisor's pairs."
+)
+SESSIONS: Final = Table("pair_sessions", PairSessionRow, key=2, doc="One row per session.")
+SESSION_PARTICIPATION: Final = Table(
+    "session_participation", SessionParticipationRow, key=3, doc="One row per session and member."
+)
+ENTRIES: Final = ledger_table("participation_entries")
+
+TABLES: Final = (PARTICIPATION, BALANCE, SUPERVISORS, SESSIONS, SESSION_PARTICIPATION, ENTRIES)
+
+MemberCount = Literal["performer", "observer", "feedback_given", "feedback_received", "reflections"]
 
 
 def balance(counts: list[int]) -> float | None:
@@ -172,10 +150,12 @@ class Participation(Projection):
         # decide whether the next session rotated them.
         self.last_session: dict[str, tuple[int, str]] = {}
         for session in self.rows.all(SESSIONS):
-            p, ordinal = session[0], session[S_ORDINAL]
-            self.sessions_of.setdefault(p, []).append((session[S_OPENED], ordinal, session[1]))
+            p, ordinal = session.pair_id, session.ordinal
+            self.sessions_of.setdefault(p, []).append(
+                (session.opened_at, ordinal, session.session_id)
+            )
             if ordinal >= self.last_session.get(p, (-1, ""))[0]:
-                self.last_session[p] = (ordinal, session[1])
+                self.last_session[p] = (ordinal, session.session_id)
         for sessions in self.sessions_of.values():
             sessions.sort()
 
@@ -187,10 +167,10 @@ class Participation(Projection):
         pair_id = getattr(event, "pair_id", None)
         row = self.rows.get(BALANCE, (pair_id,)) if pair_id is not None else None
         if row is not None:
-            if row[B_ACTIVITY] is None or event.occurred_at > row[B_ACTIVITY]:
-                row[B_ACTIVITY] = event.occurred_at
-            if row[B_RECORDED] is None or recorded_at > row[B_RECORDED]:
-                row[B_RECORDED] = recorded_at
+            if row.latest_activity_at is None or event.occurred_at > row.latest_activity_at:
+                row.latest_activity_at = event.occurred_at
+            if row.latest_recorded_at is None or recorded_at > row.latest_recorded_at:
+                row.latest_recorded_at = recorded_at
             self.rows.touch(BALANCE, (pair_id,))
 
     # --- pairs -----------------------------------------------------------------------
@@ -201,12 +181,33 @@ class Participation(Projection):
         self.rows.put(
             BALANCE,
             (p,),
-            [p, c, event.students, True, 0, None, 0, None, 0, 0, 0, 0, 0, None, None, None],
+            PairBalanceRow(
+                p,
+                c,
+                event.students,
+                active=True,
+                steps=0,
+                performer_balance=None,
+                peer_feedback=0,
+                feedback_balance=None,
+                reflections=0,
+                incomplete_reflections=0,
+                sessions=0,
+                role_switches=0,
+                rotated_sessions=0,
+                role_rotation=None,
+                latest_activity_at=None,
+                latest_recorded_at=None,
+            ),
         )
         for student in event.students:
-            self.rows.put(PARTICIPATION, (p, student), [p, student, c, 0, 0, 0, 0, 0])
+            self.rows.put(
+                PARTICIPATION, (p, student), ParticipationRow(p, student, c, 0, 0, 0, 0, 0)
+            )
         for supervisor in event.supervisors:
-            self.rows.put(SUPERVISORS, (supervisor, p), [supervisor, p, c, True])
+            self.rows.put(
+                SUPERVISORS, (supervisor, p), SupervisorPairRow(supervisor, p, c, active=True)
+            )
         self.sessions_of[p] = []
 
     def on_pair_dissolved(self, position: int, recorded_at: datetime, event: PairDissolved) -> None:
@@ -214,11 +215,11 @@ class Participation(Projection):
         row = self.rows.get(BALANCE, (event.pair_id,))
         if row is None:
             return
-        row[B_ACTIVE] = False
+        row.active = False
         self.rows.touch(BALANCE, (event.pair_id,))
-        for key, supervised in self.rows.data[SUPERVISORS].items():
+        for key, supervised in self.rows.of(SUPERVISORS).items():
             if key[1] == event.pair_id:
-                supervised[3] = False
+                supervised.active = False
                 self.rows.touch(SUPERVISORS, key)
 
     # --- sessions --------------------------------------------------------------------
@@ -230,49 +231,51 @@ class Participation(Projection):
         if pair is None:
             return
         sessions = self.sessions_of.setdefault(p, [])
-        ordinal = pair[B_SESSIONS]
+        ordinal = pair.sessions
         roles = dict(event.roles)
         last = self.last_session.get(p)
         if last is not None:
-            previous = self.rows.data[SESSIONS][(p, last[1])]
-            if previous[S_ROLES] != roles:
-                pair[B_ROTATED] += 1
+            previous = self.rows.of(SESSIONS)[(p, last[1])]
+            if previous.roles != roles:
+                pair.rotated_sessions += 1
         self.last_session[p] = (ordinal, event.session_id)
-        pair[B_SESSIONS] += 1
-        if pair[B_SESSIONS] > 1:
-            pair[B_ROTATION] = pair[B_ROTATED] / (pair[B_SESSIONS] - 1)
+        pair.sessions += 1
+        if pair.sessions > 1:
+            pair.role_rotation = pair.rotated_sessions / (pair.sessions - 1)
         self.rows.touch(BALANCE, (p,))
         self.rows.put(
             SESSIONS,
             (p, event.session_id),
-            [p, event.session_id, ordinal, event.occurred_at, None, event.shift, roles, 0, 0],
+            PairSessionRow(
+                p, event.session_id, ordinal, event.occurred_at, None, event.shift, roles, 0, 0
+            ),
         )
         bisect.insort(sessions, (event.occurred_at, ordinal, event.session_id))
-        for student in pair[B_MEMBERS]:
+        for student in pair.members:
             self.rows.put(
                 SESSION_PARTICIPATION,
                 (p, event.session_id, student),
-                [p, event.session_id, student, 0, 0],
+                SessionParticipationRow(p, event.session_id, student, 0, 0),
             )
 
     def on_roles_switched(self, position: int, recorded_at: datetime, event: RolesSwitched) -> None:
         del position, recorded_at
         pair = self.rows.get(BALANCE, (event.pair_id,))
         if pair is not None:
-            pair[B_SWITCHES] += 1
+            pair.role_switches += 1
             self.rows.touch(BALANCE, (event.pair_id,))
 
     def on_session_closed(self, position: int, recorded_at: datetime, event: SessionClosed) -> None:
         del position, recorded_at
         session = self.rows.get(SESSIONS, (event.pair_id, event.session_id))
         if session is not None:
-            session[S_CLOSED] = event.occurred_at
+            session.closed_at = event.occurred_at
             self.rows.touch(SESSIONS, (event.pair_id, event.session_id))
 
     def _session_for(self, pair_id: str, session_id: str | None, when: datetime) -> str | None:
         """The session an entry counts in: its own, or the last opened by then."""
         if session_id is not None:
-            return session_id if (pair_id, session_id) in self.rows.data[SESSIONS] else None
+            return session_id if (pair_id, session_id) in self.rows.of(SESSIONS) else None
         sessions = self.sessions_of.get(pair_id, [])
         index = bisect.bisect_right(sessions, (when, 1 << 62, ""))
         return sessions[index - 1][2] if index else None
@@ -285,7 +288,7 @@ class Participation(Projection):
         if change is None:
             return
         p = change.key[0]
-        if (p,) not in self.rows.data[BALANCE]:
+        if (p,) not in self.rows.of(BALANCE):
             return
         if change.before is None and not isinstance(change.after, FeedbackEntry | None):
             # The session a step or reflection counts in, decided once: a session
@@ -302,25 +305,35 @@ class Participation(Projection):
 
     def _count(self, p: str, entry: Entry, session_id: str | None, delta: int) -> None:
         """Add (+1) or remove (-1) what an entry counts for."""
-        data = self.rows.data
-        pair = data[BALANCE][(p,)]
-        session = data[SESSIONS].get((p, session_id)) if session_id is not None else None
+        pair = self.rows.of(BALANCE)[(p,)]
+        session = self.rows.of(SESSIONS).get((p, session_id)) if session_id is not None else None
         if isinstance(entry, StepEntry):
             self._count_step(p, entry, session_id, pair, session, delta)
         elif isinstance(entry, FeedbackEntry):
-            self._member(p, entry.giver, M_GIVEN, delta)
-            self._member(p, entry.receiver, M_RECEIVED, delta)
+            members = self.rows.of(PARTICIPATION)
+            giver = members.get((p, entry.giver))
+            if giver is not None:
+                giver.feedback_given += delta
+                self.rows.touch(PARTICIPATION, (p, entry.giver))
+            receiver = members.get((p, entry.receiver))
+            if receiver is not None:
+                receiver.feedback_received += delta
+                self.rows.touch(PARTICIPATION, (p, entry.receiver))
             if entry.source == "peer":
-                pair[B_PEER] += delta
-            pair[B_FEEDBACK_BALANCE] = balance(self._counts(pair, M_GIVEN))
+                pair.peer_feedback += delta
+            pair.feedback_balance = balance(self._counts(pair, "feedback_given"))
         else:
+            members = self.rows.of(PARTICIPATION)
             for author in entry.authors:
-                self._member(p, author, M_REFLECTED, delta)
-            pair[B_REFLECTIONS] += delta
+                member = members.get((p, author))
+                if member is not None:
+                    member.reflections += delta
+                    self.rows.touch(PARTICIPATION, (p, author))
+            pair.reflections += delta
             if len(entry.stages) < len(GIBBS_STAGES):
-                pair[B_INCOMPLETE] += delta
+                pair.incomplete_reflections += delta
             if session is not None:
-                session[S_REFLECTIONS] += delta
+                session.reflections += delta
                 self.rows.touch(SESSIONS, (p, session_id))
         self.rows.touch(BALANCE, (p,))
 
@@ -329,46 +342,48 @@ class Participation(Projection):
         p: str,
         entry: StepEntry,
         session_id: str | None,
-        pair: list[Any],
-        session: list[Any] | None,
+        pair: PairBalanceRow,
+        session: PairSessionRow | None,
         delta: int,
     ) -> None:
         rows = self.rows
-        members = rows.data[PARTICIPATION]
-        in_session = rows.data[SESSION_PARTICIPATION]
-        # (member count column, session count column, people)
-        for column, index, people in (
-            (M_PERFORMED, 3, entry.performers),
-            (M_OBSERVED, 4, entry.observers),
-        ):
-            for person in people:
-                key = (p, person)
-                row = members.get(key)
-                if row is not None:
-                    row[column] += delta
-                    rows.touch(PARTICIPATION, key)
-                if session is not None:
-                    session_person = (p, session_id, person)
-                    row = in_session.get(session_person)
-                    if row is not None:
-                        row[index] += delta
-                        rows.touch(SESSION_PARTICIPATION, session_person)
-        pair[B_STEPS] += delta
+        members = rows.of(PARTICIPATION)
+        in_session = rows.of(SESSION_PARTICIPATION)
+        for person in entry.performers:
+            key = (p, person)
+            row = members.get(key)
+            if row is not None:
+                row.performer += delta
+                rows.touch(PARTICIPATION, key)
+            if session is not None:
+                session_person = (p, session_id, person)
+                counted = in_session.get(session_person)
+                if counted is not None:
+                    counted.performer += delta
+                    rows.touch(SESSION_PARTICIPATION, session_person)
+        for person in entry.observers:
+            key = (p, person)
+            row = members.get(key)
+            if row is not None:
+                row.observer += delta
+                rows.touch(PARTICIPATION, key)
+            if session is not None:
+                session_person = (p, session_id, person)
+                counted = in_session.get(session_person)
+                if counted is not None:
+                    counted.observer += delta
+                    rows.touch(SESSION_PARTICIPATION, session_person)
+        pair.steps += delta
         if session is not None:
-            session[S_STEPS] += delta
+            session.steps += delta
             rows.touch(SESSIONS, (p, session_id))
-        pair[B_PERFORMER_BALANCE] = balance(self._counts(pair, M_PERFORMED))
+        pair.performer_balance = balance(self._counts(pair, "performer"))
 
-    def _member(self, p: str, person: str | None, column: int, delta: int) -> None:
-        row = self.rows.data[PARTICIPATION].get((p, person)) if person is not None else None
-        if row is not None:
-            row[column] += delta
-            self.rows.touch(PARTICIPATION, (p, person))
-
-    def _counts(self, pair: list[Any], column: int) -> list[int]:
-        data = self.rows.data[PARTICIPATION]
-        p = pair[0]
-        return [data[(p, member)][column] for member in pair[B_MEMBERS]]
+    def _counts(self, pair: PairBalanceRow, column: MemberCount) -> list[int]:
+        data = self.rows.of(PARTICIPATION)
+        p = pair.pair_id
+        counts: list[int] = [getattr(data[(p, member)], column) for member in pair.members]
+        return counts
 
     def on_assessed(self, position: int, recorded_at: datetime, event: GoalAssessed) -> None:
         """Assessments count only as activity here (see ``apply``)."""

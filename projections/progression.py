@@ -10,8 +10,8 @@ evidence, and ``no_evidence`` otherwise. Evidence times (first and latest) are t
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any, ClassVar, Final
+from datetime import date, datetime
+from typing import Annotated, ClassVar, Final, Literal
 
 from peerlog.domain.events import (
     PAIR_EVENTS,
@@ -28,17 +28,7 @@ from peerlog.domain.pair import Entry, FeedbackEntry, StepEntry
 from peerlog.i18n import N_, Labels
 from peerlog.projections.base import Handler, Projection, ref
 from peerlog.projections.ledger import ENTRY_EVENTS, EntryKey, Ledger, ledger_table
-from peerlog.projections.tables import Column, Table
-
-PROGRESSION: Final = "progression"
-SUMMARY: Final = "progression_summary"
-GOALS: Final = "progression_goals"
-COURSES: Final = "progression_courses"
-STUDENTS: Final = "progression_students"
-PAIRS: Final = "progression_pairs"
-ENTRIES: Final = "progression_entries"
-ASSESSMENTS: Final = "progression_assessments"
-MENTIONS: Final = "progression_mentions"
+from peerlog.projections.tables import Row, Table, doc
 
 EVIDENCE_KEYS: Final = (
     "performed",
@@ -71,145 +61,158 @@ EVIDENCE_LABELS: Final = Labels(
 assert tuple(STATUS_LABELS) == STATUSES
 assert tuple(EVIDENCE_LABELS) == (*EVIDENCE_KEYS, "assessments")
 
+Evidence = Literal["performed", "observed", "feedback_received", "feedback_given", "reflections"]
+"""An evidence count: a field of progression's rows and of trend_goal_weeks' alike."""
+Status = Literal["met", "not_met", "evidenced", "no_evidence"]
+"""A status: the field of progression_summary that counts it."""
+
+
+class ProgressionRow(Row):
+    course_id: str
+    student_id: str
+    goal_id: str
+    performed: Annotated[int, doc("steps with the goal and the student performing")]
+    observed: Annotated[int, doc("steps with the goal and the student observing")]
+    feedback_received: Annotated[int, doc("feedback on the goal the student received")]
+    feedback_given: Annotated[int, doc("feedback on the goal the student gave")]
+    reflections: Annotated[int, doc("reflections on the goal the student wrote")]
+    assessments: Annotated[int, doc("assessments of the student on the goal")]
+    latest_level: Annotated[str | None, doc("level of the latest assessment")]
+    latest_level_at: Annotated[datetime | None, doc("when that assessment occurred")]
+    latest_level_position: Annotated[int | None, doc("its position in the record")]
+    status: Annotated[Status, doc("met, not_met, evidenced or no_evidence")]
+    first_evidence_at: Annotated[datetime | None, doc("earliest evidence (occurred)")]
+    latest_evidence_at: Annotated[datetime | None, doc("latest evidence (occurred)")]
+    retired: Annotated[bool, doc("the goal has been retired")]
+
+
+class ProgressionSummaryRow(Row):
+    course_id: str
+    student_id: str
+    goals: Annotated[int, doc("goals of the course not retired")]
+    met: Annotated[int, doc("of those, met")]
+    not_met: Annotated[int, doc("of those, assessed below the pass level")]
+    evidenced: Annotated[int, doc("of those, with evidence but no assessment")]
+    no_evidence: Annotated[int, doc("of those, without any evidence")]
+    retired: Annotated[int, doc("retired goals (not counted above)")]
+
+
+class ProgressionGoalRow(Row):
+    course_id: str
+    goal_id: str
+    ordinal: Annotated[int, doc("the order in which goals were added, from 0")]
+    title: str
+    area: str | None
+    added_at: Annotated[datetime, doc("when it was added (occurred)")]
+    retired_at: Annotated[datetime | None, doc("when it was retired (occurred)")]
+
+
+class ProgressionCourseRow(Row):
+    course_id: str
+    title: str
+    starts_on: date
+    ends_on: date
+    scale: Annotated[tuple[str, ...], doc("assessment levels, lowest first")]
+    pass_level: str
+
+
+class ProgressionStudentRow(Row):
+    course_id: str
+    student_id: str
+    enrolled_at: datetime
+
+
+class ProgressionPairRow(Row):
+    pair_id: str
+    course_id: str
+
+
+class ProgressionAssessmentRow(Row):
+    pair_id: str
+    position: int
+    course_id: str
+    student_id: str
+    goal_id: str
+    level: str
+    kind: Annotated[str, doc("formative, midpoint or final")]
+    occurred_at: datetime
+    event: str
+
+
+class ProgressionMentionRow(Row):
+    pair_id: str
+    position: int
+    course_id: str
+    student_id: str
+    goal_id: str
+    event: str
+
+
+PROGRESSION: Final = Table(
+    "progression",
+    ProgressionRow,
+    key=3,
+    doc="One row per enrolled student and goal of the course.",
+)
+SUMMARY: Final = Table(
+    "progression_summary",
+    ProgressionSummaryRow,
+    key=2,
+    doc="One row per enrolled student: how many goals are in each status.",
+)
+GOALS: Final = Table(
+    "progression_goals", ProgressionGoalRow, key=2, doc="The goals of each course."
+)
+COURSES: Final = Table(
+    "progression_courses", ProgressionCourseRow, key=1, doc="Each course's dates and scale."
+)
+STUDENTS: Final = Table(
+    "progression_students", ProgressionStudentRow, key=2, doc="Enrolled students."
+)
+PAIRS: Final = Table(
+    "progression_pairs", ProgressionPairRow, key=1, doc="The course of each pair.", public=False
+)
+ENTRIES: Final = ledger_table("progression_entries")
+ASSESSMENTS: Final = Table(
+    "progression_assessments", ProgressionAssessmentRow, key=2, doc="Every assessment."
+)
+MENTIONS: Final = Table(
+    "progression_mentions",
+    ProgressionMentionRow,
+    key=2,
+    doc="Events listed in a student's audit of a goal that count as no evidence "
+    "(those whose class names its student and goal in ``about_goal``).",
+)
+
 TABLES: Final = (
-    Table(
-        PROGRESSION,
-        (
-            Column("course_id", "text"),
-            Column("student_id", "text"),
-            Column("goal_id", "text"),
-            Column("performed", "integer", "steps with the goal and the student performing"),
-            Column("observed", "integer", "steps with the goal and the student observing"),
-            Column("feedback_received", "integer", "feedback on the goal the student received"),
-            Column("feedback_given", "integer", "feedback on the goal the student gave"),
-            Column("reflections", "integer", "reflections on the goal the student wrote"),
-            Column("assessments", "integer", "assessments of the student on the goal"),
-            Column("latest_level", "text", "level of the latest assessment", nullable=True),
-            Column("latest_level_at", "timestamp", "when that assessment occurred", nullable=True),
-            Column("latest_level_position", "integer", "its position in the record", nullable=True),
-            Column("status", "text", "met, not_met, evidenced or no_evidence"),
-            Column("first_evidence_at", "timestamp", "earliest evidence (occurred)", nullable=True),
-            Column("latest_evidence_at", "timestamp", "latest evidence (occurred)", nullable=True),
-            Column("retired", "boolean", "the goal has been retired"),
-        ),
-        key=3,
-        doc="One row per enrolled student and goal of the course.",
-    ),
-    Table(
-        SUMMARY,
-        (
-            Column("course_id", "text"),
-            Column("student_id", "text"),
-            Column("goals", "integer", "goals of the course not retired"),
-            Column("met", "integer", "of those, met"),
-            Column("not_met", "integer", "of those, assessed below the pass level"),
-            Column("evidenced", "integer", "of those, with evidence but no assessment"),
-            Column("no_evidence", "integer", "of those, without any evidence"),
-            Column("retired", "integer", "retired goals (not counted above)"),
-        ),
-        key=2,
-        doc="One row per enrolled student: how many goals are in each status.",
-    ),
-    Table(
-        GOALS,
-        (
-            Column("course_id", "text"),
-            Column("goal_id", "text"),
-            Column("ordinal", "integer", "the order in which goals were added, from 0"),
-            Column("title", "text"),
-            Column("area", "text", nullable=True),
-            Column("added_at", "timestamp", "when it was added (occurred)"),
-            Column("retired_at", "timestamp", "when it was retired (occurred)", nullable=True),
-        ),
-        key=2,
-        doc="The goals of each course.",
-    ),
-    Table(
-        COURSES,
-        (
-            Column("course_id", "text"),
-            Column("title", "text"),
-            Column("starts_on", "date"),
-            Column("ends_on", "date"),
-            Column("scale", "json", "assessment levels, lowest first"),
-            Column("pass_level", "text"),
-        ),
-        key=1,
-        doc="Each course's dates and scale.",
-    ),
-    Table(
-        STUDENTS,
-        (
-            Column("course_id", "text"),
-            Column("student_id", "text"),
-            Column("enrolled_at", "timestamp"),
-        ),
-        key=2,
-        doc="Enrolled students.",
-    ),
-    Table(
-        PAIRS,
-        (Column("pair_id", "text"), Column("course_id", "text")),
-        key=1,
-        doc="The course of each pair.",
-        public=False,
-    ),
-    ledger_table(ENTRIES),
-    Table(
-        ASSESSMENTS,
-        (
-            Column("pair_id", "text"),
-            Column("position", "integer"),
-            Column("course_id", "text"),
-            Column("student_id", "text"),
-            Column("goal_id", "text"),
-            Column("level", "text"),
-            Column("kind", "text", "formative, midpoint or final"),
-            Column("occurred_at", "timestamp"),
-            Column("event", "text"),
-        ),
-        key=2,
-        doc="Every assessment.",
-    ),
-    Table(
-        MENTIONS,
-        (
-            Column("pair_id", "text"),
-            Column("position", "integer"),
-            Column("course_id", "text"),
-            Column("student_id", "text"),
-            Column("goal_id", "text"),
-            Column("event", "text"),
-        ),
-        key=2,
-        doc="Events listed in a student's audit of a goal that count as no evidence "
-        "(those whose class names its student and goal in ``about_goal``).",
-    ),
+    PROGRESSION,
+    SUMMARY,
+    GOALS,
+    COURSES,
+    STUDENTS,
+    PAIRS,
+    ENTRIES,
+    ASSESSMENTS,
+    MENTIONS,
 )
 
 MENTIONED: Final = tuple(event for event in PAIR_EVENTS if event.about_goal is not None)
 """The pair events a student's audit of a goal lists beside the evidence."""
 
-# Column positions, for speed and readability in the handlers below.
-P_COUNTS: Final = {name: 3 + i for i, name in enumerate(EVIDENCE_KEYS)}
-PERFORMED, OBSERVED, RECEIVED, GIVEN, REFLECTED = (P_COUNTS[k] for k in EVIDENCE_KEYS)
-P_ASSESSMENTS, P_LEVEL, P_LEVEL_AT, P_LEVEL_POS, P_STATUS = 8, 9, 10, 11, 12
-P_FIRST, P_LATEST, P_RETIRED = 13, 14, 15
-S_OFFSET: Final = {"met": 3, "not_met": 4, "evidenced": 5, "no_evidence": 6}
-
 CSG = tuple[str, str, str]
 
 
-def contributions(entry: Entry) -> list[tuple[str, str, int]]:
-    """(student, goal, count column) for each way the entry is evidence."""
+def contributions(entry: Entry) -> list[tuple[str, str, Evidence]]:
+    """(student, goal, evidence count) for each way the entry is evidence."""
     goals = entry.goals
+    people: list[tuple[str, Evidence]]
     if isinstance(entry, StepEntry):
-        people = [(p, PERFORMED) for p in entry.performers]
-        people += [(o, OBSERVED) for o in entry.observers]
+        people = [(p, "performed") for p in entry.performers]
+        people += [(o, "observed") for o in entry.observers]
     elif isinstance(entry, FeedbackEntry):
-        people = [(entry.receiver, RECEIVED), (entry.giver, GIVEN)]
+        people = [(entry.receiver, "feedback_received"), (entry.giver, "feedback_given")]
     else:
-        people = [(a, REFLECTED) for a in entry.authors]
+        people = [(a, "reflections") for a in entry.authors]
     return [(student, goal, column) for student, column in people for goal in goals]
 
 
@@ -228,23 +231,23 @@ class Progression(Projection):
         self.pass_rank: dict[str, int] = {}
         rows = self.rows
         for course in rows.all(COURSES):
-            self._index_course(course[0], course[4], course[5])
-        for goal_row in sorted(rows.all(GOALS), key=lambda g: g[2]):
-            self.goals_of.setdefault(goal_row[0], []).append(goal_row[1])
+            self._index_course(course.course_id, course.scale, course.pass_level)
+        for goal_row in sorted(rows.all(GOALS), key=lambda g: g.ordinal):
+            self.goals_of.setdefault(goal_row.course_id, []).append(goal_row.goal_id)
         for enrolled in rows.all(STUDENTS):
-            self.students_of.setdefault(enrolled[0], []).append(enrolled[1])
+            self.students_of.setdefault(enrolled.course_id, []).append(enrolled.student_id)
         self.ledger = Ledger(rows, ENTRIES, keep_events=True)
         for key, entry in self.ledger.counting():
             pair = rows.get(PAIRS, (key[0],))
             if pair is not None:
                 for student, goal, _ in contributions(entry):
-                    self.evidence.setdefault((pair[1], student, goal), set()).add(key)
-        for assessment in sorted(rows.all(ASSESSMENTS), key=lambda a: a[1]):
-            csg = (assessment[2], assessment[3], assessment[4])
-            self.assessed.setdefault(csg, []).append((assessment[0], assessment[1]))
+                    self.evidence.setdefault((pair.course_id, student, goal), set()).add(key)
+        for assessment in sorted(rows.all(ASSESSMENTS), key=lambda a: a.position):
+            csg = (assessment.course_id, assessment.student_id, assessment.goal_id)
+            self.assessed.setdefault(csg, []).append((assessment.pair_id, assessment.position))
         for mention in rows.all(MENTIONS):
-            csg = (mention[2], mention[3], mention[4])
-            self.mentioned.setdefault(csg, []).append((mention[1], mention[5]))
+            csg = (mention.course_id, mention.student_id, mention.goal_id)
+            self.mentioned.setdefault(csg, []).append((mention.position, mention.event))
 
     def _index_course(self, course_id: str, scale: tuple[str, ...], pass_level: str) -> None:
         self.rank[course_id] = {level: i for i, level in enumerate(scale)}
@@ -258,7 +261,9 @@ class Progression(Projection):
         self.rows.put(
             COURSES,
             (c,),
-            [c, event.title, event.starts_on, event.ends_on, event.scale, event.pass_level],
+            ProgressionCourseRow(
+                c, event.title, event.starts_on, event.ends_on, event.scale, event.pass_level
+            ),
         )
         self._index_course(c, event.scale, event.pass_level)
         self.goals_of[c] = []
@@ -277,7 +282,11 @@ class Progression(Projection):
         self, c: str, goal_id: str, title: str, area: str | None, added_at: datetime
     ) -> None:
         goals = self.goals_of[c]
-        self.rows.put(GOALS, (c, goal_id), [c, goal_id, len(goals), title, area, added_at, None])
+        self.rows.put(
+            GOALS,
+            (c, goal_id),
+            ProgressionGoalRow(c, goal_id, len(goals), title, area, added_at, None),
+        )
         goals.append(goal_id)
         for student in self.students_of.get(c, ()):
             self._new_row(c, student, goal_id, retired=False)
@@ -288,9 +297,9 @@ class Progression(Projection):
         if goal is None:
             return
         if event.title is not None:
-            goal[3] = event.title
+            goal.title = event.title
         if event.area is not None:
-            goal[4] = event.area
+            goal.area = event.area
         self.rows.touch(GOALS, (event.course_id, event.goal_id))
 
     def on_goal_retired(self, position: int, recorded_at: datetime, event: GoalRetired) -> None:
@@ -299,13 +308,13 @@ class Progression(Projection):
         goal = self.rows.get(GOALS, (c, goal_id))
         if goal is None:
             return
-        goal[6] = event.occurred_at
+        goal.retired_at = event.occurred_at
         self.rows.touch(GOALS, (c, goal_id))
         for student in self.students_of.get(c, ()):
             row = self.rows.get(PROGRESSION, (c, student, goal_id))
-            if row is not None and not row[P_RETIRED]:
+            if row is not None and not row.retired:
                 self._count_in_summary(row, -1)
-                row[P_RETIRED] = True
+                row.retired = True
                 self._count_in_summary(row, +1)
                 self.rows.touch(PROGRESSION, (c, student, goal_id))
 
@@ -316,49 +325,36 @@ class Progression(Projection):
         c, s = event.course_id, event.student_id
         if c not in self.goals_of:
             return
-        self.rows.put(STUDENTS, (c, s), [c, s, event.occurred_at])
+        self.rows.put(STUDENTS, (c, s), ProgressionStudentRow(c, s, event.occurred_at))
         self.students_of.setdefault(c, []).append(s)
-        self.rows.put(SUMMARY, (c, s), [c, s, 0, 0, 0, 0, 0, 0])
+        self.rows.put(SUMMARY, (c, s), ProgressionSummaryRow(c, s, 0, 0, 0, 0, 0, 0))
         for goal_id in self.goals_of[c]:
             goal = self.rows.get(GOALS, (c, goal_id))
-            self._new_row(c, s, goal_id, retired=goal is not None and goal[6] is not None)
+            self._new_row(c, s, goal_id, retired=goal is not None and goal.retired_at is not None)
 
     def _new_row(self, c: str, s: str, goal_id: str, *, retired: bool) -> None:
-        row = [
-            c,
-            s,
-            goal_id,
-            0,
-            0,
-            0,
-            0,
-            0,
-            0,
-            None,
-            None,
-            None,
-            "no_evidence",
-            None,
-            None,
-            retired,
-        ]
+        row = ProgressionRow(
+            c, s, goal_id, 0, 0, 0, 0, 0, 0, None, None, None, "no_evidence", None, None, retired
+        )
         self.rows.put(PROGRESSION, (c, s, goal_id), row)
         self._count_in_summary(row, +1)
 
-    def _count_in_summary(self, row: list[Any], delta: int) -> None:
-        summary = self.rows.get(SUMMARY, (row[0], row[1]))
+    def _count_in_summary(self, row: ProgressionRow, delta: int) -> None:
+        key = (row.course_id, row.student_id)
+        summary = self.rows.get(SUMMARY, key)
         if summary is None:
             return
-        if row[P_RETIRED]:
-            summary[7] += delta
+        if row.retired:
+            summary.retired += delta
         else:
-            summary[2] += delta
-            summary[S_OFFSET[row[P_STATUS]]] += delta
-        self.rows.touch(SUMMARY, (row[0], row[1]))
+            summary.goals += delta
+            status = row.status
+            setattr(summary, status, getattr(summary, status) + delta)
+        self.rows.touch(SUMMARY, key)
 
     def on_pair_formed(self, position: int, recorded_at: datetime, event: PairFormed) -> None:
         del position, recorded_at
-        self.rows.put(PAIRS, (event.pair_id,), [event.pair_id, event.course_id])
+        self.rows.put(PAIRS, (event.pair_id,), ProgressionPairRow(event.pair_id, event.course_id))
 
     # --- entries ---------------------------------------------------------------------
 
@@ -371,35 +367,35 @@ class Progression(Projection):
         if pair is None:
             return
         if change.before is not None:
-            self._count(pair[1], change.key, change.before, -1)
+            self._count(pair.course_id, change.key, change.before, -1)
         if change.after is not None:
-            self._count(pair[1], change.key, change.after, +1)
+            self._count(pair.course_id, change.key, change.after, +1)
 
     def _count(self, c: str, key: EntryKey, entry: Entry, delta: int) -> None:
         """Add (+1) or remove (-1) an entry's evidence."""
         when = entry.occurred_at
-        table = self.rows.data[PROGRESSION]
+        table = self.rows.of(PROGRESSION)
         evidence = self.evidence
-        changed = self.rows.changed[PROGRESSION] if self.rows.track else None
+        changed = self.rows.changed[PROGRESSION.name] if self.rows.track else None
         for student, goal, column in contributions(entry):
             csg = (c, student, goal)
             row = table.get(csg)
             if row is None:
                 continue  # an as-of view before the student or goal existed
-            row[column] += delta
+            setattr(row, column, getattr(row, column) + delta)
             found = evidence.get(csg)
             if found is None:
                 found = evidence[csg] = set()
             if delta > 0:
                 found.add(key)
-                first = row[P_FIRST]
+                first = row.first_evidence_at
                 if first is None:
-                    row[P_FIRST] = row[P_LATEST] = when
+                    row.first_evidence_at = row.latest_evidence_at = when
                 elif when < first:
-                    row[P_FIRST] = when
-                elif when > row[P_LATEST]:
-                    row[P_LATEST] = when
-                if row[P_STATUS] == "no_evidence":
+                    row.first_evidence_at = when
+                elif row.latest_evidence_at is None or when > row.latest_evidence_at:
+                    row.latest_evidence_at = when
+                if row.status == "no_evidence":
                     self._set_status(row, "evidenced")
             else:
                 found.discard(key)
@@ -407,26 +403,33 @@ class Progression(Projection):
             if changed is not None:
                 changed.add(csg)
 
-    def _forget_evidence(self, row: list[Any], found: set[EntryKey], when: datetime) -> None:
+    def _forget_evidence(self, row: ProgressionRow, found: set[EntryKey], when: datetime) -> None:
         """After evidence that occurred ``when`` stopped counting: the row's times and status."""
-        if when in (row[P_FIRST], row[P_LATEST]):
+        if when in (row.first_evidence_at, row.latest_evidence_at):
             ledger = self.ledger
             times = [ledger.occurred_at(k) for k in found]
-            row[P_FIRST] = min(times, default=None)
-            row[P_LATEST] = max(times, default=None)
+            row.first_evidence_at = min(times, default=None)
+            row.latest_evidence_at = max(times, default=None)
         self._set_status(row, self._status(row))
 
-    def _set_status(self, row: list[Any], status: str) -> None:
-        if status != row[P_STATUS]:
+    def _set_status(self, row: ProgressionRow, status: Status) -> None:
+        if status != row.status:
             self._count_in_summary(row, -1)
-            row[P_STATUS] = status
+            row.status = status
             self._count_in_summary(row, +1)
 
-    def _status(self, row: list[Any]) -> str:
-        if row[P_ASSESSMENTS]:
-            rank = self.rank[row[0]]
-            return "met" if rank[row[P_LEVEL]] >= self.pass_rank[row[0]] else "not_met"
-        if any(row[3:8]):
+    def _status(self, row: ProgressionRow) -> Status:
+        if row.assessments and row.latest_level is not None:
+            rank = self.rank[row.course_id]
+            met = rank[row.latest_level] >= self.pass_rank[row.course_id]
+            return "met" if met else "not_met"
+        if (
+            row.performed
+            or row.observed
+            or row.feedback_received
+            or row.feedback_given
+            or row.reflections
+        ):
             return "evidenced"
         return "no_evidence"
 
@@ -437,7 +440,7 @@ class Progression(Projection):
         pair = self.rows.get(PAIRS, (event.pair_id,))
         if pair is None:
             return
-        c = pair[1]
+        c = pair.course_id
         csg = (c, event.student_id, event.goal_id)
         row = self.rows.get(PROGRESSION, csg)
         if row is None:
@@ -445,7 +448,7 @@ class Progression(Projection):
         self.rows.put(
             ASSESSMENTS,
             (event.pair_id, position),
-            [
+            ProgressionAssessmentRow(
                 event.pair_id,
                 position,
                 c,
@@ -455,21 +458,19 @@ class Progression(Projection):
                 event.kind,
                 event.occurred_at,
                 ref(event),
-            ],
+            ),
         )
         self.assessed.setdefault(csg, []).append((event.pair_id, position))
         self._count_in_summary(row, -1)
-        row[P_ASSESSMENTS] += 1
-        if row[P_LEVEL_AT] is None or (event.occurred_at, position) > (
-            row[P_LEVEL_AT],
-            row[P_LEVEL_POS],
+        row.assessments += 1
+        if row.latest_level_at is None or (event.occurred_at, position) > (
+            row.latest_level_at,
+            row.latest_level_position or 0,
         ):
-            row[P_LEVEL], row[P_LEVEL_AT], row[P_LEVEL_POS] = (
-                event.level,
-                event.occurred_at,
-                position,
-            )
-        row[P_STATUS] = self._status(row)
+            row.latest_level = event.level
+            row.latest_level_at = event.occurred_at
+            row.latest_level_position = position
+        row.status = self._status(row)
         self._count_in_summary(row, +1)
         self.rows.touch(PROGRESSION, csg)
 
@@ -479,11 +480,15 @@ class Progression(Projection):
         if pair is None or event.about_goal is None:
             return
         student_field, goal_field = event.about_goal
-        csg = (pair[1], getattr(event, student_field), getattr(event, goal_field))
-        if self.rows.get(PROGRESSION, csg) is None:
+        c, s, g = pair.course_id, getattr(event, student_field), getattr(event, goal_field)
+        if self.rows.get(PROGRESSION, (c, s, g)) is None:
             return
-        self.rows.put(MENTIONS, (pair[0], position), [pair[0], position, *csg, ref(event)])
-        self.mentioned.setdefault(csg, []).append((position, ref(event)))
+        self.rows.put(
+            MENTIONS,
+            (pair.pair_id, position),
+            ProgressionMentionRow(pair.pair_id, position, c, s, g, ref(event)),
+        )
+        self.mentioned.setdefault((c, s, g), []).append((position, ref(event)))
 
     # --- queries over the rows ---------------------------------------------------------
 
@@ -493,8 +498,9 @@ class Progression(Projection):
         found: list[tuple[int, str]] = []
         for key in self.evidence.get(csg, ()):
             found.extend((e[0], e[1]) for e in self.ledger.events(key))
+        assessments = self.rows.of(ASSESSMENTS)
         for pair_id, position in self.assessed.get(csg, ()):
-            found.append((position, self.rows.data[ASSESSMENTS][(pair_id, position)][8]))
+            found.append((position, assessments[(pair_id, position)].event))
         found.extend(self.mentioned.get(csg, ()))
         return [event for _, event in sorted(found)]
 

@@ -1,10 +1,12 @@
 """The projection runner: pulls events in batches and keeps the read models up to date.
 
 The runner pulls (it does not need the library's subscriptions, so it works on SQLite
-too), processes events in batches and writes each projection's changed rows together
-with its new position in one transaction, so that every event counts exactly once, also
-after a crash in the middle of a batch. A projection's lock (an advisory lock on
-PostgreSQL, a file lock on SQLite) is held while a batch is processed; a runner that
+too), processes events in batches and writes every projection's changed rows together
+with their new positions in one transaction, so that every event counts exactly once,
+also after a crash in the middle of a batch. A batch is what was recorded since the
+last one, and what arrived while it was folded: the commands recorded while one batch
+was written cost one commit together. The projections' locks (advisory locks on
+PostgreSQL, file locks on SQLite) are held while a batch is processed; a runner that
 finds the stored position moved (another runner, or a rebuild) reloads before going on,
 so two runners started by mistake never count anything twice.
 
@@ -41,7 +43,7 @@ from peerlog.projections.trends import Trends
 logger = logging.getLogger(__name__)
 
 PROJECTIONS: Final[tuple[type[Projection], ...]] = (Progression, Participation, Trends)
-TABLES: Final[dict[str, Table]] = {t.name: t for p in PROJECTIONS for t in p.tables}
+TABLES: Final[dict[str, Table[Any]]] = {t.name: t for p in PROJECTIONS for t in p.tables}
 """Every read-model table by name: the one list the API, the dashboard and export use."""
 BATCH_SIZE: Final = 5_000
 PARALLEL_FROM: Final = 200_000
@@ -138,51 +140,85 @@ class Runner:
         following new events until ``stop`` is set."""
         stop = stop or threading.Event()
         while not stop.is_set():
-            moved = False
-            for projection in self.projections:
-                moved |= self._step(projection)
-            if moved:
+            if self._pass():
                 continue
             if not follow:
                 break
             self.store.wait_for_events(1.0, stop)
         return dict(self._positions)
 
-    def _step(self, projection: type[Projection]) -> bool:
-        """Process one batch of a projection; False when it is at the head already."""
-        with self.store.lock(projection.name, wait=True):
-            tracked = self.store.tracking()[projection.name]
-            if tracked.version != projection.version and tracked.position > 0:
-                logger.info("projection %s changed version; rebuilding", projection.name)
-                self._rebuild([projection])
+    def _pass(self) -> bool:
+        """Fold what was recorded since each projection's stored position (up to
+        ``batch_size`` events past the one furthest behind), and then what was recorded
+        while folding, into every projection; write all their changes and positions in
+        one transaction. So the commands recorded while the previous pass was being
+        written cost one read-model commit together. False when all are at the head."""
+        names = [p.name for p in self.projections]
+        with self.store.locks(names):
+            tracked = self.store.tracking()
+            changed = [
+                p
+                for p in self.projections
+                if tracked[p.name].version != p.version and tracked[p.name].position > 0
+            ]
+            if changed:
+                logger.info(
+                    "projection %s changed version; rebuilding", ", ".join(p.name for p in changed)
+                )
+                self._rebuild(changed)
                 return True
-            state = self._states.get(projection.name)
-            if state is None or self._positions.get(projection.name) != tracked.position:
-                # First batch, or another process moved the read model on: start from it.
-                with folding():
-                    state = projection(self.store.load(projection))
-                self._states[projection.name] = state
-                self._positions[projection.name] = tracked.position
-            start = tracked.position
-            head = self.head()
-            if start >= head:
-                return False
-            stop_at = min(head, start + self.batch_size)
+            states = {p.name: self._state(p, tracked[p.name].position) for p in self.projections}
+            stored = {name: tracked[name].position for name in names}
             try:
-                self._fold(state, start, stop_at)
-                self.store.flush(state, start, stop_at, before_commit=self.before_commit)
+                reached = self._fold_available(states, stored)
+                moves = [
+                    (states[n], stored[n], reached[n]) for n in names if reached[n] > stored[n]
+                ]
+                if not moves:
+                    return False
+                self.store.flush_all(moves, before_commit=self.before_commit)
             except BaseException:
-                # The state has folded events its stored read model may not have (the
-                # flush failed, or its commit was lost with a failed primary): start
+                # The states have folded events their stored read models may not have
+                # (the flush failed, or its commit was lost with a failed primary): start
                 # again from what is stored, so that every event counts exactly once.
-                self._states.pop(projection.name, None)
+                for name in names:
+                    self._states.pop(name, None)
                 raise
-            self._positions[projection.name] = stop_at
-            self._report(f"{projection.name}: processed up to", stop_at, head)
+            head = self.head() if self.progress is not None else 0
+            for state, _, new in moves:
+                self._positions[state.name] = new
+                self._report(f"{state.name}: processed up to", new, head)
             return True
 
-    def _fold(self, state: Projection, after: int, stop: int) -> None:
-        self._fold_all([state], after, stop)
+    def _state(self, projection: type[Projection], position: int) -> Projection:
+        """The projection's state at its stored position (kept from the last pass, or
+        loaded when this is the first, or another process moved the read model on)."""
+        state = self._states.get(projection.name)
+        if state is None or self._positions.get(projection.name) != position:
+            with folding():
+                state = projection(self.store.load(projection))
+            self._states[projection.name] = state
+            self._positions[projection.name] = position
+        return state
+
+    def _fold_available(
+        self, states: dict[str, Projection], stored: dict[str, int]
+    ) -> dict[str, int]:
+        """Fold the events after each stored position up to the head, then once more up
+        to the head as it is then (what arrived while folding), never more than
+        ``batch_size`` events past the one furthest behind; how far each got."""
+        reached = dict(stored)
+        limit = min(stored.values(), default=0) + self.batch_size
+        for _ in range(2):
+            head = min(self.head(), limit)
+            behind = [name for name, position in reached.items() if position < head]
+            if not behind:
+                break
+            for after in sorted({reached[name] for name in behind}):
+                self._fold_all([states[n] for n in behind if reached[n] == after], after, head)
+            for name in behind:
+                reached[name] = head
+        return reached
 
     # --- rebuilding ------------------------------------------------------------------
 

@@ -3,7 +3,8 @@
 On SQLite they are tables in the same file; on PostgreSQL they live in their own schema
 (``<schema>_read``, e.g. ``peerlog_read``), so that a dashboard role can be given the
 read models and nothing else. A projection's changed rows and its tracking position are
-written in one transaction.
+written in one transaction; a runner that follows the record writes every projection's
+changes of one pass in one transaction (:meth:`ReadStore.flush_all`).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import sqlite3
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,7 +28,16 @@ from psycopg import sql
 from peerlog.persistence.postgres import PostgresDatastore, PostgresEventRecorder, lock_key
 from peerlog.persistence.sqlite import SQLiteDatastore
 from peerlog.projections.base import Projection
-from peerlog.projections.tables import SQL_TYPES, Rows, Table, from_sql, iter_rows_sql, to_sql
+from peerlog.projections.tables import (
+    SQL_TYPES,
+    R,
+    Rows,
+    Table,
+    from_sql,
+    iter_rows_sql,
+    row_from_sql,
+    to_sql,
+)
 
 TRACKING: Final = "projection_tracking"
 POLL_SECONDS: Final = 0.2
@@ -59,19 +69,29 @@ class ReadStore(ABC):
     def load(self, projection: type[Projection]) -> Rows:
         """All rows of a projection's tables."""
 
-    @abstractmethod
     def flush(
         self,
         projection: Projection,
         old: int,
         new: int,
         *,
-        suffix: str = "",
         before_commit: Callable[[], None] | None = None,
     ) -> None:
         """Write the rows changed since the last flush and move the position from
         ``old`` to ``new``, in one transaction; fail if the stored position is not ``old``
         (another runner got there first)."""
+        self.flush_all([(projection, old, new)], before_commit=before_commit)
+
+    @abstractmethod
+    def flush_all(
+        self,
+        moves: Sequence[tuple[Projection, int, int]],
+        *,
+        before_commit: Callable[[], None] | None = None,
+    ) -> None:
+        """:meth:`flush` for several projections ((projection, old, new) each), all in
+        one transaction (one durable commit); fail, writing nothing, if any stored
+        position is not its ``old``."""
 
     @abstractmethod
     def replace(self, projection: Projection, position: int) -> None:
@@ -79,7 +99,7 @@ class ReadStore(ABC):
         live tables to them and set the position, in one transaction at the end."""
 
     @abstractmethod
-    def read(self, table: Table, **where: Any) -> list[list[Any]]:
+    def read(self, table: Table[R], **where: Any) -> list[R]:
         """Rows of a read-model table (optionally those whose columns equal values)."""
 
     @abstractmethod
@@ -88,9 +108,19 @@ class ReadStore(ABC):
         """Hold the projection's lock (yields False if another process holds it and
         ``wait`` is false)."""
 
+    @contextmanager
+    def locks(self, names: Sequence[str]) -> Iterator[None]:
+        """Hold several projections' locks (waiting for each, in the order given)."""
+        with ExitStack() as held:
+            for name in names:
+                held.enter_context(self.lock(name, wait=True))
+            yield
+
     @abstractmethod
     def wait_for_events(self, timeout: float, stop: threading.Event | None) -> None:
-        """Return when new events may have been recorded, or after ``timeout``."""
+        """Return when new events may have been recorded (or after ``timeout``); the
+        notices of events recorded meanwhile are taken in at once, so that what was
+        recorded during a flush is answered by one pass."""
 
     def close(self) -> None:  # noqa: B027 - most stores hold nothing to release
         """Release what the store holds."""
@@ -109,7 +139,7 @@ class SQLiteReadStore(ReadStore):
         self.datastore = datastore
 
     @staticmethod
-    def _create(table: Table, name: str) -> str:
+    def _create(table: Table[Any], name: str) -> str:
         columns = ", ".join(
             f"{c.name} {SQL_TYPES['sqlite'][c.type]}" + ("" if c.nullable else " NOT NULL")
             for c in table.columns
@@ -143,30 +173,28 @@ class SQLiteReadStore(ReadStore):
             for table in projection.tables:
                 kinds = [c.type for c in table.columns]
                 data = rows.data[table.name]
+                make, key = table.row, table.key
                 for stored in conn.execute(f"SELECT * FROM {table.name}"):  # noqa: S608
-                    row = [from_sql(v, k) for v, k in zip(stored, kinds, strict=True)]
-                    data[tuple(row[: table.key])] = row
+                    values = [from_sql(v, k) for v, k in zip(stored, kinds, strict=True)]
+                    data[tuple(values[:key])] = make(*values)
         return rows
 
-    def flush(
+    def flush_all(
         self,
-        projection: Projection,
-        old: int,
-        new: int,
+        moves: Sequence[tuple[Projection, int, int]],
         *,
-        suffix: str = "",
         before_commit: Callable[[], None] | None = None,
     ) -> None:
         with self.datastore.transaction(write=True) as conn:
-            self.write_changes(conn, projection, suffix=suffix)
-            moved = conn.execute(
-                f"UPDATE {TRACKING} SET position = ?, version = ?, updated_at = ? "  # noqa: S608
-                "WHERE name = ? AND position = ?",
-                (new, projection.version, _sqlite_now(), projection.name, old),
-            ).rowcount
-            if moved != 1:
-                msg = f"projection {projection.name} moved past position {old} in another process"
-                raise IntegrityError(msg)
+            for projection, old, new in moves:
+                self.write_changes(conn, projection)
+                moved = conn.execute(
+                    f"UPDATE {TRACKING} SET position = ?, version = ?, updated_at = ? "  # noqa: S608
+                    "WHERE name = ? AND position = ?",
+                    (new, projection.version, _sqlite_now(), projection.name, old),
+                ).rowcount
+                if moved != 1:
+                    raise _moved_on(projection, old)
             if before_commit is not None:
                 before_commit()
 
@@ -199,7 +227,7 @@ class SQLiteReadStore(ReadStore):
                 conn.execute(self._create(table, table.name + fresh))
                 conn.executemany(
                     _insert(table, table.name + fresh, "?"),
-                    iter_rows_sql(table, projection.rows.all(table.name), "sqlite"),
+                    iter_rows_sql(table, projection.rows.all(table), "sqlite"),
                 )
             for table in projection.tables:
                 conn.execute(f"DROP TABLE IF EXISTS {table.name}")
@@ -212,7 +240,7 @@ class SQLiteReadStore(ReadStore):
             )
         projection.rows.clear_changes()
 
-    def read(self, table: Table, **where: Any) -> list[list[Any]]:
+    def read(self, table: Table[R], **where: Any) -> list[R]:
         statement = f"SELECT * FROM {table.name}"  # noqa: S608
         params: list[Any] = []
         if where:
@@ -229,10 +257,9 @@ class SQLiteReadStore(ReadStore):
                     clauses.append(f"{column} = ?")
                     params.append(to_sql(value, kinds[column], "sqlite"))
             statement += " WHERE " + " AND ".join(clauses)
-        kinds_list = [c.type for c in table.columns]
         with self.datastore.transaction(write=False) as conn:
             rows = conn.execute(statement, params).fetchall()
-        return [[from_sql(v, k) for v, k in zip(r, kinds_list, strict=True)] for r in rows]
+        return [row_from_sql(table, r) for r in rows]
 
     @contextmanager
     def lock(self, name: str, *, wait: bool) -> Iterator[bool]:
@@ -252,14 +279,14 @@ class SQLiteReadStore(ReadStore):
         (stop or threading.Event()).wait(min(timeout, POLL_SECONDS))
 
 
-def _upsert(table: Table, name: str, mark: str) -> str:
+def _upsert(table: Table[Any], name: str, mark: str) -> str:
     keys = table.column_names[: table.key]
     others = table.column_names[table.key :]
     update = ", ".join(f"{c} = excluded.{c}" for c in others)
     return f"{_insert(table, name, mark)} ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {update}"
 
 
-def _insert(table: Table, name: str, mark: str) -> str:
+def _insert(table: Table[Any], name: str, mark: str) -> str:
     columns = ", ".join(table.column_names)
     marks = ", ".join(mark for _ in table.columns)
     return f"INSERT INTO {name} ({columns}) VALUES ({marks})"  # noqa: S608
@@ -275,11 +302,12 @@ class PostgresReadStore(ReadStore):
         self.schema = f"{datastore.schema}_read"
         self.channel = channel
         self._listener: psycopg.Connection[Any] | None = None
+        self._statements: dict[tuple[str, str], str] = {}
 
     def name(self, table: str) -> sql.Composed:
         return sql.SQL("{}.{}").format(sql.Identifier(self.schema), sql.Identifier(table))
 
-    def _create(self, table: Table, name: str) -> sql.Composed:
+    def _create(self, table: Table[Any], name: str) -> sql.Composed:
         columns = sql.SQL(", ").join(
             sql.SQL("{} {}{}").format(
                 sql.Identifier(c.name),
@@ -337,12 +365,13 @@ class PostgresReadStore(ReadStore):
                 data = rows.data[table.name]
                 with conn.cursor(binary=True) as cursor:
                     cursor.execute(sql.SQL("SELECT * FROM {}").format(self.name(table.name)))
+                    make, key = table.row, table.key
                     for stored in cursor:
-                        row = [from_sql(v, k) for v, k in zip(stored, kinds, strict=True)]
-                        data[tuple(row[: table.key])] = row
+                        values = [from_sql(v, k) for v, k in zip(stored, kinds, strict=True)]
+                        data[tuple(values[:key])] = make(*values)
         return rows
 
-    def _upsert(self, table: Table, name: str) -> sql.Composed:
+    def _upsert(self, table: Table[Any], name: str) -> sql.Composed:
         keys = [sql.Identifier(k) for k in table.column_names[: table.key]]
         update = sql.SQL(", ").join(
             sql.SQL("{0} = excluded.{0}").format(sql.Identifier(c))
@@ -352,36 +381,66 @@ class PostgresReadStore(ReadStore):
             self._insert(table, name), sql.SQL(", ").join(keys), update
         )
 
-    def _insert(self, table: Table, name: str) -> sql.Composed:
+    def _insert(self, table: Table[Any], name: str) -> sql.Composed:
         return sql.SQL("INSERT INTO {} ({}) VALUES ({})").format(
             self.name(name),
             sql.SQL(", ").join(sql.Identifier(c) for c in table.column_names),
             sql.SQL(", ").join(sql.Placeholder() for _ in table.columns),
         )
 
-    def flush(
+    def flush_all(
         self,
-        projection: Projection,
-        old: int,
-        new: int,
+        moves: Sequence[tuple[Projection, int, int]],
         *,
-        suffix: str = "",
         before_commit: Callable[[], None] | None = None,
     ) -> None:
-        with self.datastore.transaction() as conn:
-            self.write_changes(conn, projection, suffix=suffix)
-            moved = conn.execute(
-                sql.SQL(
-                    "UPDATE {} SET position = %s, version = %s, updated_at = now() "
-                    "WHERE name = %s AND position = %s"
-                ).format(self.name(TRACKING)),
-                (new, projection.version, projection.name, old),
-            ).rowcount
-            if moved != 1:
-                msg = f"projection {projection.name} moved past position {old} in another process"
-                raise IntegrityError(msg)
+        # Pipelined: the statements go out together and their answers come back at the
+        # end (a round trip or two for the batch, not one per table).
+        with self.datastore.connection() as conn, conn.pipeline(), conn.transaction():
+            checks = []
+            for projection, old, new in moves:
+                self.write_changes(conn, projection)
+                checks.append(
+                    (
+                        projection,
+                        old,
+                        conn.execute(
+                            self._statement("move", None, TRACKING, conn),
+                            (new, projection.version, projection.name, old),
+                        ),
+                    )
+                )
+            for projection, old, moved in checks:
+                if moved.fetchone() is None:
+                    raise _moved_on(projection, old)
             if before_commit is not None:
                 before_commit()
+
+    def _statement(
+        self, kind: str, table: Table[Any] | None, name: str, conn: psycopg.Connection[Any]
+    ) -> str:
+        """A statement of the flush as text, composed once (psycopg caches what it
+        makes of a text query; a composed one is made again each time)."""
+        key = (kind, name)
+        found = self._statements.get(key)
+        if found is None:
+            if kind == "move":
+                composed = sql.SQL(
+                    "UPDATE {} SET position = %s, version = %s, updated_at = now() "
+                    "WHERE name = %s AND position = %s RETURNING name"
+                ).format(self.name(TRACKING))
+            elif kind == "upsert" and table is not None:
+                composed = self._upsert(table, name)
+            elif kind == "delete" and table is not None:
+                where = sql.SQL(" AND ").join(
+                    sql.SQL("{} = %s").format(sql.Identifier(k))
+                    for k in table.column_names[: table.key]
+                )
+                composed = sql.SQL("DELETE FROM {} WHERE {}").format(self.name(name), where)
+            else:  # pragma: no cover - the kinds are this class's own
+                raise ValueError(kind)
+            found = self._statements[key] = composed.as_string(conn)
+        return found
 
     def write_changes(
         self, conn: psycopg.Connection[Any], projection: Projection, *, suffix: str = ""
@@ -391,21 +450,14 @@ class PostgresReadStore(ReadStore):
         with conn.cursor() as cursor:
             for table in projection.tables:
                 name = table.name + suffix
-                keys = table.column_names[: table.key]
                 removed = rows.removed[table.name]
                 if removed:
-                    where = sql.SQL(" AND ").join(
-                        sql.SQL("{} = %s").format(sql.Identifier(k)) for k in keys
-                    )
-                    cursor.executemany(
-                        sql.SQL("DELETE FROM {} WHERE {}").format(self.name(name), where),
-                        list(removed),
-                    )
+                    cursor.executemany(self._statement("delete", table, name, conn), list(removed))
                 changed = rows.changed[table.name]
                 if changed:
                     data = rows.data[table.name]
                     cursor.executemany(
-                        self._upsert(table, name),
+                        self._statement("upsert", table, name, conn),
                         list(iter_rows_sql(table, (data[k] for k in changed), "postgres")),
                     )
         rows.clear_changes()
@@ -422,7 +474,7 @@ class PostgresReadStore(ReadStore):
                     self.name(table.name + fresh), columns
                 )
                 with conn.cursor().copy(copy) as writer:
-                    for row in iter_rows_sql(table, projection.rows.all(table.name), "postgres"):
+                    for row in iter_rows_sql(table, projection.rows.all(table), "postgres"):
                         writer.write_row(row)
             for table in projection.tables:
                 conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(self.name(table.name)))
@@ -441,7 +493,7 @@ class PostgresReadStore(ReadStore):
             )
         projection.rows.clear_changes()
 
-    def read(self, table: Table, **where: Any) -> list[list[Any]]:
+    def read(self, table: Table[R], **where: Any) -> list[R]:
         statement = sql.SQL("SELECT * FROM {}").format(self.name(table.name))
         params: list[Any] = []
         if where:
@@ -458,10 +510,9 @@ class PostgresReadStore(ReadStore):
                     clauses.append(sql.SQL("{} = %s").format(sql.Identifier(column)))
                     params.append(to_sql(value, kinds[column], "postgres"))
             statement += sql.SQL(" WHERE ") + sql.SQL(" AND ").join(clauses)
-        kinds_list = [c.type for c in table.columns]
         with self.datastore.connection() as conn:
             rows = conn.execute(statement, params).fetchall()
-        return [[from_sql(v, k) for v, k in zip(r, kinds_list, strict=True)] for r in rows]
+        return [row_from_sql(table, r) for r in rows]
 
     def grant_reader(self, role: str) -> None:
         """Let a database role read the read models, and nothing else of peerlog's.
@@ -509,6 +560,25 @@ class PostgresReadStore(ReadStore):
                 if not conn.broken:
                     conn.execute(sql.SQL("SELECT pg_advisory_unlock({})").format(key))
 
+    @contextmanager
+    def locks(self, names: Sequence[str]) -> Iterator[None]:
+        # On one connection (the pool's others stay free for the readers).
+        keys = [sql.Literal(lock_key(self.schema, f"projection:{name}")) for name in names]
+
+        def each(function: str) -> sql.Composed:
+            # One statement; its calls are made in the order written.
+            calls = (sql.SQL("{}({})").format(sql.SQL(function), key) for key in keys)
+            return sql.SQL("SELECT {}").format(sql.SQL(", ").join(calls))
+
+        with self.datastore.connection() as conn:
+            conn.execute(each("pg_advisory_lock"))
+            try:
+                yield
+            finally:
+                # A lock on a server that went away went with it (and with its session).
+                if not conn.broken:
+                    conn.execute(each("pg_advisory_unlock"))
+
     def wait_for_events(self, timeout: float, stop: threading.Event | None) -> None:
         deadline = min(timeout, 1.0)
         try:
@@ -519,6 +589,9 @@ class PostgresReadStore(ReadStore):
                 self._listener = conn
             for _ in self._listener.notifies(timeout=deadline, stop_after=1):
                 break
+            # What else was notified meanwhile is answered by the same pass.
+            for _ in self._listener.notifies(timeout=0):
+                pass
         except psycopg.Error:
             # The server went away (a failover): listen again on the next primary, and
             # meanwhile poll, so that the runner goes on from its tracked position.
@@ -532,6 +605,12 @@ class PostgresReadStore(ReadStore):
 
     def close(self) -> None:
         self._drop_listener()
+
+
+def _moved_on(projection: Projection, old: int) -> IntegrityError:
+    return IntegrityError(
+        f"projection {projection.name} moved past position {old} in another process"
+    )
 
 
 def read_store_for(recorder: object) -> ReadStore:

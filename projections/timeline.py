@@ -52,25 +52,15 @@ from peerlog.persistence.records import RecordedEvent
 from peerlog.projections.asof import AsOf, NotInRecord
 from peerlog.projections.base import ref
 from peerlog.projections.ledger import Ledger, ledger_table
-from peerlog.projections.participation import (
-    B_FEEDBACK_BALANCE,
-    B_MEMBERS,
-    B_PERFORMER_BALANCE,
-    BALANCE,
-    M_COUNT,
-    PARTICIPATION,
-    Participation,
-)
+from peerlog.projections.participation import BALANCE, PARTICIPATION, Participation
 from peerlog.projections.source import EventSource
 from peerlog.projections.tables import Rows
 
 LATE_AFTER: Final = timedelta(hours=24)
 """How much later than usual an event must be recorded to be marked late."""
 
-LEDGER: Final = "timeline_entries"
+LEDGER: Final = ledger_table("timeline_entries")
 _BASE_FIELDS: Final = frozenset({"originator_id", "originator_version"})
-M_PERFORMER: Final = M_COUNT["performer"]
-M_GIVEN: Final = M_COUNT["feedback_given"]
 
 
 class Text(NamedTuple):
@@ -383,19 +373,19 @@ class _StateTracker:
 
     def after(self, record: RecordedEvent, event: DomainEvent, teller: _Teller) -> PairState:
         self.projection.apply(record.id, record.recorded_at, event)
-        rows = self.projection.rows.data
-        pair = rows[BALANCE].get((self.pair_id,))
-        members: Iterable[str] = pair[B_MEMBERS] if pair is not None else ()
-        counts = [rows[PARTICIPATION][(self.pair_id, m)] for m in members]
-        performer = {m: c[M_PERFORMER] for m, c in zip(members, counts, strict=True)}
-        given = {m: c[M_GIVEN] for m, c in zip(members, counts, strict=True)}
+        rows = self.projection.rows
+        pair = rows.get(BALANCE, (self.pair_id,))
+        members: Iterable[str] = pair.members if pair is not None else ()
+        counts = [rows.of(PARTICIPATION)[(self.pair_id, m)] for m in members]
+        performer = {m: c.performer for m, c in zip(members, counts, strict=True)}
+        given = {m: c.feedback_given for m, c in zip(members, counts, strict=True)}
         state = PairState(
             teller.open_session,
             teller.roles,
             performer,
             given,
-            pair[B_PERFORMER_BALANCE] if pair is not None else None,
-            pair[B_FEEDBACK_BALANCE] if pair is not None else None,
+            pair.performer_balance if pair is not None else None,
+            pair.feedback_balance if pair is not None else None,
         )
         if state == self.last:
             return self.last
@@ -411,7 +401,7 @@ class _Teller:
         self.open_session: str | None = None
         self.roles: dict[str, str] = {}
         self.entries: dict[str, Item] = {}
-        self.ledger = Ledger(Rows((ledger_table(LEDGER),), track=False), LEDGER)
+        self.ledger = Ledger(Rows((LEDGER,), track=False), LEDGER)
         """Each entry as corrections leave it."""
 
     def tell(self, record: RecordedEvent, event: DomainEvent) -> Item:  # noqa: C901 - by event

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any, ClassVar, Final
+from typing import Annotated, Any, ClassVar, Final
 
 from peerlog.domain.events import (
     CourseOpened,
@@ -37,15 +37,7 @@ from peerlog.projections.ledger import ENTRY_EVENTS, Ledger, ledger_table
 from peerlog.projections.overview import Source, Thresholds
 from peerlog.projections.participation import balance
 from peerlog.projections.progression import EVIDENCE_KEYS, contributions
-from peerlog.projections.tables import Column, Table
-
-WEEKS: Final = "trend_weeks"
-WEEK_MEMBERS: Final = "trend_week_members"
-SESSIONS: Final = "trend_sessions"
-GOAL_WEEKS: Final = "trend_goal_weeks"
-COURSES: Final = "trend_courses"
-PAIRS: Final = "trend_pairs"
-ENTRIES: Final = "trend_entries"
+from peerlog.projections.tables import Row, Table, doc
 
 MEMBER_KEYS: Final = (
     "performer",
@@ -57,127 +49,112 @@ MEMBER_KEYS: Final = (
 )
 GOAL_KEYS: Final = (*EVIDENCE_KEYS, "assessments")
 
-TABLES: Final = (
-    Table(
-        WEEKS,
-        (
-            Column("pair_id", "text"),
-            Column("week", "text", "ISO week, e.g. 2026-W10 (UTC)"),
-            Column("course_id", "text"),
-            Column("starts_on", "date", "the week's Monday"),
-            Column("sessions", "integer", "sessions opened that week"),
-            Column("steps", "integer", "steps that count"),
-            Column(
-                "performer_balance", "real", "1 - G* of the week's performer counts", nullable=True
-            ),
-            Column("feedback", "integer", "feedback that counts, any source"),
-            Column("peer_feedback", "integer", "of that, peer feedback between members"),
-            Column(
-                "feedback_balance",
-                "real",
-                "1 - G* of the week's peer feedback given",
-                nullable=True,
-            ),
-            Column("reflections", "integer", "reflections that count"),
-            Column("incomplete_reflections", "integer", "of those, missing Gibbs stages"),
-            Column("reflection_stages", "integer", "Gibbs stages those reflections cover"),
-            Column(
-                "reflection_completeness",
-                "real",
-                "reflection_stages / (6 x reflections)",
-                nullable=True,
-            ),
-        ),
-        key=2,
-        doc="One row per pair and week with anything in it.",
-    ),
-    Table(
-        WEEK_MEMBERS,
-        (
-            Column("pair_id", "text"),
-            Column("week", "text"),
-            Column("student_id", "text"),
-            Column("performer", "integer", "steps naming the member as performer"),
-            Column("observer", "integer", "steps naming the member as observer"),
-            Column("feedback_given", "integer", "feedback with the member as giver"),
-            Column("feedback_received", "integer", "feedback with the member as receiver"),
-            Column("peer_feedback_given", "integer", "peer feedback the member gave"),
-            Column("reflections", "integer", "reflections the member authored"),
-        ),
-        key=3,
-        doc="One row per pair, week (as in trend_weeks) and member.",
-    ),
-    Table(
-        SESSIONS,
-        (
-            Column("pair_id", "text"),
-            Column("session_id", "text"),
-            Column("ordinal", "integer", "the pair's sessions in the order opened, from 0"),
-            Column("opened_at", "timestamp"),
-            Column("week", "text", "the ISO week it was opened in"),
-            Column("steps", "integer", "steps that count"),
-            Column("performed", "json", "performer counts, in the order of the pair's members"),
-            Column("performer_balance", "real", "1 - G* of those counts", nullable=True),
-        ),
-        key=2,
-        doc="One row per session: its steps and performer balance.",
-    ),
-    Table(
-        GOAL_WEEKS,
-        (
-            Column("course_id", "text"),
-            Column("student_id", "text"),
-            Column("goal_id", "text"),
-            Column("week", "text"),
-            Column("starts_on", "date", "the week's Monday"),
-            Column("performed", "integer", "steps with the goal and the student performing"),
-            Column("observed", "integer", "steps with the goal and the student observing"),
-            Column("feedback_received", "integer", "feedback on the goal the student received"),
-            Column("feedback_given", "integer", "feedback on the goal the student gave"),
-            Column("reflections", "integer", "reflections on the goal the student wrote"),
-            Column("assessments", "integer", "assessments of the student on the goal"),
-            Column("assessed", "json", "[occurred_at, level, kind] of each, in time order"),
-        ),
-        key=4,
-        doc="One row per student, goal and week with evidence or an assessment.",
-    ),
-    Table(
-        COURSES,
-        (
-            Column("course_id", "text"),
-            Column("starts_on", "date"),
-            Column("ends_on", "date"),
-        ),
-        key=1,
-        doc="Each course's dates (the weeks a chart spans).",
-    ),
-    Table(
-        PAIRS,
-        (
-            Column("pair_id", "text"),
-            Column("course_id", "text"),
-            Column("members", "json", "the pair's students"),
-        ),
-        key=1,
-        doc="The course and members of each pair.",
-        public=False,
-    ),
-    ledger_table(ENTRIES),
-)
 
-# Column positions. trend_entries shares its first twelve with progression_entries,
-# so that progression's ``contributions`` reads both.
-W_STARTS, W_SESSIONS, W_STEPS, W_PERFORMER_BALANCE, W_FEEDBACK, W_PEER = 3, 4, 5, 6, 7, 8
-W_FEEDBACK_BALANCE, W_REFLECTIONS, W_INCOMPLETE, W_STAGES, W_COMPLETENESS = 9, 10, 11, 12, 13
-M_COUNT: Final = {name: 3 + i for i, name in enumerate(MEMBER_KEYS)}
-M_PERFORMER, M_OBSERVER = M_COUNT["performer"], M_COUNT["observer"]
-M_GIVEN, M_RECEIVED = M_COUNT["feedback_given"], M_COUNT["feedback_received"]
-M_PEER_GIVEN, M_REFLECTED = M_COUNT["peer_feedback_given"], M_COUNT["reflections"]
-S_ORDINAL, S_OPENED, S_WEEK, S_STEPS, S_PERFORMED, S_BALANCE = 2, 3, 4, 5, 6, 7
-G_COUNT: Final = {name: 5 + i for i, name in enumerate(GOAL_KEYS)}
-G_ASSESSMENTS, G_ASSESSED = G_COUNT["assessments"], 11
-PROGRESSION_TO_GOAL_WEEK: Final = 2
-"""progression's count columns (from ``contributions``) are these trend_goal_weeks' minus 2."""
+class TrendWeekRow(Row):
+    pair_id: str
+    week: Annotated[str, doc("ISO week, e.g. 2026-W10 (UTC)")]
+    course_id: str
+    starts_on: Annotated[date, doc("the week's Monday")]
+    sessions: Annotated[int, doc("sessions opened that week")]
+    steps: Annotated[int, doc("steps that count")]
+    performer_balance: Annotated[float | None, doc("1 - G* of the week's performer counts")]
+    feedback: Annotated[int, doc("feedback that counts, any source")]
+    peer_feedback: Annotated[int, doc("of that, peer feedback between members")]
+    feedback_balance: Annotated[float | None, doc("1 - G* of the week's peer feedback given")]
+    reflections: Annotated[int, doc("reflections that count")]
+    incomplete_reflections: Annotated[int, doc("of those, missing Gibbs stages")]
+    reflection_stages: Annotated[int, doc("Gibbs stages those reflections cover")]
+    reflection_completeness: Annotated[float | None, doc("reflection_stages / (6 x reflections)")]
+
+
+class TrendWeekMemberRow(Row):
+    pair_id: str
+    week: str
+    student_id: str
+    performer: Annotated[int, doc("steps naming the member as performer")]
+    observer: Annotated[int, doc("steps naming the member as observer")]
+    feedback_given: Annotated[int, doc("feedback with the member as giver")]
+    feedback_received: Annotated[int, doc("feedback with the member as receiver")]
+    peer_feedback_given: Annotated[int, doc("peer feedback the member gave")]
+    reflections: Annotated[int, doc("reflections the member authored")]
+
+
+class TrendSessionRow(Row):
+    pair_id: str
+    session_id: str
+    ordinal: Annotated[int, doc("the pair's sessions in the order opened, from 0")]
+    opened_at: datetime
+    week: Annotated[str, doc("the ISO week it was opened in")]
+    steps: Annotated[int, doc("steps that count")]
+    performed: Annotated[
+        tuple[int, ...], doc("performer counts, in the order of the pair's members")
+    ]
+    performer_balance: Annotated[float | None, doc("1 - G* of those counts")]
+
+
+class TrendGoalWeekRow(Row):
+    course_id: str
+    student_id: str
+    goal_id: str
+    week: str
+    starts_on: Annotated[date, doc("the week's Monday")]
+    performed: Annotated[int, doc("steps with the goal and the student performing")]
+    observed: Annotated[int, doc("steps with the goal and the student observing")]
+    feedback_received: Annotated[int, doc("feedback on the goal the student received")]
+    feedback_given: Annotated[int, doc("feedback on the goal the student gave")]
+    reflections: Annotated[int, doc("reflections on the goal the student wrote")]
+    assessments: Annotated[int, doc("assessments of the student on the goal")]
+    assessed: Annotated[
+        tuple[tuple[str, str, str], ...], doc("[occurred_at, level, kind] of each, in time order")
+    ]
+
+
+class TrendCourseRow(Row):
+    course_id: str
+    starts_on: date
+    ends_on: date
+
+
+class TrendPairRow(Row):
+    pair_id: str
+    course_id: str
+    members: Annotated[tuple[str, ...], doc("the pair's students")]
+
+
+WEEKS: Final = Table(
+    "trend_weeks", TrendWeekRow, key=2, doc="One row per pair and week with anything in it."
+)
+WEEK_MEMBERS: Final = Table(
+    "trend_week_members",
+    TrendWeekMemberRow,
+    key=3,
+    doc="One row per pair, week (as in trend_weeks) and member.",
+)
+SESSIONS: Final = Table(
+    "trend_sessions",
+    TrendSessionRow,
+    key=2,
+    doc="One row per session: its steps and performer balance.",
+)
+GOAL_WEEKS: Final = Table(
+    "trend_goal_weeks",
+    TrendGoalWeekRow,
+    key=4,
+    doc="One row per student, goal and week with evidence or an assessment.",
+)
+COURSES: Final = Table(
+    "trend_courses", TrendCourseRow, key=1, doc="Each course's dates (the weeks a chart spans)."
+)
+PAIRS: Final = Table(
+    "trend_pairs",
+    TrendPairRow,
+    key=1,
+    doc="The course and members of each pair.",
+    public=False,
+)
+ENTRIES: Final = ledger_table("trend_entries")
+
+TABLES: Final = (WEEKS, WEEK_MEMBERS, SESSIONS, GOAL_WEEKS, COURSES, PAIRS, ENTRIES)
 
 
 def iso_week(moment: datetime | date) -> tuple[str, date]:
@@ -197,19 +174,19 @@ class Trends(Projection):
         # How many sessions each pair has opened (the next one's ordinal).
         self.opened: dict[str, int] = {}
         for session in self.rows.all(SESSIONS):
-            self.opened[session[0]] = self.opened.get(session[0], 0) + 1
+            self.opened[session.pair_id] = self.opened.get(session.pair_id, 0) + 1
 
     # --- courses and pairs -----------------------------------------------------------
 
     def on_course_opened(self, position: int, recorded_at: datetime, event: CourseOpened) -> None:
         del position, recorded_at
         c = event.course_id
-        self.rows.put(COURSES, (c,), [c, event.starts_on, event.ends_on])
+        self.rows.put(COURSES, (c,), TrendCourseRow(c, event.starts_on, event.ends_on))
 
     def on_pair_formed(self, position: int, recorded_at: datetime, event: PairFormed) -> None:
         del position, recorded_at
         p = event.pair_id
-        self.rows.put(PAIRS, (p,), [p, event.course_id, self.share(event.students)])
+        self.rows.put(PAIRS, (p,), TrendPairRow(p, event.course_id, self.share(event.students)))
         self.opened[p] = 0
 
     def on_session_opened(self, position: int, recorded_at: datetime, event: SessionOpened) -> None:
@@ -217,18 +194,20 @@ class Trends(Projection):
         pair = self.rows.get(PAIRS, (event.pair_id,))
         if pair is None:
             return
-        p = pair[0]
+        p = pair.pair_id
         week, _ = iso_week(event.occurred_at)
         ordinal = self.opened.get(p, 0)
         self.opened[p] = ordinal + 1
-        performed = (0,) * len(pair[2])
+        performed = (0,) * len(pair.members)
         self.rows.put(
             SESSIONS,
             (p, event.session_id),
-            [p, event.session_id, ordinal, event.occurred_at, week, 0, performed, None],
+            TrendSessionRow(
+                p, event.session_id, ordinal, event.occurred_at, week, 0, performed, None
+            ),
         )
         row = self._week(pair, event.occurred_at)
-        row[W_SESSIONS] += 1
+        row.sessions += 1
 
     # --- entries ---------------------------------------------------------------------
 
@@ -241,7 +220,9 @@ class Trends(Projection):
         if pair is None:
             return
         step = change.after if change.before is None else None
-        if isinstance(step, StepEntry) and (pair[0], step.session_id) in self.rows.data[SESSIONS]:
+        if isinstance(step, StepEntry) and (pair.pair_id, step.session_id) in self.rows.of(
+            SESSIONS
+        ):
             # The session a step counts in: its own, if this view holds it.
             self.ledger.set_note(change.key, step.session_id)
         session_id = self.ledger.note(change.key)
@@ -250,7 +231,7 @@ class Trends(Projection):
         if change.after is not None:
             self._count(pair, change.after, session_id, +1)
 
-    def _count(self, pair: list[Any], entry: Entry, session_id: str | None, delta: int) -> None:
+    def _count(self, pair: TrendPairRow, entry: Entry, session_id: str | None, delta: int) -> None:
         """Add (+1) or remove (-1) what an entry counts for, in the week it happened."""
         week = self._week(pair, entry.occurred_at)
         members = self._members(pair, iso_week(entry.occurred_at)[0])
@@ -265,88 +246,90 @@ class Trends(Projection):
 
     def _count_step(
         self,
-        pair: list[Any],
+        pair: TrendPairRow,
         entry: StepEntry,
-        week: list[Any],
-        members: dict[str, list[Any]],
+        week: TrendWeekRow,
+        members: dict[str, TrendWeekMemberRow],
         delta: int,
         *,
         session_id: str | None,
     ) -> None:
-        for column, people in (
-            (M_PERFORMER, entry.performers),
-            (M_OBSERVER, entry.observers),
-        ):
-            for person in people:
-                if person in members:
-                    members[person][column] += delta
-        week[W_STEPS] += delta
-        week[W_PERFORMER_BALANCE] = balance([members[m][M_PERFORMER] for m in pair[2]])
+        for person in entry.performers:
+            if person in members:
+                members[person].performer += delta
+        for person in entry.observers:
+            if person in members:
+                members[person].observer += delta
+        week.steps += delta
+        week.performer_balance = balance([members[m].performer for m in pair.members])
         self._count_in_session(pair, entry, session_id, delta)
 
     @staticmethod
     def _count_feedback(
-        pair: list[Any],
+        pair: TrendPairRow,
         entry: FeedbackEntry,
-        week: list[Any],
-        members: dict[str, list[Any]],
+        week: TrendWeekRow,
+        members: dict[str, TrendWeekMemberRow],
         delta: int,
     ) -> None:
         giver, receiver = members.get(entry.giver), members.get(entry.receiver)
         if giver is not None:
-            giver[M_GIVEN] += delta
+            giver.feedback_given += delta
         if receiver is not None:
-            receiver[M_RECEIVED] += delta
-        week[W_FEEDBACK] += delta
+            receiver.feedback_received += delta
+        week.feedback += delta
         if entry.source == "peer":
-            week[W_PEER] += delta
+            week.peer_feedback += delta
             if giver is not None:
-                giver[M_PEER_GIVEN] += delta
-        week[W_FEEDBACK_BALANCE] = balance([members[m][M_PEER_GIVEN] for m in pair[2]])
+                giver.peer_feedback_given += delta
+        week.feedback_balance = balance([members[m].peer_feedback_given for m in pair.members])
 
     @staticmethod
     def _count_reflection(
-        entry: ReflectionEntry, week: list[Any], members: dict[str, list[Any]], delta: int
+        entry: ReflectionEntry,
+        week: TrendWeekRow,
+        members: dict[str, TrendWeekMemberRow],
+        delta: int,
     ) -> None:
         stages = len(entry.stages)
         for author in entry.authors:
             if author in members:
-                members[author][M_REFLECTED] += delta
-        week[W_REFLECTIONS] += delta
+                members[author].reflections += delta
+        week.reflections += delta
         if stages < len(GIBBS_STAGES):
-            week[W_INCOMPLETE] += delta
-        week[W_STAGES] += delta * stages
-        week[W_COMPLETENESS] = (
-            week[W_STAGES] / (len(GIBBS_STAGES) * week[W_REFLECTIONS])
-            if week[W_REFLECTIONS]
+            week.incomplete_reflections += delta
+        week.reflection_stages += delta * stages
+        week.reflection_completeness = (
+            week.reflection_stages / (len(GIBBS_STAGES) * week.reflections)
+            if week.reflections
             else None
         )
 
     def _count_in_session(
-        self, pair: list[Any], entry: StepEntry, session_id: str | None, delta: int
+        self, pair: TrendPairRow, entry: StepEntry, session_id: str | None, delta: int
     ) -> None:
         if session_id is None:
             return
-        key = (pair[0], session_id)
-        session = self.rows.data[SESSIONS][key]
+        key = (pair.pair_id, session_id)
+        session = self.rows.of(SESSIONS)[key]
         performers = entry.performers
-        session[S_PERFORMED] = self.share(
+        session.performed = self.share(
             tuple(
                 n + delta if member in performers else n
-                for member, n in zip(pair[2], session[S_PERFORMED], strict=True)
+                for member, n in zip(pair.members, session.performed, strict=True)
             )
         )
-        session[S_STEPS] += delta
-        session[S_BALANCE] = balance(list(session[S_PERFORMED]))
+        session.steps += delta
+        session.performer_balance = balance(list(session.performed))
         self.rows.touch(SESSIONS, key)
 
-    def _count_goals(self, pair: list[Any], entry: Entry, delta: int) -> None:
+    def _count_goals(self, pair: TrendPairRow, entry: Entry, delta: int) -> None:
         week, starts_on = iso_week(entry.occurred_at)
         for student, goal, column in contributions(entry):
-            if student not in pair[2]:
+            if student not in pair.members:
                 continue  # a supervisor's feedback is evidence for its receiver only
-            row = self._goal_week(pair[1], student, goal, week, starts_on)
-            row[column + PROGRESSION_TO_GOAL_WEEK] += delta
+            row = self._goal_week(pair.course_id, student, goal, week, starts_on)
+            setattr(row, column, getattr(row, column) + delta)
             self._done_with_goal_week(row)
 
     # --- assessments -----------------------------------------------------------------
@@ -357,62 +340,76 @@ class Trends(Projection):
         if pair is None:
             return
         week, starts_on = iso_week(event.occurred_at)
-        row = self._goal_week(pair[1], event.student_id, event.goal_id, week, starts_on)
-        row[G_ASSESSMENTS] += 1
+        row = self._goal_week(pair.course_id, event.student_id, event.goal_id, week, starts_on)
+        row.assessments += 1
         when = event.occurred_at.astimezone(UTC).isoformat()
-        row[G_ASSESSED] = tuple(sorted((*row[G_ASSESSED], (when, event.level, event.kind))))
+        row.assessed = tuple(sorted((*row.assessed, (when, event.level, event.kind))))
 
     # --- rows of a week --------------------------------------------------------------
 
-    def _week(self, pair: list[Any], moment: datetime) -> list[Any]:
+    def _week(self, pair: TrendPairRow, moment: datetime) -> TrendWeekRow:
         """The pair's row of the week ``moment`` falls in (made, with its members' rows,
         if the week had none), marked as changed."""
         week, starts_on = iso_week(moment)
-        p = pair[0]
+        p = pair.pair_id
         key = (p, week)
         row = self.rows.get(WEEKS, key)
         if row is None:
-            row = [p, week, pair[1], starts_on, 0, 0, None, 0, 0, None, 0, 0, 0, None]
+            row = TrendWeekRow(
+                p, week, pair.course_id, starts_on, 0, 0, None, 0, 0, None, 0, 0, 0, None
+            )
             self.rows.put(WEEKS, key, row)
-            for member in pair[2]:
-                self.rows.put(WEEK_MEMBERS, (p, week, member), [p, week, member, 0, 0, 0, 0, 0, 0])
+            for member in pair.members:
+                self.rows.put(
+                    WEEK_MEMBERS,
+                    (p, week, member),
+                    TrendWeekMemberRow(p, week, member, 0, 0, 0, 0, 0, 0),
+                )
         else:
             self.rows.touch(WEEKS, key)
         return row
 
-    def _members(self, pair: list[Any], week: str) -> dict[str, list[Any]]:
+    def _members(self, pair: TrendPairRow, week: str) -> dict[str, TrendWeekMemberRow]:
         """The member rows of a pair's week (which exists), marked as changed."""
         out = {}
-        for member in pair[2]:
-            key = (pair[0], week, member)
-            out[member] = self.rows.data[WEEK_MEMBERS][key]
+        rows = self.rows.of(WEEK_MEMBERS)
+        for member in pair.members:
+            key = (pair.pair_id, week, member)
+            out[member] = rows[key]
             self.rows.touch(WEEK_MEMBERS, key)
         return out
 
-    def _done_with_week(self, pair: list[Any], row: list[Any]) -> None:
+    def _done_with_week(self, pair: TrendPairRow, row: TrendWeekRow) -> None:
         """Delete a week left with nothing in it."""
-        if row[W_SESSIONS] or row[W_STEPS] or row[W_FEEDBACK] or row[W_REFLECTIONS]:
+        if row.sessions or row.steps or row.feedback or row.reflections:
             return
-        p, week = pair[0], row[1]
+        p, week = pair.pair_id, row.week
         self.rows.delete(WEEKS, (p, week))
-        for member in pair[2]:
+        for member in pair.members:
             self.rows.delete(WEEK_MEMBERS, (p, week, member))
 
     def _goal_week(
         self, course_id: str, student: str, goal: str, week: str, starts_on: date
-    ) -> list[Any]:
+    ) -> TrendGoalWeekRow:
         key = (course_id, student, goal, week)
         row = self.rows.get(GOAL_WEEKS, key)
         if row is None:
-            row = [course_id, student, goal, week, starts_on, 0, 0, 0, 0, 0, 0, ()]
+            row = TrendGoalWeekRow(course_id, student, goal, week, starts_on, 0, 0, 0, 0, 0, 0, ())
             self.rows.put(GOAL_WEEKS, key, row)
         else:
             self.rows.touch(GOAL_WEEKS, key)
         return row
 
-    def _done_with_goal_week(self, row: list[Any]) -> None:
-        if not any(row[G_COUNT["performed"] : G_ASSESSED]):
-            self.rows.delete(GOAL_WEEKS, tuple(row[:4]))
+    def _done_with_goal_week(self, row: TrendGoalWeekRow) -> None:
+        if not (
+            row.performed
+            or row.observed
+            or row.feedback_received
+            or row.feedback_given
+            or row.reflections
+            or row.assessments
+        ):
+            self.rows.delete(GOAL_WEEKS, (row.course_id, row.student_id, row.goal_id, row.week))
 
     handlers: ClassVar[dict[type[DomainEvent], Handler]] = {
         CourseOpened: on_course_opened,
@@ -425,8 +422,6 @@ class Trends(Projection):
 
 # --- reading the trends ----------------------------------------------------------------
 # From stored tables or from rows folded in memory (an as-of answer), alike.
-
-TABLE: Final = {t.name: t for t in TABLES}
 
 
 def weeks_between(first: date, last: date) -> list[tuple[str, date]]:
@@ -441,12 +436,14 @@ def weeks_between(first: date, last: date) -> list[tuple[str, date]]:
     return out
 
 
-def _span(course: list[Any] | None, until: date, found: Iterable[date]) -> list[tuple[str, date]]:
+def _span(
+    course: TrendCourseRow | None, until: date, found: Iterable[date]
+) -> list[tuple[str, date]]:
     """The weeks a chart shows: the course's, up to ``until``, and any other week with
     something in it (an entry dated outside the course)."""
     days = list(found)
     if course is not None:
-        days += [course[1], max(course[1], min(course[2], until))]
+        days += [course.starts_on, max(course.starts_on, min(course.ends_on, until))]
     if not days:
         return []
     return weeks_between(min(days), max(days))
@@ -462,22 +459,22 @@ def pair_trend(
     """A pair week by week and session by session, with the weeks at whose end the
     overview would have flagged it; None if the pair is not in the read model."""
     limits = thresholds or Thresholds()
-    found = source.read(TABLE[PAIRS], pair_id=pair_id)
+    found = source.read(PAIRS, pair_id=pair_id)
     if not found:
         return None
     pair = found[0]
-    members = list(pair[2])
-    courses = source.read(TABLE[COURSES], course_id=pair[1])
-    weeks = {r[1]: r for r in source.read(TABLE[WEEKS], pair_id=pair_id)}
-    counts = {(r[1], r[2]): r for r in source.read(TABLE[WEEK_MEMBERS], pair_id=pair_id)}
-    sessions = sorted(source.read(TABLE[SESSIONS], pair_id=pair_id), key=lambda s: s[S_ORDINAL])
-    span = _span(courses[0] if courses else None, until, (r[W_STARTS] for r in weeks.values()))
+    members = list(pair.members)
+    courses = source.read(COURSES, course_id=pair.course_id)
+    weeks = {r.week: r for r in source.read(WEEKS, pair_id=pair_id)}
+    counts = {(r.week, r.student_id): r for r in source.read(WEEK_MEMBERS, pair_id=pair_id)}
+    sessions = sorted(source.read(SESSIONS, pair_id=pair_id), key=lambda s: s.ordinal)
+    span = _span(courses[0] if courses else None, until, (r.starts_on for r in weeks.values()))
     peer_given = dict.fromkeys(members, 0)
     out_weeks = []
     for week, monday in span:
         row = weeks.get(week)
         its = {
-            m: dict(zip(MEMBER_KEYS, counts[(week, m)][3:], strict=True))
+            m: {k: getattr(counts[(week, m)], k) for k in MEMBER_KEYS}
             if (week, m) in counts
             else dict.fromkeys(MEMBER_KEYS, 0)
             for m in members
@@ -496,7 +493,7 @@ def pair_trend(
         )
     return {
         "pair_id": pair_id,
-        "course_id": pair[1],
+        "course_id": pair.course_id,
         "members": members,
         "thresholds": {
             "performer_balance": limits.performer_balance,
@@ -507,39 +504,49 @@ def pair_trend(
         "weeks": out_weeks,
         "sessions": [
             {
-                "session_id": s[1],
-                "ordinal": s[S_ORDINAL],
-                "opened_at": s[S_OPENED].isoformat(),
-                "week": s[S_WEEK],
-                "steps": s[S_STEPS],
-                "performed": dict(zip(members, s[S_PERFORMED], strict=True)),
-                "performer_balance": _rounded(s[S_BALANCE]),
+                "session_id": s.session_id,
+                "ordinal": s.ordinal,
+                "opened_at": s.opened_at.isoformat(),
+                "week": s.week,
+                "steps": s.steps,
+                "performed": dict(zip(members, s.performed, strict=True)),
+                "performer_balance": _rounded(s.performer_balance),
             }
             for s in sessions
         ],
     }
 
 
-def _week_figures(row: list[Any] | None) -> dict[str, Any]:
+def _week_figures(row: TrendWeekRow | None) -> dict[str, Any]:
     if row is None:
-        row = [None, None, None, None, 0, 0, None, 0, 0, None, 0, 0, 0, None]
+        return {
+            "sessions": 0,
+            "steps": 0,
+            "performer_balance": None,
+            "feedback": 0,
+            "peer_feedback": 0,
+            "feedback_balance": None,
+            "reflections": 0,
+            "incomplete_reflections": 0,
+            "reflection_completeness": None,
+        }
     return {
-        "sessions": row[W_SESSIONS],
-        "steps": row[W_STEPS],
-        "performer_balance": _rounded(row[W_PERFORMER_BALANCE]),
-        "feedback": row[W_FEEDBACK],
-        "peer_feedback": row[W_PEER],
-        "feedback_balance": _rounded(row[W_FEEDBACK_BALANCE]),
-        "reflections": row[W_REFLECTIONS],
-        "incomplete_reflections": row[W_INCOMPLETE],
-        "reflection_completeness": _rounded(row[W_COMPLETENESS]),
+        "sessions": row.sessions,
+        "steps": row.steps,
+        "performer_balance": _rounded(row.performer_balance),
+        "feedback": row.feedback,
+        "peer_feedback": row.peer_feedback,
+        "feedback_balance": _rounded(row.feedback_balance),
+        "reflections": row.reflections,
+        "incomplete_reflections": row.incomplete_reflections,
+        "reflection_completeness": _rounded(row.reflection_completeness),
     }
 
 
 def _flags_by(
     end: datetime,
     members: list[str],
-    sessions: list[list[Any]],
+    sessions: list[TrendSessionRow],
     peer_given: dict[str, int],
     limits: Thresholds,
 ) -> list[str]:
@@ -547,8 +554,8 @@ def _flags_by(
     had happened by then (as corrections now leave it): performer balance over the last
     sessions opened by then, peer feedback balance over the placement so far."""
     flags = []
-    last = [s for s in sessions if s[S_OPENED] < end][-limits.balance_sessions :]
-    performed = [sum(s[S_PERFORMED][i] for s in last) for i in range(len(members))]
+    last = [s for s in sessions if s.opened_at < end][-limits.balance_sessions :]
+    performed = [sum(s.performed[i] for s in last) for i in range(len(members))]
     recent = balance(performed)
     if recent is not None and recent < limits.performer_balance:
         flags.append("performer_imbalance")
@@ -570,21 +577,21 @@ def weekly_balances(
     the overview's sparklines: two reads for all the pairs."""
     if not pair_ids:
         return {}
-    pairs = {r[0]: r for r in source.read(TABLE[PAIRS], pair_id=list(pair_ids))}
-    course_ids = sorted({p[1] for p in pairs.values()})
-    courses = {r[0]: r for r in source.read(TABLE[COURSES], course_id=course_ids)}
-    weeks: dict[str, dict[str, list[Any]]] = {p: {} for p in pair_ids}
-    for row in source.read(TABLE[WEEKS], pair_id=list(pair_ids)):
-        weeks[row[0]][row[1]] = row
+    pairs = {r.pair_id: r for r in source.read(PAIRS, pair_id=list(pair_ids))}
+    course_ids = sorted({p.course_id for p in pairs.values()})
+    courses = {r.course_id: r for r in source.read(COURSES, course_id=course_ids)}
+    weeks: dict[str, dict[str, TrendWeekRow]] = {p: {} for p in pair_ids}
+    for row in source.read(WEEKS, pair_id=list(pair_ids)):
+        weeks[row.pair_id][row.week] = row
     out = {}
     for pair_id in pair_ids:
         pair = pairs.get(pair_id)
         if pair is None:
             continue
         its = weeks[pair_id]
-        span = _span(courses.get(pair[1]), until, (r[W_STARTS] for r in its.values()))
+        span = _span(courses.get(pair.course_id), until, (r.starts_on for r in its.values()))
         out[pair_id] = [
-            (week, _rounded(its[week][W_PERFORMER_BALANCE]) if week in its else None)
+            (week, _rounded(its[week].performer_balance) if week in its else None)
             for week, _ in span
         ]
     return out
@@ -601,16 +608,16 @@ def goal_weeks(
     """A student's goals by weeks: the evidence and assessments of each goal in each
     week of the course (up to ``until``). ``goals`` are the course's goals, in order
     (``goal_id``, ``title``, ``retired``)."""
-    rows = source.read(TABLE[GOAL_WEEKS], course_id=course_id, student_id=student_id)
-    courses = source.read(TABLE[COURSES], course_id=course_id)
-    span = _span(courses[0] if courses else None, until, (r[4] for r in rows))
+    rows = source.read(GOAL_WEEKS, course_id=course_id, student_id=student_id)
+    courses = source.read(COURSES, course_id=course_id)
+    span = _span(courses[0] if courses else None, until, (r.starts_on for r in rows))
     cells: dict[str, dict[str, Any]] = {}
     for row in rows:
-        cells.setdefault(row[2], {})[row[3]] = {
-            "evidence": dict(zip(GOAL_KEYS, row[5:G_ASSESSED], strict=True)),
+        cells.setdefault(row.goal_id, {})[row.week] = {
+            "evidence": {k: getattr(row, k) for k in GOAL_KEYS},
             "assessments": [
                 {"occurred_at": when, "level": level, "kind": kind}
-                for when, level, kind in row[G_ASSESSED]
+                for when, level, kind in row.assessed
             ],
         }
     return {

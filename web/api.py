@@ -341,6 +341,8 @@ def pair_timeline(
     as_of_occurred: AsOfOccurredQuery = None,
     session: Annotated[str | None, Query(pattern=ID_PATTERN, max_length=64)] = None,
     student: Annotated[str | None, Query(pattern=ID_PATTERN, max_length=64)] = None,
+    goal: Annotated[str | None, Query(pattern=ID_PATTERN, max_length=64)] = None,
+    kind: Annotated[str | None, Query(max_length=40)] = None,
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> JSONResponse:
@@ -357,6 +359,8 @@ def pair_timeline(
         as_of(as_of_, as_of_occurred),
         session=session,
         student=student,
+        goal=goal,
+        kind=kind,
     )
     chosen, page = views.Page(limit, offset).of(items)
     return ok({**head, **page, "items": chosen}, source=source)

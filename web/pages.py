@@ -32,7 +32,7 @@ from markupsafe import Markup
 from peerlog import i18n
 from peerlog.domain.vocabulary import ID_RE
 from peerlog.i18n import N_, Labels, lazy
-from peerlog.projections import Thresholds, audit
+from peerlog.projections import Thresholds, audit, directory
 from peerlog.projections.asof import audit_weeks
 from peerlog.projections.audit_file import make_file
 from peerlog.projections.local_time import UTC_ZONE, course_zone, default_zone, local_when
@@ -41,7 +41,7 @@ from peerlog.projections.progression import EVIDENCE_LABELS, STATUS_LABELS
 from peerlog.projections.reads import Source
 from peerlog.projections.source import EventSource
 from peerlog.projections.store import ReadStore
-from peerlog.projections.timeline import timeline
+from peerlog.projections.timeline import KIND_NAMES, timeline
 from peerlog.projections.trends import QUIET_WEEKS, pair_trend, quiet_goals
 from peerlog.web import audit_report, charts, views
 from peerlog.web.access import Scope
@@ -66,6 +66,19 @@ EVIDENCE_SHORT: Final = Labels(
         "assessments": N_("Assm."),
     }
 )
+KIND_LABELS: Final = Labels(
+    {
+        "pair": N_("the pair"),
+        "session": N_("sessions"),
+        "step": N_("steps"),
+        "feedback": N_("feedback"),
+        "reflection": N_("reflections"),
+        "assessment": N_("assessments"),
+        "correction": N_("corrections"),
+        "retraction": N_("retractions"),
+    }
+)
+"""The kinds of events the timeline filters by (``KIND_NAMES``), as the page says them."""
 ROLE_LABELS: Final = Labels(
     {
         "student": N_("student"),
@@ -510,11 +523,17 @@ def student_page(
 def pair_page(
     request: Request,
     pair_id: str,
+    *,
     session: Annotated[str | None, Query(max_length=64)] = None,
     student: Annotated[str | None, Query(max_length=64)] = None,
+    goal: Annotated[str | None, Query(max_length=64)] = None,
+    kind: Annotated[str | None, Query(max_length=40)] = None,
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
 ) -> Response:
     scope = _scope(request)
     _check_id(pair_id, "pair_id")
+    if goal:
+        _check_id(goal, "goal")
     if not scope.may_read_pair(pair_id):
         raise forbidden("pair_id", lazy("you do not read pair %(pair_id)s", pair_id=pair_id))
     found = _services(request)
@@ -528,6 +547,9 @@ def pair_page(
         thresholds=found.thresholds,
         session=session or None,
         student=student or None,
+        goal=goal or None,
+        kind=kind or None,
+        page=page,
     )
     return _page(request, scope, "timeline.html", "head", source, what=N_("Record"), **context)
 
@@ -542,12 +564,23 @@ def pair_context(
     thresholds: Thresholds,
     session: str | None = None,
     student: str | None = None,
+    goal: str | None = None,
+    kind: str | None = None,
+    page: int = 1,
 ) -> dict[str, Any]:
-    """What the pair page shows: its trends drawn from the read models, and its
-    timeline folded from the record."""
+    """What the pair page shows: its trends drawn from the read models, and one page
+    of its timeline (newest first) folded from the record."""
     head, items = views.pair_timeline(
-        events, scope, pair_id, as_of(None, None), session=session, student=student
+        events,
+        scope,
+        pair_id,
+        as_of(None, None),
+        session=session,
+        student=student,
+        goal=goal,
+        kind=kind,
     )
+    shown, paging = views.timeline_page(items, page)
     pair = scope.roster.pair(pair_id)
     trend = pair_trend(store, pair_id, until=now.date(), thresholds=thresholds)
     drawn = None
@@ -563,11 +596,34 @@ def pair_context(
         "names": display_names(events, head["course_id"]) if head.get("course_id") else {},
         "zone": course_zone(events, head.get("course_id")),
         "head": head,
-        "items": list(reversed(items)),
+        "items": shown,
+        "matched": len(items),
+        "paging": paging,
         "pair": pair.as_dict() if pair else None,
         "session": session,
         "student": student,
+        "goal": goal,
+        "kind": kind,
+        "kinds": KIND_NAMES,
+        "goals": _goal_choices(events, head.get("course_id")),
+        "kind_labels": KIND_LABELS,
+        "filters": {
+            name: value
+            for name, value in (
+                ("session", session),
+                ("student", student),
+                ("goal", goal),
+                ("kind", kind),
+            )
+            if value
+        },
     }
+
+
+def _goal_choices(events: EventSource, course_id: str | None) -> list[tuple[str, str]]:
+    """The goals of a pair's course, for the timeline's goal filter: (id, title)."""
+    course = directory.course(events, course_id) if course_id else None
+    return [(g, goal.title) for g, goal in course.goals.items()] if course else []
 
 
 def render_page(name: str, context: dict[str, Any]) -> str:
@@ -577,7 +633,11 @@ def render_page(name: str, context: dict[str, Any]) -> str:
 
 
 def _audit(
-    request: Request, student_id: str, course: str, as_of_: str | None
+    request: Request,
+    student_id: str,
+    course: str,
+    as_of_: str | None,
+    as_of_occurred: str | None = None,
 ) -> tuple[
     Scope, dict[str, Any], dict[str, dict[str, Any]], dict[str, str], Source, dict[str, Any]
 ]:
@@ -597,7 +657,7 @@ def _audit(
             ),
         )
     source = _services(request).record_for(scope.actor)
-    window = as_of(as_of_, None)
+    window = as_of(as_of_, as_of_occurred)
     report = audit(source.events, student_id, course, window)
     behind: dict[str, dict[str, Any]] = {}
     pairs = {
@@ -621,8 +681,11 @@ def audit_page(
     student_id: str,
     course: Annotated[str, Query(max_length=64)],
     as_of_: Annotated[str | None, Query(alias="as_of", max_length=40)] = None,
+    as_of_occurred: Annotated[str | None, Query(max_length=40)] = None,
 ) -> Response:
-    scope, report, behind, names, source, weeks = _audit(request, student_id, course, as_of_)
+    scope, report, behind, names, source, weeks = _audit(
+        request, student_id, course, as_of_, as_of_occurred
+    )
     return _page(
         request,
         scope,
@@ -634,6 +697,7 @@ def audit_page(
             report, behind, names, weeks, course_zone(source.events, report["course_id"])
         ),
         as_of=as_of_,
+        as_of_occurred=as_of_occurred,
     )
 
 
@@ -644,9 +708,12 @@ def audit_pdf(
     student_id: str,
     course: Annotated[str, Query(max_length=64)],
     as_of_: Annotated[str | None, Query(alias="as_of", max_length=40)] = None,
+    as_of_occurred: Annotated[str | None, Query(max_length=40)] = None,
 ) -> Response:
     """The audit as a PDF, for the student's file."""
-    _, report, behind, names, source, weeks = _audit(request, student_id, course, as_of_)
+    _, report, behind, names, source, weeks = _audit(
+        request, student_id, course, as_of_, as_of_occurred
+    )
     zone = course_zone(source.events, course)
     return Response(
         audit_report.render_pdf(report, behind, names, weeks, zone),
@@ -662,6 +729,7 @@ def audit_file(
     student_id: str,
     course: Annotated[str, Query(max_length=64)],
     as_of_: Annotated[str | None, Query(alias="as_of", max_length=40)] = None,
+    as_of_occurred: Annotated[str | None, Query(max_length=40)] = None,
 ) -> Response:
     """The examiner's audit file: the audit, the events it was made from with their
     inclusion proofs, and the signed checkpoint."""
@@ -678,7 +746,7 @@ def audit_file(
             ),
         )
     source = _services(request).record_for(scope.actor)
-    data = make_file(source.events, student_id, course, as_of(as_of_, None))
+    data = make_file(source.events, student_id, course, as_of(as_of_, as_of_occurred))
     return Response(
         data,
         media_type="application/json",

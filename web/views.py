@@ -10,10 +10,10 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Final
 
-from peerlog.i18n import gettext
-from peerlog.projections import TABLES, AsOf, Runner, Thresholds, overview
+from peerlog.i18n import gettext, lazy
+from peerlog.projections import AsOf, Runner, Thresholds, directory, overview
 from peerlog.projections.overview import PairOverview
 from peerlog.projections.participation import MEMBER_COUNTS, PARTICIPATION
 from peerlog.projections.progression import (
@@ -28,22 +28,16 @@ from peerlog.projections.reads import Source
 from peerlog.projections.source import EventSource
 from peerlog.projections.store import ReadStore
 from peerlog.projections.tables import Table
-from peerlog.projections.timeline import Item, timeline
+from peerlog.projections.timeline import KIND_NAMES, Item, timeline
 from peerlog.projections.trends import goal_weeks, pair_trend, weekly_balances
 from peerlog.web.access import Scope
 from peerlog.web.errors import ApiError
 from peerlog.web.tokens import Role
 
 
-def named(table: str, rows: Sequence[Sequence[Any]]) -> list[dict[str, Any]]:
+def read(store: ReadStore, table: Table[Any], **where: Any) -> list[dict[str, Any]]:
     """Read-model rows as dicts by column name."""
-    spec = TABLES[table]
-    return [spec.named(row) for row in rows]
-
-
-def read(store: ReadStore, table: str, **where: Any) -> list[dict[str, Any]]:
-    spec: Table = TABLES[table]
-    return named(table, store.read(spec, **where))
+    return [table.named(row) for row in store.read(table, **where)]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -283,11 +277,30 @@ def pair_timeline(
     *,
     session: str | None = None,
     student: str | None = None,
+    goal: str | None = None,
+    kind: str | None = None,
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """A pair's history as of a time (the dispute replay), each event as data; texts a
-    student does not read are withheld."""
+    student does not read are withheld. An unknown kind, or a goal the pair's course
+    does not have, is a message naming the ones there are."""
+    if kind is not None and kind not in KIND_NAMES:
+        raise ApiError(
+            422,
+            "kind",
+            "unknown_kind",
+            lazy(
+                "'%(kind)s' is not a kind of event; the kinds are %(kinds)s",
+                kind=kind,
+                kinds=", ".join(KIND_NAMES),
+            ),
+        )
     told = timeline(events, pair_id, as_of, with_state=True)
-    items = [timeline_item(item, scope) for item in told.select(session=session, student=student)]
+    if goal is not None and told.course_id is not None:
+        course = directory.course(events, told.course_id)
+        if course is not None and goal not in course.goals:
+            raise ApiError(422, "goal", "unknown_goal", course.unknown_goal(goal))
+    chosen = told.select(session=session, student=student, goal=goal, kind=kind)
+    items = [timeline_item(item, scope) for item in chosen]
     head = {
         "pair_id": pair_id,
         "course_id": told.course_id,
@@ -295,6 +308,25 @@ def pair_timeline(
         "events": told.total,
     }
     return head, items
+
+
+PAGE_SIZE: Final = 50
+"""Events on a page of the dashboard's timeline."""
+
+
+def timeline_page(items: Sequence[Any], page: int) -> tuple[list[Any], dict[str, int]]:
+    """One page of a timeline, newest first (page 1 holds the newest ``PAGE_SIZE``
+    events), and where it stands; a page beyond the last is a message."""
+    pages = max(1, -(-len(items) // PAGE_SIZE))
+    if page > pages:
+        raise ApiError(
+            422,
+            "page",
+            "no_such_page",
+            lazy("there is no page %(page)s; the last page is %(pages)s", page=page, pages=pages),
+        )
+    newest = list(reversed(items))
+    return newest[(page - 1) * PAGE_SIZE : page * PAGE_SIZE], {"page": page, "pages": pages}
 
 
 def timeline_item(item: Item, scope: Scope) -> dict[str, Any]:

@@ -49,9 +49,8 @@ def check_forget(executor: Executor, person_id: str, *, actor: str) -> None:
         ForgetPerson, {"person_id": person_id, "actor": actor, "command_id": "check"}
     )
     uow = executor.uow
-    with uow.lock:
-        uow.evict(uow.course_streams())
-        try:
-            handle(uow, cmd, executor.stamp(cmd))
-        except RuleViolation as violation:
-            raise CommandRejected(cmd.command, [violation.violation]) from None
+    uow.evict(uow.course_streams())
+    try:
+        handle(uow, cmd, executor.stamp(cmd))
+    except RuleViolation as violation:
+        raise CommandRejected(cmd.command, [violation.violation]) from None

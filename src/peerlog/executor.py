@@ -7,6 +7,14 @@ the command is decided again on fresh state (:meth:`Executor._decide_and_append`
 retry loop). A command whose id was recorded before returns its first result, or is
 rejected if its payload differs. A batch (an import, an HTTP batch) decides each
 command on the state the ones before it left and appends them in one transaction.
+
+No lock of the application's is held across a decision or an append: threads of one
+process decide and append at once, and the append's check (with the retry loop) is
+what keeps a decision on a state that moved on from being recorded. In one process a
+command on a pair holds the pair's in-process turn (:meth:`UnitOfWork.turn`), so that
+its state can be changed in place; commands on other pairs go on beside it. Across
+processes, commands on one aggregate take turns at the store
+(:class:`peerlog.persistence.base.Turn`).
 """
 
 from __future__ import annotations
@@ -43,7 +51,7 @@ from peerlog.persistence.records import (
     StreamConflict,
 )
 from peerlog.persistence.sealing import KeyRing
-from peerlog.unit_of_work import UnitOfWork
+from peerlog.unit_of_work import BatchView, UnitOfWork
 
 MAX_ATTEMPTS: Final = 40
 """How often a command is decided again when other writers keep winning the race."""
@@ -171,7 +179,7 @@ class Executor:
             stamp = self.stamp(cmd)
         except RuleViolation as violation:
             return self._reject_unless_repeated(cmd, digest, violation.violation)
-        with self.uow.lock, self.store.turn() as turn:
+        with self.uow.turn(cmd), self.store.turn() as turn:
             return self._decide_and_append(cmd, digest, stamp, turn)
 
     def _decide_and_append(
@@ -293,7 +301,7 @@ class Executor:
             yield from self._execute_batch(batch)
 
     def _execute_batch(self, items: list[Item]) -> list[CommandResult | CommandRejected]:
-        batch = _Batch(len(items))
+        batch = _Batch(len(items), BatchView(self.uow))
         key = self.keys.digest_key()
         parsed: list[tuple[int, AnyCommand, bytes]] = []
         for index, item in enumerate(items):
@@ -304,32 +312,33 @@ class Executor:
                 continue
             parsed.append((index, one, command_digest(one, key)))
         uow = self.uow
-        with uow.lock:
-            known = self.store.find_commands({cmd.command_id for _, cmd, _ in parsed})
-            try:
-                for index, cmd, digest in parsed:
-                    if not self._seen_before(batch, index, cmd, digest, known.get(cmd.command_id)):
-                        self._decide_in_batch(batch, index, cmd, digest)
-                appended = self.store.append_batch(
-                    [
-                        (stored, CommandRecord(cmd.command_id, cmd.command, digest))
-                        for _, cmd, digest, stored in batch.accepted
-                    ],
-                    expected={s: v for s, v in batch.read.items() if s not in batch.written},
-                )
-            except (StreamConflict, CommandIdConflict):
-                # Another writer got there first: decide again, one command at a time.
-                uow.evict([*batch.read, *batch.written])
-                return [
-                    outcome if outcome is not None else self._outcome(items[index])
-                    for index, outcome in enumerate(batch.outcomes)
-                ]
-            except BaseException:
-                uow.evict([*batch.read, *batch.written])
-                raise
-            for (index, cmd, _, stored), landed in zip(batch.accepted, appended, strict=True):
-                batch.outcomes[index] = _recorded(cmd, stored, landed)
-            uow.snapshot_grown(s for *_, stored in batch.accepted for s in stored)
+        view = batch.view
+        known = self.store.find_commands({cmd.command_id for _, cmd, _ in parsed})
+        try:
+            for index, cmd, digest in parsed:
+                if not self._seen_before(batch, index, cmd, digest, known.get(cmd.command_id)):
+                    self._decide_in_batch(batch, index, cmd, digest)
+            appended = self.store.append_batch(
+                [
+                    (stored, CommandRecord(cmd.command_id, cmd.command, digest))
+                    for _, cmd, digest, stored in batch.accepted
+                ],
+                expected={s: v for s, v in batch.read.items() if s not in view.written},
+            )
+        except (StreamConflict, CommandIdConflict):
+            # Another writer got there first: decide again, one command at a time.
+            uow.evict(batch.read)
+            return [
+                outcome if outcome is not None else self._outcome(items[index])
+                for index, outcome in enumerate(batch.outcomes)
+            ]
+        except BaseException:
+            uow.evict(batch.read)
+            raise
+        for (index, cmd, _, stored), landed in zip(batch.accepted, appended, strict=True):
+            batch.outcomes[index] = _recorded(cmd, stored, landed)
+        uow.publish(view.written.values())
+        uow.snapshot_grown((s for *_, stored in batch.accepted for s in stored), view.written)
         return batch.finish()
 
     def _seen_before(
@@ -359,21 +368,19 @@ class Executor:
 
     def _decide_in_batch(self, batch: _Batch, index: int, cmd: AnyCommand, digest: bytes) -> None:
         """Decide one command of a batch on the state the ones before it left."""
-        uow = self.uow
+        view = batch.view
         try:
-            decision = handle(uow, cmd, self.stamp(cmd))
+            decision = handle(view, cmd, self.stamp(cmd))
         except (RuleViolation, CommandRejected) as exc:
             batch.outcomes[index] = _rejected(cmd, exc)
             # The rejection stands only if what it was decided on is still current when
             # the batch is appended.
-            for stream in uow.streams_of(cmd):
-                state = uow.cache.get(stream)
-                batch.read.setdefault(stream, state.version if state is not None else 0)
+            for stream in self.uow.streams_of(cmd):
+                batch.read.setdefault(stream, view.version(stream))
             return
         for stream, version in decision.expected.items():
             batch.read.setdefault(stream, version)
-        uow.apply(decision.events, snapshot=False)
-        batch.written.update(e.originator_id for e in decision.events)
+        view.apply(decision.events)
         stored = [self.mapper.to_stored_event(e) for e in decision.events]
         batch.accepted.append((index, cmd, digest, stored))
 
@@ -389,10 +396,11 @@ class _Batch:
     """What an import batch has decided so far."""
 
     size: int
+    view: BatchView
+    """The states the batch decides on (its own, until it was appended)."""
     outcomes: list[CommandResult | CommandRejected | None] = field(default_factory=list)
     read: dict[str, int] = field(default_factory=dict)
     """Every stream consulted, and its version before the batch."""
-    written: set[str] = field(default_factory=set)
     accepted: list[tuple[int, AnyCommand, bytes, list[StoredEvent]]] = field(default_factory=list)
     first: dict[str, tuple[int, bytes]] = field(default_factory=dict)
     """Each command id's first index and digest in the batch."""

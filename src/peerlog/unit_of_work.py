@@ -6,16 +6,35 @@ applied to the cached states (no reload), and a stream that grows past the next
 snapshot interval is snapshotted. When another writer got there first, the states it
 moved on are caught up from the store. The handlers read through it
 (:class:`peerlog.handlers.Aggregates`); it never appends events itself.
+
+Threads of one process decide and append at once; the cache's own dictionary
+operations are locked (briefly, never across I/O), and the cache keeps the newest
+version it was given, so a thread that recorded an older version than another thread
+cached leaves the newer one be. The folds change states in place, so what a thread
+reads must not change under it:
+
+* A pair's cached state is changed in place only by the command holding the pair's
+  in-process turn (:meth:`UnitOfWork.turn`: one command at a time per pair in one
+  process, from before it decides until it is answered; commands on other pairs go
+  on beside it). Copying a pair for every command would cost more than the command
+  (a pair of 750 entries: about 1 ms).
+* A course, which every command of its pairs reads, is never changed in place: the
+  events of a course command are applied to a copy, which takes the cached one's place.
+* A batch decides on a :class:`BatchView`: copies of the pairs it reads (each taken in
+  the pair's turn) and of the courses it changes; they reach the cache once the batch
+  was appended.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any, Final, TypeVar, cast
 
 import msgspec
@@ -53,27 +72,79 @@ _S = TypeVar("_S", Course, Pair)
 
 
 class StateCache:
-    """The latest known state of recently used aggregates, least recently used first out."""
+    """The latest known state of recently used aggregates, least recently used first out.
+
+    Safe to share between threads: each operation holds a short lock of its own (no
+    I/O is done under it). The states in it are recorded ones, never changed in place."""
 
     def __init__(self, size: int) -> None:
         self.size = size
         self._states: OrderedDict[str, State] = OrderedDict()
+        self._lock = threading.Lock()
 
     def get(self, stream: str) -> State | None:
-        state = self._states.get(stream)
-        if state is not None:
-            self._states.move_to_end(stream)
-        return state
+        with self._lock:
+            state = self._states.get(stream)
+            if state is not None:
+                self._states.move_to_end(stream)
+            return state
 
     def put(self, stream: str, state: State) -> None:
-        self._states[stream] = state
-        self._states.move_to_end(stream)
-        while len(self._states) > self.size:
-            self._states.popitem(last=False)
+        """Cache ``state`` unless a newer version of the stream is cached already."""
+        with self._lock:
+            cached = self._states.get(stream)
+            if cached is None or cached.version < state.version:
+                self._states[stream] = state
+            self._states.move_to_end(stream)
+            while len(self._states) > self.size:
+                self._states.popitem(last=False)
 
     def evict(self, streams: Iterable[str]) -> None:
-        for stream in streams:
-            self._states.pop(stream, None)
+        with self._lock:
+            for stream in streams:
+                self._states.pop(stream, None)
+
+    def evict_before(self, stream: str, version: int) -> None:
+        """Forget the stream's cached state if it is older than ``version``."""
+        with self._lock:
+            cached = self._states.get(stream)
+            if cached is not None and cached.version < version:
+                del self._states[stream]
+
+
+class PairTurns:
+    """In-process turns at pairs: one thread at a time holds a pair's."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._held: set[str] = set()
+        self._mine = threading.local()
+
+    @contextmanager
+    def hold(self, stream: str | None) -> Iterator[None]:
+        """Hold the pair's turn (waiting for it); None: nothing to hold."""
+        if stream is None or stream in self.mine():
+            yield
+            return
+        with self._cond:
+            while stream in self._held:
+                self._cond.wait()
+            self._held.add(stream)
+        self.mine().add(stream)
+        try:
+            yield
+        finally:
+            self.mine().discard(stream)
+            with self._cond:
+                self._held.discard(stream)
+                self._cond.notify_all()
+
+    def mine(self) -> set[str]:
+        """The pairs whose turns this thread holds."""
+        held: set[str] | None = getattr(self._mine, "held", None)
+        if held is None:
+            held = self._mine.held = set()
+        return held
 
 
 def evolver(stream: str) -> Callable[[Any, DomainEvent], State]:
@@ -95,10 +166,8 @@ def _snapshot_topic(kind: type[State]) -> str:
 
 
 class UnitOfWork:
-    """Loading, caching, snapshots and catch-up of the aggregates commands read.
-
-    ``lock`` is held by whoever decides and appends: one command (or batch) at a time
-    reads and updates the cache."""
+    """Loading, caching, snapshots and catch-up of the aggregates commands read,
+    shared by the threads of one application (see the module's docstring)."""
 
     def __init__(
         self,
@@ -116,12 +185,17 @@ class UnitOfWork:
         self.keys = keys
         self.cache_size = cache_size
         self.snapshot_interval = snapshot_interval
-        self.lock = threading.RLock()
         self.cache = StateCache(cache_size)
+        self.turns = PairTurns()
         self._state_encoder = msgspec.json.Encoder()
         self._state_decoders: dict[type[State], msgspec.json.Decoder[Any]] = {
             Course: msgspec.json.Decoder(Course),
             Pair: msgspec.json.Decoder(Pair),
+        }
+        self._copy_encoder = msgspec.msgpack.Encoder()
+        self._copy_decoders: dict[type[State], msgspec.msgpack.Decoder[Any]] = {
+            Course: msgspec.msgpack.Decoder(Course),
+            Pair: msgspec.msgpack.Decoder(Pair),
         }
 
     # --- what handlers read (peerlog.handlers.Aggregates) -----------------------------
@@ -168,16 +242,39 @@ class UnitOfWork:
             self.cache.put(stream, state)
         return state
 
+    def turn(self, cmd: CommandBase) -> contextlib.AbstractContextManager[None]:
+        """The command's in-process turn at the pair it writes (none for a course's
+        commands, whose events are applied to copies)."""
+        if cmd.streams in (Streams.PAIR, Streams.NEW_PAIR):
+            return self.turns.hold(pair_stream(getattr(cmd, "pair_id")))  # noqa: B009
+        return contextlib.nullcontext()
+
+    def _writable(self, stream: str, state: State) -> State:
+        """The state itself where this thread may change it in place (a pair in its
+        turn), else a copy."""
+        return state if stream in self.turns.mine() else self.copy(state)
+
     def catch_up(self, streams: Iterable[str]) -> None:
         """Bring cached states up to date with events other writers have appended."""
         for stream in streams:
-            state = self.cache.get(stream)
-            if state is None:
+            cached = self.cache.get(stream)
+            if cached is None:
+                continue
+            newer = self.store.select_events(stream, gt=cached.version)
+            if not newer:
                 continue
             evolve = evolver(stream)
-            for stored in self.store.select_events(stream, gt=state.version):
+            state = self._writable(stream, cached)
+            for stored in newer:
                 state = evolve(state, self.mapper.decode(stored.topic, stored.state))
             self.cache.put(stream, state)
+
+    def copy(self, state: State) -> State:
+        """A copy of a state that events may be applied to (the folds change states in
+        place; the cached ones are shared by the threads deciding on them)."""
+        kind = type(state)
+        copied: State = self._copy_decoders[kind].decode(self._copy_encoder.encode(state))
+        return copied
 
     def evict(self, streams: Iterable[str]) -> None:
         """Forget cached states (they are loaded from the store when next used)."""
@@ -198,45 +295,60 @@ class UnitOfWork:
 
     # --- after an append -------------------------------------------------------------
 
-    def apply(self, events: list[DomainEvent], *, snapshot: bool = True) -> None:
-        """Bring cached states up to date with events just recorded, and snapshot
+    def apply(self, events: list[DomainEvent]) -> None:
+        """Bring cached states up to date with events just recorded (in place for the
+        pair in this thread's turn, else on a copy put in its place), and snapshot
         streams that have grown past the next interval."""
+        by_stream: dict[str, list[DomainEvent]] = {}
         for event in events:
-            stream = event.originator_id
-            state = self.cache.get(stream)
-            known = state.version if state is not None else 0
-            if known != event.originator_version - 1:
-                # Not cached (or cached behind): it is loaded from the store when next used.
-                self.cache.evict([stream])
+            by_stream.setdefault(event.originator_id, []).append(event)
+        for stream, its_events in by_stream.items():
+            first = its_events[0].originator_version
+            cached = self.cache.get(stream)
+            if cached is None or cached.version != first - 1:
+                # Not cached, or cached behind (it is loaded from the store when next
+                # used), or another thread cached a newer state already (left be).
+                self.cache.evict_before(stream, first)
                 continue
-            state = evolver(stream)(state, event)
+            evolve = evolver(stream)
+            state = self._writable(stream, cached)
+            for event in its_events:
+                state = evolve(state, event)
+                if state.version % self.snapshot_interval == 0:
+                    self.write_snapshot(state)  # encoded at once, before the next event
             self.cache.put(stream, state)
-            if snapshot and state.version % self.snapshot_interval == 0:
-                self.write_snapshot(state)
 
-    def snapshot_grown(self, stored: Iterable[StoredEvent]) -> None:
-        """Snapshot the streams a batch's events took past a snapshot interval."""
+    def publish(self, states: Iterable[State]) -> None:
+        """Cache states a batch recorded (where nothing newer is cached)."""
+        for state in states:
+            self.cache.put(state.id, state)
+
+    def snapshot_grown(self, stored: Iterable[StoredEvent], states: Mapping[str, State]) -> None:
+        """Snapshot the streams a batch's events took past a snapshot interval (their
+        ``states`` as the batch left them)."""
         grown: dict[str, tuple[int, int]] = {}
         for s in stored:
             low, _ = grown.get(str(s.originator_id), (s.originator_version, 0))
             grown[str(s.originator_id)] = (low, s.originator_version)
         for stream, (low, high) in grown.items():
             if (low - 1) // self.snapshot_interval != high // self.snapshot_interval:
-                state = self.cache.get(stream)
-                if state is not None:
+                state = states.get(stream)
+                if state is not None and state.version == high:
                     self.write_snapshot(state)
 
     # --- snapshots -------------------------------------------------------------------
 
     def take_snapshot(self, stream: str) -> None:
         """Store a snapshot of an aggregate's current state."""
-        state: State | None = (
-            self.load(stream, Course)
-            if stream.startswith(COURSE_STREAM_PREFIX)
-            else self.load(stream, Pair)
-        )
-        if state is not None:
-            self.write_snapshot(state)
+        if stream.startswith(COURSE_STREAM_PREFIX):
+            course = self.load(stream, Course)
+            if course is not None:
+                self.write_snapshot(course)
+            return
+        with self.turns.hold(stream):
+            pair = self.load(stream, Pair)
+            if pair is not None:
+                self.write_snapshot(pair)
 
     def write_snapshot(self, state: State) -> None:
         try:
@@ -270,3 +382,65 @@ class UnitOfWork:
         except msgspec.DecodeError:
             logger.warning("ignoring an unreadable snapshot of %s", stream)
             return None
+
+
+class BatchView:
+    """What a batch decides on: the unit of work's states as the batch first read them
+    (each pair copied in its turn), with the events of the batch's commands decided so
+    far applied to copies of its own. Nothing of it reaches the shared cache until the
+    batch was appended (:meth:`UnitOfWork.publish`)."""
+
+    def __init__(self, uow: UnitOfWork) -> None:
+        self.uow = uow
+        self.seen: dict[str, State | None] = {}
+        """Every stream read, as the batch sees it (None: it does not exist)."""
+        self.written: dict[str, State] = {}
+        """The streams the batch's events changed: copies of its own."""
+        self._own: set[str] = set()
+        """The streams whose states in ``seen`` are the batch's own copies."""
+
+    def _load(self, stream: str, kind: type[_S]) -> _S | None:
+        if stream not in self.seen:
+            if stream.startswith(COURSE_STREAM_PREFIX):
+                self.seen[stream] = self.uow.load(stream, kind)
+            else:
+                # A pair changes in place in its turn: copied in it.
+                with self.uow.turns.hold(stream):
+                    shared = self.uow.load(stream, kind)
+                    self.seen[stream] = self.uow.copy(shared) if shared is not None else None
+                self._own.add(stream)
+        state = self.seen[stream]
+        if state is not None and not isinstance(state, kind):  # pragma: no cover - by prefix
+            msg = f"{stream} holds a {type(state).__name__}"
+            raise TypeError(msg)
+        return state
+
+    def course(self, course_id: str) -> Course | None:
+        return self._load(course_stream(course_id), Course)
+
+    def pair(self, pair_id: str) -> Pair | None:
+        return self._load(pair_stream(pair_id), Pair)
+
+    def courses(self) -> list[Course]:
+        loaded = (self._load(stream, Course) for stream in self.uow.course_streams())
+        return [course for course in loaded if course is not None]
+
+    def forgotten(self, people: list[str]) -> set[str]:
+        return self.uow.forgotten(people)
+
+    def version(self, stream: str) -> int:
+        """The version of a stream as the batch sees it (0: it does not exist)."""
+        state = self.seen.get(stream)
+        return state.version if state is not None else 0
+
+    def apply(self, events: list[DomainEvent]) -> None:
+        """Apply a decided command's events to the batch's own states."""
+        for event in events:
+            stream = event.originator_id
+            state = self.seen.get(stream)
+            if state is not None and stream not in self._own:
+                state = self.uow.copy(state)
+            state = evolver(stream)(state, event)
+            self.written[stream] = state
+            self.seen[stream] = state
+            self._own.add(stream)

@@ -236,3 +236,91 @@ def test_the_replay_in_the_language(peerlog: Cli, placement: Placement, language
     assert not english_left(out, language, data), out
     heading = {"sv": "Par p1 (kurs vfu-1): ", "da": "Par p1 (kursus vfu-1): "}[language]
     assert out.startswith(heading)
+
+
+def _help(language: str, *command: str) -> str:
+    from click.testing import CliRunner
+
+    from peerlog.cli import cli
+
+    args = ["--lang", language, *command, "--help"]
+    result = CliRunner().invoke(cli, args, prog_name="peerlog", env={})
+    assert result.exit_code == 0, result.output
+    return " ".join(result.output.split())
+
+
+def _walk_commands() -> list[tuple[str, ...]]:
+    import click
+
+    from peerlog.cli import cli
+
+    found: list[tuple[str, ...]] = [()]
+    ctx = click.Context(cli)
+    for name in cli.list_commands(ctx):
+        command = cli.get_command(ctx, name)
+        found.append((name,))
+        if isinstance(command, click.Group):
+            found += [(name, sub) for sub in command.list_commands(ctx)]
+    return found
+
+
+@pytest.mark.parametrize("language", ["sv", "da"])
+def test_no_message_of_the_catalogs_left_in_english_in_the_help(language: str) -> None:
+    from tests.i18n import catalog, forms
+
+    english = [
+        " ".join(msgid.split())
+        for message in catalog(language)
+        if message.id
+        for msgid in forms(message.id)
+        # Whole sentences: a single word ("checkpoint") is also a command name.
+        if " " in msgid.strip() and msgid not in forms(message.string)
+    ]
+    assert "Show this message and exit." in english
+    left = [msgid for msgid in english if msgid in _help(language)]
+    assert not left, left
+    # Every command's help: click's words and headings in the language.
+    usage, heading, help_option = {
+        "sv": ("Användning: peerlog", "Alternativ:", "Visa den här hjälpen och avsluta."),
+        "da": ("Brug: peerlog", "Indstillinger:", "Vis denne hjælp og afslut."),
+    }[language]
+    for command in _walk_commands():
+        shown = _help(language, *command)
+        assert shown.startswith(usage), (command, shown)
+        assert heading in shown, (command, shown)
+        assert help_option in shown, (command, shown)
+        assert "Show this message and exit." not in shown, command
+
+
+def test_the_main_help_in_each_language() -> None:
+    words = {
+        "sv": ("Användning: peerlog", "Kommandon:", "Visa den här hjälpen och avsluta."),
+        "da": ("Brug: peerlog", "Kommandoer:", "Vis denne hjælp og afslut."),
+        "en": ("Usage: peerlog", "Commands:", "Show this message and exit."),
+    }
+    for language, expected in words.items():
+        shown = _help(language)
+        for word in expected:
+            assert word in shown, (language, word)
+    assert "Loggens kurser: id, rubriker, datum, tidszoner." in _help("sv")
+    # The environment names the language too, before click writes the help.
+    from click.testing import CliRunner
+
+    from peerlog.cli import cli
+
+    result = CliRunner().invoke(
+        cli, ["--help"], prog_name="peerlog", env={"PEERLOG_LANGUAGE": "da"}
+    )
+    assert "Vis denne hjælp og afslut." in " ".join(result.output.split())
+
+
+def test_a_time_that_is_none_is_told_in_the_language(peerlog: Cli) -> None:
+    said = {
+        "sv": "'igår' är ingen tidpunkt",
+        "da": "'igår' er ikke et tidspunkt",
+        "en": "'igår' is not a time",
+    }
+    for language, words in said.items():
+        result = peerlog("--lang", language, "replay", "p1", "--as-of", "igår")
+        assert result.exit_code == 2, result.output
+        assert words in result.output, (language, result.output)

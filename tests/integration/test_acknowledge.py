@@ -82,7 +82,7 @@ def test_an_acknowledged_assessment_is_in_the_audit_and_the_timeline(store: Stor
         runner.run()
         stored = runner.store.load(Progression).snapshot()
         assert stored == fold_all(StoreEvents(app), Progression).rows.snapshot()
-        assert {row[3:] for row in stored[MENTIONS]} == {("s1", "hygiene", ack_ref)}
+        assert {row[3:] for row in stored[MENTIONS.name]} == {("s1", "hygiene", ack_ref)}
     finally:
         runner.close()
         app.close()

@@ -22,6 +22,11 @@ from tests.xapi.lrs import ralph_or_skip
 
 FIGURES = {
     "one-writer commands": {"peerlog", "raw", "eventsourcing library, defaults"},
+    "single commands, 4 HTTP clients": {
+        "peerlog, one writer in process",
+        "peerlog serve, following the record",
+        "peerlog serve --no-follow",
+    },
     "replay of one pair": {
         "peerlog replay",
         "peerlog timeline",

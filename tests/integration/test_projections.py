@@ -19,11 +19,11 @@ from peerlog import CommandRejected, PeerLog
 from peerlog.domain.vocabulary import course_stream, pair_stream
 from peerlog.projections import PROJECTIONS, AsOf, Runner, StoreEvents, fold_all
 from peerlog.projections.asof import fold, merged
-from peerlog.projections.participation import PARTICIPATION, Participation
+from peerlog.projections.participation import MEMBER_COUNTS, PARTICIPATION, Participation
 from peerlog.projections.progression import PROGRESSION, Progression
 from peerlog.projections.runner import RebuildFailed
 from peerlog.projections.tables import Rows
-from peerlog.projections.trends import GOAL_WEEKS, WEEK_MEMBERS, Trends
+from peerlog.projections.trends import GOAL_KEYS, GOAL_WEEKS, WEEK_MEMBERS, Trends
 from tests.conftest import POSTGRES_URL, Store, _postgres_or_skip, drop_schemas
 from tests.support import COURSE, Placement
 
@@ -236,21 +236,24 @@ def _trends_add_up(folded: dict[str, Any]) -> None:
     student's evidence and assessments in progression."""
     trends: Rows = folded[Trends.name].rows
     totals: dict[tuple[str, str], list[int]] = {}
-    for row in trends.all(WEEK_MEMBERS):
-        total = totals.setdefault((row[0], row[2]), [0] * 5)
-        for i, column in enumerate((3, 4, 5, 6, 8)):  # all but peer_feedback_given
-            total[i] += row[column]
+    for week in trends.all(WEEK_MEMBERS):
+        total = totals.setdefault((week.pair_id, week.student_id), [0] * 5)
+        for i, count in enumerate(getattr(week, k) for k in MEMBER_COUNTS):
+            total[i] += count
     participation: Rows = folded[Participation.name].rows
-    for row in participation.all(PARTICIPATION):
-        assert totals.get((row[0], row[1]), [0] * 5) == row[3:8]
+    for member in participation.all(PARTICIPATION):
+        counts = [getattr(member, k) for k in MEMBER_COUNTS]
+        assert totals.get((member.pair_id, member.student_id), [0] * 5) == counts
     evidence: dict[tuple[str, str, str], list[int]] = {}
-    for row in trends.all(GOAL_WEEKS):
-        total = evidence.setdefault((row[0], row[1], row[2]), [0] * 6)
-        for i in range(6):
-            total[i] += row[5 + i]
+    for goal_week in trends.all(GOAL_WEEKS):
+        key = (goal_week.course_id, goal_week.student_id, goal_week.goal_id)
+        total = evidence.setdefault(key, [0] * 6)
+        for i, count in enumerate(getattr(goal_week, k) for k in GOAL_KEYS):
+            total[i] += count
     progression: Rows = folded[Progression.name].rows
     for row in progression.all(PROGRESSION):
-        assert evidence.get((row[0], row[1], row[2]), [0] * 6) == row[3:9]
+        counts = [getattr(row, k) for k in GOAL_KEYS]
+        assert evidence.get((row.course_id, row.student_id, row.goal_id), [0] * 6) == counts
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -349,7 +352,7 @@ def test_a_runner_keeps_only_the_projections_it_is_given(store: Store) -> None:
         assert [s.name for s in runner.status()] == ["participation"]
         stored = runner.store.load(Participation).snapshot()
         assert stored == fold_all(StoreEvents(app), Participation).rows.snapshot()
-        assert ("p1", "s1", COURSE, 1, 0, 0, 0, 0) in stored[PARTICIPATION]
+        assert ("p1", "s1", COURSE, 1, 0, 0, 0, 0) in stored[PARTICIPATION.name]
     finally:
         runner.close()
         app.close()

@@ -12,7 +12,7 @@ import pytest
 from peerlog import CommandRejected, CommandResult
 from peerlog.projections import Runner, StoreEvents
 from peerlog.projections.asof import AsOf, audit
-from peerlog.projections.progression import GOALS, TABLES, Progression
+from peerlog.projections.progression import GOALS, Progression
 from tests.conftest import Store
 from tests.support import COURSE, T0, FixedClock, Placement
 
@@ -20,10 +20,8 @@ REVISED = "Hand hygiene, aseptic technique and infection control"
 
 
 def _goal_titles(runner: Runner) -> dict[str, str]:
-    table = next(t for t in TABLES if t.name == GOALS)
     rows = runner.store.load(Progression)
-    title = table.index("title")
-    return {key[1]: row[title] for key, row in rows.data[GOALS].items() if key[0] == COURSE}
+    return {key[1]: row.title for key, row in rows.of(GOALS).items() if key[0] == COURSE}
 
 
 def test_a_revised_goal_title_reaches_the_read_models_and_the_audit(store: Store) -> None:

@@ -61,10 +61,10 @@ def test_a_runner_killed_mid_batch_recovers_to_what_a_rebuild_gives(store: Store
 
     runner = Runner(StoreEvents(app), batch_size=10)
     try:
-        # The first two projections committed their first batch; the third batch (the
-        # first of the third projection) was not.
+        # Every projection's batch is written in one transaction: the first two batches
+        # were committed for all of them, the third for none.
         positions = {s.name: s.position for s in runner.status()}
-        assert [positions[p.name] for p in PROJECTIONS] == [10, 10, 0]
+        assert [positions[p.name] for p in PROJECTIONS] == [20, 20, 20]
         runner.run()
         assert {s.name: s.position for s in runner.status()} == dict.fromkeys(positions, head)
         stored = {p.name: runner.store.load(p).snapshot() for p in PROJECTIONS}
@@ -87,8 +87,7 @@ def test_two_runners_at_once_never_count_twice(store: Store) -> None:
         # Interleave their batches: each notices the other moved on and reloads.
         for _ in range(20):
             for runner in (first, second):
-                for projection in PROJECTIONS:
-                    runner._step(projection)
+                runner._pass()
         first.run()
         second.run()
         stored = {p.name: first.store.load(p).snapshot() for p in PROJECTIONS}

@@ -20,7 +20,7 @@ from peerlog.domain.events import (
 )
 from peerlog.domain.pair import FeedbackEntry, ReflectionEntry, StepEntry
 from peerlog.projections.ledger import Ledger, ledger_table
-from peerlog.projections.tables import Rows, from_sql, iter_rows_sql
+from peerlog.projections.tables import Rows, iter_rows_sql, row_from_sql
 
 T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 STREAM = "pair/p1"
@@ -28,7 +28,7 @@ TABLE = ledger_table("test_entries")
 
 
 def _ledger(*, keep_events: bool = False, rows: Rows | None = None) -> Ledger:
-    return Ledger(rows or Rows((TABLE,)), TABLE.name, keep_events=keep_events)
+    return Ledger(rows or Rows((TABLE,)), TABLE, keep_events=keep_events)
 
 
 def _base(version: int, minutes: int = 0) -> dict[str, Any]:
@@ -201,12 +201,12 @@ def test_entries_come_back_from_storage_as_they_were() -> None:
     ledger.apply(9, _correct(4, StepChanges(performers=("s2",))))
     ledger.set_note(("p1", "st1"), "d1")
     for dialect in ("sqlite", "postgres"):
-        stored = list(iter_rows_sql(TABLE, rows.all(TABLE.name), dialect))
+        stored = list(iter_rows_sql(TABLE, rows.all(TABLE), dialect))
         loaded = Rows((TABLE,))
-        kinds = [c.type for c in TABLE.columns]
         for values in stored:
-            row = [from_sql(v, k) for v, k in zip(values, kinds, strict=True)]
-            loaded.data[TABLE.name][tuple(row[:2])] = row
+            row = row_from_sql(TABLE, values)
+            loaded.put(TABLE, TABLE.key_of(row), row)
+        loaded.clear_changes()
         again = _ledger(keep_events=True, rows=loaded)
         assert again.get(("p1", "st1")) == ledger.get(("p1", "st1"))
         assert again.note(("p1", "st1")) == "d1"

@@ -260,3 +260,46 @@ def test_the_dashboard_in_swedish_and_danish(
             browser.close()
     for name in ("overview", "progression", "audit"):
         assert (shots / f"{name}-{language}.png").stat().st_size > 10_000
+
+
+@pytest.mark.parametrize("language", ["en", "sv", "da"])
+def test_a_students_progression_table_is_not_clipped_at_1280_px(
+    chromium: str, ward: tuple[Server, dict[str, str]], language: str
+) -> None:
+    """On a 1280 by 800 screen the per-student table fits: its scrolling container needs no
+    scrolling sideways, and its last column ends inside the window, in every language."""
+    from playwright.sync_api import expect, sync_playwright
+
+    server, secrets = ward
+    locale = LANGUAGES[language]["locale"] if language in LANGUAGES else "en-GB"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=ARGS, headless=True)
+        try:
+            context = browser.new_context(viewport={"width": 1280, "height": 800}, locale=locale)
+            page = context.new_page()
+            page.goto(server.url + "/login")
+            expect(page.locator("html")).to_have_attribute("lang", language)
+            page.fill("#token", secrets["sup"])
+            page.click("form[action='/login'] button[type=submit]")
+            expect(page).to_have_url(server.url + "/dashboard")
+            page.click("li.pair[data-pair=pb] a.student:text('b1')")
+            table = page.locator("table.progression")
+            expect(table.locator("tr[data-goal=medication]")).to_be_visible()
+            fits = table.evaluate(
+                """t => {
+                    const box = t.parentElement;
+                    const last = t.querySelector('tr:first-child > :last-child');
+                    return {
+                        scroll: box.scrollWidth,
+                        client: box.clientWidth,
+                        right: last.getBoundingClientRect().right,
+                        page: document.documentElement.scrollWidth,
+                    };
+                }"""
+            )
+            context.close()
+        finally:
+            browser.close()
+    assert fits["scroll"] <= fits["client"], fits
+    assert fits["right"] <= 1280, fits
+    assert fits["page"] <= 1280, fits

@@ -144,3 +144,118 @@ def test_ids_in_page_addresses_are_checked(web: Web) -> None:
     response = web.client.get("/dashboard/pairs/p%201")
     assert response.status_code == 422
     assert "is not an id" in response.text
+
+
+def _positions(html: str) -> list[int]:
+    return [int(n) for n in re.findall(r'<span class="pos">#(\d+)</span>', html)]
+
+
+def test_a_pairs_timeline_pages_fifty_events_newest_first_with_its_filters(web: Web) -> None:
+    p = web.placement
+    for n in range(60):
+        goal = "hygiene" if n % 2 else "medication"
+        assert web.command("s1", p.step(f"x{n}", goals=[goal])).status_code == 201
+    everything = web.get("sup1", "/api/pairs/p1/timeline", params={"limit": 100}).json()
+    newest_first = [i["position"] for i in reversed(everything["items"])]
+    assert len(newest_first) == 62  # the pair formed, the session opened, 60 steps
+    web.login("sup1")
+    first = web.client.get("/dashboard/pairs/p1").text
+    assert _positions(first) == newest_first[:50]
+    assert "Page 1 of 2 (62 events shown in all)" in first
+    assert 'rel="next" href="?page=2"' in first
+    assert 'rel="prev"' not in first
+    second = web.client.get("/dashboard/pairs/p1", params={"page": 2}).text
+    assert _positions(second) == newest_first[50:]
+    assert "Page 2 of 2" in second
+    assert 'rel="prev" href="?page=1"' in second
+    assert 'rel="next"' not in second
+    # The filters: the goal chosen from the course's goals, the kind from the replay's.
+    steps = web.client.get("/dashboard/pairs/p1", params={"kind": "step"}).text
+    assert len(_positions(steps)) == 50
+    assert 'rel="next" href="?kind=step&amp;page=2"' in steps
+    assert '<option value="step" selected>steps</option>' in steps
+    assert '<option value="medication">Safe medication handling</option>' in steps
+    older_steps = web.client.get("/dashboard/pairs/p1", params={"kind": "step", "page": 2}).text
+    assert _positions(older_steps) == newest_first[50:60]
+    assert 'rel="prev" href="?kind=step&amp;page=1"' in older_steps
+    medication = web.client.get(
+        "/dashboard/pairs/p1", params={"goal": "medication", "kind": "step"}
+    ).text
+    step_ids = re.findall(r"step (x\d+) \(performance\)", medication)
+    assert step_ids == [f"x{n}" for n in range(58, -1, -2)]
+    assert '<option value="medication" selected>Safe medication handling</option>' in medication
+    assert "Page 1 of 1 (30 events shown in all)" in medication
+    assert 'rel="next"' not in medication
+    assert 'rel="prev"' not in medication
+    beyond = web.client.get("/dashboard/pairs/p1", params={"page": 3})
+    assert beyond.status_code == 422
+    assert "there is no page 3; the last page is 2" in beyond.text
+    assert "Traceback" not in beyond.text
+    danish = web.client.get(
+        "/dashboard/pairs/p1", params={"kind": "nope"}, headers={"accept-language": "da"}
+    )
+    assert danish.status_code == 422
+    assert "&#39;nope&#39; er ikke en slags hændelse" in danish.text
+    swedish = web.client.get(
+        "/dashboard/pairs/p1", params={"goal": "hygeine"}, headers={"accept-language": "sv"}
+    )
+    assert swedish.status_code == 422
+    assert "&#39;hygeine&#39; är inte ett mål i kursen vfu-1" in swedish.text
+    assert "hygiene" in swedish.text  # the goal meant is named
+
+
+def test_the_audit_page_offers_both_clocks_in_the_readers_language(web: Web) -> None:
+    assert web.command("s1", web.placement.step("st1")).status_code == 201
+    web.login("sup1")
+    params = {"course": "vfu-1", "as_of_occurred": "2026-03-02T08:00:00Z"}
+    swedish = web.client.get(
+        "/dashboard/students/s1/audit", params=params, headers={"accept-language": "sv"}
+    ).text
+    assert 'Registrerat t.o.m. <input name="as_of"' in swedish
+    assert 'Inträffat t.o.m. <input name="as_of_occurred"' in swedish
+    assert 'value="2026-03-02T08:00:00Z"' in swedish
+    assert "inträffat t.o.m." in swedish
+    assert "&amp;as_of_occurred=2026-03-02T08%3A00%3A00%2B00%3A00" in swedish
+    danish = web.client.get(
+        "/dashboard/students/s1/audit", params=params, headers={"accept-language": "da"}
+    ).text
+    assert 'Sket t.o.m. <input name="as_of_occurred"' in danish
+    # Before the step happened, the audit holds no evidence of it.
+    before = web.client.get("/dashboard/students/s1/audit", params=params).text
+    now = web.client.get("/dashboard/students/s1/audit", params={"course": "vfu-1"}).text
+    assert "st1" in now
+    assert "st1" not in before
+
+
+def _hygiene(html: str) -> str:
+    found = re.search(r'<section class="goal" id="goal-hygiene".*?</section>', html, re.DOTALL)
+    assert found is not None
+    return found.group(0)
+
+
+def test_each_clock_on_the_audit_page_gives_its_own_answer(web: Web) -> None:
+    """A step typed in after the shift: as of a time before it was recorded it is not in
+    the audit; as of a time after it happened it is, though recorded since."""
+    before_it = web.get("sup1", "/api/pairs/p1/timeline").json()["items"][-1]["recorded_at"]
+    step = web.placement.step("st1", occurred_at="2026-03-02T08:00:00+00:00")
+    assert web.command("s1", step).status_code == 201
+    web.login("sup1")
+    page = "/dashboard/students/s1/audit"
+
+    def hygiene(**clock: str) -> str:
+        response = web.client.get(page, params={"course": "vfu-1", **clock})
+        assert response.status_code == 200, response.text
+        return _hygiene(response.text)
+
+    assert "step st1" in hygiene()
+    recorded = hygiene(as_of=before_it)
+    assert "step st1" not in recorded
+    assert "no evidence" in recorded
+    assert "step st1" in hygiene(as_of_occurred="2026-03-02T09:00:00Z")
+    assert "step st1" not in hygiene(as_of_occurred="2026-03-02T07:30:00Z")
+    # Both clocks at once: recorded by then, and happened by then.
+    assert "step st1" not in hygiene(as_of=before_it, as_of_occurred="2026-03-02T09:00:00Z")
+    # The form keeps what was chosen, and the PDF and audit file follow it.
+    form = web.client.get(page, params={"course": "vfu-1", "as_of": before_it}).text
+    assert f'name="as_of" placeholder="2026-03-27" size="12" value="{before_it}"' in form
+    assert 'name="as_of_occurred" placeholder="2026-03-27" size="12" value=""' in form

@@ -339,3 +339,41 @@ def test_a_student_does_not_read_a_correction_of_what_a_partner_wrote_alone(web:
     own = web.get("s2", "/api/pairs/p1/timeline").json()["items"]
     theirs = next(i for i in own if i["type"] == "EntryCorrected")
     assert "left leg" in str(theirs)
+
+
+def test_a_pairs_timeline_by_goal_and_by_kind(web: Web) -> None:
+    _record_some_work(web)
+    p = web.placement
+    # st1 is corrected to name medication: the correction and st1 count as about it.
+    fix = p.cmd("correct_entry", "s1", pair_id="p1", entry_id="st1", reason="wrong goal")
+    fix["changes"] = {"goals": ["medication"]}
+    assert web.command("s1", fix).status_code == 201
+    about = web.get("sup1", "/api/pairs/p1/timeline", params={"goal": "medication"}).json()
+    assert [(i["type"], i["entry_id"]) for i in about["items"]] == [
+        ("StepRecorded", "st2"),
+        ("EntryCorrected", "st1"),
+    ]
+    steps = web.get("sup1", "/api/pairs/p1/timeline", params={"kind": "step", "limit": 1})
+    body = steps.json()
+    assert [i["entry_id"] for i in body["items"]] == ["st1"]
+    assert (body["total"], body["next_offset"], body["events"]) == (2, 1, 8)
+    corrections = web.get("sup1", "/api/pairs/p1/timeline", params={"kind": "correction"})
+    assert {i["type"] for i in corrections.json()["items"]} == {"EntryCorrected"}
+
+
+def test_an_unknown_goal_or_kind_in_a_timeline_is_a_message(web: Web) -> None:
+    _record_some_work(web)
+    goal = web.get("sup1", "/api/pairs/p1/timeline", params={"goal": "hygeine"})
+    assert goal.status_code == 422
+    [error] = goal.json()["errors"]
+    assert (error["field"], error["rule"]) == ("goal", "unknown_goal")
+    assert "'hygeine' is not a goal of course vfu-1" in error["message"]
+    kind = web.get("sup1", "/api/pairs/p1/timeline", params={"kind": "steps"})
+    assert kind.status_code == 422
+    [error] = kind.json()["errors"]
+    assert (error["field"], error["rule"]) == ("kind", "unknown_kind")
+    assert "the kinds are pair, session, step" in error["message"]
+    swedish = web.get(
+        "sup1", "/api/pairs/p1/timeline", params={"kind": "x"}, headers={"accept-language": "sv"}
+    )
+    assert "'x' är inte" in swedish.json()["errors"][0]["message"]

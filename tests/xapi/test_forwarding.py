@@ -127,6 +127,7 @@ FORWARDER = textwrap.dedent(
     import json, sys, time
     from peerlog import PeerLog
     from peerlog.projections.xapi import Forwarder, LrsClient, xapi_settings
+    from peerlog.projections.source import StoreEvents
 
     env, url, username, password = json.loads(sys.argv[1]), *sys.argv[2:5]
     posts = 0
