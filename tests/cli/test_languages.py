@@ -424,7 +424,7 @@ def test_the_main_help_in_each_language() -> None:
         shown = _help(language)
         for word in expected:
             assert word in shown, (language, word)
-    assert "Loggens kurser: id, rubriker, datum, tidszoner." in _help("sv")
+    assert "Registrets kurser: id, rubriker, datum, tidszoner." in _help("sv")
     # The environment names the language too, before click writes the help.
     from click.testing import CliRunner
 
