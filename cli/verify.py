@@ -72,7 +72,7 @@ def verify_command(
         raise Failed(f"pair '{pair_id}' is not in the record")
     verdict = None
     if against is not None:
-        verdict = _against(app, read_text(against, "the checkpoint"), key, witnesses)
+        verdict = _against(app, read_text(against, N_("the checkpoint")), key, witnesses)
     elif key is not None or witnesses:
         raise click.UsageError("--key and --witness go with --against CHECKPOINT")
     if fmt == "json":

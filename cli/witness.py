@@ -98,7 +98,7 @@ def cosign_command(folder: Path, request: Path, output: Path | None) -> None:
     witness = _open(folder)
     try:
         cosigned = witness.cosign(
-            Request.parse(read_text(request, "the request")), int(time.time())
+            Request.parse(read_text(request, N_("the request"))), int(time.time())
         )
     except WitnessRefused as exc:
         raise Failed(f"not cosigned: {exc}") from None
