@@ -232,7 +232,8 @@ def cosigned_command(session: Session, file: Path) -> None:
       peerlog checkpoint cosigned cosigned.txt
     """
     try:
-        stored = _integrity(session).add_cosignatures(read_text(file, N_("the cosigned checkpoint")))
+        text = read_text(file, N_("the cosigned checkpoint"))
+        stored = _integrity(session).add_cosignatures(text)
     except (NoteError, CheckpointError) as exc:
         raise Failed(str(exc)) from None
     click.echo(

@@ -9,6 +9,7 @@ import click
 
 from peerlog.cli.errors import Failed
 from peerlog.cli.keys import read_text, verifier_key
+from peerlog.i18n import N_
 from peerlog.integrity.notes import NoteError
 from peerlog.integrity.witness import Request, Witness, WitnessRefused
 
