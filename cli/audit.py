@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from peerlog import i18n
-from peerlog.cli.errors import FAILED, Failed
+from peerlog.cli.errors import FAILED, cannot_write
 from peerlog.cli.listing import require_course, require_student
 from peerlog.cli.output import format_option, to_json
 from peerlog.cli.session import Session, pass_session
@@ -89,10 +89,7 @@ def audit_command(
         try:
             bundle.write_bytes(data)
         except OSError as exc:
-            raise Failed(
-                _("cannot write %(file)s: %(reason)s")
-                % {"file": bundle, "reason": exc.strerror or exc}
-            ) from None
+            raise cannot_write(bundle, exc) from None
         click.echo(
             ngettext(
                 "wrote the audit file %(file)s (%(size)s byte)",
@@ -136,9 +133,7 @@ def _write(content: str | bytes, output: Path | None) -> None:
         else:
             output.write_text(content, encoding="utf-8")
     except OSError as exc:
-        raise Failed(
-            _("cannot write %(file)s: %(reason)s") % {"file": output, "reason": exc.strerror or exc}
-        ) from None
+        raise cannot_write(output, exc) from None
 
 
 def behind(source: EventSource, report: dict[str, Any], window: AsOf) -> dict[str, dict[str, Any]]:

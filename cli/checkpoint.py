@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from peerlog import i18n
-from peerlog.cli.errors import Failed
+from peerlog.cli.errors import Failed, cannot_write
 from peerlog.cli.keys import read_text
 from peerlog.cli.output import echo_json, table, when
 from peerlog.cli.session import Session, pass_session
@@ -39,9 +39,7 @@ def _emit(text: str, output: Path | None, what: str) -> None:
     try:
         output.write_text(text, encoding="utf-8")
     except OSError as exc:
-        raise Failed(
-            _("cannot write %(file)s: %(reason)s") % {"file": output, "reason": exc.strerror or exc}
-        ) from None
+        raise cannot_write(output, exc) from None
     click.echo(_("wrote %(what)s to %(file)s") % {"what": _(what), "file": output}, err=True)
 
 
