@@ -11,12 +11,13 @@ import click
 
 from peerlog.cli.errors import Failed
 from peerlog.cli.fields import MODELS, FieldsError, describe_fields, parse_words
+from peerlog.cli.listing import COURSES, PAIRS
 from peerlog.cli.output import echo_json, format_option, table
 from peerlog.cli.session import Session, pass_session
 from peerlog.commands import COMMAND_NAMES
 from peerlog.domain.errors import CommandRejected
 from peerlog.domain.suggest import suggestion
-from peerlog.i18n import N_, _, pgettext
+from peerlog.i18n import N_, _, pgettext, shown
 from peerlog.json_text import MAX_COMMAND_BYTES, JsonRejected, decode
 from peerlog.projections import directory
 from peerlog.projections.local_time import course_zone, pair_course, read_local
@@ -104,10 +105,10 @@ def _hint(source: EventSource, rule: str, data: dict[str, Any]) -> str | None:
     """The ids there are, after a course or pair that is not."""
     if rule == "unknown_course":
         known = directory.course_ids(source)
-        return suggestion(str(data.get("course_id")), known, "courses", "peerlog courses")
+        return suggestion(str(data.get("course_id")), known, COURSES, "peerlog courses")
     if rule == "unknown_pair":
         known = [p.pair_id for p in directory.pairs(source)]
-        return suggestion(str(data.get("pair_id")), known, "pairs", "peerlog pairs")
+        return suggestion(str(data.get("pair_id")), known, PAIRS, "peerlog pairs")
     return None
 
 
@@ -208,7 +209,7 @@ def record_command(
         hints = [
             hint for v in rejected.violations if (hint := _hint(session.events(), v.rule, data))
         ]
-        raise Failed(" ".join([rejected.describe(), *hints])) from None
+        raise Failed(" ".join([rejected.describe(), *map(shown, hints)])) from None
     name = data["command"]
     if fmt == "json":
         echo_json(result.as_dict())
