@@ -150,8 +150,13 @@ def list_command(session: Session, fmt: str) -> None:
         )
         for s in stored
     ]
-    headings = ["events", "made", "root hash", "cosigned by"]
-    click.echo(table(rows, [pgettext("column", heading) for heading in headings]))
+    headings = [
+        pgettext("column", "events"),
+        pgettext("column", "made"),
+        pgettext("column", "root hash"),
+        pgettext("column", "cosigned by"),
+    ]
+    click.echo(table(rows, headings))
 
 
 @checkpoint_group.command("show")

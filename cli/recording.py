@@ -197,7 +197,11 @@ def record_command(
     if show_fields:
         if command is None:
             raise click.UsageError(_("--fields needs a COMMAND"))
-        headings = [pgettext("column", h) for h in ("field", "needed", "write it as")]
+        headings = [
+            pgettext("column", "field"),
+            pgettext("column", "needed"),
+            pgettext("column", "write it as"),
+        ]
         click.echo(table(describe_fields(command), headings))
         return
     data = build_command(command, words, json_text, actor=actor, command_id=command_id)

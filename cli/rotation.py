@@ -253,5 +253,10 @@ def list_command(session: Session, /, *, fmt: str) -> None:
     ]
     if current is not None:
         rows.append((current, pgettext("key", "current"), "-", None))
-    headings = ["key", "state", "retired (UTC)", "last checkpoint"]
-    click.echo(table(rows, [pgettext("column", heading) for heading in headings]))
+    headings = [
+        pgettext("column", "key"),
+        pgettext("column", "state"),
+        pgettext("column", "retired (UTC)"),
+        pgettext("column", "last checkpoint"),
+    ]
+    click.echo(table(rows, headings))

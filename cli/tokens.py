@@ -144,5 +144,12 @@ def list_command(session: Session, /, *, actor: str | None, show_all: bool, fmt:
         ]
         for t in tokens
     ]
-    headings = ["token", "actor", "role", "courses", "created (UTC)", "revoked (UTC)"]
-    click.echo(table(rows, [pgettext("column", heading) for heading in headings]))
+    headings = [
+        pgettext("column", "token"),
+        pgettext("column", "actor"),
+        pgettext("column", "role"),
+        pgettext("column", "courses"),
+        pgettext("column", "created (UTC)"),
+        pgettext("column", "revoked (UTC)"),
+    ]
+    click.echo(table(rows, headings))

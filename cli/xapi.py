@@ -241,8 +241,13 @@ def status_command(session: Session, /, *, lrs: str | None, fmt: str) -> None:
                 click.echo(_("%(lrs)s refused no statement") % {"lrs": target})
                 return
             rows = [[r.event, r.statement_id, r.status, r.reason] for r in refusals]
-            headings = ["event", "statement", "status", "reason"]
-            click.echo(table(rows, [pgettext("column", heading) for heading in headings]))
+            headings = [
+                pgettext("column", "event"),
+                pgettext("column", "statement"),
+                pgettext("column", "status"),
+                pgettext("column", "reason"),
+            ]
+            click.echo(table(rows, headings))
             return
         forwarded = tracking.all_forwarded()
         counts = {f.target: len(tracking.refusals(f.target)) for f in forwarded}
@@ -279,5 +284,13 @@ def status_command(session: Session, /, *, lrs: str | None, fmt: str) -> None:
         ]
         for f in forwarded
     ]
-    headings = ["lrs", "position", "head", "lag", "statements", "refused", "updated (UTC)"]
-    click.echo(table(rows, [pgettext("column", heading) for heading in headings]))
+    headings = [
+        pgettext("column", "lrs"),
+        pgettext("column", "position"),
+        pgettext("column", "head"),
+        pgettext("column", "lag"),
+        pgettext("column", "statements"),
+        pgettext("column", "refused"),
+        pgettext("column", "updated (UTC)"),
+    ]
+    click.echo(table(rows, headings))
