@@ -311,6 +311,12 @@ class Executor:
                 batch.outcomes[index] = rejected
                 continue
             parsed.append((index, one, command_digest(one, key)))
+        with batch.view.pairs_held(cmd for _, cmd, _ in parsed):
+            return self._decide_and_append_batch(items, batch, parsed)
+
+    def _decide_and_append_batch(
+        self, items: list[Item], batch: _Batch, parsed: list[tuple[int, AnyCommand, bytes]]
+    ) -> list[CommandResult | CommandRejected]:
         uow = self.uow
         view = batch.view
         known = self.store.find_commands({cmd.command_id for _, cmd, _ in parsed})
@@ -326,14 +332,15 @@ class Executor:
                 expected={s: v for s, v in batch.read.items() if s not in view.written},
             )
         except (StreamConflict, CommandIdConflict):
-            # Another writer got there first: decide again, one command at a time.
-            uow.evict(batch.read)
+            # Another writer got there first: decide again, one command at a time (the
+            # pairs the batch changed in place are read again).
+            uow.evict([*batch.read, *view.written])
             return [
                 outcome if outcome is not None else self._outcome(items[index])
                 for index, outcome in enumerate(batch.outcomes)
             ]
         except BaseException:
-            uow.evict(batch.read)
+            uow.evict([*batch.read, *view.written])
             raise
         for (index, cmd, _, stored), landed in zip(batch.accepted, appended, strict=True):
             batch.outcomes[index] = _recorded(cmd, stored, landed)

@@ -399,10 +399,34 @@ class BatchView:
         self._own: set[str] = set()
         """The streams whose states in ``seen`` are the batch's own copies."""
 
+    @contextmanager
+    def pairs_held(self, cmds: Iterable[CommandBase]) -> Iterator[None]:
+        """Hold the turns of the pairs the commands declare, in the order of their names
+        (so that two batches never wait on each other), for the whole batch: the batch
+        then changes those pairs in place, as one command does in its turn, instead of
+        copying each of them (a copy of a long pair costs more than deciding on it)."""
+        pairs = sorted(
+            {
+                stream
+                for cmd in cmds
+                for stream in self.uow.streams_of(cmd)
+                if not stream.startswith(COURSE_STREAM_PREFIX)
+            }
+        )
+        with contextlib.ExitStack() as held:
+            for stream in pairs:
+                held.enter_context(self.uow.turns.hold(stream))
+            yield
+
     def _load(self, stream: str, kind: type[_S]) -> _S | None:
         if stream not in self.seen:
             if stream.startswith(COURSE_STREAM_PREFIX):
                 self.seen[stream] = self.uow.load(stream, kind)
+            elif stream in self.uow.turns.mine():
+                # The batch holds the pair's turn: its state is changed in place (and
+                # evicted if the batch is not appended).
+                self.seen[stream] = self.uow.load(stream, kind)
+                self._own.add(stream)
             else:
                 # A pair changes in place in its turn: copied in it.
                 with self.uow.turns.hold(stream):

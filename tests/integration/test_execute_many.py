@@ -6,8 +6,11 @@ from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
+import msgspec
+
 from peerlog import CommandRejected, CommandResult, PeerLog
 from peerlog.cli.demo import placement
+from peerlog.domain.pair import Pair
 from tests.conftest import Store
 from tests.support import Placement
 
@@ -94,6 +97,15 @@ def test_a_batch_that_meets_another_writer_is_decided_again(store: Store) -> Non
         steps = [r.topic for r in importer.records("pair/p1")].count("StepRecorded")
         assert steps == 4
         assert importer.verify().verified
+        # The batch changed the pair it held in place before it met the other writer:
+        # what the importer decides on now is the record's pair, not that state.
+        fresh = store.open()
+        try:
+            assert msgspec.to_builtins(importer.uow.load("pair/p1", Pair)) == (
+                msgspec.to_builtins(fresh.uow.load("pair/p1", Pair))
+            )
+        finally:
+            fresh.close()
     finally:
         other.close()
         importer.close()
