@@ -35,9 +35,9 @@ def _json_argument(text: str | None) -> dict[str, Any]:
     try:
         data = decode(raw)
     except JsonRejected as rejected:
-        raise click.BadParameter(rejected.violation.message, param_hint="--json") from None
+        raise click.BadParameter(shown(rejected.violation.message), param_hint="--json") from None
     if not isinstance(data, dict):
-        raise click.BadParameter("a command is a JSON object", param_hint="--json")
+        raise click.BadParameter(_("a command is a JSON object"), param_hint="--json")
     return data
 
 
