@@ -9,12 +9,14 @@ from typing import Any
 
 import click
 
-from peerlog.cli.errors import FAILED, Failed
+from peerlog import i18n
+from peerlog.cli.errors import FAILED, cannot_write
 from peerlog.cli.listing import require_course, require_student
 from peerlog.cli.output import format_option, to_json
 from peerlog.cli.session import Session, pass_session
 from peerlog.cli.times import as_of_options, on_the_ward
 from peerlog.domain.vocabulary import PAIR_STREAM_PREFIX
+from peerlog.i18n import _, ngettext
 from peerlog.projections import AsOf, audit
 from peerlog.projections.asof import audit_weeks
 from peerlog.projections.audit_file import make_file
@@ -87,8 +89,16 @@ def audit_command(
         try:
             bundle.write_bytes(data)
         except OSError as exc:
-            raise Failed(f"cannot write {bundle}: {exc.strerror or exc}") from None
-        click.echo(f"wrote the audit file {bundle} ({len(data):,} bytes)", err=True)
+            raise cannot_write(bundle, exc) from None
+        click.echo(
+            ngettext(
+                "wrote the audit file %(file)s (%(size)s byte)",
+                "wrote the audit file %(file)s (%(size)s bytes)",
+                len(data),
+            )
+            % {"file": bundle, "size": i18n.number(len(data))},
+            err=True,
+        )
     if fmt == "json":
         _write(to_json(report) + "\n", output)
     else:
@@ -97,7 +107,7 @@ def audit_command(
             _write(render_text(report, events, names, zone) + "\n", output)
         elif fmt == "pdf":
             if output is None and sys.stdout.isatty():
-                raise click.UsageError("a PDF goes to a file: give -o FILE (or > FILE)")
+                raise click.UsageError(_("a PDF goes to a file: give -o FILE (or > FILE)"))
             _write(render_pdf(report, events, names, audit_weeks(source, report), zone), output)
         elif fmt == "md":
             _write(render_markdown(report, events, names, zone) + "\n", output)
@@ -105,7 +115,7 @@ def audit_command(
             html = render_html(report, events, names, audit_weeks(source, report), zone)
             _write(html + "\n", output)
     if not report["integrity"]["verified"]:
-        click.echo("Error: the record fails its integrity check; run 'peerlog verify'", err=True)
+        click.echo(_("Error: the record fails its integrity check; run 'peerlog verify'"), err=True)
         click.get_current_context().exit(FAILED)
 
 
@@ -123,7 +133,7 @@ def _write(content: str | bytes, output: Path | None) -> None:
         else:
             output.write_text(content, encoding="utf-8")
     except OSError as exc:
-        raise Failed(f"cannot write {output}: {exc.strerror or exc}") from None
+        raise cannot_write(output, exc) from None
 
 
 def behind(source: EventSource, report: dict[str, Any], window: AsOf) -> dict[str, dict[str, Any]]:

@@ -11,10 +11,11 @@ from typing import Final
 
 import click
 
-from peerlog import PeerLog
+from peerlog import PeerLog, i18n
 from peerlog.application import VerifyReport
 from peerlog.cli.errors import Failed
 from peerlog.cli.session import Session, pass_session
+from peerlog.i18n import N_, _, ngettext
 from peerlog.integrity import tamper
 from peerlog.integrity.checkpoints import Checkpoint
 from peerlog.integrity.notes import Note
@@ -22,7 +23,8 @@ from peerlog.integrity.service import Integrity
 from peerlog.persistence.config import DATABASE_URL, SQLITE_PREFIX
 from peerlog.persistence.sqlite import SQLiteFactory
 
-POSTGRES_MESSAGE: Final = (
+EXISTS: Final = N_("%(file)s exists; peerlog backup writes a new file")
+POSTGRES_MESSAGE: Final = N_(
     "peerlog backup copies an SQLite record; back up a PostgreSQL record with "
     "PostgreSQL's own tools: pg_dump for a copy of the database, or pg_basebackup with "
     "archived WAL to restore it to any moment (see docs/deployment.md#backups-and-"
@@ -85,29 +87,45 @@ def backup_command(session: Session, /, *, file: Path) -> None:
     app = session.app()
     factory = app.factory
     if not isinstance(factory, SQLiteFactory):
-        raise Failed(POSTGRES_MESSAGE)
+        raise Failed(_(POSTGRES_MESSAGE))
     target = file.expanduser().absolute()
     if target.exists():
-        raise Failed(f"{file} exists; peerlog backup writes a new file")
+        raise Failed(_(EXISTS) % {"file": file})
     if not target.parent.is_dir():
-        raise Failed(f"{target.parent} is not a folder")
+        raise Failed(_("%(folder)s is not a folder") % {"folder": target.parent})
     temporary = target.with_name(f".{target.name}.{secrets.token_hex(6)}.partial")
     try:
         factory.datastore.backup(str(temporary))
         copy = check_copy(temporary, app.settings)
         if not copy.report.verified or (copy.checkpoint and not copy.checkpoint.extends):
-            raise Failed(f"the copy does not verify ({_problem(copy)}); {file} was not written")
+            raise Failed(
+                _("the copy does not verify (%(problem)s); %(file)s was not written")
+                % {"problem": _problem(copy), "file": file}
+            )
         try:
             os.link(temporary, target)  # never over a file made meanwhile
         except FileExistsError:
-            raise Failed(f"{file} exists; peerlog backup writes a new file") from None
+            raise Failed(_(EXISTS) % {"file": file}) from None
     finally:
         for leftover in (temporary, *(Path(f"{temporary}{s}") for s in ("-wal", "-shm"))):
             leftover.unlink(missing_ok=True)
     size = target.stat().st_size
     click.echo(
-        f"backed up {session.where} to {file}: {copy.report.events:,} events "
-        f"(positions {copy.first:,} to {copy.last:,}), {size:,} bytes"
+        ngettext(
+            "backed up %(where)s to %(file)s: %(count)s event "
+            "(positions %(first)s to %(last)s), %(size)s bytes",
+            "backed up %(where)s to %(file)s: %(count)s events "
+            "(positions %(first)s to %(last)s), %(size)s bytes",
+            copy.report.events,
+        )
+        % {
+            "where": session.where,
+            "file": file,
+            "count": i18n.number(copy.report.events),
+            "first": i18n.number(copy.first),
+            "last": i18n.number(copy.last),
+            "size": i18n.number(size),
+        }
     )
     click.echo(_checked(copy))
 
@@ -117,16 +135,32 @@ def _problem(copy: Copy) -> str:
     if first is not None:
         return first.describe()
     assert copy.checkpoint is not None
-    return f"it does not extend its checkpoint at {copy.checkpoint.checkpoint.size:,} events"
+    size = copy.checkpoint.checkpoint.size
+    return ngettext(
+        "it does not extend its checkpoint at %(size)s event",
+        "it does not extend its checkpoint at %(size)s events",
+        size,
+    ) % {"size": i18n.number(size)}
 
 
 def _checked(copy: Copy) -> str:
-    against = (
-        f"; it extends its latest checkpoint (at {copy.checkpoint.checkpoint.size:,} events)"
-        if copy.checkpoint is not None
-        else ""
-    )
-    return (
-        f"checked the copy: hash chains and command log intact, Merkle tree of "
-        f"{copy.tree_size:,} events{against}"
-    )
+    tree = {"count": i18n.number(copy.tree_size)}
+    if copy.checkpoint is None:
+        return (
+            ngettext(
+                "checked the copy: hash chains and command log intact, Merkle tree of "
+                "%(count)s event",
+                "checked the copy: hash chains and command log intact, Merkle tree of "
+                "%(count)s events",
+                copy.tree_size,
+            )
+            % tree
+        )
+    size = copy.checkpoint.checkpoint.size
+    return ngettext(
+        "checked the copy: hash chains and command log intact, Merkle tree of "
+        "%(count)s event; it extends its latest checkpoint (at %(size)s events)",
+        "checked the copy: hash chains and command log intact, Merkle tree of "
+        "%(count)s events; it extends its latest checkpoint (at %(size)s events)",
+        copy.tree_size,
+    ) % {**tree, "size": i18n.number(size)}

@@ -7,10 +7,12 @@ from pathlib import Path
 
 import click
 
-from peerlog.cli.errors import Failed
+from peerlog import i18n
+from peerlog.cli.errors import Failed, cannot_write
 from peerlog.cli.keys import read_text
 from peerlog.cli.output import echo_json, table, when
 from peerlog.cli.session import Session, pass_session
+from peerlog.i18n import N_, _, ngettext, pgettext
 from peerlog.integrity.checkpoints import Checkpoint, CheckpointError
 from peerlog.integrity.notes import Note, NoteError
 from peerlog.integrity.service import Integrity
@@ -26,6 +28,10 @@ OUTPUT = click.option(
 )
 
 
+NO_CHECKPOINTS = N_("no checkpoints yet; make one with 'peerlog checkpoint'")
+THE_CHECKPOINT = N_("the checkpoint")
+
+
 def _emit(text: str, output: Path | None, what: str) -> None:
     if output is None:
         click.echo(text, nl=False)
@@ -33,8 +39,8 @@ def _emit(text: str, output: Path | None, what: str) -> None:
     try:
         output.write_text(text, encoding="utf-8")
     except OSError as exc:
-        raise Failed(f"cannot write {output}: {exc.strerror or exc}") from None
-    click.echo(f"wrote {what} to {output}", err=True)
+        raise cannot_write(output, exc) from None
+    click.echo(_("wrote %(what)s to %(file)s") % {"what": _(what), "file": output}, err=True)
 
 
 def _integrity(session: Session) -> Integrity:
@@ -76,10 +82,21 @@ def checkpoint_group(ctx: click.Context, output: Path | None) -> None:
     session = ctx.find_object(Session)
     assert session is not None
     stored, new = _integrity(session).make_checkpoint()
-    state = "signed" if new else "unchanged since"
     made = when(stored.made_at, zone=default_zone(session.app().settings))
-    click.echo(f"checkpoint at {stored.size:,} events ({state} {made})", err=True)
-    _emit(stored.note, output, "the checkpoint")
+    if new:
+        line = ngettext(
+            "checkpoint at %(size)s event (signed %(made)s)",
+            "checkpoint at %(size)s events (signed %(made)s)",
+            stored.size,
+        )
+    else:
+        line = ngettext(
+            "checkpoint at %(size)s event (unchanged since %(made)s)",
+            "checkpoint at %(size)s events (unchanged since %(made)s)",
+            stored.size,
+        )
+    click.echo(line % {"size": i18n.number(stored.size), "made": made}, err=True)
+    _emit(stored.note, output, THE_CHECKPOINT)
 
 
 @checkpoint_group.command("key")
@@ -121,7 +138,7 @@ def list_command(session: Session, fmt: str) -> None:
         )
         return
     if not stored:
-        click.echo("no checkpoints yet; make one with 'peerlog checkpoint'")
+        click.echo(_(NO_CHECKPOINTS))
         return
     zone = default_zone(session.app().settings)
     rows = [
@@ -133,7 +150,13 @@ def list_command(session: Session, fmt: str) -> None:
         )
         for s in stored
     ]
-    click.echo(table(rows, ["events", "made", "root hash", "cosigned by"]))
+    headings = [
+        pgettext("column", "events"),
+        pgettext("column", "made"),
+        pgettext("column", "root hash"),
+        pgettext("column", "cosigned by"),
+    ]
+    click.echo(table(rows, headings))
 
 
 @checkpoint_group.command("show")
@@ -152,11 +175,16 @@ def show_command(session: Session, size: int | None, output: Path | None) -> Non
     stored = _integrity(session).store.checkpoint(size)
     if stored is None:
         raise Failed(
-            "no checkpoints yet; make one with 'peerlog checkpoint'"
+            _(NO_CHECKPOINTS)
             if size is None
-            else f"no checkpoint at {size} events; 'peerlog checkpoint list' shows them"
+            else ngettext(
+                "no checkpoint at %(size)s event; 'peerlog checkpoint list' shows them",
+                "no checkpoint at %(size)s events; 'peerlog checkpoint list' shows them",
+                size,
+            )
+            % {"size": size}
         )
-    _emit(stored.note, output, "the checkpoint")
+    _emit(stored.note, output, THE_CHECKPOINT)
 
 
 @checkpoint_group.command("request")
@@ -181,11 +209,18 @@ def request_command(session: Session, old: int, output: Path | None) -> None:
     integrity = _integrity(session)
     latest = integrity.store.checkpoint()
     if latest is None:
-        raise Failed("no checkpoints yet; make one with 'peerlog checkpoint'")
+        raise Failed(_(NO_CHECKPOINTS))
     if old > latest.size:
-        raise Failed(f"the latest checkpoint has {latest.size} events, fewer than {old}")
+        raise Failed(
+            ngettext(
+                "the latest checkpoint has %(size)s event, fewer than %(old)s",
+                "the latest checkpoint has %(size)s events, fewer than %(old)s",
+                latest.size,
+            )
+            % {"size": latest.size, "old": old}
+        )
     request = Request(old, integrity.consistency_proof(old, latest.size), latest.note)
-    _emit(request.text(), output, "the request")
+    _emit(request.text(), output, N_("the request"))
 
 
 @checkpoint_group.command("cosigned")
@@ -200,7 +235,15 @@ def cosigned_command(session: Session, file: Path) -> None:
       peerlog checkpoint cosigned cosigned.txt
     """
     try:
-        stored = _integrity(session).add_cosignatures(read_text(file, "the cosigned checkpoint"))
+        text = read_text(file, N_("the cosigned checkpoint"))
+        stored = _integrity(session).add_cosignatures(text)
     except (NoteError, CheckpointError) as exc:
         raise Failed(str(exc)) from None
-    click.echo(f"checkpoint at {stored.size:,} events: cosigned by {', '.join(_witnesses(stored))}")
+    click.echo(
+        ngettext(
+            "checkpoint at %(size)s event: cosigned by %(witnesses)s",
+            "checkpoint at %(size)s events: cosigned by %(witnesses)s",
+            stored.size,
+        )
+        % {"size": i18n.number(stored.size), "witnesses": ", ".join(_witnesses(stored))}
+    )

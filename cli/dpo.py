@@ -8,13 +8,14 @@ from typing import Any
 import click
 import msgspec
 
-from peerlog import PeerLog
+from peerlog import PeerLog, i18n
 from peerlog.cli.errors import Failed
 from peerlog.cli.export import event_row
 from peerlog.cli.output import echo_json, format_option, table, when
 from peerlog.cli.recording import new_command_id
 from peerlog.cli.session import Session, pass_session
 from peerlog.domain.errors import CommandRejected
+from peerlog.i18n import _, ngettext, pgettext
 from peerlog.persistence.keys import ErasureIncomplete
 from peerlog.projections.persons import PersonRecord, opened, person_record, texts_about
 from peerlog.projections.source import EventSource
@@ -23,24 +24,35 @@ from peerlog.projections.source import EventSource
 def _known(source: EventSource, person_id: str) -> PersonRecord:
     record = person_record(source, person_id)
     if not record.known:
-        raise Failed(f"'{person_id}' is not in the record: no event is by or about them")
+        raise Failed(
+            _("'%(person)s' is not in the record: no event is by or about them")
+            % {"person": person_id}
+        )
     return record
 
 
 def _preview(record: PersonRecord) -> list[str]:
     """What forgetting the person erases, and what stays."""
-    pairs = ", ".join(record.pairs) or "none"
+    pairs = ", ".join(record.pairs) or _("none")
+    entries = len(record.entries)
     return [
-        f"{record.person_id} is known in course(s) {', '.join(record.courses)}; pair(s) {pairs}.",
-        (
-            f"{len(record.entries):,} entries are by or about them "
-            f"({record.by_them:,} recorded by them)."
-        ),
-        (
-            f"Erased: {record.sealed_texts:,} personal texts by or about them "
-            f"({record.names:,} of them their name), in every course at once."
-        ),
-        (
+        _("%(person)s is known in course(s) %(courses)s; pair(s) %(pairs)s.")
+        % {"person": record.person_id, "courses": ", ".join(record.courses), "pairs": pairs},
+        ngettext(
+            "%(count)s entry is by or about them (%(by)s recorded by them).",
+            "%(count)s entries are by or about them (%(by)s recorded by them).",
+            entries,
+        )
+        % {"count": i18n.number(entries), "by": i18n.number(record.by_them)},
+        ngettext(
+            "Erased: %(count)s personal text by or about them "
+            "(%(names)s of them their name), in every course at once.",
+            "Erased: %(count)s personal texts by or about them "
+            "(%(names)s of them their name), in every course at once.",
+            record.sealed_texts,
+        )
+        % {"count": i18n.number(record.sealed_texts), "names": i18n.number(record.names)},
+        _(
             "Kept: ids, roles, pairs, sessions, entries as entries, counts, levels and the "
             "hash chains (an erasure is not tampering)."
         ),
@@ -81,7 +93,7 @@ def forget_command(
       peerlog forget p05-b --actor coord-1 --yes
     """
     if actor is None:
-        raise click.UsageError("who erases? give --actor ID (or set PEERLOG_ACTOR)")
+        raise click.UsageError(_("who erases? give --actor ID (or set PEERLOG_ACTOR)"))
     app = session.app()
     record = _known(session.events(), person_id)
     try:
@@ -93,13 +105,20 @@ def forget_command(
         # Forgetting again finishes an erasure whose key removal was interrupted.
         _forget(app, person_id, actor, new_command_id(), quiet=True)
         raise Failed(
-            f"'{person_id}' was already forgotten (in course(s) {when_forgotten}); "
-            "nothing of theirs is left to erase"
+            _(
+                "'%(person)s' was already forgotten (in course(s) %(courses)s); "
+                "nothing of theirs is left to erase"
+            )
+            % {"person": person_id, "courses": when_forgotten}
         ) from None
     for line in _preview(record):
         click.echo(line, err=True)
     if not yes:
-        click.confirm(f"Forget {person_id}? This cannot be undone", abort=True, err=True)
+        click.confirm(
+            _("Forget %(person)s? This cannot be undone") % {"person": person_id},
+            abort=True,
+            err=True,
+        )
     _forget(app, person_id, actor, command_id or new_command_id(), quiet=False)
 
 
@@ -112,18 +131,28 @@ def _forget(app: PeerLog, person_id: str, actor: str, command_id: str, *, quiet:
         raise
     except ErasureIncomplete as exc:
         raise Failed(
-            f"{person_id}'s erasure was recorded and their key deleted, but not yet removed "
-            f"from the database files: {exc}; run 'peerlog forget {person_id} --id "
-            f"{command_id}' again to finish"
+            _(
+                "%(person)s's erasure was recorded and their key deleted, but not yet removed "
+                "from the database files: %(problem)s; run 'peerlog forget %(person)s --id "
+                "%(command_id)s' again to finish"
+            )
+            % {"person": person_id, "problem": exc, "command_id": command_id}
         ) from None
     if quiet:
         return
     courses = ", ".join(e.stream.removeprefix("course/") for e in result.events)
-    state = "already forgotten by this command" if result.repeated else "forgotten"
-    click.echo(
-        f"{person_id} {state} ({result.command_id}) in course(s) {courses}: their "
-        "personal texts read as [erased] everywhere, and their key is gone"
-    )
+    if result.repeated:
+        line = _(
+            "%(person)s already forgotten by this command (%(command_id)s) in course(s) "
+            "%(courses)s: their personal texts read as [erased] everywhere, and their key "
+            "is gone"
+        )
+    else:
+        line = _(
+            "%(person)s forgotten (%(command_id)s) in course(s) %(courses)s: their personal "
+            "texts read as [erased] everywhere, and their key is gone"
+        )
+    click.echo(line % {"person": person_id, "command_id": result.command_id, "courses": courses})
 
 
 @click.command("person", short_help="What the record holds about a person (subject access).")
@@ -181,20 +210,32 @@ _BASE = ("position", "recorded_at", "stream", "version", "type", "command_id", "
 def _print(
     record: PersonRecord, rows: list[tuple[Any, dict[str, Any]]], texts: tuple[int, int]
 ) -> None:
-    click.echo(f"What the record holds about {record.person_id}")
-    click.echo(f"courses: {', '.join(record.courses) or '-'}")
-    click.echo(f"pairs: {', '.join(record.pairs) or '-'}")
+    click.echo(_("What the record holds about %(person)s") % {"person": record.person_id})
+    click.echo(_("courses: %(courses)s") % {"courses": ", ".join(record.courses) or "-"})
+    click.echo(_("pairs: %(pairs)s") % {"pairs": ", ".join(record.pairs) or "-"})
     if record.forgotten_in:
-        click.echo(f"forgotten in: {', '.join(record.forgotten_in)}")
+        click.echo(_("forgotten in: %(courses)s") % {"courses": ", ".join(record.forgotten_in)})
     click.echo(
-        f"{len(rows):,} entries ({record.by_them:,} recorded by them); their personal "
-        f"texts: {texts[0]:,} readable, {texts[1]:,} erased"
+        ngettext(
+            "%(count)s entry (%(by)s recorded by them); their personal "
+            "texts: %(readable)s readable, %(erased)s erased",
+            "%(count)s entries (%(by)s recorded by them); their personal "
+            "texts: %(readable)s readable, %(erased)s erased",
+            len(rows),
+        )
+        % {
+            "count": i18n.number(len(rows)),
+            "by": i18n.number(record.by_them),
+            "readable": i18n.number(texts[0]),
+            "erased": i18n.number(texts[1]),
+        }
     )
     click.echo("")
-    click.echo(table(sorted(record.counts().items()), ["type", "entries"]))
+    headings = [pgettext("column", "type"), pgettext("column", "entries")]
+    click.echo(table(sorted(record.counts().items()), headings))
     for entry, row in rows:
         click.echo("")
-        by = "by them" if entry.by else f"by {row['actor']}"
+        by = _("by them") if entry.by else _("by %(actor)s") % {"actor": row["actor"]}
         click.echo(
             f"#{row['position']}  {when(entry.recorded_at)}  {row['stream']}@{row['version']}  "
             f"{row['type']} ({by})"

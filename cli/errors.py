@@ -24,6 +24,12 @@ class Failed(click.ClickException):
     exit_code = FAILED
 
 
+def cannot_write(path: object, exc: OSError) -> Failed:
+    """The failure of writing the file ``path``."""
+    reason = exc.strerror or exc
+    return Failed(_("cannot write %(file)s: %(reason)s") % {"file": path, "reason": reason})
+
+
 def translate(exc: Exception, where: str) -> click.ClickException | None:  # noqa: PLR0911
     """The message for an error a user can cause, or None for a bug."""
     # Imported here: a command that fails has loaded them already, and one that only

@@ -26,13 +26,14 @@ import click
 import psycopg
 from eventsourcing.persistence import PersistenceError
 
-from peerlog import CommandRejected, PeerLog
+from peerlog import CommandRejected, PeerLog, i18n
 from peerlog.cli.errors import FAILED
 from peerlog.cli.output import echo_json, format_option
 from peerlog.cli.progress import Progress, progress_option, wanted
 from peerlog.cli.session import Session, pass_session
 from peerlog.commands import COMMAND_NAMES, display_key, future_violation, parse_command
 from peerlog.domain.errors import Violation
+from peerlog.i18n import N_, _, ngettext
 from peerlog.json_text import (
     MAX_COMMAND_BYTES,
     JsonRejected,
@@ -42,7 +43,7 @@ from peerlog.json_text import (
     too_large,
 )
 
-DRY_RUN_LIMITS: Final = (
+DRY_RUN_LIMITS: Final = N_(
     "A dry run checks each line on its own: JSON, command name, fields and their types, "
     "ids, dates and times (against this computer's clock), vocabularies, control "
     "characters and patient identifiers in free text. It cannot check what "
@@ -81,9 +82,14 @@ class Rejection:
             what.append(self.command)
         if self.command_id:
             what.append(f"command_id {self.command_id}")
-        label = f" ({', '.join(what)})" if what else ""
         reasons = "; ".join(str(v) for v in self.errors)
-        return f"line {self.line}{label}: {reasons}"
+        if what:
+            return _("line %(line)s (%(what)s): %(reasons)s") % {
+                "line": self.line,
+                "what": ", ".join(what),
+                "reasons": reasons,
+            }
+        return _("line %(line)s: %(reasons)s") % {"line": self.line, "reasons": reasons}
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -105,21 +111,57 @@ class ImportReport:
     repeated: int = 0
     valid: int = 0
     rejected: list[Rejection] = field(default_factory=list)
-    stopped: str | None = None
+    stop: tuple[int, str] | None = None
+    """Where the store failed, and how: the line and the store's first line of error."""
+
+    @property
+    def stopped(self) -> str | None:
+        """Why the import stopped, in English (as the JSON says it)."""
+        with i18n.speaking(i18n.DEFAULT):
+            return self.stopped_text()
+
+    def stopped_text(self) -> str | None:
+        """Why the import stopped, in the current language."""
+        if self.stop is None:
+            return None
+        line, cause = self.stop
+        return _(
+            "stopped at line %(line)s: the store failed (%(cause)s); the lines before its "
+            "batch were applied, and importing the file again applies the rest"
+        ) % {"line": line, "cause": cause}
 
     @property
     def ok(self) -> bool:
-        return not self.rejected and self.stopped is None
+        return not self.rejected and self.stop is None
 
     def summary(self) -> str:
+        counts = {
+            "file": self.source,
+            "lines": i18n.number(self.lines),
+            "valid": i18n.number(self.valid),
+            "recorded": i18n.number(self.recorded),
+            "repeated": i18n.number(self.repeated),
+            "rejected": i18n.number(len(self.rejected)),
+        }
         if self.dry_run:
-            counts = f"{self.valid:,} valid, {len(self.rejected):,} rejected"
-            return f"{self.source} (dry run): {self.lines:,} lines: {counts}"
-        counts = (
-            f"{self.recorded:,} recorded, {self.repeated:,} already recorded, "
-            f"{len(self.rejected):,} rejected"
+            return (
+                ngettext(
+                    "%(file)s (dry run): %(lines)s line: %(valid)s valid, %(rejected)s rejected",
+                    "%(file)s (dry run): %(lines)s lines: %(valid)s valid, %(rejected)s rejected",
+                    self.lines,
+                )
+                % counts
+            )
+        return (
+            ngettext(
+                "%(file)s: %(lines)s line: %(recorded)s recorded, %(repeated)s already recorded, "
+                "%(rejected)s rejected",
+                "%(file)s: %(lines)s lines: %(recorded)s recorded, %(repeated)s already recorded, "
+                "%(rejected)s rejected",
+                self.lines,
+            )
+            % counts
         )
-        return f"{self.source}: {self.lines:,} lines: {counts}"
 
     def __str__(self) -> str:
         return self.summary()
@@ -207,10 +249,7 @@ def apply_lines(
     except (PersistenceError, psycopg.Error, sqlite3.Error) as exc:
         first = (str(exc).strip() or type(exc).__name__).splitlines()[0]
         where = pending[0][0] if pending else report.lines
-        report.stopped = (
-            f"stopped at line {where}: the store failed ({first}); the lines before its "
-            "batch were applied, and importing the file again applies the rest"
-        )
+        report.stop = (where, first)
         report.lines = where
     # Blank lines are noted as they are read, ahead of the batch they belong to.
     report.rejected.sort(key=lambda rejection: rejection.line)
@@ -324,8 +363,9 @@ def import_command(
         for rejection in report.rejected:
             click.echo(rejection.describe())
         if dry_run:
-            click.echo(DRY_RUN_LIMITS)
-    if report.stopped is not None:
-        click.echo(f"Error: {report.stopped}", err=True)
+            click.echo(_(DRY_RUN_LIMITS))
+    stopped = report.stopped_text()
+    if stopped is not None:
+        click.echo(_("Error: %(message)s") % {"message": stopped}, err=True)
     if not report.ok:
         click.get_current_context().exit(FAILED)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from peerlog.cli.errors import Failed
-from peerlog.i18n import N_
+from peerlog.i18n import N_, _
 from peerlog.integrity.notes import NoteError, Verifier
 
 
@@ -17,7 +17,8 @@ def verifier_key(value: str, *, what: str = "--key") -> Verifier:
             text = Path(value).read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise Failed(
-                f"{what}: cannot read the key file {value}: {type(exc).__name__}"
+                _("%(option)s: cannot read the key file %(file)s: %(problem)s")
+                % {"option": what, "file": value, "problem": type(exc).__name__}
             ) from None
     try:
         return Verifier.parse(text)
@@ -26,10 +27,14 @@ def verifier_key(value: str, *, what: str = "--key") -> Verifier:
 
 
 def read_text(path: Path, what: str) -> str:
+    """The text of the file ``path``; ``what`` (marked with ``N_``) names it in a failure."""
     try:
         return path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise Failed(f"cannot read {what} {path}: {type(exc).__name__}") from None
+        raise Failed(
+            _("cannot read %(what)s %(file)s: %(problem)s")
+            % {"what": _(what), "file": path, "problem": type(exc).__name__}
+        ) from None
 
 
 KEY_HELP = N_(

@@ -12,21 +12,25 @@ from peerlog.cli.output import echo_json, format_option, table
 from peerlog.cli.session import Session, pass_session
 from peerlog.domain.course import Course
 from peerlog.domain.suggest import suggestion
-from peerlog.i18n import _, pgettext
+from peerlog.i18n import _, lazy, pgettext, shown
 from peerlog.projections import directory
 from peerlog.projections.local_time import course_zone, local_when, zone_words
 from peerlog.projections.names import all_named, display_names
 from peerlog.projections.source import EventSource
+
+COURSES = lazy("courses")
+"""The courses, as a hint after an unknown one names them."""
+PAIRS = lazy("pairs")
 
 
 def require_course(source: EventSource, course_id: str) -> Course:
     """The course, or a message naming the courses there are."""
     found = directory.course(source, course_id)
     if found is None:
-        hint = suggestion(course_id, directory.course_ids(source), "courses", "peerlog courses")
+        hint = suggestion(course_id, directory.course_ids(source), COURSES, "peerlog courses")
         raise Failed(
             _("course '%(course_id)s' is not in the record") % {"course_id": course_id}
-            + f". {hint}"
+            + f". {shown(hint)}"
         )
     return found
 
@@ -36,8 +40,10 @@ def require_pair(source: EventSource, pair_id: str) -> None:
     if source.records(f"pair/{pair_id}", limit=1):
         return
     known = [p.pair_id for p in directory.pairs(source)]
-    hint = suggestion(pair_id, known, "pairs", "peerlog pairs")
-    raise Failed(_("pair '%(pair_id)s' is not in the record") % {"pair_id": pair_id} + f". {hint}")
+    hint = suggestion(pair_id, known, PAIRS, "peerlog pairs")
+    raise Failed(
+        _("pair '%(pair_id)s' is not in the record") % {"pair_id": pair_id} + f". {shown(hint)}"
+    )
 
 
 def require_student(course: Course, student_id: str) -> None:
@@ -46,13 +52,13 @@ def require_student(course: Course, student_id: str) -> None:
     hint = suggestion(
         student_id,
         course.students,
-        f"students of course {course.course_id}",
+        lazy("students of course %(course)s", course=course.course_id),
         f"peerlog pairs --course {course.course_id}",
     )
     raise Failed(
         _("'%(student_id)s' is not a student of course %(course_id)s")
         % {"student_id": student_id, "course_id": course.course_id}
-        + f". {hint}"
+        + f". {shown(hint)}"
     )
 
 

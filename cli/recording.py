@@ -11,12 +11,13 @@ import click
 
 from peerlog.cli.errors import Failed
 from peerlog.cli.fields import MODELS, FieldsError, describe_fields, parse_words
+from peerlog.cli.listing import COURSES, PAIRS
 from peerlog.cli.output import echo_json, format_option, table
 from peerlog.cli.session import Session, pass_session
 from peerlog.commands import COMMAND_NAMES
 from peerlog.domain.errors import CommandRejected
 from peerlog.domain.suggest import suggestion
-from peerlog.i18n import N_
+from peerlog.i18n import N_, _, pgettext, shown
 from peerlog.json_text import MAX_COMMAND_BYTES, JsonRejected, decode
 from peerlog.projections import directory
 from peerlog.projections.local_time import course_zone, pair_course, read_local
@@ -34,9 +35,9 @@ def _json_argument(text: str | None) -> dict[str, Any]:
     try:
         data = decode(raw)
     except JsonRejected as rejected:
-        raise click.BadParameter(rejected.violation.message, param_hint="--json") from None
+        raise click.BadParameter(shown(rejected.violation.message), param_hint="--json") from None
     if not isinstance(data, dict):
-        raise click.BadParameter("a command is a JSON object", param_hint="--json")
+        raise click.BadParameter(_("a command is a JSON object"), param_hint="--json")
     return data
 
 
@@ -54,7 +55,8 @@ def build_command(
     name = command or data.get("command")
     if not isinstance(name, str) or name not in MODELS:
         raise click.UsageError(
-            'name the command (as COMMAND, or as "command" in --json): ' + ", ".join(COMMAND_NAMES)
+            _('name the command (as COMMAND, or as "command" in --json): %(commands)s')
+            % {"commands": ", ".join(COMMAND_NAMES)}
         )
     try:
         data.update(parse_words(name, words))
@@ -67,7 +69,7 @@ def build_command(
         data["command_id"] = command_id
     data.setdefault("command_id", new_command_id())
     if "actor" not in data:
-        raise click.UsageError("who records it? give --actor ID (or set PEERLOG_ACTOR)")
+        raise click.UsageError(_("who records it? give --actor ID (or set PEERLOG_ACTOR)"))
     if name == "give_feedback":
         # Whoever records feedback from the shell gives it, unless giver= says otherwise.
         data.setdefault("giver", data["actor"])
@@ -103,10 +105,10 @@ def _hint(source: EventSource, rule: str, data: dict[str, Any]) -> str | None:
     """The ids there are, after a course or pair that is not."""
     if rule == "unknown_course":
         known = directory.course_ids(source)
-        return suggestion(str(data.get("course_id")), known, "courses", "peerlog courses")
+        return suggestion(str(data.get("course_id")), known, COURSES, "peerlog courses")
     if rule == "unknown_pair":
         known = [p.pair_id for p in directory.pairs(source)]
-        return suggestion(str(data.get("pair_id")), known, "pairs", "peerlog pairs")
+        return suggestion(str(data.get("pair_id")), known, PAIRS, "peerlog pairs")
     return None
 
 
@@ -188,13 +190,19 @@ def record_command(
         words, command = (command, *words), None  # the command is named in --json
     if command is not None and command not in MODELS:
         raise click.BadParameter(
-            f"{command!r} is not a command; the commands are: {', '.join(COMMAND_NAMES)}",
+            _("%(command)s is not a command; the commands are: %(commands)s")
+            % {"command": repr(command), "commands": ", ".join(COMMAND_NAMES)},
             param_hint="COMMAND",
         )
     if show_fields:
         if command is None:
-            raise click.UsageError("--fields needs a COMMAND")
-        click.echo(table(describe_fields(command), ("field", "needed", "write it as")))
+            raise click.UsageError(_("--fields needs a COMMAND"))
+        headings = [
+            pgettext("column", "field"),
+            pgettext("column", "needed"),
+            pgettext("column", "write it as"),
+        ]
+        click.echo(table(describe_fields(command), headings))
         return
     data = build_command(command, words, json_text, actor=actor, command_id=command_id)
     app = session.app()
@@ -205,13 +213,19 @@ def record_command(
         hints = [
             hint for v in rejected.violations if (hint := _hint(session.events(), v.rule, data))
         ]
-        raise Failed(" ".join([rejected.describe(), *hints])) from None
+        raise Failed(" ".join([rejected.describe(), *map(shown, hints)])) from None
     name = data["command"]
     if fmt == "json":
         echo_json(result.as_dict())
         return
-    events = ", ".join(f"{e} (position {e.position})" for e in result.events)
+    events = ", ".join(
+        _("%(event)s (position %(position)s)") % {"event": e, "position": e.position}
+        for e in result.events
+    )
+    done = {"command": name, "command_id": result.command_id, "events": events}
     if result.repeated:
-        click.echo(f"already recorded: {name} {result.command_id} ({events}); nothing new")
+        click.echo(
+            _("already recorded: %(command)s %(command_id)s (%(events)s); nothing new") % done
+        )
     else:
-        click.echo(f"recorded {name} {result.command_id}: {events}")
+        click.echo(_("recorded %(command)s %(command_id)s: %(events)s") % done)

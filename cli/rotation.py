@@ -9,9 +9,11 @@ from pathlib import Path
 
 import click
 
+from peerlog import i18n
 from peerlog.cli.group import OrderedGroup
 from peerlog.cli.output import echo_json, table, when
 from peerlog.cli.session import Session, pass_session
+from peerlog.i18n import _, ngettext, pgettext
 from peerlog.integrity.notes import Signer
 from peerlog.integrity.service import Integrity
 from peerlog.integrity.signing import (
@@ -47,11 +49,13 @@ NEW_KEY_ENV = click.option(
 def _source(new_key_file: Path | None, new_key_env: str | None) -> tuple[Path | None, str]:
     """Where the new key comes from: exactly one of --new-key-file and --new-key-env."""
     if (new_key_file is None) == (new_key_env is None):
-        raise click.UsageError("give the new key with --new-key-file FILE or --new-key-env NAME")
+        raise click.UsageError(_("give the new key with --new-key-file FILE or --new-key-env NAME"))
     if new_key_env is not None:
         value = os.environ.get(new_key_env)
         if not value:
-            raise click.UsageError(f"the environment variable {new_key_env} is not set")
+            raise click.UsageError(
+                _("the environment variable %(name)s is not set") % {"name": new_key_env}
+            )
         return None, value
     return new_key_file, ""
 
@@ -111,7 +115,7 @@ def rotate_command(
         if not path.exists():
             key_text = binascii.b2a_base64(secrets.token_bytes(KEY_BYTES)).decode()
             if create_private_file(path, key_text):
-                click.echo(f"made a new master key in {path}", err=True)
+                click.echo(_("made a new master key in %(file)s") % {"file": path}, err=True)
         new_key = load_master_key({MASTER_KEY_FILE: str(path)})
         configure = f"{MASTER_KEY_FILE}={path}"
     else:
@@ -120,23 +124,43 @@ def rotate_command(
     app = session.app()
 
     def report(done: int, total: int) -> None:
-        click.echo(f"rewrapped {done:,} of {total:,} person keys (not yet committed)", err=True)
+        click.echo(
+            ngettext(
+                "rewrapped %(done)s of %(total)s person key (not yet committed)",
+                "rewrapped %(done)s of %(total)s person keys (not yet committed)",
+                total,
+            )
+            % {"done": i18n.number(done), "total": i18n.number(total)},
+            err=True,
+        )
 
     try:
         count = app.keys.rotate(new_key, batch=batch_size, progress=report if progress else None)
     except AlreadyRotated:
         click.echo(
-            "the record's keys are already wrapped under the new master key; nothing was "
-            f"rewrapped. Configure it where it is not yet: {configure}"
+            _(
+                "the record's keys are already wrapped under the new master key; nothing was "
+                "rewrapped. Configure it where it is not yet: %(configure)s"
+            )
+            % {"configure": configure}
         )
         return
     click.echo(
-        f"rewrapped {count:,} person keys under the new master key, in one transaction, and "
-        "removed the old wrapped keys from the database files"
+        ngettext(
+            "rewrapped %(count)s person key under the new master key, in one transaction, and "
+            "removed the old wrapped keys from the database files",
+            "rewrapped %(count)s person keys under the new master key, in one transaction, and "
+            "removed the old wrapped keys from the database files",
+            count,
+        )
+        % {"count": i18n.number(count)}
     )
     click.echo(
-        "the old master key opens nothing in this record now; configure the new one in every "
-        f"process that uses it and restart them: {configure}"
+        _(
+            "the old master key opens nothing in this record now; configure the new one in "
+            "every process that uses it and restart them: %(configure)s"
+        )
+        % {"configure": configure}
     )
 
 
@@ -167,7 +191,7 @@ def rotate_checkpoint_command(
     old = integrity.signer()
     if path is not None:
         if not path.exists() and write_key(path, Signer.generate(old.name)):
-            click.echo(f"made a new checkpoint key in {path}", err=True)
+            click.echo(_("made a new checkpoint key in %(file)s") % {"file": path}, err=True)
         new = load_signer({CHECKPOINT_KEY_FILE: str(path)}, create=False)
         configure = f"{CHECKPOINT_KEY_FILE}={path}"
     else:
@@ -175,11 +199,20 @@ def rotate_checkpoint_command(
         configure = f"{CHECKPOINT_KEY}=${new_key_env}"
     retired = integrity.rotate_signer(new)
     click.echo(
-        f"retired the checkpoint key {retired.verifier} after the checkpoint at "
-        f"{retired.last_size:,} events; every kept checkpoint is signed by the new key too"
+        ngettext(
+            "retired the checkpoint key %(key)s after the checkpoint at %(size)s event; "
+            "every kept checkpoint is signed by the new key too",
+            "retired the checkpoint key %(key)s after the checkpoint at %(size)s events; "
+            "every kept checkpoint is signed by the new key too",
+            retired.last_size,
+        )
+        % {"key": retired.verifier, "size": i18n.number(retired.last_size)}
     )
-    click.echo(f"new checkpoint key: {new.verifier}")
-    click.echo(f"configure it in every process that uses the record and restart them: {configure}")
+    click.echo(_("new checkpoint key: %(key)s") % {"key": new.verifier})
+    click.echo(
+        _("configure it in every process that uses the record and restart them: %(configure)s")
+        % {"configure": configure}
+    )
 
 
 @keys_group.command("list")
@@ -216,8 +249,14 @@ def list_command(session: Session, /, *, fmt: str) -> None:
         )
         return
     rows: list[tuple[str, str, str, int | None]] = [
-        (k.verifier, "retired", when(k.retired_at), k.last_size) for k in retired
+        (k.verifier, pgettext("key", "retired"), when(k.retired_at), k.last_size) for k in retired
     ]
     if current is not None:
-        rows.append((current, "current", "-", None))
-    click.echo(table(rows, ["key", "state", "retired (UTC)", "last checkpoint"]))
+        rows.append((current, pgettext("key", "current"), "-", None))
+    headings = [
+        pgettext("column", "key"),
+        pgettext("column", "state"),
+        pgettext("column", "retired (UTC)"),
+        pgettext("column", "last checkpoint"),
+    ]
+    click.echo(table(rows, headings))

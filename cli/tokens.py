@@ -7,10 +7,19 @@ import click
 from peerlog.cli.errors import Failed
 from peerlog.cli.output import echo_json, format_option, table, when
 from peerlog.cli.session import Session, pass_session
+from peerlog.i18n import N_, _, ngettext, pgettext
 from peerlog.projections import StoreEvents
 from peerlog.web.access import Scope
 from peerlog.web.roster import Roster
 from peerlog.web.tokens import Role, TokenError, Tokens
+
+_MADE = {
+    Role.STUDENT: N_("%(token)s: a student token for %(actor)s, reading %(where)s."),
+    Role.SUPERVISOR: N_("%(token)s: a supervisor token for %(actor)s, reading %(where)s."),
+    Role.COORDINATOR: N_("%(token)s: a coordinator token for %(actor)s, reading %(where)s."),
+    Role.EXAMINER: N_("%(token)s: an examiner token for %(actor)s, reading %(where)s."),
+}
+"""What a new token is, in a sentence per role (the article goes with the role)."""
 
 
 @click.group("tokens", short_help="API tokens for the HTTP API and the dashboard.")
@@ -67,10 +76,17 @@ def create_command(
     else:
         click.echo(secret)
     reach = Scope(token, Roster(StoreEvents(app)).refresh()).courses()
-    where = f"courses {', '.join(reach)}" if reach else "nothing in the record yet"
+    where = (
+        ngettext("courses %(courses)s", "courses %(courses)s", len(reach))
+        % {"courses": ", ".join(reach)}
+        if reach
+        else _("nothing in the record yet")
+    )
+    made = {"token": token.token_id, "actor": token.actor, "where": where}
     click.echo(
-        f"{token.token_id}: {token.role.named} token for {token.actor}, reading {where}. "
-        f"It is shown only this once; revoke it with 'peerlog tokens revoke {token.token_id}'.",
+        _(_MADE[token.role]) % made
+        + " "
+        + _("It is shown only this once; revoke it with 'peerlog tokens revoke %(token)s'.") % made,
         err=True,
     )
 
@@ -89,12 +105,12 @@ def revoke_command(session: Session, /, *, token_ids: tuple[str, ...], actor: st
       peerlog tokens revoke --actor sup-1-1
     """
     if not token_ids and actor is None:
-        raise click.UsageError("name the tokens to revoke, or --actor")
+        raise click.UsageError(_("name the tokens to revoke, or --actor"))
     revoked = Tokens.of(session.app()).revoke(token_ids, actor=actor)
     if not revoked:
-        raise Failed("no active token to revoke: see 'peerlog tokens list --all'")
+        raise Failed(_("no active token to revoke: see 'peerlog tokens list --all'"))
     for token_id in revoked:
-        click.echo(f"revoked {token_id}")
+        click.echo(_("revoked %(token)s") % {"token": token_id})
 
 
 @tokens_group.command("list")
@@ -115,7 +131,7 @@ def list_command(session: Session, /, *, actor: str | None, show_all: bool, fmt:
         echo_json([t.as_dict() for t in tokens])
         return
     if not tokens:
-        click.echo("no tokens" + ("" if show_all else " (--all shows revoked ones)"))
+        click.echo(_("no tokens") if show_all else _("no tokens (--all shows revoked ones)"))
         return
     rows = [
         [
@@ -128,4 +144,12 @@ def list_command(session: Session, /, *, actor: str | None, show_all: bool, fmt:
         ]
         for t in tokens
     ]
-    click.echo(table(rows, ["token", "actor", "role", "courses", "created (UTC)", "revoked (UTC)"]))
+    headings = [
+        pgettext("column", "token"),
+        pgettext("column", "actor"),
+        pgettext("column", "role"),
+        pgettext("column", "courses"),
+        pgettext("column", "created (UTC)"),
+        pgettext("column", "revoked (UTC)"),
+    ]
+    click.echo(table(rows, headings))

@@ -8,13 +8,13 @@ from typing import Any
 
 import click
 
-from peerlog import PeerLog
+from peerlog import PeerLog, i18n
 from peerlog.application import VerifyReport
 from peerlog.cli.errors import FAILED, Failed
 from peerlog.cli.keys import KEY_HELP, WITNESS_HELP, read_text, verifier_key
 from peerlog.cli.output import echo_json, format_option
 from peerlog.cli.session import Session, pass_session
-from peerlog.i18n import N_
+from peerlog.i18n import N_, _, ngettext
 from peerlog.integrity import tamper
 from peerlog.integrity.checkpoints import Checkpoint, CheckpointError, open_note
 from peerlog.integrity.notes import Note, NoteError, Verifier
@@ -66,15 +66,15 @@ def verify_command(
     session.must_exist()
     app = session.app()
     if against is not None and pair_id is not None:
-        raise click.UsageError("--against checks the whole record; leave out --pair")
+        raise click.UsageError(_("--against checks the whole record; leave out --pair"))
     report = app.verify(pair_id)
     if pair_id is not None and report.events == 0:
-        raise Failed(f"pair '{pair_id}' is not in the record")
+        raise Failed(_("pair '%(pair_id)s' is not in the record") % {"pair_id": pair_id})
     verdict = None
     if against is not None:
-        verdict = _against(app, read_text(against, "the checkpoint"), key, witnesses)
+        verdict = _against(app, read_text(against, N_("the checkpoint")), key, witnesses)
     elif key is not None or witnesses:
-        raise click.UsageError("--key and --witness go with --against CHECKPOINT")
+        raise click.UsageError(_("--key and --witness go with --against CHECKPOINT"))
     if fmt == "json":
         echo_json(_as_json(report, verdict))
     else:
@@ -117,47 +117,89 @@ def _print(report: VerifyReport, verdict: tamper.Verdict | None, pair_id: str | 
     if verdict is not None:
         _print_verdict(verdict)
     if first is None and pair_id is not None:
-        click.echo(f"verified: pair {pair_id}: {report.events:,} events, hash chain intact")
-        click.echo(f"digest: {report.digest}")
-    elif first is None:
         click.echo(
-            f"verified: {report.events:,} events in {report.streams:,} streams, "
-            "hash chains and command log intact"
+            ngettext(
+                "verified: pair %(pair_id)s: %(count)s event, hash chain intact",
+                "verified: pair %(pair_id)s: %(count)s events, hash chain intact",
+                report.events,
+            )
+            % {"pair_id": pair_id, "count": i18n.number(report.events)}
         )
-        click.echo(f"digest: {report.digest}")
+        click.echo(_("digest: %(digest)s") % {"digest": report.digest})
+    elif first is None:
+        streams = ngettext("%(count)s stream", "%(count)s streams", report.streams) % {
+            "count": i18n.number(report.streams)
+        }
+        click.echo(
+            ngettext(
+                "verified: %(count)s event in %(streams)s, hash chains and command log intact",
+                "verified: %(count)s events in %(streams)s, hash chains and command log intact",
+                report.events,
+            )
+            % {"count": i18n.number(report.events), "streams": streams}
+        )
+        click.echo(_("digest: %(digest)s") % {"digest": report.digest})
     else:
-        click.echo(f"NOT VERIFIED: {len(report.problems)} problem(s) found")
-        click.echo(f"first bad event: {first.describe()}")
+        count = len(report.problems)
+        click.echo(
+            ngettext(
+                "NOT VERIFIED: %(count)s problem found",
+                "NOT VERIFIED: %(count)s problems found",
+                count,
+            )
+            % {"count": i18n.number(count)}
+        )
+        click.echo(_("first bad event: %(problem)s") % {"problem": first.describe()})
         for problem in report.problems:
             if problem is not first:
-                click.echo(f"also: {problem.describe()}")
+                click.echo(_("also: %(problem)s") % {"problem": problem.describe()})
 
 
 def _print_verdict(verdict: tamper.Verdict) -> None:
     checkpoint = verdict.checkpoint
     if verdict.extends:
         click.echo(
-            f"verified: the record extends the checkpoint of {checkpoint.origin} at "
-            f"{checkpoint.size:,} events: those events are all there, unchanged; "
-            f"{verdict.added:,} added since"
+            ngettext(
+                "verified: the record extends the checkpoint of %(origin)s at "
+                "%(size)s event: those events are all there, unchanged; %(added)s added since",
+                "verified: the record extends the checkpoint of %(origin)s at "
+                "%(size)s events: those events are all there, unchanged; %(added)s added since",
+                checkpoint.size,
+            )
+            % {
+                "origin": checkpoint.origin,
+                "size": i18n.number(checkpoint.size),
+                "added": i18n.number(verdict.added),
+            }
         )
         if not verdict.tree_matches:
             click.echo(
-                "note: the stored Merkle tree does not give the checkpoint's root (it was "
-                "changed or lost); the events themselves were checked"
+                _(
+                    "note: the stored Merkle tree does not give the checkpoint's root (it was "
+                    "changed or lost); the events themselves were checked"
+                )
             )
         return
     click.echo(
-        f"NOT VERIFIED: the record does not extend the checkpoint of {checkpoint.origin} at "
-        f"{checkpoint.size:,} events"
+        ngettext(
+            "NOT VERIFIED: the record does not extend the checkpoint of %(origin)s at "
+            "%(size)s event",
+            "NOT VERIFIED: the record does not extend the checkpoint of %(origin)s at "
+            "%(size)s events",
+            checkpoint.size,
+        )
+        % {"origin": checkpoint.origin, "size": i18n.number(checkpoint.size)}
     )
     for finding in verdict.findings:
         click.echo(finding.describe())
     if verdict.between is not None:
         low, high = verdict.between
         click.echo(
-            f"the change lies between positions {low:,} and {high:,} (the stored tree was "
-            "changed too, so the checkpoints this record kept bracket it)"
+            _(
+                "the change lies between positions %(low)s and %(high)s (the stored tree was "
+                "changed too, so the checkpoints this record kept bracket it)"
+            )
+            % {"low": i18n.number(low), "high": i18n.number(high)}
         )
 
 

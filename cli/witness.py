@@ -7,8 +7,10 @@ from pathlib import Path
 
 import click
 
-from peerlog.cli.errors import Failed
+from peerlog import i18n
+from peerlog.cli.errors import Failed, cannot_write
 from peerlog.cli.keys import read_text, verifier_key
+from peerlog.i18n import N_, _, ngettext
 from peerlog.integrity.notes import NoteError
 from peerlog.integrity.witness import Request, Witness, WitnessRefused
 
@@ -98,17 +100,25 @@ def cosign_command(folder: Path, request: Path, output: Path | None) -> None:
     witness = _open(folder)
     try:
         cosigned = witness.cosign(
-            Request.parse(read_text(request, "the request")), int(time.time())
+            Request.parse(read_text(request, N_("the request"))), int(time.time())
         )
     except WitnessRefused as exc:
-        raise Failed(f"not cosigned: {exc}") from None
+        raise Failed(_("not cosigned: %(reason)s") % {"reason": exc}) from None
     if output is None:
         click.echo(cosigned, nl=False)
     else:
         try:
             output.write_text(cosigned, encoding="utf-8")
         except OSError as exc:
-            raise Failed(f"cannot write {output}: {exc.strerror or exc}") from None
+            raise cannot_write(output, exc) from None
     last = witness.last()
     assert last is not None
-    click.echo(f"cosigned the checkpoint at {last.size:,} events", err=True)
+    click.echo(
+        ngettext(
+            "cosigned the checkpoint at %(size)s event",
+            "cosigned the checkpoint at %(size)s events",
+            last.size,
+        )
+        % {"size": i18n.number(last.size)},
+        err=True,
+    )

@@ -8,12 +8,14 @@ from typing import TextIO
 
 import click
 
+from peerlog import i18n
 from peerlog.cli.errors import Failed
 from peerlog.cli.group import OrderedGroup
 from peerlog.cli.output import echo_json, format_option, table, when
 from peerlog.cli.progress import Progress, progress_option, wanted
 from peerlog.cli.read_models import stop_on_signals
 from peerlog.cli.session import Session, pass_session
+from peerlog.i18n import _, ngettext, pgettext
 from peerlog.projections.xapi import (
     Forwarder,
     ForwarderBusy,
@@ -61,7 +63,9 @@ def xapi_group() -> None:
 
 def _lrs_url(value: str | None) -> str:
     if not value:
-        raise click.UsageError("name the learning record store: --lrs URL or PEERLOG_XAPI_LRS_URL")
+        raise click.UsageError(
+            _("name the learning record store: --lrs URL or PEERLOG_XAPI_LRS_URL")
+        )
     try:
         statements_url(value)
     except ValueError as exc:
@@ -132,8 +136,13 @@ def forward_command(
 
     def refused(refusal: Refusal) -> None:
         click.echo(
-            f"refused: statement {refusal.statement_id} (event {refusal.event}): "
-            f"{refusal.status} {refusal.reason}",
+            _("refused: statement %(statement)s (event %(event)s): %(status)s %(reason)s")
+            % {
+                "statement": refusal.statement_id,
+                "event": refusal.event,
+                "status": refusal.status,
+                "reason": refusal.reason,
+            },
             err=True,
         )
 
@@ -155,7 +164,10 @@ def forward_command(
     )
     try:
         if follow:
-            click.echo(f"following the record, sending to {client.where}; Ctrl-C stops", err=True)
+            click.echo(
+                _("following the record, sending to %(lrs)s; Ctrl-C stops") % {"lrs": client.where},
+                err=True,
+            )
             with stop_on_signals() as stop:
                 report = forwarder.run(follow=True, stop=stop)
         else:
@@ -166,15 +178,28 @@ def forward_command(
         forwarder.close()
     if bar.done:
         bar.finish()
+    where = {
+        "lrs": client.where,
+        "start": i18n.number(report.start),
+        "position": i18n.number(report.position),
+        "head": i18n.number(report.head),
+    }
     moved = (
-        f"from position {report.start:,} to {report.position:,}"
+        _("from position %(start)s to %(position)s of %(head)s")
         if report.position != report.start
-        else f"at position {report.position:,} (already up to date)"
+        else _("at position %(position)s (already up to date) of %(head)s")
+    ) % where
+    sent = ngettext(
+        "%(lrs)s: %(count)s statement sent", "%(lrs)s: %(count)s statements sent", report.sent
+    ) % {**where, "count": i18n.number(report.sent)}
+    refused_count = len(report.refused)
+    refusals = (
+        ngettext(", %(count)s refused", ", %(count)s refused", refused_count)
+        % {"count": i18n.number(refused_count)}
+        if refused_count
+        else ""
     )
-    refusals = f", {len(report.refused):,} refused" if report.refused else ""
-    click.echo(
-        f"{client.where}: {report.sent:,} statements sent{refusals}; {moved} of {report.head:,}"
-    )
+    click.echo(f"{sent}{refusals}; {moved}")
 
 
 @xapi_group.command("status")
@@ -213,10 +238,16 @@ def status_command(session: Session, /, *, lrs: str | None, fmt: str) -> None:
                 )
                 return
             if not refusals:
-                click.echo(f"{target} refused no statement")
+                click.echo(_("%(lrs)s refused no statement") % {"lrs": target})
                 return
             rows = [[r.event, r.statement_id, r.status, r.reason] for r in refusals]
-            click.echo(table(rows, ["event", "statement", "status", "reason"]))
+            headings = [
+                pgettext("column", "event"),
+                pgettext("column", "statement"),
+                pgettext("column", "status"),
+                pgettext("column", "reason"),
+            ]
+            click.echo(table(rows, headings))
             return
         forwarded = tracking.all_forwarded()
         counts = {f.target: len(tracking.refusals(f.target)) for f in forwarded}
@@ -239,7 +270,7 @@ def status_command(session: Session, /, *, lrs: str | None, fmt: str) -> None:
         )
         return
     if not forwarded:
-        click.echo("nothing was forwarded yet; see 'peerlog xapi forward --help'")
+        click.echo(_("nothing was forwarded yet; see 'peerlog xapi forward --help'"))
         return
     rows = [
         [
@@ -253,6 +284,13 @@ def status_command(session: Session, /, *, lrs: str | None, fmt: str) -> None:
         ]
         for f in forwarded
     ]
-    click.echo(
-        table(rows, ["lrs", "position", "head", "lag", "statements", "refused", "updated (UTC)"])
-    )
+    headings = [
+        pgettext("column", "lrs"),
+        pgettext("column", "position"),
+        pgettext("column", "head"),
+        pgettext("column", "lag"),
+        pgettext("column", "statements"),
+        pgettext("column", "refused"),
+        pgettext("column", "updated (UTC)"),
+    ]
+    click.echo(table(rows, headings))

@@ -446,3 +446,97 @@ def test_a_time_that_is_none_is_told_in_the_language(peerlog: Cli) -> None:
         result = peerlog("--lang", language, "replay", "p1", "--as-of", "igår")
         assert result.exit_code == 2, result.output
         assert words in result.output, (language, result.output)
+
+
+RECORDED = {
+    "en": "recorded add_goal goal-en: course/vfu-1@{v} (position {p})",
+    "sv": "registrerade add_goal goal-sv: course/vfu-1@{v} (position {p})",
+    "da": "registrerede add_goal goal-da: course/vfu-1@{v} (position {p})",
+}
+AGAIN = {
+    "en": "already recorded: add_goal goal-en (course/vfu-1@{v} (position {p})); nothing new",
+    "sv": "redan registrerat: add_goal goal-sv (course/vfu-1@{v} (position {p})); inget nytt",
+    "da": "allerede registreret: add_goal goal-da (course/vfu-1@{v} (position {p})); intet nyt",
+}
+
+
+@pytest.mark.parametrize("language", ["en", "sv", "da"])
+def test_a_recorded_command_is_told_in_the_language(
+    peerlog: Cli, placement: Placement, language: str
+) -> None:
+    args = ("record", "add_goal", "course_id=vfu-1", f"goal_id=g-{language}", "title=Teamwork",
+            "occurred_at=2026-03-03T08:00:00+00:00", "--actor", "coord", "--id", f"goal-{language}")  # fmt: skip
+    said = peerlog.ok("--lang", language, *args).strip()
+    position = placement.app.store.max_notification_id()
+    version = len(list(placement.app.records("course/vfu-1")))
+    assert said == RECORDED[language].format(v=version, p=position)
+    again = peerlog.ok("--lang", language, *args).strip()
+    assert again == AGAIN[language].format(v=version, p=position)
+
+
+def test_an_unknown_pair_is_hinted_at_in_the_language(peerlog: Cli, placement: Placement) -> None:
+    del placement
+    args = ("record", "record_step", "pair_id=p11", "session_id=d1", "step_id=x1",
+            "kind=performance", "performers=s1", "observers=s2", "goals=hygiene", "--actor", "s1")  # fmt: skip
+    said = {}
+    for language in ("en", "sv", "da"):
+        result = peerlog("--lang", language, *args)
+        assert result.exit_code == 1
+        said[language] = result.stderr
+    assert said["en"].endswith("[unknown_pair] Did you mean p1? The pairs are: p1.\n")
+    assert said["sv"].endswith("[unknown_pair] Menade du p1? Det finns dessa par: p1.\n")
+    assert said["da"].endswith("[unknown_pair] Mente du p1? Der er disse par: p1.\n")
+
+
+def test_verify_says_in_the_language_that_the_record_is_intact(
+    peerlog: Cli, placement: Placement
+) -> None:
+    events = placement.app.store.max_notification_id()
+    said = {language: peerlog.ok("--lang", language, "verify") for language in ("en", "sv", "da")}
+    first = {language: text.splitlines()[0] for language, text in said.items()}
+    assert first["en"] == (
+        f"verified: {events} events in 2 streams, hash chains and command log intact"
+    )
+    assert first["sv"] == (
+        f"verifierat: {events} händelser i 2 strömmar, hashkedjor och kommandologg intakta"
+    )
+    assert first["da"] == (
+        f"verificeret: {events} hændelser i 2 strømme, hashkæder og kommandolog intakte"
+    )
+    digest = said["en"].splitlines()[1].removeprefix("digest: ")
+    assert said["sv"].splitlines()[1] == f"kontrollsumma: {digest}"
+    assert said["da"].splitlines()[1] == f"kontrolsum: {digest}"
+    pair = peerlog.ok("--lang", "da", "verify", "--pair", "p1").splitlines()[0]
+    assert re.fullmatch(r"verificeret: par p1: \d+ hændelser, hashkæden intakt", pair), pair
+
+
+def test_an_import_is_summed_up_in_the_language(
+    peerlog: Cli, placement: Placement, tmp_path: Path
+) -> None:
+    def step(step_id: str) -> str:
+        command = placement.step(step_id, occurred_at="2026-03-02T09:00:00+00:00")
+        return json.dumps(command | {"command_id": f"imp-{step_id}"})
+
+    path = tmp_path / "day.jsonl"
+    lines = [step("st7"), step("st8"), '{"command": "record_step", ', step("st7")]
+    path.write_text("\n".join(lines) + "\n")
+    dry = peerlog("--lang", "da", "import", "--dry-run", str(path))
+    assert dry.exit_code == 1
+    out = dry.stdout.splitlines()
+    assert out[0] == f"{path} (prøvekørsel): 4 linjer: gyldige 3, afviste 1"
+    assert out[1].startswith("linje 3: ")
+    assert "Intet blev registreret." in dry.stdout
+    result = peerlog("--lang", "sv", "import", str(path))
+    assert result.exit_code == 1
+    out = result.stdout.splitlines()
+    assert out[0] == f"{path}: 4 rader: registrerade 2, redan registrerade 1, avvisade 1"
+    assert out[1].startswith("rad 3: ")
+    assert len(out) == 2
+    one = tmp_path / "one.jsonl"
+    one.write_text(step("st9") + "\n")
+    assert peerlog.ok("--lang", "da", "import", str(one)) == (
+        f"{one}: 1 linje: registrerede 1, allerede registrerede 0, afviste 0\n"
+    )
+    assert peerlog.ok("--lang", "en", "import", str(one)) == (
+        f"{one}: 1 line: 0 recorded, 1 already recorded, 0 rejected\n"
+    )

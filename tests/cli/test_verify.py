@@ -50,7 +50,7 @@ def test_a_changed_event_fails_and_is_named(
         result = peerlog(*args)
         assert result.exit_code == 1
         lines = result.stdout.splitlines()
-        assert lines[0] == "NOT VERIFIED: 1 problem(s) found"
+        assert lines[0] == "NOT VERIFIED: 1 problem found"
         assert lines[1].startswith(f"first bad event: pair/p1@4 (position {position}): ")
         assert "does not match its hash link" in lines[1]
     report = json.loads(peerlog("verify", "--format", "json").stdout)
