@@ -349,30 +349,23 @@ class Participation(Projection):
         rows = self.rows
         members = rows.of(PARTICIPATION)
         in_session = rows.of(SESSION_PARTICIPATION)
-        for person in entry.performers:
-            key = (p, person)
-            row = members.get(key)
-            if row is not None:
-                row.performer += delta
-                rows.touch(PARTICIPATION, key)
-            if session is not None:
-                session_person = (p, session_id, person)
-                counted = in_session.get(session_person)
-                if counted is not None:
-                    counted.performer += delta
-                    rows.touch(SESSION_PARTICIPATION, session_person)
-        for person in entry.observers:
-            key = (p, person)
-            row = members.get(key)
-            if row is not None:
-                row.observer += delta
-                rows.touch(PARTICIPATION, key)
-            if session is not None:
-                session_person = (p, session_id, person)
-                counted = in_session.get(session_person)
-                if counted is not None:
-                    counted.observer += delta
-                    rows.touch(SESSION_PARTICIPATION, session_person)
+        roles: tuple[tuple[Literal["performer", "observer"], tuple[str, ...]], ...] = (
+            ("performer", entry.performers),
+            ("observer", entry.observers),
+        )
+        for role, people in roles:
+            for person in people:
+                key = (p, person)
+                row = members.get(key)
+                if row is not None:
+                    setattr(row, role, getattr(row, role) + delta)
+                    rows.touch(PARTICIPATION, key)
+                if session is not None:
+                    session_person = (p, session_id, person)
+                    counted = in_session.get(session_person)
+                    if counted is not None:
+                        setattr(counted, role, getattr(counted, role) + delta)
+                        rows.touch(SESSION_PARTICIPATION, session_person)
         pair.steps += delta
         if session is not None:
             session.steps += delta
