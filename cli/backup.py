@@ -15,7 +15,7 @@ from peerlog import PeerLog, i18n
 from peerlog.application import VerifyReport
 from peerlog.cli.errors import Failed
 from peerlog.cli.session import Session, pass_session
-from peerlog.i18n import N_, _, ngettext
+from peerlog.i18n import N_, _, ngettext, shown
 from peerlog.integrity import tamper
 from peerlog.integrity.checkpoints import Checkpoint
 from peerlog.integrity.notes import Note
@@ -133,7 +133,7 @@ def backup_command(session: Session, /, *, file: Path) -> None:
 def _problem(copy: Copy) -> str:
     first = copy.report.first_problem
     if first is not None:
-        return first.describe()
+        return shown(first.describe())
     assert copy.checkpoint is not None
     size = copy.checkpoint.checkpoint.size
     return ngettext(

@@ -12,7 +12,7 @@ from peerlog.cli.errors import Failed, cannot_write
 from peerlog.cli.keys import read_text
 from peerlog.cli.output import echo_json, table, when
 from peerlog.cli.session import Session, pass_session
-from peerlog.i18n import N_, _, ngettext, pgettext
+from peerlog.i18n import N_, _, ngettext, pgettext, shown_error
 from peerlog.integrity.checkpoints import Checkpoint, CheckpointError
 from peerlog.integrity.notes import Note, NoteError
 from peerlog.integrity.service import Integrity
@@ -238,7 +238,7 @@ def cosigned_command(session: Session, file: Path) -> None:
         text = read_text(file, N_("the cosigned checkpoint"))
         stored = _integrity(session).add_cosignatures(text)
     except (NoteError, CheckpointError) as exc:
-        raise Failed(str(exc)) from None
+        raise Failed(shown_error(exc)) from None
     click.echo(
         ngettext(
             "checkpoint at %(size)s event: cosigned by %(witnesses)s",

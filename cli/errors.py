@@ -11,7 +11,7 @@ from typing import Any, Final
 
 import click
 
-from peerlog.i18n import _, shown
+from peerlog.i18n import _, shown, shown_error
 from peerlog.persistence.config import ConfigurationError
 
 FAILED: Final = 1
@@ -54,7 +54,7 @@ def translate(exc: Exception, where: str) -> click.ClickException | None:  # noq
             _("the rebuild failed (%(error)s); the live tables are as they were") % {"error": exc}
         )
     if isinstance(exc, ConfigurationError):
-        return Failed(_("configuration: %(error)s") % {"error": exc})
+        return Failed(_("configuration: %(error)s") % {"error": shown_error(exc)})
     if isinstance(exc, MapperDeserialisationError):
         return Failed(
             _("the record at %(where)s cannot be read: %(error)s; run 'peerlog verify'")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from peerlog.cli.errors import Failed
-from peerlog.i18n import N_, _
+from peerlog.i18n import N_, _, shown_error
 from peerlog.integrity.notes import NoteError, Verifier
 
 
@@ -23,7 +23,7 @@ def verifier_key(value: str, *, what: str = "--key") -> Verifier:
     try:
         return Verifier.parse(text)
     except NoteError as exc:
-        raise Failed(f"{what}: {exc}") from None
+        raise Failed(f"{what}: {shown_error(exc)}") from None
 
 
 def read_text(path: Path, what: str) -> str:

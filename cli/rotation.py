@@ -10,10 +10,12 @@ from pathlib import Path
 import click
 
 from peerlog import i18n
+from peerlog.cli.errors import Failed
 from peerlog.cli.group import OrderedGroup
 from peerlog.cli.output import echo_json, table, when
 from peerlog.cli.session import Session, pass_session
-from peerlog.i18n import _, ngettext, pgettext
+from peerlog.i18n import _, ngettext, pgettext, shown_error
+from peerlog.integrity.checkpoints import CheckpointError
 from peerlog.integrity.notes import Signer
 from peerlog.integrity.service import Integrity
 from peerlog.integrity.signing import (
@@ -197,7 +199,10 @@ def rotate_checkpoint_command(
     else:
         new = load_signer({CHECKPOINT_KEY: value})
         configure = f"{CHECKPOINT_KEY}=${new_key_env}"
-    retired = integrity.rotate_signer(new)
+    try:
+        retired = integrity.rotate_signer(new)
+    except CheckpointError as exc:
+        raise Failed(shown_error(exc)) from None
     click.echo(
         ngettext(
             "retired the checkpoint key %(key)s after the checkpoint at %(size)s event; "

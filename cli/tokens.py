@@ -7,7 +7,7 @@ import click
 from peerlog.cli.errors import Failed
 from peerlog.cli.output import echo_json, format_option, table, when
 from peerlog.cli.session import Session, pass_session
-from peerlog.i18n import N_, _, ngettext, pgettext
+from peerlog.i18n import N_, _, ngettext, pgettext, shown_error
 from peerlog.projections import StoreEvents
 from peerlog.web.access import Scope
 from peerlog.web.roster import Roster
@@ -70,7 +70,7 @@ def create_command(
     try:
         token, secret = Tokens.of(app).create(actor, role, courses)
     except TokenError as exc:
-        raise Failed(str(exc)) from None
+        raise Failed(shown_error(exc)) from None
     if fmt == "json":
         echo_json({"token": secret, **token.as_dict()})
     else:

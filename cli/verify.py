@@ -14,7 +14,7 @@ from peerlog.cli.errors import FAILED, Failed
 from peerlog.cli.keys import KEY_HELP, WITNESS_HELP, read_text, verifier_key
 from peerlog.cli.output import echo_json, format_option
 from peerlog.cli.session import Session, pass_session
-from peerlog.i18n import N_, _, ngettext
+from peerlog.i18n import N_, _, ngettext, shown, shown_error
 from peerlog.integrity import tamper
 from peerlog.integrity.checkpoints import Checkpoint, CheckpointError, open_note
 from peerlog.integrity.notes import Note, NoteError, Verifier
@@ -92,7 +92,7 @@ def _against(
     try:
         opened = open_note(text, verifier, required)
     except CheckpointError as exc:
-        raise Failed(str(exc)) from None
+        raise Failed(shown_error(exc)) from None
     integrity.catch_up_if_possible()
     return tamper.check(
         integrity.source, integrity.tree, opened.checkpoint, _earlier(integrity, verifier)
@@ -149,10 +149,10 @@ def _print(report: VerifyReport, verdict: tamper.Verdict | None, pair_id: str | 
             )
             % {"count": i18n.number(count)}
         )
-        click.echo(_("first bad event: %(problem)s") % {"problem": first.describe()})
+        click.echo(_("first bad event: %(problem)s") % {"problem": shown(first.describe())})
         for problem in report.problems:
             if problem is not first:
-                click.echo(_("also: %(problem)s") % {"problem": problem.describe()})
+                click.echo(_("also: %(problem)s") % {"problem": shown(problem.describe())})
 
 
 def _print_verdict(verdict: tamper.Verdict) -> None:
@@ -191,7 +191,7 @@ def _print_verdict(verdict: tamper.Verdict) -> None:
         % {"origin": checkpoint.origin, "size": i18n.number(checkpoint.size)}
     )
     for finding in verdict.findings:
-        click.echo(finding.describe())
+        click.echo(shown(finding.describe()))
     if verdict.between is not None:
         low, high = verdict.between
         click.echo(
@@ -210,8 +210,9 @@ def _as_json(report: VerifyReport, verdict: tamper.Verdict | None) -> dict[str, 
         "streams": report.streams,
         "events": report.events,
         "digest": report.digest,
-        "first_problem": first.describe() if first else None,
-        "problems": [p.describe() for p in report.problems],
+        # In English in every language, as JSON is.
+        "first_problem": str(first.describe()) if first else None,
+        "problems": [str(p.describe()) for p in report.problems],
     }
     if verdict is not None:
         out["against"] = {
@@ -219,7 +220,7 @@ def _as_json(report: VerifyReport, verdict: tamper.Verdict | None) -> dict[str, 
             "size": verdict.checkpoint.size,
             "extends": verdict.extends,
             "added": verdict.added,
-            "findings": [f.describe() for f in verdict.findings],
+            "findings": [str(f.describe()) for f in verdict.findings],
             "between": list(verdict.between) if verdict.between else None,
             "tree_matches": verdict.tree_matches,
         }

@@ -10,7 +10,7 @@ import click
 from peerlog import i18n
 from peerlog.cli.errors import Failed, cannot_write
 from peerlog.cli.keys import read_text, verifier_key
-from peerlog.i18n import N_, _, ngettext
+from peerlog.i18n import N_, _, ngettext, shown_error
 from peerlog.integrity.notes import NoteError
 from peerlog.integrity.witness import Request, Witness, WitnessRefused
 
@@ -29,7 +29,7 @@ def _open(folder: Path) -> Witness:
     try:
         return Witness(folder)
     except WitnessRefused as exc:
-        raise Failed(str(exc)) from None
+        raise Failed(shown_error(exc)) from None
 
 
 @click.group("witness", short_help="Cosign a record's checkpoints as a second party.")
@@ -63,7 +63,7 @@ def init_command(folder: Path, name: str, log_key: str) -> None:
     try:
         witness = Witness.init(folder, name, verifier_key(log_key, what="--log-key"))
     except (WitnessRefused, NoteError) as exc:
-        raise Failed(str(exc)) from None
+        raise Failed(shown_error(exc)) from None
     click.echo(str(witness.verifier))
 
 
@@ -103,7 +103,7 @@ def cosign_command(folder: Path, request: Path, output: Path | None) -> None:
             Request.parse(read_text(request, N_("the request"))), int(time.time())
         )
     except WitnessRefused as exc:
-        raise Failed(_("not cosigned: %(reason)s") % {"reason": exc}) from None
+        raise Failed(_("not cosigned: %(reason)s") % {"reason": shown_error(exc)}) from None
     if output is None:
         click.echo(cosigned, nl=False)
     else:

@@ -15,7 +15,7 @@ from peerlog.cli.output import echo_json, format_option, table, when
 from peerlog.cli.progress import Progress, progress_option, wanted
 from peerlog.cli.read_models import stop_on_signals
 from peerlog.cli.session import Session, pass_session
-from peerlog.i18n import _, ngettext, pgettext
+from peerlog.i18n import _, ngettext, pgettext, shown_error
 from peerlog.projections.xapi import (
     Forwarder,
     ForwarderBusy,
@@ -69,7 +69,7 @@ def _lrs_url(value: str | None) -> str:
     try:
         statements_url(value)
     except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--lrs") from None
+        raise click.BadParameter(shown_error(exc), param_hint="--lrs") from None
     return value
 
 
@@ -173,7 +173,7 @@ def forward_command(
         else:
             report = forwarder.run()
     except (ForwarderBusy, ForwardingFailed) as exc:
-        raise Failed(str(exc)) from None
+        raise Failed(shown_error(exc)) from None
     finally:
         forwarder.close()
     if bar.done:

@@ -41,6 +41,7 @@ from psycopg import sql
 
 from peerlog import PeerLog
 from peerlog.domain.vocabulary import ID_RE, ID_RULE_TEXT
+from peerlog.i18n import lazy
 from peerlog.persistence.postgres import PostgresDatastore
 from peerlog.persistence.sqlite import SQLiteDatastore, format_time, parse_time
 
@@ -70,7 +71,8 @@ class Role(StrEnum):
 
 
 class TokenError(ValueError):
-    """A token cannot be created or revoked as asked."""
+    """A token cannot be created or revoked as asked (the message, a
+    :class:`peerlog.i18n.Text`, is shown in the reader's language)."""
 
 
 @dataclass(frozen=True)
@@ -562,16 +564,23 @@ class Tokens:
         try:
             role = Role(role)
         except ValueError:
-            msg = f"unknown role '{role}'; the roles are: {', '.join(Role)}"
+            msg = lazy(
+                "unknown role '%(role)s'; the roles are: %(roles)s",
+                role=str(role),
+                roles=tuple(str(r) for r in Role),
+            )
             raise TokenError(msg) from None
-        for value, what in [(actor, "the actor"), *((c, "a course") for c in courses)]:
+        for value, what in [(actor, lazy("the actor")), *((c, lazy("a course")) for c in courses)]:
             if not ID_RE.fullmatch(value):
-                msg = f"{what} must be an id: {ID_RULE_TEXT}"
+                msg = lazy("%(what)s must be an id: %(rule)s", what=what, rule=lazy(ID_RULE_TEXT))
                 raise TokenError(msg)
         if role is Role.EXAMINER and not courses:
-            raise TokenError("an examiner token names the courses it audits (--course)")
+            raise TokenError(lazy("an examiner token names the courses it audits (--course)"))
         if role is not Role.EXAMINER and courses:
-            msg = f"only examiner tokens name courses; a {role}'s courses follow from the record"
+            msg = lazy(
+                "only examiner tokens name courses; a %(role)s's courses follow from the record",
+                role=str(role),
+            )
             raise TokenError(msg)
         for _ in range(5):
             secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
@@ -587,7 +596,7 @@ class Tokens:
             except IntegrityError:  # pragma: no cover - 48 random bits clashed
                 continue
             return token, secret
-        msg = "could not find a free token id"  # pragma: no cover
+        msg = lazy("could not find a free token id")  # pragma: no cover
         raise TokenError(msg)  # pragma: no cover
 
     def authenticate(self, secret: str) -> Token | None:

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Final
 
+from peerlog.i18n import Text, lazy
 from peerlog.projections.source import EventSource
 from peerlog.projections.store import ReadStore
 from peerlog.projections.xapi.lrs import Answer, LrsClient, LrsError
@@ -56,12 +57,14 @@ Progress = Callable[[int, int, int], None]
 
 
 class ForwarderBusy(RuntimeError):
-    """Another forwarder to the same store is running."""
+    """Another forwarder to the same store is running (the message, a
+    :class:`peerlog.i18n.Text`, is shown in the reader's language)."""
 
 
 class ForwardingFailed(RuntimeError):
     """The store could not be reached or would not take statements; the position stays
-    where the store's last answer left it."""
+    where the store's last answer left it (the message, a :class:`peerlog.i18n.Text`, is
+    shown in the reader's language)."""
 
 
 @dataclass
@@ -138,7 +141,9 @@ class Forwarder:
         stop = stop or threading.Event()
         with self.read_store.lock(self.lock_name, wait=False) as acquired:
             if not acquired:
-                msg = f"another forwarder to {self.target} is running; stop it first"
+                msg = lazy(
+                    "another forwarder to %(lrs)s is running; stop it first", lrs=self.target
+                )
                 raise ForwarderBusy(msg)
             start = self.tracking.forwarded(self.target).position
             fold, source = fold_up_to(self.events, self.settings, start)
@@ -208,35 +213,47 @@ class Forwarder:
 
     def _post(self, statements: list[dict[str, object]]) -> Answer:
         pause = FIRST_PAUSE
-        problem = ""
+        problem: Text | str = ""
         for attempt in range(1, self.retries + 2):
             try:
                 answer = self.client.post(statements)
             except OSError as exc:
-                problem = f"cannot reach it ({exc.strerror or type(exc).__name__})"
+                problem = lazy(
+                    "cannot reach it (%(error)s)", error=exc.strerror or type(exc).__name__
+                )
             except Exception as exc:  # noqa: BLE001 - http.client's errors have no common base
-                problem = f"the connection failed ({type(exc).__name__})"
+                problem = lazy("the connection failed (%(error)s)", error=type(exc).__name__)
             else:
                 if answer.ok or answer.status in REFUSING:
                     return answer
                 if answer.status in (401, 403):
-                    msg = (
-                        f"the LRS at {self.target} refused the credentials ({answer.status}); "
-                        "set PEERLOG_XAPI_LRS_USERNAME and PEERLOG_XAPI_LRS_PASSWORD"
+                    msg = lazy(
+                        "the LRS at %(lrs)s refused the credentials (%(status)s); set "
+                        "PEERLOG_XAPI_LRS_USERNAME and PEERLOG_XAPI_LRS_PASSWORD",
+                        lrs=self.target,
+                        status=answer.status,
                     )
                     raise ForwardingFailed(msg)
                 if answer.status not in PASSING:
-                    msg = f"the LRS at {self.target} answered {answer.status}: {answer.reason()}"
+                    msg = lazy(
+                        "the LRS at %(lrs)s answered %(status)s: %(reason)s",
+                        lrs=self.target,
+                        status=answer.status,
+                        reason=answer.reason(),
+                    )
                     raise ForwardingFailed(msg)
-                problem = f"it answered {answer.status}"
+                problem = lazy("it answered %(status)s", status=answer.status)
             if attempt > self.retries:
                 break
             logger.info("LRS at %s: %s; trying again in %.1f s", self.target, problem, pause)
             self.sleep(pause * (0.5 + random.random()))  # noqa: S311 - jitter, not secrets
             pause = min(pause * 2, LONGEST_PAUSE)
-        msg = (
-            f"the LRS at {self.target}: {problem}, {self.retries + 1} times; the "
-            "position stays where its last answer left it"
+        msg = lazy(
+            "the LRS at %(lrs)s: %(problem)s, %(tries)s times; the position stays where its "
+            "last answer left it",
+            lrs=self.target,
+            problem=problem,
+            tries=self.retries + 1,
         )
         raise ForwardingFailed(msg)
 

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from typing import Any, Final
 from urllib.parse import urlencode, urljoin, urlsplit
 
+from peerlog.i18n import lazy
+
 USERNAME: Final = "PEERLOG_XAPI_LRS_USERNAME"
 PASSWORD: Final = "PEERLOG_XAPI_LRS_PASSWORD"
 TIMEOUT_SECONDS: Final = 30.0
@@ -54,9 +56,9 @@ def statements_url(url: str) -> str:
     ``.../statements``)."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        msg = (
-            "the LRS must be an http(s) URL such as https://lrs.example.edu/xAPI/, "
-            f"not {describe(url)!r}"
+        msg = lazy(
+            "the LRS must be an http(s) URL such as https://lrs.example.edu/xAPI/, not %(url)s",
+            url=repr(describe(url)),
         )
         raise ValueError(msg)
     path = parts.path.rstrip("/")
@@ -167,9 +169,11 @@ class LrsClient:
         while True:
             answer = self.request("GET", target)
             if answer.status != 200 or not isinstance(answer.body, dict):
-                msg = (
-                    f"the LRS at {self.where} answered a query with {answer.status}: "
-                    f"{answer.reason()}"
+                msg = lazy(
+                    "the LRS at %(lrs)s answered a query with %(status)s: %(reason)s",
+                    lrs=self.where,
+                    status=answer.status,
+                    reason=answer.reason(),
                 )
                 raise LrsError(msg)
             yield from answer.body.get("statements", [])

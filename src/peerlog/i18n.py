@@ -44,6 +44,12 @@ def N_(message: str) -> str:  # noqa: N802 - gettext's name for "translated wher
     return message
 
 
+def ngettext_noop(singular: str, plural: str) -> tuple[str, str]:
+    """Marks a message with a plural form for the catalogs (as :func:`N_` does one
+    without); it is translated where shown, with :func:`ngettext`."""
+    return singular, plural
+
+
 @cache
 def translations(language: str) -> _gettext.NullTranslations:
     """The compiled catalog of a language (English reads the messages as written)."""
@@ -248,3 +254,9 @@ def lazy(msgid: str, **values: object) -> Text:
 def shown(message: object) -> str:
     """A message in the current language: a :class:`Text` translated, any other as it is."""
     return message.translated() if isinstance(message, Text) else str(message)
+
+
+def shown_error(exc: BaseException) -> str:
+    """An error's message in the current language (its :class:`Text`, if it was raised
+    with one; ``str(exc)``, in English, is what logs and JSON have)."""
+    return shown(exc.args[0]) if len(exc.args) == 1 else str(exc)

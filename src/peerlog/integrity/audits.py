@@ -57,7 +57,7 @@ def integrity_of(
     for stream, stream_records in records.items():
         problem = integrity.heads.check(stream, stream_records)
         if problem is not None:
-            problems.append(problem.describe())
+            problems.append(str(problem.describe()))
     needed = max((r.id for r in kept), default=0)
     checkpoint = None
     try:

@@ -7,11 +7,13 @@ import base64
 import binascii
 from dataclasses import dataclass
 
+from peerlog.i18n import lazy
 from peerlog.integrity.notes import Note, NoteError, Signer, Verifier
 
 
 class CheckpointError(ValueError):
-    """A checkpoint that is malformed, or not signed (or cosigned) as required."""
+    """A checkpoint that is malformed, or not signed (or cosigned) as required (the
+    message, a :class:`peerlog.i18n.Text`, is shown in the reader's language)."""
 
 
 @dataclass(frozen=True)
@@ -27,18 +29,18 @@ class Checkpoint:
     def parse_body(cls, body: str) -> Checkpoint:
         lines = body.split("\n")
         if len(lines) < 4 or lines[-1] != "":
-            msg = "a checkpoint's text is three lines: origin, tree size, root hash"
+            msg = lazy("a checkpoint's text is three lines: origin, tree size, root hash")
             raise CheckpointError(msg)
         origin, size, root = lines[0], lines[1], lines[2]
         if not origin or not size.isdigit() or (size != "0" and size.startswith("0")):
-            msg = "a checkpoint names its origin, then its tree size in decimal digits"
+            msg = lazy("a checkpoint names its origin, then its tree size in decimal digits")
             raise CheckpointError(msg)
         try:
             digest = base64.b64decode(root.encode("ascii"), validate=True)
         except (binascii.Error, UnicodeEncodeError, ValueError):
             digest = b""
         if len(digest) != 32 or base64.b64encode(digest).decode() != root:
-            msg = "a checkpoint's third line is the base64 of its 32-byte root hash"
+            msg = lazy("a checkpoint's third line is the base64 of its 32-byte root hash")
             raise CheckpointError(msg)
         return cls(origin, int(size), digest)
 
@@ -65,17 +67,17 @@ def open_note(text: str, key: Verifier, witnesses: tuple[Verifier, ...] = ()) ->
     try:
         note = Note.parse(text)
     except NoteError as exc:
-        msg = f"not a signed checkpoint: {exc}"
+        msg = lazy("not a signed checkpoint: %(error)s", error=exc.args[0])
         raise CheckpointError(msg) from None
     checkpoint = Checkpoint.parse_body(note.body)
     if not note.signed_by(key):
-        msg = f"the checkpoint is not signed by {key.name}+{key.key_id.hex()}"
+        msg = lazy("the checkpoint is not signed by %(key)s", key=f"{key.name}+{key.key_id.hex()}")
         raise CheckpointError(msg)
     cosigned = {}
     for witness in witnesses:
         when = note.cosigned_at(witness)
         if when is None:
-            msg = f"the checkpoint is not cosigned by the witness {witness.name}"
+            msg = lazy("the checkpoint is not cosigned by the witness %(name)s", name=witness.name)
             raise CheckpointError(msg)
         cosigned[str(witness)] = when
     return Opened(checkpoint, note, cosigned)

@@ -25,6 +25,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+from peerlog.i18n import Text, lazy
+
 SIGNATURE: Final = 0x01
 COSIGNATURE: Final = 0x04
 DASH: Final = "\u2014 "
@@ -33,12 +35,13 @@ _TIME: Final = struct.Struct(">Q")
 
 
 class NoteError(ValueError):
-    """A note, key or signature that is malformed (the message says what)."""
+    """A note, key or signature that is malformed (the message says what, in English as
+    ``str``; shown in the reader's language, :func:`peerlog.i18n.shown_error`)."""
 
 
 def _check_name(name: str) -> str:
     if not name or any(c.isspace() or c == "+" for c in name):
-        msg = f"a key name is not empty and has no spaces or '+': {name!r}"
+        msg = lazy("a key name is not empty and has no spaces or '+': %(name)s", name=repr(name))
         raise NoteError(msg)
     return name
 
@@ -57,11 +60,11 @@ def strict_b64decode(text: str) -> bytes:
     return data
 
 
-def _b64decode(text: str, what: str) -> bytes:
+def _b64decode(text: str, what: Text) -> bytes:
     try:
         return strict_b64decode(text)
     except (binascii.Error, UnicodeEncodeError, ValueError):
-        msg = f"{what} is not base64"
+        msg = lazy("%(what)s is not base64", what=what)
         raise NoteError(msg) from None
 
 
@@ -85,16 +88,20 @@ class Verifier:
     def parse(cls, text: str) -> Verifier:
         parts = text.strip().split("+", 2)  # the base64 key may hold '+' itself
         if len(parts) != 3:
-            msg = "a verifier key is written NAME+KEYID+KEY (as 'peerlog checkpoint key' prints it)"
+            msg = lazy(
+                "a verifier key is written NAME+KEYID+KEY (as 'peerlog checkpoint key' prints it)"
+            )
             raise NoteError(msg)
         name, hex_id, material = parts
-        raw = _b64decode(material, "the key in the verifier key")
+        raw = _b64decode(material, lazy("the key in the verifier key"))
         if len(raw) != 33 or raw[0] not in (SIGNATURE, COSIGNATURE):
-            msg = "the verifier key is not an Ed25519 note or cosignature key"
+            msg = lazy("the verifier key is not an Ed25519 note or cosignature key")
             raise NoteError(msg)
         verifier = cls(_check_name(name), raw[0], raw[1:])
         if verifier.key_id.hex() != hex_id.lower():
-            msg = "the verifier key's id does not match its name and key (was it copied whole?)"
+            msg = lazy(
+                "the verifier key's id does not match its name and key (was it copied whole?)"
+            )
             raise NoteError(msg)
         return verifier
 
@@ -132,15 +139,15 @@ class Signer:
     def parse(cls, text: str) -> Signer:
         parts = text.strip().split("+", 4)
         if len(parts) != 5 or parts[:2] != ["PRIVATE", "KEY"]:
-            msg = "a signer key is written PRIVATE+KEY+NAME+KEYID+KEY"
+            msg = lazy("a signer key is written PRIVATE+KEY+NAME+KEYID+KEY")
             raise NoteError(msg)
-        raw = _b64decode(parts[4], "the signer key")
+        raw = _b64decode(parts[4], lazy("the signer key"))
         if len(raw) != 33 or raw[0] not in (SIGNATURE, COSIGNATURE):
-            msg = "the signer key is not an Ed25519 note or cosignature key"
+            msg = lazy("the signer key is not an Ed25519 note or cosignature key")
             raise NoteError(msg)
         signer = cls(_check_name(parts[2]), raw[0], raw[1:])
         if signer.verifier.key_id.hex() != parts[3].lower():
-            msg = "the signer key's id does not match its name and key"
+            msg = lazy("the signer key's id does not match its name and key")
             raise NoteError(msg)
         return signer
 
@@ -159,7 +166,7 @@ class Signer:
     def sign(self, body: str) -> str:
         """The signature line of this key for a note body."""
         if self.kind != SIGNATURE:
-            msg = "a cosignature key cosigns; it does not sign notes"
+            msg = lazy("a cosignature key cosigns; it does not sign notes")
             raise NoteError(msg)
         blob = self.verifier.key_id + self._key().sign(body.encode())
         return f"{DASH}{self.name} {base64.b64encode(blob).decode()}\n"
@@ -167,7 +174,7 @@ class Signer:
     def cosign(self, body: str, timestamp: int) -> str:
         """The cosignature line of this key for a checkpoint body, at ``timestamp``."""
         if self.kind != COSIGNATURE:
-            msg = "a note key signs; a witness cosigns with a cosignature key"
+            msg = lazy("a note key signs; a witness cosigns with a cosignature key")
             raise NoteError(msg)
         stamp = _TIME.pack(timestamp)
         signature = self._key().sign(cosigned_message(body, timestamp))
@@ -195,26 +202,30 @@ class Note:
     @classmethod
     def parse(cls, text: str) -> Note:
         if not text.endswith("\n"):
-            msg = "a signed note ends with a newline"
+            msg = lazy("a signed note ends with a newline")
             raise NoteError(msg)
         split = text.rfind("\n\n")
         if split < 0:
-            msg = "a signed note has a blank line between its text and its signatures"
+            msg = lazy("a signed note has a blank line between its text and its signatures")
             raise NoteError(msg)
         body, block = text[: split + 1], text[split + 2 :]
         signatures = []
         for line in block.splitlines(keepends=True):
             if not line.startswith(DASH):
-                msg = f"a signature line starts with '{DASH}': {line.strip()!r}"
+                msg = lazy(
+                    "a signature line starts with '%(dash)s': %(line)s",
+                    dash=DASH,
+                    line=repr(line.strip()),
+                )
                 raise NoteError(msg)
             name, _, material = line[len(DASH) :].rstrip("\n").partition(" ")
-            blob = _b64decode(material, f"the signature of {name!r}")
+            blob = _b64decode(material, lazy("the signature of %(name)s", name=repr(name)))
             if len(blob) < 5:
-                msg = f"the signature of {name!r} is too short"
+                msg = lazy("the signature of %(name)s is too short", name=repr(name))
                 raise NoteError(msg)
             signatures.append(Signature(name, blob[:4], blob[4:], line))
         if not signatures:
-            msg = "the note carries no signature"
+            msg = lazy("the note carries no signature")
             raise NoteError(msg)
         return cls(body, tuple(signatures))
 

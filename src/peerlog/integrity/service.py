@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Final
 
 from peerlog.application import PeerLog
+from peerlog.i18n import lazy
 from peerlog.integrity import checkpoints
 from peerlog.integrity.checkpoints import Checkpoint
 from peerlog.integrity.heads import VerifiedHeads
@@ -73,11 +74,11 @@ class Integrity:
         if self._signer is None:
             signer = load_signer(self.settings)
             if any(k.verifier == str(signer.verifier) for k in self.store.retired_keys()):
-                msg = (
-                    f"the configured checkpoint key {signer.verifier.name}+"
-                    f"{signer.verifier.key_id.hex()} was retired ('peerlog keys "
+                msg = lazy(
+                    "the configured checkpoint key %(key)s was retired ('peerlog keys "
                     "rotate-checkpoint'); configure the new key (PEERLOG_CHECKPOINT_KEY or "
-                    "PEERLOG_CHECKPOINT_KEY_FILE)"
+                    "PEERLOG_CHECKPOINT_KEY_FILE)",
+                    key=f"{signer.verifier.name}+{signer.verifier.key_id.hex()}",
                 )
                 raise SigningKeyError(msg)
             self._signer = signer
@@ -92,13 +93,15 @@ class Integrity:
         The old key is kept in the list of retired keys, and is refused from then on."""
         old = self.signer()
         if new.name != old.name:
-            msg = (
-                f"the new key is named {new.name}, but the record's checkpoints are of "
-                f"{old.name}; make the new key with PEERLOG_CHECKPOINT_ORIGIN={old.name}"
+            msg = lazy(
+                "the new key is named %(new)s, but the record's checkpoints are of %(old)s; "
+                "make the new key with PEERLOG_CHECKPOINT_ORIGIN=%(old)s",
+                new=new.name,
+                old=old.name,
             )
             raise SigningKeyError(msg)
         if str(new.verifier) == str(old.verifier):
-            msg = "the new checkpoint key is the one configured now; give another key"
+            msg = lazy("the new checkpoint key is the one configured now; give another key")
             raise SigningKeyError(msg)
         latest, _ = self.make_checkpoint()
         notes = {}
@@ -108,10 +111,11 @@ class Integrity:
             if not note.signed_by(old.verifier) or self.tree.root(checkpoint.size) != (
                 checkpoint.root
             ):
-                msg = (
-                    f"the kept checkpoint at {checkpoint.size} events is not signed by the "
-                    "configured key or no longer matches the stored tree; run 'peerlog "
-                    "verify --against' with it before rotating the key"
+                msg = lazy(
+                    "the kept checkpoint at %(size)s events is not signed by the configured "
+                    "key or no longer matches the stored tree; run 'peerlog verify --against' "
+                    "with it before rotating the key",
+                    size=checkpoint.size,
                 )
                 raise checkpoints.CheckpointError(msg)
             notes[stored.size] = note.with_lines([new.sign(note.body)]).text()
@@ -167,7 +171,11 @@ class Integrity:
         checkpoint = Checkpoint.parse_body(incoming.body)
         stored = self.store.checkpoint(checkpoint.size)
         if stored is None or Note.parse(stored.note).body != incoming.body:
-            msg = f"this record made no checkpoint {checkpoint}"
+            msg = lazy(
+                "this record made no checkpoint of %(origin)s at %(size)s events",
+                origin=checkpoint.origin,
+                size=checkpoint.size,
+            )
             raise checkpoints.CheckpointError(msg)
         mine = Note.parse(stored.note)
         merged = mine.with_lines([s.line for s in incoming.signatures])

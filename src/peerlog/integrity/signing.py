@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Final
 
+from peerlog.i18n import Text, lazy
 from peerlog.integrity.notes import NoteError, Signer
 from peerlog.persistence.config import ConfigurationError
 from peerlog.persistence.masterkey import create_private_file
@@ -48,11 +49,15 @@ def default_origin(environ: Mapping[str, str]) -> str:
     return environ.get(CHECKPOINT_ORIGIN) or f"{socket.gethostname() or 'localhost'}/peerlog"
 
 
-def _parse(text: str, where: str) -> Signer:
+def _parse(text: str, where: str | Text) -> Signer:
     try:
         return Signer.parse(text)
     except NoteError as exc:
-        msg = f"{where} does not hold a checkpoint signing key: {exc}"
+        msg = lazy(
+            "%(where)s does not hold a checkpoint signing key: %(error)s",
+            where=where,
+            error=exc.args[0],
+        )
         raise SigningKeyError(msg) from None
 
 
@@ -66,14 +71,18 @@ def load_signer(environ: Mapping[str, str], *, create: bool = True) -> Signer:
         text = path.read_text(encoding="ascii")
     except FileNotFoundError:
         if not create:
-            msg = f"there is no checkpoint signing key at {path}"
+            msg = lazy("there is no checkpoint signing key at %(path)s", path=str(path))
             raise SigningKeyError(msg) from None
         write_key(path, Signer.generate(_origin(environ)))
         text = path.read_text(encoding="ascii")
     except (OSError, UnicodeDecodeError) as exc:
-        msg = f"cannot read the checkpoint key file {path}: {type(exc).__name__}"
+        msg = lazy(
+            "cannot read the checkpoint key file %(path)s: %(error)s",
+            path=str(path),
+            error=type(exc).__name__,
+        )
         raise SigningKeyError(msg) from None
-    return _parse(text, f"the checkpoint key file {path}")
+    return _parse(text, lazy("the checkpoint key file %(path)s", path=str(path)))
 
 
 def _origin(environ: Mapping[str, str]) -> str:
@@ -81,7 +90,7 @@ def _origin(environ: Mapping[str, str]) -> str:
     try:
         Signer.generate(origin)
     except NoteError as exc:
-        msg = f"{CHECKPOINT_ORIGIN}: {exc}"
+        msg = lazy("%(name)s: %(error)s", name=CHECKPOINT_ORIGIN, error=exc.args[0])
         raise SigningKeyError(msg) from None
     return origin
 
@@ -91,5 +100,9 @@ def write_key(path: Path, signer: Signer) -> bool:
     try:
         return create_private_file(path, str(signer) + "\n")
     except OSError as exc:
-        msg = f"cannot create the key file {path} ({type(exc).__name__})"
+        msg = lazy(
+            "cannot create the key file %(path)s (%(error)s)",
+            path=str(path),
+            error=type(exc).__name__,
+        )
         raise SigningKeyError(msg) from None

@@ -21,6 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Final
 
+from peerlog.i18n import Text, lazy
 from peerlog.integrity.checkpoints import Checkpoint
 from peerlog.integrity.leaves import Entry
 from peerlog.integrity.merkle import EMPTY_ROOT, ProofError, node_hash
@@ -60,19 +61,23 @@ class CompactRange:
 
 @dataclass(frozen=True)
 class Finding:
-    """What is wrong at a position (or a run of positions) of the record."""
+    """What is wrong at a position (or a run of positions) of the record. Its
+    description is in English as ``str`` (JSON has it so), shown in the reader's language
+    with :func:`peerlog.i18n.shown`."""
 
     first: int
     last: int
-    what: str
+    what: Text
 
-    def describe(self) -> str:
-        where = (
-            f"position {self.first}"
-            if self.first == self.last
-            else f"positions {self.first} to {self.last}"
+    def describe(self) -> Text:
+        if self.first == self.last:
+            return lazy("position %(first)s: %(what)s", first=self.first, what=self.what)
+        return lazy(
+            "positions %(first)s to %(last)s: %(what)s",
+            first=self.first,
+            last=self.last,
+            what=self.what,
         )
-        return f"{where}: {self.what}"
 
 
 @dataclass
@@ -151,11 +156,18 @@ def _bracket(verdict: Verdict, roots: dict[int, bytes], marks: dict[int, Checkpo
             Finding(
                 head + 1,
                 size,
-                f"missing: the record ends at position {head} but the checkpoint covers "
-                f"{size} events (deleted)"
+                lazy(
+                    "missing: the record ends at position %(head)s but the checkpoint covers "
+                    "%(size)s events (deleted)",
+                    head=head,
+                    size=size,
+                )
                 if head
-                else f"missing: the record is empty but the checkpoint covers {size} events "
-                "(every event was deleted)",
+                else lazy(
+                    "missing: the record is empty but the checkpoint covers %(size)s events "
+                    "(every event was deleted)",
+                    size=size,
+                ),
             )
         )
 
@@ -164,11 +176,11 @@ def _name(today: dict[int, Entry | None], leaves: dict[int, bytes]) -> list[Find
     """Name each position whose event no longer hashes to the checkpoint's leaf."""
     changed = sorted(today)
     others = changed if len(changed) <= MOVE_SEARCH else []
-    words: list[tuple[int, str]] = []
+    words: list[tuple[int, Text]] = []
     for at in changed:
         entry = today[at]
         if entry is None:
-            words.append((at, "missing: the event the checkpoint covers here was deleted"))
+            words.append((at, lazy("missing: the event the checkpoint covers here was deleted")))
             continue
         came_from = None
         for candidate in (at - 1, at + 1, *others):
@@ -177,29 +189,42 @@ def _name(today: dict[int, Entry | None], leaves: dict[int, bytes]) -> list[Find
                 break
         if came_from == at - 1:
             words.append(
-                (at, "moved one position on: an event was inserted before it (or deleted after)")
+                (
+                    at,
+                    lazy(
+                        "moved one position on: an event was inserted before it (or deleted after)"
+                    ),
+                )
             )
         elif came_from == at + 1:
-            words.append((at, "moved one position back: an event before it was deleted"))
+            words.append((at, lazy("moved one position back: an event before it was deleted")))
         elif came_from is not None:
             words.append(
-                (at, f"reordered: it holds {entry}, which the checkpoint has at {came_from}")
+                (
+                    at,
+                    lazy(
+                        "reordered: it holds %(event)s, which the checkpoint has at %(position)s",
+                        event=str(entry),
+                        position=came_from,
+                    ),
+                )
             )
         else:
             words.append(
                 (
                     at,
-                    (
-                        f"changed: {entry} as stored now does not hash to the event the "
+                    lazy(
+                        "changed: %(event)s as stored now does not hash to the event the "
                         "checkpoint covers here (its bytes, stream, version or time were "
-                        "rewritten, or it was inserted)"
+                        "rewritten, or it was inserted)",
+                        event=str(entry),
                     ),
                 )
             )
     return _runs(words)
 
 
-def _runs(words: list[tuple[int, str]]) -> list[Finding]:
+def _runs(words: list[tuple[int, Text]]) -> list[Finding]:
     """Consecutive positions with the same finding, as one."""
     out: list[Finding] = []
     for at, what in words:

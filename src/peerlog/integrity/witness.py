@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
+from peerlog.i18n import lazy
 from peerlog.integrity import merkle
 from peerlog.integrity.checkpoints import Checkpoint, CheckpointError, open_note
 from peerlog.integrity.notes import COSIGNATURE, Note, NoteError, Signer, Verifier
@@ -35,7 +36,8 @@ LAST_FILE: Final = "last.checkpoint"
 
 
 class WitnessRefused(ValueError):
-    """The witness does not cosign: the message says why."""
+    """The witness does not cosign: the message says why (a :class:`peerlog.i18n.Text`,
+    shown in the reader's language)."""
 
 
 @dataclass(frozen=True)
@@ -53,17 +55,17 @@ class Request:
         head, sep, note = text.partition("\n\n")
         lines = head.split("\n")
         if not sep or not lines[0].startswith("old ") or not lines[0][4:].isdigit():
-            msg = (
+            msg = lazy(
                 "a witness request starts with 'old SIZE', the proof, a blank line, the checkpoint"
             )
             raise WitnessRefused(msg)
         try:
             proof = [base64.b64decode(line.encode("ascii"), validate=True) for line in lines[1:]]
         except (binascii.Error, UnicodeEncodeError, ValueError):
-            msg = "the request's consistency proof is not base64, one hash per line"
+            msg = lazy("the request's consistency proof is not base64, one hash per line")
             raise WitnessRefused(msg) from None
         if any(len(h) != 32 for h in proof):
-            msg = "the request's consistency proof holds something that is not a hash"
+            msg = lazy("the request's consistency proof holds something that is not a hash")
             raise WitnessRefused(msg)
         return cls(int(lines[0][4:]), proof, note)
 
@@ -75,19 +77,27 @@ class Witness:
             self.signer = Signer.parse((folder / KEY_FILE).read_text(encoding="ascii"))
             self.log_key = Verifier.parse((folder / LOG_KEY_FILE).read_text(encoding="ascii"))
         except FileNotFoundError:
-            msg = f"{folder} is not a witness's folder; make one with 'peerlog witness init'"
+            msg = lazy(
+                "%(folder)s is not a witness's folder; make one with 'peerlog witness init'",
+                folder=str(folder),
+            )
             raise WitnessRefused(msg) from None
         except (OSError, UnicodeDecodeError, NoteError) as exc:
-            msg = f"the witness's folder {folder} cannot be read: {exc}"
+            error = exc.args[0] if isinstance(exc, NoteError) else str(exc)
+            msg = lazy(
+                "the witness's folder %(folder)s cannot be read: %(error)s",
+                folder=str(folder),
+                error=error,
+            )
             raise WitnessRefused(msg) from None
 
     @classmethod
     def init(cls, folder: Path, name: str, log_key: Verifier) -> Witness:
         if (folder / KEY_FILE).exists():
-            msg = f"{folder} is a witness's folder already"
+            msg = lazy("%(folder)s is a witness's folder already", folder=str(folder))
             raise WitnessRefused(msg)
         if log_key.kind != 1:
-            msg = "the record's key is a note signing key (type 1), not a cosignature key"
+            msg = lazy("the record's key is a note signing key (type 1), not a cosignature key")
             raise WitnessRefused(msg)
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         write_key(folder / KEY_FILE, Signer.generate(name, COSIGNATURE))
@@ -111,31 +121,40 @@ class Witness:
         try:
             opened = open_note(request.note, self.log_key)
         except CheckpointError as exc:
-            raise WitnessRefused(str(exc)) from None
+            raise WitnessRefused(exc.args[0]) from None
         new = opened.checkpoint
         if new.origin != self.log_key.name:
-            msg = f"the checkpoint is of {new.origin}, not of {self.log_key.name}"
+            msg = lazy(
+                "the checkpoint is of %(origin)s, not of %(name)s",
+                origin=new.origin,
+                name=self.log_key.name,
+            )
             raise WitnessRefused(msg)
         last = self.last()
         old_size = last.size if last is not None else 0
         if request.old != old_size:
-            msg = (
-                f"the witness last cosigned the record at {old_size} events, not "
-                f"{request.old}; ask again with a proof from {old_size} "
-                f"('peerlog checkpoint request --from {old_size}')"
+            msg = lazy(
+                "the witness last cosigned the record at %(old)s events, not %(asked)s; ask "
+                "again with a proof from %(old)s ('peerlog checkpoint request --from %(old)s')",
+                old=old_size,
+                asked=request.old,
             )
             raise WitnessRefused(msg)
         if new.size < old_size:
-            msg = (
-                f"the checkpoint has {new.size} events, fewer than the {old_size} the "
-                "witness cosigned before: the record was cut short"
+            msg = lazy(
+                "the checkpoint has %(size)s events, fewer than the %(old)s the witness "
+                "cosigned before: the record was cut short",
+                size=new.size,
+                old=old_size,
             )
             raise WitnessRefused(msg)
         old_root = last.root if last is not None else merkle.EMPTY_ROOT
         if not merkle.verify_consistency(old_size, new.size, old_root, new.root, request.proof):
-            msg = (
-                f"the checkpoint at {new.size} events is not consistent with the one at "
-                f"{old_size} the witness cosigned: the record's history was changed"
+            msg = lazy(
+                "the checkpoint at %(size)s events is not consistent with the one at %(old)s "
+                "the witness cosigned: the record's history was changed",
+                size=new.size,
+                old=old_size,
             )
             raise WitnessRefused(msg)
         line = self.signer.cosign(new.body(), now)

@@ -26,6 +26,7 @@ from typing import Any, Final
 
 from eventsourcing.persistence import StoredEvent
 
+from peerlog.i18n import Text, lazy
 from peerlog.persistence.records import (
     Appended,
     CommandRecord,
@@ -75,20 +76,25 @@ def link_of(event: RecordedEvent, previous: bytes) -> bytes:
 
 @dataclass(frozen=True)
 class Problem:
-    """The first thing wrong with a stream (or with the command log)."""
+    """The first thing wrong with a stream (or with the command log). Its description
+    is in English as ``str`` (JSON has it so), shown in the reader's language with
+    :func:`peerlog.i18n.shown`."""
 
     stream: str
     version: int | None
     position: int | None
-    reason: str
+    reason: Text
 
-    def describe(self) -> str:
-        where = self.stream
-        if self.version is not None:
-            where += f"@{self.version}"
-        if self.position is not None:
-            where += f" (position {self.position})"
-        return f"{where}: {self.reason}"
+    def describe(self) -> Text:
+        where = self.stream if self.version is None else f"{self.stream}@{self.version}"
+        if self.position is None:
+            return lazy("%(where)s: %(reason)s", where=where, reason=self.reason)
+        return lazy(
+            "%(where)s (position %(position)s): %(reason)s",
+            where=where,
+            position=self.position,
+            reason=self.reason,
+        )
 
 
 def check_stream(
@@ -106,21 +112,18 @@ def check_stream(
         stream = str(event.originator_id)
         count += 1
         if event.originator_version != expected_version:
-            missing = (
-                "is missing (deleted)"
+            reason = (
+                lazy(
+                    "version %(version)s is missing (deleted); the chain is broken from here",
+                    version=expected_version,
+                )
                 if event.originator_version > expected_version
-                else ("appears twice")
+                else lazy(
+                    "version %(version)s appears twice; the chain is broken from here",
+                    version=expected_version,
+                )
             )
-            return (
-                count,
-                previous,
-                Problem(
-                    stream,
-                    expected_version,
-                    None,
-                    f"version {expected_version} {missing}; the chain is broken from here",
-                ),
-            )
+            return count, previous, Problem(stream, expected_version, None, reason)
         if event.id <= last_position:
             return (
                 count,
@@ -129,7 +132,7 @@ def check_stream(
                     stream,
                     event.originator_version,
                     event.id,
-                    "its position is not after the previous event's: events were reordered",
+                    lazy("its position is not after the previous event's: events were reordered"),
                 ),
             )
         computed = link_of(event, previous)
@@ -141,8 +144,10 @@ def check_stream(
                     stream,
                     event.originator_version,
                     event.id,
-                    "does not match its hash link: its stored bytes, version, position or "
-                    "time were changed, or an earlier event was replaced, reordered or removed",
+                    lazy(
+                        "does not match its hash link: its stored bytes, version, position or "
+                        "time were changed, or an earlier event was replaced, reordered or removed"
+                    ),
                 ),
             )
         previous = event.chain
@@ -168,9 +173,15 @@ def check_positions(
                 "record",
                 None,
                 expected,
-                f"positions {expected} to {position - 1} are missing: events were deleted"
+                lazy(
+                    "positions %(first)s to %(last)s are missing: events were deleted",
+                    first=expected,
+                    last=position - 1,
+                )
                 if position > expected + 1
-                else f"position {expected} is missing: an event was deleted",
+                else lazy(
+                    "position %(position)s is missing: an event was deleted", position=expected
+                ),
             )
         command = starts.get(position)
         if command is not None:
@@ -179,7 +190,10 @@ def check_positions(
                     "record",
                     None,
                     position,
-                    f"the command before this one is missing {remaining} of its events",
+                    lazy(
+                        "the command before this one is missing %(count)s of its events",
+                        count=remaining,
+                    ),
                 )
             remaining = command.event_count - 1
         elif remaining:
@@ -189,7 +203,7 @@ def check_positions(
                 "record",
                 None,
                 position,
-                "this event was not recorded by any command: it was inserted",
+                lazy("this event was not recorded by any command: it was inserted"),
             )
         expected = position + 1
     if remaining:
@@ -197,7 +211,10 @@ def check_positions(
             "record",
             None,
             expected,
-            f"the last command is missing {remaining} of its events: they were deleted",
+            lazy(
+                "the last command is missing %(count)s of its events: they were deleted",
+                count=remaining,
+            ),
         )
 
 
