@@ -27,6 +27,7 @@ from peerlog.commands import (
     ReflectionChangesInput,
     StepChangesInput,
 )
+from peerlog.i18n import N_, gettext
 from peerlog.json_text import JsonRejected, decode
 
 Kind = Literal["text", "list", "map", "json"]
@@ -132,18 +133,25 @@ def _typed(value: str, kind: Kind) -> Any:
 _HOW: Final[dict[Kind, str]] = {
     "text": "FIELD=text",
     "list": "FIELD=a,b",
-    "map": "FIELD=key:value,key:value  or  FIELD.key=value",
+    "map": N_("FIELD=key:value,key:value  or  FIELD.key=value"),
     "json": "FIELD:=JSON",
 }
 
 
+REQUIRED: Final = N_("required")
+OPTIONAL: Final = N_("optional")
 _SPECIAL: Final = {
-    "command_id": ("optional", "--id ID (default: a new id)"),
-    "actor": ("required", "--actor ID (or PEERLOG_ACTOR)"),
-    "occurred_at": ("optional", "occurred_at=2026-03-02T08:30 (course's time zone; default: now)"),
-    "changes": ("required", "changes.FIELD=value, e.g. changes.performers=s2"),
-    "giver": ("optional", "giver=ID (default: the actor)"),
+    "command_id": (OPTIONAL, N_("--id ID (default: a new id)")),
+    "actor": (REQUIRED, N_("--actor ID (or PEERLOG_ACTOR)")),
+    "occurred_at": (
+        OPTIONAL,
+        N_("occurred_at=2026-03-02T08:30 (course's time zone; default: now)"),
+    ),
+    "changes": (REQUIRED, N_("changes.FIELD=value, e.g. changes.performers=s2")),
+    "giver": (OPTIONAL, N_("giver=ID (default: the actor)")),
 }
+"""The fields the shell fills in or reads otherwise: whether each is needed, and how to
+write it (messages, read in the current language)."""
 
 
 def _example(name: str, annotation: Any) -> str:
@@ -158,19 +166,21 @@ def _example(name: str, annotation: Any) -> str:
         return "roles=s1:performer,s2:observer"
     if kind == "map":
         return f"{name}.KEY=text"
-    return _HOW[kind].replace("FIELD", name)
+    return gettext(_HOW[kind]).replace("FIELD", name)
 
 
 def describe_fields(command: str) -> list[tuple[str, str, str]]:
-    """(field, required or optional, how to write it) for each field of a command."""
+    """(field, required or optional, how to write it) for each field of a command, in
+    the current language (the fields' names and values are the contract's)."""
     model = MODELS[command]
     rows = []
     for name, info in model.model_fields.items():
         if name == "command":
             continue
         if name in _SPECIAL:
-            rows.append((name, *_SPECIAL[name]))
+            need, how = _SPECIAL[name]
+            rows.append((name, gettext(need), gettext(how)))
             continue
-        need = "required" if info.is_required() else "optional"
-        rows.append((name, need, _example(name, info.annotation)))
+        need = REQUIRED if info.is_required() else OPTIONAL
+        rows.append((name, gettext(need), _example(name, info.annotation)))
     return rows

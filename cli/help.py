@@ -19,7 +19,7 @@ from typing import Final
 import click
 
 from peerlog import i18n
-from peerlog.i18n import N_, gettext
+from peerlog.i18n import N_, Text, gettext, shown
 
 NO_WRAP: Final = "\b"
 """click's mark of a paragraph it keeps as written (an example's command lines)."""
@@ -36,6 +36,16 @@ CLICK_TEXTS: Final = (
     N_("Example:"),
 )
 """click's own words in the help, read from peerlog's catalogs."""
+
+_MADE: dict[str, Text] = {}
+"""Help texts made with values when a command is defined, by their English text."""
+
+
+def made_with(message: Text) -> str:
+    """A help text with values (the default file's path): the text in English, as click
+    is given it, shown in the reader's language with the same values."""
+    _MADE[str(message)] = message
+    return str(message)
 
 
 def paragraphs(text: str) -> Iterator[str]:
@@ -67,14 +77,17 @@ def translated_text(text: str) -> str:
 
 def translated_line(text: str) -> str:
     """An option's or a command's short help in the current language; what click adds in
-    brackets (``[default: 5]``, ``[env var: ...]``) stays as it is."""
+    brackets (``[default: 5]``, ``[env var: ...]``), which click writes in the current
+    language itself (:mod:`peerlog.cli.click_texts`), stays as it is."""
     found = gettext(text)
     if found != text:
         return found
+    if text in _MADE:
+        return shown(_MADE[text])
     extras = _EXTRAS.match(text)
     if extras is None:
         return text
-    return f"{translated_line(extras.group(1))} {gettext(extras.group(2).strip())}"
+    return f"{translated_line(extras.group(1))} {translated_line(extras.group(2).strip())}"
 
 
 class HelpFormatter(click.HelpFormatter):

@@ -16,8 +16,12 @@ from typing import Any, Final, NamedTuple
 import click
 
 from peerlog import i18n
+from peerlog.cli.click_texts import route
 from peerlog.cli.help import HelpContext, in_the_readers_language
 from peerlog.i18n import N_
+
+# click's own words (its labels and messages) in the command line's language.
+route()
 
 
 class Entry(NamedTuple):

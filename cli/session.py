@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Final
 import click
 
 from peerlog.cli.errors import Failed
-from peerlog.i18n import N_
+from peerlog.cli.help import made_with
+from peerlog.i18n import N_, lazy
 from peerlog.persistence.config import (
     DATABASE_URL,
     SQLITE_PREFIX,
@@ -28,8 +29,9 @@ DEFAULT_DB_HELP: Final = (
         "The record to use: sqlite:////absolute/path.sqlite3 or "
         "postgresql://user[:password]@host[:port]/dbname."
     )
-    # Two spaces: the help shown in the reader's language, the default as it is.
-    + f"  [default: the SQLite file {default_sqlite_path()}]"
+    # Two spaces: the help and the default, each shown in the reader's language.
+    + "  "
+    + made_with(lazy("[default: the SQLite file %(path)s]", path=str(default_sqlite_path())))
 )
 
 

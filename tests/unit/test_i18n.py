@@ -19,6 +19,7 @@ KEYWORDS = {
     "pgettext": ((1, "c"), 2),
     "N_": None,
     "lazy": None,
+    "ngettext_noop": (1, 2),
 }
 
 
