@@ -169,9 +169,15 @@ def test_the_language_from_the_environment_and_the_locale(
     del peerlog.env["PEERLOG_LANGUAGE"]
     peerlog.env.update({"PEERLOG_LANGUAGE": "", "LC_ALL": "", "LANG": "sv_SE.UTF-8"})
     assert peerlog.ok(*args).startswith(f"# {TITLES['sv']}")
+    # A --lang peerlog does not speak is refused in the locale's language.
     bad = peerlog("--lang", "de", *args)
     assert bad.exit_code == 2
-    assert "'de' is not one of 'sv', 'da', 'en'" in bad.output
+    assert "Fel: Ogiltigt värde för '--lang': 'de' är inte något av 'sv', 'da', 'en'." in (
+        bad.stderr
+    )
+    peerlog.env["LANG"] = "C.UTF-8"
+    bad = peerlog("--lang", "de", *args)
+    assert "Error: Invalid value for '--lang': 'de' is not one of 'sv', 'da', 'en'." in (bad.stderr)
 
 
 def test_a_rejected_command_is_explained_in_the_language(
@@ -188,9 +194,9 @@ def test_a_rejected_command_is_explained_in_the_language(
     assert said == {
         "en": "Error: record_step rejected: session_id: pair p1 has no session 'nope'; "
         "open it with open_session [unknown_session]",
-        "sv": "Error: record_step avvisades: session_id: paret p1 har inget pass 'nope'; "
+        "sv": "Fel: record_step avvisades: session_id: paret p1 har inget pass 'nope'; "
         "öppna det med open_session [unknown_session]",
-        "da": "Error: record_step blev afvist: session_id: parret p1 har ingen vagt 'nope'; "
+        "da": "Fejl: record_step blev afvist: session_id: parret p1 har ingen vagt 'nope'; "
         "åbn den med open_session [unknown_session]",
     }
 
