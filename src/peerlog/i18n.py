@@ -12,6 +12,7 @@ What machines read stays as it is in every language: JSON keys, rule codes, ids.
 
 from __future__ import annotations
 
+import errno
 import gettext as _gettext
 import os
 from collections.abc import Iterator, Mapping
@@ -260,3 +261,33 @@ def shown_error(exc: BaseException) -> str:
     """An error's message in the current language (its :class:`Text`, if it was raised
     with one; ``str(exc)``, in English, is what logs and JSON have)."""
     return shown(exc.args[0]) if len(exc.args) == 1 else str(exc)
+
+
+_OS_REASONS: Final = {
+    errno.ENOENT: N_("no such file or folder"),
+    errno.EACCES: N_("permission denied"),
+    errno.EPERM: N_("the operation is not permitted"),
+    errno.EISDIR: N_("it is a folder"),
+    errno.ENOTDIR: N_("a part of the path is not a folder"),
+    errno.EEXIST: N_("it exists already"),
+    errno.ENOSPC: N_("no space is left on the device"),
+    errno.EDQUOT: N_("the disk quota is used up"),
+    errno.EROFS: N_("the file system is read-only"),
+    errno.ENAMETOOLONG: N_("the name is too long"),
+    errno.ENOTEMPTY: N_("the folder is not empty"),
+    errno.EBUSY: N_("it is in use"),
+    errno.EIO: N_("the device could not be read or written"),
+    errno.EMFILE: N_("too many files are open"),
+    errno.ECONNREFUSED: N_("the connection was refused"),
+}
+"""The operating system's reasons people meet, in words of the catalogs (the C
+library's own texts are English)."""
+
+
+def os_reason(exc: OSError) -> str:
+    """Why the operating system refused, as a message shown in the reader's language
+    (the C library's English text for a reason not in the catalogs)."""
+    known = _OS_REASONS.get(exc.errno) if exc.errno is not None else None
+    if known is not None:
+        return lazy(known)
+    return exc.strerror or type(exc).__name__
