@@ -7,7 +7,7 @@ from typing import Any, Final
 
 import click
 
-from peerlog import CommandRejected, PeerLog
+from peerlog import CommandRejected, PeerLog, i18n
 from peerlog.cli import dashboard
 from peerlog.cli.demo import notable_pairs, placement, start_of_demo
 from peerlog.cli.errors import FAILED, Failed
@@ -139,10 +139,18 @@ def _seed(app: PeerLog, commands: list[dict[str, Any]], where: str, *, show: boo
         click.get_current_context().exit(FAILED)
     courses = {c["course_id"] for c in commands if c["command"] == "open_course"}
     pair_count = sum(1 for c in commands if c["command"] == "form_pair")
-    return (
-        f"Seeded a placement into {where}: {len(courses)} course{'s' if len(courses) > 1 else ''}, "
-        f"{pair_count} pairs, {len(commands) - len(problems):,} commands recorded."
-    )
+    recorded = len(commands) - len(problems)
+    return _(
+        "Seeded a placement into %(where)s: %(courses)s, %(pairs)s, %(commands)s recorded."
+    ) % {
+        "where": where,
+        "courses": ngettext("%(count)s course", "%(count)s courses", len(courses))
+        % {"count": i18n.number(len(courses))},
+        "pairs": ngettext("%(count)s pair", "%(count)s pairs", pair_count)
+        % {"count": i18n.number(pair_count)},
+        "commands": ngettext("%(count)s command", "%(count)s commands", recorded)
+        % {"count": i18n.number(recorded)},
+    }
 
 
 def _next_steps(session: Session, pairs: int) -> str:
@@ -152,7 +160,7 @@ def _next_steps(session: Session, pairs: int) -> str:
     by_trait = {trait: pair for pair, trait in notable.items()}
     imbalanced = by_trait.get(notable_pairs(6).get("p02", ""), "p01")
     late = by_trait.get(notable_pairs(6).get("p03", ""))
-    lines = ["Next, try:"]
+    lines = [_("Next, try:")]
     if late is not None:
         lines += _late_pair_steps(session.events(), prefix, late)
     lines += [
@@ -161,7 +169,7 @@ def _next_steps(session: Session, pairs: int) -> str:
         f"  {prefix} balance {imbalanced}",
         f"  {prefix} dashboard --supervisor sup-1-1",
         f"  {prefix} verify",
-        "See docs/cli.md for every command.",
+        _("See docs/cli.md for every command."),
     ]
     return "\n".join(lines)
 

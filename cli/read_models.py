@@ -16,7 +16,7 @@ from peerlog.cli.group import OrderedGroup
 from peerlog.cli.output import echo_json, format_option, table, when
 from peerlog.cli.progress import Progress, progress_option, wanted
 from peerlog.cli.session import Session, pass_session
-from peerlog.i18n import _
+from peerlog.i18n import _, pgettext
 from peerlog.projections import PROJECTIONS, Runner
 from peerlog.projections.store import PostgresReadStore
 
@@ -55,12 +55,23 @@ def status_command(session: Session, /, *, fmt: str) -> None:
             s.position,
             s.head,
             s.lag,
-            f"{s.stored_version} (rebuild due: {s.version})" if s.needs_rebuild else s.version,
+            _("%(stored)s (rebuild due: %(version)s)")
+            % {"stored": s.stored_version, "version": s.version}
+            if s.needs_rebuild
+            else s.version,
             when(s.updated_at),
         ]
         for s in statuses
     ]
-    click.echo(table(rows, ["projection", "position", "head", "lag", "version", "updated (UTC)"]))
+    headings = [
+        pgettext("column", "projection"),
+        pgettext("column", "position"),
+        pgettext("column", "head"),
+        pgettext("column", "lag"),
+        pgettext("column", "version"),
+        pgettext("column", "updated (UTC)"),
+    ]
+    click.echo(table(rows, headings))
 
 
 @contextmanager

@@ -166,6 +166,27 @@ def number(value: float) -> str:
     return str(format_decimal(value, locale=locale()))
 
 
+class Fixed(float):
+    """A ratio shown with two decimals: ``0.61`` in English (and wherever it is a plain
+    ``str``, as in logs and JSON), ``0,61`` in Swedish and Danish where it is shown."""
+
+    __slots__ = ()
+
+    def __str__(self) -> str:
+        return f"{self:.2f}"
+
+
+def ratio(value: float | None) -> str:
+    """A balance or other ratio with two decimals, as the language writes it ("-" for none)."""
+    if value is None:
+        return "-"
+    if _current.get() == DEFAULT:
+        return f"{value:.2f}"
+    from babel.numbers import format_decimal  # noqa: PLC0415
+
+    return str(format_decimal(value, format="0.00", locale=locale()))
+
+
 def moment(value: datetime, *, seconds: bool = False) -> str:
     """A date and time as the language writes it (English keeps ``2026-03-02 07:30``)."""
     if _current.get() == DEFAULT:
@@ -243,6 +264,8 @@ def _shown_value(value: object) -> object:
     """A value of a message as shown: a Text translated, a tuple of them listed."""
     if isinstance(value, tuple):
         return ", ".join(str(_shown_value(v)) for v in value)
+    if isinstance(value, Fixed):
+        return ratio(value)
     return shown(value) if isinstance(value, Text) else value
 
 
