@@ -38,6 +38,7 @@ from peerlog.projections.progression import (
     SUMMARY,
     Progression,
 )
+from peerlog.projections.remembered import FoldKey, RememberedFold, RememberedFolds
 from peerlog.projections.source import EventSource
 from peerlog.projections.tables import Rows
 from peerlog.projections.trends import Trends, goal_weeks
@@ -82,11 +83,26 @@ def fold_with(
 ) -> tuple[P, list[RecordedEvent]]:
     """:func:`fold` with events decoded by ``decode``."""
     state = projection(Rows(projection.tables, track=False))
-    topics = projection.topics()
-    kept = []
+    kept: list[RecordedEvent] = []
+    fold_onto(decode, state, records, as_of, kept)
+    return state, kept
+
+
+def fold_onto(
+    decode: Callable[[str, bytes], DomainEvent],
+    state: Projection,
+    records: Iterable[RecordedEvent],
+    as_of: AsOf,
+    kept: list[RecordedEvent],
+) -> bool:
+    """Fold the kept events onto ``state`` and append them to ``kept``; whether any was
+    left out for having been recorded after ``as_of.recorded``."""
+    topics = state.topics()
+    late = False
     with folding():
         for record in records:
             if as_of.recorded is not None and record.recorded_at > as_of.recorded:
+                late = True
                 continue
             event = decode(record.topic, record.state)
             if as_of.occurred is not None and event.occurred_at > as_of.occurred:
@@ -94,7 +110,7 @@ def fold_with(
             kept.append(record)
             if record.topic in topics:
                 state.apply(record.id, record.recorded_at, event)
-    return state, kept
+    return late
 
 
 def fold_all(source: EventSource, projection: type[P]) -> P:
@@ -132,7 +148,9 @@ def checked_audit(
     """:func:`audit`, and what it was made from. Each stream is read once: the same
     stored events are folded and their chains checked (only the events after a
     stream's last verified head are hashed again)."""
-    made = make_audit(source.decode, source.records, student_id, course_id, as_of)
+    made = make_audit(
+        source.decode, source.records, student_id, course_id, as_of, folds=source.folds
+    )
     # The digest names the audit and the checkpoint it is proven against.
     integrity = integrity_of(source.integrity(), made.records, made.kept, made.content)
     return made.content | {"integrity": integrity}, made
@@ -144,17 +162,58 @@ def make_audit(
     student_id: str,
     course_id: str,
     as_of: AsOf | None = None,
+    *,
+    folds: RememberedFolds | None = None,
 ) -> MadeAudit:
     """An audit from stored events that ``read`` gives by stream: the record's, or
-    those in an examiner's audit file (the same code recounts it)."""
+    those in an examiner's audit file (the same code recounts it). With ``folds``, a
+    fold remembered from an earlier audit of the same student is continued with what
+    was recorded since, where that gives what folding from scratch gives
+    (:mod:`peerlog.projections.remembered`)."""
     given = as_of or AsOf()
     # Without --as-of, the audit is of the record as it stands now, exactly.
     recorded = given.recorded or datetime.now(UTC)
     as_of = AsOf(recorded, given.occurred)
     records = student_records(decode, read, student_id, course_id)
-    state, kept = fold_with(
-        decode, Progression, heapq.merge(*records.values(), key=lambda r: r.id), as_of
-    )
+    key: FoldKey = (student_id, course_id, tuple(records), given.recorded, given.occurred)
+    remembered = folds.take(key) if folds is not None else None
+    news = remembered.news(records) if remembered is not None else None
+    late = False
+    if remembered is None or news is None:
+        kept: list[RecordedEvent] = []
+        state = Progression(Rows(Progression.tables, track=False))
+        merged = heapq.merge(*records.values(), key=lambda r: r.id)
+        late = fold_onto(decode, state, merged, as_of, kept)
+        remembered = RememberedFold({}, 0, state, kept)
+    elif any(news):
+        # The fold is this audit's alone while it is out of ``folds``: continued in place.
+        kept = list(remembered.kept)
+        merged = heapq.merge(*news, key=lambda r: r.id)
+        late = fold_onto(decode, remembered.state, merged, as_of, kept)
+        remembered.kept, remembered.goals = kept, None
+    # What was folded, as first read (equal to what was read now, up to there).
+    remembered.records = {
+        stream: remembered.records.get(stream, []) + now[len(remembered.records.get(stream, ())) :]
+        for stream, now in records.items()
+    }
+    remembered.last = max((now[-1].id for now in records.values() if now), default=0)
+    # A fold of "now" that left out an event recorded after its moment is not the fold
+    # of a later "now": it is not remembered.
+    late = late and given.recorded is None
+    try:
+        content = _content(remembered, student_id, course_id, given, as_of)
+    finally:
+        if folds is not None and not late:
+            folds.keep(key, remembered)
+    return MadeAudit(content, records, list(remembered.kept))
+
+
+def _content(
+    remembered: RememberedFold, student_id: str, course_id: str, given: AsOf, as_of: AsOf
+) -> dict[str, Any]:
+    """The audit without its integrity, from the fold (its goals as made before, if
+    nothing was folded since)."""
+    state = remembered.state
     rows = state.rows
     course_row = rows.get(COURSES, (course_id,))
     if course_row is None:
@@ -174,6 +233,25 @@ def make_audit(
                 course=course_id,
             )
         raise NotInRecord(msg)
+    if remembered.goals is None:
+        remembered.goals = _goals(state, student_id, course_id)
+    assert as_of.recorded is not None
+    return {
+        "student_id": student_id,
+        "course_id": course_id,
+        **as_of.describe(as_of.recorded),
+        "pass_level": course_row.pass_level,
+        # A copy: the caller's to change, the remembered one stays as made.
+        "goals": [
+            goal | {"evidence": dict(goal["evidence"]), "events": list(goal["events"])}
+            for goal in remembered.goals
+        ],
+    }
+
+
+def _goals(state: Progression, student_id: str, course_id: str) -> list[dict[str, Any]]:
+    """Each goal of the audit: its status, evidence and the events behind it."""
+    rows = state.rows
     goals = sorted(
         (g for g in rows.all(GOALS) if g.course_id == course_id), key=lambda g: g.ordinal
     )
@@ -193,14 +271,7 @@ def make_audit(
                 "retired": goal.retired_at is not None,
             }
         )
-    content = {
-        "student_id": student_id,
-        "course_id": course_id,
-        **as_of.describe(recorded),
-        "pass_level": course_row.pass_level,
-        "goals": out_goals,
-    }
-    return MadeAudit(content, records, kept)
+    return out_goals
 
 
 def student_records(

@@ -20,6 +20,7 @@ from peerlog.domain.events import DomainEvent
 from peerlog.folding import folding
 from peerlog.persistence.base import RawEvent
 from peerlog.persistence.records import RecordedEvent
+from peerlog.projections.remembered import RememberedFolds
 
 if TYPE_CHECKING:
     # Imported when first asked for: they load both stores' drivers, which a command
@@ -75,6 +76,11 @@ class EventSource(Protocol):
         """The key the record's opaque pseudonyms are made with (the xAPI accounts)."""
         ...
 
+    @property
+    def folds(self) -> RememberedFolds:
+        """The audits' folds this source remembers (:mod:`peerlog.projections.remembered`)."""
+        ...
+
 
 def history(source: EventSource, stream: str) -> list[DomainEvent]:
     """A stream's events in order, personal texts opened (or marked erased)."""
@@ -100,6 +106,11 @@ class StoreEvents:
         self._settings: Mapping[str, str] = app.settings
         self.decode = self._mapper.decode
         self.open_many = self._mapper.open_many
+        self._folds = RememberedFolds()
+
+    @property
+    def folds(self) -> RememberedFolds:
+        return self._folds
 
     @property
     def settings(self) -> Mapping[str, str]:

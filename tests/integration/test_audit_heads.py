@@ -18,6 +18,7 @@ from peerlog.persistence import chain
 from peerlog.persistence.base import RawEvent
 from peerlog.persistence.records import RecordedEvent
 from peerlog.projections import AsOf, audit
+from peerlog.projections.remembered import RememberedFolds
 from peerlog.projections.source import EventSource, StoreEvents
 from peerlog.projections.store import ReadStore
 from tests.conftest import Store
@@ -69,6 +70,10 @@ class Counting:
 
     def pseudonym_key(self) -> bytes:
         return self.inner.pseudonym_key()
+
+    @property
+    def folds(self) -> RememberedFolds:
+        return self.inner.folds
 
     def forget(self) -> None:
         self.reads.clear()
