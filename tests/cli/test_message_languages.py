@@ -278,9 +278,10 @@ def _event_at(store: Store, stream: str, version: int) -> tuple[int, bytes]:
         "SELECT position, state FROM events WHERE originator_id = %s AND originator_version = %s",
         (stream, version),
     )
-    state = row[1]
+    position, state = row[0], row[1]
+    assert isinstance(position, int)
     assert isinstance(state, bytes | memoryview)
-    return int(row[0]), bytes(state)
+    return position, bytes(state)
 
 
 def _streams(store: Store) -> set[str]:
