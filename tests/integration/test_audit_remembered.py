@@ -14,7 +14,9 @@ import pytest
 
 from peerlog import PeerLog
 from peerlog.cli.audit import behind
+from peerlog.persistence.records import RecordedEvent
 from peerlog.projections import AsOf, asof, audit
+from peerlog.projections.asof import make_audit
 from peerlog.projections.local_time import course_zone
 from peerlog.projections.names import display_names
 from peerlog.projections.source import StoreEvents
@@ -216,3 +218,26 @@ def test_a_warm_audit_of_a_tampered_record_is_the_cold_one(
         assert _evidence(report, "hygiene")["observed"] == 1
         assert report["integrity"]["verified"] is False
         assert any("pair/p1@3 " in problem for problem in report["integrity"]["problems"])
+
+
+def test_an_event_read_late_that_belongs_before_the_last_one_folded_refolds(
+    placement: Placement,
+) -> None:
+    """An audit reads its streams one after another: an event of the course recorded
+    before one of the pair, but after the course was read, is folded in its place the
+    next time, not after the pair's."""
+    p = placement
+    source = StoreEvents(p.app)
+    p.run("add_goal", "coord", course_id=COURSE, goal_id="wound", title="Wound care")
+    p.app.execute(p.step("st2", goals=["wound"]))
+    hidden = p.app.records(f"course/{COURSE}")[-1].id
+
+    def read_before(stream: str) -> list[RecordedEvent]:
+        return [r for r in source.records(stream) if r.id != hidden]
+
+    first = make_audit(source.decode, read_before, "s1", COURSE, FUTURE, folds=source.folds)
+    assert "wound" not in [g["goal_id"] for g in first.content["goals"]]
+    again = make_audit(source.decode, source.records, "s1", COURSE, FUTURE, folds=source.folds)
+    cold = make_audit(source.decode, source.records, "s1", COURSE, FUTURE)
+    assert again.content == cold.content
+    assert _evidence(again.content, "wound")["performed"] == 1
