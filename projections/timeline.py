@@ -404,8 +404,9 @@ class _Teller:
         self.ledger = Ledger(Rows((LEDGER,), track=False), LEDGER)
         """Each corrected or retracted entry as corrections leave it: an entry comes into
         it with the first change of it (most entries are never changed)."""
-        # A pair's steps name the same people and goals again and again: each way of
-        # naming them is told once a timeline (which is told in one language).
+        # A pair's events name the same people, roles and goals again and again: each
+        # way of naming them is told once a timeline (which is told in one language).
+        self._roles_told: dict[tuple[tuple[str, str], ...], str] = {}
         self._people_told: dict[tuple[tuple[str, ...], tuple[str, ...]], str] = {}
         self._goals_told: dict[tuple[str, ...], str] = {}
 
@@ -417,7 +418,7 @@ class _Teller:
         elif isinstance(event, SessionOpened):
             self.open_session = event.session_id
             self.roles = dict(event.roles)
-            values = {"session": event.session_id, "roles": _roles(event.roles)}
+            values = {"session": event.session_id, "roles": self._roles(event.roles)}
             if event.shift:
                 values["shift"] = SHIFTS.get(event.shift, event.shift)
                 item.summary = (
@@ -431,7 +432,7 @@ class _Teller:
             self.roles = dict(event.roles)
             item.summary = _("switched roles in session %(session)s: %(roles)s") % {
                 "session": event.session_id,
-                "roles": _roles(event.roles),
+                "roles": self._roles(event.roles),
             }
             item.session_id = event.session_id
             _text(texts, "reason", event.reason)
@@ -509,11 +510,18 @@ class _Teller:
                 _text(item.texts, stage.replace("_", " "), event.stages.get(stage))
         item.entry_id = entry_id
         item.session_id = event.session_id
-        self.entries[entry_id] = item
-        if self.ledger.get((event.pair_id, entry_id)) is not None:
+        if entry_id in self.entries and self.ledger.get((event.pair_id, entry_id)) is not None:
             # An id recorded again after a change of it: the ledger holds the new entry,
             # as it holds every entry it is given.
             self.ledger.apply(item.record.id, event)
+        self.entries[entry_id] = item
+
+    def _roles(self, roles: Mapping[str, str]) -> str:
+        named = tuple(roles.items())
+        told = self._roles_told.get(named)
+        if told is None:
+            told = self._roles_told[named] = _roles(roles)
+        return told
 
     def _step_people(self, step: StepRecorded) -> str:
         named = (step.performers, step.observers)
