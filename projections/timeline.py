@@ -483,9 +483,11 @@ class _Teller:
             _text(item.texts, "note", event.note)
         elif isinstance(event, FeedbackGiven):
             entry_id = event.feedback_id
+            words = FEEDBACK_WORDS.get(event.source)
+            if words is None:  # a source without words of its own reads as peer feedback
+                words = FEEDBACK_WORDS["peer"]
             item.summary = (
-                FEEDBACK_WORDS.get(event.source, FEEDBACK_WORDS["peer"])
-                % {"feedback": entry_id, "giver": event.giver, "receiver": event.receiver}
+                words % {"feedback": entry_id, "giver": event.giver, "receiver": event.receiver}
             ) + self._goals(event.goals)
             _text(item.texts, "strengths", event.strengths)
             _text(item.texts, "improvements", event.improvements)
