@@ -11,7 +11,7 @@ class. States at the current version are decoded straight into the class.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any, Final, Protocol
 
 import msgspec
@@ -27,6 +27,10 @@ from peerlog.domain.events import ALL_EVENTS, DomainEvent
 
 class TextProtector(Protocol):
     """Seals personal texts before they are stored and opens them when read."""
+
+    def prepare(self, events: Sequence[DomainEvent]) -> None:
+        """Make ready to seal these events (their keys created and read at once)."""
+        ...
 
     def seal(self, event: DomainEvent) -> DomainEvent: ...
 
@@ -128,6 +132,13 @@ class EventMapper(Mapper[str]):
             topic=self.registry.topic(cls),
             state=self._encoder.encode(event),
         )
+
+    def to_stored_events(self, events: Sequence[DomainEvent]) -> list[StoredEvent]:
+        """Many events as stored: the keys their personal texts are sealed under are
+        created and read together first."""
+        if self.protector is not None:
+            self.protector.prepare(events)
+        return [self.to_stored_event(event) for event in events]
 
     def decode(self, topic: str, state: bytes) -> DomainEvent:
         """The event as stored, personal texts still sealed."""

@@ -270,13 +270,14 @@ class KeyRing:
             return False
         return not (create and entry[0] == _ABSENT)
 
-    def prefetch(self, people: Iterable[str]) -> None:
-        """Read, in one query, the keys of those people not freshly cached."""
+    def prefetch(self, people: Iterable[str], *, create: bool = False) -> None:
+        """Read, in one query, the keys of those people not freshly cached; ``create``:
+        and create the missing ones, in one insert (before texts about them are sealed)."""
         now = self.clock()
-        stale = {p for p in people if not self._fresh(p, now, create=False)}
+        stale = sorted({p for p in people if not self._fresh(p, now, create=create)})
         if stale:
             with self._lock:
-                self._read(stale, create=False)
+                self._read(stale, create=create)
 
     def _keys(self, people: tuple[str, ...], *, create: bool) -> tuple[list[bytes | None], float]:
         """The people's keys (None where gone) and when the oldest of them was read."""
@@ -369,19 +370,8 @@ def _plan(cls: type[DomainEvent]) -> _Plan:
     return plan
 
 
-_SUBJECT_FIELDS: dict[type[DomainEvent], frozenset[str]] = {}
-
-
-def _subject_fields(cls: type[DomainEvent]) -> frozenset[str]:
-    """Every field naming the subjects of some personal text of the class."""
-    fields = _SUBJECT_FIELDS.get(cls)
-    if fields is None:
-        fields = frozenset(name for text in cls.personal_text for name in text.subjects)
-        _SUBJECT_FIELDS[cls] = fields
-    return fields
-
-
-def _subjects(event: DomainEvent, fields: tuple[str, ...]) -> tuple[str, ...]:
+def _named(event: DomainEvent, fields: tuple[str, ...]) -> set[str]:
+    """The people the event names in ``fields`` (ids, or lists or maps of ids)."""
     people: set[str] = set()
     for name in fields:
         value = getattr(event, name)
@@ -389,7 +379,35 @@ def _subjects(event: DomainEvent, fields: tuple[str, ...]) -> tuple[str, ...]:
             people.add(value)
         else:
             people.update(value)
-    return tuple(sorted(people))
+    return people
+
+
+def _subjects(event: DomainEvent, fields: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(sorted(_named(event, fields)))
+
+
+def _holds_text(value: Any, path: tuple[str, ...]) -> bool:
+    """Whether there is a text at ``path`` in ``value`` that sealing encrypts (not one
+    left out or erased already)."""
+    if value is None:
+        return False
+    if not path:
+        return isinstance(value, str) and not isinstance(value, ErasedText)
+    head, rest = path[0], path[1:]
+    if head == "*":
+        return any(_holds_text(item, rest) for item in value.values())
+    return _holds_text(getattr(value, head, None), rest)
+
+
+def _people_of(events: Iterable[DomainEvent], *, to_seal: bool = False) -> set[str]:
+    """The subjects of the events' personal texts; ``to_seal``: only of the texts
+    sealing encrypts (whose keys it creates)."""
+    people: set[str] = set()
+    for event in events:
+        for field, rest, subject_fields in _plan(type(event)):
+            if not to_seal or _holds_text(getattr(event, field), rest):
+                people |= _named(event, subject_fields)
+    return people
 
 
 def _transform(value: Any, path: tuple[str, ...], change: Callable[[str], str]) -> Any:
@@ -434,6 +452,13 @@ class TextSealer:
     def __repr__(self) -> str:
         return f"<TextSealer {self.keys!r}>"
 
+    def prepare(self, events: Iterable[DomainEvent]) -> None:
+        """Before the events are sealed: create (or read) the keys of everyone their
+        texts are about at once, not one insert for each event naming someone new."""
+        people = _people_of(events, to_seal=True)
+        if people:
+            self.keys.prefetch(people, create=True)
+
     def seal(self, event: DomainEvent) -> DomainEvent:
         aad = _associated_data(event)
         changes: dict[str, Any] = {}
@@ -469,15 +494,7 @@ class TextSealer:
         batch = [events]
 
         def everyone() -> set[str]:
-            people: set[str] = set()
-            for event in batch.pop() if batch else ():
-                for name in _subject_fields(type(event)):
-                    value = getattr(event, name)
-                    if isinstance(value, str):
-                        people.add(value)
-                    else:
-                        people.update(value)
-            return people
+            return _people_of(batch.pop() if batch else ())
 
         return [self._open(event, everyone) for event in events]
 
