@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 from zoneinfo import ZoneInfo
 
 import click
 
 from peerlog.cli.errors import Failed
 from peerlog.cli.listing import require_pair
-from peerlog.cli.output import echo_json, format_option, ratio, table, when
+from peerlog.cli.output import echo_json, format_option, table, when
 from peerlog.cli.replay import not_formed_yet
 from peerlog.cli.session import Session, pass_session
 from peerlog.cli.times import as_of_options, on_the_ward
+from peerlog.i18n import N_, Labels, _, pgettext, ratio
 from peerlog.projections import AsOf, NotInRecord, balance_report
 from peerlog.projections.local_time import pair_zone
 from peerlog.projections.names import Names, display_names, named
@@ -61,25 +62,40 @@ def balance_command(
 
 def render(report: dict[str, Any], names: Names, zone: ZoneInfo) -> str:
     recorded = when(datetime.fromisoformat(report["as_of"]), zone=zone)
-    as_of = f"as recorded by {recorded}"
+    as_of = _("as recorded by %(when)s") % {"when": recorded}
     if "as_of_occurred" in report:
         occurred = when(datetime.fromisoformat(report["as_of_occurred"]), zone=zone)
-        as_of += f", what had happened by {occurred}"
+        as_of += ", " + _("what had happened by %(when)s") % {"when": occurred}
     rows = [
         [named(member, names), *(counts[key] for key in MEMBER_COUNTS)]
         for member, counts in report["members"].items()
     ]
-    header = ["student", *(key.replace("_", " ") for key in MEMBER_COUNTS)]
+    header = [pgettext("column", "student"), *(COUNT_HEADINGS[key] for key in MEMBER_COUNTS)]
+    values = {"even": ratio(1.0), "none": ratio(0.0)}
     return "\n".join(
         [
-            f"Pair {report['pair_id']}, {as_of}",
+            _("Pair %(pair)s, %(as_of)s") % {"pair": report["pair_id"], "as_of": as_of},
             "",
             table(rows, header),
             "",
-            (
-                f"performer balance {ratio(report['performer_balance'])}  "
-                "(1.00 even, 0.00 one member does all the performing)"
-            ),
-            f"feedback balance  {ratio(report['feedback_balance'])}  (peer feedback given)",
+            _(
+                "performer balance %(balance)s  (%(even)s even, %(none)s one member does "
+                "all the performing)"
+            )
+            % {"balance": ratio(report["performer_balance"]), **values},
+            _("feedback balance  %(balance)s  (peer feedback given)")
+            % {"balance": ratio(report["feedback_balance"])},
         ]
     )
+
+
+COUNT_HEADINGS: Final = Labels(
+    {
+        "performer": N_("performer"),
+        "observer": N_("observer"),
+        "feedback_given": N_("feedback given"),
+        "feedback_received": N_("feedback received"),
+        "reflections": N_("reflections"),
+    }
+)
+"""The headings of the members' counts."""

@@ -12,11 +12,11 @@ import click
 
 from peerlog import i18n
 from peerlog.cli.errors import Failed
-from peerlog.cli.output import echo_json, format_option, ratio, when
+from peerlog.cli.output import echo_json, format_option, when
 from peerlog.cli.progress import Progress, progress_option, wanted
 from peerlog.cli.session import Session, pass_session
 from peerlog.cli.times import MOMENT, WardTime, on_the_ward
-from peerlog.i18n import N_, _, ngettext, shown
+from peerlog.i18n import N_, _, ngettext, ratio, shown
 from peerlog.projections import Runner, Thresholds, directory, overview
 from peerlog.projections.local_time import course_zone, default_zone
 from peerlog.projections.names import Names, all_named, display_names

@@ -7,12 +7,13 @@ from typing import Any, Final
 
 import click
 
-from peerlog import CommandRejected, PeerLog
+from peerlog import CommandRejected, PeerLog, i18n
 from peerlog.cli import dashboard
 from peerlog.cli.demo import notable_pairs, placement, start_of_demo
 from peerlog.cli.errors import FAILED, Failed
 from peerlog.cli.progress import Progress, progress_option, wanted
 from peerlog.cli.session import Session, pass_session
+from peerlog.i18n import _, ngettext
 from peerlog.projections import NotInRecord, Thresholds, overview
 from peerlog.projections.source import EventSource
 from peerlog.projections.timeline import timeline
@@ -89,9 +90,12 @@ def _check_not_in_future(commands: list[dict[str, Any]], first_day: date) -> Non
     last = max(datetime.fromisoformat(c["occurred_at"]) for c in commands)
     if last > datetime.now(UTC) + FUTURE_TOLERANCE:
         raise Failed(
-            f"a placement starting on {first_day} runs until {last:%Y-%m-%d}, which is in the "
-            "future, and the record takes nothing that has not happened yet; give an earlier "
-            "--start (or leave it out)"
+            _(
+                "a placement starting on %(first)s runs until %(last)s, which is in the "
+                "future, and the record takes nothing that has not happened yet; give an "
+                "earlier --start (or leave it out)"
+            )
+            % {"first": first_day, "last": f"{last:%Y-%m-%d}"}
         )
 
 
@@ -100,14 +104,17 @@ def _seed(app: PeerLog, commands: list[dict[str, Any]], where: str, *, show: boo
     if app.store.max_notification_id():
         if app.store.find_command(commands[0]["command_id"]) is None:
             raise Failed(
-                f"the record at {where} is not empty and holds no demo placement; the demo "
-                "seeds a fresh record, for example: "
-                "peerlog --db sqlite:////tmp/peerlog-demo.sqlite3 demo"
+                _(
+                    "the record at %(where)s is not empty and holds no demo placement; the "
+                    "demo seeds a fresh record, for example: "
+                    "peerlog --db sqlite:////tmp/peerlog-demo.sqlite3 demo"
+                )
+                % {"where": where}
             )
-        return (
-            f"The record at {where} already holds a demo placement; showing it (to seed "
+        return _(
+            "The record at %(where)s already holds a demo placement; showing it (to seed "
             "another one, give a fresh --db)."
-        )
+        ) % {"where": where}
     bar = Progress("seeding", len(commands), enabled=show)
     problems = []
     for command in commands:
@@ -120,14 +127,30 @@ def _seed(app: PeerLog, commands: list[dict[str, Any]], where: str, *, show: boo
     if problems:
         for problem in problems:
             click.echo(problem, err=True)
-        click.echo(f"Error: {len(problems)} demo commands were rejected", err=True)
+        click.echo(
+            ngettext(
+                "Error: %(count)s demo command was rejected",
+                "Error: %(count)s demo commands were rejected",
+                len(problems),
+            )
+            % {"count": len(problems)},
+            err=True,
+        )
         click.get_current_context().exit(FAILED)
     courses = {c["course_id"] for c in commands if c["command"] == "open_course"}
     pair_count = sum(1 for c in commands if c["command"] == "form_pair")
-    return (
-        f"Seeded a placement into {where}: {len(courses)} course{'s' if len(courses) > 1 else ''}, "
-        f"{pair_count} pairs, {len(commands) - len(problems):,} commands recorded."
-    )
+    recorded = len(commands) - len(problems)
+    return _(
+        "Seeded a placement into %(where)s: %(courses)s, %(pairs)s, %(commands)s recorded."
+    ) % {
+        "where": where,
+        "courses": ngettext("%(count)s course", "%(count)s courses", len(courses))
+        % {"count": i18n.number(len(courses))},
+        "pairs": ngettext("%(count)s pair", "%(count)s pairs", pair_count)
+        % {"count": i18n.number(pair_count)},
+        "commands": ngettext("%(count)s command", "%(count)s commands", recorded)
+        % {"count": i18n.number(recorded)},
+    }
 
 
 def _next_steps(session: Session, pairs: int) -> str:
@@ -137,7 +160,7 @@ def _next_steps(session: Session, pairs: int) -> str:
     by_trait = {trait: pair for pair, trait in notable.items()}
     imbalanced = by_trait.get(notable_pairs(6).get("p02", ""), "p01")
     late = by_trait.get(notable_pairs(6).get("p03", ""))
-    lines = ["Next, try:"]
+    lines = [_("Next, try:")]
     if late is not None:
         lines += _late_pair_steps(session.events(), prefix, late)
     lines += [
@@ -146,7 +169,7 @@ def _next_steps(session: Session, pairs: int) -> str:
         f"  {prefix} balance {imbalanced}",
         f"  {prefix} dashboard --supervisor sup-1-1",
         f"  {prefix} verify",
-        "See docs/cli.md for every command.",
+        _("See docs/cli.md for every command."),
     ]
     return "\n".join(lines)
 

@@ -11,7 +11,7 @@ from typing import Any, Final
 
 import click
 
-from peerlog.i18n import _, shown, shown_error
+from peerlog.i18n import _, os_reason, shown, shown_error
 from peerlog.persistence.config import ConfigurationError
 
 FAILED: Final = 1
@@ -24,10 +24,18 @@ class Failed(click.ClickException):
     exit_code = FAILED
 
 
+def reason(exc: Exception) -> str:
+    """Why a file could not be read or written, in the reader's language."""
+    if isinstance(exc, OSError):
+        return shown(os_reason(exc))
+    if isinstance(exc, UnicodeDecodeError):
+        return _("it is not UTF-8 text")
+    return type(exc).__name__
+
+
 def cannot_write(path: object, exc: OSError) -> Failed:
     """The failure of writing the file ``path``."""
-    reason = exc.strerror or exc
-    return Failed(_("cannot write %(file)s: %(reason)s") % {"file": path, "reason": reason})
+    return Failed(_("cannot write %(file)s: %(reason)s") % {"file": path, "reason": reason(exc)})
 
 
 def translate(exc: Exception, where: str) -> click.ClickException | None:  # noqa: PLR0911
@@ -51,14 +59,15 @@ def translate(exc: Exception, where: str) -> click.ClickException | None:  # noq
         return Failed(shown(exc.args[0]) if exc.args else str(exc))
     if isinstance(exc, RebuildFailed):
         return Failed(
-            _("the rebuild failed (%(error)s); the live tables are as they were") % {"error": exc}
+            _("the rebuild failed (%(error)s); the live tables are as they were")
+            % {"error": shown_error(exc)}
         )
     if isinstance(exc, ConfigurationError):
         return Failed(_("configuration: %(error)s") % {"error": shown_error(exc)})
     if isinstance(exc, MapperDeserialisationError):
         return Failed(
             _("the record at %(where)s cannot be read: %(error)s; run 'peerlog verify'")
-            % {"where": where, "error": exc}
+            % {"where": where, "error": shown_error(exc)}
         )
     if isinstance(exc, database_errors):
         return Failed(
@@ -67,7 +76,7 @@ def translate(exc: Exception, where: str) -> click.ClickException | None:  # noq
         )
     if isinstance(exc, OSError):
         name = f": {exc.filename}" if exc.filename else ""
-        return Failed(f"{exc.strerror or exc}{name}")
+        return Failed(f"{shown(os_reason(exc))}{name}")
     return None
 
 

@@ -27,7 +27,7 @@ from peerlog.commands import (
     ReflectionChangesInput,
     StepChangesInput,
 )
-from peerlog.i18n import N_, gettext
+from peerlog.i18n import N_, gettext, lazy
 from peerlog.json_text import JsonRejected, decode
 
 Kind = Literal["text", "list", "map", "json"]
@@ -84,16 +84,24 @@ def parse_words(command: str | None, words: Iterable[str]) -> dict[str, Any]:
                 parsed: Any = decode(value)
             except JsonRejected as exc:
                 broken = exc.violation
-                verb = "is" if broken.rule == "json_invalid" else "is refused:"
-                msg = f"{word!r}: the value after ':=' {verb} {broken.message}"
-                raise FieldsError(msg) from None
+                values = {"word": repr(word), "reason": broken.message}
+                raise FieldsError(
+                    lazy("%(word)s: the value after ':=' is %(reason)s", **values)
+                    if broken.rule == "json_invalid"
+                    else lazy("%(word)s: the value after ':=' is refused: %(reason)s", **values)
+                ) from None
         else:
             parsed = _typed(value, _NESTED.get(child, "text") if dot else kinds.get(name, "text"))
         if dot:
             nested = out.setdefault(parent, {})
             if not isinstance(nested, dict):
-                msg = f"{word!r}: {parent} was already given a value that is not a mapping"
-                raise FieldsError(msg)
+                raise FieldsError(
+                    lazy(
+                        "%(word)s: %(field)s was already given a value that is not a mapping",
+                        word=repr(word),
+                        field=parent,
+                    )
+                )
             nested[child] = parsed
         else:
             out[name] = parsed
@@ -103,11 +111,13 @@ def parse_words(command: str | None, words: Iterable[str]) -> dict[str, Any]:
 def _split(word: str) -> tuple[str, bool, str]:
     name, sign, value = word.partition("=")
     if not sign or not name:
-        msg = (
-            f"{word!r} is not FIELD=VALUE; write for example pair_id=p1, "
-            "performers=s1,s2 or goals:='[...]' (see --fields)"
+        raise FieldsError(
+            lazy(
+                "%(word)s is not FIELD=VALUE; write for example pair_id=p1, "
+                "performers=s1,s2 or goals:='[...]' (see --fields)",
+                word=repr(word),
+            )
         )
-        raise FieldsError(msg)
     if name.endswith(":"):
         return name[:-1], True, value
     return name, False, value
@@ -123,8 +133,13 @@ def _typed(value: str, kind: Kind) -> Any:
                 continue
             key, colon, item = part.partition(":")
             if not colon:
-                msg = f"{part!r} is not KEY:VALUE; write for example roles=s1:performer,s2:observer"
-                raise FieldsError(msg)
+                raise FieldsError(
+                    lazy(
+                        "%(part)s is not KEY:VALUE; write for example "
+                        "roles=s1:performer,s2:observer",
+                        part=repr(part),
+                    )
+                )
             pairs[key.strip()] = item.strip()
         return pairs
     return value

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from peerlog.cli.errors import Failed
+from peerlog.cli.errors import Failed, reason
 from peerlog.i18n import N_, _, shown_error
 from peerlog.integrity.notes import NoteError, Verifier
 
@@ -18,7 +18,7 @@ def verifier_key(value: str, *, what: str = "--key") -> Verifier:
         except (OSError, UnicodeDecodeError) as exc:
             raise Failed(
                 _("%(option)s: cannot read the key file %(file)s: %(problem)s")
-                % {"option": what, "file": value, "problem": type(exc).__name__}
+                % {"option": what, "file": value, "problem": reason(exc)}
             ) from None
     try:
         return Verifier.parse(text)
@@ -33,7 +33,7 @@ def read_text(path: Path, what: str) -> str:
     except (OSError, UnicodeDecodeError) as exc:
         raise Failed(
             _("cannot read %(what)s %(file)s: %(problem)s")
-            % {"what": _(what), "file": path, "problem": type(exc).__name__}
+            % {"what": _(what), "file": path, "problem": reason(exc)}
         ) from None
 
 

@@ -87,7 +87,8 @@ def courses_command(session: Session, *, fmt: str) -> None:
             [
                 c.course_id,
                 c.title,
-                f"{c.starts_on} to {c.ends_on}",
+                _("%(starts_on)s to %(ends_on)s")
+                % {"starts_on": c.starts_on, "ends_on": c.ends_on},
                 zone_words(zone),
                 len(active),
                 len(c.students),

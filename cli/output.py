@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 import click
 
-from peerlog.i18n import N_
+from peerlog.i18n import N_, ratio
 from peerlog.projections.local_time import local_when
 
 FORMAT_HELP: Final = N_("Output format.")
@@ -59,10 +59,6 @@ def when(moment: datetime | None, *, seconds: bool = True, zone: ZoneInfo | None
     return moment.isoformat(" ", "seconds")[: 19 if seconds else 16]
 
 
-def ratio(value: float | None) -> str:
-    return "-" if value is None else f"{value:.2f}"
-
-
 def table(rows: Sequence[Sequence[Any]], header: Sequence[str]) -> str:
     """Rows as aligned columns under a header (numbers right-aligned)."""
     cells = [[str(h) for h in header], *[[_cell(v) for v in row] for row in rows]]
@@ -87,7 +83,7 @@ def _cell(value: Any) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, float):
-        return f"{value:.2f}"
+        return ratio(value)
     if isinstance(value, datetime):
         return when(value)
     if isinstance(value, list | tuple):

@@ -10,11 +10,13 @@ from types import FrameType
 
 import click
 
+from peerlog import i18n
 from peerlog.cli.errors import Failed
 from peerlog.cli.group import OrderedGroup
 from peerlog.cli.output import echo_json, format_option, table, when
 from peerlog.cli.progress import Progress, progress_option, wanted
 from peerlog.cli.session import Session, pass_session
+from peerlog.i18n import _, pgettext
 from peerlog.projections import PROJECTIONS, Runner
 from peerlog.projections.store import PostgresReadStore
 
@@ -53,12 +55,23 @@ def status_command(session: Session, /, *, fmt: str) -> None:
             s.position,
             s.head,
             s.lag,
-            f"{s.stored_version} (rebuild due: {s.version})" if s.needs_rebuild else s.version,
+            _("%(stored)s (rebuild due: %(version)s)")
+            % {"stored": s.stored_version, "version": s.version}
+            if s.needs_rebuild
+            else s.version,
             when(s.updated_at),
         ]
         for s in statuses
     ]
-    click.echo(table(rows, ["projection", "position", "head", "lag", "version", "updated (UTC)"]))
+    headings = [
+        pgettext("column", "projection"),
+        pgettext("column", "position"),
+        pgettext("column", "head"),
+        pgettext("column", "lag"),
+        pgettext("column", "version"),
+        pgettext("column", "updated (UTC)"),
+    ]
+    click.echo(table(rows, headings))
 
 
 @contextmanager
@@ -110,7 +123,7 @@ def run_command(session: Session, /, *, follow: bool, progress: bool | None) -> 
     before = {s.name: s.position for s in runner.status()}
     bar = _progress(runner, "projections", show=wanted(asked=progress))
     if follow:
-        click.echo("following the record; Ctrl-C stops", err=True)
+        click.echo(_("following the record; Ctrl-C stops"), err=True)
         with stop_on_signals() as stop:
             runner.run(follow=True, stop=stop)
     else:
@@ -119,14 +132,20 @@ def run_command(session: Session, /, *, follow: bool, progress: bool | None) -> 
         bar.finish()
     for status in runner.status():
         start = before.get(status.name, 0)
+        values = {
+            "name": status.name,
+            "start": i18n.number(start),
+            "position": i18n.number(status.position),
+            "head": i18n.number(status.head),
+        }
         moved = (
-            f"from {start:,} to {status.position:,}"
+            _("%(name)s: from %(start)s to %(position)s of %(head)s")
             if status.position != start
-            else f"at {status.position:,} (already up to date)"
+            else _("%(name)s: at %(position)s (already up to date) of %(head)s")
         )
-        click.echo(f"{status.name}: {moved} of {status.head:,}")
+        click.echo(moved % values)
     if follow:
-        click.echo("stopped")
+        click.echo(_("stopped"))
 
 
 @projections_group.command("rebuild")
@@ -165,7 +184,10 @@ def rebuild_command(
     if bar.done:
         bar.finish()
     for name, position in done.items():
-        click.echo(f"{name}: rebuilt up to position {position:,}")
+        click.echo(
+            _("%(name)s: rebuilt up to position %(position)s")
+            % {"name": name, "position": i18n.number(position)}
+        )
 
 
 @projections_group.command("grant-reader")
@@ -185,12 +207,17 @@ def grant_reader_command(session: Session, /, *, role: str) -> None:
     store = session.runner().store
     if not isinstance(store, PostgresReadStore):
         raise Failed(
-            "grant-reader is for PostgreSQL: an SQLite file has no roles (whoever can read "
-            "the file can read all of it)"
+            _(
+                "grant-reader is for PostgreSQL: an SQLite file has no roles (whoever can "
+                "read the file can read all of it)"
+            )
         )
     store.grant_reader(role)
     click.echo(
-        f"role {role} may now read the tables in schema {store.schema} and nothing in "
-        f"{store.datastore.schema}; give it a login (ALTER ROLE {role} LOGIN PASSWORD '...') "
-        "or grant it to a login role"
+        _(
+            "role %(role)s may now read the tables in schema %(schema)s and nothing in "
+            "%(store)s; give it a login (ALTER ROLE %(role)s LOGIN PASSWORD '...') "
+            "or grant it to a login role"
+        )
+        % {"role": role, "schema": store.schema, "store": store.datastore.schema}
     )

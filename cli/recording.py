@@ -17,7 +17,7 @@ from peerlog.cli.session import Session, pass_session
 from peerlog.commands import COMMAND_NAMES
 from peerlog.domain.errors import CommandRejected
 from peerlog.domain.suggest import suggestion
-from peerlog.i18n import N_, _, pgettext, shown
+from peerlog.i18n import N_, _, pgettext, shown, shown_error
 from peerlog.json_text import MAX_COMMAND_BYTES, JsonRejected, decode
 from peerlog.projections import directory
 from peerlog.projections.local_time import course_zone, pair_course, read_local
@@ -61,7 +61,7 @@ def build_command(
     try:
         data.update(parse_words(name, words))
     except FieldsError as exc:
-        raise click.UsageError(str(exc)) from None
+        raise click.UsageError(shown_error(exc)) from None
     data["command"] = name
     if actor is not None:
         data["actor"] = actor

@@ -9,11 +9,11 @@ import click
 
 from peerlog.cli.errors import Failed
 from peerlog.cli.listing import require_course, require_pair
-from peerlog.cli.output import echo_json, format_option, ratio, when
+from peerlog.cli.output import echo_json, format_option, when
 from peerlog.cli.session import Session, pass_session
 from peerlog.cli.times import as_of_options, on_the_ward
 from peerlog.domain.vocabulary import pair_stream
-from peerlog.i18n import _, ngettext
+from peerlog.i18n import _, ngettext, ratio
 from peerlog.projections import AsOf, NotInRecord
 from peerlog.projections.local_time import pair_zone, zone_words
 from peerlog.projections.names import Names, all_named, display_names
@@ -21,6 +21,7 @@ from peerlog.projections.source import EventSource
 from peerlog.projections.timeline import (
     KIND_NAMES,
     LATE_AFTER,
+    ROLES,
     Item,
     PairState,
     Timeline,
@@ -266,12 +267,21 @@ def details(item: Item) -> list[str]:
 
 
 def state_line(state: PairState) -> str:
-    session = f"session {state.session_id}" if state.session_id else "no session open"
-    roles = ", ".join(f"{who} {role}" for who, role in state.roles.items())
+    session = (
+        _("session %(session)s") % {"session": state.session_id}
+        if state.session_id
+        else _("no session open")
+    )
+    roles = ", ".join(f"{who} {ROLES.get(role, role)}" for who, role in state.roles.items())
     performed = ", ".join(f"{who} {n}" for who, n in state.performer.items())
     given = ", ".join(f"{who} {n}" for who, n in state.feedback_given.items())
-    return (
-        f"state: {session}{': ' + roles if roles else ''}; performed {performed} "
-        f"(balance {ratio(state.performer_balance)}); feedback given {given} "
-        f"(balance {ratio(state.feedback_balance)})"
-    )
+    return _(
+        "state: %(session)s; performed %(performed)s (balance %(performer_balance)s); "
+        "feedback given %(given)s (balance %(feedback_balance)s)"
+    ) % {
+        "session": f"{session}: {roles}" if roles else session,
+        "performed": performed,
+        "performer_balance": ratio(state.performer_balance),
+        "given": given,
+        "feedback_balance": ratio(state.feedback_balance),
+    }

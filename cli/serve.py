@@ -19,6 +19,7 @@ from fastapi import FastAPI
 from peerlog import PeerLog
 from peerlog.cli.session import Session, pass_session
 from peerlog.folding import pause_while_folding
+from peerlog.i18n import _, ngettext, ngettext_noop
 from peerlog.persistence.config import DATABASE_URL
 from peerlog.persistence.postgres import PostgresDatastore
 from peerlog.web import create_app
@@ -123,19 +124,29 @@ def serve_command(
     session.must_exist()
     app = session.app()
     if workers > 1 and not _on_postgres(app):
-        msg = (
-            f"--workers {workers} needs PostgreSQL: {session.where} is SQLite, which takes "
-            "one writer at a time; serve it with one process (--workers 1)"
+        raise click.UsageError(
+            _(
+                "--workers %(workers)s needs PostgreSQL: %(where)s is SQLite, which takes "
+                "one writer at a time; serve it with one process (--workers 1)"
+            )
+            % {"workers": workers, "where": session.where}
         )
-        raise click.UsageError(msg)
-    told = (
-        f"serving {session.where} on http://{host}:{port}/ with {workers} "
-        f"process{'es' if workers > 1 else ''} "
-        f"(dashboard /dashboard, API /api, OpenAPI /openapi.json); Ctrl-C stops"
+    serving = ngettext_noop(
+        "serving %(where)s on %(url)s with %(workers)s process "
+        "(dashboard /dashboard, API /api, OpenAPI /openapi.json); Ctrl-C stops",
+        "serving %(where)s on %(url)s with %(workers)s processes "
+        "(dashboard /dashboard, API /api, OpenAPI /openapi.json); Ctrl-C stops",
     )
+    values = {"where": session.where, "url": f"http://{host}:{port}/", "workers": workers}
     if json_lines:
-        record = logging.LogRecord(__name__, logging.INFO, __file__, 0, told, None, None)
+        # A log line: in English, as every log line is.
+        english = serving[0] if workers == 1 else serving[1]
+        record = logging.LogRecord(
+            __name__, logging.INFO, __file__, 0, english % values, None, None
+        )
         told = JsonFormatter().format(record)
+    else:
+        told = ngettext(*serving, workers) % values
     click.echo(told, err=True)
     if workers > 1:
         if session.db:

@@ -10,7 +10,7 @@ import click
 
 from peerlog.cli.errors import Failed
 from peerlog.cli.help import made_with
-from peerlog.i18n import N_, lazy
+from peerlog.i18n import N_, _, lazy
 from peerlog.persistence.config import (
     DATABASE_URL,
     SQLITE_PREFIX,
@@ -68,9 +68,11 @@ class Session:
             named = "--db" if self.db_from_option else DATABASE_URL
             path = Path(self.db).expanduser().absolute()
             raise Failed(
-                f"{named} takes a URL, not a path: for the SQLite file {path}, give "
-                f"{SQLITE_PREFIX}{path} (a PostgreSQL database is "
-                "postgresql://user@host/dbname)"
+                _(
+                    "%(option)s takes a URL, not a path: for the SQLite file %(path)s, give "
+                    "%(url)s (a PostgreSQL database is postgresql://user@host/dbname)"
+                )
+                % {"option": named, "path": path, "url": f"{SQLITE_PREFIX}{path}"}
             )
 
     def must_exist(self) -> None:
@@ -79,9 +81,12 @@ class Session:
         path = self._sqlite_file()
         if path is not None and not path.exists():  # a folder: the configuration says so
             raise Failed(
-                f"there is no record at {self.where}: the file {path} does not exist. "
-                "Give the record with --db (or PEERLOG_DATABASE_URL); 'peerlog import' "
-                "or 'peerlog demo' makes a new one"
+                _(
+                    "there is no record at %(where)s: the file %(path)s does not exist. "
+                    "Give the record with --db (or PEERLOG_DATABASE_URL); 'peerlog import' "
+                    "or 'peerlog demo' makes a new one"
+                )
+                % {"where": self.where, "path": path}
             )
 
     def app(self, *, announce: bool = True) -> PeerLog:
@@ -97,7 +102,9 @@ class Session:
             self._app = PeerLog(env)
             click.get_current_context().call_on_close(self._close)
             if new and announce:
-                click.echo(f"made a new, empty record at {self.where}", err=True)
+                click.echo(
+                    _("made a new, empty record at %(where)s") % {"where": self.where}, err=True
+                )
         return self._app
 
     def events(self) -> StoreEvents:
@@ -139,8 +146,12 @@ class Session:
     def _told(self, source: Source, what: str) -> Source:
         if self.reads().configured:
             # Said on standard error, so that data on standard output stays the same.
-            where = self.reads().where if source.replica else "the primary"
-            click.echo(f"read from {where}: {source.describe(what)}", err=True)
+            where = self.reads().where if source.replica else _("the primary")
+            click.echo(
+                _("read from %(where)s: %(what)s")
+                % {"where": where, "what": source.describe(what)},
+                err=True,
+            )
         return source
 
     def _close(self) -> None:

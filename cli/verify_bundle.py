@@ -8,10 +8,12 @@ from pathlib import Path
 
 import click
 
-from peerlog.cli.errors import FAILED, Failed
+from peerlog import i18n
+from peerlog.cli.errors import FAILED, Failed, reason
 from peerlog.cli.keys import KEY_HELP, WITNESS_HELP, verifier_key
 from peerlog.cli.output import echo_json, format_option, when
 from peerlog.domain.vocabulary import course_stream
+from peerlog.i18n import _, ngettext, shown, shown_error
 from peerlog.integrity.bundle import BundleInvalid
 from peerlog.projections.audit_file import recount
 from peerlog.projections.local_time import zone_in_records
@@ -39,14 +41,16 @@ def verify_bundle_command(file: Path, key: str, witnesses: tuple[str, ...], fmt:
     try:
         data = file.read_bytes()
     except OSError as exc:
-        raise Failed(f"cannot read {file}: {exc.strerror or exc}") from None
+        raise Failed(
+            _("cannot read %(file)s: %(reason)s") % {"file": file, "reason": reason(exc)}
+        ) from None
     try:
         result = recount(data, verifier, required)
     except BundleInvalid as exc:
         if fmt == "json":
             echo_json({"verified": False, "problem": str(exc)})
         else:
-            click.echo(f"NOT VERIFIED: {exc}")
+            click.echo(_("NOT VERIFIED: %(problem)s") % {"problem": shown_error(exc)})
         raise click.exceptions.Exit(FAILED) from None
     checked = result.checked
     audit, checkpoint = checked.audit, checked.checkpoint
@@ -70,25 +74,41 @@ def verify_bundle_command(file: Path, key: str, witnesses: tuple[str, ...], fmt:
         zone = zone_in_records(checked.records.get(course, []), os.environ)
         recorded = when(datetime.fromisoformat(audit["as_of"]), zone=zone)
         click.echo(
-            f"audit of {audit['student_id']} in course {audit['course_id']}, "
-            f"as recorded by {recorded}"
+            _("audit of %(student)s in course %(course)s, as recorded by %(recorded)s")
+            % {"student": audit["student_id"], "course": audit["course_id"], "recorded": recorded}
         )
         click.echo(
-            f"{events:,} events, each proven to be in the checkpoint of {checkpoint.origin} "
-            f"at {checkpoint.size:,} events, signed by {verifier.name}"
+            ngettext(
+                "%(count)s event, proven to be in the checkpoint of %(origin)s at %(size)s "
+                "events, signed by %(key)s",
+                "%(count)s events, each proven to be in the checkpoint of %(origin)s at "
+                "%(size)s events, signed by %(key)s",
+                events,
+            )
+            % {
+                "count": i18n.number(events),
+                "origin": checkpoint.origin,
+                "size": i18n.number(checkpoint.size),
+                "key": verifier.name,
+            }
         )
         for witness, moment in checked.cosigned.items():
             at = when(datetime.fromtimestamp(moment, UTC), zone=zone)
-            click.echo(f"cosigned by the witness {witness.split('+')[0]} at {at}")
+            click.echo(
+                _("cosigned by the witness %(witness)s at %(at)s")
+                % {"witness": witness.split("+")[0], "at": at}
+            )
         if result.differences:
-            click.echo("NOT VERIFIED: recounted from the events in the file, the audit differs:")
+            click.echo(_("NOT VERIFIED: recounted from the events in the file, the audit differs:"))
             for difference in result.differences:
-                click.echo(f"  {difference}")
+                click.echo(f"  {shown(difference)}")
         else:
             click.echo(
-                "verified: recounted from the events in the file, every goal's status, "
-                "evidence and events are the audit's"
+                _(
+                    "verified: recounted from the events in the file, every goal's status, "
+                    "evidence and events are the audit's"
+                )
             )
-        click.echo(f"digest: {audit['integrity']['digest']}")
+        click.echo(_("digest: %(digest)s") % {"digest": audit["integrity"]["digest"]})
     if result.differences:
         click.get_current_context().exit(FAILED)

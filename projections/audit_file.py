@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from peerlog.i18n import lazy
 from peerlog.integrity import bundle
 from peerlog.integrity.leaves import Entry
 from peerlog.integrity.notes import Verifier
@@ -29,10 +30,12 @@ def make_file(
     integrity = source.integrity()
     named = report["integrity"].get("checkpoint")
     if named is None:
-        msg = "the audit is not proven against any checkpoint: " + "; ".join(
-            report["integrity"].get("problems", [])
+        raise NotInRecord(
+            lazy(
+                "the audit is not proven against any checkpoint: %(problems)s",
+                problems="; ".join(report["integrity"].get("problems", [])),
+            )
         )
-        raise NotInRecord(msg)
     stored = integrity.store.checkpoint(int(named["size"]))
     assert stored is not None
     # Read again: the checkpoint may have been made (and hold more) since.
@@ -70,13 +73,26 @@ def recount(data: bytes, key: Verifier, witnesses: tuple[Verifier, ...] = ()) ->
             AsOf(recorded, occurred),
         ).content
     except NotInRecord as exc:
-        return Recounted(checked, [f"the events in the file do not make this audit: {exc}"])
+        return Recounted(
+            checked,
+            [
+                lazy(
+                    "the events in the file do not make this audit: %(error)s",
+                    error=exc.args[0] if exc.args else str(exc),
+                )
+            ],
+        )
     return Recounted(checked, _differences(audit, again))
 
 
 def _differences(audit: dict[str, Any], again: dict[str, Any]) -> list[str]:
-    out = [
-        f"{key}: the audit says {audit.get(key)!r}, the events {again.get(key)!r}"
+    out: list[str] = [
+        lazy(
+            "%(field)s: the audit says %(said)s, the events %(counted)s",
+            field=key,
+            said=repr(audit.get(key)),
+            counted=repr(again.get(key)),
+        )
         for key in ("student_id", "course_id", "as_of", "as_of_occurred", "pass_level")
         if audit.get(key) != again.get(key)
     ]
@@ -85,13 +101,23 @@ def _differences(audit: dict[str, Any], again: dict[str, Any]) -> list[str]:
     for goal_id in sorted(set(said) | set(counted)):
         a, b = said.get(goal_id), counted.get(goal_id)
         if a is None or b is None:
-            out.append(f"goal {goal_id}: in {'the events' if a is None else 'the audit'} only")
+            out.append(
+                lazy("goal %(goal)s: in the events only", goal=goal_id)
+                if a is None
+                else lazy("goal %(goal)s: in the audit only", goal=goal_id)
+            )
             continue
         out.extend(
-            f"goal {goal_id}: {field}: the audit says {a.get(field)!r}, the events {b.get(field)!r}"
+            lazy(
+                "goal %(goal)s: %(field)s: the audit says %(said)s, the events %(counted)s",
+                goal=goal_id,
+                field=field,
+                said=repr(a.get(field)),
+                counted=repr(b.get(field)),
+            )
             for field in ("status", "latest_level", "evidence", "events", "retired", "title")
             if a.get(field) != b.get(field)
         )
     if list(said) != list(counted):
-        out.append("the goals are not in the order the course added them")
+        out.append(lazy("the goals are not in the order the course added them"))
     return out

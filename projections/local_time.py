@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from peerlog import i18n
 from peerlog.domain.events import CourseOpened, PairFormed
 from peerlog.domain.vocabulary import course_stream, pair_stream
+from peerlog.i18n import lazy
 from peerlog.persistence.config import ConfigurationError
 from peerlog.persistence.mapper import EventMapper
 from peerlog.persistence.records import RecordedEvent
@@ -42,11 +43,13 @@ def zone_named(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        msg = (
-            f"{name!r} is not a time zone this system knows; "
-            "give an IANA name, like Europe/Stockholm"
-        )
-        raise ValueError(msg) from None
+        raise ValueError(
+            lazy(
+                "%(name)s is not a time zone this system knows; "
+                "give an IANA name, like Europe/Stockholm",
+                name=repr(name),
+            )
+        ) from None
 
 
 def default_zone(settings: Mapping[str, str]) -> ZoneInfo:
@@ -57,7 +60,9 @@ def default_zone(settings: Mapping[str, str]) -> ZoneInfo:
     try:
         return zone_named(name)
     except ValueError as exc:
-        raise ConfigurationError(f"{TIME_ZONE}: {exc}") from None
+        raise ConfigurationError(
+            lazy("%(name)s: %(error)s", name=TIME_ZONE, error=exc.args[0])
+        ) from None
 
 
 def _course_zone_name(source: EventSource, course_id: str) -> str | None:

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
-from peerlog.i18n import lazy
+from peerlog.i18n import Fixed, lazy
 from peerlog.projections.participation import (
     BALANCE,
     SESSION_PARTICIPATION,
@@ -252,9 +252,9 @@ def _flags(
                 lazy(
                     "performer balance %(balance)s over the last %(count)s session(s), below "
                     "the threshold of %(threshold)s: %(detail)s",
-                    balance=f"{recent_balance:.2f}",
+                    balance=Fixed(recent_balance),
                     count=len(last),
-                    threshold=f"{limits.performer_balance:.2f}",
+                    threshold=Fixed(limits.performer_balance),
                     detail=detail,
                 ),
             )
@@ -284,9 +284,9 @@ def _flags(
                     "peer feedback mostly one way: balance %(balance)s over %(count)s "
                     "feedbacks, below the threshold of %(threshold)s (counted from %(least)s "
                     "peer feedbacks on)",
-                    balance=f"{pair.feedback_balance:.2f}",
+                    balance=Fixed(pair.feedback_balance),
                     count=pair.peer_feedback,
-                    threshold=f"{limits.feedback_balance:.2f}",
+                    threshold=Fixed(limits.feedback_balance),
                     least=limits.min_peer_feedback,
                 ),
             )

@@ -32,7 +32,7 @@ from typing import Any, Final
 from eventsourcing.persistence import PersistenceError
 
 from peerlog import i18n
-from peerlog.i18n import _
+from peerlog.i18n import _, lazy
 from peerlog.persistence.config import (
     DATABASE_URL,
     READ_DATABASE_URL,
@@ -133,8 +133,13 @@ def wait_seconds(settings: Mapping[str, str]) -> float:
     except ValueError:
         seconds = -1.0
     if not 0 <= seconds <= 600:
-        msg = f"{READ_WAIT} is a number of seconds (0 to 600), not {value!r}"
-        raise ConfigurationError(msg)
+        raise ConfigurationError(
+            lazy(
+                "%(name)s is a number of seconds (0 to 600), not %(value)s",
+                name=READ_WAIT,
+                value=repr(value),
+            )
+        )
     return seconds
 
 
@@ -202,8 +207,13 @@ class Reads:
         if not url:
             return cls(primary, primary_store, wait=wait)
         if not url.startswith(("postgresql://", "postgres://")):
-            msg = f"{READ_DATABASE_URL} names a PostgreSQL standby, not {describe_url(url)!r}"
-            raise ConfigurationError(msg)
+            raise ConfigurationError(
+                lazy(
+                    "%(name)s names a PostgreSQL standby, not %(value)s",
+                    name=READ_DATABASE_URL,
+                    value=repr(describe_url(url)),
+                )
+            )
         return cls(primary, primary_store, replica_url=url, wait=wait)
 
     @property

@@ -498,6 +498,7 @@ def pair_trend(
     counts = {(r.week, r.student_id): r for r in source.read(WEEK_MEMBERS, pair_id=pair_id)}
     sessions = sorted(source.read(SESSIONS, pair_id=pair_id), key=lambda s: s.ordinal)
     span = _span(courses[0] if courses else None, until, (r.starts_on for r in weeks.values()))
+    zone = _zone(courses[0].time_zone) if courses else UTC_ZONE
     peer_given = dict.fromkeys(members, 0)
     out_weeks = []
     for week, monday in span:
@@ -510,7 +511,8 @@ def pair_trend(
         }
         for m in members:
             peer_given[m] += its[m]["peer_feedback_given"]
-        end = datetime.combine(monday + timedelta(weeks=1), time(), UTC)
+        # The week ends at Sunday midnight on the ward's clock, not in UTC.
+        end = datetime.combine(monday + timedelta(weeks=1), time(), zone)
         out_weeks.append(
             {
                 "week": week,

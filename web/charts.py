@@ -27,7 +27,7 @@ import pygal
 from pygal.style import Style
 
 from peerlog import i18n
-from peerlog.i18n import _, ngettext
+from peerlog.i18n import _, ngettext, ratio
 
 # pygal puts an import hook for its map plugins on sys.meta_path, of the old kind that
 # Python 3.11 warns about on every import it is asked for; peerlog draws no maps.
@@ -174,10 +174,6 @@ def _sparkline(pair_id: str, values: tuple[float | None, ...], language: str) ->
     return _render(chart, width=160, height=36, show_dots=True, dots_size=2, is_unicode=True)
 
 
-def _ratio(value: float | None) -> str:
-    return "-" if value is None else f"{value:.2f}"
-
-
 def pair_charts(trend: Mapping[str, Any]) -> dict[str, str]:
     """The pair page's charts (SVG) and the sentence that sums them up."""
     return dict(_pair_charts(json.dumps(trend, sort_keys=True), i18n.language()))
@@ -265,4 +261,4 @@ def summary(trend: Mapping[str, Any]) -> str:
 
 def sparkline_words(weekly: Sequence[Mapping[str, Any]]) -> str:
     """A sparkline's numbers in words: ``W10 0.50, W11 -, ...``."""
-    return ", ".join(f"{_short(w['week'])} {_ratio(w['performer_balance'])}" for w in weekly)
+    return ", ".join(f"{_short(w['week'])} {ratio(w['performer_balance'])}" for w in weekly)

@@ -31,7 +31,7 @@ from markupsafe import Markup
 
 from peerlog import i18n
 from peerlog.domain.vocabulary import ID_RE
-from peerlog.i18n import N_, Labels, lazy
+from peerlog.i18n import N_, Labels, lazy, ratio
 from peerlog.projections import Thresholds, audit, directory
 from peerlog.projections.asof import audit_weeks
 from peerlog.projections.audit_file import make_file
@@ -105,10 +105,6 @@ def _when(page: Context, value: Any, zone: ZoneInfo | None = None, *, seconds: b
     return local_when(value, zone or page.get("zone") or UTC_ZONE, seconds=seconds)
 
 
-def _ratio(value: float | None) -> str:
-    return "-" if value is None else f"{value:.2f}"
-
-
 _env = Environment(
     loader=PackageLoader("peerlog.web", "templates"),
     autoescape=select_autoescape(default=True, default_for_string=True),
@@ -117,7 +113,7 @@ _env = Environment(
 )
 i18n.install(_env)
 _env.filters["when"] = _when
-_env.filters["ratio"] = _ratio
+_env.filters["ratio"] = ratio
 _env.globals.update(
     named=named,
     all_named=all_named,

@@ -15,6 +15,7 @@ from typing import Final
 from fastapi import Request
 
 from peerlog import CommandResult, PeerLog
+from peerlog.i18n import lazy
 from peerlog.integrity.service import Integrity
 from peerlog.persistence.base import failure_summary
 from peerlog.persistence.config import ConfigurationError
@@ -200,8 +201,13 @@ def checkpoint_interval(settings: Mapping[str, str]) -> float:
     except ValueError:
         seconds = -1.0
     if seconds < 0 or seconds != seconds:  # noqa: PLR0124 - NaN
-        msg = f"{CHECKPOINT_INTERVAL} is a number of seconds (0 for none), not {value!r}"
-        raise ConfigurationError(msg)
+        raise ConfigurationError(
+            lazy(
+                "%(name)s is a number of seconds (0 for none), not %(value)s",
+                name=CHECKPOINT_INTERVAL,
+                value=repr(value),
+            )
+        )
     return seconds
 
 

@@ -50,6 +50,7 @@ from joserfc.jwk import KeySet
 from joserfc.jws import JWSRegistry
 
 from peerlog.domain.vocabulary import ID_RE
+from peerlog.i18n import lazy
 from peerlog.persistence.config import ConfigurationError
 from peerlog.web.roster import Roster
 from peerlog.web.tokens import Attempt, Role
@@ -97,16 +98,30 @@ class SsoSettings:
         if not issuer:
             return None
         if not issuer.startswith(("https://", "http://")):
-            msg = f"{ISSUER} is the provider's issuer URL (https://...), not {issuer!r}"
-            raise ConfigurationError(msg)
+            raise ConfigurationError(
+                lazy(
+                    "%(name)s is the provider's issuer URL (https://...), not %(value)s",
+                    name=ISSUER,
+                    value=repr(issuer),
+                )
+            )
         client_id = settings.get(CLIENT_ID, "").strip()
         if not client_id:
-            msg = f"{ISSUER} is set: {CLIENT_ID} (and {CLIENT_SECRET}) must be set too"
-            raise ConfigurationError(msg)
+            raise ConfigurationError(
+                lazy(
+                    "%(name)s is set: %(client)s (and %(secret)s) must be set too",
+                    name=ISSUER,
+                    client=CLIENT_ID,
+                    secret=CLIENT_SECRET,
+                )
+            )
         scopes = settings.get(SCOPES, "").strip() or "openid email"
         if "openid" not in scopes.split():
-            msg = f"{SCOPES} must include 'openid', not {scopes!r}"
-            raise ConfigurationError(msg)
+            raise ConfigurationError(
+                lazy(
+                    "%(name)s must include 'openid', not %(value)s", name=SCOPES, value=repr(scopes)
+                )
+            )
         return cls(
             issuer=issuer,
             client_id=client_id,

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Final
 
-from peerlog.i18n import Text, lazy
+from peerlog.i18n import Text, lazy, os_reason
 from peerlog.projections.source import EventSource
 from peerlog.projections.store import ReadStore
 from peerlog.projections.xapi.lrs import Answer, LrsClient, LrsError
@@ -218,9 +218,7 @@ class Forwarder:
             try:
                 answer = self.client.post(statements)
             except OSError as exc:
-                problem = lazy(
-                    "cannot reach it (%(error)s)", error=exc.strerror or type(exc).__name__
-                )
+                problem = lazy("cannot reach it (%(error)s)", error=os_reason(exc))
             except Exception as exc:  # noqa: BLE001 - http.client's errors have no common base
                 problem = lazy("the connection failed (%(error)s)", error=type(exc).__name__)
             else:

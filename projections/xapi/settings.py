@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Final, Literal
 from urllib.parse import urlsplit
 
+from peerlog.i18n import lazy
 from peerlog.persistence.config import ConfigurationError
 
 HOME_PAGE: Final = "PEERLOG_XAPI_HOMEPAGE"
@@ -36,16 +37,22 @@ def _flag(settings: Mapping[str, str], name: str) -> bool:
         return False
     if value in ("1", "yes", "true", "on"):
         return True
-    msg = f"{name} is {value!r}; give 1 (yes) or 0 (no)"
-    raise ConfigurationError(msg)
+    raise ConfigurationError(
+        lazy("%(name)s is %(value)s; give 1 (yes) or 0 (no)", name=name, value=repr(value))
+    )
 
 
 def _iri(settings: Mapping[str, str], name: str, default: str) -> str:
     value = settings.get(name, "").strip() or default
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        msg = f"{name} is {value!r}; give an http(s) URL, e.g. https://lms.example.edu"
-        raise ConfigurationError(msg)
+        raise ConfigurationError(
+            lazy(
+                "%(name)s is %(value)s; give an http(s) URL, e.g. https://lms.example.edu",
+                name=name,
+                value=repr(value),
+            )
+        )
     return value.rstrip("/")
 
 
@@ -71,15 +78,24 @@ class XapiSettings:
         home_page = _iri(settings, HOME_PAGE, DEFAULT_HOME_PAGE)
         accounts = settings.get(ACCOUNTS, "").strip() or "opaque"
         if accounts not in ("opaque", "ids"):
-            msg = (
-                f"{ACCOUNTS} is {accounts!r}; give opaque (a keyed hash of each id, the "
-                "default) or ids (peerlog's own ids)"
+            raise ConfigurationError(
+                lazy(
+                    "%(name)s is %(value)s; give opaque (a keyed hash of each id, the "
+                    "default) or ids (peerlog's own ids)",
+                    name=ACCOUNTS,
+                    value=repr(accounts),
+                )
             )
-            raise ConfigurationError(msg)
         version = settings.get(VERSION, "").strip() or "1.0.3"
         if version not in VERSIONS:
-            msg = f"{VERSION} is {version!r}; give one of {', '.join(VERSIONS)}"
-            raise ConfigurationError(msg)
+            raise ConfigurationError(
+                lazy(
+                    "%(name)s is %(value)s; give one of %(choices)s",
+                    name=VERSION,
+                    value=repr(version),
+                    choices=tuple(VERSIONS),
+                )
+            )
         return cls(
             home_page=home_page,
             activity_base=_iri(settings, ACTIVITY_BASE, f"{home_page}/xapi"),

@@ -32,6 +32,7 @@ from peerlog.domain.events import DomainEvent
 from peerlog.domain.pair import Pair
 from peerlog.executor import CommandResult, EventRef, Executor
 from peerlog.folding import folding
+from peerlog.i18n import lazy
 from peerlog.persistence.base import EventRecorder
 from peerlog.persistence.config import DATABASE_URL, SCHEMA, ConfigurationError, store_env
 from peerlog.persistence.keys import key_store_for
@@ -63,8 +64,11 @@ def _positive(settings: Mapping[str, str], name: str, default: int) -> int:
     except ValueError:
         number = 0
     if number < 1:
-        msg = f"{name} is a whole number above zero, not {value!r}"
-        raise ConfigurationError(msg)
+        raise ConfigurationError(
+            lazy(
+                "%(name)s is a whole number above zero, not %(value)s", name=name, value=repr(value)
+            )
+        )
     return number
 
 

@@ -12,6 +12,7 @@ What machines read stays as it is in every language: JSON keys, rule codes, ids.
 
 from __future__ import annotations
 
+import errno
 import gettext as _gettext
 import os
 from collections.abc import Iterator, Mapping
@@ -165,6 +166,27 @@ def number(value: float) -> str:
     return str(format_decimal(value, locale=locale()))
 
 
+class Fixed(float):
+    """A ratio shown with two decimals: ``0.61`` in English (and wherever it is a plain
+    ``str``, as in logs and JSON), ``0,61`` in Swedish and Danish where it is shown."""
+
+    __slots__ = ()
+
+    def __str__(self) -> str:
+        return f"{self:.2f}"
+
+
+def ratio(value: float | None) -> str:
+    """A balance or other ratio with two decimals, as the language writes it ("-" for none)."""
+    if value is None:
+        return "-"
+    if _current.get() == DEFAULT:
+        return f"{value:.2f}"
+    from babel.numbers import format_decimal  # noqa: PLC0415
+
+    return str(format_decimal(value, format="0.00", locale=locale()))
+
+
 def moment(value: datetime, *, seconds: bool = False) -> str:
     """A date and time as the language writes it (English keeps ``2026-03-02 07:30``)."""
     if _current.get() == DEFAULT:
@@ -242,6 +264,8 @@ def _shown_value(value: object) -> object:
     """A value of a message as shown: a Text translated, a tuple of them listed."""
     if isinstance(value, tuple):
         return ", ".join(str(_shown_value(v)) for v in value)
+    if isinstance(value, Fixed):
+        return ratio(value)
     return shown(value) if isinstance(value, Text) else value
 
 
@@ -260,3 +284,33 @@ def shown_error(exc: BaseException) -> str:
     """An error's message in the current language (its :class:`Text`, if it was raised
     with one; ``str(exc)``, in English, is what logs and JSON have)."""
     return shown(exc.args[0]) if len(exc.args) == 1 else str(exc)
+
+
+_OS_REASONS: Final = {
+    errno.ENOENT: N_("no such file or folder"),
+    errno.EACCES: N_("permission denied"),
+    errno.EPERM: N_("the operation is not permitted"),
+    errno.EISDIR: N_("it is a folder"),
+    errno.ENOTDIR: N_("a part of the path is not a folder"),
+    errno.EEXIST: N_("it exists already"),
+    errno.ENOSPC: N_("no space is left on the device"),
+    errno.EDQUOT: N_("the disk quota is used up"),
+    errno.EROFS: N_("the file system is read-only"),
+    errno.ENAMETOOLONG: N_("the name is too long"),
+    errno.ENOTEMPTY: N_("the folder is not empty"),
+    errno.EBUSY: N_("it is in use"),
+    errno.EIO: N_("the device could not be read or written"),
+    errno.EMFILE: N_("too many files are open"),
+    errno.ECONNREFUSED: N_("the connection was refused"),
+}
+"""The operating system's reasons people meet, in words of the catalogs (the C
+library's own texts are English)."""
+
+
+def os_reason(exc: OSError) -> str:
+    """Why the operating system refused, as a message shown in the reader's language
+    (the C library's English text for a reason not in the catalogs)."""
+    known = _OS_REASONS.get(exc.errno) if exc.errno is not None else None
+    if known is not None:
+        return lazy(known)
+    return exc.strerror or type(exc).__name__

@@ -88,3 +88,27 @@ def test_the_weeks_are_the_wards_monday_to_sunday_across_the_clock_change(web: W
     }  # fmt: skip
     assert len(hygiene["weeks"]["2026-W14"]["assessments"]) == 1
     assert not hygiene["weeks"]["2026-W13"]["assessments"]
+
+
+def test_a_week_s_flags_are_taken_at_sunday_midnight_on_the_ward_s_clock(web: Web) -> None:
+    p = web.placement
+    # Week 12: one step each in d1, balanced.
+    for step_id, performer, observer in (("a1", "s1", "s2"), ("a2", "s2", "s1")):
+        step = p.step(step_id, performer, performers=[performer], observers=[observer],
+                      occurred_at="2026-03-18T09:00:00+01:00")  # fmt: skip
+        assert web.command(performer, step).status_code == 201
+    p.run("close_session", "s1", pair_id="p1", session_id="d1",
+          occurred_at="2026-03-18T15:00:00+01:00")  # fmt: skip
+    # d2 opens at 00:30 on Monday 23 March in Stockholm: Sunday 23:30 in UTC, so a week
+    # ended at midnight UTC would count it in week 12.
+    p.run("open_session", "s1", pair_id="p1", session_id="d2", shift="day",
+          roles={"s1": "performer", "s2": "observer"},
+          occurred_at="2026-03-23T00:30:00+01:00")  # fmt: skip
+    for step_id in ("b1", "b2", "b3"):
+        step = p.step(step_id, session_id="d2", occurred_at="2026-03-23T08:00:00+01:00")
+        assert web.command("s1", step).status_code == 201
+    web.catch_up()
+    trend = web.get("sup1", "/api/pairs/p1/trends").json()
+    flags = {w["week"]: w["flags"] for w in trend["weeks"]}
+    assert flags["2026-W12"] == []
+    assert flags["2026-W13"] == ["performer_imbalance"]

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
+from peerlog.i18n import lazy
 from peerlog.integrity import merkle
 from peerlog.integrity.audits import audit_digest
 from peerlog.integrity.checkpoints import Checkpoint, CheckpointError, open_note
@@ -99,35 +100,41 @@ def check(data: bytes, key: Verifier, witnesses: tuple[Verifier, ...] = ()) -> C
     try:
         parsed = json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as exc:
-        msg = f"the file is not an audit file (not JSON: {exc})"
-        raise BundleInvalid(msg) from None
+        raise BundleInvalid(
+            lazy("the file is not an audit file (not JSON: %(error)s)", error=str(exc))
+        ) from None
     if not isinstance(parsed, dict) or parsed.get("format") != FORMAT:
-        msg = f"the file is not an audit file of the format {FORMAT}"
-        raise BundleInvalid(msg)
+        raise BundleInvalid(
+            lazy("the file is not an audit file of the format %(format)s", format=FORMAT)
+        )
     canonical = encode(parsed)
     if canonical != data:
-        msg = (
-            f"the file was changed at byte {_first_difference(canonical, data)}: it is not "
-            "in the form peerlog wrote it"
+        raise BundleInvalid(
+            lazy(
+                "the file was changed at byte %(byte)s: it is not in the form peerlog wrote it",
+                byte=_first_difference(canonical, data),
+            )
         )
-        raise BundleInvalid(msg)
     try:
         opened = open_note(str(parsed["checkpoint"]), key, witnesses)
     except (CheckpointError, KeyError) as exc:
-        msg = f"the checkpoint: {exc}"
-        raise BundleInvalid(msg) from None
+        problem = exc.args[0] if isinstance(exc, CheckpointError) and exc.args else str(exc)
+        raise BundleInvalid(lazy("the checkpoint: %(error)s", error=problem)) from None
     checkpoint = opened.checkpoint
     audit = parsed.get("audit")
     events = parsed.get("events")
     if not isinstance(audit, dict) or not isinstance(events, list):
-        msg = "the file has no audit or no events"
-        raise BundleInvalid(msg)
+        raise BundleInvalid(lazy("the file has no audit or no events"))
     records = _proven_events(events, checkpoint)
     cited = {ref for goal in audit.get("goals", []) for ref in goal.get("events", [])}
     held = {f"{s}@{r.originator_version}" for s, rs in records.items() for r in rs}
     if cited - held:
-        msg = f"the audit cites events the file does not hold: {', '.join(sorted(cited - held))}"
-        raise BundleInvalid(msg)
+        raise BundleInvalid(
+            lazy(
+                "the audit cites events the file does not hold: %(events)s",
+                events=tuple(sorted(cited - held)),
+            )
+        )
     integrity = audit.get("integrity") or {}
     named = integrity.get("checkpoint") or {}
     if (named.get("origin"), named.get("size"), named.get("root")) != (
@@ -135,14 +142,14 @@ def check(data: bytes, key: Verifier, witnesses: tuple[Verifier, ...] = ()) -> C
         checkpoint.size,
         checkpoint.body().split("\n")[2],
     ):
-        msg = "the audit names another checkpoint than the one in the file"
-        raise BundleInvalid(msg)
+        raise BundleInvalid(lazy("the audit names another checkpoint than the one in the file"))
     if integrity.get("digest") != audit_digest(audit, checkpoint):
-        msg = (
-            "the audit's digest is not the digest of its content and checkpoint: the audit "
-            "was changed"
+        raise BundleInvalid(
+            lazy(
+                "the audit's digest is not the digest of its content and checkpoint: "
+                "the audit was changed"
+            )
         )
-        raise BundleInvalid(msg)
     try:
         vouched = Note.parse(str(parsed.get("audit_signature", "")))
     except NoteError:
@@ -152,8 +159,9 @@ def check(data: bytes, key: Verifier, witnesses: tuple[Verifier, ...] = ()) -> C
         or vouched.body != audit_note_body(str(integrity["digest"]))
         or not vouched.signed_by(key)
     ):
-        msg = f"the audit's digest is not signed by {key.name}: the audit was changed"
-        raise BundleInvalid(msg)
+        raise BundleInvalid(
+            lazy("the audit's digest is not signed by %(key)s: the audit was changed", key=key.name)
+        )
     return Checked(audit, checkpoint, opened.cosigned, records)
 
 
@@ -162,19 +170,27 @@ def _proven_events(events: list[Any], checkpoint: Checkpoint) -> dict[str, list[
     records: dict[str, list[RecordedEvent]] = {}
     for item in events:
         entry, proof = _event(item)
-        name = f"event {entry} (position {entry.position})"
+        name = lazy("event %(event)s (position %(position)s)", event=entry, position=entry.position)
         if entry.position > checkpoint.size or not merkle.verify_inclusion(
             entry.position - 1, checkpoint.size, entry.leaf_hash(), proof, checkpoint.root
         ):
-            msg = (
-                f"{name}: its inclusion proof does not lead to the checkpoint's root: the "
-                "event is not the one the record holds there"
+            raise BundleInvalid(
+                lazy(
+                    "%(event)s: its inclusion proof does not lead to the checkpoint's root: "
+                    "the event is not the one the record holds there",
+                    event=name,
+                )
             )
-            raise BundleInvalid(msg)
         stream = records.setdefault(entry.stream, [])
         if len(stream) + 1 != entry.version:
-            msg = f"{name}: the file lacks version {len(stream) + 1} of {entry.stream}"
-            raise BundleInvalid(msg)
+            raise BundleInvalid(
+                lazy(
+                    "%(event)s: the file lacks version %(version)s of %(stream)s",
+                    event=name,
+                    version=len(stream) + 1,
+                    stream=entry.stream,
+                )
+            )
         stream.append(
             RecordedEvent.of(
                 entry.position,
@@ -201,8 +217,9 @@ def _event(item: Any) -> tuple[Entry, list[bytes]]:
         )
         proof = [strict_b64decode(h) for h in item["proof"]]
     except (KeyError, TypeError, ValueError, binascii.Error):
-        msg = f"an event of the file is malformed: {str(item)[:80]}"
-        raise BundleInvalid(msg) from None
+        raise BundleInvalid(
+            lazy("an event of the file is malformed: %(event)s", event=str(item)[:80])
+        ) from None
     return entry, proof
 
 

@@ -23,6 +23,8 @@ from pathlib import Path
 from typing import Final
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
+from peerlog.i18n import lazy
+
 DATABASE_URL: Final = "PEERLOG_DATABASE_URL"
 READ_DATABASE_URL: Final = "PEERLOG_READ_DATABASE_URL"
 SCHEMA: Final = "PEERLOG_SCHEMA"
@@ -87,8 +89,9 @@ def store_env(
     if url.startswith(SQLITE_PREFIX):
         path = Path("/" + url[len(SQLITE_PREFIX) :].lstrip("/"))
         if path.is_dir():
-            msg = f"{path} is a folder; PEERLOG_DATABASE_URL names an SQLite file"
-            raise ConfigurationError(msg)
+            raise ConfigurationError(
+                lazy("%(path)s is a folder; PEERLOG_DATABASE_URL names an SQLite file", path=path)
+            )
         path.parent.mkdir(parents=True, exist_ok=True)
         return {
             "PEERLOG_PERSISTENCE_MODULE": "peerlog.persistence.sqlite:SQLiteFactory",
@@ -104,8 +107,10 @@ def store_env(
         if schema:
             env["PEERLOG_POSTGRES_SCHEMA"] = schema
         return env
-    msg = (
-        f"cannot use the store {describe_url(url)!r}: PEERLOG_DATABASE_URL starts with "
-        "sqlite:/// (an absolute path follows) or postgresql://"
+    raise ConfigurationError(
+        lazy(
+            "cannot use the store %(url)s: PEERLOG_DATABASE_URL starts with "
+            "sqlite:/// (an absolute path follows) or postgresql://",
+            url=repr(describe_url(url)),
+        )
     )
-    raise ConfigurationError(msg)

@@ -23,6 +23,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Final
 
+from peerlog.i18n import lazy, os_reason
 from peerlog.persistence.config import ConfigurationError
 
 logger = logging.getLogger(__name__)
@@ -58,11 +59,14 @@ def decode_master_key(text: str, where: str) -> bytes:
     except (binascii.Error, UnicodeEncodeError, ValueError):
         key = b""
     if len(key) != KEY_BYTES:
-        msg = (
-            f"{where} must hold the base64 encoding of {KEY_BYTES} random bytes "
-            "(make one with: openssl rand -base64 32)"
+        raise MasterKeyError(
+            lazy(
+                "%(where)s must hold the base64 encoding of %(count)s random bytes "
+                "(make one with: openssl rand -base64 32)",
+                where=where,
+                count=KEY_BYTES,
+            )
         )
-        raise MasterKeyError(msg)
     return key
 
 
@@ -79,16 +83,24 @@ def load_master_key(environ: Mapping[str, str]) -> bytes:
             _create(path)
             continue
         except (OSError, UnicodeDecodeError) as exc:
-            msg = f"cannot read the master key file {path}: {type(exc).__name__}"
-            raise MasterKeyError(msg) from None
+            raise MasterKeyError(
+                lazy(
+                    "cannot read the master key file %(path)s: %(reason)s",
+                    path=path,
+                    reason=os_reason(exc) if isinstance(exc, OSError) else type(exc).__name__,
+                )
+            ) from None
         if not text:
             # Another process has created the file and is about to fill it.
             time.sleep(0.01)
             continue
         _warn_if_shared(path)
-        return decode_master_key(text, f"the master key file {path}")
-    msg = f"the master key file {path} stays empty; remove it or write a key into it"
-    raise MasterKeyError(msg)
+        return decode_master_key(text, lazy("the master key file %(path)s", path=path))
+    raise MasterKeyError(
+        lazy(
+            "the master key file %(path)s stays empty; remove it or write a key into it", path=path
+        )
+    )
 
 
 def _create(path: Path) -> None:
@@ -97,11 +109,16 @@ def _create(path: Path) -> None:
         if create_private_file(path, binascii.b2a_base64(secrets.token_bytes(KEY_BYTES)).decode()):
             logger.info("created a new master key file at %s", path)
     except OSError as exc:
-        msg = (
-            f"cannot create the master key file {path} ({type(exc).__name__}); set "
-            f"{MASTER_KEY} or point {MASTER_KEY_FILE} at a writable place"
-        )
-        raise MasterKeyError(msg) from None
+        raise MasterKeyError(
+            lazy(
+                "cannot create the master key file %(path)s (%(reason)s); set "
+                "%(variable)s or point %(file_variable)s at a writable place",
+                path=path,
+                reason=os_reason(exc),
+                variable=MASTER_KEY,
+                file_variable=MASTER_KEY_FILE,
+            )
+        ) from None
 
 
 def create_private_file(path: Path, text: str) -> bool:

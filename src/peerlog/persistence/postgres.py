@@ -56,6 +56,7 @@ from eventsourcing.persistence import (
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 
+from peerlog.i18n import lazy
 from peerlog.persistence import chain
 from peerlog.persistence.base import EventRecorder, RawEvent, Turn
 from peerlog.persistence.config import ConfigurationError
@@ -1302,8 +1303,13 @@ def failover_seconds(value: str | None) -> float:
     except ValueError:
         seconds = -1.0
     if not 0 <= seconds <= 3600:  # an hour is more than any failover takes
-        msg = f"PEERLOG_FAILOVER_SECONDS is a number of seconds (0 to 3600), not {value!r}"
-        raise ConfigurationError(msg)
+        raise ConfigurationError(
+            lazy(
+                "%(name)s is a number of seconds (0 to 3600), not %(value)s",
+                name="PEERLOG_FAILOVER_SECONDS",
+                value=repr(value),
+            )
+        )
     return seconds
 
 

@@ -46,6 +46,7 @@ from eventsourcing.persistence import MapperDeserialisationError
 
 from peerlog.domain.erasure import ERASED, ErasedText
 from peerlog.domain.events import DomainEvent
+from peerlog.i18n import N_, lazy
 from peerlog.persistence.config import ConfigurationError
 from peerlog.persistence.keys import KeyStore, MasterKeyChanged, Progress
 from peerlog.persistence.masterkey import KEY_BYTES, MasterKeyError
@@ -66,7 +67,7 @@ _ABSENT: Final = b""
 """A person with no key at all (cached for opening only: sealing creates the key)."""
 
 
-_WRONG_MASTER_KEY: Final = (
+_WRONG_MASTER_KEY: Final = N_(
     "the master key does not open the person keys of this store: "
     "PEERLOG_MASTER_KEY (or the master key file) is not the one they were made with"
 )
@@ -81,7 +82,7 @@ def _unwrap(cipher: AESGCM, wrapped: bytes, aad: bytes) -> bytes:
     try:
         return cipher.decrypt(wrapped[:NONCE_BYTES], wrapped[NONCE_BYTES:], aad)
     except InvalidTag:
-        raise MasterKeyError(_WRONG_MASTER_KEY) from None
+        raise MasterKeyError(lazy(_WRONG_MASTER_KEY)) from None
 
 
 def _derived(master: bytes, info: bytes) -> bytes:
@@ -106,8 +107,9 @@ def key_cache_seconds(environ: Mapping[str, str]) -> float:
     except ValueError:
         seconds = -1.0
     if not 0 <= seconds <= 3600:  # an hour is a generous upper bound
-        msg = f"{KEY_CACHE_SECONDS} is a number of seconds from 0 to 3600"
-        raise ConfigurationError(msg)
+        raise ConfigurationError(
+            lazy("%(name)s is a number of seconds from 0 to 3600", name=KEY_CACHE_SECONDS)
+        )
     return seconds
 
 
@@ -208,11 +210,12 @@ class KeyRing:
         old = self._wrapper()
         old_master = self._load_master_key()
         if secrets.compare_digest(old_master, new_key):
-            msg = (
-                "the new master key is the one configured now; keep the old key configured "
-                "while the keys are rotated, and give the new one apart from it"
+            raise MasterKeyError(
+                lazy(
+                    "the new master key is the one configured now; keep the old key "
+                    "configured while the keys are rotated, and give the new one apart from it"
+                )
             )
-            raise MasterKeyError(msg)
 
         def rewrap(person: str, wrapped: bytes) -> bytes:
             aad = _PERSON_KEY_AAD + person.encode()
@@ -535,11 +538,12 @@ class TextSealer:
         try:
             _, subjects, nonce, sealed = text.split(";")
         except ValueError:
-            msg = (
-                f"a personal text of {event.originator_id}@{event.originator_version} "
-                "is not a valid envelope"
-            )
-            raise SealedTextError(msg) from None
+            raise SealedTextError(
+                lazy(
+                    "a personal text of %(event)s is not a valid envelope",
+                    event=f"{event.originator_id}@{event.originator_version}",
+                )
+            ) from None
         if not nonce:
             return ERASED
         cached = self.keys.opening.get(subjects)
@@ -554,8 +558,10 @@ class TextSealer:
                 binascii.a2b_base64(nonce), binascii.a2b_base64(sealed), aad
             ).decode()
         except (InvalidTag, binascii.Error, UnicodeDecodeError):
-            msg = (
-                f"a personal text of {event.originator_id}@{event.originator_version} "
-                "does not open with its key: the stored event was changed (run verify)"
-            )
-            raise SealedTextError(msg) from None
+            raise SealedTextError(
+                lazy(
+                    "a personal text of %(event)s does not open with its key: the stored "
+                    "event was changed (run verify)",
+                    event=f"{event.originator_id}@{event.originator_version}",
+                )
+            ) from None
