@@ -197,7 +197,7 @@ def _enrolled(student: str, name: str | None) -> StudentEnrolled:
     )
 
 
-def test_preparing_many_events_creates_the_keys_they_need_in_one_insert(
+def test_sealing_many_events_makes_the_keys_they_need_in_one_insert(
     datastore: SQLiteDatastore,
 ) -> None:
     keys = _ring(datastore)

@@ -28,11 +28,9 @@ from peerlog.domain.events import ALL_EVENTS, DomainEvent
 class TextProtector(Protocol):
     """Seals personal texts before they are stored and opens them when read."""
 
-    def prepare(self, events: Sequence[DomainEvent]) -> None:
-        """Make ready to seal these events (their keys created and read at once)."""
-        ...
-
     def seal(self, event: DomainEvent) -> DomainEvent: ...
+
+    def seal_many(self, events: Iterable[DomainEvent]) -> list[DomainEvent]: ...
 
     def open(self, event: DomainEvent) -> DomainEvent: ...
 
@@ -123,22 +121,25 @@ class EventMapper(Mapper[str]):
 
     def to_stored_event(self, domain_event: Any) -> StoredEvent:
         event: DomainEvent = domain_event
-        cls = type(event)
-        if self.protector is not None and cls.personal_text:
+        if self.protector is not None and type(event).personal_text:
             event = self.protector.seal(event)
-        return StoredEvent(
-            originator_id=event.originator_id,
-            originator_version=event.originator_version,
-            topic=self.registry.topic(cls),
-            state=self._encoder.encode(event),
-        )
+        return self._stored(event)
 
     def to_stored_events(self, events: Sequence[DomainEvent]) -> list[StoredEvent]:
         """Many events as stored: the keys their personal texts are sealed under are
-        created and read together first."""
-        if self.protector is not None:
-            self.protector.prepare(events)
-        return [self.to_stored_event(event) for event in events]
+        made and read together (:meth:`TextProtector.seal_many`)."""
+        if self.protector is not None and any(type(e).personal_text for e in events):
+            events = self.protector.seal_many(events)
+        return [self._stored(event) for event in events]
+
+    def _stored(self, event: DomainEvent) -> StoredEvent:
+        """A stored event of an event whose texts were sealed (if it is to be)."""
+        return StoredEvent(
+            originator_id=event.originator_id,
+            originator_version=event.originator_version,
+            topic=self.registry.topic(type(event)),
+            state=self._encoder.encode(event),
+        )
 
     def decode(self, topic: str, state: bytes) -> DomainEvent:
         """The event as stored, personal texts still sealed."""

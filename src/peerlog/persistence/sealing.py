@@ -294,12 +294,22 @@ class KeyRing:
         keys = [key or None for key, _ in entries]
         return keys, min(read for _, read in entries)
 
-    def sealing_cipher(self, subjects: str, people: tuple[str, ...]) -> AESGCM | None:
-        """The cipher for sealing a text about ``people`` (None if one was forgotten)."""
+    def sealing_cipher(
+        self,
+        subjects: str,
+        people: tuple[str, ...],
+        everyone: Callable[[], Collection[str]] | None = None,
+    ) -> AESGCM | None:
+        """The cipher for sealing a text about ``people`` (None if one was forgotten).
+
+        On a cache miss, ``everyone`` names more people whose texts will soon be sealed:
+        their keys are made (and read) with these, in one insert."""
         cached = self._sealing.get(subjects)
         now = self.clock()
         if cached is not None and cached[1] > now:
             return cached[0]
+        if everyone is not None:
+            self.prefetch({*people, *everyone()}, create=True)
         keys, _ = self._keys(people, create=True)
         if any(key is None for key in keys):
             return None
@@ -455,31 +465,49 @@ class TextSealer:
     def __repr__(self) -> str:
         return f"<TextSealer {self.keys!r}>"
 
-    def prepare(self, events: Iterable[DomainEvent]) -> None:
-        """Before the events are sealed: create (or read) the keys of everyone their
-        texts are about at once, not one insert for each event naming someone new."""
-        people = _people_of(events, to_seal=True)
-        if people:
-            self.keys.prefetch(people, create=True)
-
     def seal(self, event: DomainEvent) -> DomainEvent:
+        return self._seal(event, None)
+
+    def seal_many(self, events: Iterable[DomainEvent]) -> list[DomainEvent]:
+        """Seal many events; the first key missing from the cache is made (or read)
+        together with the keys of everyone the other events' texts are about, in one
+        insert, not one for each event naming someone new."""
+        events = list(events)
+        batch = [events]
+
+        def everyone() -> set[str]:
+            return _people_of(batch.pop() if batch else (), to_seal=True)
+
+        return [self._seal(event, everyone) for event in events]
+
+    def _seal(self, event: DomainEvent, everyone: Callable[[], set[str]] | None) -> DomainEvent:
+        plan = _plan(type(event))
+        if not plan:
+            return event
         aad = _associated_data(event)
         changes: dict[str, Any] = {}
-        for field, rest, subject_fields in _plan(type(event)):
+        for field, rest, subject_fields in plan:
             people = _subjects(event, subject_fields)
             if not people or any("," in p or ";" in p for p in people):
                 msg = f"a personal text of {type(event).__name__} needs subjects that are ids"
                 raise ValueError(msg)
-            seal_one = partial(self._seal_text, people=people, aad=aad)
+            seal_one = partial(self._seal_text, people=people, aad=aad, everyone=everyone)
             current = changes.get(field, getattr(event, field))
             changes[field] = _transform(current, rest, seal_one)
         return msgspec.structs.replace(event, **changes) if changes else event
 
-    def _seal_text(self, text: str, *, people: tuple[str, ...], aad: bytes) -> str:
+    def _seal_text(
+        self,
+        text: str,
+        *,
+        people: tuple[str, ...],
+        aad: bytes,
+        everyone: Callable[[], set[str]] | None,
+    ) -> str:
         subjects = ",".join(people)
         if isinstance(text, ErasedText):
             return f"{ENVELOPE_PREFIX}{subjects};;"
-        cipher = self.keys.sealing_cipher(subjects, people)
+        cipher = self.keys.sealing_cipher(subjects, people, everyone)
         if cipher is None:
             # A subject was forgotten: a text about them is not kept.
             return f"{ENVELOPE_PREFIX}{subjects};;"
