@@ -33,7 +33,7 @@ from peerlog.cli.progress import Progress, progress_option, wanted
 from peerlog.cli.session import Session, pass_session
 from peerlog.commands import COMMAND_NAMES, display_key, future_violation, parse_command
 from peerlog.domain.errors import Violation
-from peerlog.i18n import N_, _, ngettext
+from peerlog.i18n import N_, Text, _, lazy, ngettext
 from peerlog.json_text import (
     MAX_COMMAND_BYTES,
     JsonRejected,
@@ -178,6 +178,20 @@ class ImportReport:
         return out
 
 
+def _within_the_line(message: str) -> str:
+    """The parser's message with only the column (it counts lines within the one line it
+    was given), still a message of the catalogs when it was one."""
+    if isinstance(message, Text):
+        values = {
+            name: _WITHIN_LINE.sub("at column", str(value))
+            if isinstance(value, str | Exception)
+            else value
+            for name, value in message.values.items()
+        }
+        return lazy(message.msgid, **values)
+    return _WITHIN_LINE.sub("at column", message)
+
+
 def _rejection(number: int, line: bytes, rejected: CommandRejected) -> Rejection:
     command_id = None
     try:
@@ -189,9 +203,7 @@ def _rejection(number: int, line: bytes, rejected: CommandRejected) -> Rejection
         command_id = display_key(data["command_id"])
     # The parser counts lines within the one line it was given: only the column helps.
     errors = tuple(
-        Violation(v.field, v.rule, _WITHIN_LINE.sub("at column", v.message))
-        if v.rule == "json_invalid"
-        else v
+        Violation(v.field, v.rule, _within_the_line(v.message)) if v.rule == "json_invalid" else v
         for v in rejected.violations
     )
     return Rejection(number, rejected.command, command_id, errors)

@@ -402,7 +402,13 @@ class _Teller:
         self.roles: dict[str, str] = {}
         self.entries: dict[str, Item] = {}
         self.ledger = Ledger(Rows((LEDGER,), track=False), LEDGER)
-        """Each entry as corrections leave it."""
+        """Each corrected or retracted entry as corrections leave it: an entry comes into
+        it with the first change of it (most entries are never changed)."""
+        # A pair's events name the same people, roles and goals again and again: each
+        # way of naming them is told once a timeline (which is told in one language).
+        self._roles_told: dict[tuple[tuple[str, str], ...], str] = {}
+        self._people_told: dict[tuple[tuple[str, ...], tuple[str, ...]], str] = {}
+        self._goals_told: dict[tuple[str, ...], str] = {}
 
     def tell(self, record: RecordedEvent, event: DomainEvent) -> Item:  # noqa: C901 - by event
         item = Item(record, event)
@@ -412,7 +418,7 @@ class _Teller:
         elif isinstance(event, SessionOpened):
             self.open_session = event.session_id
             self.roles = dict(event.roles)
-            values = {"session": event.session_id, "roles": _roles(event.roles)}
+            values = {"session": event.session_id, "roles": self._roles(event.roles)}
             if event.shift:
                 values["shift"] = SHIFTS.get(event.shift, event.shift)
                 item.summary = (
@@ -426,7 +432,7 @@ class _Teller:
             self.roles = dict(event.roles)
             item.summary = _("switched roles in session %(session)s: %(roles)s") % {
                 "session": event.session_id,
-                "roles": _roles(event.roles),
+                "roles": self._roles(event.roles),
             }
             item.session_id = event.session_id
             _text(texts, "reason", event.reason)
@@ -467,21 +473,22 @@ class _Teller:
         return item
 
     def _entry(self, item: Item, event: StepRecorded | FeedbackGiven | ReflectionRecorded) -> None:
-        self.ledger.apply(item.position, event)
         if isinstance(event, StepRecorded):
             entry_id = event.step_id
             item.summary = _("step %(step)s (%(kind)s): %(people)s") % {
                 "step": entry_id,
                 "kind": STEP_KINDS.get(event.kind, event.kind),
-                "people": _step_people(event),
-            } + _goals(event.goals)
+                "people": self._step_people(event),
+            } + self._goals(event.goals)
             _text(item.texts, "note", event.note)
         elif isinstance(event, FeedbackGiven):
             entry_id = event.feedback_id
+            words = FEEDBACK_WORDS.get(event.source)
+            if words is None:  # a source without words of its own reads as peer feedback
+                words = FEEDBACK_WORDS["peer"]
             item.summary = (
-                FEEDBACK_WORDS.get(event.source, FEEDBACK_WORDS["peer"])
-                % {"feedback": entry_id, "giver": event.giver, "receiver": event.receiver}
-            ) + _goals(event.goals)
+                words % {"feedback": entry_id, "giver": event.giver, "receiver": event.receiver}
+            ) + self._goals(event.goals)
             _text(item.texts, "strengths", event.strengths)
             _text(item.texts, "improvements", event.improvements)
         else:
@@ -500,20 +507,48 @@ class _Teller:
                 "mode": MODES.get(event.mode, event.mode),
                 "authors": _names(event.authors),
                 "stages": complete,
-            } + _goals(event.goals)
+            } + self._goals(event.goals)
             for stage in GIBBS_STAGES:
                 _text(item.texts, stage.replace("_", " "), event.stages.get(stage))
         item.entry_id = entry_id
         item.session_id = event.session_id
+        if entry_id in self.entries and self.ledger.get((event.pair_id, entry_id)) is not None:
+            # An id recorded again after a change of it: the ledger holds the new entry,
+            # as it holds every entry it is given.
+            self.ledger.apply(item.record.id, event)
         self.entries[entry_id] = item
+
+    def _roles(self, roles: Mapping[str, str]) -> str:
+        named = tuple(roles.items())
+        told = self._roles_told.get(named)
+        if told is None:
+            told = self._roles_told[named] = _roles(roles)
+        return told
+
+    def _step_people(self, step: StepRecorded) -> str:
+        named = (step.performers, step.observers)
+        told = self._people_told.get(named)
+        if told is None:
+            told = self._people_told[named] = _step_people(step)
+        return told
+
+    def _goals(self, goals: tuple[str, ...]) -> str:
+        told = self._goals_told.get(goals)
+        if told is None:
+            told = self._goals_told[goals] = _goals(goals)
+        return told
 
     def _change(self, item: Item, event: EntryCorrected | EntryRetracted) -> None:
         entry_id = event.entry_id
         item.entry_id = entry_id
         original = self.entries.get(entry_id)
         kind = _entry_kind(original)
-        before = self.ledger.get((event.pair_id, entry_id))
-        self.ledger.apply(item.position, event)
+        key = (event.pair_id, entry_id)
+        if original is not None and self.ledger.get(key) is None:
+            # The entry's first change: the ledger takes the entry as recorded first.
+            self.ledger.apply(original.record.id, original.raw)
+        before = self.ledger.get(key)
+        self.ledger.apply(item.record.id, event)
         if isinstance(event, EntryCorrected):
             what = _describe_changes(event.changes, before)
             item.summary = CORRECTED[kind] % {"entry": entry_id, "what": what}

@@ -10,7 +10,29 @@ Imports point inward: ``peerlog.web`` uses ``peerlog.projections`` and ``peerlog
 never ``peerlog.cli``.
 """
 
-from peerlog.web.app import create_app
-from peerlog.web.tokens import Role, Token, Tokens
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from peerlog.web.app import create_app
+    from peerlog.web.tokens import Role, Token, Tokens
 
 __all__ = ["Role", "Token", "Tokens", "create_app"]
+
+_WHERE = {
+    "create_app": "peerlog.web.app",
+    "Role": "peerlog.web.tokens",
+    "Token": "peerlog.web.tokens",
+    "Tokens": "peerlog.web.tokens",
+}
+"""Imported when first asked for: a command that reads one module of the package (the
+audit's reports) does not load the web server with it."""
+
+
+def __getattr__(name: str) -> Any:
+    if name in _WHERE:
+        return getattr(importlib.import_module(_WHERE[name]), name)
+    msg = f"module {__name__!r} has no attribute {name!r}"
+    raise AttributeError(msg)

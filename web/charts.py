@@ -55,7 +55,13 @@ THRESHOLD_DASH: Final = {"width": 2, "dasharray": "8,6"}
 LINE: Final = {"width": 3}
 
 
+def _decimal(value: float) -> str:
+    """An axis label or a value as the language writes decimals (``0,6`` in Swedish)."""
+    return i18n.number(round(value, 4))
+
+
 def _base(kind: type[pygal.graph.graph.Graph], title: str, **config: Any) -> Any:
+    config.setdefault("value_formatter", _decimal)
     chart = kind(
         style=STYLE,
         js=[],
@@ -95,7 +101,7 @@ def balance_by_week(weeks: Sequence[Mapping[str, Any]], threshold: float) -> str
     chart.x_labels = [_short(w["week"]) for w in weeks]
     chart.add(_("performer balance"), [w["performer_balance"] for w in weeks], stroke_style=LINE)
     chart.add(
-        _("flag threshold %(threshold)s") % {"threshold": f"{threshold:g}"},
+        _("flag threshold %(threshold)s") % {"threshold": i18n.number(threshold)},
         [threshold] * len(weeks),
         stroke_style=THRESHOLD_DASH,
         dots_size=1,
@@ -121,7 +127,7 @@ def balance_by_session(sessions: Sequence[Mapping[str, Any]], threshold: float) 
     chart.show_minor_x_labels = len(sessions) <= 16
     chart.add(_("performer balance"), [s["performer_balance"] for s in sessions], stroke_style=LINE)
     chart.add(
-        _("flag threshold %(threshold)s") % {"threshold": f"{threshold:g}"},
+        _("flag threshold %(threshold)s") % {"threshold": i18n.number(threshold)},
         [threshold] * len(sessions),
         stroke_style=THRESHOLD_DASH,
         dots_size=1,
@@ -209,7 +215,7 @@ def summary(trend: Mapping[str, Any]) -> str:
     worked = [w for w in weeks if w["performer_balance"] is not None]
     below = [_short(w["week"]) for w in worked if w["performer_balance"] < threshold]
     flagged = [_short(w["week"]) for w in weeks if w["flags"]]
-    values = {"weeks": len(weeks), "worked": len(worked), "threshold": f"{threshold:g}"}
+    values = {"weeks": len(weeks), "worked": len(worked), "threshold": i18n.number(threshold)}
     parts = [
         ngettext(
             "%(weeks)s week, %(worked)s with steps; performer balance below %(threshold)s in",

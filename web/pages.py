@@ -525,6 +525,7 @@ def pair_page(
     goal: Annotated[str | None, Query(max_length=64)] = None,
     kind: Annotated[str | None, Query(max_length=40)] = None,
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
+    at: Annotated[int | None, Query(ge=1)] = None,
 ) -> Response:
     scope = _scope(request)
     _check_id(pair_id, "pair_id")
@@ -546,6 +547,7 @@ def pair_page(
         goal=goal or None,
         kind=kind or None,
         page=page,
+        at=at,
     )
     return _page(request, scope, "timeline.html", "head", source, what=N_("Record"), **context)
 
@@ -563,9 +565,11 @@ def pair_context(
     goal: str | None = None,
     kind: str | None = None,
     page: int = 1,
+    at: int | None = None,
 ) -> dict[str, Any]:
     """What the pair page shows: its trends drawn from the read models, and one page
-    of its timeline (newest first) folded from the record."""
+    of its timeline (newest first) folded from the record (the page holding the event
+    at position ``at``, when one is asked for)."""
     head, items = views.pair_timeline(
         events,
         scope,
@@ -576,7 +580,7 @@ def pair_context(
         goal=goal,
         kind=kind,
     )
-    shown, paging = views.timeline_page(items, page)
+    shown, paging = views.timeline_page(items, page, at)
     pair = scope.roster.pair(pair_id)
     trend = pair_trend(store, pair_id, until=now.date(), thresholds=thresholds)
     drawn = None
@@ -593,6 +597,8 @@ def pair_context(
         "zone": course_zone(events, head.get("course_id")),
         "head": head,
         "items": shown,
+        "on_page": {item["position"] for item in shown},
+        "matched_positions": {item["position"] for item in items},
         "matched": len(items),
         "paging": paging,
         "pair": pair.as_dict() if pair else None,

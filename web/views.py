@@ -314,10 +314,18 @@ PAGE_SIZE: Final = 50
 """Events on a page of the dashboard's timeline."""
 
 
-def timeline_page(items: Sequence[Any], page: int) -> tuple[list[Any], dict[str, int]]:
+def timeline_page(
+    items: Sequence[dict[str, Any]], page: int, at: int | None = None
+) -> tuple[list[dict[str, Any]], dict[str, int]]:
     """One page of a timeline, newest first (page 1 holds the newest ``PAGE_SIZE``
-    events), and where it stands; a page beyond the last is a message."""
+    events), and where it stands; a page beyond the last is a message. ``at``, the
+    position of an event among the items, asks for the page that holds it (a link from
+    a correction to the entry it changes, which may be on another page)."""
     pages = max(1, -(-len(items) // PAGE_SIZE))
+    if at is not None:
+        newest_first = [item["position"] for item in reversed(items)]
+        if at in newest_first:
+            page = newest_first.index(at) // PAGE_SIZE + 1
     if page > pages:
         raise ApiError(
             422,

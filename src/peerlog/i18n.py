@@ -21,7 +21,7 @@ from contextvars import ContextVar
 from datetime import datetime
 from functools import cache
 from importlib import resources
-from typing import TYPE_CHECKING, Final, Self
+from typing import TYPE_CHECKING, Final, Self, TypeVar, overload
 
 if TYPE_CHECKING:
     from babel import Locale
@@ -36,6 +36,8 @@ COOKIE: Final = "peerlog_lang"
 """The cookie that remembers the language chosen on a page."""
 ENVIRONMENT: Final = "PEERLOG_LANGUAGE"
 DOMAIN: Final = "peerlog"
+
+_T = TypeVar("_T")
 
 _current: ContextVar[str] = ContextVar("peerlog_language", default=DEFAULT)
 
@@ -86,13 +88,45 @@ def speaking(chosen: str) -> Iterator[None]:
         _current.reset(token)
 
 
+REMEMBERED: Final = 20_000
+"""How many translations :func:`gettext` (and forms :func:`ngettext`) remembers in each
+language. The code's messages are a few hundred; a caller that translated texts of its
+own making would otherwise grow the memory without end, so beyond this they are looked
+up anew each time."""
+
+_remembered: Final[dict[str, dict[str, str]]] = {chosen: {} for chosen in LANGUAGES}
+"""Each language's translations looked up so far (the catalogs never change while
+peerlog runs), so that a message told thousands of times (a long timeline's summaries)
+is looked up in the catalog once."""
+_remembered_forms: Final[dict[str, dict[tuple[str, str, int], str]]] = {
+    chosen: {} for chosen in LANGUAGES
+}
+"""The same for :func:`ngettext`, by message and count."""
+
+
 def gettext(message: str) -> str:
-    return translations(_current.get()).gettext(message)
+    """The message in the current language."""
+    chosen = _current.get()
+    remembered = _remembered[chosen]
+    translated = remembered.get(message)
+    if translated is None:
+        translated = translations(chosen).gettext(message)
+        if len(remembered) < REMEMBERED:
+            remembered[message] = translated
+    return translated
 
 
 def ngettext(singular: str, plural: str, n: int) -> str:
     """The form of the message for ``n`` by the language's plural rule."""
-    return translations(_current.get()).ngettext(singular, plural, n)
+    chosen = _current.get()
+    remembered = _remembered_forms[chosen]
+    key = (singular, plural, n)
+    translated = remembered.get(key)
+    if translated is None:
+        translated = translations(chosen).ngettext(singular, plural, n)
+        if len(remembered) < REMEMBERED:
+            remembered[key] = translated
+    return translated
 
 
 def pgettext(context: str, message: str) -> str:
@@ -226,6 +260,15 @@ class Labels(Mapping[str, str]):
 
     def __getitem__(self, code: str) -> str:
         return gettext(self._labels[code])
+
+    @overload
+    def get(self, code: str, /) -> str | None: ...
+    @overload
+    def get(self, code: str, /, default: str | _T) -> str | _T: ...
+    def get(self, code: str, /, default: object = None) -> object:
+        # Mapping's own get goes through __getitem__ and a KeyError for each code it lacks.
+        message = self._labels.get(code)
+        return default if message is None else gettext(message)
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._labels)

@@ -57,8 +57,10 @@ WORDS_SAID = {
 }
 
 
-def _run(env: dict[str, str], language: str, *args: str) -> Result:
-    return CliRunner().invoke(cli, ["--lang", language, *args], env=env, catch_exceptions=False)
+def _run(env: dict[str, str], language: str, *args: str, input: str | None = None) -> Result:  # noqa: A002
+    return CliRunner().invoke(
+        cli, ["--lang", language, *args], env=env, input=input, catch_exceptions=False
+    )
 
 
 def _last_line(result: Result) -> str:
@@ -228,3 +230,16 @@ def _not_utf8() -> UnicodeDecodeError:
     except UnicodeDecodeError as exc:
         return exc
     raise AssertionError  # pragma: no cover
+
+
+@pytest.mark.parametrize("language", TRANSLATED)
+def test_an_import_s_line_that_is_not_json_is_told_in_the_language(
+    peerlog: Cli, language: str
+) -> None:
+    result = _run(peerlog.env, language, "import", "-", input="not json\n")
+    said = result.stdout.splitlines()
+    expected = {
+        "sv": "rad 1: inte giltig JSON: expected ident at column 2 [json_invalid]",
+        "da": "linje 1: ikke gyldig JSON: expected ident at column 2 [json_invalid]",
+    }[language]
+    assert expected in said, result.output

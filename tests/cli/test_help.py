@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -105,6 +106,36 @@ def test_version_and_help_load_neither_the_record_nor_the_server() -> None:
     )
     assert "Usage: peerlog" in done.stdout
     assert done.stdout.splitlines()[-1] == ""
+
+
+def test_no_command_s_help_loads_the_web_server() -> None:
+    """``peerlog COMMAND --help`` answers without importing the web server or the PDF
+    printer (only ``serve`` needs them): reading one module of the web package, as the
+    audit's reports do, does not load the rest of it."""
+    import subprocess
+    import sys
+
+    paths = [list(path) for path in COMMANDS if path[0] != "serve"]
+    probe = (
+        "import json, sys\n"
+        "from peerlog.cli import cli\n"
+        "heavy = ('fastapi', 'uvicorn', 'starlette', 'weasyprint', 'peerlog.web.app')\n"
+        "loaded = {}\n"
+        f"for path in {paths!r}:\n"
+        "    try:\n"
+        "        cli.main([*path, '--help'], prog_name='peerlog', standalone_mode=False)\n"
+        "    except SystemExit:\n"
+        "        pass\n"
+        "    for m in heavy:\n"
+        "        if m in sys.modules:\n"
+        "            loaded.setdefault(m, ' '.join(path))\n"
+        "print(json.dumps(loaded))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert "Usage: peerlog audit" in done.stdout
+    assert json.loads(done.stdout.splitlines()[-1]) == {}
 
 
 def test_a_record_into_sqlite_loads_neither_postgresql_nor_the_server(tmp_path: Path) -> None:

@@ -272,6 +272,18 @@ def test_errors_of_keys_checkpoints_tokens_and_the_forwarder_in_the_language(
     )
 
 
+def _event_at(store: Store, stream: str, version: int) -> tuple[int, bytes]:
+    """The position and stored state of a stream's event at a version."""
+    (row,) = store.execute_raw(
+        "SELECT position, state FROM events WHERE originator_id = %s AND originator_version = %s",
+        (stream, version),
+    )
+    position, state = row[0], row[1]
+    assert isinstance(position, int)
+    assert isinstance(state, bytes | memoryview)
+    return position, bytes(state)
+
+
 def _streams(store: Store) -> set[str]:
     """The names of the record's streams (and 'record', the whole record's): ids, the
     same in every language."""
@@ -283,11 +295,8 @@ def _streams(store: Store) -> set[str]:
 def test_what_verify_finds_is_told_in_the_language(
     peerlog: Cli, published: Published, store: Store, language: str
 ) -> None:
-    (row,) = store.execute_raw(
-        "SELECT position FROM events WHERE originator_id = %s AND originator_version = %s",
-        ("pair/p1", 3),
-    )
-    store.execute_raw("DELETE FROM events WHERE position = %s", (row[0],))
+    position, _state = _event_at(store, "pair/p1", 3)
+    store.execute_raw("DELETE FROM events WHERE position = %s", (position,))
     data = _streams(store) | {published.checkpoint.origin, published.key}
     # The chains: a version missing, a position missing.
     said = _run(peerlog, language, "verify")
@@ -299,19 +308,19 @@ def test_what_verify_finds_is_told_in_the_language(
         "sv": "saknas (raderad); kedjan är bruten härifrån",
         "da": "mangler (slettet); kæden er brudt herfra",
     }[language] in said.stdout
-    assert f"position {row[0]} is missing: an event was deleted" in english.stdout
+    assert f"position {position} is missing: an event was deleted" in english.stdout
     # Against the checkpoint: each position named.
     args = ("verify", "--against", str(published.file), "--key", published.key)
     said = _run(peerlog, language, *args)
     english = _run(peerlog, "en", *args)
     assert said.exit_code == english.exit_code == 1
     _no_english(said.stdout, language, data)
-    assert f"position {row[0]}: missing: the event the checkpoint covers here was deleted" in (
+    assert f"position {position}: missing: the event the checkpoint covers here was deleted" in (
         english.stdout
     )
     assert {
-        "sv": f"position {row[0]}: saknas: händelsen som kontrollpunkten täcker här raderades",
-        "da": f"position {row[0]}: mangler: den hændelse, kontrolpunktet dækker her, blev slettet",
+        "sv": f"position {position}: saknas: händelsen som kontrollpunkten täcker här raderades",
+        "da": f"position {position}: mangler: den hændelse, kontrolpunktet dækker her, blev slettet",
     }[language] in said.stdout
     # JSON is the same in every language (its texts in English).
     for json_args in (("verify",), args):
@@ -326,14 +335,9 @@ def test_what_verify_finds_is_told_in_the_language(
 def test_a_rewrite_found_against_a_checkpoint_is_told_in_the_language(
     peerlog: Cli, published: Published, store: Store, language: str
 ) -> None:
-    (row,) = store.execute_raw(
-        "SELECT position, state FROM events WHERE originator_id = %s AND originator_version = %s",
-        ("pair/p1", 3),
-    )
-    state = row[1]
-    assert isinstance(state, bytes | memoryview)
-    forged = bytes(state).replace(b"performance", b"preparation")
-    store.execute_raw("UPDATE events SET state = %s WHERE position = %s", (forged, row[0]))
+    position, state = _event_at(store, "pair/p1", 3)
+    forged = state.replace(b"performance", b"preparation")
+    store.execute_raw("UPDATE events SET state = %s WHERE position = %s", (forged, position))
     recompute_chains(store, published.app)
     args = ("verify", "--against", str(published.file), "--key", published.key)
     said = _run(peerlog, language, *args)
@@ -342,8 +346,8 @@ def test_a_rewrite_found_against_a_checkpoint_is_told_in_the_language(
     data = _streams(store) | {published.checkpoint.origin, "bytes"}
     _no_english(said.stdout, language, data)
     assert {
-        "sv": f"position {row[0]}: ändrad: pair/p1@3, så som",
-        "da": f"position {row[0]}: ændret: pair/p1@3, som",
+        "sv": f"position {position}: ändrad: pair/p1@3, så som",
+        "da": f"position {position}: ændret: pair/p1@3, som",
     }[language] in said.stdout
 
 

@@ -4,6 +4,7 @@ forms by the language's rule, and the language chosen the way a person expects."
 
 from __future__ import annotations
 
+import gettext
 import re
 
 from babel.messages.extract import extract_from_dir
@@ -175,3 +176,81 @@ def test_dates_and_numbers_as_the_language_writes_them() -> None:
     assert written["en"] == ("2026-03-02 07:30", "2026-03-02 07:30:05", "12,345")
     assert written["sv"] == ("2026-03-02 07:30", "2026-03-02 07:30:05", "12\xa0345")
     assert written["da"] == ("02.03.2026 07.30", "02.03.2026 07.30.05", "12.345")
+
+
+def _compiled(language: str) -> gettext.GNUTranslations:
+    """The language's compiled catalog read anew (not the one peerlog holds)."""
+    with (LOCALES / language / "LC_MESSAGES" / "peerlog.mo").open("rb") as mo:
+        return gettext.GNUTranslations(mo)
+
+
+def test_remembered_translations_are_the_catalogs_in_every_language() -> None:
+    compiled = {language: _compiled(language) for language in i18n.LANGUAGES}
+    messages = [m for m in catalog("sv") if m.id and not m.context]
+    assert len(messages) > 150
+    # Each message asked twice in each language, the languages in turn: the first
+    # answer is looked up, the second remembered, and neither is another language's.
+    for message in messages:
+        for _round in range(2):
+            for language in i18n.LANGUAGES:
+                with i18n.speaking(language):
+                    if isinstance(message.id, str):
+                        assert i18n.gettext(message.id) == compiled[language].gettext(message.id)
+                    else:
+                        singular, plural = message.id
+                        for n in (0, 1, 2, 5):
+                            assert i18n.ngettext(singular, plural, n) == compiled[
+                                language
+                            ].ngettext(singular, plural, n), (language, singular, n)
+    with i18n.speaking("sv"):
+        assert i18n.gettext("it no longer counts") == "den räknas inte längre"
+    with i18n.speaking("da"):
+        assert i18n.gettext("it no longer counts") == "den tæller ikke længere"
+    assert i18n.gettext("it no longer counts") == "it no longer counts"
+
+
+def test_switching_language_within_a_thread() -> None:
+    message = "no fields changed"
+    said = []
+    for language in ("sv", "da", "en", "sv", "en", "da"):
+        i18n.set_language(language)
+        said.append(i18n.gettext(message))
+        with i18n.speaking("da" if language == "sv" else "sv"):
+            said.append(i18n.gettext(message))
+        said.append(i18n.gettext(message))
+    i18n.set_language(i18n.DEFAULT)
+    sv, da, en = (_compiled(language).gettext(message) for language in ("sv", "da", "en"))
+    assert len({sv, da, en}) == 3
+    assert said == [
+        *(sv, da, sv),
+        *(da, sv, da),
+        *(en, sv, en),
+        *(sv, da, sv),
+        *(en, sv, en),
+        *(da, sv, da),
+    ]
+
+
+def test_the_remembered_translations_are_capped() -> None:
+    remembered, forms_remembered = i18n._remembered["da"], i18n._remembered_forms["da"]
+    real = "no fields changed"
+    try:
+        remembered.clear()
+        forms_remembered.clear()
+        with i18n.speaking("da"):
+            made_up = [f"no such message {n}" for n in range(i18n.REMEMBERED + 100)]
+            assert [i18n.gettext(m) for m in made_up] == made_up
+            assert len(remembered) == i18n.REMEMBERED
+            # Beyond the cap a message is still translated, only not remembered.
+            assert i18n.gettext(real) == "ingen felter ændret"
+            assert real not in remembered
+            counts = range(i18n.REMEMBERED + 100)
+            steps = [i18n.ngettext("%(count)s step", "%(count)s steps", n) for n in counts]
+            assert len(forms_remembered) == i18n.REMEMBERED
+            assert steps[1] == "%(count)s handling"
+            assert set(steps) == {"%(count)s handling", "%(count)s handlinger"}
+            assert i18n.ngettext("%(count)s step", "%(count)s steps", 1) == "%(count)s handling"
+    finally:
+        # What the test filled the memory with is of no use to the tests after it.
+        remembered.clear()
+        forms_remembered.clear()

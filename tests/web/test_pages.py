@@ -259,3 +259,38 @@ def test_each_clock_on_the_audit_page_gives_its_own_answer(web: Web) -> None:
     form = web.client.get(page, params={"course": "vfu-1", "as_of": before_it}).text
     assert f'name="as_of" placeholder="2026-03-27" size="12" value="{before_it}"' in form
     assert 'name="as_of_occurred" placeholder="2026-03-27" size="12" value=""' in form
+
+
+def test_a_correction_links_to_the_page_that_holds_the_entry_it_changes(web: Web) -> None:
+    p = web.placement
+    assert web.command("s1", p.step("x0")).status_code == 201
+    for n in range(1, 60):
+        assert web.command("s1", p.step(f"x{n}")).status_code == 201
+    p.run("correct_entry", "sup1", pair_id="p1", entry_id="x0",
+          changes={"goals": ["medication"]}, reason="wrong goal")  # fmt: skip
+    everything = web.get("sup1", "/api/pairs/p1/timeline", params={"limit": 100}).json()
+    by_type = {i["type"]: i["position"] for i in everything["items"]}
+    correction = by_type["EntryCorrected"]
+    (step,) = [
+        i["position"]
+        for i in everything["items"]
+        if i["type"] == "StepRecorded" and re.search(r"\bx0\b", i["summary"])
+    ]
+    web.login("sup1")
+    first = web.client.get("/dashboard/pairs/p1").text
+    assert correction in _positions(first)
+    assert step not in _positions(first)
+    # From the correction on page 1 to the entry on page 2, and back.
+    assert f'<a href="?at={step}#e{step}">#{step}</a>' in first
+    held = web.client.get("/dashboard/pairs/p1", params={"at": step}).text
+    assert step in _positions(held)
+    assert "Page 2 of 2" in held
+    assert f'<a href="?at={correction}#e{correction}">#{correction}</a>' in held
+    # Filtered to steps, the correction is left out: its link opens the whole timeline.
+    steps = web.client.get("/dashboard/pairs/p1", params={"kind": "step", "page": 2}).text
+    assert step in _positions(steps)
+    assert f'<a href="?at={correction}#e{correction}">#{correction}</a>' in steps
+    # A link to an event on the same page stays on the page.
+    assert f'href="#e{step}"' not in first
+    close = web.client.get("/dashboard/pairs/p1", params={"at": correction}).text
+    assert "Page 1 of 2" in close
