@@ -20,6 +20,7 @@ processes, commands on one aggregate take turns at the store
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import random
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -38,6 +39,7 @@ from peerlog.commands import (
     parse_command,
 )
 from peerlog.domain.errors import CommandRejected, RuleViolation, Violation
+from peerlog.domain.events import DomainEvent
 from peerlog.domain.stamp import Stamp
 from peerlog.handlers import handle
 from peerlog.i18n import lazy
@@ -200,7 +202,7 @@ class Executor:
                 return self._reject_unless_repeated(cmd, digest, violation.violation)
             except CommandRejected as rejected:
                 return self._reject_unless_repeated(cmd, digest, *rejected.violations)
-            stored = [self.mapper.to_stored_event(e) for e in decision.events]
+            stored = self.mapper.to_stored_events(decision.events)
             try:
                 appended = self.store.append(
                     stored,
@@ -324,10 +326,11 @@ class Executor:
             for index, cmd, digest in parsed:
                 if not self._seen_before(batch, index, cmd, digest, known.get(cmd.command_id)):
                     self._decide_in_batch(batch, index, cmd, digest)
+            accepted = batch.store_decided(self.mapper)
             appended = self.store.append_batch(
                 [
                     (stored, CommandRecord(cmd.command_id, cmd.command, digest))
-                    for _, cmd, digest, stored in batch.accepted
+                    for _, cmd, digest, stored in accepted
                 ],
                 expected={s: v for s, v in batch.read.items() if s not in view.written},
             )
@@ -342,10 +345,10 @@ class Executor:
         except BaseException:
             uow.evict([*batch.read, *view.written])
             raise
-        for (index, cmd, _, stored), landed in zip(batch.accepted, appended, strict=True):
+        for (index, cmd, _, stored), landed in zip(accepted, appended, strict=True):
             batch.outcomes[index] = _recorded(cmd, stored, landed)
         uow.publish(view.written.values())
-        uow.snapshot_grown((s for *_, stored in batch.accepted for s in stored), view.written)
+        uow.snapshot_grown((s for *_, stored in accepted for s in stored), view.written)
         return batch.finish()
 
     def _seen_before(
@@ -388,8 +391,7 @@ class Executor:
         for stream, version in decision.expected.items():
             batch.read.setdefault(stream, version)
         view.apply(decision.events)
-        stored = [self.mapper.to_stored_event(e) for e in decision.events]
-        batch.accepted.append((index, cmd, digest, stored))
+        batch.decided.append((index, cmd, digest, decision.events))
 
     def _outcome(self, item: Item) -> CommandResult | CommandRejected:
         try:
@@ -408,7 +410,8 @@ class _Batch:
     outcomes: list[CommandResult | CommandRejected | None] = field(default_factory=list)
     read: dict[str, int] = field(default_factory=dict)
     """Every stream consulted, and its version before the batch."""
-    accepted: list[tuple[int, AnyCommand, bytes, list[StoredEvent]]] = field(default_factory=list)
+    decided: list[tuple[int, AnyCommand, bytes, list[DomainEvent]]] = field(default_factory=list)
+    """The accepted commands and their events, as decided (not stored yet)."""
     first: dict[str, tuple[int, bytes]] = field(default_factory=dict)
     """Each command id's first index and digest in the batch."""
     again: list[tuple[int, int]] = field(default_factory=list)
@@ -416,6 +419,17 @@ class _Batch:
 
     def __post_init__(self) -> None:
         self.outcomes = [None] * self.size
+
+    def store_decided(
+        self, mapper: EventMapper
+    ) -> list[tuple[int, AnyCommand, bytes, list[StoredEvent]]]:
+        """The accepted commands with their events as stored, converted in one go: the
+        keys of everyone their texts are about are created and read at once."""
+        stored = iter(mapper.to_stored_events([e for *_, events in self.decided for e in events]))
+        return [
+            (index, cmd, digest, list(itertools.islice(stored, len(events))))
+            for index, cmd, digest, events in self.decided
+        ]
 
     def finish(self) -> list[CommandResult | CommandRejected]:
         for index, earlier in self.again:

@@ -120,23 +120,42 @@ class PairTurns:
         self._held: set[str] = set()
         self._mine = threading.local()
 
-    @contextmanager
-    def hold(self, stream: str | None) -> Iterator[None]:
+    def hold(self, stream: str | None) -> contextlib.AbstractContextManager[None]:
         """Hold the pair's turn (waiting for it); None: nothing to hold."""
-        if stream is None or stream in self.mine():
+        return self.hold_all(() if stream is None else (stream,))
+
+    @contextmanager
+    def hold_all(self, streams: Iterable[str]) -> Iterator[None]:
+        """Hold the turns of several pairs (waiting for each), taken in the order of
+        their names in one pass under the lock, and given back together.
+
+        A thread waiting for a pair holds only pairs named before it (besides those it
+        held already), so two threads taking turns in this order never wait on each
+        other."""
+        mine = self.mine()
+        wanted = sorted({stream for stream in streams if stream not in mine})
+        if not wanted:
             yield
             return
+        taken: list[str] = []
         with self._cond:
-            while stream in self._held:
-                self._cond.wait()
-            self._held.add(stream)
-        self.mine().add(stream)
+            try:
+                for stream in wanted:
+                    while stream in self._held:
+                        self._cond.wait()
+                    self._held.add(stream)
+                    taken.append(stream)
+            except BaseException:  # interrupted while waiting: give back what was taken
+                self._held.difference_update(taken)
+                self._cond.notify_all()
+                raise
+        mine.update(wanted)
         try:
             yield
         finally:
-            self.mine().discard(stream)
+            mine.difference_update(wanted)
             with self._cond:
-                self._held.discard(stream)
+                self._held.difference_update(wanted)
                 self._cond.notify_all()
 
     def mine(self) -> set[str]:
@@ -242,12 +261,18 @@ class UnitOfWork:
             self.cache.put(stream, state)
         return state
 
+    @staticmethod
+    def pair_of(cmd: CommandBase) -> str | None:
+        """The stream of the pair a command writes (None for a course's commands, and
+        for those that read every course: they touch courses only)."""
+        if cmd.streams in (Streams.PAIR, Streams.NEW_PAIR):
+            return pair_stream(getattr(cmd, "pair_id"))  # noqa: B009
+        return None
+
     def turn(self, cmd: CommandBase) -> contextlib.AbstractContextManager[None]:
         """The command's in-process turn at the pair it writes (none for a course's
         commands, whose events are applied to copies)."""
-        if cmd.streams in (Streams.PAIR, Streams.NEW_PAIR):
-            return self.turns.hold(pair_stream(getattr(cmd, "pair_id")))  # noqa: B009
-        return contextlib.nullcontext()
+        return self.turns.hold(self.pair_of(cmd))
 
     def _writable(self, stream: str, state: State) -> State:
         """The state itself where this thread may change it in place (a pair in its
@@ -405,17 +430,8 @@ class BatchView:
         (so that two batches never wait on each other), for the whole batch: the batch
         then changes those pairs in place, as one command does in its turn, instead of
         copying each of them (a copy of a long pair costs more than deciding on it)."""
-        pairs = sorted(
-            {
-                stream
-                for cmd in cmds
-                for stream in self.uow.streams_of(cmd)
-                if not stream.startswith(COURSE_STREAM_PREFIX)
-            }
-        )
-        with contextlib.ExitStack() as held:
-            for stream in pairs:
-                held.enter_context(self.uow.turns.hold(stream))
+        pairs = {self.uow.pair_of(cmd) for cmd in cmds}
+        with self.uow.turns.hold_all(pair for pair in pairs if pair is not None):
             yield
 
     def _load(self, stream: str, kind: type[_S]) -> _S | None:

@@ -24,12 +24,14 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 from fastapi.testclient import TestClient
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from peerlog import CommandRejected, CommandResult, PeerLog
 from peerlog.cli import cli
 from peerlog.domain.events import StepRecorded
+from peerlog.domain.vocabulary import ID_RE
+from peerlog.persistence.records import StoredCommand
 from peerlog.web import create_app
 from tests.conftest import Store
 from tests.support import COURSE, T0, Placement
@@ -253,9 +255,26 @@ def _check_rejection(rejected: CommandRejected) -> None:
         assert not any(ord(c) < 32 for c in violation.field + violation.message)
 
 
-def _check_recorded(app: PeerLog, sent: dict[str, Any], result: CommandResult) -> None:
+def _recorded_before(app: PeerLog, command: dict[str, Any]) -> StoredCommand | None:
+    """The command recorded under the id about to be sent, if any. A fuzzed
+    ``command_id`` can be sent twice: a value and then its JSON text, or in two examples
+    (they share one record); with the same payload the second is a re-send."""
+    command_id = command.get("command_id")
+    if not isinstance(command_id, str) or ID_RE.fullmatch(command_id) is None:
+        return None
+    return app.store.find_command(command_id)
+
+
+def _check_recorded(
+    app: PeerLog, sent: dict[str, Any], result: CommandResult, before: StoredCommand | None
+) -> None:
     """An accepted command is in the record as sent: its events carry its id, and a
-    text field that was fuzzed is stored as it was given."""
+    text field that was fuzzed is stored as it was given. A re-send of a recorded
+    command (its id and payload) answers with the first result."""
+    if before is not None:
+        assert result.repeated
+        assert result.events == app.result_of(before).events
+        return
     assert not result.repeated
     for ref in result.events:
         events = app.history(ref.stream)
@@ -269,17 +288,25 @@ def _check_recorded(app: PeerLog, sent: dict[str, Any], result: CommandResult) -
 
 def _execute(app: PeerLog, command: dict[str, Any], *, as_text: bool) -> None:
     before = _head(app)
+    first = _recorded_before(app, command)
     try:
         result = app.execute(_text(command) if as_text else command)
     except CommandRejected as rejected:
         _check_rejection(rejected)
         assert _head(app) == before
     else:
-        _check_recorded(app, command, result)
+        _check_recorded(app, command, result, first)
+        if first is not None:
+            assert _head(app) == before
+
+
+RESENT = Poison("dissolve_pair", "command_id", "150902-1904")
+"""A poisoned id on a command whose payload does not change: sent again, a re-send."""
 
 
 @FUZZ
 @given(poison=poisons())
+@example(poison=RESENT)
 def test_execute_takes_or_rejects_anything_as_a_value_and_as_json_text(
     placement: Placement, poison: Poison
 ) -> None:
@@ -290,6 +317,8 @@ def test_execute_takes_or_rejects_anything_as_a_value_and_as_json_text(
 
 @FUZZ
 @given(poison=poisons(), as_text=st.booleans())
+@example(poison=RESENT, as_text=False)
+@example(poison=RESENT, as_text=True)
 def test_execute_many_records_every_good_command_around_poison(
     placement: Placement, poison: Poison, as_text: bool
 ) -> None:
@@ -297,6 +326,7 @@ def test_execute_many_records_every_good_command_around_poison(
     first, last = _good(placement), _good(placement)
     bad = poison.build(placement)
     before = _head(app)
+    recorded = _recorded_before(app, bad)
     outcomes = list(app.execute_many([first, _text(bad) if as_text else bad, last]))
     assert len(outcomes) == 3
     assert isinstance(outcomes[0], CommandResult)
@@ -306,7 +336,9 @@ def test_execute_many_records_every_good_command_around_poison(
         _check_rejection(outcomes[1])
         assert _head(app) == before + 2
     else:
-        _check_recorded(app, bad, outcomes[1])
+        _check_recorded(app, bad, outcomes[1], recorded)
+        if recorded is not None:
+            assert _head(app) == before + 2
 
 
 @pytest.fixture
@@ -387,4 +419,4 @@ def test_each_template_is_a_command_the_record_takes(placement: Placement, comma
     if command in PREPARE:
         app.execute(TEMPLATES[PREPARE[command]](placement, 999))
     sent = TEMPLATES[command](placement, 999)
-    _check_recorded(app, sent, app.execute(sent))
+    _check_recorded(app, sent, app.execute(sent), None)

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import msgspec
 
 from peerlog import CommandRejected, CommandResult, PeerLog
 from peerlog.cli.demo import placement
+from peerlog.domain.events import FeedbackGiven, ReflectionRecorded, StudentEnrolled
 from peerlog.domain.pair import Pair
+from peerlog.domain.vocabulary import course_stream, pair_stream
 from tests.conftest import Store
-from tests.support import Placement
+from tests.support import COURSE, T0, Placement
 
 
 def _commands() -> list[dict[str, Any]]:
@@ -109,3 +111,85 @@ def test_a_batch_that_meets_another_writer_is_decided_again(store: Store) -> Non
     finally:
         other.close()
         importer.close()
+
+
+def _newcomers(p: Placement, pairs: int) -> list[dict[str, Any]]:
+    """Each pair two new students and a new supervisor (each named), with a session,
+    feedback and a reflection whose texts are the pair's own."""
+    at = (T0 + timedelta(hours=1)).isoformat()
+    commands: list[dict[str, Any]] = []
+    for n in range(pairs):
+        a, b, sup, pair = f"n{n}-a", f"n{n}-b", f"n{n}-sup", f"q{n}"
+        commands += [
+            p.cmd("enroll_student", "coord", course_id=COURSE, student_id=a,
+                  display_name=f"Student {n} A", occurred_at=at),
+            p.cmd("enroll_student", "coord", course_id=COURSE, student_id=b,
+                  display_name=f"Student {n} B", occurred_at=at),
+            p.cmd("assign_supervisor", "coord", course_id=COURSE, supervisor_id=sup,
+                  display_name=f"Supervisor {n}", occurred_at=at),
+            p.cmd("form_pair", "coord", course_id=COURSE, pair_id=pair, students=[a, b],
+                  supervisors=[sup], occurred_at=at),
+            p.cmd("open_session", a, pair_id=pair, session_id="d1",
+                  roles={a: "performer", b: "observer"}, occurred_at=at),
+            p.feedback("fb1", b, pair_id=pair, giver=b, receiver=a, occurred_at=at,
+                       strengths=f"Calm with patient {n}", improvements=f"Explain step {n}"),
+            p.feedback("fb2", sup, pair_id=pair, giver=sup, receiver=b, source="supervisor",
+                       occurred_at=at, strengths=f"Clear hand-over {n}",
+                       improvements=f"Check the chart first, {n}"),
+            p.reflection("rf1", a, pair_id=pair, authors=[a, b], mode="pair", occurred_at=at,
+                         stages={"description": f"We changed dressing {n}.",
+                                 "action_plan": f"Practise {n}\tagain"}),
+        ]  # fmt: skip
+    return commands
+
+
+def test_a_batch_creates_the_keys_of_its_newcomers_at_once(store: Store) -> None:
+    """The people a batch's texts are about get their keys in one insert for the batch
+    (not one for each command naming someone new), and every text reads back as sent."""
+    p = Placement(store.open()).seed()
+    app = p.app
+    commands = _newcomers(p, pairs=12)
+    batch_size = 40
+    inserts: list[int] = []
+    insert = app.keys.store.insert
+
+    def counted(wrapped: Any, *, record_keys: bytes | None) -> None:
+        inserts.append(len(wrapped))
+        insert(wrapped, record_keys=record_keys)
+
+    try:
+        app.keys.store.insert = counted  # type: ignore[method-assign]
+        outcomes = list(app.execute_many(commands, batch_size=batch_size))
+        app.keys.store.insert = insert  # type: ignore[method-assign]
+        assert all(isinstance(o, CommandResult) and not o.repeated for o in outcomes)
+        batches = -(-len(commands) // batch_size)
+        assert sum(inserts) == 12 * 3  # every newcomer has a key
+        assert len(inserts) <= batches, inserts
+    finally:
+        app.close()
+
+    # What was sent reads back, from the keys in the store (a process of its own).
+    fresh = store.open()
+    try:
+        sent = {c["command_id"]: c for c in commands}
+        for n in range(12):
+            history = fresh.history(pair_stream(f"q{n}"))
+            texts = [e for e in history if isinstance(e, FeedbackGiven | ReflectionRecorded)]
+            assert len(texts) == 3
+            for event in texts:
+                command = sent[event.command_id]
+                if isinstance(event, FeedbackGiven):
+                    assert (event.strengths, event.improvements) == (
+                        command["strengths"],
+                        command["improvements"],
+                    )
+                else:
+                    assert event.stages == command["stages"]
+        names = {
+            e.student_id: e.display_name
+            for e in fresh.history(course_stream(COURSE))
+            if isinstance(e, StudentEnrolled)
+        }
+        assert names["n11-b"] == "Student 11 B"
+    finally:
+        fresh.close()

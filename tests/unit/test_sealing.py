@@ -7,13 +7,19 @@ import base64
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import msgspec
 import pytest
 
 from peerlog.commands import parse_command
 from peerlog.domain.erasure import ERASED, ErasedText, is_erased
-from peerlog.domain.events import EntryCorrected, FeedbackGiven, ReflectionChanges
+from peerlog.domain.events import (
+    EntryCorrected,
+    FeedbackGiven,
+    ReflectionChanges,
+    StudentEnrolled,
+)
 from peerlog.persistence.keys import SQLiteKeyStore
 from peerlog.persistence.mapper import EventMapper
 from peerlog.persistence.sealing import (
@@ -176,6 +182,51 @@ def test_opening_many_events_reads_their_keys_in_one_query(datastore: SQLiteData
     datastore.connection().set_trace_callback(None)
     assert [e.strengths for e in opened] == ["Calm with the patient"] * 49  # type: ignore[attr-defined]
     assert len([s for s in statements if "FROM person_keys" in s]) == 1
+
+
+def _enrolled(student: str, name: str | None) -> StudentEnrolled:
+    return StudentEnrolled(
+        originator_id="course/c1",
+        originator_version=2,
+        command_id=f"c-{student}",
+        actor="coord",
+        occurred_at=WHEN,
+        course_id="c1",
+        student_id=student,
+        display_name=name,
+    )
+
+
+def test_sealing_many_events_makes_the_keys_they_need_in_one_insert(
+    datastore: SQLiteDatastore,
+) -> None:
+    keys = _ring(datastore)
+    keys.destroy("n9", WHEN)
+    inserts: list[list[str]] = []
+    insert = keys.store.insert
+
+    def counted(wrapped: Any, *, record_keys: bytes | None) -> None:
+        inserts.append(sorted(wrapped))
+        insert(wrapped, record_keys=record_keys)
+
+    keys.store.insert = counted  # type: ignore[method-assign]
+    events = [
+        *(_enrolled(f"n{n}", f"Student {n}") for n in range(5)),
+        _enrolled("n8", None),  # no text: no key
+        _enrolled("n9", "Forgotten"),  # forgotten: no key made again
+        _feedback(),
+    ]
+    stored = EventMapper(protector=TextSealer(keys)).to_stored_events(events)
+    assert inserts == [["n0", "n1", "n2", "n3", "n4", "s1", "s2"]]
+    assert keys.store.select(["n8", "n9"]) == {"n9": None}
+    mapper = EventMapper(protector=TextSealer(_ring(datastore)))
+    opened = [mapper.to_domain_event(s) for s in stored]
+    assert [getattr(e, "display_name", None) for e in opened[:7]] == [
+        *(f"Student {n}" for n in range(5)),
+        None,
+        ERASED,
+    ]
+    assert opened[7] == _feedback()
 
 
 def test_personal_texts_and_keys_stay_out_of_reprs(datastore: SQLiteDatastore) -> None:

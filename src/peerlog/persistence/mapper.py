@@ -11,7 +11,7 @@ class. States at the current version are decoded straight into the class.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any, Final, Protocol
 
 import msgspec
@@ -29,6 +29,8 @@ class TextProtector(Protocol):
     """Seals personal texts before they are stored and opens them when read."""
 
     def seal(self, event: DomainEvent) -> DomainEvent: ...
+
+    def seal_many(self, events: Iterable[DomainEvent]) -> list[DomainEvent]: ...
 
     def open(self, event: DomainEvent) -> DomainEvent: ...
 
@@ -119,13 +121,23 @@ class EventMapper(Mapper[str]):
 
     def to_stored_event(self, domain_event: Any) -> StoredEvent:
         event: DomainEvent = domain_event
-        cls = type(event)
-        if self.protector is not None and cls.personal_text:
+        if self.protector is not None and type(event).personal_text:
             event = self.protector.seal(event)
+        return self._stored(event)
+
+    def to_stored_events(self, events: Sequence[DomainEvent]) -> list[StoredEvent]:
+        """Many events as stored: the keys their personal texts are sealed under are
+        made and read together (:meth:`TextProtector.seal_many`)."""
+        if self.protector is not None and any(type(e).personal_text for e in events):
+            events = self.protector.seal_many(events)
+        return [self._stored(event) for event in events]
+
+    def _stored(self, event: DomainEvent) -> StoredEvent:
+        """A stored event of an event whose texts were sealed (if it is to be)."""
         return StoredEvent(
             originator_id=event.originator_id,
             originator_version=event.originator_version,
-            topic=self.registry.topic(cls),
+            topic=self.registry.topic(type(event)),
             state=self._encoder.encode(event),
         )
 

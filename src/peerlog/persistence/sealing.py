@@ -273,13 +273,14 @@ class KeyRing:
             return False
         return not (create and entry[0] == _ABSENT)
 
-    def prefetch(self, people: Iterable[str]) -> None:
-        """Read, in one query, the keys of those people not freshly cached."""
+    def prefetch(self, people: Iterable[str], *, create: bool = False) -> None:
+        """Read, in one query, the keys of those people not freshly cached; ``create``:
+        and create the missing ones, in one insert (before texts about them are sealed)."""
         now = self.clock()
-        stale = {p for p in people if not self._fresh(p, now, create=False)}
+        stale = sorted({p for p in people if not self._fresh(p, now, create=create)})
         if stale:
             with self._lock:
-                self._read(stale, create=False)
+                self._read(stale, create=create)
 
     def _keys(self, people: tuple[str, ...], *, create: bool) -> tuple[list[bytes | None], float]:
         """The people's keys (None where gone) and when the oldest of them was read."""
@@ -293,12 +294,22 @@ class KeyRing:
         keys = [key or None for key, _ in entries]
         return keys, min(read for _, read in entries)
 
-    def sealing_cipher(self, subjects: str, people: tuple[str, ...]) -> AESGCM | None:
-        """The cipher for sealing a text about ``people`` (None if one was forgotten)."""
+    def sealing_cipher(
+        self,
+        subjects: str,
+        people: tuple[str, ...],
+        everyone: Callable[[], Collection[str]] | None = None,
+    ) -> AESGCM | None:
+        """The cipher for sealing a text about ``people`` (None if one was forgotten).
+
+        On a cache miss, ``everyone`` names more people whose texts will soon be sealed:
+        their keys are made (and read) with these, in one insert."""
         cached = self._sealing.get(subjects)
         now = self.clock()
         if cached is not None and cached[1] > now:
             return cached[0]
+        if everyone is not None:
+            self.prefetch({*people, *everyone()}, create=True)
         keys, _ = self._keys(people, create=True)
         if any(key is None for key in keys):
             return None
@@ -372,19 +383,8 @@ def _plan(cls: type[DomainEvent]) -> _Plan:
     return plan
 
 
-_SUBJECT_FIELDS: dict[type[DomainEvent], frozenset[str]] = {}
-
-
-def _subject_fields(cls: type[DomainEvent]) -> frozenset[str]:
-    """Every field naming the subjects of some personal text of the class."""
-    fields = _SUBJECT_FIELDS.get(cls)
-    if fields is None:
-        fields = frozenset(name for text in cls.personal_text for name in text.subjects)
-        _SUBJECT_FIELDS[cls] = fields
-    return fields
-
-
-def _subjects(event: DomainEvent, fields: tuple[str, ...]) -> tuple[str, ...]:
+def _named(event: DomainEvent, fields: tuple[str, ...]) -> set[str]:
+    """The people the event names in ``fields`` (ids, or lists or maps of ids)."""
     people: set[str] = set()
     for name in fields:
         value = getattr(event, name)
@@ -392,7 +392,35 @@ def _subjects(event: DomainEvent, fields: tuple[str, ...]) -> tuple[str, ...]:
             people.add(value)
         else:
             people.update(value)
-    return tuple(sorted(people))
+    return people
+
+
+def _subjects(event: DomainEvent, fields: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(sorted(_named(event, fields)))
+
+
+def _holds_text(value: Any, path: tuple[str, ...]) -> bool:
+    """Whether there is a text at ``path`` in ``value`` that sealing encrypts (not one
+    left out or erased already)."""
+    if value is None:
+        return False
+    if not path:
+        return isinstance(value, str) and not isinstance(value, ErasedText)
+    head, rest = path[0], path[1:]
+    if head == "*":
+        return any(_holds_text(item, rest) for item in value.values())
+    return _holds_text(getattr(value, head, None), rest)
+
+
+def _people_of(events: Iterable[DomainEvent], *, to_seal: bool = False) -> set[str]:
+    """The subjects of the events' personal texts; ``to_seal``: only of the texts
+    sealing encrypts (whose keys it creates)."""
+    people: set[str] = set()
+    for event in events:
+        for field, rest, subject_fields in _plan(type(event)):
+            if not to_seal or _holds_text(getattr(event, field), rest):
+                people |= _named(event, subject_fields)
+    return people
 
 
 def _transform(value: Any, path: tuple[str, ...], change: Callable[[str], str]) -> Any:
@@ -438,23 +466,48 @@ class TextSealer:
         return f"<TextSealer {self.keys!r}>"
 
     def seal(self, event: DomainEvent) -> DomainEvent:
+        return self._seal(event, None)
+
+    def seal_many(self, events: Iterable[DomainEvent]) -> list[DomainEvent]:
+        """Seal many events; the first key missing from the cache is made (or read)
+        together with the keys of everyone the other events' texts are about, in one
+        insert, not one for each event naming someone new."""
+        events = list(events)
+        batch = [events]
+
+        def everyone() -> set[str]:
+            return _people_of(batch.pop() if batch else (), to_seal=True)
+
+        return [self._seal(event, everyone) for event in events]
+
+    def _seal(self, event: DomainEvent, everyone: Callable[[], set[str]] | None) -> DomainEvent:
+        plan = _plan(type(event))
+        if not plan:
+            return event
         aad = _associated_data(event)
         changes: dict[str, Any] = {}
-        for field, rest, subject_fields in _plan(type(event)):
+        for field, rest, subject_fields in plan:
             people = _subjects(event, subject_fields)
             if not people or any("," in p or ";" in p for p in people):
                 msg = f"a personal text of {type(event).__name__} needs subjects that are ids"
                 raise ValueError(msg)
-            seal_one = partial(self._seal_text, people=people, aad=aad)
+            seal_one = partial(self._seal_text, people=people, aad=aad, everyone=everyone)
             current = changes.get(field, getattr(event, field))
             changes[field] = _transform(current, rest, seal_one)
         return msgspec.structs.replace(event, **changes) if changes else event
 
-    def _seal_text(self, text: str, *, people: tuple[str, ...], aad: bytes) -> str:
+    def _seal_text(
+        self,
+        text: str,
+        *,
+        people: tuple[str, ...],
+        aad: bytes,
+        everyone: Callable[[], set[str]] | None,
+    ) -> str:
         subjects = ",".join(people)
         if isinstance(text, ErasedText):
             return f"{ENVELOPE_PREFIX}{subjects};;"
-        cipher = self.keys.sealing_cipher(subjects, people)
+        cipher = self.keys.sealing_cipher(subjects, people, everyone)
         if cipher is None:
             # A subject was forgotten: a text about them is not kept.
             return f"{ENVELOPE_PREFIX}{subjects};;"
@@ -472,15 +525,7 @@ class TextSealer:
         batch = [events]
 
         def everyone() -> set[str]:
-            people: set[str] = set()
-            for event in batch.pop() if batch else ():
-                for name in _subject_fields(type(event)):
-                    value = getattr(event, name)
-                    if isinstance(value, str):
-                        people.add(value)
-                    else:
-                        people.update(value)
-            return people
+            return _people_of(batch.pop() if batch else ())
 
         return [self._open(event, everyone) for event in events]
 
