@@ -17,20 +17,26 @@ filtered by the as-of window, so it may be continued where:
   nothing short of a fold from scratch is trusted then).
 
 Anything else is folded from scratch. The fold itself reads no clock and no store.
+
+The same memory keeps a pair's timeline as told (:class:`Tellings`, see
+:mod:`peerlog.projections.timeline`): one stream, continued under the same rules.
 """
 
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Collection, Hashable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any, Final
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar
 
 from peerlog.domain.events import PersonForgotten
 from peerlog.persistence.records import RecordedEvent
 from peerlog.projections.progression import Progression
+
+if TYPE_CHECKING:
+    from peerlog.projections.timeline import Telling  # noqa: F401 - a base class names it
 
 FOLDS_KEPT: Final = 8
 """How many audits' folds a process remembers (the least recently asked go first).
@@ -40,8 +46,18 @@ audit of 4,000 events."""
 REFOLD_TOPICS: Final = frozenset({PersonForgotten.__name__})
 """Events after which a remembered fold is not continued but made again."""
 
+TELLINGS_KEPT: Final = 8
+"""How many timelines as told a process remembers: each holds its pair's stored events
+and items, a few MB for a pair of 10,000 events."""
+
 FoldKey = tuple[str, str, tuple[str, ...], datetime | None, datetime | None]
 """(student, course, streams, as-of recorded or ``None`` for now, as-of occurred)."""
+
+TellingKey = tuple[str, datetime | None, datetime | None, str, bool, timedelta]
+"""(pair, as-of recorded, as-of occurred, language, with the pair's state, late after)."""
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
 
 
 @dataclass
@@ -66,17 +82,26 @@ class RememberedFold:
             return None
         out = []
         for stream, now in records.items():
-            before = self.records[stream]
-            count = len(before)
-            if len(now) < count or not all(map(_same, before, now[:count])):
-                return None
-            rest = list(now[count:])
-            if rest and rest[0].id <= self.last:
-                return None
-            if any(record.topic in REFOLD_TOPICS for record in rest):
+            rest = continued(self.records[stream], now, self.last)
+            if rest is None or any(record.topic in REFOLD_TOPICS for record in rest):
                 return None
             out.append(rest)
         return out
+
+
+def continued(
+    before: Sequence[RecordedEvent], now: Sequence[RecordedEvent], last: int
+) -> list[RecordedEvent] | None:
+    """The events of a stream read ``now`` that follow those read ``before``, where
+    ``before`` reads back unchanged (field for field) and everything since comes after
+    position ``last``; ``None`` where what was made from ``before`` must be made again."""
+    count = len(before)
+    if len(now) < count or not all(map(_same, before, now[:count])):
+        return None
+    rest = list(now[count:])
+    if rest and rest[0].id <= last:
+        return None
+    return rest
 
 
 def _same(before: RecordedEvent, now: RecordedEvent) -> bool:
@@ -84,23 +109,22 @@ def _same(before: RecordedEvent, now: RecordedEvent) -> bool:
     return before is now or vars(before) == vars(now)
 
 
-class RememberedFolds:
-    """A small LRU of :class:`RememberedFold` by :data:`FoldKey` (thread-safe). A fold
-    is taken out while it is continued and read, and put back after: two audits never
-    share one."""
+class Remembered(Generic[K, V]):
+    """A small LRU of what was made, by key (thread-safe). A value is taken out while
+    it is continued and read, and put back after: two requests never share one."""
 
-    def __init__(self, size: int = FOLDS_KEPT) -> None:
+    def __init__(self, size: int) -> None:
         self._size = size
-        self._folds: OrderedDict[FoldKey, RememberedFold] = OrderedDict()
+        self._folds: OrderedDict[K, V] = OrderedDict()
         self._lock = threading.Lock()
         self.enabled = True
-        """Off: every audit folds from scratch (and nothing is remembered)."""
+        """Off: everything is made from scratch (and nothing is remembered)."""
 
-    def take(self, key: FoldKey) -> RememberedFold | None:
+    def take(self, key: K) -> V | None:
         with self._lock:
             return self._folds.pop(key, None) if self.enabled else None
 
-    def keep(self, key: FoldKey, fold: RememberedFold) -> None:
+    def keep(self, key: K, fold: V) -> None:
         with self._lock:
             if not self.enabled:
                 return
@@ -115,3 +139,32 @@ class RememberedFolds:
     def __len__(self) -> int:
         with self._lock:
             return len(self._folds)
+
+
+class Tellings(Remembered[TellingKey, "Telling"]):
+    """The timelines a process remembers as told. ``forgotten`` reads from the store
+    (not a cache) which of some people were forgotten: a telling naming anyone
+    forgotten is neither remembered nor continued (their texts read as erased)."""
+
+    def __init__(
+        self,
+        forgotten: Callable[[Collection[str]], set[str]],
+        size: int = TELLINGS_KEPT,
+    ) -> None:
+        super().__init__(size)
+        self.forgotten = forgotten
+
+
+class RememberedFolds(Remembered[FoldKey, RememberedFold]):
+    """The audits' folds a process remembers (:class:`RememberedFold` by
+    :data:`FoldKey`), and, where the record can say who was forgotten, its timelines
+    as told."""
+
+    def __init__(
+        self,
+        size: int = FOLDS_KEPT,
+        *,
+        forgotten: Callable[[Collection[str]], set[str]] | None = None,
+    ) -> None:
+        super().__init__(size)
+        self.tellings = Tellings(forgotten) if forgotten is not None else None

@@ -78,7 +78,8 @@ class EventSource(Protocol):
 
     @property
     def folds(self) -> RememberedFolds:
-        """The audits' folds this source remembers (:mod:`peerlog.projections.remembered`)."""
+        """The audits' folds and the timelines as told this source remembers
+        (:mod:`peerlog.projections.remembered`)."""
         ...
 
 
@@ -106,7 +107,7 @@ class StoreEvents:
         self._settings: Mapping[str, str] = app.settings
         self.decode = self._mapper.decode
         self.open_many = self._mapper.open_many
-        self._folds = RememberedFolds()
+        self._folds = RememberedFolds(forgotten=app.keys.forgotten)
 
     @property
     def folds(self) -> RememberedFolds:
