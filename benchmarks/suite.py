@@ -688,7 +688,7 @@ def _pages(ctx: Context, store: str, runner: Runner, app: PeerLog) -> None:
         return pages.render_page("timeline.html", shown | context)
 
     def timeline_only() -> None:
-        views.pair_timeline(source, scope, pair_id, AsOf())
+        views.pair_timeline(source, pair_id, AsOf())
 
     events = len(app.records(f"pair/{pair_id}"))
     for subject, page, baseline, without in (

@@ -16,11 +16,22 @@ the usual delay (at least zero) by more than ``late_after`` (default 24 hours): 
 entered after the record had moved on. So an entry typed in two days after the shift is
 late, and so is an entry added to an imported history after later days were already in
 it, while an import of a whole placement in order is not all late.
+
+**Told once.** A process remembers a timeline as told (:class:`Telling`, kept in the
+event source's memory, :mod:`peerlog.projections.remembered`) per pair, as-of window,
+language, ``with_state`` and ``late_after``; the next request reads the stream again
+and tells only the events recorded since onto the remembered teller, where that gives
+what telling from scratch gives: the stream's earlier events read back unchanged
+(field for field), the new ones come after them, and no one whose texts it tells has
+been forgotten (read from the key store, not a cache: their texts read as erased
+now). A telling with someone forgotten in it is not remembered. Anything else is told
+from scratch. An item handed out is never changed
+afterwards: a correction of an entry told earlier changes a copy of it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final, NamedTuple
@@ -47,12 +58,13 @@ from peerlog.domain.events import (
 from peerlog.domain.pair import Entry
 from peerlog.domain.vocabulary import GIBBS_STAGES, pair_stream
 from peerlog.folding import folding
-from peerlog.i18n import N_, Labels, _, lazy, ngettext
+from peerlog.i18n import N_, Labels, _, language, lazy, ngettext
 from peerlog.persistence.records import RecordedEvent
 from peerlog.projections.asof import AsOf, NotInRecord
 from peerlog.projections.base import ref
 from peerlog.projections.ledger import Ledger, ledger_table
 from peerlog.projections.participation import BALANCE, PARTICIPATION, Participation
+from peerlog.projections.remembered import TellingKey, continued
 from peerlog.projections.source import EventSource
 from peerlog.projections.tables import Rows
 
@@ -121,6 +133,7 @@ class Item:
         "state",
         "summary",
         "texts",
+        "told_in",
     )
 
     def __init__(self, record: RecordedEvent, raw: DomainEvent) -> None:
@@ -138,6 +151,16 @@ class Item:
         self.changed_by: list[Link] = []
         """For an entry: the corrections and retractions of it (in the view)."""
         self.state: PairState | None = None
+        self.told_in = 0
+        """The round of telling that made it (a later round changes only a copy)."""
+
+    def copy(self) -> Item:
+        """The item, to be changed where this one is not (its links a list of their own)."""
+        made = Item(self.record, self.raw)
+        for name in Item.__slots__:
+            setattr(made, name, getattr(self, name))
+        made.changed_by = list(self.changed_by)
+        return made
 
     @property
     def position(self) -> int:
@@ -233,6 +256,19 @@ _PEOPLE_FIELDS: Final = (
 )
 
 
+def _subjects(event: DomainEvent) -> set[str]:
+    """The people whose keys open the event's personal texts (a mapping's keys)."""
+    people: set[str] = set()
+    for text in event.personal_text:
+        for name in text.subjects:
+            value = getattr(event, name, None)
+            if isinstance(value, str):
+                people.add(value)
+            elif value is not None:
+                people.update(value)
+    return people
+
+
 def _people(event: DomainEvent) -> set[str]:
     people = {event.actor}
     for name in _PEOPLE_FIELDS:
@@ -267,7 +303,13 @@ class Timeline:
         """The items about one session (its entries, and corrections of them), naming
         one student, about one goal (entries naming it, and their corrections and
         retractions), and/or of one kind (``KINDS``)."""
-        sessions_of_entries = {i.entry_id: i.session_id for i in self.items if i.entry_id}
+        if session is student is goal is kind is None:
+            return list(self.items)
+        sessions_of_entries = (
+            {i.entry_id: i.session_id for i in self.items if i.entry_id}
+            if session is not None
+            else {}
+        )
         about_goal = (
             {i.entry_id for i in self.items if i.entry_id and goal in _goals_of(i.raw)}
             if goal is not None
@@ -305,14 +347,28 @@ def timeline(
     late_after: timedelta = LATE_AFTER,
     with_state: bool = False,
 ) -> Timeline:
-    """The pair's history as the record knew it (``as_of``), told event by event."""
+    """The pair's history as the record knew it (``as_of``), told event by event (only
+    what was recorded since, where this process told the pair before: see above)."""
     as_of = as_of or AsOf()
+    tellings = source.folds.tellings
+    key: TellingKey = (pair_id, as_of.recorded, as_of.occurred, language(), with_state, late_after)
     with folding():
         records = source.records(pair_stream(pair_id))
         if not records:
             msg = lazy("pair '%(pair_id)s' is not in the record", pair_id=pair_id)
             raise NotInRecord(msg)
-        return build(source, pair_id, records, as_of, late_after=late_after, with_state=with_state)
+        if tellings is None:
+            return build(
+                source, pair_id, records, as_of, late_after=late_after, with_state=with_state
+            )
+        told = tellings.take(key)
+        news = told.news(records, tellings.forgotten) if told is not None else None
+        if told is None or news is None:
+            told, news = Telling(pair_id, with_state=with_state), records
+        made = told.tell(source, records, news, as_of, late_after)
+        if not tellings.forgotten(told.people):
+            tellings.keep(key, told)
+        return made
 
 
 def build(
@@ -324,43 +380,98 @@ def build(
     late_after: timedelta = LATE_AFTER,
     with_state: bool = False,
 ) -> Timeline:
-    """A timeline from a pair's stored events (in version order)."""
-    mapper = source
-    decoded = [mapper.decode(r.topic, r.state) for r in records]
-    late = _lateness(records, decoded, late_after)
-    kept = [
-        (record, event, late_by)
-        for record, event, late_by in zip(records, decoded, late, strict=True)
-        if (as_of.recorded is None or record.recorded_at <= as_of.recorded)
-        and (as_of.occurred is None or event.occurred_at <= as_of.occurred)
-    ]
-    events = mapper.open_many(event for _, event, _ in kept)
-    teller = _Teller()
-    tracker = _StateTracker(pair_id) if with_state else None
-    items = []
-    for (record, _decoded, late_by), event in zip(kept, events, strict=True):
-        item = teller.tell(record, event)
-        item.late_by = late_by
-        if tracker is not None:
-            item.state = tracker.after(record, event, teller)
-        items.append(item)
-    if not items:
-        msg = lazy("pair '%(pair_id)s' had not been formed by then", pair_id=pair_id)
-        raise NotInRecord(msg)
-    return Timeline(pair_id, teller.course_id, as_of, late_after, items, len(records))
+    """A timeline from a pair's stored events (in version order), told from scratch."""
+    return Telling(pair_id, with_state=with_state).tell(source, records, records, as_of, late_after)
+
+
+class Telling:
+    """A pair's timeline as told up to its stream's last stored event, to be continued
+    with the events stored after it (:func:`timeline`)."""
+
+    def __init__(self, pair_id: str, *, with_state: bool) -> None:
+        self.pair_id = pair_id
+        self.records: list[RecordedEvent] = []
+        """Every stored event of the stream up to the last one told (kept or not)."""
+        self.teller = _Teller()
+        self.tracker = _StateTracker(pair_id) if with_state else None
+        self.items: list[Item] = []
+        self.usual: timedelta | None = None
+        """The smallest delay so far (:func:`_lateness`)."""
+        self.people: set[str] = set()
+        """Everyone whose texts the told events hold (whose keys open them)."""
+
+    def news(
+        self,
+        records: Sequence[RecordedEvent],
+        forgotten: Callable[[Collection[str]], set[str]],
+    ) -> list[RecordedEvent] | None:
+        """The stream's events stored after those told, where the telling can be
+        continued with them; ``None`` where it must be told again."""
+        last = self.records[-1].id if self.records else 0
+        rest = continued(self.records, records, last)
+        if rest is None or forgotten(self.people):
+            return None
+        return rest
+
+    def tell(
+        self,
+        source: EventSource,
+        records: Sequence[RecordedEvent],
+        news: Sequence[RecordedEvent],
+        as_of: AsOf,
+        late_after: timedelta,
+    ) -> Timeline:
+        """The timeline of ``records`` (the stream as read now), telling ``news`` (those
+        after the events told so far) onto what was told."""
+        decoded = [source.decode(r.topic, r.state) for r in news]
+        late, self.usual = _lateness(news, decoded, late_after, self.usual)
+        kept = [
+            (record, event, late_by)
+            for record, event, late_by in zip(news, decoded, late, strict=True)
+            if (as_of.recorded is None or record.recorded_at <= as_of.recorded)
+            and (as_of.occurred is None or event.occurred_at <= as_of.occurred)
+        ]
+        events = source.open_many(event for _, event, _ in kept)
+        teller, tracker = self.teller, self.tracker
+        teller.round += 1
+        teller.replaced = {}
+        told = []
+        for (record, _decoded, late_by), event in zip(kept, events, strict=True):
+            item = teller.tell(record, event)
+            item.late_by = late_by
+            if tracker is not None:
+                item.state = tracker.after(record, event, teller)
+            self.people.update(_subjects(event))
+            told.append(item)
+        items = self.items
+        if teller.replaced:
+            replaced = teller.replaced
+            items = [replaced.get(item.position, item) for item in items]
+        self.items = [*items, *told]
+        self.records = list(records)  # equal to those told before, up to there
+        if not self.items:
+            msg = lazy("pair '%(pair_id)s' had not been formed by then", pair_id=self.pair_id)
+            raise NotInRecord(msg)
+        return Timeline(
+            self.pair_id, teller.course_id, as_of, late_after, list(self.items), len(records)
+        )
 
 
 def _lateness(
-    records: Sequence[RecordedEvent], events: Sequence[DomainEvent], late_after: timedelta
-) -> list[timedelta | None]:
+    records: Sequence[RecordedEvent],
+    events: Sequence[DomainEvent],
+    late_after: timedelta,
+    usual: timedelta | None = None,
+) -> tuple[list[timedelta | None], timedelta | None]:
+    """How late each event is, given the smallest delay of the pair's events before
+    them (``usual``); and the smallest delay after them."""
     out: list[timedelta | None] = []
-    usual: timedelta | None = None
     for record, event in zip(records, events, strict=True):
         delay = record.recorded_at - event.occurred_at
         beyond = delay - max(usual, timedelta(0)) if usual is not None else timedelta(0)
         out.append(beyond if beyond > late_after else None)
         usual = delay if usual is None else min(usual, delay)
-    return out
+    return out, usual
 
 
 class _StateTracker:
@@ -409,9 +520,14 @@ class _Teller:
         self._roles_told: dict[tuple[tuple[str, str], ...], str] = {}
         self._people_told: dict[tuple[tuple[str, ...], tuple[str, ...]], str] = {}
         self._goals_told: dict[tuple[str, ...], str] = {}
+        self.round = 0
+        """Each continuation of the telling is a round: its items are its own to change."""
+        self.replaced: dict[int, Item] = {}
+        """By position, this round's copies of items told before it (changed by it)."""
 
     def tell(self, record: RecordedEvent, event: DomainEvent) -> Item:  # noqa: C901 - by event
         item = Item(record, event)
+        item.told_in = self.round
         texts = item.texts
         if isinstance(event, StepRecorded | FeedbackGiven | ReflectionRecorded):
             self._entry(item, event)
@@ -542,6 +658,11 @@ class _Teller:
         entry_id = event.entry_id
         item.entry_id = entry_id
         original = self.entries.get(entry_id)
+        if original is not None and original.told_in != self.round:
+            # Told in an earlier round and handed out: this round changes a copy.
+            original = original.copy()
+            original.told_in = self.round
+            self.entries[entry_id] = self.replaced[original.position] = original
         kind = _entry_kind(original)
         key = (event.pair_id, entry_id)
         if original is not None and self.ledger.get(key) is None:

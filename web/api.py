@@ -354,7 +354,6 @@ def pair_timeline(
     source = found.record_for(scope.actor)
     head, items = views.pair_timeline(
         source.events,
-        scope,
         pair_id,
         as_of(as_of_, as_of_occurred),
         session=session,
@@ -363,7 +362,8 @@ def pair_timeline(
         kind=kind,
     )
     chosen, page = views.Page(limit, offset).of(items)
-    return ok({**head, **page, "items": chosen}, source=source)
+    shown = [views.timeline_item(item, scope) for item in chosen]
+    return ok({**head, **page, "items": shown}, source=source)
 
 
 @router.get(

@@ -572,7 +572,6 @@ def pair_context(
     at position ``at``, when one is asked for)."""
     head, items = views.pair_timeline(
         events,
-        scope,
         pair_id,
         as_of(None, None),
         session=session,
@@ -580,7 +579,8 @@ def pair_context(
         goal=goal,
         kind=kind,
     )
-    shown, paging = views.timeline_page(items, page, at)
+    newest, paging = views.timeline_page(items, page, at)
+    shown = [views.timeline_item(item, scope) for item in newest]
     pair = scope.roster.pair(pair_id)
     trend = pair_trend(store, pair_id, until=now.date(), thresholds=thresholds)
     drawn = None
@@ -598,7 +598,7 @@ def pair_context(
         "head": head,
         "items": shown,
         "on_page": {item["position"] for item in shown},
-        "matched_positions": {item["position"] for item in items},
+        "matched_positions": {item.position for item in items},
         "matched": len(items),
         "paging": paging,
         "pair": pair.as_dict() if pair else None,

@@ -271,7 +271,6 @@ def student_trends(
 
 def pair_timeline(
     events: EventSource,
-    scope: Scope,
     pair_id: str,
     as_of: AsOf,
     *,
@@ -279,10 +278,11 @@ def pair_timeline(
     student: str | None = None,
     goal: str | None = None,
     kind: str | None = None,
-) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """A pair's history as of a time (the dispute replay), each event as data; texts a
-    student does not read are withheld. An unknown kind, or a goal the pair's course
-    does not have, is a message naming the ones there are."""
+) -> tuple[dict[str, Any], list[Item]]:
+    """A pair's history as of a time (the dispute replay): its head, and the events the
+    filters choose (made into data by :func:`timeline_item`, only those shown, as a
+    page's cost must not grow with the pair). An unknown kind, or a goal the pair's
+    course does not have, is a message naming the ones there are."""
     if kind is not None and kind not in KIND_NAMES:
         raise ApiError(
             422,
@@ -300,14 +300,13 @@ def pair_timeline(
         if course is not None and goal not in course.goals:
             raise ApiError(422, "goal", "unknown_goal", course.unknown_goal(goal))
     chosen = told.select(session=session, student=student, goal=goal, kind=kind)
-    items = [timeline_item(item, scope) for item in chosen]
     head = {
         "pair_id": pair_id,
         "course_id": told.course_id,
         **as_of.describe(datetime.now(UTC)),
         "events": told.total,
     }
-    return head, items
+    return head, chosen
 
 
 PAGE_SIZE: Final = 50
@@ -315,15 +314,15 @@ PAGE_SIZE: Final = 50
 
 
 def timeline_page(
-    items: Sequence[dict[str, Any]], page: int, at: int | None = None
-) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    items: Sequence[Item], page: int, at: int | None = None
+) -> tuple[list[Item], dict[str, int]]:
     """One page of a timeline, newest first (page 1 holds the newest ``PAGE_SIZE``
     events), and where it stands; a page beyond the last is a message. ``at``, the
     position of an event among the items, asks for the page that holds it (a link from
     a correction to the entry it changes, which may be on another page)."""
     pages = max(1, -(-len(items) // PAGE_SIZE))
     if at is not None:
-        newest_first = [item["position"] for item in reversed(items)]
+        newest_first = [item.position for item in reversed(items)]
         if at in newest_first:
             page = newest_first.index(at) // PAGE_SIZE + 1
     if page > pages:
@@ -333,8 +332,9 @@ def timeline_page(
             "no_such_page",
             lazy("there is no page %(page)s; the last page is %(pages)s", page=page, pages=pages),
         )
-    newest = list(reversed(items))
-    return newest[(page - 1) * PAGE_SIZE : page * PAGE_SIZE], {"page": page, "pages": pages}
+    start = len(items) - (page - 1) * PAGE_SIZE
+    shown = list(reversed(items[max(0, start - PAGE_SIZE) : max(0, start)]))
+    return shown, {"page": page, "pages": pages}
 
 
 def timeline_item(item: Item, scope: Scope) -> dict[str, Any]:
