@@ -17,6 +17,7 @@ TARGETS = {
     "projection rebuild": "postgres: >= 40,000 events/s and >= 50x the default runner",
     "replay of one pair": "< 20 ms for 2,000 events (the pair's state from its events)",
     "audit of one student, as of": "warm: < 30 ms for 4,000 events, < 120 ms for 16,000",
+    "timeline page, warm": "< 15 ms for 1,000 events and for 10,000 (the newest 50)",
     "import from JSON lines": "postgres: >= 5,000 commands/s",
     "eight writers, different pairs": (
         "0 events lost; postgres: >= 80% of raw eight-writer inserts and >= 3x one writer"

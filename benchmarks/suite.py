@@ -71,6 +71,8 @@ class Size:
     """How many times the two are run, in turn."""
     audit_events_large: int = 16_000
     """The events of the longer pair whose student's audit is measured too."""
+    timeline_events: tuple[int, ...] = (1_000, 10_000)
+    """The events of the pairs whose newest timeline page is measured."""
 
 
 SIZES = {
@@ -88,6 +90,7 @@ SIZES = {
         300,
         1_000,
         audit_events_large=1_600,
+        timeline_events=(100, 1_000),
         serve_seconds=3,
         serve_rounds=2,
     ),
@@ -106,6 +109,7 @@ SIZES = {
         18_000,
         120_000,
         audit_events_large=160_000,
+        timeline_events=(10_000, 100_000),
         serve_seconds=30,
         serve_rounds=5,
     ),
@@ -926,8 +930,12 @@ def replay_and_audit(ctx: Context, store: str) -> None:
                 {"events": events, **spread},
             )
         )
-        # What a dispute reads: every event told, its texts opened.
-        median, spread = _median_ms(lambda: timeline(source, replay_pair), size.repeats)
+        # What a dispute reads: every event told, its texts opened (by a source that
+        # remembers no telling: each one from scratch).
+        cold = StoreEvents(app)
+        assert cold.folds.tellings is not None
+        cold.folds.tellings.enabled = False
+        median, spread = _median_ms(lambda: timeline(cold, replay_pair), size.repeats)
         ctx.add(
             Result(
                 "replay of one pair",
@@ -940,6 +948,7 @@ def replay_and_audit(ctx: Context, store: str) -> None:
         )
         library = _library_load(ctx, store, events)
         ours.details["library_ms"] = round(library.value, 2)
+        _timeline_pages(ctx, store, app, source)
 
         data.load(app, data.long_pair(size.audit_events_large, prefix="w-", seed=7))
         app.forget_cached_state()
@@ -949,6 +958,35 @@ def replay_and_audit(ctx: Context, store: str) -> None:
     finally:
         app.close()
         fresh.drop()
+
+
+def _timeline_pages(ctx: Context, store: str, app: PeerLog, source: StoreEvents) -> None:
+    """The newest page of a pair's timeline (50 events) as the dashboard's pair page and
+    the API make it (the pair told, the page's items made into data), warm: the same
+    process asked again, at each pair length."""
+    token = Token("bench", "bench-coordinator", Role.COORDINATOR, (), datetime.now(UTC))
+    for n, events in enumerate(ctx.size.timeline_events, 1):
+        pair_id = f"t{n}-p01"
+        data.load(app, data.long_pair(events, prefix=f"t{n}-", seed=7 + n))
+        scope = Scope(token, Roster(source).refresh())
+
+        def page(pair_id: str = pair_id, scope: Scope = scope) -> list[dict[str, Any]]:
+            _, items = views.pair_timeline(source, pair_id, AsOf())
+            shown, _ = views.timeline_page(items, 1)
+            return [views.timeline_item(item, scope) for item in shown]
+
+        told = len(source.records(f"pair/{pair_id}"))
+        median, spread = _median_ms(page, ctx.size.repeats)
+        ctx.add(
+            Result(
+                "timeline page, warm",
+                store,
+                f"peerlog newest timeline page: {told:,} events, asked again",
+                median,
+                "ms",
+                {"events": told, "shown": len(page()), **spread},
+            )
+        )
 
 
 def _audits(ctx: Context, store: str, fresh: data.Store, source: StoreEvents, prefix: str) -> None:

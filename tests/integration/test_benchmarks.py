@@ -33,6 +33,7 @@ FIGURES = {
         "library: load the aggregate, defaults",
     },
     "audit of one student, as of": {"peerlog audit: "},
+    "timeline page, warm": {"peerlog newest timeline page: "},
     "import from JSON lines": {"peerlog import"},
     "projection rebuild": {"peerlog runner", "library ProjectionRunner", "raw SELECT"},
     "supervisor overview": {"peerlog overview: one supervisor", "peerlog overview: one course"},
