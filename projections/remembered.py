@@ -143,8 +143,8 @@ class Remembered(Generic[K, V]):
 
 class Tellings(Remembered[TellingKey, "Telling"]):
     """The timelines a process remembers as told. ``forgotten`` reads from the store
-    (not a cache) which of some people were forgotten: a telling naming anyone
-    forgotten is neither remembered nor continued (their texts read as erased)."""
+    (not a cache) which of some people were forgotten: a telling holding texts of
+    anyone forgotten is not continued (their texts read as erased)."""
 
     def __init__(
         self,

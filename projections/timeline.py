@@ -24,8 +24,8 @@ and tells only the events recorded since onto the remembered teller, where that 
 what telling from scratch gives: the stream's earlier events read back unchanged
 (field for field), the new ones come after them, and no one whose texts it tells has
 been forgotten (read from the key store, not a cache: their texts read as erased
-now). A telling with someone forgotten in it is not remembered. Anything else is told
-from scratch. An item handed out is never changed
+now, so a pair with someone forgotten in it is told from scratch each time). Anything
+else is told from scratch. An item handed out is never changed
 afterwards: a correction of an entry told earlier changes a copy of it.
 """
 
@@ -366,8 +366,7 @@ def timeline(
         if told is None or news is None:
             told, news = Telling(pair_id, with_state=with_state), records
         made = told.tell(source, records, news, as_of, late_after)
-        if not tellings.forgotten(told.people):
-            tellings.keep(key, told)
+        tellings.keep(key, told)
         return made
 
 
