@@ -447,7 +447,9 @@ class Telling:
             replaced = teller.replaced
             items = [replaced.get(item.position, item) for item in items]
         self.items = [*items, *told]
-        self.records = list(records)  # equal to those told before, up to there
+        # Those told before (equal to what was read now, up to there; the items hold
+        # them), and the new ones.
+        self.records = [*self.records, *news]
         if not self.items:
             msg = lazy("pair '%(pair_id)s' had not been formed by then", pair_id=self.pair_id)
             raise NotInRecord(msg)
