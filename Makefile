@@ -61,7 +61,7 @@ install: $(STAMP) $(COMPILED)
 
 messages: install
 	test -n "$(CATALOGS)"
-	$(BIN)/pybabel -q extract --mapping-file babel.cfg --keywords N_ --keywords lazy --keywords ngettext_noop:1,2 \
+	$(BIN)/pybabel -q extract --mapping-file babel.cfg --keywords N_ --keywords lazy --keywords ngettext_noop:1,2 --keywords lazy_plural:1,2 \
 		--no-location --sort-output --project peerlog --copyright-holder "the peerlog authors" \
 		--msgid-bugs-address "" --output-file $(LOCALES)/peerlog.pot .
 	$(BIN)/pybabel -q update --domain peerlog --input-file $(LOCALES)/peerlog.pot \

@@ -3,6 +3,7 @@ and ``peerlog person`` (a subject-access request)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import click
@@ -31,13 +32,30 @@ def _known(source: EventSource, person_id: str) -> PersonRecord:
     return record
 
 
+def _courses(courses: Sequence[str]) -> str:
+    """``course vfu-1`` or ``courses vfu-1, vfu-2``, in the language's words."""
+    return ngettext("course %(courses)s", "courses %(courses)s", len(courses)) % {
+        "courses": ", ".join(courses)
+    }
+
+
+def _pairs(pairs: Sequence[str]) -> str:
+    """``pair p1``, ``pairs p1, p2`` or ``no pair``."""
+    if not pairs:
+        return _("no pair")
+    return ngettext("pair %(pairs)s", "pairs %(pairs)s", len(pairs)) % {"pairs": ", ".join(pairs)}
+
+
 def _preview(record: PersonRecord) -> list[str]:
     """What forgetting the person erases, and what stays."""
-    pairs = ", ".join(record.pairs) or _("none")
     entries = len(record.entries)
     return [
-        _("%(person)s is known in course(s) %(courses)s; pair(s) %(pairs)s.")
-        % {"person": record.person_id, "courses": ", ".join(record.courses), "pairs": pairs},
+        _("%(person)s is known in %(courses)s; %(pairs)s.")
+        % {
+            "person": record.person_id,
+            "courses": _courses(record.courses),
+            "pairs": _pairs(record.pairs),
+        },
         ngettext(
             "%(count)s entry is by or about them (%(by)s recorded by them).",
             "%(count)s entries are by or about them (%(by)s recorded by them).",
@@ -101,12 +119,12 @@ def forget_command(
     except CommandRejected as rejected:
         if rejected.rule != "already_forgotten" or command_id is not None:
             raise
-        when_forgotten = ", ".join(record.forgotten_in)
+        when_forgotten = _courses(record.forgotten_in)
         # Forgetting again finishes an erasure whose key removal was interrupted.
         _forget(app, person_id, actor, new_command_id(), quiet=True)
         raise Failed(
             _(
-                "'%(person)s' was already forgotten (in course(s) %(courses)s); "
+                "'%(person)s' was already forgotten (in %(courses)s); "
                 "nothing of theirs is left to erase"
             )
             % {"person": person_id, "courses": when_forgotten}
@@ -140,16 +158,15 @@ def _forget(app: PeerLog, person_id: str, actor: str, command_id: str, *, quiet:
         ) from None
     if quiet:
         return
-    courses = ", ".join(e.stream.removeprefix("course/") for e in result.events)
+    courses = _courses([e.stream.removeprefix("course/") for e in result.events])
     if result.repeated:
         line = _(
-            "%(person)s already forgotten by this command (%(command_id)s) in course(s) "
-            "%(courses)s: their personal texts read as [erased] everywhere, and their key "
-            "is gone"
+            "%(person)s already forgotten by this command (%(command_id)s) in %(courses)s: "
+            "their personal texts read as [erased] everywhere, and their key is gone"
         )
     else:
         line = _(
-            "%(person)s forgotten (%(command_id)s) in course(s) %(courses)s: their personal "
+            "%(person)s forgotten (%(command_id)s) in %(courses)s: their personal "
             "texts read as [erased] everywhere, and their key is gone"
         )
     click.echo(line % {"person": person_id, "command_id": result.command_id, "courses": courses})

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
-from peerlog.i18n import Fixed, lazy
+from peerlog.i18n import Fixed, lazy, lazy_plural
 from peerlog.projections.participation import (
     BALANCE,
     SESSION_PARTICIPATION,
@@ -249,11 +249,13 @@ def _flags(
         flags.append(
             Flag(
                 "performer_imbalance",
-                lazy(
-                    "performer balance %(balance)s over the last %(count)s session(s), below "
+                lazy_plural(
+                    "performer balance %(balance)s over the last session, below "
                     "the threshold of %(threshold)s: %(detail)s",
+                    "performer balance %(balance)s over the last %(count)s sessions, below "
+                    "the threshold of %(threshold)s: %(detail)s",
+                    len(last),
                     balance=Fixed(recent_balance),
-                    count=len(last),
                     threshold=Fixed(limits.performer_balance),
                     detail=detail,
                 ),
@@ -264,10 +266,12 @@ def _flags(
         flags.append(
             Flag(
                 "no_reflection",
-                lazy(
-                    "no reflection in the last %(count)s closed session(s); the threshold is "
+                lazy_plural(
+                    "no reflection in the last closed session; the threshold is "
                     "a reflection in every %(every)s closed sessions",
-                    count=len(closed),
+                    "no reflection in the last %(count)s closed sessions; the threshold is "
+                    "a reflection in every %(every)s closed sessions",
+                    len(closed),
                     every=limits.reflection_sessions,
                 ),
             )

@@ -19,7 +19,7 @@ from peerlog import CommandRejected, CommandResult
 from peerlog.commands import COMMAND_NAMES, NOT_AN_OBJECT, display_key, violations_from
 from peerlog.domain.errors import Violation
 from peerlog.domain.vocabulary import ID_PATTERN
-from peerlog.i18n import lazy
+from peerlog.i18n import lazy, shown
 from peerlog.json_text import JsonRejected, decode, decode_batch
 from peerlog.projections import audit, balance_report
 from peerlog.projections.reads import Source
@@ -510,6 +510,9 @@ def supervisor_overview(
         include_dissolved=include_dissolved,
     )
     chosen, page = views.Page(limit, offset).of(pairs_)
+    for pair in chosen:
+        # A flag's code is the same in every language; its message is the reader's.
+        pair["flags"] = [{**flag, "message": shown(flag["message"])} for flag in pair["flags"]]
     return ok(
         {"now": moment_.isoformat(), **views.positions(source), **page, "pairs": chosen},
         source=source,

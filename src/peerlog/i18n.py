@@ -303,6 +303,37 @@ class Text(str):
         return message % {k: _shown_value(v) for k, v in self.values.items()}
 
 
+class PluralText(Text):
+    """A :class:`Text` with a plural form, chosen by ``count`` in the reader's language
+    (by the language's plural rule, as :func:`ngettext` chooses)."""
+
+    __slots__ = ("number", "plural")
+    plural: str
+    number: int
+
+    def __new__(cls, singular: str, plural: str, count: int, values: Mapping[str, object]) -> Self:
+        plain = {
+            k: ", ".join(map(str, v)) if isinstance(v, tuple) else v for k, v in values.items()
+        }
+        chosen = singular if count == 1 else plural
+        made = str.__new__(cls, chosen % plain)
+        made.msgid = singular
+        made.values = dict(values)
+        made.plural = plural
+        made.number = count
+        return made
+
+    def translated(self) -> str:
+        message = ngettext(self.msgid, self.plural, self.number)
+        return message % {k: _shown_value(v) for k, v in self.values.items()}
+
+
+def lazy_plural(singular: str, plural: str, count: int, **values: object) -> PluralText:
+    """A message with a plural form, translated where it is shown (as :func:`lazy`);
+    ``count`` chooses the form and is the value ``%(count)s``."""
+    return PluralText(singular, plural, count, {"count": count, **values})
+
+
 def _shown_value(value: object) -> object:
     """A value of a message as shown: a Text translated, a tuple of them listed."""
     if isinstance(value, tuple):

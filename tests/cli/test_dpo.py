@@ -90,13 +90,13 @@ def test_forget_on_the_command_line_leaves_no_plaintext_of_the_person_in_the_dat
     result = peerlog("forget", "s1", "--actor", "coord", input="y\n")
 
     assert result.exit_code == 0, result.output
-    assert f"s1 is known in course(s) {COURSE}, {COURSE_2}; pair(s) p1." in result.stderr
+    assert f"s1 is known in courses {COURSE}, {COURSE_2}; pair p1." in result.stderr
     assert f"Erased: {sealed} personal texts by or about them (1 of them their name)" in (
         result.stderr
     )
     assert "Forget s1? This cannot be undone [y/N]:" in result.stderr
     assert re.fullmatch(
-        r"s1 forgotten \(cli-[0-9a-f]{16}\) in course\(s\) vfu-1, vfu-2: their personal "
+        r"s1 forgotten \(cli-[0-9a-f]{16}\) in courses vfu-1, vfu-2: their personal "
         r"texts read as \[erased\] everywhere, and their key is gone\n",
         result.stdout,
     )
@@ -160,7 +160,7 @@ def test_forget_names_an_unknown_person_a_refused_actor_and_someone_already_forg
     assert (again.exit_code, again.stderr) == (
         1,
         (
-            "Error: 's1' was already forgotten (in course(s) vfu-1, vfu-2); nothing of theirs is "
+            "Error: 's1' was already forgotten (in courses vfu-1, vfu-2); nothing of theirs is "
             "left to erase\n"
         ),
     )
@@ -224,3 +224,26 @@ def test_person_says_when_the_record_holds_nothing_about_someone(
         1,
         "Error: 's42' is not in the record: no event is by or about them\n",
     )
+
+
+def test_the_courses_and_pairs_of_a_person_in_the_plural_forms_of_the_language() -> None:
+    from peerlog.cli.dpo import _courses, _pairs
+    from peerlog.i18n import speaking
+
+    with speaking("en"):
+        assert [_courses(["c1"]), _courses(["c1", "c2"])] == ["course c1", "courses c1, c2"]
+        assert [_pairs([]), _pairs(["p1"]), _pairs(["p1", "p2"])] == [
+            "no pair",
+            "pair p1",
+            "pairs p1, p2",
+        ]
+    with speaking("sv"):
+        assert [_courses(["c1"]), _courses(["c1", "c2"])] == ["kursen c1", "kurserna c1, c2"]
+        assert [_pairs([]), _pairs(["p1"]), _pairs(["p1", "p2"])] == [
+            "inget par",
+            "paret p1",
+            "paren p1, p2",
+        ]
+    with speaking("da"):
+        assert _courses(["c1", "c2"]) == "kurserne c1, c2"
+        assert _pairs(["p1"]) == "parret p1"

@@ -20,6 +20,7 @@ KEYWORDS = {
     "pgettext": ((1, "c"), 2),
     "N_": None,
     "lazy": None,
+    "lazy_plural": (1, 2),
     "ngettext_noop": (1, 2),
 }
 
@@ -254,3 +255,21 @@ def test_the_remembered_translations_are_capped() -> None:
         # What the test filled the memory with is of no use to the tests after it.
         remembered.clear()
         forms_remembered.clear()
+
+
+def test_a_lazy_message_with_a_plural_form_chooses_it_in_the_reader_s_language() -> None:
+    from peerlog.i18n import lazy_plural, shown, speaking
+
+    singular = "no reflection in the last closed session; the threshold is a reflection in every %(every)s closed sessions"
+    plural = "no reflection in the last %(count)s closed sessions; the threshold is a reflection in every %(every)s closed sessions"
+    for count, english, swedish in (
+        (1, "no reflection in the last closed session;", "under det senaste avslutade passet;"),
+        (2, "no reflection in the last 2 closed sessions;", "under de senaste 2 avslutade passen;"),
+        (0, "no reflection in the last 0 closed sessions;", "under de senaste 0 avslutade passen;"),
+    ):
+        message = lazy_plural(singular, plural, count, every=3)
+        assert str(message).startswith(english)  # as logs and JSON have it
+        with speaking("sv"):
+            assert swedish in shown(message)
+        with speaking("en"):
+            assert shown(message) == str(message)

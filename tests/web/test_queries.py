@@ -377,3 +377,25 @@ def test_an_unknown_goal_or_kind_in_a_timeline_is_a_message(web: Web) -> None:
         "sup1", "/api/pairs/p1/timeline", params={"kind": "x"}, headers={"accept-language": "sv"}
     )
     assert "'x' är inte" in swedish.json()["errors"][0]["message"]
+
+
+def test_the_overview_s_flag_messages_follow_the_language_and_their_codes_stay(web: Web) -> None:
+    p = web.placement
+    for i in range(3):
+        assert web.command("s1", p.step(f"st{i}")).status_code == 201
+    web.catch_up()
+    said = {}
+    for language in ("en", "sv", "da"):
+        body = web.get(
+            "coord",
+            "/api/overview",
+            params={"now": "2026-03-10T12:00:00+00:00"},
+            headers={"accept-language": language},
+        ).json()
+        (flag,) = body["pairs"][0]["flags"]
+        assert flag["flag"] == "performer_imbalance"
+        said[language] = flag["message"]
+    # One session so far: the singular, in each language's words.
+    assert said["en"].startswith("performer balance 0.00 over the last session, below the ")
+    assert said["sv"].startswith("utförarbalans 0,00 under det senaste passet, under gränsen")
+    assert said["da"].startswith("udførerbalance 0,00 over den seneste vagt, under grænsen")
