@@ -5,9 +5,12 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from peerlog import PeerLog
+
+if TYPE_CHECKING:
+    from tests.conftest import Store
 
 T0 = datetime(2026, 3, 2, 7, 0, tzinfo=UTC)
 """A Monday morning shift in the placement (the tests' clock starts later)."""
@@ -151,6 +154,20 @@ class Placement:
         values.update(fields)
         return self.cmd("give_feedback", actor, **values)
 
+    def assessment(
+        self, student_id: str = "s1", goal_id: str = "hygiene", actor: str = "sup1", **fields: Any
+    ) -> dict[str, Any]:
+        """A supervisor's formative assessment of a student in pair p1, passed."""
+        values: dict[str, Any] = {
+            "pair_id": "p1",
+            "student_id": student_id,
+            "goal_id": goal_id,
+            "level": "pass",
+            "kind": "formative",
+        }
+        values.update(fields)
+        return self.cmd("assess_goal", actor, **values)
+
     def reflection(
         self, reflection_id: str = "rf1", actor: str = "s1", **fields: Any
     ) -> dict[str, Any]:
@@ -168,3 +185,25 @@ class Placement:
         }
         values.update(fields)
         return self.cmd("record_reflection", actor, **values)
+
+
+def swap_step_roles(store: Store, stream: str, step_id: str) -> None:
+    """Change a stored step behind peerlog's back: its performer s1 and observer s2
+    swapped in the stored bytes (tampering that verification and remembered answers
+    must notice)."""
+    rows = store.execute_raw(
+        "SELECT position, state FROM events WHERE originator_id = %s", (stream,)
+    )
+    for position, state in rows:
+        stored = bytes(state) if isinstance(state, bytes | memoryview) else b""
+        if f'"step_id":"{step_id}"'.encode() in stored:
+            forged = stored.replace(
+                b'"performers":["s1"],"observers":["s2"]', b'"performers":["s2"],"observers":["s1"]'
+            )
+            assert forged != stored
+            store.execute_raw(
+                "UPDATE events SET state = %s WHERE position = %s", (forged, position)
+            )
+            return
+    msg = f"no step {step_id} in {stream}"
+    raise AssertionError(msg)

@@ -83,85 +83,64 @@ def test_the_listed_short_help_is_each_commands_own() -> None:
         assert load(entry).get_short_help_str(limit=200) == entry.short_help, entry.name
 
 
-def test_version_and_help_load_neither_the_record_nor_the_server() -> None:
-    """``peerlog --version`` and ``--help`` import no store, projection or web server
-    (the benchmark suite times them: docs/performance.md)."""
+def _loaded_by(runs: list[list[str]], heavy: tuple[str, ...]) -> tuple[str, dict[str, str]]:
+    """Run ``peerlog ARGS`` for each of ``runs`` in one fresh process: what they printed,
+    and each of the ``heavy`` modules they imported, with the first command that did."""
     import subprocess
     import sys
 
     probe = (
-        "import sys\n"
+        "import json, sys\n"
         "from peerlog.cli import cli\n"
-        "for args in (['--version'], ['--help']):\n"
+        "loaded = {}\n"
+        f"for args in {runs!r}:\n"
         "    try:\n"
         "        cli.main(args, prog_name='peerlog', standalone_mode=False)\n"
         "    except SystemExit:\n"
         "        pass\n"
-        "heavy = ('peerlog.application', 'peerlog.projections.runner', 'fastapi', 'uvicorn',\n"
-        "         'psycopg', 'pydantic', 'eventsourcing', 'weasyprint')\n"
-        "print(','.join(m for m in heavy if m in sys.modules))\n"
+        f"    for m in {heavy!r}:\n"
+        "        if m in sys.modules:\n"
+        "            loaded.setdefault(m, ' '.join(args))\n"
+        "print(json.dumps(loaded))\n"
     )
     done = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120
     )
-    assert "Usage: peerlog" in done.stdout
-    assert done.stdout.splitlines()[-1] == ""
+    *printed, last = done.stdout.splitlines()
+    return "\n".join(printed), json.loads(last)
+
+
+def test_version_and_help_load_neither_the_record_nor_the_server() -> None:
+    """``peerlog --version`` and ``--help`` import no store, projection or web server
+    (the benchmark suite times them: docs/performance.md)."""
+    heavy = ("peerlog.application", "peerlog.projections.runner", "fastapi", "uvicorn",
+             "psycopg", "pydantic", "eventsourcing", "weasyprint")  # fmt: skip
+    printed, loaded = _loaded_by([["--version"], ["--help"]], heavy)
+    assert "Usage: peerlog" in printed
+    assert loaded == {}
 
 
 def test_no_command_s_help_loads_the_web_server() -> None:
     """``peerlog COMMAND --help`` answers without importing the web server or the PDF
     printer (only ``serve`` needs them): reading one module of the web package, as the
     audit's reports do, does not load the rest of it."""
-    import subprocess
-    import sys
-
-    paths = [list(path) for path in COMMANDS if path[0] != "serve"]
-    probe = (
-        "import json, sys\n"
-        "from peerlog.cli import cli\n"
-        "heavy = ('fastapi', 'uvicorn', 'starlette', 'weasyprint', 'peerlog.web.app')\n"
-        "loaded = {}\n"
-        f"for path in {paths!r}:\n"
-        "    try:\n"
-        "        cli.main([*path, '--help'], prog_name='peerlog', standalone_mode=False)\n"
-        "    except SystemExit:\n"
-        "        pass\n"
-        "    for m in heavy:\n"
-        "        if m in sys.modules:\n"
-        "            loaded.setdefault(m, ' '.join(path))\n"
-        "print(json.dumps(loaded))\n"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120
-    )
-    assert "Usage: peerlog audit" in done.stdout
-    assert json.loads(done.stdout.splitlines()[-1]) == {}
+    runs = [[*path, "--help"] for path in COMMANDS if path[0] != "serve"]
+    heavy = ("fastapi", "uvicorn", "starlette", "weasyprint", "peerlog.web.app")
+    printed, loaded = _loaded_by(runs, heavy)
+    assert "Usage: peerlog audit" in printed
+    assert loaded == {}
 
 
 def test_a_record_into_sqlite_loads_neither_postgresql_nor_the_server(tmp_path: Path) -> None:
     """``peerlog record`` on an SQLite record imports no PostgreSQL driver, web server or
     projection runner (the benchmark suite times it: docs/performance.md)."""
-    import subprocess
-    import sys
-
     url = f"sqlite:///{tmp_path / 'record.sqlite3'}"
-    probe = (
-        "import sys\n"
-        "from peerlog.cli import cli\n"
-        f"args = ['--db', {url!r}, 'record', 'open_course', '--actor', 'coord', 'course_id=c0',\n"
-        "        'title=Ward', 'starts_on=2026-03-02', 'ends_on=2026-04-24', 'scale=pass',\n"
-        "        'pass_level=pass', 'goals:=[]']\n"
-        "try:\n"
-        "    cli.main(args, prog_name='peerlog', standalone_mode=False)\n"
-        "except SystemExit:\n"
-        "    pass\n"
-        "heavy = ('psycopg', 'peerlog.persistence.postgres', 'peerlog.projections.runner',\n"
-        "         'fastapi', 'uvicorn', 'weasyprint')\n"
-        "print(','.join(m for m in heavy if m in sys.modules))\n"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
-    )
-    assert done.stdout.splitlines()[0].startswith("recorded open_course"), done.stdout
-    assert "course/c0@1" in done.stdout
-    assert done.stdout.splitlines()[-1] == "", "imported: " + done.stdout.splitlines()[-1]
+    args = ["--db", url, "record", "open_course", "--actor", "coord", "course_id=c0",
+            "title=Ward", "starts_on=2026-03-02", "ends_on=2026-04-24", "scale=pass",
+            "pass_level=pass", "goals:=[]"]  # fmt: skip
+    heavy = ("psycopg", "peerlog.persistence.postgres", "peerlog.projections.runner",
+             "fastapi", "uvicorn", "weasyprint")  # fmt: skip
+    printed, loaded = _loaded_by([args], heavy)
+    assert printed.startswith("recorded open_course"), printed
+    assert "course/c0@1" in printed
+    assert loaded == {}

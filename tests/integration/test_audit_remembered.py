@@ -22,7 +22,7 @@ from peerlog.projections.names import display_names
 from peerlog.projections.source import StoreEvents
 from peerlog.web.audit_report import render_markdown, render_text
 from tests.conftest import Store
-from tests.support import COURSE, Placement
+from tests.support import COURSE, Placement, swap_step_roles
 
 FUTURE = AsOf(datetime.now(UTC) + timedelta(days=30))
 """A fixed window that keeps whatever the test records (as ``--as-of`` a month ahead)."""
@@ -101,15 +101,7 @@ def test_a_warm_audit_folds_new_events_onto_what_it_remembers(
     p = placement
     p.app.execute(p.step("st2", performers=["s1"], observers=["s2"], goals=["medication"]))
     p.app.execute(p.reflection("rf1"))
-    p.run(
-        "assess_goal",
-        "sup1",
-        pair_id="p1",
-        student_id="s1",
-        goal_id="hygiene",
-        level="pass",
-        kind="formative",
-    )
+    p.app.execute(p.assessment())
     now, then, ahead = _warm_is_cold(warm, p.app.settings)
     for report in (now, ahead):
         assert _evidence(report, "medication")["performed"] == 1
@@ -187,31 +179,12 @@ def test_a_fold_of_now_that_left_out_an_event_recorded_after_it_is_not_continued
     assert _evidence(second, "hygiene")["performed"] == 2
 
 
-def _swap_roles(store: Store, stream: str, step_id: str) -> None:
-    """Change a stored step behind peerlog's back: its performer and observer swapped."""
-    rows = store.execute_raw(
-        "SELECT position, state FROM events WHERE originator_id = %s", (stream,)
-    )
-    for position, state in rows:
-        stored = bytes(state) if isinstance(state, bytes | memoryview) else b""
-        if f'"step_id":"{step_id}"'.encode() in stored:
-            forged = stored.replace(
-                b'"performers":["s1"],"observers":["s2"]', b'"performers":["s2"],"observers":["s1"]'
-            )
-            assert forged != stored
-            store.execute_raw(
-                "UPDATE events SET state = %s WHERE position = %s", (forged, position)
-            )
-            return
-    pytest.fail(f"no step {step_id} in {stream}")
-
-
 def test_a_warm_audit_of_a_tampered_record_is_the_cold_one(
     store: Store, placement: Placement, warm: Warm
 ) -> None:
     placement.app.execute(placement.step("st2", goals=["medication"]))
     assert audit(warm.source, "s1", COURSE)["integrity"]["verified"] is True
-    _swap_roles(store, "pair/p1", "st1")
+    swap_step_roles(store, "pair/p1", "st1")
     for report in _warm_is_cold(warm, placement.app.settings):
         # The forged event is counted as it now reads, and reported.
         assert _evidence(report, "hygiene")["performed"] == 0

@@ -25,7 +25,7 @@ from peerlog.projections.source import StoreEvents
 from peerlog.projections.timeline import Item, Timeline, timeline
 from peerlog.web import views
 from tests.conftest import Store
-from tests.support import Placement
+from tests.support import Placement, swap_step_roles
 
 timeline_module = importlib.import_module("peerlog.projections.timeline")
 
@@ -212,30 +212,11 @@ def test_a_warm_timeline_after_an_erasure_reads_the_texts_as_erased(
         assert "strengths" in _entry(told, "fb1")["erased"]
 
 
-def _swap_roles(store: Store, stream: str, step_id: str) -> None:
-    """Change a stored step behind peerlog's back: its performer and observer swapped."""
-    rows = store.execute_raw(
-        "SELECT position, state FROM events WHERE originator_id = %s", (stream,)
-    )
-    for position, state in rows:
-        stored = bytes(state) if isinstance(state, bytes | memoryview) else b""
-        if f'"step_id":"{step_id}"'.encode() in stored:
-            forged = stored.replace(
-                b'"performers":["s1"],"observers":["s2"]', b'"performers":["s2"],"observers":["s1"]'
-            )
-            assert forged != stored
-            store.execute_raw(
-                "UPDATE events SET state = %s WHERE position = %s", (forged, position)
-            )
-            return
-    pytest.fail(f"no step {step_id} in {stream}")
-
-
 def test_a_warm_timeline_of_a_changed_row_is_the_cold_one(
     store: Store, placement: Placement, warm: Warm
 ) -> None:
     placement.app.execute(placement.step("st3"))
-    _swap_roles(store, "pair/p1", "st1")
+    swap_step_roles(store, "pair/p1", "st1")
     placement.app.forget_cached_state()
     for told in _warm_is_cold(warm, placement.app.settings):
         assert "s2" in _entry(told, "st1")["fields"]["performers"]
