@@ -60,6 +60,7 @@ from peerlog.domain.vocabulary import GIBBS_STAGES, pair_stream
 from peerlog.folding import folding
 from peerlog.i18n import N_, Labels, _, language, lazy, ngettext
 from peerlog.persistence.records import RecordedEvent
+from peerlog.persistence.sealing import people_of
 from peerlog.projections.asof import AsOf, NotInRecord
 from peerlog.projections.base import ref
 from peerlog.projections.ledger import Ledger, ledger_table
@@ -256,19 +257,6 @@ _PEOPLE_FIELDS: Final = (
 )
 
 
-def _subjects(event: DomainEvent) -> set[str]:
-    """The people whose keys open the event's personal texts (a mapping's keys)."""
-    people: set[str] = set()
-    for text in event.personal_text:
-        for name in text.subjects:
-            value = getattr(event, name, None)
-            if isinstance(value, str):
-                people.add(value)
-            elif value is not None:
-                people.update(value)
-    return people
-
-
 def _people(event: DomainEvent) -> set[str]:
     people = {event.actor}
     for name in _PEOPLE_FIELDS:
@@ -440,7 +428,7 @@ class Telling:
             item.late_by = late_by
             if tracker is not None:
                 item.state = tracker.after(record, event, teller)
-            self.people.update(_subjects(event))
+            self.people.update(people_of((event,)))
             told.append(item)
         items = self.items
         if teller.replaced:

@@ -57,7 +57,8 @@ LINE: Final = {"width": 3}
 
 def _decimal(value: float) -> str:
     """An axis label or a value as the language writes decimals (``0,6`` in Swedish)."""
-    return i18n.number(round(value, 4))
+    rounded = round(value, 4)
+    return i18n.number(int(rounded) if float(rounded).is_integer() else rounded)
 
 
 def _base(kind: type[pygal.graph.graph.Graph], title: str, **config: Any) -> Any:

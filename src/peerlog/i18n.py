@@ -288,10 +288,7 @@ class Text(str):
     values: Mapping[str, object]
 
     def __new__(cls, msgid: str, values: Mapping[str, object]) -> Self:
-        plain = {
-            k: ", ".join(map(str, v)) if isinstance(v, tuple) else v for k, v in values.items()
-        }
-        made = super().__new__(cls, msgid % plain if values else msgid)
+        made = super().__new__(cls, msgid % _plain(values) if values else msgid)
         made.msgid = msgid
         made.values = dict(values)
         return made
@@ -312,11 +309,8 @@ class PluralText(Text):
     number: int
 
     def __new__(cls, singular: str, plural: str, count: int, values: Mapping[str, object]) -> Self:
-        plain = {
-            k: ", ".join(map(str, v)) if isinstance(v, tuple) else v for k, v in values.items()
-        }
         chosen = singular if count == 1 else plural
-        made = str.__new__(cls, chosen % plain)
+        made = str.__new__(cls, chosen % _plain(values))
         made.msgid = singular
         made.values = dict(values)
         made.plural = plural
@@ -332,6 +326,11 @@ def lazy_plural(singular: str, plural: str, count: int, **values: object) -> Plu
     """A message with a plural form, translated where it is shown (as :func:`lazy`);
     ``count`` chooses the form and is the value ``%(count)s``."""
     return PluralText(singular, plural, count, {"count": count, **values})
+
+
+def _plain(values: Mapping[str, object]) -> dict[str, object]:
+    """A message's values as English (logs, JSON) writes them: a tuple listed."""
+    return {k: ", ".join(map(str, v)) if isinstance(v, tuple) else v for k, v in values.items()}
 
 
 def _shown_value(value: object) -> object:

@@ -387,10 +387,10 @@ def _named(event: DomainEvent, fields: tuple[str, ...]) -> set[str]:
     """The people the event names in ``fields`` (ids, or lists or maps of ids)."""
     people: set[str] = set()
     for name in fields:
-        value = getattr(event, name)
+        value = getattr(event, name, None)
         if isinstance(value, str):
             people.add(value)
-        else:
+        elif value is not None:
             people.update(value)
     return people
 
@@ -412,9 +412,9 @@ def _holds_text(value: Any, path: tuple[str, ...]) -> bool:
     return _holds_text(getattr(value, head, None), rest)
 
 
-def _people_of(events: Iterable[DomainEvent], *, to_seal: bool = False) -> set[str]:
-    """The subjects of the events' personal texts; ``to_seal``: only of the texts
-    sealing encrypts (whose keys it creates)."""
+def people_of(events: Iterable[DomainEvent], *, to_seal: bool = False) -> set[str]:
+    """The subjects of the events' personal texts (the people whose keys open them);
+    ``to_seal``: only of the texts sealing encrypts (whose keys it creates)."""
     people: set[str] = set()
     for event in events:
         for field, rest, subject_fields in _plan(type(event)):
@@ -476,7 +476,7 @@ class TextSealer:
         batch = [events]
 
         def everyone() -> set[str]:
-            return _people_of(batch.pop() if batch else (), to_seal=True)
+            return people_of(batch.pop() if batch else (), to_seal=True)
 
         return [self._seal(event, everyone) for event in events]
 
@@ -525,7 +525,7 @@ class TextSealer:
         batch = [events]
 
         def everyone() -> set[str]:
-            return _people_of(batch.pop() if batch else ())
+            return people_of(batch.pop() if batch else ())
 
         return [self._open(event, everyone) for event in events]
 
