@@ -10,9 +10,13 @@ PostgreSQL, file locks on SQLite) are held while a batch is processed; a runner 
 finds the stored position moved (another runner, or a rebuild) reloads before going on,
 so two runners started by mistake never count anything twice.
 
-A rebuild folds every event from position zero in memory, writes fresh tables, and
-switches the live tables to them in one transaction at the end: readers see the old
-tables until then.
+A rebuild takes the head of the record once and folds its events into fresh tables
+part by part (whole courses, about :data:`~peerlog.projections.parts.PART_EVENTS` events
+at a time, :mod:`peerlog.projections.parts`): each part's states are folded from
+position zero, written to the fresh tables and dropped, so that a rebuild's memory does
+not grow with the record. After the last part the live tables are switched to the fresh
+ones, and the position set, in one short transaction: readers see the old tables until
+then, and a rebuild that fails leaves them (and the positions) as they were.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from typing import Any, Final
 from peerlog.folding import folding, pause_while_folding
 from peerlog.projections.base import Projection
 from peerlog.projections.participation import Participation
+from peerlog.projections.parts import PART_EVENTS, plan
 from peerlog.projections.progression import Progression
 from peerlog.projections.source import EventSource, StoreEvents
 from peerlog.projections.store import ReadStore
@@ -92,12 +97,15 @@ class Runner:
         projections: Sequence[type[Projection]] = PROJECTIONS,
         *,
         batch_size: int = BATCH_SIZE,
+        part_events: int = PART_EVENTS,
         progress: Progress | None = None,
         before_commit: Callable[[], None] | None = None,
     ) -> None:
         self.source = source
         self.projections = tuple(projections)
         self.batch_size = batch_size
+        self.part_events = part_events
+        """About how many events a rebuild folds into memory at a time."""
         self.progress = progress
         self.before_commit = before_commit
         """Called inside each batch's transaction, just before it commits (tests use it
@@ -272,7 +280,13 @@ class Runner:
                     name = waiting.pop(0).name
                     running[name] = context.Process(
                         target=_rebuild_one,
-                        args=(dict(self.source.settings), name, self.batch_size, messages),
+                        args=(
+                            dict(self.source.settings),
+                            name,
+                            self.batch_size,
+                            self.part_events,
+                            messages,
+                        ),
                         name=f"peerlog-rebuild-{name}",
                     )
                     running[name].start()
@@ -323,39 +337,74 @@ class Runner:
             return self._rebuild_folding(projections)
 
     def _rebuild_folding(self, projections: Sequence[type[Projection]]) -> dict[str, int]:
-        states = [p(Rows(p.tables, track=False)) for p in projections]
         names = ", ".join(p.name for p in projections)
+        head = self.head()
+        parts = plan(self.source, head, self.part_events)
+        for projection in projections:
+            self.store.start_fresh(projection)
+        states: list[Projection] = []
+        for number, part in enumerate(parts, 1):
+            states = [p(Rows(p.tables, track=False)) for p in projections]
+            if part.streams is None:
+                # The whole record in one part: folded up to the head as it moves on.
+                head = self._fold_record(states, names)
+            else:
+                self._fold_all(states, 0, head, streams=part.streams)
+                self._report(f"{names}: rebuilt part {number} of {len(parts)}, to", head, head)
+            self._add_rows(states)
+            if number < len(parts):
+                states = []  # the part's rows are written: let them go
+        for projection in projections:
+            self.store.switch(projection, head)
+        for projection in projections:
+            self._states.pop(projection.name, None)
+            self._positions.pop(projection.name, None)
+        if len(parts) == 1:
+            # The states are the whole read models: the runner goes on from them.
+            for state in states:
+                state.rows.track = True
+                self._states[state.name] = state
+                self._positions[state.name] = head
+        self._report(f"{names}: switched to the rebuilt tables at", head, head)
+        return {p.name: head for p in projections}
+
+    def _fold_record(self, states: Sequence[Projection], names: str) -> int:
+        """Fold the whole record, in chunks, up to its head as it is at the end."""
         position = 0
         while True:
             head = self.head()
             if position >= head:
-                break
+                return position
             stop_at = min(head, position + self.batch_size * 20)
             self._fold_all(states, position, stop_at)
             position = stop_at
             self._report(f"{names}: rebuilt up to", position, head)
+
+    def _add_rows(self, states: Sequence[Projection]) -> None:
         if self.store.dialect == "postgres" and len(states) > 1:
             # The server does most of the writing; two connections write two projections.
             with ThreadPoolExecutor(len(states)) as writers:
-                list(writers.map(lambda state: self.store.replace(state, position), states))
+                list(writers.map(self.store.add_rows, states))
         else:
             for state in states:
-                self.store.replace(state, position)
-        for state in states:
-            state.rows.track = True
-            self._states[state.name] = state
-            self._positions[state.name] = position
-        self._report(f"{names}: switched to the rebuilt tables at", position, position)
-        return {p.name: position for p in projections}
+                self.store.add_rows(state)
 
-    def _fold_all(self, states: Sequence[Projection], after: int, stop: int) -> None:
-        """Fold events into several projections, decoding each event once."""
+    def _fold_all(
+        self,
+        states: Sequence[Projection],
+        after: int,
+        stop: int,
+        *,
+        streams: frozenset[str] | None = None,
+    ) -> None:
+        """Fold events (of ``streams`` only, if given) into several projections,
+        decoding each event once."""
         decode = self.source.decode
         wanted = [(state, state.topics()) for state in states]
         topics = frozenset().union(*(t for _, t in wanted))
         with folding():
             for position, topic, stored, recorded_at in self.source.iter_raw(
-                after, stop=stop, topics=topics
+                after, stop=stop, topics=topics, streams=streams
             ):
                 event = decode(topic, stored)
                 for state, its_topics in wanted:
@@ -372,7 +421,9 @@ class RebuildFailed(RuntimeError):
     they were)."""
 
 
-def _rebuild_one(settings: dict[str, str], name: str, batch_size: int, messages: Any) -> None:
+def _rebuild_one(
+    settings: dict[str, str], name: str, batch_size: int, part_events: int, messages: Any
+) -> None:
     """Rebuild one projection, in a process of its own (the caller holds its lock), and
     say how it went.
 
@@ -392,6 +443,7 @@ def _rebuild_one(settings: dict[str, str], name: str, batch_size: int, messages:
                 source,
                 [projection],
                 batch_size=batch_size,
+                part_events=part_events,
                 progress=lambda what, position, head: messages.put(
                     ("progress", name, what, position, head)
                 ),

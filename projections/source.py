@@ -42,10 +42,16 @@ class EventSource(Protocol):
         ...
 
     def iter_raw(
-        self, after: int, *, stop: int | None = None, topics: Collection[str] | None = None
+        self,
+        after: int,
+        *,
+        stop: int | None = None,
+        topics: Collection[str] | None = None,
+        streams: Collection[str] | None = None,
     ) -> Iterator[RawEvent]:
         """(position, topic, state, recorded_at) after ``after`` up to ``stop``
-        (inclusive), in position order; with ``topics``, only events of those types."""
+        (inclusive), in position order; with ``topics``, only events of those types;
+        with ``streams``, only those streams' events."""
         ...
 
     def records(self, stream: str, *, limit: int | None = None) -> list[RecordedEvent]:
@@ -54,6 +60,10 @@ class EventSource(Protocol):
 
     def streams(self) -> list[str]:
         """The ids of every stream in the record."""
+        ...
+
+    def stream_lengths(self) -> dict[str, int]:
+        """Every stream's id and its last version (a cheap look at the index)."""
         ...
 
     def decode(self, topic: str, state: bytes) -> DomainEvent:
@@ -122,15 +132,23 @@ class StoreEvents:
         return head or 0
 
     def iter_raw(
-        self, after: int, *, stop: int | None = None, topics: Collection[str] | None = None
+        self,
+        after: int,
+        *,
+        stop: int | None = None,
+        topics: Collection[str] | None = None,
+        streams: Collection[str] | None = None,
     ) -> Iterator[RawEvent]:
-        return self._store.iter_raw(after, stop=stop, topics=topics)
+        return self._store.iter_raw(after, stop=stop, topics=topics, streams=streams)
 
     def records(self, stream: str, *, limit: int | None = None) -> list[RecordedEvent]:
         return self._store.select_records(stream, limit=limit)
 
     def streams(self) -> list[str]:
         return self._store.select_streams()
+
+    def stream_lengths(self) -> dict[str, int]:
+        return self._store.stream_lengths()
 
     def read_store(self) -> ReadStore:
         from peerlog.projections.store import read_store_for  # noqa: PLC0415 - see above

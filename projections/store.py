@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from itertools import islice
 from pathlib import Path
 from typing import Any, ClassVar, Final
 
@@ -40,6 +41,10 @@ from peerlog.projections.tables import (
 )
 
 TRACKING: Final = "projection_tracking"
+FRESH: Final = "__rebuild"
+"""The suffix of the tables a rebuild writes before it switches them in."""
+ROWS_PER_WRITE: Final = 10_000
+"""How many rows of a rebuild one SQLite write transaction adds to the fresh tables."""
 POLL_SECONDS: Final = 0.2
 
 
@@ -94,9 +99,19 @@ class ReadStore(ABC):
         position is not its ``old``."""
 
     @abstractmethod
-    def replace(self, projection: Projection, position: int) -> None:
-        """Write all of a freshly rebuilt projection into new tables, then switch the
-        live tables to them and set the position, in one transaction at the end."""
+    def start_fresh(self, projection: type[Projection]) -> None:
+        """Create empty fresh tables (``<table>__rebuild``) for a rebuild of the
+        projection, dropping any a failed rebuild left; the live tables are untouched."""
+
+    @abstractmethod
+    def add_rows(self, projection: Projection) -> None:
+        """Write all rows of a (part of a) rebuilt projection into its fresh tables, in
+        short transactions; the live tables are untouched."""
+
+    @abstractmethod
+    def switch(self, projection: type[Projection], position: int) -> None:
+        """Switch the live tables to the fresh ones and set the projection's position
+        and version, in one short transaction."""
 
     @abstractmethod
     def read(self, table: Table[R], **where: Any) -> list[R]:
@@ -219,26 +234,34 @@ class SQLiteReadStore(ReadStore):
                 )
         rows.clear_changes()
 
-    def replace(self, projection: Projection, position: int) -> None:
-        fresh = "__rebuild"
+    def start_fresh(self, projection: type[Projection]) -> None:
         with self.datastore.transaction(write=True) as conn:
             for table in projection.tables:
-                conn.execute(f"DROP TABLE IF EXISTS {table.name}{fresh}")
-                conn.execute(self._create(table, table.name + fresh))
-                conn.executemany(
-                    _insert(table, table.name + fresh, "?"),
-                    iter_rows_sql(table, projection.rows.all(table), "sqlite"),
-                )
+                conn.execute(f"DROP TABLE IF EXISTS {table.name}{FRESH}")
+                conn.execute(self._create(table, table.name + FRESH))
+
+    def add_rows(self, projection: Projection) -> None:
+        # The record's writers share the file: a write transaction of its own for each
+        # few thousand rows, never one as long as a whole part.
+        for table in projection.tables:
+            insert = _insert(table, table.name + FRESH, "?")
+            rows = iter_rows_sql(table, projection.rows.all(table), "sqlite")
+            while chunk := list(islice(rows, ROWS_PER_WRITE)):
+                with self.datastore.transaction(write=True) as conn:
+                    conn.executemany(insert, chunk)
+        projection.rows.clear_changes()
+
+    def switch(self, projection: type[Projection], position: int) -> None:
+        with self.datastore.transaction(write=True) as conn:
             for table in projection.tables:
                 conn.execute(f"DROP TABLE IF EXISTS {table.name}")
-                conn.execute(f"ALTER TABLE {table.name}{fresh} RENAME TO {table.name}")
+                conn.execute(f"ALTER TABLE {table.name}{FRESH} RENAME TO {table.name}")
             conn.execute(
                 f"INSERT INTO {TRACKING} VALUES (?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET "  # noqa: S608
                 "position = excluded.position, version = excluded.version, "
                 "updated_at = excluded.updated_at",
                 (projection.name, position, projection.version, _sqlite_now()),
             )
-        projection.rows.clear_changes()
 
     def read(self, table: Table[R], **where: Any) -> list[R]:
         statement = f"SELECT * FROM {table.name}"  # noqa: S608
@@ -462,25 +485,32 @@ class PostgresReadStore(ReadStore):
                     )
         rows.clear_changes()
 
-    def replace(self, projection: Projection, position: int) -> None:
-        fresh = "__rebuild"
+    def start_fresh(self, projection: type[Projection]) -> None:
         with self.datastore.transaction() as conn:
             for table in projection.tables:
-                drop = sql.SQL("DROP TABLE IF EXISTS {}").format(self.name(table.name + fresh))
+                drop = sql.SQL("DROP TABLE IF EXISTS {}").format(self.name(table.name + FRESH))
                 conn.execute(drop)
-                conn.execute(self._create(table, table.name + fresh))
+                conn.execute(self._create(table, table.name + FRESH))
+
+    def add_rows(self, projection: Projection) -> None:
+        with self.datastore.transaction() as conn:
+            for table in projection.tables:
                 columns = sql.SQL(", ").join(sql.Identifier(c) for c in table.column_names)
                 copy = sql.SQL("COPY {} ({}) FROM STDIN").format(
-                    self.name(table.name + fresh), columns
+                    self.name(table.name + FRESH), columns
                 )
                 with conn.cursor().copy(copy) as writer:
                     for row in iter_rows_sql(table, projection.rows.all(table), "postgres"):
                         writer.write_row(row)
+        projection.rows.clear_changes()
+
+    def switch(self, projection: type[Projection], position: int) -> None:
+        with self.datastore.transaction() as conn:
             for table in projection.tables:
                 conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(self.name(table.name)))
                 conn.execute(
                     sql.SQL("ALTER TABLE {} RENAME TO {}").format(
-                        self.name(table.name + fresh), sql.Identifier(table.name)
+                        self.name(table.name + FRESH), sql.Identifier(table.name)
                     )
                 )
             conn.execute(
@@ -491,7 +521,6 @@ class PostgresReadStore(ReadStore):
                 ).format(self.name(TRACKING)),
                 (projection.name, position, projection.version),
             )
-        projection.rows.clear_changes()
 
     def read(self, table: Table[R], **where: Any) -> list[R]:
         statement = sql.SQL("SELECT * FROM {}").format(self.name(table.name))

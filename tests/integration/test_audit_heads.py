@@ -43,9 +43,14 @@ class Counting:
         return self.inner.head()
 
     def iter_raw(
-        self, after: int, *, stop: int | None = None, topics: Collection[str] | None = None
+        self,
+        after: int,
+        *,
+        stop: int | None = None,
+        topics: Collection[str] | None = None,
+        streams: Collection[str] | None = None,
     ) -> Iterator[RawEvent]:
-        return self.inner.iter_raw(after, stop=stop, topics=topics)
+        return self.inner.iter_raw(after, stop=stop, topics=topics, streams=streams)
 
     def records(self, stream: str, *, limit: int | None = None) -> list[RecordedEvent]:
         found = self.inner.records(stream, limit=limit)
@@ -55,6 +60,9 @@ class Counting:
 
     def streams(self) -> list[str]:
         return self.inner.streams()
+
+    def stream_lengths(self) -> dict[str, int]:
+        return self.inner.stream_lengths()
 
     def decode(self, topic: str, state: bytes) -> DomainEvent:
         return self.inner.decode(topic, state)

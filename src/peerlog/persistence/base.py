@@ -117,11 +117,17 @@ class EventRecorder(ApplicationRecorder):
 
     @abstractmethod
     def iter_raw(
-        self, after: int, *, stop: int | None = None, topics: Collection[str] | None = None
+        self,
+        after: int,
+        *,
+        stop: int | None = None,
+        topics: Collection[str] | None = None,
+        streams: Collection[str] | None = None,
     ) -> Iterator[RawEvent]:
         """(position, topic, state, recorded_at) of the events after ``after`` (up to
         ``stop``, inclusive), in position order, streamed in chunks; with ``topics``,
-        other events are skipped by the database."""
+        other events are skipped by the database; with ``streams``, only those streams'
+        events are read (through the stream index, not a scan of the record)."""
 
     @abstractmethod
     def select_positions(self) -> list[int]:
@@ -130,6 +136,10 @@ class EventRecorder(ApplicationRecorder):
     @abstractmethod
     def select_streams(self) -> list[str]:
         """The ids of every stream in the record."""
+
+    @abstractmethod
+    def stream_lengths(self) -> dict[str, int]:
+        """Every stream's id and its last version (how many events it holds)."""
 
     @abstractmethod
     def close(self) -> None:

@@ -929,18 +929,37 @@ class PostgresEventRecorder(EventRecorder):
         return [_record(row) for row in self._select(statement, params)]
 
     def iter_raw(
-        self, after: int, *, stop: int | None = None, topics: Collection[str] | None = None
+        self,
+        after: int,
+        *,
+        stop: int | None = None,
+        topics: Collection[str] | None = None,
+        streams: Collection[str] | None = None,
     ) -> Iterator[RawEvent]:
-        statement = sql.SQL(
-            "SELECT position, topic, state, recorded_at FROM {} WHERE position > %s"
-        ).format(self.events)
-        params: list[Any] = [after]
+        params: list[Any] = []
+        if streams is not None:
+            # Each stream's events through the (originator_id, originator_version)
+            # index, not a scan of the whole record for a few of its streams.
+            statement = sql.SQL(
+                "SELECT e.position, e.topic, e.state, e.recorded_at "
+                "FROM unnest(%s::text[]) AS s(id) CROSS JOIN LATERAL "
+                "(SELECT position, topic, state, recorded_at FROM {} "
+                "WHERE originator_id = s.id AND position > %s"
+            ).format(self.events)
+            params.append(sorted(streams))
+        else:
+            statement = sql.SQL(
+                "SELECT position, topic, state, recorded_at FROM {} WHERE position > %s"
+            ).format(self.events)
+        params.append(after)
         if stop is not None:
             statement += sql.SQL(" AND position <= %s")
             params.append(stop)
         if topics is not None:
             statement += sql.SQL(" AND topic = ANY(%s)")
             params.append(sorted(topics))
+        if streams is not None:
+            statement += sql.SQL(") AS e")
         statement += sql.SQL(" ORDER BY position")
         # A server-side cursor streams a long record without holding it all in memory;
         # binary rows carry the states as they are, not as hex text twice their size.
@@ -964,6 +983,15 @@ class PostgresEventRecorder(EventRecorder):
             sql.SQL("SELECT DISTINCT originator_id FROM {} ORDER BY 1").format(self.events), ()
         )
         return [row[0] for row in rows]
+
+    def stream_lengths(self) -> dict[str, int]:
+        rows = self._select(
+            sql.SQL(
+                "SELECT originator_id, max(originator_version) FROM {} GROUP BY originator_id"
+            ).format(self.events),
+            (),
+        )
+        return {row[0]: row[1] for row in rows}
 
     def close(self) -> None:
         self.datastore.close()

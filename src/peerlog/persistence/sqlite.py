@@ -466,8 +466,16 @@ class SQLiteEventRecorder(EventRecorder):
         return [_record(row) for row in rows]
 
     def iter_raw(
-        self, after: int, *, stop: int | None = None, topics: Collection[str] | None = None
+        self,
+        after: int,
+        *,
+        stop: int | None = None,
+        topics: Collection[str] | None = None,
+        streams: Collection[str] | None = None,
     ) -> Iterator[RawEvent]:
+        if streams is not None:
+            yield from self._iter_streams(after, stop, topics, streams)
+            return
         chunk = 5000
         conditions: list[tuple[str, Any]] = [("position <= ?", stop)] if stop is not None else []
         if topics is not None:
@@ -488,6 +496,43 @@ class SQLiteEventRecorder(EventRecorder):
                 return
             after = rows[-1][0]
 
+    def _iter_streams(
+        self,
+        after: int,
+        stop: int | None,
+        topics: Collection[str] | None,
+        streams: Collection[str],
+    ) -> Iterator[RawEvent]:
+        """:meth:`iter_raw` of some streams: their positions from the stream index alone
+        (it holds each event's position; ``+position`` keeps SQLite from walking the
+        record by position instead), then their events a chunk of positions at a time,
+        each chunk in a read transaction of its own."""
+        chunk = 5000
+        conditions: list[tuple[str, Any]] = [
+            ("originator_id IN (SELECT value FROM json_each(?))", json.dumps(sorted(streams))),
+            ("+position > ?", after),
+        ]
+        if stop is not None:
+            conditions.append(("+position <= ?", stop))
+        where, params = _where(conditions)
+        with self.datastore.transaction(write=False) as conn:
+            statement = f"SELECT position FROM events{where} ORDER BY position"  # noqa: S608
+            positions = [row[0] for row in conn.execute(statement, params)]
+        fetch: list[tuple[str, Any]] = [("position IN (SELECT value FROM json_each(?))", None)]
+        if topics is not None:
+            fetch.append(("topic IN (SELECT value FROM json_each(?))", json.dumps(sorted(topics))))
+        for start in range(0, len(positions), chunk):
+            fetch[0] = (fetch[0][0], json.dumps(positions[start : start + chunk]))
+            where, params = _where(fetch)
+            statement = (
+                f"SELECT position, topic, state, recorded_at FROM events{where} "  # noqa: S608
+                "ORDER BY position"
+            )
+            with self.datastore.transaction(write=False) as conn:
+                rows = conn.execute(statement, params).fetchall()
+            for row in rows:
+                yield row[0], row[1], row[2], parse_time(row[3])
+
     def select_positions(self) -> list[int]:
         with self.datastore.transaction(write=False) as conn:
             rows = conn.execute("SELECT position FROM events ORDER BY position").fetchall()
@@ -497,6 +542,13 @@ class SQLiteEventRecorder(EventRecorder):
         with self.datastore.transaction(write=False) as conn:
             rows = conn.execute("SELECT DISTINCT originator_id FROM events ORDER BY 1").fetchall()
         return [row[0] for row in rows]
+
+    def stream_lengths(self) -> dict[str, int]:
+        with self.datastore.transaction(write=False) as conn:
+            rows = conn.execute(
+                "SELECT originator_id, max(originator_version) FROM events GROUP BY originator_id"
+            ).fetchall()
+        return {row[0]: row[1] for row in rows}
 
     def close(self) -> None:
         self.datastore.close()
