@@ -939,7 +939,9 @@ class PostgresEventRecorder(EventRecorder):
         params: list[Any] = []
         if streams is not None:
             # Each stream's events through the (originator_id, originator_version)
-            # index, not a scan of the whole record for a few of its streams.
+            # index, not a scan of the whole record for a few of its streams: the
+            # OFFSET 0 keeps the planner from joining the streams to a sequential scan
+            # (which it chose for a part of 200,000 of 1,000,000 events).
             statement = sql.SQL(
                 "SELECT e.position, e.topic, e.state, e.recorded_at "
                 "FROM unnest(%s::text[]) AS s(id) CROSS JOIN LATERAL "
@@ -959,7 +961,7 @@ class PostgresEventRecorder(EventRecorder):
             statement += sql.SQL(" AND topic = ANY(%s)")
             params.append(sorted(topics))
         if streams is not None:
-            statement += sql.SQL(") AS e")
+            statement += sql.SQL(" OFFSET 0) AS e")
         statement += sql.SQL(" ORDER BY position")
         # A server-side cursor streams a long record without holding it all in memory;
         # binary rows carry the states as they are, not as hex text twice their size.
