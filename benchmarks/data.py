@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import sqlite3
 import time
 import uuid
 from collections.abc import Iterable, Iterator
@@ -155,3 +156,59 @@ def long_pair(events: int, *, prefix: str, seed: int = 5) -> Iterator[dict[str, 
         if sum(1 for c in commands if "pair_id" in c) >= events:
             return prefixed(commands, prefix)
         weeks += 1
+
+
+def region(copy: int) -> str:
+    """The id prefix of one copy of a region (:func:`copy_regions`): ``rg0-``, ``rg1-`` ..."""
+    return f"rg{copy}-"
+
+
+COPY_COLUMNS = "originator_version, topic, recorded_at, chain, command_digest, command_events"
+"""The columns of an event row that a copy keeps as they are."""
+
+
+def copy_regions(store: Store, copies: int) -> int:
+    """Copy the event rows of a record loaded with every id prefixed by ``region(0)``
+    (:func:`prefixed`) ``copies - 1`` more times, in SQL, with every id renamed to
+    ``region(k)``: in the stored states (msgspec JSON), the stream ids, the command
+    ids and the commands, at new positions after the head. The copies are independent
+    regions for the projections; their hash chains (and the Merkle tree, the keys of
+    their sealed texts) are not made again, so the result is only for the rebuild
+    figure, not for verification. Returns the new head."""
+    old = region(0)
+    if store.kind == "sqlite":
+        path = store.env["PEERLOG_DATABASE_URL"].removeprefix("sqlite:///")
+        with sqlite3.connect(path, isolation_level=None) as lite:
+            (head,) = lite.execute("SELECT coalesce(max(position), 0) FROM events").fetchone()
+            for k in range(1, copies):
+                new = region(k)
+                lite.execute(
+                    f"INSERT INTO events (position, originator_id, state, command_id, command, "  # noqa: S608 - constant columns
+                    f"{COPY_COLUMNS}) SELECT position + ?, replace(originator_id, ?, ?), "
+                    "CAST(replace(CAST(state AS TEXT), ?, ?) AS BLOB), "
+                    "replace(command_id, ?, ?), replace(command, ?, ?), "
+                    f"{COPY_COLUMNS} FROM events WHERE position <= ?",
+                    (k * head, *(old, new) * 4, head),
+                )
+        lite.close()
+        return int(head) * copies
+    with psycopg.connect(store.env["PEERLOG_DATABASE_URL"], autocommit=True) as conn:
+        events = sql.Identifier(store.env["PEERLOG_SCHEMA"], "events")
+        head = conn.execute(
+            sql.SQL("SELECT coalesce(max(position), 0) FROM {}").format(events)
+        ).fetchone()
+        assert head is not None
+        for k in range(1, copies):
+            new = region(k)
+            conn.execute(
+                sql.SQL(
+                    "INSERT INTO {events} (position, originator_id, state, command_id, command, "
+                    "{columns}) SELECT position + %s, replace(originator_id, %s, %s), "
+                    "convert_to(replace(convert_from(state, 'UTF8'), %s, %s), 'UTF8'), "
+                    "replace(command_id, %s, %s), replace(command, %s, %s), "
+                    "{columns} FROM {events} WHERE position <= %s"
+                ).format(events=events, columns=sql.SQL(COPY_COLUMNS)),
+                (k * head[0], *(old, new) * 4, head[0]),
+            )
+        conn.execute(sql.SQL("ANALYZE {}").format(events))
+    return int(head[0]) * copies

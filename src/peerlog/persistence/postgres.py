@@ -939,14 +939,15 @@ class PostgresEventRecorder(EventRecorder):
         params: list[Any] = []
         if streams is not None:
             # Each stream's events through the (originator_id, originator_version)
-            # index, not a scan of the whole record for a few of its streams: the
-            # OFFSET 0 keeps the planner from joining the streams to a sequential scan
-            # (which it chose for a part of 200,000 of 1,000,000 events).
+            # index, not a scan of the whole record for a few of its streams. The
+            # OFFSET 0 keeps the conditions on positions and topics out of the per-stream
+            # subquery: with them inside, the planner scanned the whole record (or,
+            # before the table was analysed, a bitmap of all its positions) per stream.
             statement = sql.SQL(
                 "SELECT e.position, e.topic, e.state, e.recorded_at "
                 "FROM unnest(%s::text[]) AS s(id) CROSS JOIN LATERAL "
                 "(SELECT position, topic, state, recorded_at FROM {} "
-                "WHERE originator_id = s.id AND position > %s"
+                "WHERE originator_id = s.id OFFSET 0) AS e WHERE e.position > %s"
             ).format(self.events)
             params.append(sorted(streams))
         else:
@@ -960,8 +961,6 @@ class PostgresEventRecorder(EventRecorder):
         if topics is not None:
             statement += sql.SQL(" AND topic = ANY(%s)")
             params.append(sorted(topics))
-        if streams is not None:
-            statement += sql.SQL(" OFFSET 0) AS e")
         statement += sql.SQL(" ORDER BY position")
         # A server-side cursor streams a long record without holding it all in memory;
         # binary rows carry the states as they are, not as hex text twice their size.
