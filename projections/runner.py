@@ -28,6 +28,7 @@ import multiprocessing
 import os
 import resource
 import threading
+import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -53,6 +54,10 @@ TABLES: Final[dict[str, Table[Any]]] = {t.name: t for p in PROJECTIONS for t in 
 BATCH_SIZE: Final = 5_000
 PARALLEL_FROM: Final = 200_000
 """From how many events a rebuild runs each projection in a process of its own."""
+GATHER_SECONDS: Final = 0.05
+"""A following runner's shortest time between passes: commands that arrive one by one
+(single POSTs) are written to the read models together, a few per commit, instead of a
+commit each; the read models are at most this much later for it."""
 
 Progress = Callable[[str, int, int], None]
 """Called with (what is happening, position reached, head of the record)."""
@@ -100,6 +105,7 @@ class Runner:
         part_events: int = PART_EVENTS,
         progress: Progress | None = None,
         before_commit: Callable[[], None] | None = None,
+        gather: float = GATHER_SECONDS,
     ) -> None:
         self.source = source
         self.projections = tuple(projections)
@@ -108,6 +114,9 @@ class Runner:
         """About how many events a rebuild folds into memory at a time."""
         self.progress = progress
         self.before_commit = before_commit
+        self.gather = gather
+        """A following runner starts a pass at most this often (seconds): what was
+        recorded meanwhile is folded and written in that one pass."""
         """Called inside each batch's transaction, just before it commits (tests use it
         to stop a runner in the middle of a batch)."""
         self.store: ReadStore = source.read_store()
@@ -147,7 +156,15 @@ class Runner:
         """Bring every projection up to the head of the record; with ``follow``, keep
         following new events until ``stop`` is set."""
         stop = stop or threading.Event()
+        started: float | None = None
         while not stop.is_set():
+            if follow and started is not None:
+                # Commands that arrive one by one are written together: a pass waits
+                # until ``gather`` has gone by since the last one began.
+                rest = self.gather - (time.monotonic() - started)
+                if rest > 0 and stop.wait(rest):
+                    break
+            started = time.monotonic()
             if self._pass():
                 continue
             if not follow:

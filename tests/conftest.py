@@ -34,7 +34,10 @@ REQUIRE_POSTGRES = os.environ.get("PEERLOG_REQUIRE_POSTGRES", "") not in ("", "0
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         callspec = getattr(item, "callspec", None)
-        if callspec is not None and callspec.params.get("store") == "postgres":
+        if callspec is not None and (
+            callspec.params.get("store") == "postgres"
+            or str(callspec.params.get("writers_store", "")).startswith("postgres")
+        ):
             item.add_marker(pytest.mark.postgres)
 
 
@@ -114,6 +117,23 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
         {"PEERLOG_DATABASE_URL": POSTGRES_URL, "PEERLOG_SCHEMA": schema},
         schema=schema,
     )
+    drop_schemas(schema)
+
+
+@pytest.fixture(params=["sqlite", "postgres", "postgres-grouped"])
+def writers_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    """A store for races of concurrent writers: SQLite, PostgreSQL with each command
+    committed alone (the default) and PostgreSQL with group commit on."""
+    if request.param == "sqlite":
+        path = tmp_path / "record.sqlite3"
+        yield Store("sqlite", {"PEERLOG_DATABASE_URL": f"sqlite:///{path}"}, path=path)
+        return
+    _postgres_or_skip()
+    schema = f"test_{uuid.uuid4().hex[:12]}"
+    env = {"PEERLOG_DATABASE_URL": POSTGRES_URL, "PEERLOG_SCHEMA": schema}
+    if request.param == "postgres-grouped":
+        env["PEERLOG_GROUP_COMMIT"] = "on"
+    yield Store("postgres", env, schema=schema)
     drop_schemas(schema)
 
 

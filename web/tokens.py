@@ -337,6 +337,12 @@ class PostgresTokenStore(TokenStore):
         self.sessions = datastore.identifier("web_sessions")
         self.attempts = datastore.identifier("sso_logins")
         self.person_sessions = datastore.identifier("sso_sessions")
+        # Composed once: every API request looks its token up.
+        self._find = (
+            sql.SQL("SELECT {} FROM {} WHERE digest = %s")
+            .format(self._columns(), self.tokens)
+            .as_bytes(None)
+        )
 
     def create_tables(self) -> None:
         self.datastore.create(
@@ -401,11 +407,7 @@ class PostgresTokenStore(TokenStore):
 
     def find(self, hashed: bytes) -> Token | None:
         with self.datastore.connection() as conn:
-            row = conn.execute(
-                sql.SQL("SELECT {} FROM {} WHERE digest = %s").format(self._columns(), self.tokens),
-                (hashed,),
-                prepare=True,
-            ).fetchone()
+            row = conn.execute(self._find, (hashed,), prepare=True).fetchone()
         return self._token(row) if row else None
 
     def select(self, *, actor: str | None = None) -> list[Token]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import multiprocessing
 import threading
 from collections import Counter
+from dataclasses import replace
 
 import pytest
 
@@ -42,16 +43,18 @@ def _write_in_a_process(env: dict[str, str], writer: int, count: int) -> list[st
         app.close()
 
 
-def test_eight_processes_on_one_pair(store: Store) -> None:
+def test_eight_processes_on_one_pair(writers_store: Store) -> None:
     """Eight processes record into one pair at once: each accepted command is recorded
     once, positions are gap-free and the chain verifies."""
-    Placement(store.open()).seed().app.close()
+    Placement(writers_store.open()).seed().app.close()
     context = multiprocessing.get_context("spawn")
     with context.Pool(WRITERS) as pool:
-        results = pool.starmap(_write_in_a_process, [(store.env, w, 10) for w in range(WRITERS)])
+        results = pool.starmap(
+            _write_in_a_process, [(writers_store.env, w, 10) for w in range(WRITERS)]
+        )
     accepted = [command_id for ids in results for command_id in ids]
     assert len(accepted) == WRITERS * 10
-    app = store.open()
+    app = writers_store.open()
     try:
         _assert_each_recorded_once(app, accepted)
     finally:
@@ -130,7 +133,11 @@ def _assert_each_recorded_once(app: PeerLog, accepted: list[str]) -> None:
 
 
 @pytest.mark.postgres
-def test_eight_writers_on_one_pair_on_postgresql(postgres_store: Store) -> None:
+@pytest.mark.parametrize("group_commit", ["off", "on"])
+def test_eight_writers_on_one_pair_on_postgresql(postgres_store: Store, group_commit: str) -> None:
+    postgres_store = replace(
+        postgres_store, env={**postgres_store.env, "PEERLOG_GROUP_COMMIT": group_commit}
+    )
     setup = Placement(postgres_store.open()).seed()
     setup.app.close()
 
@@ -144,24 +151,24 @@ def test_eight_writers_on_one_pair_on_postgresql(postgres_store: Store) -> None:
         app.close()
 
 
-def test_writers_on_one_pair_each_with_their_own_application(store: Store) -> None:
-    setup = Placement(store.open()).seed()
+def test_writers_on_one_pair_each_with_their_own_application(writers_store: Store) -> None:
+    setup = Placement(writers_store.open()).seed()
     setup.app.close()
 
-    accepted = _race(store, 4, 10, shared=None)
+    accepted = _race(writers_store, 4, 10, shared=None)
 
     assert len(accepted) == 40
-    app = store.open()
+    app = writers_store.open()
     try:
         _assert_each_recorded_once(app, accepted)
     finally:
         app.close()
 
 
-def test_threads_sharing_one_application(store: Store) -> None:
-    app = Placement(store.open()).seed().app
+def test_threads_sharing_one_application(writers_store: Store) -> None:
+    app = Placement(writers_store.open()).seed().app
     try:
-        accepted = _race(store, 4, 10, shared=app)
+        accepted = _race(writers_store, 4, 10, shared=app)
         assert len(accepted) == 40
         _assert_each_recorded_once(app, accepted)
     finally:

@@ -5,6 +5,8 @@ was writing the previous batch cost one read-model commit together, not one each
 from __future__ import annotations
 
 import threading
+import time
+from typing import Any
 
 import pytest
 
@@ -66,5 +68,53 @@ def test_commands_recorded_during_a_flush_are_written_in_the_next_one(
         assert len(commits) == 2
         _caught_up(runner, placement)
     finally:
+        runner.close()
+        placement.app.close()
+
+
+class _TimedRunner(Runner):
+    """A runner that notes when each of its passes begins."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.starts: list[float] = []
+
+    def _pass(self) -> bool:
+        self.starts.append(time.monotonic())
+        return super()._pass()
+
+
+def test_a_following_runner_writes_commands_sent_one_by_one_together(store: Store) -> None:
+    """Single commands (one POST each) arriving faster than the runner's ``gather``
+    interval are written a few per commit: passes begin at least ``gather`` apart, and
+    the read models still reach every event."""
+    placement = Placement(store.open()).seed()
+    gather = 0.3
+    commits: list[int] = []
+    runner = _TimedRunner(
+        StoreEvents(placement.app), gather=gather, before_commit=lambda: commits.append(1)
+    )
+    stop = threading.Event()
+    follower = threading.Thread(target=runner.run, kwargs={"follow": True, "stop": stop})
+    try:
+        runner.run()  # caught up with the seed: what follows is one command at a time
+        before = len(commits)
+        runner.starts.clear()
+        follower.start()
+        for n in range(20):
+            placement.app.execute(placement.step(f"one-{n}"))
+            time.sleep(0.02)
+        deadline = time.monotonic() + 30
+        while runner.status()[0].position < runner.head() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        stop.set()
+        follower.join()
+        assert 1 <= len(commits) - before < 20
+        gaps = [b - a for a, b in zip(runner.starts, runner.starts[1:], strict=False)]
+        assert gaps, runner.starts
+        assert min(gaps) >= gather * 0.98, gaps
+        _caught_up(runner, placement)
+    finally:
+        stop.set()
         runner.close()
         placement.app.close()

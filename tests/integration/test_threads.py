@@ -84,9 +84,9 @@ def _in_threads(count: int, work: Callable[[int], None]) -> None:
 
 
 def test_threads_on_distinct_pairs_and_on_one_pair_through_one_application(
-    store: Store,
+    writers_store: Store,
 ) -> None:
-    placement = _seed(store)
+    placement = _seed(writers_store)
     app = placement.app
     follower = Runner(StoreEvents(app))
     stop = threading.Event()
@@ -178,8 +178,8 @@ def _step_pair(command_id: str) -> str:
     return sorted(PAIRS)[writer % len(PAIRS)]
 
 
-def test_the_same_command_sent_twice_at_once_is_recorded_once(store: Store) -> None:
-    placement = _seed(store)
+def test_the_same_command_sent_twice_at_once_is_recorded_once(writers_store: Store) -> None:
+    placement = _seed(writers_store)
     app = placement.app
     rounds = 8
     answers: list[list[CommandResult]] = [[] for _ in range(rounds)]
@@ -212,11 +212,11 @@ def test_the_same_command_sent_twice_at_once_is_recorded_once(store: Store) -> N
         app.close()
 
 
-def test_a_command_sent_twice_at_once_from_two_applications(store: Store) -> None:
-    """The same from two applications (two servers' processes, in effect): the store's
+def test_a_command_sent_twice_at_once_from_two_applications(writers_store: Store) -> None:
+    """The same from two applications (two servers' processes, in effect): the writers_store's
     unique command id decides, not anything in one process."""
-    placement = _seed(store)
-    apps: list[PeerLog] = [placement.app, store.open()]
+    placement = _seed(writers_store)
+    apps: list[PeerLog] = [placement.app, writers_store.open()]
     answers: list[CommandResult] = []
     lock = threading.Lock()
     try:

@@ -36,10 +36,12 @@ def test_the_settings_are_peerlogs_with_their_defaults() -> None:
         config.DATABASE_URL,
         config.READ_DATABASE_URL,
         "PEERLOG_" + postgres.PostgresFactory.FAILOVER_SECONDS,
+        "PEERLOG_" + postgres.PostgresFactory.GROUP_COMMIT,
         reads.READ_WAIT,
     }
     assert float(rows["PEERLOG_FAILOVER_SECONDS"]) == postgres.FAILOVER_SECONDS
     assert float(rows[reads.READ_WAIT]) == reads.DEFAULT_WAIT_SECONDS
+    assert postgres.group_commit(rows["PEERLOG_GROUP_COMMIT"]) is False
 
 
 def test_the_primarys_configuration_is_the_tests() -> None:

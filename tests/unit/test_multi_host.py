@@ -13,7 +13,7 @@ from peerlog.persistence.config import (
     store_env,
     with_session_attrs,
 )
-from peerlog.persistence.postgres import failover_seconds
+from peerlog.persistence.postgres import failover_seconds, group_commit
 from peerlog.projections.reads import wait_seconds
 
 MULTI = "postgresql://peerlog:s3cret@db1:5432,db2:5433/peerlog?connect_timeout=5"
@@ -44,6 +44,11 @@ def test_the_waits_are_checked() -> None:
     assert failover_seconds("2.5") == 2.5
     with pytest.raises(ConfigurationError, match="PEERLOG_FAILOVER_SECONDS is a number"):
         failover_seconds("soon")
+    assert group_commit(None) is False
+    assert group_commit("on") is True
+    assert group_commit(" OFF ") is False
+    with pytest.raises(ConfigurationError, match="PEERLOG_GROUP_COMMIT is on or off"):
+        group_commit("yes")
     assert wait_seconds({}) == 1
     with pytest.raises(ConfigurationError, match="PEERLOG_READ_WAIT is a number"):
         wait_seconds({"PEERLOG_READ_WAIT": "-1"})

@@ -162,6 +162,7 @@ class PostgresDatastore:
         connect_timeout: float = 10.0,
         description: str = "",
         failover_seconds: float = FAILOVER_SECONDS,
+        group_commit: bool = False,
     ) -> None:
         self.schema = schema
         self.description = description or "PostgreSQL"
@@ -170,6 +171,9 @@ class PostgresDatastore:
         self.connect_timeout = _connect_timeout(conninfo, connect_timeout)
         self.conninfo = conninfo
         self.failover_seconds = failover_seconds
+        self.group_commit = group_commit
+        """Whether the commands this process's writers append at the same moment go in
+        one transaction (:class:`GroupCommit`); otherwise each in its own."""
         self._standby: bool | None = None
         self.pool: psycopg_pool.ConnectionPool[psycopg.Connection[tuple[Any, ...]]] = (
             psycopg_pool.ConnectionPool(
@@ -551,7 +555,7 @@ class PostgresEventRecorder(EventRecorder):
     ) -> list[Appended]:
         if not stored_events:
             return []
-        if command is None or self.datastore.holds_turn():
+        if command is None or not self.datastore.group_commit or self.datastore.holds_turn():
             # A command in its turn appends on the connection that holds the turn.
             return self.append_alone(stored_events, command, expected)
         entry = Pending(self, stored_events, command, expected or {})
@@ -1342,6 +1346,23 @@ def failover_seconds(value: str | None) -> float:
     return seconds
 
 
+def group_commit(value: str | None) -> bool:
+    """PEERLOG_GROUP_COMMIT: whether a process's concurrent commands are committed
+    together (``on``) or each alone (``off``, the default)."""
+    if not value:
+        return False
+    chosen = value.strip().lower()
+    if chosen not in {"on", "off"}:
+        raise ConfigurationError(
+            lazy(
+                "%(name)s is on or off, not %(value)s",
+                name="PEERLOG_GROUP_COMMIT",
+                value=repr(value),
+            )
+        )
+    return chosen == "on"
+
+
 class PostgresFactory(InfrastructureFactory[PostgresTrackingRecorder]):
     """Builds the PostgreSQL recorders from the application's environment."""
 
@@ -1350,6 +1371,7 @@ class PostgresFactory(InfrastructureFactory[PostgresTrackingRecorder]):
     POSTGRES_DESCRIPTION = "POSTGRES_DESCRIPTION"
     POSTGRES_POOL_SIZE = "POSTGRES_POOL_SIZE"
     FAILOVER_SECONDS = "FAILOVER_SECONDS"
+    GROUP_COMMIT = "GROUP_COMMIT"
 
     def __init__(self, env: Any) -> None:
         super().__init__(env)
@@ -1363,6 +1385,7 @@ class PostgresFactory(InfrastructureFactory[PostgresTrackingRecorder]):
             pool_size=int(self.env.get(self.POSTGRES_POOL_SIZE) or 2),
             description=self.env.get(self.POSTGRES_DESCRIPTION) or "PostgreSQL",
             failover_seconds=failover_seconds(self.env.get(self.FAILOVER_SECONDS)),
+            group_commit=group_commit(self.env.get(self.GROUP_COMMIT)),
         )
 
     def aggregate_recorder(self, purpose: str = "events") -> AggregateRecorder:
