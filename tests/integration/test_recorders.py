@@ -193,6 +193,48 @@ def test_opening_a_current_schema_changes_nothing_in_it(postgres_store: Store) -
 
 
 @pytest.mark.postgres
+def test_a_refused_command_first_in_a_group_leaves_the_next_one_chained() -> None:
+    """In a group, a command refused because its stream moved on may come before one
+    that appends to the same stream after that move: the later one is linked to the
+    event the record holds, not to a link made up (eight writers on one pair with group
+    commit on once recorded an event linked to nothing this way)."""
+    _postgres_or_skip()
+    schema = f"test_{uuid.uuid4().hex[:12]}"
+    datastore = PostgresDatastore(POSTGRES_URL, schema=schema, pool_size=2)
+    try:
+        first = PostgresEventRecorder(datastore)
+        first.create_table()
+        # Two writers, each with a recorder of its own (each remembers its own links).
+        other = PostgresEventRecorder(datastore)
+
+        def command(n: int) -> CommandRecord:
+            return CommandRecord(f"c{n}", "record_step", bytes([n]) * 32)
+
+        first.append([StoredEvent("a", 1, "T", b"1")], command=command(0))
+        other.append([StoredEvent("a", 2, "T", b"2")], command=command(1))
+        group = [
+            # Decided on a at version 1: refused, a is at 2.
+            Pending(first, [StoredEvent("a", 2, "T", b"stale")], command(2), {}),
+            # Decided on a at version 2 by a writer that did not append version 2.
+            Pending(first, [StoredEvent("a", 3, "T", b"3")], command(3), {}),
+        ]
+        first.append_group(group)
+
+        assert isinstance(group[0].error, StreamConflict)
+        assert group[1].landed is not None
+        records = first.select_records("a")
+        assert [r.state for r in records] == [b"1", b"2", b"3"]
+        previous = chain.GENESIS
+        for record in records:
+            assert record.chain == chain.link_of(record, previous)
+            previous = record.chain
+    finally:
+        datastore.close()
+        with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
+
+
+@pytest.mark.postgres
 def test_commands_appended_together_are_each_checked_on_their_own() -> None:
     """A group commit appends concurrent commands in one transaction: each is checked
     against the record and the commands before it in the group, and a refused one

@@ -626,11 +626,16 @@ class PostgresEventRecorder(EventRecorder):
         written = sorted({str(s.originator_id) for e in entries for s in e.events})
         streams = sorted({*written, *(k for e in entries for k in e.expected)})
         known = {k: v for e in entries for k, v in e.known.items()}
-        needed = [
-            n
-            for n in chain.first_links_needed([(e.events, e.command) for e in entries])
-            if n not in known
-        ]
+        # Each command's own first links: a command refused here may have been the
+        # first of the group on a stream that a later one appends to.
+        needed = sorted(
+            {
+                n
+                for e in entries
+                for n in chain.first_links_needed([(e.events, e.command)])
+                if n not in known
+            }
+        )
         with self.datastore.writer() as conn, conn.pipeline(), conn.transaction():
             # Wait for any command holding its turn at these streams, then for the
             # append lock: what is read from here on stays true until the commit.
