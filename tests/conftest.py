@@ -104,37 +104,33 @@ def _postgres_or_skip() -> None:
         pytest.skip(problem)
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    if request.param == "sqlite":
+def _a_store(kind: str, tmp_path: Path, **settings: str) -> Iterator[Store]:
+    """An empty record of the ``kind`` (``sqlite`` or ``postgres``) with extra settings;
+    a PostgreSQL schema is dropped afterwards."""
+    if kind == "sqlite":
         path = tmp_path / "record.sqlite3"
-        yield Store("sqlite", {"PEERLOG_DATABASE_URL": f"sqlite:///{path}"}, path=path)
+        yield Store("sqlite", {"PEERLOG_DATABASE_URL": f"sqlite:///{path}", **settings}, path=path)
         return
     _postgres_or_skip()
     schema = f"test_{uuid.uuid4().hex[:12]}"
-    yield Store(
-        "postgres",
-        {"PEERLOG_DATABASE_URL": POSTGRES_URL, "PEERLOG_SCHEMA": schema},
-        schema=schema,
-    )
+    env = {"PEERLOG_DATABASE_URL": POSTGRES_URL, "PEERLOG_SCHEMA": schema, **settings}
+    yield Store("postgres", env, schema=schema)
     drop_schemas(schema)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    yield from _a_store(request.param, tmp_path)
 
 
 @pytest.fixture(params=["sqlite", "postgres", "postgres-grouped"])
 def writers_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
     """A store for races of concurrent writers: SQLite, PostgreSQL with each command
     committed alone (the default) and PostgreSQL with group commit on."""
-    if request.param == "sqlite":
-        path = tmp_path / "record.sqlite3"
-        yield Store("sqlite", {"PEERLOG_DATABASE_URL": f"sqlite:///{path}"}, path=path)
-        return
-    _postgres_or_skip()
-    schema = f"test_{uuid.uuid4().hex[:12]}"
-    env = {"PEERLOG_DATABASE_URL": POSTGRES_URL, "PEERLOG_SCHEMA": schema}
     if request.param == "postgres-grouped":
-        env["PEERLOG_GROUP_COMMIT"] = "on"
-    yield Store("postgres", env, schema=schema)
-    drop_schemas(schema)
+        yield from _a_store("postgres", tmp_path, PEERLOG_GROUP_COMMIT="on")
+    else:
+        yield from _a_store(request.param, tmp_path)
 
 
 @pytest.fixture
