@@ -115,11 +115,11 @@ class Runner:
         """About how many events a rebuild folds into memory at a time."""
         self.progress = progress
         self.before_commit = before_commit
+        """Called inside each batch's transaction, just before it commits (tests use it
+        to stop a runner in the middle of a batch)."""
         self.gather = gather
         """A following runner starts a pass at most this often (seconds): what was
         recorded meanwhile is folded and written in that one pass."""
-        """Called inside each batch's transaction, just before it commits (tests use it
-        to stop a runner in the middle of a batch)."""
         self.store: ReadStore = source.read_store()
         self.store.ensure(self.projections)
         self._states: dict[str, Projection] = {}

@@ -28,6 +28,7 @@ from peerlog.persistence.postgres import (
     PostgresEventRecorder,
     PostgresSnapshotRecorder,
     PostgresTrackingRecorder,
+    lock_key,
 )
 from peerlog.persistence.records import CommandIdConflict, CommandRecord, StreamConflict
 from peerlog.persistence.sqlite import (
@@ -190,6 +191,73 @@ def test_opening_a_current_schema_changes_nothing_in_it(postgres_store: Store) -
         "SELECT digest FROM schema_versions WHERE name = 'events'"
     )
     assert digest != "older"
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("grouped", [False, True])
+def test_commands_arriving_together_share_a_transaction_only_with_group_commit(
+    grouped: bool,
+) -> None:
+    """With group commit on, commands that arrive while another is being committed are
+    committed together, in one transaction; with it off (the default), each alone."""
+    _postgres_or_skip()
+    schema = f"test_{uuid.uuid4().hex[:12]}"
+    datastore = PostgresDatastore(POSTGRES_URL, schema=schema, pool_size=4, group_commit=grouped)
+    try:
+        recorder = PostgresEventRecorder(datastore)
+        recorder.create_table()
+        errors: list[BaseException] = []
+
+        def append(n: int) -> None:
+            try:
+                recorder.append(
+                    [StoredEvent(f"s{n}", 1, "T", b"x")],
+                    command=CommandRecord(f"c{n}", "record_step", bytes([n]) * 32),
+                )
+            except BaseException as exc:  # reported below
+                errors.append(exc)
+
+        with psycopg.connect(POSTGRES_URL, autocommit=True) as holder:
+            # Hold the append lock: the first command waits for it inside its commit...
+            holder.execute("SELECT pg_advisory_lock(%s)", (lock_key(schema, "append"),))
+            first = threading.Thread(target=append, args=(0,))
+            first.start()
+            deadline = time.monotonic() + 30
+            while (
+                time.monotonic() < deadline
+                and not holder.execute(
+                    "SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+                ).fetchone()
+            ):
+                time.sleep(0.01)
+            # ... while two more arrive.
+            others = [threading.Thread(target=append, args=(n,)) for n in (1, 2)]
+            for thread in others:
+                thread.start()
+            if grouped:
+                while (
+                    time.monotonic() < deadline and len(recorder._group._queue) < 2
+                ):  # the writers waiting
+                    time.sleep(0.01)
+            else:
+                time.sleep(0.3)
+            holder.execute("SELECT pg_advisory_unlock(%s)", (lock_key(schema, "append"),))
+            for thread in (first, *others):
+                thread.join()
+        assert not errors, errors
+        with psycopg.connect(POSTGRES_URL) as conn:
+            rows = conn.execute(
+                sql.SQL("SELECT command_id, xmin::text FROM {}.events ORDER BY position").format(
+                    sql.Identifier(schema)
+                )
+            ).fetchall()
+        transactions = {xmin for _, xmin in rows}
+        assert sorted(c for c, _ in rows) == ["c0", "c1", "c2"]
+        assert len(transactions) == (2 if grouped else 3)
+    finally:
+        datastore.close()
+        with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
 
 
 @pytest.mark.postgres
